@@ -1,0 +1,213 @@
+"""The settee exception tree.
+
+Everything settee raises derives from :class:`SetteeError`::
+
+    SetteeError
+    ├── TransportError                 connection refused/reset, timeout, unreadable body
+    ├── CouchError                     a non-2xx answer (or its local-backend twin)
+    │   ├── BadRequest                 400
+    │   ├── Unauthorized               401
+    │   ├── Forbidden                  403
+    │   ├── NotFound                   404
+    │   │   └── DocumentNotFound       404 for a document; also a KeyError
+    │   ├── Conflict                   409
+    │   ├── PreconditionFailed         412 (e.g. database already exists)
+    │   ├── TooManyRequests            429
+    │   └── ServerError                5xx
+    ├── FeedError                      a change feed broke mid-stream (carries last_seq)
+    ├── RQLSyntaxError                 bad RQL text (carries the position); also a ValueError
+    └── NotSupported                   this backend cannot do that
+
+Lower-library exceptions (requests, urllib3, ijson, sqlite3) are translated in
+exactly one place each (``transport.py`` for HTTP) and chained with ``from``.
+Every backend raises these same classes, so code written against one backend
+handles errors from all of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "BadRequest",
+    "Conflict",
+    "CouchError",
+    "DocumentNotFound",
+    "FeedError",
+    "Forbidden",
+    "NotFound",
+    "NotSupported",
+    "PreconditionFailed",
+    "RQLSyntaxError",
+    "ServerError",
+    "SetteeError",
+    "TooManyRequests",
+    "TransportError",
+    "Unauthorized",
+    "error_for_status",
+]
+
+
+class SetteeError(Exception):
+    """Base class of every exception settee raises."""
+
+
+class TransportError(SetteeError):
+    """The request did not get a usable answer: connection failure, timeout, bad body."""
+
+    def __init__(self, message: str, *, method: str | None = None, url: str | None = None) -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
+
+
+class CouchError(SetteeError):
+    """A CouchDB-shaped error answer.
+
+    Attributes: ``status`` (HTTP status, or its equivalent on a local backend),
+    ``error`` and ``reason`` (CouchDB's body fields), ``method`` and ``url``
+    (redacted: never carries credentials), ``body`` (the parsed JSON body, if
+    any), and for REST-style APIs ``error_code`` and ``errors``.
+    """
+
+    status: int = 0
+
+    def __init__(
+        self,
+        reason: str | None = None,
+        *,
+        error: str | None = None,
+        status: int | None = None,
+        method: str | None = None,
+        url: str | None = None,
+        body: Any = None,
+    ) -> None:
+        if status is not None:
+            self.status = status
+        self.error = error
+        self.reason = reason
+        self.method = method
+        self.url = url
+        self.body = body
+        self.error_code: str | None = None
+        self.errors: list[Any] = []
+        if isinstance(body, dict):
+            code = body.get("error_code")
+            self.error_code = str(code) if code is not None else None
+            errs = body.get("errors")
+            if isinstance(errs, list):
+                self.errors = errs
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        parts = [str(self.status)] if self.status else []
+        if self.error:
+            parts.append(self.error)
+        text = " ".join(parts)
+        if self.reason:
+            text = f"{text}: {self.reason}" if text else self.reason
+        if self.error_code and self.error_code not in text:
+            text = f"{text} [{self.error_code}]"
+        if self.errors:
+            text = f"{text} {self.errors}"
+        if self.method and self.url:
+            text = f"{text} ({self.method} {self.url})"
+        return text or self.__class__.__name__
+
+    def __str__(self) -> str:
+        return self._message()
+
+
+class BadRequest(CouchError):
+    """400: the server rejected the request as malformed."""
+
+    status = 400
+
+
+class Unauthorized(CouchError):
+    """401: missing or wrong credentials."""
+
+    status = 401
+
+
+class Forbidden(CouchError):
+    """403: authenticated, but not allowed to do this."""
+
+    status = 403
+
+
+class NotFound(CouchError):
+    """404: the database, document, attachment or endpoint does not exist."""
+
+    status = 404
+
+
+class DocumentNotFound(NotFound, KeyError):
+    """404 for a document. Also a ``KeyError``, so ``db["x"]`` behaves like a mapping."""
+
+    def __str__(self) -> str:  # KeyError.__str__ would repr() the message
+        return self._message()
+
+
+class Conflict(CouchError):
+    """409: a stale or missing ``_rev``; nothing was written."""
+
+    status = 409
+
+
+class PreconditionFailed(CouchError):
+    """412: e.g. the database already exists."""
+
+    status = 412
+
+
+class TooManyRequests(CouchError):
+    """429: rate limited (after settee's own retries were spent)."""
+
+    status = 429
+
+
+class ServerError(CouchError):
+    """5xx: the server failed (after settee's own retries were spent)."""
+
+    status = 500
+
+
+class FeedError(SetteeError):
+    """A change feed broke: malformed or truncated body. ``last_seq`` is the last good seq."""
+
+    def __init__(self, message: str, *, last_seq: Any = None) -> None:
+        super().__init__(message)
+        self.last_seq = last_seq
+
+
+class RQLSyntaxError(SetteeError, ValueError):
+    """RQL text that does not parse. ``position`` is the 0-based offset of the fault."""
+
+    def __init__(self, message: str, *, text: str = "", position: int = 0) -> None:
+        self.text = text
+        self.position = position
+        pointer = f"\n  {text}\n  {' ' * position}^" if text else ""
+        super().__init__(f"{message} at position {position}{pointer}")
+
+
+class NotSupported(SetteeError):
+    """The backend in use cannot do this; the message says what and why."""
+
+
+_BY_STATUS: dict[int, type[CouchError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    412: PreconditionFailed,
+    429: TooManyRequests,
+}
+
+
+def error_for_status(status: int) -> type[CouchError]:
+    """Return the exception class for an HTTP status (``CouchError`` for unmapped 4xx)."""
+    if status >= 500:
+        return ServerError
+    return _BY_STATUS.get(status, CouchError)
