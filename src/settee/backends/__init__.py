@@ -31,7 +31,7 @@ _REGISTRY: dict[str, BackendFactory] = {}
 
 
 def register_backend(scheme: str, factory: BackendFactory) -> None:
-    """Make ``settee.connect("<scheme>:...")`` build its backend with ``factory(url, **options)``."""
+    """Make ``settee.connect("<scheme>:...")`` call ``factory(url, **options)``."""
     if not scheme or not scheme.isascii() or not scheme.replace("+", "").replace("-", "").isalnum():
         raise ValueError(f"invalid URL scheme {scheme!r}")
     _REGISTRY[scheme.lower()] = factory

@@ -141,7 +141,9 @@ class Backend(Protocol):
         """``count`` fresh 32-hex-digit ids."""
         ...
 
-    def create_db(self, db: str, *, partitioned: bool = False, params: Mapping[str, Any] | None = None) -> None:
+    def create_db(
+        self, db: str, *, partitioned: bool = False, params: Mapping[str, Any] | None = None
+    ) -> None:
         """Create; ``PreconditionFailed`` (``file_exists``) if it exists."""
         ...
 
@@ -150,7 +152,7 @@ class Backend(Protocol):
         ...
 
     def db_info(self, db: str) -> dict[str, Any]:
-        """``GET /db``: ``db_name``, ``doc_count``, ``doc_del_count``, ``update_seq``, ``props``..."""
+        """``GET /db``: ``db_name``, ``doc_count``, ``update_seq``, ``props``..."""
         ...
 
     def close(self) -> None:
@@ -162,7 +164,9 @@ class Backend(Protocol):
         """The document (``dict``); with ``open_revs`` the list CouchDB returns."""
         ...
 
-    def put_doc(self, db: str, doc: dict[str, Any], params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def put_doc(
+        self, db: str, doc: dict[str, Any], params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Write one document (``doc["_id"]`` set); ``{"ok": True, "id", "rev"}``."""
         ...
 
@@ -170,7 +174,9 @@ class Backend(Protocol):
         """Delete (write a tombstone); ``{"ok": True, "id", "rev"}``."""
         ...
 
-    def bulk_docs(self, db: str, docs: Sequence[dict[str, Any]], *, new_edits: bool = True) -> list[dict[str, Any]]:
+    def bulk_docs(
+        self, db: str, docs: Sequence[dict[str, Any]], *, new_edits: bool = True
+    ) -> list[dict[str, Any]]:
         """``POST /db/_bulk_docs``: one result per document, errors included, never raised.
 
         A result is ``{"ok": True, "id", "rev"}`` or ``{"id", "error", "reason"}``.
@@ -191,7 +197,9 @@ class Backend(Protocol):
         """``_all_docs`` page: ``{"total_rows", "offset", "rows": [...]}``."""
         ...
 
-    def find(self, db: str, query: Mapping[str, Any], *, partition: str | None = None) -> dict[str, Any]:
+    def find(
+        self, db: str, query: Mapping[str, Any], *, partition: str | None = None
+    ) -> dict[str, Any]:
         """``POST /db/_find``: ``{"docs": [...], "bookmark": ..., "warning"?: ...}``."""
         ...
 
@@ -203,7 +211,9 @@ class Backend(Protocol):
         """``GET /db/_index``: ``{"total_rows", "indexes": [...]}``."""
         ...
 
-    def delete_index(self, db: str, ddoc: str, name: str, *, index_type: str = "json") -> dict[str, Any]:
+    def delete_index(
+        self, db: str, ddoc: str, name: str, *, index_type: str = "json"
+    ) -> dict[str, Any]:
         """``DELETE /db/_index/{ddoc}/{type}/{name}``."""
         ...
 

@@ -1,0 +1,435 @@
+"""Auth strategies: small objects that never perform I/O.
+
+A strategy implements one generator method, ``auth_flow(request)``, in the
+manner of httpx: it yields the request to send (adding headers), receives the
+response, and may yield more requests — log in first, log in again after a
+401, fetch a token — before it returns. The transport runs the loop and
+returns the last response; a strategy never touches a socket, so every flow is
+unit-tested offline by driving the generator with ``next()`` and ``send()``.
+
+Write your own by implementing :class:`Auth`::
+
+    class HeaderAuth:
+        def auth_flow(self, request):
+            request.headers["X-Token"] = load_token()
+            yield request
+
+Strategies here: :class:`NoAuth` (admin party), :class:`BasicAuth`,
+:class:`SessionAuth` (CouchDB cookie session via ``/_session``),
+:class:`IAMAuth` (IBM Cloud IAM API key → bearer token),
+:class:`ApiKeyAuth` (a static key header, Connect's ``ApiKey SU-...``),
+:class:`BearerAuth`. OAuth2 flows live in :mod:`settee.oauth2`.
+
+Secrets never appear in ``repr()``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field, replace
+from http.cookies import CookieError, SimpleCookie
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlencode
+
+__all__ = [
+    "ApiKeyAuth",
+    "Auth",
+    "AuthFlow",
+    "BasicAuth",
+    "BearerAuth",
+    "IAMAuth",
+    "NoAuth",
+    "Request",
+    "ResponseLike",
+    "SessionAuth",
+    "basic_auth_header",
+    "coerce_auth",
+]
+
+DEFAULT_IAM_TOKEN_URL = "https://iam.cloud.ibm.com/identity/token"
+
+
+@dataclass
+class Request:
+    """A request as strategies see it; the transport turns it into a real one.
+
+    ``base_url`` is the server root the request belongs to (no trailing
+    slash), so a strategy can address ``/_session`` on the same server.
+    """
+
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    base_url: str = ""
+
+    def copy_with(self, **changes: Any) -> Request:
+        """A copy with ``changes`` applied (headers are copied, never shared)."""
+        changes.setdefault("headers", dict(self.headers))
+        return replace(self, **changes)
+
+
+class ResponseLike(Protocol):
+    """What a strategy may read from a response (``requests.Response`` fits)."""
+
+    status_code: int
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def json(self) -> Any: ...
+
+
+#: The generator type of ``auth_flow``.
+AuthFlow = Generator[Request, ResponseLike, None]
+
+
+@runtime_checkable
+class Auth(Protocol):
+    """The strategy protocol: one I/O-free generator method."""
+
+    def auth_flow(self, request: Request) -> AuthFlow:
+        """Yield requests to send; receive each response; return when done."""
+        ...
+
+
+def basic_auth_header(user: str, password: str) -> str:
+    """``"Basic <base64(user:password)>"``."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
+def _json_body(response: ResponseLike) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+class NoAuth:
+    """No credentials: CouchDB's admin party, or an open endpoint."""
+
+    def auth_flow(self, request: Request) -> AuthFlow:
+        yield request
+
+    def __repr__(self) -> str:
+        return "NoAuth()"
+
+
+class BasicAuth:
+    """HTTP basic auth on every request."""
+
+    def __init__(self, user: str, password: str) -> None:
+        if not isinstance(user, str) or not isinstance(password, str):
+            raise TypeError("BasicAuth(user, password) takes two strings")
+        self.user = user
+        self.password = password
+        self._header = basic_auth_header(user, password)
+
+    def auth_flow(self, request: Request) -> AuthFlow:
+        request.headers["Authorization"] = self._header
+        yield request
+
+    def __repr__(self) -> str:
+        return f"BasicAuth(user={self.user!r}, password='***')"
+
+
+class BearerAuth:
+    """``Authorization: Bearer <token>`` on every request."""
+
+    def __init__(self, token: str) -> None:
+        if not isinstance(token, str) or not token:
+            raise TypeError("BearerAuth(token) takes a non-empty string")
+        self.token = token
+
+    def auth_flow(self, request: Request) -> AuthFlow:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        yield request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(token='***')"
+
+
+class ApiKeyAuth:
+    """A static key in a header, e.g. Connect's ``ApiKeyAuth("ApiKey SU-000:xxx")``.
+
+    The value is sent as given in ``header`` (default ``Authorization``).
+    """
+
+    def __init__(self, key: str, header: str = "Authorization") -> None:
+        if not isinstance(key, str) or not key:
+            raise TypeError("ApiKeyAuth(key) takes a non-empty string")
+        if not isinstance(header, str) or not header:
+            raise TypeError("ApiKeyAuth header must be a non-empty string")
+        self.key = key
+        self.header = header
+
+    def auth_flow(self, request: Request) -> AuthFlow:
+        request.headers[self.header] = self.key
+        yield request
+
+    def __repr__(self) -> str:
+        return f"ApiKeyAuth(header={self.header!r}, key='***')"
+
+
+class SessionAuth:
+    """CouchDB cookie session: ``POST /_session``, then ``Cookie: AuthSession=...``.
+
+    The first request logs in. A 401, or a 403 whose error is
+    ``credentials_expired``, makes it log in again and replay the request once
+    (when ``auto_renew``, the default). A cookie the server renews in a
+    ``Set-Cookie`` is picked up on any response; when the cookie says when it
+    expires (``Max-Age``/``Expires``), it is refreshed ``refresh_margin``
+    seconds before that. Thread-safe.
+    """
+
+    cookie_name = "AuthSession"
+
+    def __init__(
+        self,
+        user: str,
+        password: str,
+        *,
+        auto_renew: bool = True,
+        refresh_margin: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not isinstance(user, str) or not isinstance(password, str):
+            raise TypeError("SessionAuth(user, password) takes two strings")
+        self.user = user
+        self.password = password
+        self.auto_renew = auto_renew
+        self.refresh_margin = refresh_margin
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cookie: str | None = None
+        self._expires_at: float | None = None
+
+    def __repr__(self) -> str:
+        return f"SessionAuth(user={self.user!r}, password='***')"
+
+    @property
+    def cookie(self) -> str | None:
+        """The current ``AuthSession`` value, or None before login."""
+        return self._cookie
+
+    def clear(self) -> None:
+        """Forget the session cookie (after a logout)."""
+        with self._lock:
+            self._cookie = None
+            self._expires_at = None
+
+    def login_request(self, base_url: str) -> Request:
+        """The ``POST /_session`` request that logs in."""
+        body = json.dumps({"name": self.user, "password": self.password}).encode()
+        return Request(
+            "POST",
+            f"{base_url}/_session",
+            {"Content-Type": "application/json", "Accept": "application/json"},
+            body,
+            base_url,
+        )
+
+    def handle_login(self, response: ResponseLike) -> bool:
+        """Take the cookie from a login response; False if the login failed."""
+        if not 200 <= response.status_code < 300:
+            self.clear()
+            return False
+        return self.capture(response)
+
+    def capture(self, response: ResponseLike) -> bool:
+        """Pick up a (renewed) ``AuthSession`` from ``Set-Cookie``; True if one was found."""
+        raw = response.headers.get("Set-Cookie")
+        if not raw:
+            return False
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(raw)
+        except CookieError:
+            return False
+        morsel = jar.get(self.cookie_name)
+        if morsel is None:
+            return False
+        expires_at: float | None = None
+        if morsel["max-age"]:
+            try:
+                expires_at = self._clock() + float(morsel["max-age"])
+            except ValueError:
+                expires_at = None
+        elif morsel["expires"]:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                expires_at = parsedate_to_datetime(morsel["expires"]).timestamp()
+            except (TypeError, ValueError):
+                expires_at = None
+        with self._lock:
+            self._cookie = morsel.value or None
+            self._expires_at = expires_at
+        return True
+
+    def _needs_login(self) -> bool:
+        if self._cookie is None:
+            return True
+        return self._expires_at is not None and (
+            self._clock() >= self._expires_at - self.refresh_margin
+        )
+
+    def _with_cookie(self, request: Request) -> Request:
+        sent = request.copy_with()
+        if self._cookie is not None:
+            sent.headers["Cookie"] = f"{self.cookie_name}={self._cookie}"
+        return sent
+
+    @staticmethod
+    def _expired(response: ResponseLike) -> bool:
+        if response.status_code == 401:
+            return True
+        if response.status_code == 403:
+            body = _json_body(response)
+            return isinstance(body, dict) and body.get("error") == "credentials_expired"
+        return False
+
+    def auth_flow(self, request: Request) -> AuthFlow:
+        if self._needs_login() and (self.auto_renew or self._cookie is None):
+            login = yield self.login_request(request.base_url)
+            if not self.handle_login(login):
+                return  # the transport raises Unauthorized from the login answer
+        response = yield self._with_cookie(request)
+        self.capture(response)
+        if self.auto_renew and self._expired(response):
+            login = yield self.login_request(request.base_url)
+            if not self.handle_login(login):
+                return
+            response = yield self._with_cookie(request)
+            self.capture(response)
+
+
+class IAMAuth:
+    """IBM Cloud IAM: an API key exchanged for a bearer token, refreshed before expiry.
+
+    The token is fetched from ``token_url`` on first use and again once
+    ``refresh_fraction`` of its lifetime has passed (IBM's SDKs use 0.8), or
+    after a 401. Thread-safe: one thread refreshes while the others wait.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        token_url: str = DEFAULT_IAM_TOKEN_URL,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        refresh_fraction: float = 0.8,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not isinstance(api_key, str) or not api_key:
+            raise TypeError("IAMAuth(api_key) takes a non-empty string")
+        if (client_id is None) != (client_secret is None):
+            raise ValueError("IAMAuth needs both client_id and client_secret, or neither")
+        if not 0 < refresh_fraction <= 1:
+            raise ValueError("refresh_fraction must be in (0, 1]")
+        self.api_key = api_key
+        self.token_url = token_url
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.refresh_fraction = refresh_fraction
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._refresh_at = 0.0
+
+    def __repr__(self) -> str:
+        return f"IAMAuth(token_url={self.token_url!r}, api_key='***')"
+
+    @property
+    def token(self) -> str | None:
+        """The current access token, or None before the first request."""
+        return self._token
+
+    def token_request(self) -> Request:
+        """The token-endpoint request that exchanges the API key."""
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+        }
+        if self.client_id is not None and self.client_secret is not None:
+            headers["Authorization"] = basic_auth_header(self.client_id, self.client_secret)
+        body = urlencode(
+            {
+                "grant_type": "urn:ibm:params:oauth:grant-type:apikey",
+                "response_type": "cloud_iam",
+                "apikey": self.api_key,
+            }
+        ).encode()
+        return Request("POST", self.token_url, headers, body, self.token_url)
+
+    def handle_token(self, response: ResponseLike) -> bool:
+        """Store the token from the endpoint's answer; False if there is none."""
+        body = _json_body(response) if 200 <= response.status_code < 300 else None
+        if not isinstance(body, dict):
+            body = {}
+        token = body.get("access_token")
+        if not isinstance(token, str) or not token:
+            self._token = None
+            return False
+        now = self._clock()
+        lifetime: float | None = None
+        if isinstance(body.get("expires_in"), (int, float)):
+            lifetime = float(body["expires_in"])
+        elif isinstance(body.get("expiration"), (int, float)):
+            lifetime = float(body["expiration"]) - now
+        self._token = token
+        self._refresh_at = now + (lifetime * self.refresh_fraction if lifetime else 0.0)
+        return True
+
+    def _fresh(self) -> bool:
+        return self._token is not None and (
+            self._refresh_at == 0.0 or self._clock() < self._refresh_at
+        )
+
+    def _refresh(self) -> Generator[Request, ResponseLike, bool]:
+        # The lock is held across the yield: the transport drives this
+        # generator to completion in the calling thread, and other threads
+        # must wait for the new token rather than fetch their own.
+        with self._lock:
+            if self._fresh():
+                return True
+            response = yield self.token_request()
+            return self.handle_token(response)
+
+    def _with_token(self, request: Request) -> Request:
+        sent = request.copy_with()
+        sent.headers["Authorization"] = f"Bearer {self._token}"
+        return sent
+
+    def auth_flow(self, request: Request) -> AuthFlow:
+        if not self._fresh() and not (yield from self._refresh()):
+            return  # the transport raises from the token endpoint's answer
+        response = yield self._with_token(request)
+        if response.status_code == 401:
+            stale = self._token
+            with self._lock:
+                if self._token == stale:  # unless another thread refreshed meanwhile
+                    self._token = None
+            if not (yield from self._refresh()):
+                return
+            yield self._with_token(request)
+
+
+def coerce_auth(auth: Any) -> Auth:
+    """Normalise ``auth=``: None → NoAuth, ``(user, password)`` → BasicAuth, a strategy as is."""
+    if auth is None:
+        return NoAuth()
+    if isinstance(auth, tuple) and len(auth) == 2 and all(isinstance(x, str) for x in auth):
+        return BasicAuth(auth[0], auth[1])
+    if isinstance(auth, Auth):
+        return auth
+    raise TypeError(
+        "auth must be None, a (user, password) tuple, or a strategy with an "
+        f"auth_flow(request) generator method (see settee.auth), not {type(auth).__name__}"
+    )

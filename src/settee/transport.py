@@ -1,0 +1,478 @@
+"""HTTP transport: the only module that touches ``requests``.
+
+One :class:`Transport` per client holds one ``requests.Session``. It builds
+URLs (every database name and document id percent-encoded, ``/`` included,
+except the ``_design/`` and ``_local/`` prefixes), applies timeouts, mounts
+urllib3's ``Retry`` on the adapter through :class:`RetryPolicy`, runs the auth
+strategy's flow, logs through ``logging.getLogger("settee")`` with secrets
+redacted, and turns every non-2xx answer into a :mod:`settee.errors` class.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import logging
+import re
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+from urllib3.util.retry import Retry
+
+from . import errors
+from .auth import Auth, Request, coerce_auth
+
+__all__ = [
+    "DEFAULT_RETRY_STATUS_CODES",
+    "DEFAULT_TIMEOUT",
+    "RetryPolicy",
+    "Transport",
+    "quote_segment",
+    "redact_url",
+    "split_credentials",
+]
+
+logger = logging.getLogger("settee")
+
+#: (connect, read) seconds.
+DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
+DEFAULT_RETRY_STATUS_CODES: tuple[int, ...] = (429, 502, 503, 504)
+_SPECIAL_PREFIXES = ("_design/", "_local/")
+_SECRET_PARAMS = frozenset(
+    {
+        "password",
+        "passwd",
+        "apikey",
+        "api_key",
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "client_secret",
+        "code",
+        "auth",
+        "authsession",
+    }
+)
+# POST endpoints that only read (or are idempotent), so replaying one is safe.
+_SAFE_POST_SEGMENTS = frozenset(
+    {
+        "_all_docs",
+        "_find",
+        "_explain",
+        "_revs_diff",
+        "_bulk_get",
+        "_changes",
+        "_session",
+        "_index",
+        "_design_docs",
+        "_local_docs",
+        "_dbs_info",
+        "_missing_revs",
+    }
+)
+_USERINFO_RE = re.compile(r"(?<=//)[^/@\s]+@")
+
+
+def quote_segment(segment: str) -> str:
+    """Percent-encode one path segment, ``/`` included; keep ``_design/``/``_local/``."""
+    if not isinstance(segment, str):
+        raise TypeError(f"URL path segments must be str, not {type(segment).__name__}")
+    for prefix in _SPECIAL_PREFIXES:
+        if segment.startswith(prefix) and len(segment) > len(prefix):
+            return prefix + quote_segment(segment[len(prefix) :])
+    quoted = quote(segment, safe="")
+    # "." and ".." would be collapsed by URL normalisation into another endpoint.
+    if quoted in (".", ".."):
+        quoted = quoted.replace(".", "%2E")
+    return quoted
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``("http://host:5984", ("user", "pw"))`` from ``http://user:pw@host:5984``."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url.rstrip("/"), None
+    from urllib.parse import unquote
+
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port is not None else host
+    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    creds = (unquote(parts.username), unquote(parts.password or ""))
+    return clean.rstrip("/"), creds
+
+
+def redact_url(url: str) -> str:
+    """``url`` safe to log or show: no userinfo, secret query values masked."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(k.lower() in _SECRET_PARAMS for k, _ in pairs):
+            query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in pairs])
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _redact_text(text: str) -> str:
+    return _USERINFO_RE.sub("***@", text)
+
+
+class RetryPolicy(Retry):
+    """urllib3 ``Retry`` that never replays a request that may have applied.
+
+    Status retries (``retry_status_codes``, ``Retry-After`` honoured, capped at
+    ``backoff_max``) and retries after read errors apply to GET/HEAD/OPTIONS,
+    to PUT/DELETE that carry ``rev=`` (replaying one cannot apply twice), and
+    to POSTs to read-only endpoints (``_find``, ``_all_docs``, ``_changes``,
+    ``_revs_diff``, ``_bulk_get``, ``_session``, ``_index``, view queries). A
+    429 is replayed for any method: the server did not process the request.
+    Failed connection attempts are always retried: nothing was sent.
+    ``replay_post=True`` opts every POST in (for APIs whose POSTs are safe).
+    """
+
+    def __init__(self, *args: Any, replay_post: bool = False, **kwargs: Any) -> None:
+        self.replay_post = replay_post
+        super().__init__(*args, **kwargs)
+
+    def new(self, **kw: Any) -> RetryPolicy:
+        kw.setdefault("replay_post", self.replay_post)
+        return super().new(**kw)
+
+    def replayable(self, method: str | None, url: str | None) -> bool:
+        """Whether sending this request twice is harmless."""
+        method = (method or "").upper()
+        if method in ("GET", "HEAD", "OPTIONS"):
+            return True
+        parts = urlsplit(url or "")
+        segments = [s for s in parts.path.split("/") if s]
+        if method in ("PUT", "DELETE"):
+            has_rev = any(k == "rev" for k, _ in parse_qsl(parts.query))
+            return has_rev or (bool(segments) and segments[-1] in ("_security", "_revs_limit"))
+        if method == "POST":
+            if self.replay_post:
+                return True
+            if "_view" in segments or "_design_docs" in segments:
+                return True
+            return bool(segments) and segments[-1] in _SAFE_POST_SEGMENTS
+        return False
+
+    def get_retry_after(self, response: Any) -> float | None:
+        after = super().get_retry_after(response)
+        if after is None:
+            return None
+        return min(after, float(self.backoff_max))
+
+    def increment(  # type: ignore[override]
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Retry:
+        status = getattr(response, "status", None)
+        nothing_sent = isinstance(error, ConnectTimeoutError)
+        if status != 429 and not nothing_sent and not self.replayable(method, url):
+            if error is not None:
+                raise error
+            # raise_on_status is False: urlopen hands back this response.
+            raise MaxRetryError(_pool, url or "", error)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    # Auth state lives in the strategy, never in a hidden cookie jar.
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+
+TimeoutArg = float | tuple[float, float | None] | None
+
+
+def _timeout(value: Any, name: str) -> tuple[float, float | None] | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be seconds or a (connect, read) tuple")
+    if isinstance(value, (int, float)):
+        if value <= 0:
+            raise ValueError(f"{name} must be positive")
+        return (float(value), float(value))
+    if isinstance(value, tuple) and len(value) == 2:
+        connect, read = value
+        if not isinstance(connect, (int, float)) or connect <= 0:
+            raise ValueError(f"{name}: the connect timeout must be a positive number")
+        if read is not None and (not isinstance(read, (int, float)) or read <= 0):
+            raise ValueError(f"{name}: the read timeout must be a positive number or None")
+        return (float(connect), None if read is None else float(read))
+    raise TypeError(f"{name} must be seconds or a (connect, read) tuple, not {value!r}")
+
+
+class Transport:
+    """A configured HTTP session against one server root.
+
+    ``url`` may carry ``user:password@``: they become :class:`BasicAuth` (when
+    ``auth`` is None) and are stripped from the stored URL. Options (all
+    keyword-only): ``timeout`` (seconds or ``(connect, read)``, default
+    (10, 60)), ``feed_timeout`` (for change feeds, default (10, None): feeds
+    pick their read timeout from their heartbeat), ``max_retries`` (default
+    3), ``backoff_factor`` (0.5), ``backoff_max`` (30 s, also caps
+    ``Retry-After``), ``retry_status_codes`` ((429, 502, 503, 504)),
+    ``replay_post`` (False), ``verify`` (TLS verification, True),
+    ``headers`` (sent on every request), ``adapter`` (a ``requests``
+    ``HTTPAdapter`` to mount instead of settee's), ``pool_maxsize`` (10).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        auth: Any = None,
+        timeout: TimeoutArg = DEFAULT_TIMEOUT,
+        feed_timeout: TimeoutArg = (10.0, None),
+        max_retries: int = 3,
+        backoff_factor: float = 0.5,
+        backoff_max: float = 30.0,
+        retry_status_codes: Iterable[int] = DEFAULT_RETRY_STATUS_CODES,
+        replay_post: bool = False,
+        verify: bool | str = True,
+        headers: Mapping[str, str] | None = None,
+        adapter: HTTPAdapter | None = None,
+        pool_maxsize: int = 10,
+    ) -> None:
+        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+            raise ValueError(f"expected an http(s):// URL, got {redact_url(str(url))!r}")
+        base, creds = split_credentials(url)
+        if auth is None and creds is not None:
+            auth = creds
+        self.base_url = base
+        self.auth: Auth = coerce_auth(auth)
+        self.timeout = _timeout(timeout, "timeout")
+        self.feed_timeout = _timeout(feed_timeout, "feed_timeout")
+        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
+            raise ValueError("max_retries must be an int >= 0")
+        if backoff_factor < 0 or backoff_max < 0:
+            raise ValueError("backoff_factor and backoff_max must be >= 0")
+        codes = tuple(retry_status_codes)
+        if not all(isinstance(c, int) and 400 <= c <= 599 for c in codes):
+            raise ValueError("retry_status_codes must be HTTP error statuses (400-599)")
+        self.retry = RetryPolicy(
+            total=max_retries,
+            connect=max_retries,
+            read=max_retries,
+            status=max_retries,
+            other=0,
+            allowed_methods=None,
+            status_forcelist=codes,
+            backoff_factor=backoff_factor,
+            backoff_max=backoff_max,
+            backoff_jitter=backoff_factor,
+            raise_on_status=False,
+            respect_retry_after_header=True,
+            replay_post=replay_post,
+        )
+        self.session = requests.Session()
+        self.session.cookies.set_policy(_NoCookies())
+        self.session.verify = verify
+        self.session.trust_env = False  # no proxy from the environment for a database URL
+        self.session.headers.update({"Accept": "application/json", "User-Agent": "settee"})
+        if headers:
+            self.session.headers.update(headers)
+        mounted = adapter or HTTPAdapter(max_retries=self.retry, pool_maxsize=pool_maxsize)
+        self.session.mount("http://", mounted)
+        self.session.mount("https://", mounted)
+        self.last_response: requests.Response | None = None
+
+    def __repr__(self) -> str:
+        return f"Transport({redact_url(self.base_url)!r}, auth={self.auth!r})"
+
+    # -- URLs ---------------------------------------------------------------
+    def url(self, *segments: str) -> str:
+        """Absolute URL of ``segments`` under the base, each percent-encoded."""
+        if not segments:
+            return self.base_url + "/"
+        return self.base_url + "/" + "/".join(quote_segment(s) for s in segments)
+
+    # -- sending ------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str | tuple[str, ...] | list[str],
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        data: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+        timeout: TimeoutArg | str = "default",
+        not_found: type[errors.NotFound] = errors.NotFound,
+        raise_for_status: bool = True,
+    ) -> requests.Response:
+        """Send one request through the auth flow; return the response.
+
+        ``path`` is a tuple of raw segments (encoded here) or an already
+        encoded absolute URL/path string. ``json_body`` is serialised here; a
+        value JSON cannot encode raises ``TypeError`` before anything is sent.
+        A non-2xx answer raises the matching :mod:`settee.errors` class (404
+        as ``not_found``); connection failures and timeouts raise
+        ``TransportError``.
+        """
+        if isinstance(path, (tuple, list)):
+            url = self.url(*path)
+        elif path.startswith(("http://", "https://")):
+            url = path
+        else:
+            url = self.base_url + "/" + path.lstrip("/")
+        if params:
+            query = urlencode([(k, v) for k, v in params.items() if v is not None], doseq=True)
+            if query:
+                url = f"{url}?{query}"
+        send_headers: dict[str, str] = {}
+        if headers:
+            send_headers.update(headers)
+        body: bytes | None = None
+        if json_body is not None:
+            body = self.dumps(json_body)
+            send_headers.setdefault("Content-Type", "application/json")
+        elif data is not None:
+            body = data.encode() if isinstance(data, str) else data
+        use_timeout = self.timeout if timeout == "default" else _timeout(timeout, "timeout")
+        response = self._run_flow(
+            Request(method.upper(), url, send_headers, body, self.base_url), stream, use_timeout
+        )
+        self.last_response = response
+        if raise_for_status and not 200 <= response.status_code < 300:
+            raise self.error_from(response, not_found=not_found)
+        return response
+
+    def json(self, method: str, path: str | tuple[str, ...] | list[str], **kwargs: Any) -> Any:
+        """:meth:`request` and decode the JSON answer (``TransportError`` if it is not JSON)."""
+        response = self.request(method, path, **kwargs)
+        return self.decode(response)
+
+    @staticmethod
+    def dumps(value: Any) -> bytes:
+        """Serialise ``value`` as JSON; ``TypeError`` naming the culprit if it cannot be."""
+        try:
+            return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"value is not JSON-serialisable: {exc}") from exc
+
+    def decode(self, response: requests.Response) -> Any:
+        """The JSON body of ``response``; ``TransportError`` if it is not valid JSON."""
+        try:
+            return json.loads(response.content)
+        except (ValueError, requests.RequestException) as exc:
+            ctype = response.headers.get("Content-Type", "?")
+            raise errors.TransportError(
+                f"server answered {response.status_code} with a body that is not valid JSON "
+                f"(Content-Type {ctype}, {len(response.content or b'')} bytes)",
+                method=response.request.method if response.request else None,
+                url=redact_url(response.url or ""),
+            ) from exc
+
+    def _run_flow(
+        self, request: Request, stream: bool, timeout: tuple[float, float | None] | None
+    ) -> requests.Response:
+        flow = self.auth.auth_flow(request)
+        try:
+            to_send = next(flow)
+            while True:
+                response = self._send(to_send, stream, timeout)
+                try:
+                    to_send = flow.send(response)
+                except StopIteration:
+                    return response
+                response.close()
+        finally:
+            flow.close()
+
+    def _send(
+        self, request: Request, stream: bool, timeout: tuple[float, float | None] | None
+    ) -> requests.Response:
+        shown = redact_url(request.url)
+        prepared = requests.Request(
+            request.method, request.url, headers=request.headers, data=request.body
+        )
+        started = time.monotonic()
+        try:
+            response = self.session.send(
+                self.session.prepare_request(prepared),
+                stream=stream,
+                timeout=timeout,
+                allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            logger.debug("%s %s -> timeout", request.method, shown)
+            raise errors.TransportError(
+                f"{request.method} {shown}: timed out ({_redact_text(str(exc))})",
+                method=request.method,
+                url=shown,
+            ) from exc
+        except requests.RequestException as exc:
+            logger.debug("%s %s -> %s", request.method, shown, type(exc).__name__)
+            raise errors.TransportError(
+                f"{request.method} {shown}: {type(exc).__name__}: {_redact_text(str(exc))}",
+                method=request.method,
+                url=shown,
+            ) from exc
+        logger.debug(
+            "%s %s -> %s (%.1f ms)",
+            request.method,
+            shown,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+        )
+        return response
+
+    def error_from(
+        self, response: requests.Response, *, not_found: type[errors.NotFound] = errors.NotFound
+    ) -> errors.CouchError:
+        """The :mod:`settee.errors` exception for a non-2xx response."""
+        body: Any = None
+        try:
+            body = json.loads(response.content) if response.content else None
+        except (ValueError, requests.RequestException):
+            body = None
+        error = reason = None
+        if isinstance(body, dict):
+            error = body.get("error")
+            reason = body.get("reason") or body.get("detail") or body.get("message")
+            if error is not None and not isinstance(error, str):
+                error = json.dumps(error)
+            if reason is not None and not isinstance(reason, str):
+                reason = json.dumps(reason)
+        elif response.content:
+            reason = response.content[:200].decode("utf-8", "replace")
+        status = response.status_code
+        cls: type[errors.CouchError] = (
+            not_found if status == 404 else errors.error_for_status(status)
+        )
+        method = response.request.method if response.request else None
+        return cls(
+            reason,
+            error=error,
+            status=status,
+            method=method,
+            url=redact_url(response.url or ""),
+            body=body,
+        )
+
+    def close(self) -> None:
+        """Close the session's pooled connections. Idempotent."""
+        self.session.close()
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
