@@ -40,7 +40,7 @@ pytest: venv pouchdb
 	$(PY) -m pytest
 
 docs: venv
-	$(VENV)/bin/mkdocs build --strict --quiet --site-dir .cache/site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir .cache/site
 
 test: lint typecheck pytest docs
 
