@@ -166,9 +166,8 @@ def _follow(db: Any, writes: int = 10) -> None:
             if change["id"].startswith("live:"):
                 seen.append(change["id"])
                 lag = (time.monotonic() - started) * 1000
-                _say(
-                    f"   change {change['id']} rev {change['changes'][0]['rev'][:12]}... ({lag:.0f} ms)"
-                )
+                rev = change["changes"][0]["rev"]
+                _say(f"   change {change['id']} rev {rev[:12]}... after {lag:.0f} ms")
             if len(seen) == writes or time.monotonic() > deadline:
                 break
     finally:
