@@ -1,4 +1,4 @@
-"""The settee command, end to end on the embedded SQLite backend (and the demo on PouchDB Server)."""
+"""The settee command end to end: embedded SQLite, and the demo on PouchDB Server."""
 
 from __future__ import annotations
 
