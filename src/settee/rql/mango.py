@@ -1,0 +1,241 @@
+"""Translate RQL (an ``R``, a node, a :class:`Query` or RQL text) into a CouchDB Mango query.
+
+=====================  ===============================================================
+RQL                    Mango selector
+=====================  ===============================================================
+``eq(f,v)``            ``{"f": {"$eq": v}}``
+``ne(f,v)``            ``{"f": {"$ne": v}}``
+``eq(f,null())``       ``{"f": {"$eq": null}}`` (``ne``: ``$ne``)
+``eq(f,empty())``      ``{"f": {"$eq": ""}}`` (``ne``: ``$ne``)
+``lt(f,v)`` ...        ``{"f": {"$lt": v, "$type": "number"}}``: the type of ``v`` (number,
+                       string or boolean), because RQL compares within the field's type
+                       while Mango's collation orders every type against every other
+``like(f,p)``          ``{"f": {"$regex": "^...$"}}``: ``*`` is ``[\\s\\S]*``, all else literal
+``ilike(f,p)``         the same, each letter written as ``[aA]`` (portable: JavaScript
+                       regexes, as in PouchDB, have no ``(?i)``)
+``in(f,(a,b))``        ``{"f": {"$in": [a, b]}}``; ``out``: ``$nin``
+``and(...)``/``or``    ``{"$and": [...]}`` / ``{"$or": [...]}``
+``not(x)``             ``{"$not": x}``
+nothing                ``{}``
+=====================  ===============================================================
+
+Values become JSON: ``Decimal`` a number (``int`` when whole), ``date`` and
+``datetime`` their ``isoformat()`` string. ``select(a,b)`` becomes
+``fields``, ``ordering(a,-b)`` ``sort`` (``[{"a": "asc"}, {"b": "desc"}]``),
+``limit``/``offset`` ``limit``/``skip``. Mango cannot exclude fields
+(``select(-a)``) nor run a full-text ``search``; both raise ``NotSupported``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Final
+
+from settee.errors import NotSupported
+from settee.rql.builder import R, lookup
+from settee.rql.nodes import (
+    EMPTY,
+    RANGE_OPS,
+    And,
+    Compare,
+    Member,
+    Node,
+    Not,
+    Or,
+    Query,
+    Value,
+    and_,
+)
+from settee.rql.parser import parse
+
+__all__ = ["MangoQuery", "like_to_regex", "to_mango", "to_mango_query", "to_query"]
+
+_REGEX_SPECIAL: Final = frozenset("\\^$.|?*+()[]{}")
+_ANY: Final = "[\\s\\S]*"
+
+QueryLike = R | Node | Query | str | None
+
+
+@dataclass(frozen=True)
+class MangoQuery:
+    """A Mango ``_find`` body: ``selector``; optional ``fields``, ``sort``, ``limit``, ``skip``."""
+
+    selector: dict[str, Any]
+    fields: list[str] | None = None
+    sort: list[dict[str, str]] | None = None
+    limit: int | None = None
+    skip: int | None = None
+
+    def as_find_body(self) -> dict[str, Any]:
+        """The ``POST /db/_find`` body (only the parts that are set)."""
+        body: dict[str, Any] = {"selector": self.selector}
+        if self.fields is not None:
+            body["fields"] = list(self.fields)
+        if self.sort is not None:
+            body["sort"] = [dict(item) for item in self.sort]
+        if self.limit is not None:
+            body["limit"] = self.limit
+        if self.skip is not None:
+            body["skip"] = self.skip
+        return body
+
+
+def json_value(value: Value) -> Any:
+    """Return ``value`` as the JSON value Mango compares with."""
+    if value is EMPTY:
+        return ""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "string"
+
+
+def like_to_regex(pattern: str, *, ignore_case: bool = False) -> str:
+    """Return the anchored regex for an RQL ``like`` pattern.
+
+    ``*`` matches any run of characters (newlines included); ``\\*`` is a
+    literal star and ``\\\\`` a literal backslash (django-rql's escapes); every
+    other character is literal. With ``ignore_case`` each cased letter becomes a
+    character class (``[aA]``), which CouchDB (PCRE), PouchDB (JavaScript) and
+    Python all read the same way.
+    """
+    out: list[str] = ["^"]
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < n and pattern[i + 1] in "\\*":
+            out.append(_literal(pattern[i + 1], ignore_case))
+            i += 2
+            continue
+        out.append(_ANY if ch == "*" else _literal(ch, ignore_case))
+        i += 1
+    out.append("$")
+    return "".join(out)
+
+
+def _literal(ch: str, ignore_case: bool) -> str:
+    if ch in _REGEX_SPECIAL:
+        return "\\" + ch
+    if ignore_case:
+        variants = {ch, ch.lower(), ch.upper(), ch.casefold()}
+        variants = {v for v in variants if len(v) == 1}
+        if len(variants) > 1:
+            return "[" + "".join(sorted(variants)) + "]"
+    return ch
+
+
+def _compare(node: Compare) -> dict[str, Any]:
+    if node.op in ("like", "ilike"):
+        assert isinstance(node.value, str)
+        regex = like_to_regex(node.value, ignore_case=node.op == "ilike")
+        return {node.field: {"$regex": regex}}
+    value = json_value(node.value)
+    if node.op in RANGE_OPS:
+        return {node.field: {f"${node.op}": value, "$type": _json_type(value)}}
+    return {node.field: {f"${node.op}": value}}
+
+
+def node_to_selector(node: Node | None) -> dict[str, Any]:
+    """Return the Mango selector for a filter tree (``{}`` for ``None``)."""
+    if node is None:
+        return {}
+    if isinstance(node, Compare):
+        return _compare(node)
+    if isinstance(node, Member):
+        values = [json_value(v) for v in node.values]
+        return {node.field: {"$in" if node.op == "in" else "$nin": values}}
+    if isinstance(node, Not):
+        return {"$not": node_to_selector(node.child)}
+    key = "$and" if isinstance(node, And) else "$or"
+    assert isinstance(node, (And, Or))
+    return {key: [node_to_selector(child) for child in node.children]}
+
+
+def to_query(query: QueryLike = None, **lookups: object) -> Query:
+    """Normalise ``query`` (R, node, Query, RQL text or None) plus keyword lookups to a Query.
+
+    Keyword lookups follow ``R(**lookups)`` and are ANDed with ``query``.
+    Raises ``RQLSyntaxError`` for bad text, ``TypeError`` for other types.
+    """
+    if query is None:
+        parsed = Query()
+    elif isinstance(query, str):
+        parsed = parse(query)
+    elif isinstance(query, Query):
+        parsed = query
+    elif isinstance(query, R):
+        parsed = Query(where=query.node)
+    elif isinstance(query, (Compare, Member, And, Or, Not)):
+        parsed = Query(where=query)
+    else:
+        raise TypeError(f"expected an R, RQL text or a node, not {type(query).__name__}")
+    if lookups:
+        extra = and_(*(lookup(name, value) for name, value in lookups.items()))
+        parsed = Query(
+            where=and_(parsed.where, extra),
+            select=parsed.select,
+            ordering=parsed.ordering,
+            limit=parsed.limit,
+            offset=parsed.offset,
+            search=parsed.search,
+        )
+    return parsed
+
+
+def sort_spec(fields: tuple[str, ...] | list[str]) -> list[dict[str, str]]:
+    """``("a", "-b", "+c")`` -> ``[{"a": "asc"}, {"b": "desc"}, {"c": "asc"}]``."""
+    spec: list[dict[str, str]] = []
+    for field in fields:
+        if field.startswith("-"):
+            spec.append({field[1:]: "desc"})
+        else:
+            spec.append({field.removeprefix("+"): "asc"})
+    return spec
+
+
+def to_mango_query(query: QueryLike = None, **lookups: object) -> MangoQuery:
+    """Return the full :class:`MangoQuery` (selector, fields, sort, limit, skip).
+
+    Raises ``NotSupported`` for ``select(-field)`` and ``search``,
+    ``RQLSyntaxError`` for bad text.
+    """
+    parsed = to_query(query, **lookups)
+    if parsed.search is not None:
+        raise NotSupported("Mango has no full-text search; RQL search= cannot be translated")
+    fields: list[str] | None = None
+    if parsed.select:
+        excluded = [f for f in parsed.select if f.startswith("-")]
+        if excluded:
+            raise NotSupported(
+                f"Mango can only include fields; select() cannot exclude {', '.join(excluded)}"
+            )
+        fields = [f.removeprefix("+") for f in parsed.select]
+    return MangoQuery(
+        selector=node_to_selector(parsed.where),
+        fields=fields,
+        sort=sort_spec(parsed.ordering) if parsed.ordering else None,
+        limit=parsed.limit,
+        skip=parsed.offset,
+    )
+
+
+def to_mango(query: QueryLike = None, **lookups: object) -> dict[str, Any]:
+    """Return the Mango selector for ``query`` ANDed with keyword ``lookups``.
+
+    ``to_mango("and(eq(status,new),gt(total,3))")`` and
+    ``to_mango(status="new", total__gt=3)`` give the same selector. Parts that
+    are not filters (select, ordering, limit) are ignored here; use
+    :func:`to_mango_query` for them.
+    """
+    return node_to_selector(to_query(query, **lookups).where)
