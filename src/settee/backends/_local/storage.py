@@ -1,0 +1,362 @@
+"""The storage interface under the local engine, and its in-memory implementation.
+
+The engine (``engine.py``) owns CouchDB's semantics; a storage only keeps
+records and answers range scans, inside transactions:
+
+* ``read()`` gives a consistent snapshot; ``write()`` an exclusive transaction
+  that either commits whole or not at all.
+* Documents are :class:`DocInfo` records (id, latest seq, revision tree,
+  winner, deleted) plus one body per stored revision, kept as JSON text so
+  no caller can change a stored document through a shared reference.
+* Every change bumps the database's ``update_seq``; a document appears in the
+  by-seq index once, at its latest seq.
+
+``MemoryStorage`` keeps dicts behind one lock; ``sqlstore.SQLiteStorage``
+keeps tables in one SQLite file.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .revtree import RevTree
+
+__all__ = ["DbMeta", "DocInfo", "MemoryStorage", "Storage", "Txn"]
+
+#: Revision body key: ``(docid, rev)``.
+BodyKey = tuple[str, str]
+
+
+@dataclass(slots=True)
+class DocInfo:
+    """One document's metadata: the latest seq and the revision tree."""
+
+    id: str
+    seq: int
+    tree: RevTree
+    winner: str
+    deleted: bool
+
+
+@dataclass(slots=True)
+class DbMeta:
+    """A database's properties as of the current transaction."""
+
+    name: str
+    handle: Any
+    update_seq: int
+    revs_limit: int = 1000
+    security: dict[str, Any] = field(default_factory=dict)
+    partitioned: bool = False
+
+
+class Txn(Protocol):
+    """The operations the engine runs inside one transaction."""
+
+    def list_dbs(self) -> list[str]: ...
+
+    def get_db(self, name: str) -> DbMeta | None: ...
+
+    def create_db(self, name: str, partitioned: bool) -> None: ...
+
+    def drop_db(self, meta: DbMeta) -> None: ...
+
+    def set_db_props(self, meta: DbMeta) -> None:
+        """Persist ``revs_limit`` and ``security``."""
+        ...
+
+    def load_docs(self, meta: DbMeta, ids: Sequence[str]) -> dict[str, DocInfo]: ...
+
+    def load_bodies(self, meta: DbMeta, keys: Sequence[BodyKey]) -> dict[BodyKey, str]: ...
+
+    def save(
+        self,
+        meta: DbMeta,
+        infos: Sequence[DocInfo],
+        bodies: Sequence[tuple[str, str, str]],
+        dropped: Sequence[BodyKey],
+    ) -> None:
+        """Store ``infos`` (seqs assigned) and ``bodies``, forget ``dropped``, keep update_seq."""
+        ...
+
+    def scan_ids(
+        self,
+        meta: DbMeta,
+        lo: str | None,
+        lo_incl: bool,
+        hi: str | None,
+        hi_incl: bool,
+        *,
+        descending: bool,
+        limit: int,
+        include_deleted: bool,
+    ) -> list[DocInfo]:
+        """Documents with ids in the range, in raw id order (reversed when descending)."""
+        ...
+
+    def count_ids(
+        self, meta: DbMeta, lo: str | None, lo_incl: bool, hi: str | None, hi_incl: bool
+    ) -> tuple[int, int]:
+        """``(live, deleted)`` document counts for ids in the range."""
+        ...
+
+    def scan_seqs(
+        self, meta: DbMeta, after: int, *, before: int | None, descending: bool, limit: int
+    ) -> list[DocInfo]:
+        """Documents with ``after < seq < before``, by seq."""
+        ...
+
+    def count_seqs_after(self, meta: DbMeta, seq: int) -> int: ...
+
+    def get_local(self, meta: DbMeta, docid: str) -> tuple[str, str] | None: ...
+
+    def put_local(self, meta: DbMeta, docid: str, rev: str, body: str) -> None: ...
+
+    def delete_local(self, meta: DbMeta, docid: str) -> None: ...
+
+    def prune_bodies(self, meta: DbMeta) -> int:
+        """Drop the bodies of non-leaf revisions (compaction); return how many."""
+        ...
+
+
+class Storage(Protocol):
+    """Transactions plus a way to wait for changes."""
+
+    def read(self) -> contextlib.AbstractContextManager[Txn]: ...
+
+    def write(self) -> contextlib.AbstractContextManager[Txn]: ...
+
+    def wait(self, db: str, since: int, timeout: float | None, closed: threading.Event) -> None:
+        """Block until ``db``'s update_seq passes ``since`` (or it is gone), the timeout
+        (seconds) passes, or ``closed`` is set."""
+        ...
+
+    def wake(self) -> None:
+        """Make every :meth:`wait` in this process re-check its condition now."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# -- memory ------------------------------------------------------------------
+
+
+class _MemDb:
+    def __init__(self, name: str, partitioned: bool) -> None:
+        self.meta = DbMeta(name=name, handle=self, update_seq=0, partitioned=partitioned)
+        self.docs: dict[str, DocInfo] = {}
+        self.bodies: dict[str, dict[str, str]] = {}
+        self.local: dict[str, tuple[str, str]] = {}
+        self.by_seq: dict[int, str] = {}
+        self.seq_list: list[int] = []
+        self._sorted_ids: list[str] | None = []
+
+    def sorted_ids(self) -> list[str]:
+        if self._sorted_ids is None:
+            self._sorted_ids = sorted(self.docs)
+        return self._sorted_ids
+
+    def live_seqs(self) -> list[int]:
+        # seq_list only grows; dead entries are dropped when they dominate.
+        if len(self.seq_list) > 2 * len(self.by_seq) + 1024:
+            self.seq_list = list(self.by_seq)
+        return self.seq_list
+
+
+def _id_bounds(
+    ids: list[str], lo: str | None, lo_incl: bool, hi: str | None, hi_incl: bool
+) -> tuple[int, int]:
+    start = 0
+    if lo is not None:
+        start = (bisect.bisect_left if lo_incl else bisect.bisect_right)(ids, lo)
+    end = len(ids)
+    if hi is not None:
+        end = (bisect.bisect_right if hi_incl else bisect.bisect_left)(ids, hi)
+    return start, max(start, end)
+
+
+class _MemTxn:
+    def __init__(self, store: MemoryStorage) -> None:
+        self.store = store
+
+    def list_dbs(self) -> list[str]:
+        return sorted(self.store.dbs)
+
+    def get_db(self, name: str) -> DbMeta | None:
+        db = self.store.dbs.get(name)
+        return db.meta if db is not None else None
+
+    def create_db(self, name: str, partitioned: bool) -> None:
+        self.store.dbs[name] = _MemDb(name, partitioned)
+
+    def drop_db(self, meta: DbMeta) -> None:
+        self.store.dbs.pop(meta.name, None)
+
+    def set_db_props(self, meta: DbMeta) -> None:
+        pass  # meta is the live record
+
+    def load_docs(self, meta: DbMeta, ids: Sequence[str]) -> dict[str, DocInfo]:
+        docs: dict[str, DocInfo] = meta.handle.docs
+        return {docid: docs[docid] for docid in ids if docid in docs}
+
+    def load_bodies(self, meta: DbMeta, keys: Sequence[BodyKey]) -> dict[BodyKey, str]:
+        bodies: dict[str, dict[str, str]] = meta.handle.bodies
+        out: dict[BodyKey, str] = {}
+        for docid, rev in keys:
+            body = bodies.get(docid, {}).get(rev)
+            if body is not None:
+                out[(docid, rev)] = body
+        return out
+
+    def save(
+        self,
+        meta: DbMeta,
+        infos: Sequence[DocInfo],
+        bodies: Sequence[tuple[str, str, str]],
+        dropped: Sequence[BodyKey],
+    ) -> None:
+        db: _MemDb = meta.handle
+        for docid, rev, body in bodies:
+            db.bodies.setdefault(docid, {})[rev] = body
+        for docid, rev in dropped:
+            db.bodies.get(docid, {}).pop(rev, None)
+        for info in infos:
+            old = db.docs.get(info.id)
+            if old is None:
+                db._sorted_ids = None
+            else:
+                db.by_seq.pop(old.seq, None)
+            db.docs[info.id] = info
+            db.by_seq[info.seq] = info.id
+            db.seq_list.append(info.seq)
+
+    def scan_ids(
+        self,
+        meta: DbMeta,
+        lo: str | None,
+        lo_incl: bool,
+        hi: str | None,
+        hi_incl: bool,
+        *,
+        descending: bool,
+        limit: int,
+        include_deleted: bool,
+    ) -> list[DocInfo]:
+        db: _MemDb = meta.handle
+        ids = db.sorted_ids()
+        start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
+        indexes = range(end - 1, start - 1, -1) if descending else range(start, end)
+        out: list[DocInfo] = []
+        for index in indexes:
+            info = db.docs[ids[index]]
+            if include_deleted or not info.deleted:
+                out.append(info)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def count_ids(
+        self, meta: DbMeta, lo: str | None, lo_incl: bool, hi: str | None, hi_incl: bool
+    ) -> tuple[int, int]:
+        db: _MemDb = meta.handle
+        if lo is None and hi is None:
+            deleted = sum(1 for info in db.docs.values() if info.deleted)
+            return len(db.docs) - deleted, deleted
+        ids = db.sorted_ids()
+        start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
+        deleted = sum(1 for index in range(start, end) if db.docs[ids[index]].deleted)
+        return end - start - deleted, deleted
+
+    def scan_seqs(
+        self, meta: DbMeta, after: int, *, before: int | None, descending: bool, limit: int
+    ) -> list[DocInfo]:
+        db: _MemDb = meta.handle
+        seqs = db.live_seqs()
+        start = bisect.bisect_right(seqs, after)
+        end = len(seqs) if before is None else bisect.bisect_left(seqs, before)
+        indexes = range(end - 1, start - 1, -1) if descending else range(start, end)
+        out: list[DocInfo] = []
+        for index in indexes:
+            docid = db.by_seq.get(seqs[index])
+            if docid is not None:
+                out.append(db.docs[docid])
+                if len(out) >= limit:
+                    break
+        return out
+
+    def count_seqs_after(self, meta: DbMeta, seq: int) -> int:
+        db: _MemDb = meta.handle
+        seqs = db.live_seqs()
+        start = bisect.bisect_right(seqs, seq)
+        return sum(1 for s in seqs[start:] if s in db.by_seq)
+
+    def get_local(self, meta: DbMeta, docid: str) -> tuple[str, str] | None:
+        local: dict[str, tuple[str, str]] = meta.handle.local
+        return local.get(docid)
+
+    def put_local(self, meta: DbMeta, docid: str, rev: str, body: str) -> None:
+        meta.handle.local[docid] = (rev, body)
+
+    def delete_local(self, meta: DbMeta, docid: str) -> None:
+        meta.handle.local.pop(docid, None)
+
+    def prune_bodies(self, meta: DbMeta) -> int:
+        db: _MemDb = meta.handle
+        pruned = 0
+        for docid, revs in db.bodies.items():
+            leaves = set(db.docs[docid].tree.leaves()) if docid in db.docs else set()
+            for rev in [r for r in revs if r not in leaves]:
+                del revs[rev]
+                pruned += 1
+        return pruned
+
+
+class MemoryStorage:
+    """Every database in Python dicts, guarded by one re-entrant lock.
+
+    A write transaction works on copies the engine makes, and ``save`` applies
+    them at the end, so an exception part-way leaves nothing half-written.
+    """
+
+    def __init__(self) -> None:
+        self.dbs: dict[str, _MemDb] = {}
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Txn]:
+        with self._lock:
+            yield _MemTxn(self)
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Txn]:
+        with self._lock:
+            try:
+                yield _MemTxn(self)
+            finally:
+                self._cond.notify_all()
+
+    def wait(self, db: str, since: int, timeout: float | None, closed: threading.Event) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while not closed.is_set():
+                record = self.dbs.get(db)
+                if record is None or record.meta.update_seq > since:
+                    return
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return
+                self._cond.wait(remaining)
+
+    def wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        self.wake()

@@ -1,0 +1,273 @@
+"""Python map/reduce views: CouchDB's view query semantics over emitted rows.
+
+Rows are ordered by ``(key, docid)`` in collation order (doc ids raw).
+Built-in reduces: ``_count``, ``_sum`` (numbers or arrays of numbers) and
+``_stats``; a callable reduce is ``fn(keys, values, rereduce) -> value`` with
+``keys`` the ``[key, docid]`` pairs, called once per group with
+``rereduce=False``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from ...errors import BadRequest
+from .collation import sort_key
+
+__all__ = ["ViewRow", "builtin_reduce", "emit_rows", "query_rows"]
+
+#: ``(sort key of key, docid, key, value)``
+ViewRow = tuple[Any, str, Any, Any]
+
+
+def _query_error(reason: str) -> BadRequest:
+    return BadRequest(reason, error="query_parse_error")
+
+
+def emit_rows(map_fn: Callable[[dict[str, Any]], Any], doc: dict[str, Any]) -> list[ViewRow]:
+    """Run ``map_fn`` on ``doc`` and return its rows; ``TypeError`` if it emits no pairs."""
+    emitted = map_fn(doc)
+    if emitted is None:
+        return []
+    rows: list[ViewRow] = []
+    for pair in emitted:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"a map function must yield (key, value) pairs, got {pair!r}")
+        key, value = pair
+        rows.append((sort_key(key), doc["_id"], key, value))
+    return rows
+
+
+def _sum(values: Sequence[Any]) -> Any:
+    total: Any = 0
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, (int, float, list)):
+            raise BadRequest(
+                f"The _sum function requires that map values be numbers or arrays of "
+                f"numbers, not '{value!r}'",
+                error="builtin_reduce_error",
+            )
+        if isinstance(value, list) or isinstance(total, list):
+            left = total if isinstance(total, list) else [total]
+            right = value if isinstance(value, list) else [value]
+            size = max(len(left), len(right))
+            left = left + [0] * (size - len(left))
+            right = right + [0] * (size - len(right))
+            total = [a + b for a, b in zip(left, right, strict=True)]
+        else:
+            total += value
+    return total
+
+
+def _stats(values: Sequence[Any]) -> dict[str, Any]:
+    numbers: list[float] = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise BadRequest(
+                f"The _stats function requires that map values be numbers, not '{value!r}'",
+                error="builtin_reduce_error",
+            )
+        numbers.append(value)
+    if not numbers:
+        return {"sum": 0, "count": 0, "min": 0, "max": 0, "sumsqr": 0}
+    return {
+        "sum": sum(numbers),
+        "count": len(numbers),
+        "min": min(numbers),
+        "max": max(numbers),
+        "sumsqr": math.fsum(n * n for n in numbers)
+        if any(isinstance(n, float) for n in numbers)
+        else sum(n * n for n in numbers),
+    }
+
+
+def builtin_reduce(spec: Any) -> Callable[[list[list[Any]], list[Any], bool], Any]:
+    """The reduce callable for ``spec``; ``ValueError`` for an unknown built-in."""
+    if callable(spec):
+        fn: Callable[[list[list[Any]], list[Any], bool], Any] = spec
+        return fn
+    if spec == "_count":
+        return lambda keys, values, rereduce: len(values)
+    if spec == "_sum":
+        return lambda keys, values, rereduce: _sum(values)
+    if spec == "_stats":
+        return lambda keys, values, rereduce: _stats(values)
+    raise ValueError(f"unknown reduce {spec!r}: use '_count', '_sum', '_stats' or a callable")
+
+
+def _bool(params: Mapping[str, Any], name: str, default: bool) -> bool:
+    value = params.get(name)
+    if value is None:
+        return default
+    if isinstance(value, str) and value in ("true", "false"):
+        return value == "true"
+    if not isinstance(value, bool):
+        raise _query_error(f"Invalid boolean parameter: {name}={value!r}")
+    return value
+
+
+def _int(params: Mapping[str, Any], name: str) -> int | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        try:
+            value = int(value)
+        except (TypeError, ValueError):
+            value = -1
+        if value < 0:
+            raise _query_error(f"Invalid value for {name}: must be a non-negative integer")
+    return int(value)
+
+
+def query_rows(
+    rows: Iterable[ViewRow],
+    params: Mapping[str, Any],
+    *,
+    reduce: Any = None,
+    keys: Sequence[Any] | None = None,
+    total_rows: int | None = None,
+) -> dict[str, Any]:
+    """Apply a view query to emitted ``rows`` (any order); the CouchDB response body.
+
+    ``include_docs`` is left to the caller: map rows carry ``id`` so it can add ``doc``.
+    """
+    ordered = sorted(rows, key=lambda row: (row[0], row[1]))
+    descending = _bool(params, "descending", False)
+    inclusive_end = _bool(params, "inclusive_end", True)
+    limit = _int(params, "limit")
+    skip = _int(params, "skip") or 0
+    do_reduce = _bool(params, "reduce", reduce is not None)
+    if do_reduce and reduce is None:
+        raise _query_error("Reduce is invalid for map-only views.")
+    group_level = _int(params, "group_level")
+    group = _bool(params, "group", False) or group_level is not None
+    if not do_reduce and group and reduce is None:
+        raise _query_error("Invalid use of grouping on a map view.")
+    if do_reduce and _bool(params, "include_docs", False):
+        raise _query_error("`include_docs` is invalid for reduce")
+    ranged = ("key", "startkey", "start_key", "endkey", "end_key")
+    if keys is not None and any(params.get(name) is not None for name in ranged):
+        raise _query_error("`keys` is incompatible with `key`, `start_key` and `end_key`")
+
+    if keys is not None:
+        selected: list[ViewRow] = []
+        for wanted in keys:
+            wanted_key = sort_key(wanted)
+            match = [row for row in ordered if row[0] == wanted_key]
+            # CouchDB answers multi-key queries key by key in the order given.
+            selected.extend(reversed(match) if descending else match)
+    else:
+        selected = _range(ordered, params, descending, inclusive_end)
+
+    if do_reduce:
+        fn = builtin_reduce(reduce)
+        groups = _group(selected, group, group_level)
+        out_rows = [
+            {
+                "key": key,
+                "value": fn([[r[2], r[1]] for r in members], [r[3] for r in members], False),
+            }
+            for key, members in groups
+        ]
+        out_rows = out_rows[skip:]
+        if limit is not None:
+            out_rows = out_rows[:limit]
+        return {"rows": out_rows}
+
+    page = selected[skip:]
+    if limit is not None:
+        page = page[:limit]
+    body: dict[str, Any] = {
+        "total_rows": total_rows if total_rows is not None else len(ordered),
+        "offset": None if keys is not None else _offset(ordered, selected, skip, descending),
+        "rows": [{"id": row[1], "key": row[2], "value": row[3]} for row in page],
+    }
+    if keys is not None:
+        del body["offset"]
+    return body
+
+
+def _offset(ordered: list[ViewRow], selected: list[ViewRow], skip: int, descending: bool) -> int:
+    if not selected:
+        return len(ordered)
+    # CouchDB counts the rows before the first one returned, in the scan direction.
+    first = selected[0]
+    index = ordered.index(first)
+    before = len(ordered) - 1 - index if descending else index
+    return min(before + skip, len(ordered))
+
+
+def _range(
+    ordered: list[ViewRow], params: Mapping[str, Any], descending: bool, inclusive_end: bool
+) -> list[ViewRow]:
+    def get(*names: str) -> Any:
+        for name in names:
+            if name in params and params[name] is not None:
+                return params[name]
+        return _UNSET
+
+    key = get("key")
+    start = get("startkey", "start_key")
+    end = get("endkey", "end_key")
+    start_docid = get("startkey_docid", "start_key_docid")
+    end_docid = get("endkey_docid", "end_key_docid")
+    if key is not _UNSET:
+        start = end = key
+        inclusive_end = True
+    seq = list(reversed(ordered)) if descending else ordered
+    out: list[ViewRow] = []
+    start_k = None if start is _UNSET else sort_key(start)
+    end_k = None if end is _UNSET else sort_key(end)
+    for row in seq:
+        rk, rid = row[0], row[1]
+        if start_k is not None:
+            cmp = _cmp(rk, rid, start_k, start_docid)
+            if (cmp < 0 and not descending) or (cmp > 0 and descending):
+                continue
+        if end_k is not None:
+            cmp = _cmp(rk, rid, end_k, end_docid)
+            past = cmp > 0 if not descending else cmp < 0
+            if past or (cmp == 0 and not inclusive_end):
+                if past:
+                    break
+                continue
+        out.append(row)
+    return out
+
+
+class _Unset:
+    pass
+
+
+_UNSET: Any = _Unset()
+
+
+def _cmp(row_key: Any, row_id: str, bound_key: Any, bound_docid: Any) -> int:
+    if row_key != bound_key:
+        return -1 if row_key < bound_key else 1
+    if bound_docid is _UNSET:
+        return 0
+    return -1 if row_id < bound_docid else (1 if row_id > bound_docid else 0)
+
+
+def _group(
+    rows: list[ViewRow], group: bool, group_level: int | None
+) -> list[tuple[Any, list[ViewRow]]]:
+    if not group:
+        return [(None, rows)] if rows else []
+    groups: list[tuple[Any, list[ViewRow]]] = []
+    last: Any = _UNSET
+    for row in rows:
+        key = row[2]
+        if group_level is not None and isinstance(key, list):
+            key = key[:group_level]
+        gk = sort_key(key)
+        if last is not _UNSET and gk == last:
+            groups[-1][1].append(row)
+        else:
+            groups.append((key, [row]))
+            last = gk
+    return groups

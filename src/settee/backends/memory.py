@@ -1,0 +1,50 @@
+"""The in-process backend: ``memory:`` (private) and ``memory:NAME`` (shared by name).
+
+Everything lives in Python dicts guarded by one lock, with the same CouchDB
+semantics as every other backend (see :mod:`settee.backends._local`). A named
+store lives as long as the process and is shared by every backend opened with
+that name; ``memory:`` alone is a fresh store for this backend only.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._local.backend import LocalBackend, check_options
+from ._local.storage import MemoryStorage
+
+__all__ = ["MemoryBackend"]
+
+_NAMED: dict[str, MemoryStorage] = {}
+_NAMED_LOCK = threading.Lock()
+
+
+class MemoryBackend(LocalBackend):
+    """``MemoryBackend("memory:")`` or ``MemoryBackend("memory:shared-name")``.
+
+    ``options`` may carry the transport options every backend accepts (``auth``,
+    ``timeout``, ``max_retries``, ``backoff_factor``, ``retry_status_codes``);
+    they mean nothing here and are ignored. Anything else is a ``TypeError``.
+    """
+
+    kind = "memory"
+    _capabilities = frozenset({"python_views", "feed_timeout", "partitions"})
+
+    def __init__(self, url: str = "memory:", **options: Any) -> None:
+        check_options(self.kind, options)
+        parts = urlsplit(url)
+        if parts.scheme.lower() != "memory":
+            raise ValueError(f"not a memory: URL: {url!r}")
+        name = parts.netloc or parts.path
+        if parts.query or parts.fragment:
+            raise ValueError(f"a memory: URL takes only a store name, not {url!r}")
+        if name:
+            with _NAMED_LOCK:
+                storage = _NAMED.setdefault(name, MemoryStorage())
+        else:
+            storage = MemoryStorage()
+        super().__init__(storage)
+        self.url = f"memory:{name}"
+        self.name = name
