@@ -1,0 +1,539 @@
+"""The HTTP backend: CouchDB, Cloudant and PouchDB Server over :class:`~settee.transport.Transport`.
+
+Every primitive of :class:`~settee.backends.base.Backend` is one request (the
+change feeds are opened by :mod:`settee.backends._http_changes`). Query
+options arrive as Python values with CouchDB's names and are encoded here: the
+JSON-valued ones (``key``, ``keys``, ``startkey``, ``endkey``, ...) as JSON,
+booleans as ``true``/``false``, ``None`` dropped. Database names and document
+ids are percent-encoded segment by segment by the transport, so no id can
+address another endpoint; ids that CouchDB reserves (a leading ``_`` other
+than ``_design/`` and ``_local/``) are refused before any request.
+
+Usage::
+
+    backend = HTTPBackend("http://127.0.0.1:5984", auth=("admin", "pw"))
+    backend.put_doc("mydb", {"_id": "a", "n": 1})
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from .. import errors
+from ..transport import Transport, quote_segment, redact_url
+from .base import ChangesStream, MapFunction, ReduceSpec
+
+__all__ = ["HTTPBackend", "capabilities_for", "encode_params"]
+
+# Query options whose values are JSON (CouchDB parses them as JSON).
+_JSON_PARAMS = frozenset(
+    {"key", "keys", "startkey", "endkey", "start_key", "end_key", "open_revs", "atts_since"}
+)
+# 404 reasons that mean the database, not the document, is missing.
+_NO_DB_REASONS = frozenset({"Database does not exist.", "no_db_file"})
+
+_POUCHDB_CAPS = frozenset({"javascript_views", "sessions", "config"})
+_COUCHDB2_CAPS = _POUCHDB_CAPS | {
+    "db_updates",
+    "feed_timeout",
+    "seq_interval",
+    "mango_partial_indexes",
+}
+_COUCHDB3_CAPS = _COUCHDB2_CAPS | {"partitions"}
+# Cloudant has no user-visible /_config.
+_CLOUDANT_CAPS = _COUCHDB3_CAPS - {"config"}
+
+
+def encode_params(params: Mapping[str, Any] | None) -> dict[str, str]:
+    """Query options as CouchDB expects them on the wire.
+
+    JSON-valued options (``key``, ``keys``, ``startkey``, ``endkey``,
+    ``start_key``, ``end_key``, ``open_revs``, ``atts_since``) and any list or
+    dict are JSON-encoded (``open_revs="all"`` stays ``all``), booleans become
+    ``true``/``false``, ``None`` is dropped, everything else is ``str()``.
+    Raises ``TypeError`` for a value JSON cannot encode.
+    """
+    encoded: dict[str, str] = {}
+    if not params:
+        return encoded
+    for name, value in params.items():
+        if value is None:
+            continue
+        if name == "open_revs" and value == "all":
+            encoded[name] = "all"
+        elif name in _JSON_PARAMS or isinstance(value, (list, tuple, dict)):
+            encoded[name] = Transport.dumps(value).decode()
+        elif isinstance(value, bool):
+            encoded[name] = "true" if value else "false"
+        else:
+            encoded[name] = str(value)
+    return encoded
+
+
+def capabilities_for(info: Mapping[str, Any]) -> frozenset[str]:
+    """Capability names for a server, from its ``GET /`` answer.
+
+    PouchDB Server (``express-pouchdb`` / vendor ``PouchDB authors``) has
+    JavaScript views, sessions and ``_config``; Apache CouchDB 2 adds
+    ``_db_updates``, feed timeouts, ``seq_interval`` and partial indexes, and
+    CouchDB 3 partitions; Cloudant is CouchDB 3 without ``_config``.
+    """
+    vendor = info.get("vendor")
+    vendor_name = str(vendor.get("name", "")) if isinstance(vendor, Mapping) else ""
+    if "express-pouchdb" in info or vendor_name == "PouchDB authors":
+        return _POUCHDB_CAPS
+    if "cloudant" in vendor_name.lower() or "cloudant_build" in info:
+        return _CLOUDANT_CAPS
+    version = str(info.get("version", ""))
+    major = version.split(".", 1)[0]
+    features = info.get("features")
+    if major.isdigit() and int(major) >= 3:
+        return _COUCHDB3_CAPS
+    if major.isdigit() and int(major) == 2:
+        caps = set(_COUCHDB2_CAPS)
+        if isinstance(features, list) and "partitioned" in features:
+            caps.add("partitions")
+        return frozenset(caps)
+    if major.isdigit():  # CouchDB 1.x
+        return frozenset({"javascript_views", "sessions", "config", "db_updates", "feed_timeout"})
+    return frozenset({"javascript_views", "sessions"})
+
+
+def _check_docid(docid: str) -> str:
+    if not isinstance(docid, str):
+        raise TypeError(f"document ids are strings, not {type(docid).__name__}")
+    if not docid:
+        raise ValueError("a document id cannot be empty")
+    if docid.startswith("_"):
+        for prefix in ("_design/", "_local/"):
+            if docid.startswith(prefix) and len(docid) > len(prefix):
+                return docid
+        raise ValueError(
+            f"invalid document id {docid!r}: only _design/ and _local/ ids may start with '_'"
+        )
+    return docid
+
+
+def _check_db(db: str) -> str:
+    if not isinstance(db, str):
+        raise TypeError(f"database names are strings, not {type(db).__name__}")
+    if not db:
+        raise ValueError("a database name cannot be empty")
+    return db
+
+
+def _ddoc_name(ddoc: str) -> str:
+    if not isinstance(ddoc, str):
+        raise TypeError(f"design document names are strings, not {type(ddoc).__name__}")
+    name = ddoc[len("_design/") :] if ddoc.startswith("_design/") else ddoc
+    if not name:
+        raise ValueError(f"invalid design document name {ddoc!r}")
+    return name
+
+
+class HTTPBackend:
+    """A CouchDB-compatible server reached over HTTP.
+
+    ``HTTPBackend(url, *, auth=None, **transport_options)``: ``auth`` is any
+    strategy from :mod:`settee.auth` or a ``(user, password)`` tuple;
+    credentials in ``url`` become ``BasicAuth``. ``transport_options`` go to
+    :class:`~settee.transport.Transport` (``timeout``, ``max_retries``,
+    ``headers``, ...). ``transport`` is the transport (public: the client
+    reaches sessions, ``_config`` and Cloudant endpoints through it).
+    """
+
+    kind = "http"
+
+    def __init__(self, url: str, *, auth: Any = None, **transport_options: Any) -> None:
+        self.transport = Transport(url, auth=auth, **transport_options)
+        self.url = redact_url(self.transport.base_url)
+        self._capabilities: frozenset[str] | None = None
+        self._info: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"HTTPBackend({self.url!r})"
+
+    # -- capabilities --------------------------------------------------------
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """Capabilities of the server, from ``GET /`` on first use, then cached."""
+        if self._capabilities is None:
+            info = self.server_info()
+            with self._lock:
+                self._info = info
+                self._capabilities = capabilities_for(info)
+        return self._capabilities
+
+    def _is_pouchdb(self) -> bool:
+        if self._info is None:
+            _ = self.capabilities
+        info = self._info or {}
+        vendor = info.get("vendor")
+        return "express-pouchdb" in info or (
+            isinstance(vendor, Mapping) and vendor.get("name") == "PouchDB authors"
+        )
+
+    # -- helpers -------------------------------------------------------------
+    def _json(
+        self,
+        method: str,
+        path: tuple[str, ...] | str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        document: bool = False,
+    ) -> Any:
+        """One request, JSON answer. ``document``: a 404 is ``DocumentNotFound``
+        unless the body says the database is missing."""
+        try:
+            return self.transport.json(
+                method,
+                path,
+                params=encode_params(params),
+                json_body=json_body,
+                headers=headers,
+                not_found=errors.DocumentNotFound if document else errors.NotFound,
+            )
+        except errors.DocumentNotFound as exc:
+            if exc.reason in _NO_DB_REASONS:
+                raise errors.NotFound(
+                    exc.reason,
+                    error=exc.error,
+                    status=exc.status,
+                    method=exc.method,
+                    url=exc.url,
+                    body=exc.body,
+                ) from exc
+            raise
+
+    # -- server --------------------------------------------------------------
+    def server_info(self) -> dict[str, Any]:
+        """``GET /`` (welcome, version, vendor...)."""
+        info: dict[str, Any] = self.transport.json("GET", ())
+        return info
+
+    def all_dbs(self) -> list[str]:
+        """``GET /_all_dbs``, sorted."""
+        names: list[str] = self._json("GET", ("_all_dbs",))
+        return sorted(names)
+
+    def uuids(self, count: int) -> list[str]:
+        """``count`` ids from ``GET /_uuids`` (dashes removed: 32 hex digits)."""
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise TypeError("count must be an int")
+        if count < 0:
+            raise ValueError("count must be >= 0")
+        if count == 0:
+            return []
+        answer = self._json("GET", ("_uuids",), params={"count": count})
+        # PouchDB Server answers RFC 4122 uuids with dashes; CouchDB 32 hex digits.
+        return [str(u).replace("-", "") for u in answer["uuids"]]
+
+    def create_db(
+        self, db: str, *, partitioned: bool = False, params: Mapping[str, Any] | None = None
+    ) -> None:
+        """``PUT /db``; ``PreconditionFailed`` (``file_exists``) if it exists."""
+        query = dict(params or {})
+        if partitioned:
+            query["partitioned"] = True
+        self._json("PUT", (_check_db(db),), params=query)
+
+    def delete_db(self, db: str) -> None:
+        """``DELETE /db``; ``NotFound`` if absent."""
+        self._json("DELETE", (_check_db(db),))
+
+    def db_info(self, db: str) -> dict[str, Any]:
+        """``GET /db``; ``NotFound`` if absent."""
+        info: dict[str, Any] = self._json("GET", (_check_db(db),))
+        return info
+
+    def close(self) -> None:
+        """Close the transport's connections. Idempotent."""
+        self.transport.close()
+
+    # -- documents -----------------------------------------------------------
+    def get_doc(self, db: str, docid: str, params: Mapping[str, Any] | None = None) -> Any:
+        """``GET /db/docid``; ``DocumentNotFound`` if absent, ``NotFound`` if the db is."""
+        return self._json("GET", (_check_db(db), _check_docid(docid)), params=params, document=True)
+
+    def put_doc(
+        self, db: str, doc: dict[str, Any], params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """``PUT /db/docid`` (``rev=`` in the query when the doc has ``_rev``).
+
+        ``Conflict`` on a stale or missing ``_rev``; ``TypeError`` before any
+        request when the document is not JSON-serialisable.
+        """
+        if not isinstance(doc, dict):
+            raise TypeError(f"a document is a dict, not {type(doc).__name__}")
+        docid = doc.get("_id")
+        if not isinstance(docid, str):
+            raise ValueError("put_doc needs a document with a string _id")
+        query = dict(params or {})
+        # rev= in the URL marks the PUT as replay-safe for RetryPolicy.
+        if doc.get("_rev") is not None:
+            query.setdefault("rev", doc["_rev"])
+        body = Transport.dumps(doc)  # TypeError before anything is sent
+        result: dict[str, Any] = self.transport.json(
+            "PUT",
+            (_check_db(db), _check_docid(docid)),
+            params=encode_params(query),
+            data=body,
+            headers={"Content-Type": "application/json"},
+            not_found=errors.NotFound,
+        )
+        return result
+
+    def delete_doc(self, db: str, docid: str, rev: str) -> dict[str, Any]:
+        """``DELETE /db/docid?rev=``; ``Conflict`` on a stale rev, ``DocumentNotFound``."""
+        if not isinstance(rev, str) or not rev:
+            raise ValueError("delete_doc needs the document's current rev")
+        result: dict[str, Any] = self._json(
+            "DELETE", (_check_db(db), _check_docid(docid)), params={"rev": rev}, document=True
+        )
+        return result
+
+    def bulk_docs(
+        self, db: str, docs: Sequence[dict[str, Any]], *, new_edits: bool = True
+    ) -> list[dict[str, Any]]:
+        """``POST /db/_bulk_docs``: one result per document (``[]`` with new_edits=False)."""
+        body: dict[str, Any] = {"docs": list(docs)}
+        if not new_edits:
+            body["new_edits"] = False
+        results: list[dict[str, Any]] = self._json(
+            "POST", (_check_db(db), "_bulk_docs"), json_body=body
+        )
+        return results
+
+    def all_docs(
+        self,
+        db: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        keys: Sequence[Any] | None = None,
+        partition: str | None = None,
+    ) -> dict[str, Any]:
+        """``_all_docs`` (``POST`` with ``{"keys": [...]}`` when ``keys`` is given)."""
+        path = self._partitioned(db, partition, "_all_docs")
+        return self._query(path, params, keys)
+
+    def _partitioned(self, db: str, partition: str | None, *rest: str) -> tuple[str, ...]:
+        if partition is None:
+            return (_check_db(db), *rest)
+        if not isinstance(partition, str) or not partition or partition.startswith("_"):
+            raise ValueError(f"invalid partition name {partition!r}")
+        return (_check_db(db), "_partition", partition, *rest)
+
+    def _query(
+        self, path: tuple[str, ...], params: Mapping[str, Any] | None, keys: Sequence[Any] | None
+    ) -> dict[str, Any]:
+        if keys is None:
+            result: dict[str, Any] = self._json("GET", path, params=params)
+        else:
+            result = self._json("POST", path, params=params, json_body={"keys": list(keys)})
+        return result
+
+    def find(
+        self, db: str, query: Mapping[str, Any], *, partition: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /db/_find`` (or the partition's)."""
+        result: dict[str, Any] = self._json(
+            "POST", self._partitioned(db, partition, "_find"), json_body=dict(query)
+        )
+        return result
+
+    def create_index(self, db: str, index: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /db/_index``."""
+        result: dict[str, Any] = self._json(
+            "POST", (_check_db(db), "_index"), json_body=dict(index)
+        )
+        return result
+
+    def get_indexes(self, db: str) -> dict[str, Any]:
+        """``GET /db/_index``."""
+        result: dict[str, Any] = self._json("GET", (_check_db(db), "_index"))
+        return result
+
+    def delete_index(
+        self, db: str, ddoc: str, name: str, *, index_type: str = "json"
+    ) -> dict[str, Any]:
+        """``DELETE /db/_index/_design%2F{ddoc}/{type}/{name}``; ``NotFound`` if absent."""
+        if not isinstance(index_type, str) or not isinstance(name, str) or not name:
+            raise ValueError("delete_index needs an index type and a non-empty index name")
+        # The design doc id travels as ONE segment ("_design%2Fddoc"): PouchDB
+        # Server routes /:db/_index/:ddoc/:type/:name, and CouchDB accepts both.
+        url = "/".join(
+            (
+                self.transport.url(_check_db(db), "_index"),
+                quote(f"_design/{_ddoc_name(ddoc)}", safe=""),
+                quote_segment(index_type),
+                quote_segment(name),
+            )
+        )
+        result: dict[str, Any] = self._json("DELETE", url)
+        return result
+
+    def view(
+        self,
+        db: str,
+        ddoc: str,
+        view: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        keys: Sequence[Any] | None = None,
+        partition: str | None = None,
+    ) -> dict[str, Any]:
+        """A design-document view page (``POST`` with ``{"keys": [...]}`` when given)."""
+        path = self._partitioned(db, partition, "_design", _ddoc_name(ddoc), "_view", view)
+        return self._query(path, params, keys)
+
+    def python_view(
+        self,
+        db: str,
+        map_fn: MapFunction,
+        params: Mapping[str, Any] | None = None,
+        *,
+        reduce: ReduceSpec = None,
+        keys: Sequence[Any] | None = None,
+        partition: str | None = None,
+    ) -> dict[str, Any]:
+        """Always raises ``NotSupported``: a server runs JavaScript views only."""
+        raise errors.NotSupported(
+            "the HTTP backend cannot run Python map functions: a CouchDB server runs "
+            "views from JavaScript design documents (use a DesignDocument with a "
+            "JavaScript map, or a memory:/sqlite: backend for Python views)"
+        )
+
+    def changes(
+        self,
+        db: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        body: Mapping[str, Any] | None = None,
+        raw: bool = False,
+        chunk_size: int = 65536,
+    ) -> ChangesStream:
+        """Open ``/db/_changes`` (a POST when ``body`` is given); see ``_http_changes``."""
+        from ._http_changes import open_changes
+
+        return open_changes(
+            self.transport,
+            (_check_db(db), "_changes"),
+            params,
+            body=body,
+            raw=raw,
+            chunk_size=chunk_size,
+        )
+
+    def db_updates(
+        self, params: Mapping[str, Any] | None = None, *, raw: bool = False, chunk_size: int = 65536
+    ) -> ChangesStream:
+        """Open the server's ``/_db_updates`` feed."""
+        from ._http_changes import open_changes
+
+        return open_changes(
+            self.transport, ("_db_updates",), params, raw=raw, chunk_size=chunk_size
+        )
+
+    def revs_diff(self, db: str, revs: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+        """``POST /db/_revs_diff``."""
+        body = {docid: list(rs) for docid, rs in revs.items()}
+        result: dict[str, Any] = self._json("POST", (_check_db(db), "_revs_diff"), json_body=body)
+        return result
+
+    # -- attachments ---------------------------------------------------------
+    def _attachment_path(self, db: str, docid: str, name: str) -> tuple[str, ...]:
+        if not isinstance(name, str) or not name:
+            raise ValueError("an attachment name is a non-empty string")
+        return (_check_db(db), _check_docid(docid), name)
+
+    def get_attachment(
+        self, db: str, docid: str, name: str, *, rev: str | None = None
+    ) -> tuple[bytes, str]:
+        """``(data, content_type)``; ``NotFound`` if the attachment, document or db is absent."""
+        response = self.transport.request(
+            "GET",
+            self._attachment_path(db, docid, name),
+            params=encode_params({"rev": rev}),
+            headers={"Accept": "*/*"},
+        )
+        content_type = response.headers.get("Content-Type", "application/octet-stream")
+        return response.content, content_type
+
+    def put_attachment(
+        self, db: str, docid: str, name: str, data: bytes, content_type: str, *, rev: str | None
+    ) -> dict[str, Any]:
+        """``PUT /db/docid/name?rev=``; creates the document when ``rev`` is None."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"attachment data must be bytes, not {type(data).__name__}")
+        result: dict[str, Any] = self.transport.json(
+            "PUT",
+            self._attachment_path(db, docid, name),
+            params=encode_params({"rev": rev}),
+            data=bytes(data),
+            headers={"Content-Type": content_type},
+        )
+        return result
+
+    def delete_attachment(self, db: str, docid: str, name: str, *, rev: str) -> dict[str, Any]:
+        """``DELETE /db/docid/name?rev=``; ``NotFound``/``Conflict``."""
+        result: dict[str, Any] = self._json(
+            "DELETE", self._attachment_path(db, docid, name), params={"rev": rev}
+        )
+        return result
+
+    # -- database administration ---------------------------------------------
+    def get_security(self, db: str) -> dict[str, Any]:
+        """``GET /db/_security``."""
+        result: dict[str, Any] = self._json("GET", (_check_db(db), "_security"))
+        return result
+
+    def put_security(self, db: str, security: Mapping[str, Any]) -> dict[str, Any]:
+        """``PUT /db/_security``."""
+        result: dict[str, Any] = self._json(
+            "PUT", (_check_db(db), "_security"), json_body=dict(security)
+        )
+        return result
+
+    def _no_revs_limit(self) -> None:
+        if self._is_pouchdb():
+            raise errors.NotSupported(
+                f"{self.url} is PouchDB Server, which has no _revs_limit endpoint"
+            )
+
+    def get_revs_limit(self, db: str) -> int:
+        """``GET /db/_revs_limit``; ``NotSupported`` on PouchDB Server."""
+        self._no_revs_limit()
+        return int(self._json("GET", (_check_db(db), "_revs_limit")))
+
+    def set_revs_limit(self, db: str, limit: int) -> dict[str, Any]:
+        """``PUT /db/_revs_limit``; ``NotSupported`` on PouchDB Server."""
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise ValueError("revs_limit must be an int >= 1")
+        self._no_revs_limit()
+        result: dict[str, Any] = self._json("PUT", (_check_db(db), "_revs_limit"), json_body=limit)
+        return result
+
+    def compact(self, db: str) -> dict[str, Any]:
+        """``POST /db/_compact`` (CouchDB insists on the JSON content type)."""
+        result: dict[str, Any] = self._json(
+            "POST", (_check_db(db), "_compact"), headers={"Content-Type": "application/json"}
+        )
+        return result
+
+    def view_cleanup(self, db: str) -> dict[str, Any]:
+        """``POST /db/_view_cleanup``."""
+        result: dict[str, Any] = self._json(
+            "POST", (_check_db(db), "_view_cleanup"), headers={"Content-Type": "application/json"}
+        )
+        return result
+
+    def partition_info(self, db: str, partition: str) -> dict[str, Any]:
+        """``GET /db/_partition/{partition}``."""
+        result: dict[str, Any] = self._json("GET", self._partitioned(db, partition))
+        return result
