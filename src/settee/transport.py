@@ -37,7 +37,8 @@ __all__ = [
     "split_credentials",
 ]
 
-logger = logging.getLogger("settee")
+_module_logger = logging.getLogger("settee")
+logger = _module_logger  # kept for importers of the old name
 
 #: (connect, read) seconds.
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
@@ -229,7 +230,8 @@ class Transport:
     ``Retry-After``), ``retry_status_codes`` ((429, 502, 503, 504)),
     ``replay_post`` (False), ``verify`` (TLS verification, True),
     ``headers`` (sent on every request), ``adapter`` (a ``requests``
-    ``HTTPAdapter`` to mount instead of settee's), ``pool_maxsize`` (10).
+    ``HTTPAdapter`` to mount instead of settee's), ``pool_maxsize`` (10),
+    ``logger`` (a ``logging.Logger`` for request logs instead of ``settee``).
     """
 
     def __init__(
@@ -248,6 +250,7 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         adapter: HTTPAdapter | None = None,
         pool_maxsize: int = 10,
+        logger: logging.Logger | None = None,
     ) -> None:
         if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
             raise ValueError(f"expected an http(s):// URL, got {redact_url(str(url))!r}")
@@ -255,6 +258,7 @@ class Transport:
         if auth is None and creds is not None:
             auth = creds
         self.base_url = base
+        self.logger = logger if logger is not None else _module_logger
         self.auth: Auth = coerce_auth(auth)
         self.timeout = _timeout(timeout, "timeout")
         self.feed_timeout = _timeout(feed_timeout, "feed_timeout")
@@ -412,20 +416,20 @@ class Transport:
                 allow_redirects=False,
             )
         except requests.Timeout as exc:
-            logger.debug("%s %s -> timeout", request.method, shown)
+            self.logger.debug("%s %s -> timeout", request.method, shown)
             raise errors.TransportError(
                 f"{request.method} {shown}: timed out ({_redact_text(str(exc))})",
                 method=request.method,
                 url=shown,
             ) from exc
         except requests.RequestException as exc:
-            logger.debug("%s %s -> %s", request.method, shown, type(exc).__name__)
+            self.logger.debug("%s %s -> %s", request.method, shown, type(exc).__name__)
             raise errors.TransportError(
                 f"{request.method} {shown}: {type(exc).__name__}: {_redact_text(str(exc))}",
                 method=request.method,
                 url=shown,
             ) from exc
-        logger.debug(
+        self.logger.debug(
             "%s %s -> %s (%.1f ms)",
             request.method,
             shown,
