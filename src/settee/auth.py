@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Generator, Mapping
@@ -34,6 +35,8 @@ from dataclasses import dataclass, field, replace
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
+
+from .errors import Unauthorized
 
 __all__ = [
     "ApiKeyAuth",
@@ -101,6 +104,24 @@ def basic_auth_header(user: str, password: str) -> str:
     """``"Basic <base64(user:password)>"``."""
     token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
     return f"Basic {token}"
+
+
+# A new cookie starts after ", " with "name=" (an Expires date's ", " is followed by a day number).
+_COOKIE_SPLIT_RE = re.compile(r",\s*(?=[!#$%&'*+\-.^_`|~0-9A-Za-z]+=)")
+
+
+def _set_cookie_values(response: ResponseLike) -> list[str]:
+    """Every ``Set-Cookie`` value of ``response``, one cookie each."""
+    raw_headers = getattr(getattr(response, "raw", None), "headers", None)
+    getlist = getattr(raw_headers, "getlist", None)
+    if callable(getlist):
+        values = [str(v) for v in getlist("Set-Cookie")]
+        if values:
+            return values
+    joined = response.headers.get("Set-Cookie")
+    if not joined:
+        return []
+    return [part for part in _COOKIE_SPLIT_RE.split(joined) if part.strip()]
 
 
 def _json_body(response: ResponseLike) -> Any:
@@ -235,23 +256,35 @@ class SessionAuth:
         )
 
     def handle_login(self, response: ResponseLike) -> bool:
-        """Take the cookie from a login response; False if the login failed."""
+        """Take the cookie from a login response; False if the login failed (non-2xx).
+
+        A 2xx login without a cookie (a proxy stripped it) still counts as a
+        login: the request goes out without a cookie and the server's answer
+        to it is what the caller sees.
+        """
         if not 200 <= response.status_code < 300:
             self.clear()
             return False
-        return self.capture(response)
+        self.capture(response)
+        return True
 
     def capture(self, response: ResponseLike) -> bool:
-        """Pick up a (renewed) ``AuthSession`` from ``Set-Cookie``; True if one was found."""
-        raw = response.headers.get("Set-Cookie")
-        if not raw:
-            return False
-        jar: SimpleCookie = SimpleCookie()
-        try:
-            jar.load(raw)
-        except CookieError:
-            return False
-        morsel = jar.get(self.cookie_name)
+        """Pick up a (renewed) ``AuthSession`` from ``Set-Cookie``; True if one was found.
+
+        Several ``Set-Cookie`` headers (``requests`` joins them with ``", "``)
+        are taken apart first; the last ``AuthSession`` wins, so a logout's
+        clearing cookie (empty value) forgets the session.
+        """
+        morsel = None
+        for raw in _set_cookie_values(response):
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(raw)
+            except CookieError:
+                continue
+            found = jar.get(self.cookie_name)
+            if found is not None:
+                morsel = found
         if morsel is None:
             return False
         expires_at: float | None = None
@@ -269,7 +302,7 @@ class SessionAuth:
                 expires_at = None
         with self._lock:
             self._cookie = morsel.value or None
-            self._expires_at = expires_at
+            self._expires_at = expires_at if self._cookie is not None else None
         return True
 
     def _needs_login(self) -> bool:
@@ -369,14 +402,25 @@ class IAMAuth:
         return Request("POST", self.token_url, headers, body, self.token_url)
 
     def handle_token(self, response: ResponseLike) -> bool:
-        """Store the token from the endpoint's answer; False if there is none."""
-        body = _json_body(response) if 200 <= response.status_code < 300 else None
-        if not isinstance(body, dict):
-            body = {}
-        token = body.get("access_token")
-        if not isinstance(token, str) or not token:
+        """Store the token from the endpoint's answer; False if the endpoint refused (non-2xx).
+
+        Raises ``Unauthorized`` when a 2xx answer carries no ``access_token``
+        (otherwise the token endpoint's answer would stand in for the
+        caller's).
+        """
+        if not 200 <= response.status_code < 300:
             self._token = None
             return False
+        body = _json_body(response)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or not isinstance(token, str) or not token:
+            self._token = None
+            raise Unauthorized(
+                f"the IAM token endpoint answered {response.status_code} without an access_token",
+                status=401,
+                method="POST",
+                url=self.token_url,
+            )
         now = self._clock()
         lifetime: float | None = None
         if isinstance(body.get("expires_in"), (int, float)):
