@@ -1,4 +1,4 @@
-"""Translate RQL (an ``R``, a node, a :class:`Query` or RQL text) into a CouchDB Mango query.
+r"""Translate RQL (an ``R``, a node, a :class:`Query` or RQL text) into a CouchDB Mango query.
 
 =====================  ===============================================================
 RQL                    Mango selector
@@ -7,10 +7,11 @@ RQL                    Mango selector
 ``ne(f,v)``            ``{"f": {"$ne": v}}``
 ``eq(f,null())``       ``{"f": {"$eq": null}}`` (``ne``: ``$ne``)
 ``eq(f,empty())``      ``{"f": {"$eq": ""}}`` (``ne``: ``$ne``)
-``lt(f,v)`` ...        ``{"f": {"$lt": v, "$type": "number"}}``: the type of ``v`` (number,
-                       string or boolean), because RQL compares within the field's type
-                       while Mango's collation orders every type against every other
-``like(f,p)``          ``{"f": {"$regex": "^...$"}}``: ``*`` is ``[\\s\\S]*``, all else literal
+``lt le gt ge``        ``{"f": {"$lt": v, "$type": "number"}}`` (``$lte``, ``$gt``,
+                       ``$gte``) with the JSON type of ``v`` (number, string, boolean):
+                       RQL compares within the field's type, while Mango's collation
+                       orders every type against every other (``null < 5``)
+``like(f,p)``          ``{"f": {"$regex": "^...$"}}``: ``*`` is ``[\s\S]*``, all else literal
 ``ilike(f,p)``         the same, each letter written as ``[aA]`` (portable: JavaScript
                        regexes, as in PouchDB, have no ``(?i)``)
 ``in(f,(a,b))``        ``{"f": {"$in": [a, b]}}``; ``out``: ``$nin``
@@ -28,6 +29,7 @@ Values become JSON: ``Decimal`` a number (``int`` when whole), ``date`` and
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -50,10 +52,20 @@ from settee.rql.nodes import (
 )
 from settee.rql.parser import parse
 
-__all__ = ["MangoQuery", "like_to_regex", "to_mango", "to_mango_query", "to_query"]
+__all__ = [
+    "MangoQuery",
+    "json_value",
+    "like_to_regex",
+    "node_to_selector",
+    "sort_spec",
+    "to_mango",
+    "to_mango_query",
+    "to_query",
+]
 
 _REGEX_SPECIAL: Final = frozenset("\\^$.|?*+()[]{}")
 _ANY: Final = "[\\s\\S]*"
+_MANGO_RANGE: Final = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
 
 QueryLike = R | Node | Query | str | None
 
@@ -83,11 +95,19 @@ class MangoQuery:
 
 
 def json_value(value: Value) -> Any:
-    """Return ``value`` as the JSON value Mango compares with."""
+    """Return ``value`` as the JSON value Mango compares with.
+
+    Raises ``ValueError`` for a number beyond a float's range.
+    """
     if value is EMPTY:
         return ""
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        if value == value.to_integral_value():
+            return int(value)
+        number = float(value)
+        if math.isinf(number):
+            raise ValueError(f"{value} is too large for a JSON number")
+        return number
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     return value
@@ -142,7 +162,7 @@ def _compare(node: Compare) -> dict[str, Any]:
         return {node.field: {"$regex": regex}}
     value = json_value(node.value)
     if node.op in RANGE_OPS:
-        return {node.field: {f"${node.op}": value, "$type": _json_type(value)}}
+        return {node.field: {_MANGO_RANGE[node.op]: value, "$type": _json_type(value)}}
     return {node.field: {f"${node.op}": value}}
 
 

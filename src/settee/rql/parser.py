@@ -22,7 +22,8 @@ lenient, never stricter:
 
 Values: quoted (``'...'`` or ``"..."``, no escapes) is always a string. A bare
 value is ``null()``, ``empty()``, ``true``/``false``, a number if it is a JSON
-number (``12``, ``-1.5``, ``1e+16``; not ``012``), a date or datetime if it is
+number (``12`` an ``int``; ``-1.5``, ``1e+16`` a ``Decimal``, exactly as written;
+not ``012``), a date or datetime if it is
 exactly ``date.isoformat()`` / ``datetime.isoformat()`` output, and a string
 otherwise. ``eq(f,t(eq(a,1),like(b,x)))`` (django-rql's namespace tuple)
 means ``and(eq(f.a,1),like(f.b,x))``; with ``ne`` it is negated.
@@ -36,6 +37,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Final
 
 from settee.errors import RQLSyntaxError
@@ -120,9 +122,9 @@ def _bare_value(word: str) -> Value:
     if match:
         if match.group(1) is None and match.group(2) is None:
             return int(word)
-        number = float(word)
-        # 1e999 is not a float we can compare with; keep the text.
-        return number if number not in (float("inf"), float("-inf")) else word
+        # Decimal keeps the number exactly as written (a float would round
+        # 8805082409750.551); Mango gets a float in the end.
+        return Decimal(word)
     try:
         if _DATE.fullmatch(word):
             day = date.fromisoformat(word)
