@@ -1,0 +1,464 @@
+"""Client: a dict-like view of a server's databases, and server/session operations.
+
+``settee.connect(url, auth=None, **options)`` builds a :class:`Client` over the
+backend the URL names (``http(s)://``, ``memory:``, ``sqlite:///file.db``).
+:class:`CouchDB` is the same class with python-cloudant's constructor
+``CouchDB(user, auth_token, url=..., admin_party=False, ...)``; ``Cloudant``
+(``settee.cloudant``) extends it.
+
+Mapping semantics follow python-cloudant's ``remote=`` rules: ``client[name]``
+returns the cached :class:`~settee.database.Database` handle or fetches it
+(one ``db_info`` request; ``KeyError`` if the database does not exist);
+``get``/``keys``/``__delitem__``/``__setitem__`` touch only the cache unless
+``remote=True``; ``name in client`` is truthful (asks the server on a cache
+miss). ``iter(client)`` and ``len(client)`` cover the *cached* handles. The
+cache is bounded (``cache_size`` handles, LRU; ``cache_ttl`` seconds when
+given). Explicit verbs (``all_dbs``, ``create_database``, ``delete_database``)
+always act on the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, MutableMapping
+from types import TracebackType
+from typing import Any
+
+import cachetools
+
+from . import errors
+from ._validate import is_valid_db_name, validate_db_name
+from .auth import Auth, BasicAuth, IAMAuth, NoAuth, SessionAuth, basic_auth_header
+from .backends import Backend, open_backend
+from .database import Database
+from .transport import Transport
+
+__all__ = [
+    "DEFAULT_CACHE_SIZE",
+    "Client",
+    "CouchDB",
+    "connect",
+    "couchdb",
+    "couchdb_admin_party",
+]
+
+#: Database handles a client (and documents a database) keeps by default.
+DEFAULT_CACHE_SIZE = 1024
+
+
+class Client:
+    """A connection to one server or local store; a bounded dict of Database handles.
+
+    ``Client(url, auth=None, *, cache_size=1024, cache_ttl=None, backend=None,
+    **options)``: ``auth`` is a strategy from :mod:`settee.auth` or a
+    ``(user, password)`` tuple; ``options`` go to the backend (``timeout``,
+    ``max_retries``, ``backoff_factor``, ``retry_status_codes``, ``headers``,
+    ``adapter``, ...). ``backend`` passes a ready backend instead of a URL.
+    Use it as a context manager to ``connect()``/``disconnect()``.
+    """
+
+    #: The class of the handles ``client[name]`` returns (Cloudant overrides it).
+    database_class: type[Database] = Database
+
+    def __init__(
+        self,
+        url: str | None = None,
+        auth: Any = None,
+        *,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        cache_ttl: float | None = None,
+        backend: Backend | None = None,
+        **options: Any,
+    ) -> None:
+        if not isinstance(cache_size, int) or isinstance(cache_size, bool) or cache_size < 1:
+            raise ValueError("cache_size must be an int >= 1")
+        if cache_ttl is not None and (
+            isinstance(cache_ttl, bool) or not isinstance(cache_ttl, (int, float)) or cache_ttl <= 0
+        ):
+            raise ValueError("cache_ttl must be a positive number of seconds, or None")
+        self.cache_size = cache_size
+        self.cache_ttl = cache_ttl
+        if backend is None:
+            if url is None:
+                raise TypeError("Client needs a url (http(s)://..., memory:, sqlite:///...)")
+            if auth is not None:
+                options["auth"] = auth
+            backend = open_backend(url, **options)
+        elif url is not None or auth is not None or options:
+            raise TypeError("give either backend= or a url with its options, not both")
+        self.backend: Backend = backend
+        self._cache: MutableMapping[str, Database] = self._new_cache()
+        self._features: list[Any] | None = None
+
+    def _new_cache(self) -> MutableMapping[str, Any]:
+        """A fresh bounded cache with this client's size and TTL."""
+        if self.cache_ttl is not None:
+            return cachetools.TTLCache(maxsize=self.cache_size, ttl=self.cache_ttl)
+        return cachetools.LRUCache(maxsize=self.cache_size)
+
+    @property
+    def url(self) -> str:
+        """Where the client points; never carries credentials."""
+        return self.backend.url
+
+    @property
+    def server_url(self) -> str:
+        """python-cloudant's name for :attr:`url`."""
+        return self.url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r}, backend={self.backend.kind!r})"
+
+    # -- HTTP-only plumbing -----------------------------------------------------
+    def _http_transport(self, feature: str) -> Transport:
+        if self.backend.kind != "http":
+            raise errors.NotSupported(
+                f"{feature} needs an HTTP server; the {self.backend.kind} backend has none"
+            )
+        transport: Transport = getattr(self.backend, "transport")  # noqa: B009
+        return transport
+
+    @property
+    def r_session(self) -> Any:
+        """The ``requests.Session`` (HTTP backends only; ``NotSupported`` elsewhere)."""
+        return self._http_transport("r_session").session
+
+    @property
+    def auth(self) -> Auth | None:
+        """The auth strategy in use (None on a local backend)."""
+        if self.backend.kind != "http":
+            return None
+        return self._http_transport("auth").auth
+
+    @property
+    def admin_party(self) -> bool:
+        """Whether the client sends no credentials."""
+        return self.auth is None or isinstance(self.auth, NoAuth)
+
+    @property
+    def is_iam_authenticated(self) -> bool:
+        """Whether the client authenticates with an IBM Cloud IAM API key."""
+        return isinstance(self.auth, IAMAuth)
+
+    # -- mapping protocol -------------------------------------------------------
+    def _evict(self, name: str) -> None:
+        self._cache.pop(name, None)
+
+    def _load(self, name: str) -> Database:
+        info = self.backend.db_info(name)
+        props = info.get("props") if isinstance(info, dict) else None
+        partitioned = bool(isinstance(props, dict) and props.get("partitioned"))
+        db = self.database_class(self, name, partitioned=partitioned)
+        self._cache[name] = db
+        return db
+
+    def __getitem__(self, name: str) -> Database:
+        """The cached handle, else one ``db_info`` request; ``KeyError`` if absent.
+
+        ``ValueError`` for an invalid database name (no request is made).
+        """
+        cached = self._cache.get(validate_db_name(name))
+        if cached is not None:
+            return cached
+        try:
+            return self._load(name)
+        except errors.NotFound as exc:
+            raise KeyError(name) from exc
+
+    def get(self, name: str, default: Any = None, remote: bool = False) -> Any:
+        """The cached handle or ``default``; ``remote=True`` asks the server (and caches)."""
+        validate_db_name(name)
+        if not remote:
+            return self._cache.get(name, default)
+        try:
+            return self._load(name)
+        except errors.NotFound:
+            self._evict(name)
+            return default
+
+    def __contains__(self, name: object) -> bool:
+        """Whether the database exists: True from the cache, else asks the server."""
+        if not is_valid_db_name(name):
+            return False
+        assert isinstance(name, str)
+        if name in self._cache:
+            return True
+        try:
+            self._load(name)
+        except errors.NotFound:
+            return False
+        return True
+
+    def keys(self, remote: bool = False) -> list[str]:
+        """Cached database names; ``remote=True``: every database on the server."""
+        if remote:
+            return self.all_dbs()
+        return list(self._cache.keys())
+
+    def __iter__(self) -> Iterator[str]:
+        """The names of the cached handles (not every database: see ``all_dbs()``)."""
+        return iter(list(self._cache.keys()))
+
+    def __len__(self) -> int:
+        """How many handles are cached (not how many databases exist)."""
+        return len(self._cache)
+
+    def __bool__(self) -> bool:
+        return True  # a client with nothing cached is still connected
+
+    def __delitem__(self, name: str, remote: bool = False) -> None:
+        """Drop the cached handle (``KeyError`` if not cached); ``remote=True`` deletes
+        the database on the server (``NotFound`` if absent)."""
+        validate_db_name(name)
+        if remote:
+            self.delete_database(name)
+            return
+        del self._cache[name]
+
+    def __setitem__(self, name: str, database: Database, remote: bool = False) -> None:
+        """Cache ``database`` under its name; ``remote=True`` also creates it if missing."""
+        if not isinstance(database, Database):
+            raise TypeError(f"only Database handles can be stored, not {type(database).__name__}")
+        validate_db_name(name)
+        if database.database_name != name:
+            raise ValueError(f"handle for {database.database_name!r} cannot be stored as {name!r}")
+        if database.client is not self:
+            raise ValueError("that Database belongs to another client")
+        if remote:
+            database.create(throw_on_exists=False)
+        self._cache[name] = database
+
+    def clear_cache(self) -> None:
+        """Forget every cached handle."""
+        self._cache.clear()
+
+    # -- server verbs -----------------------------------------------------------
+    def all_dbs(self) -> list[str]:
+        """Every database name on the server, sorted."""
+        return list(self.backend.all_dbs())
+
+    def create_database(
+        self,
+        dbname: str,
+        partitioned: bool = False,
+        throw_on_exists: bool = False,
+        **params: Any,
+    ) -> Database:
+        """Create a database and return its (cached) handle.
+
+        An existing database returns its handle, unless ``throw_on_exists``:
+        then ``PreconditionFailed``. ``params`` go to the server (``q``, ``n``).
+        ``ValueError`` for an invalid name, before any request.
+        """
+        validate_db_name(dbname)
+        try:
+            self.backend.create_db(dbname, partitioned=bool(partitioned), params=params or None)
+        except errors.PreconditionFailed:
+            if throw_on_exists:
+                raise
+            return self._load(dbname)
+        db = self.database_class(self, dbname, partitioned=bool(partitioned))
+        self._cache[dbname] = db
+        return db
+
+    def delete_database(self, dbname: str) -> None:
+        """Delete a database on the server; ``NotFound`` if absent. Evicts its handle."""
+        validate_db_name(dbname)
+        try:
+            self.backend.delete_db(dbname)
+        finally:
+            self._evict(dbname)
+
+    def metadata(self) -> dict[str, Any]:
+        """The server's welcome document (``GET /``)."""
+        info: dict[str, Any] = self.backend.server_info()
+        return info
+
+    def features(self) -> list[Any]:
+        """The server's ``features`` list (fetched once, then cached)."""
+        if self._features is None:
+            self._features = list(self.metadata().get("features", []))
+        return self._features
+
+    def uuids(self, count: int = 1) -> list[str]:
+        """``count`` fresh uuids from the server."""
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise ValueError("count must be an int >= 1")
+        return list(self.backend.uuids(count))
+
+    # -- sessions and credentials (HTTP) ------------------------------------------
+    def session(self) -> dict[str, Any]:
+        """``GET /_session``: who the server thinks we are (``userCtx``)."""
+        answer: dict[str, Any] = self._http_transport("session()").json("GET", ("_session",))
+        return answer
+
+    def session_cookie(self) -> str | None:
+        """The current ``AuthSession`` cookie value (None unless cookie auth is logged in)."""
+        auth = self.auth
+        return auth.cookie if isinstance(auth, SessionAuth) else None
+
+    def session_login(self, user: str | None = None, passwd: str | None = None) -> None:
+        """Log in (cookie auth), first switching credentials if given.
+
+        Raises ``Unauthorized`` when the server refuses them. With basic auth
+        only the credentials change: every request carries them anyway.
+        """
+        self.change_credentials(user, passwd)
+
+    def session_logout(self) -> None:
+        """End the cookie session (``DELETE /_session``) and forget the cookie."""
+        transport = self._http_transport("session_logout()")
+        auth = transport.auth
+        if isinstance(auth, SessionAuth):
+            try:
+                if auth.cookie is not None:
+                    transport.request("DELETE", ("_session",))
+            finally:
+                auth.clear()
+
+    def basic_auth_str(self) -> str | None:
+        """``"Basic <base64>"`` for the client's user and password (e.g. for replication
+        documents); None without a user and password (admin party, IAM, tokens)."""
+        auth = self.auth
+        if isinstance(auth, (BasicAuth, SessionAuth)):
+            return basic_auth_header(auth.user, auth.password)
+        return None
+
+    def change_credentials(self, user: str | None = None, auth_token: str | None = None) -> None:
+        """Use new credentials (a None keeps the current value); log in again with cookies.
+
+        ``NotSupported`` for strategies without a user and password.
+        """
+        transport = self._http_transport("change_credentials()")
+        auth = transport.auth
+        if isinstance(auth, SessionAuth):
+            if user is not None:
+                auth.user = user
+            if auth_token is not None:
+                auth.password = auth_token
+            auth.clear()
+            # Any request through the strategy logs in first; GET /_session also
+            # verifies the new cookie. A refused login raises Unauthorized.
+            transport.request("GET", ("_session",))
+        elif isinstance(auth, BasicAuth):
+            transport.auth = BasicAuth(
+                auth.user if user is None else user,
+                auth.password if auth_token is None else auth_token,
+            )
+        else:
+            raise errors.NotSupported(
+                f"change_credentials() needs basic or cookie auth; this client uses {auth!r}"
+            )
+
+    def connect(self) -> None:
+        """Start the session: logs in when the client uses cookie auth; otherwise nothing."""
+        if self.backend.kind == "http" and isinstance(self.auth, SessionAuth):
+            self.session_login()
+
+    def disconnect(self) -> None:
+        """Log out (cookie auth), close connections and forget cached handles."""
+        try:
+            if self.backend.kind == "http":
+                self.session_logout()
+        finally:
+            self._cache.clear()
+            self.backend.close()
+
+    def __enter__(self) -> Client:
+        self.connect()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.disconnect()
+
+    # -- feeds (settee.feeds) -------------------------------------------------------
+    def db_updates(self, **options: Any) -> Any:
+        """The server-wide ``_db_updates`` feed (see :func:`settee.feeds.db_updates_feed`)."""
+        from . import feeds
+
+        return feeds.db_updates_feed(self, **options)
+
+    def infinite_db_updates(self, **options: Any) -> Any:
+        """A perpetually reconnecting ``_db_updates`` feed."""
+        from . import feeds
+
+        return feeds.infinite_db_updates_feed(self, **options)
+
+
+class CouchDB(Client):
+    """A :class:`Client` with python-cloudant's constructor.
+
+    ``CouchDB(user, auth_token, url=..., admin_party=False, connect=False,
+    auto_renew=False, use_basic_auth=False, timeout=None, **options)``:
+    ``admin_party`` sends no credentials, ``use_basic_auth`` sends them on
+    every request, otherwise a cookie session (``SessionAuth``, re-logging in
+    on expiry when ``auto_renew``). ``timeout`` None keeps settee's default
+    (10 s connect, 60 s read). ``connect=True`` logs in right away.
+    """
+
+    def __init__(
+        self,
+        user: str | None,
+        auth_token: str | None,
+        admin_party: bool = False,
+        *,
+        url: str,
+        connect: bool = False,
+        auto_renew: bool = False,
+        use_basic_auth: bool = False,
+        timeout: Any = None,
+        **options: Any,
+    ) -> None:
+        auth: Auth
+        if admin_party:
+            auth = NoAuth()
+        else:
+            if not isinstance(user, str) or not isinstance(auth_token, str):
+                raise TypeError("CouchDB(user, auth_token) needs two strings unless admin_party")
+            if use_basic_auth:
+                auth = BasicAuth(user, auth_token)
+            else:
+                auth = SessionAuth(user, auth_token, auto_renew=auto_renew)
+        if timeout is not None:
+            options["timeout"] = timeout
+        super().__init__(url, auth, **options)
+        if connect:
+            self.connect()
+
+
+def connect(
+    url: str,
+    auth: Any = None,
+    *,
+    cache_size: int = DEFAULT_CACHE_SIZE,
+    cache_ttl: float | None = None,
+    **options: Any,
+) -> Client:
+    """A :class:`Client` for ``url`` (``http(s)://``, ``memory:``, ``sqlite:///file.db``).
+
+    ``auth``: a strategy or ``(user, password)``; credentials in the URL become
+    ``BasicAuth`` and are stripped from ``client.url``. ``options`` go to the
+    backend. ``ValueError`` for an unknown scheme.
+    """
+    return Client(url, auth, cache_size=cache_size, cache_ttl=cache_ttl, **options)
+
+
+@contextlib.contextmanager
+def couchdb(user: str, passwd: str, **kwargs: Any) -> Iterator[CouchDB]:
+    """``with couchdb(user, pw, url=...) as client:`` connects, then disconnects."""
+    client = CouchDB(user, passwd, **kwargs)
+    with client:
+        yield client
+
+
+@contextlib.contextmanager
+def couchdb_admin_party(**kwargs: Any) -> Iterator[CouchDB]:
+    """``with couchdb_admin_party(url=...) as client:`` without credentials."""
+    client = CouchDB(None, None, admin_party=True, **kwargs)
+    with client:
+        yield client

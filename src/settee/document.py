@@ -1,0 +1,427 @@
+"""Documents: a ``dict`` with remote operations, design documents, attachments.
+
+A :class:`Document` is its JSON body (``_id``, ``_rev`` and fields) plus the
+:class:`~settee.database.Database` it belongs to. ``save()`` writes it and
+updates ``_rev`` in place; a stale ``_rev`` raises
+:class:`~settee.errors.Conflict` and overwrites nothing. As a ``with`` block
+it is fetched (or started fresh) on entry and saved on a clean exit::
+
+    with Document(db, "julia") as doc:
+        doc["visits"] = doc.get("visits", 0) + 1
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import uuid
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any
+
+from . import errors
+from ._validate import check_json, validate_doc_id
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from .database import Database
+
+__all__ = ["DesignDocument", "Document"]
+
+FieldAction = Callable[["Document", str, Any], None]
+
+_TEXT_TYPES = ("text/", "application/xml", "application/javascript")
+_JSON_TYPES = ("application/json",)
+
+
+class Document(dict[str, Any]):
+    """One document of ``database``; ``document_id`` None lets ``create()`` pick a uuid.
+
+    Nothing is requested on construction: call ``fetch()`` (or use
+    ``db[doc_id]``, which fetches and caches) to load it.
+    """
+
+    def __init__(self, database: Database, document_id: str | None = None) -> None:
+        super().__init__()
+        self._database = database
+        if document_id is not None:
+            self["_id"] = validate_doc_id(document_id)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._database.database_name!r}, {dict(self)!r})"
+
+    # -- where it lives -----------------------------------------------------
+    @property
+    def database(self) -> Database:
+        """The :class:`Database` this document belongs to."""
+        return self._database
+
+    @property
+    def client(self) -> Any:
+        """The client of the database."""
+        return self._database.client
+
+    @property
+    def document_id(self) -> str | None:
+        """``self["_id"]``, or None before one is set."""
+        docid = self.get("_id")
+        return docid if isinstance(docid, str) else None
+
+    @property
+    def document_url(self) -> str:
+        """The document's URL (HTTP backends only; ``NotSupported`` elsewhere)."""
+        transport = self._database.client._http_transport("document_url")
+        return str(transport.url(self._database.database_name, self._require_id()))
+
+    def _require_id(self) -> str:
+        docid = self.get("_id")
+        if docid is None:
+            raise ValueError("this document has no _id yet: set doc['_id'] or call create()")
+        return validate_doc_id(docid)
+
+    def _backend_args(self) -> tuple[Any, str]:
+        return self._database.backend, self._database.database_name
+
+    # -- reading ------------------------------------------------------------
+    def exists(self) -> bool:
+        """Whether the document exists (one GET; the local content is left alone)."""
+        backend, db = self._backend_args()
+        try:
+            backend.get_doc(db, self._require_id())
+        except errors.DocumentNotFound:
+            return False
+        return True
+
+    def fetch(self) -> Document:
+        """Replace the local content with the stored document; return self.
+
+        Raises ``DocumentNotFound`` (a ``KeyError``) when it does not exist.
+        """
+        backend, db = self._backend_args()
+        stored = backend.get_doc(db, self._require_id())
+        self.clear()
+        self.update(stored)
+        return self
+
+    def json(self) -> str:
+        """The document as JSON text (``TypeError`` if a field is not JSON-serialisable)."""
+        try:
+            return json.dumps(dict(self), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"document is not JSON-serialisable: {exc}") from exc
+
+    # -- writing ------------------------------------------------------------
+    def create(self) -> Document:
+        """Write a new document; set ``_id`` (a uuid if missing) and ``_rev``; return self.
+
+        Raises ``Conflict`` if a document with that id exists (it is not
+        overwritten), ``TypeError`` if the content is not JSON-serialisable.
+        """
+        if self.get("_id") is None:
+            self["_id"] = uuid.uuid4().hex
+        docid = self._require_id()
+        body = {k: v for k, v in self.items() if k != "_rev"}
+        check_json(body)
+        result = self._database._put_doc(body)
+        self["_id"] = result.get("id", docid)
+        self["_rev"] = result["rev"]
+        self._database._remember(self)
+        return self
+
+    def save(self) -> Document:
+        """Write the document (``create()`` when it has no ``_rev``); update ``_rev``; return self.
+
+        Raises ``Conflict`` when ``_rev`` is stale or the document exists and
+        this copy has no ``_rev``: nothing is overwritten.
+        """
+        if self.get("_rev") is None:
+            return self.create()
+        self._require_id()
+        body = dict(self)
+        check_json(body)
+        result = self._database._put_doc(body)
+        self["_rev"] = result["rev"]
+        self._database._remember(self)
+        return self
+
+    def delete(self) -> None:
+        """Delete the stored document (needs ``_rev``); the local copy keeps only ``_id``.
+
+        Raises ``ValueError`` without ``_rev``, ``Conflict`` when it is stale.
+        """
+        docid = self._require_id()
+        rev = self.get("_rev")
+        if not isinstance(rev, str) or not rev:
+            raise ValueError(f"document {docid!r} has no _rev: fetch() it first, then delete()")
+        self._database._delete_doc(docid, rev)
+        self._database._forget(docid)
+        self.clear()
+        self["_id"] = docid
+
+    # -- field updates with conflict retries ----------------------------------
+    @staticmethod
+    def list_field_append(doc: Document, field: str, value: Any) -> None:
+        """Action for :meth:`update_field`: append ``value`` to the list ``doc[field]``."""
+        if doc.get(field) is None:
+            doc[field] = []
+        if not isinstance(doc[field], list):
+            raise TypeError(f"field {field!r} is a {type(doc[field]).__name__}, not a list")
+        if value is not None:
+            doc[field].append(value)
+
+    @staticmethod
+    def list_field_remove(doc: Document, field: str, value: Any) -> None:
+        """Action for :meth:`update_field`: remove ``value`` from the list ``doc[field]``."""
+        if not isinstance(doc.get(field), list):
+            raise TypeError(f"field {field!r} is not a list")
+        doc[field].remove(value)
+
+    @staticmethod
+    def field_set(doc: Document, field: str, value: Any) -> None:
+        """Action for :meth:`update_field`: set ``doc[field]`` (``None`` removes it)."""
+        if value is None:
+            doc.pop(field, None)
+        else:
+            doc[field] = value
+
+    def update_field(
+        self, action: FieldAction, field: str, value: Any, max_tries: int = 10
+    ) -> None:
+        """Fetch, apply ``action(doc, field, value)``, save; on ``Conflict`` start again.
+
+        Gives up after ``max_tries`` conflicts, raising the last ``Conflict``.
+        """
+        if max_tries < 1:
+            raise ValueError("max_tries must be >= 1")
+        for attempt in range(1, max_tries + 1):
+            self.fetch()
+            action(self, field, value)
+            try:
+                self.save()
+                return
+            except errors.Conflict:
+                if attempt == max_tries:
+                    raise
+
+    # -- attachments --------------------------------------------------------
+    def get_attachment(
+        self,
+        attachment: str,
+        write_to: IO[Any] | None = None,
+        attachment_type: str | None = None,
+    ) -> bytes | str | Any:
+        """The attachment's content: ``bytes`` (``"binary"``), ``str`` (``"text"``) or JSON.
+
+        ``attachment_type`` None picks by content type (``text/*`` -> str,
+        ``application/json`` -> parsed JSON, else bytes). With ``write_to`` the
+        raw content is also written to that file object (bytes to a binary
+        file, text to a text file). Raises ``NotFound`` if it does not exist.
+        """
+        if attachment_type not in (None, "binary", "text", "json"):
+            raise ValueError("attachment_type must be None, 'binary', 'text' or 'json'")
+        backend, db = self._backend_args()
+        data, content_type = backend.get_attachment(
+            db, self._require_id(), attachment, rev=self.get("_rev")
+        )
+        if write_to is not None:
+            if isinstance(write_to, io.TextIOBase):
+                write_to.write(data.decode("utf-8"))
+            else:
+                write_to.write(data)
+        kind = attachment_type
+        if kind is None:
+            ctype = (content_type or "").split(";")[0].strip().lower()
+            if ctype.startswith(_JSON_TYPES):
+                kind = "json"
+            elif ctype.startswith(_TEXT_TYPES):
+                kind = "text"
+            else:
+                kind = "binary"
+        if kind == "text":
+            return data.decode("utf-8")
+        if kind == "json":
+            return json.loads(data)
+        return data
+
+    def put_attachment(
+        self, attachment: str, content_type: str, data: bytes | str | IO[Any]
+    ) -> dict[str, Any]:
+        """Add or replace an attachment; update ``_rev``; return the server's answer.
+
+        ``data`` may be bytes, str (UTF-8 encoded) or a readable file object.
+        Creates the document when it has no ``_rev``. ``Conflict`` if ``_rev`` is stale.
+        """
+        if not isinstance(attachment, str) or not attachment:
+            raise ValueError("attachment name must be a non-empty str")
+        if not isinstance(content_type, str) or not content_type:
+            raise ValueError("content_type must be a non-empty str")
+        if hasattr(data, "read"):
+            data = data.read()
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError("attachment data must be bytes, str or a readable file object")
+        if self.get("_id") is None:
+            self["_id"] = uuid.uuid4().hex
+        backend, db = self._backend_args()
+        result: dict[str, Any] = backend.put_attachment(
+            db, self._require_id(), attachment, bytes(data), content_type, rev=self.get("_rev")
+        )
+        self["_rev"] = result["rev"]
+        # A stub keeps the attachment when this copy is saved again later.
+        self.setdefault("_attachments", {})[attachment] = {
+            "content_type": content_type,
+            "length": len(data),
+            "stub": True,
+        }
+        self._database._remember(self)
+        return result
+
+    def delete_attachment(self, attachment: str) -> dict[str, Any]:
+        """Remove an attachment (needs ``_rev``); update ``_rev``; return the answer."""
+        rev = self.get("_rev")
+        if not isinstance(rev, str) or not rev:
+            raise ValueError("the document has no _rev: fetch() it first")
+        backend, db = self._backend_args()
+        result: dict[str, Any] = backend.delete_attachment(
+            db, self._require_id(), attachment, rev=rev
+        )
+        self["_rev"] = result["rev"]
+        stubs = self.get("_attachments")
+        if isinstance(stubs, dict):
+            stubs.pop(attachment, None)
+            if not stubs:
+                del self["_attachments"]
+        self._database._remember(self)
+        return result
+
+    # -- with-block ---------------------------------------------------------
+    def __enter__(self) -> Document:
+        if self.get("_id") is not None:
+            # A missing document is a new one: it is created on exit.
+            with contextlib.suppress(errors.DocumentNotFound):
+                self.fetch()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.save()
+
+
+class DesignDocument(Document):
+    """A ``_design/`` document: views, Mango/search indexes and options.
+
+    ``document_id`` may be given with or without the ``_design/`` prefix.
+    ``partitioned`` (True/False) sets ``options.partitioned``; None leaves it
+    to the database's default.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        document_id: str | None = None,
+        partitioned: bool | None = None,
+    ) -> None:
+        if document_id is not None and not document_id.startswith("_design/"):
+            document_id = f"_design/{document_id}"
+        super().__init__(database, document_id)
+        if partitioned is not None:
+            self["options"] = {"partitioned": bool(partitioned)}
+
+    def create(self) -> Document:
+        if self.get("_id") is None:
+            raise ValueError("a design document needs an id (e.g. DesignDocument(db, 'app'))")
+        return super().create()
+
+    # -- views --------------------------------------------------------------
+    @property
+    def views(self) -> dict[str, Any]:
+        """The ``views`` dict (created empty when missing)."""
+        views: dict[str, Any] = self.setdefault("views", {})
+        return views
+
+    def add_view(
+        self, view_name: str, map_func: str, reduce_func: str | None = None, **kwargs: Any
+    ) -> None:
+        """Add a JavaScript view; ``ValueError`` if one by that name exists (use update_view)."""
+        if view_name in self.views:
+            raise ValueError(f"view {view_name!r} already exists in {self.get('_id')!r}")
+        self.views[view_name] = self._view(map_func, reduce_func, kwargs)
+
+    def update_view(
+        self, view_name: str, map_func: str, reduce_func: str | None = None, **kwargs: Any
+    ) -> None:
+        """Replace a view; ``KeyError`` if there is none by that name."""
+        if view_name not in self.views:
+            raise KeyError(f"no view {view_name!r} in {self.get('_id')!r}")
+        self.views[view_name] = self._view(map_func, reduce_func, kwargs)
+
+    @staticmethod
+    def _view(map_func: str, reduce_func: str | None, extra: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(map_func, str) or not map_func.strip():
+            raise TypeError("map_func must be the JavaScript source of a map function (a str)")
+        view: dict[str, Any] = {"map": map_func}
+        if reduce_func is not None:
+            view["reduce"] = reduce_func
+        view.update(extra)
+        return view
+
+    def delete_view(self, view_name: str) -> None:
+        """Remove a view (nothing happens if there is none)."""
+        self.views.pop(view_name, None)
+
+    def get_view(self, view_name: str) -> dict[str, Any] | None:
+        """The view's definition (``{"map", "reduce"?}``), or None."""
+        view: dict[str, Any] | None = self.views.get(view_name)
+        return view
+
+    def list_views(self) -> list[str]:
+        """The view names."""
+        return list(self.views)
+
+    # -- search indexes -------------------------------------------------------
+    @property
+    def indexes(self) -> dict[str, Any]:
+        """The ``indexes`` dict (search indexes; created empty when missing)."""
+        indexes: dict[str, Any] = self.setdefault("indexes", {})
+        return indexes
+
+    def add_search_index(self, index_name: str, search_func: str, analyzer: Any = None) -> None:
+        """Add a search index; ``ValueError`` if one by that name exists."""
+        if index_name in self.indexes:
+            raise ValueError(f"index {index_name!r} already exists in {self.get('_id')!r}")
+        self.indexes[index_name] = self._index(search_func, analyzer)
+
+    def update_search_index(self, index_name: str, search_func: str, analyzer: Any = None) -> None:
+        """Replace a search index; ``KeyError`` if there is none by that name."""
+        if index_name not in self.indexes:
+            raise KeyError(f"no index {index_name!r} in {self.get('_id')!r}")
+        self.indexes[index_name] = self._index(search_func, analyzer)
+
+    @staticmethod
+    def _index(search_func: str, analyzer: Any) -> dict[str, Any]:
+        if not isinstance(search_func, str) or not search_func.strip():
+            raise TypeError("search_func must be the JavaScript source of an index function")
+        index: dict[str, Any] = {"index": search_func}
+        if analyzer is not None:
+            index["analyzer"] = analyzer
+        return index
+
+    def delete_index(self, index_name: str) -> None:
+        """Remove a search index (nothing happens if there is none)."""
+        self.indexes.pop(index_name, None)
+
+    def get_index(self, index_name: str) -> dict[str, Any] | None:
+        """The search index's definition, or None."""
+        index: dict[str, Any] | None = self.indexes.get(index_name)
+        return index
+
+    def list_indexes(self) -> list[str]:
+        """The search index names."""
+        return list(self.indexes)

@@ -1,0 +1,472 @@
+"""Lazy, paged result sets: :class:`Result` (all_docs and views) and :class:`QueryResult` (_find).
+
+Nothing is requested until a result set is iterated, indexed or sliced.
+Iteration asks for ``page_size`` rows at a time and holds one page in memory
+(``buffered`` says how many rows it holds right now).
+
+Paging is key based, never an ever-growing ``skip``:
+
+* :class:`Result` asks for ``page_size + 1`` rows; the extra row's key (and
+  document id, for views) becomes the next page's ``startkey`` (and
+  ``startkey_docid``). A document that emits the same key several times
+  straddling a page boundary is handled: the rows of the next answer that
+  were already yielded are dropped client-side. ``descending``, ``startkey``
+  / ``endkey`` / ``inclusive_end``, ``key``, ``keys``, ``limit`` and ``skip``
+  given by the caller are honoured; ``skip`` is sent once, on the first page.
+  One exception: a view row whose key is ``null`` cannot be a ``startkey``
+  (``None`` means "not given" to a backend), so after such a row paging
+  continues with ``skip``.
+* :class:`QueryResult` sends ``limit=page_size`` and the ``bookmark`` of the
+  previous answer, and stops at the first short page. PouchDB Server returns
+  no bookmark; then the next pages use ``skip`` (the only way to page an
+  arbitrary Mango sort there).
+
+What costs what: ``result[i]`` is one request with ``skip=i, limit=1`` (the
+server walks ``i`` rows); ``result[a:b]`` is one ``skip=a`` then key paging,
+``ceil((b - a) / page_size)`` requests, and returns a list; ``result[a:]``
+returns a lazy result set that starts at ``a``; ``result[ResultByKey(k)]``
+(or ``result["k"]``) returns the list of rows whose key is ``k``;
+``result[k1:k2]`` with non-int bounds returns the rows from key ``k1`` to
+``k2`` inclusive. Unlike python-cloudant, ``result[i]`` returns the row itself
+(not a one-element list) and raises ``IndexError`` past the end.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, overload
+
+__all__ = ["DEFAULT_PAGE_SIZE", "QueryResult", "Result", "ResultByKey", "RowFetcher"]
+
+DEFAULT_PAGE_SIZE = 100
+
+#: ``fetch(params, keys)`` answers one ``_all_docs`` / view page: ``{"rows": [...], ...}``.
+RowFetcher = Callable[[dict[str, Any], "list[Any] | None"], Mapping[str, Any]]
+#: ``find(query)`` answers one ``_find`` page: ``{"docs": [...], "bookmark": ...}``.
+QueryFetcher = Callable[[dict[str, Any]], Mapping[str, Any]]
+
+_ALIASES = {
+    "start_key": "startkey",
+    "end_key": "endkey",
+    "start_key_doc_id": "startkey_docid",
+    "end_key_doc_id": "endkey_docid",
+}
+
+
+class ResultByKey:
+    """Wrap a key so ``result[ResultByKey(5)]`` means "rows with key 5", not position 5."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"ResultByKey({self.value!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ResultByKey) and _same(self.value, other.value)
+
+    def __hash__(self) -> int:
+        return hash(_canonical(self.value))
+
+
+def _canonical(value: Any) -> str:
+    # JSON text tells apart what CouchDB collates apart (1 vs true vs 1.0 aside).
+    return json.dumps(value, sort_keys=False, separators=(",", ":"))
+
+
+def _same(a: Any, b: Any) -> bool:
+    return _canonical(a) == _canonical(b)
+
+
+def _count(name: str, value: Any, minimum: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, not {value!r}")
+    return value
+
+
+def _normalise(params: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        canonical = _ALIASES.get(name, name)
+        if canonical != name and canonical in params:
+            raise ValueError(f"give either {canonical} or {name}, not both")
+        if value is not None:
+            out[canonical] = value
+    return out
+
+
+class Result:
+    """The rows of ``_all_docs`` or a view, fetched lazily in key-paged pages.
+
+    Iterate it for rows (``{"id", "key", "value", "doc"?}``); ``pages()`` for
+    lists of rows; ``first()`` and ``all()`` as named. Options are CouchDB's
+    query parameters plus ``page_size`` (rows per request, default 100).
+    Built by :meth:`Database.all_docs`, :meth:`Database.get_view_result` and
+    :meth:`Database.view`.
+    """
+
+    def __init__(
+        self,
+        fetch: RowFetcher,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        docid_paging: bool = True,
+        **params: Any,
+    ) -> None:
+        self._fetch = fetch
+        self.page_size = _count("page_size", page_size, 1)
+        self._docid_paging = docid_paging
+        params = _normalise(params)
+        keys = params.pop("keys", None)
+        if keys is not None and (isinstance(keys, (str, bytes)) or not isinstance(keys, Sequence)):
+            raise TypeError("keys must be a list of keys")
+        self._keys: list[Any] | None = None if keys is None else list(keys)
+        if "key" in params:
+            if self._keys is not None or "startkey" in params or "endkey" in params:
+                raise ValueError("key cannot be combined with keys, startkey or endkey")
+            key = params.pop("key")
+            params["startkey"] = params["endkey"] = key
+            params.pop("inclusive_end", None)
+        self._limit: int | None = (
+            None if params.get("limit") is None else _count("limit", params.pop("limit"), 0)
+        )
+        self._skip = _count("skip", params.pop("skip", 0), 0)
+        self.options: dict[str, Any] = params
+        #: Backend requests made by this result set so far.
+        self.requests = 0
+        #: Rows the running iteration holds in memory right now (one page at most).
+        self.buffered = 0
+
+    def __repr__(self) -> str:
+        shown = dict(self.options)
+        if self._limit is not None:
+            shown["limit"] = self._limit
+        if self._skip:
+            shown["skip"] = self._skip
+        if self._keys is not None:
+            shown["keys"] = f"<{len(self._keys)} keys>"
+        return f"{type(self).__name__}(page_size={self.page_size}, {shown})"
+
+    def _derive(self, **changes: Any) -> Result:
+        params = dict(self.options)
+        params.update(limit=self._limit, skip=self._skip or None, keys=self._keys)
+        params.update(changes)
+        return Result(
+            self._fetch, page_size=self.page_size, docid_paging=self._docid_paging, **params
+        )
+
+    def _call(self, params: dict[str, Any], keys: list[Any] | None) -> list[dict[str, Any]]:
+        self.requests += 1
+        rows: list[dict[str, Any]] = list(self._fetch(params, keys).get("rows", []))
+        return rows
+
+    # -- paging -------------------------------------------------------------
+    def pages(self) -> Iterator[list[dict[str, Any]]]:
+        """Yield the rows a page at a time (each list at most ``page_size`` long)."""
+        try:
+            if self._keys is not None:
+                yield from self._keys_pages()
+            else:
+                yield from self._key_pages()
+        finally:
+            self.buffered = 0
+
+    def _key_pages(self) -> Iterator[list[dict[str, Any]]]:
+        params = dict(self.options)
+        remaining = self._limit
+        skip = self._skip
+        drop = 0  # rows at the head of the next answer that the last page already yielded
+        use_skip = False
+        start_skip = self._skip  # for the null-key fallback: rows to skip from the start
+        first_params = dict(params)
+        while remaining is None or remaining > 0:
+            last = remaining is not None and remaining <= self.page_size
+            want = remaining if last and remaining is not None else self.page_size
+            query = dict(first_params if use_skip else params)
+            query["limit"] = want + drop + (0 if last else 1)
+            if skip:
+                query["skip"] = skip
+            rows = self._call(query, None)[drop:]
+            if len(rows) <= want:
+                self.buffered = len(rows)
+                if rows:
+                    yield rows
+                return
+            following = rows[want]
+            rows = rows[:want]
+            self.buffered = len(rows) + 1
+            start_skip += want
+            if use_skip or following.get("key") is None:
+                use_skip, drop, skip = True, 0, start_skip
+            else:
+                skip = 0
+                params["startkey"] = following["key"]
+                if self._docid_paging and "id" in following:
+                    params["startkey_docid"] = following["id"]
+                drop = 0
+                for row in reversed(rows):
+                    if _same(row.get("key"), following["key"]) and row.get("id") == following.get(
+                        "id"
+                    ):
+                        drop += 1
+                    else:
+                        break
+            yield rows
+            if remaining is not None:
+                remaining -= want
+
+    def _keys_pages(self) -> Iterator[list[dict[str, Any]]]:
+        # Each request carries page_size keys; skip/limit apply to the joined rows.
+        assert self._keys is not None
+        to_skip = self._skip
+        remaining = self._limit
+        for start in range(0, len(self._keys), self.page_size):
+            if remaining is not None and remaining <= 0:
+                return
+            rows = self._call(dict(self.options), self._keys[start : start + self.page_size])
+            if to_skip:
+                taken = min(to_skip, len(rows))
+                rows, to_skip = rows[taken:], to_skip - taken
+            if remaining is not None:
+                rows = rows[:remaining]
+                remaining -= len(rows)
+            self.buffered = len(rows)
+            if rows:
+                yield rows
+
+    # -- reading ------------------------------------------------------------
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for page in self.pages():
+            yield from page
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every row, as one list (memory grows with the result)."""
+        return [row for page in self.pages() for row in page]
+
+    def first(self) -> dict[str, Any] | None:
+        """The first row, or None when there is none (one request)."""
+        return next(iter(self._derive(limit=1)), None)
+
+    @overload
+    def __getitem__(self, key: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> list[dict[str, Any]] | Result: ...
+
+    @overload
+    def __getitem__(self, key: Any) -> Any: ...
+
+    def __getitem__(self, key: Any) -> Any:
+        """``[i]`` a row by position; ``[a:b]`` a list; ``[a:]`` a lazy Result; else by key.
+
+        ``IndexError`` past the end; ``ValueError`` for negative positions or a step.
+        """
+        if isinstance(key, bool):
+            return self._by_key(key)
+        if isinstance(key, int):
+            return self._by_position(key)
+        if isinstance(key, slice):
+            return self._slice(key)
+        if isinstance(key, ResultByKey):
+            return self._by_key(key.value)
+        return self._by_key(key)
+
+    def _by_position(self, index: int) -> dict[str, Any]:
+        if index < 0:
+            raise ValueError("negative positions are not supported: the total is not known")
+        if self._limit is not None and index >= self._limit:
+            raise IndexError(f"position {index} is past limit={self._limit}")
+        if self._keys is not None:
+            for position, row in enumerate(self):
+                if position == index:
+                    return row
+            raise IndexError(f"position {index} is past the end")
+        params = dict(self.options, limit=1, skip=self._skip + index)
+        rows = self._call(params, None)
+        if not rows:
+            raise IndexError(f"position {index} is past the end")
+        return rows[0]
+
+    def _slice(self, part: slice) -> list[dict[str, Any]] | Result:
+        if part.step not in (None, 1):
+            raise ValueError("slices with a step are not supported")
+        start, stop = part.start, part.stop
+        positional = all(
+            bound is None or (isinstance(bound, int) and not isinstance(bound, bool))
+            for bound in (start, stop)
+        )
+        if not positional:
+            narrowed = {
+                k: v
+                for k, v in self.options.items()
+                if k not in ("startkey", "endkey", "startkey_docid", "endkey_docid")
+            }
+            narrowed["startkey"] = start.value if isinstance(start, ResultByKey) else start
+            narrowed["endkey"] = stop.value if isinstance(stop, ResultByKey) else stop
+            if stop is not None:
+                narrowed["inclusive_end"] = True
+            return Result(
+                self._fetch, page_size=self.page_size, docid_paging=self._docid_paging, **narrowed
+            ).all()
+        begin = 0 if start is None else start
+        if begin < 0 or (stop is not None and stop < 0):
+            raise ValueError("negative slice bounds are not supported: the total is not known")
+        limit = self._limit
+        if stop is not None:
+            count = max(stop - begin, 0)
+            limit = count if limit is None else max(min(count, limit - begin), 0)
+        elif limit is not None:
+            limit = max(limit - begin, 0)
+        rows = self._derive(skip=self._skip + begin or None, limit=limit)
+        if stop is None:
+            return rows
+        return rows.all() if limit else []
+
+    def _by_key(self, key: Any) -> list[dict[str, Any]]:
+        if self._keys is not None:
+            return [row for row in self if _same(row.get("key"), key)]
+        narrowed = dict(self.options)
+        for name in ("startkey", "endkey", "startkey_docid", "endkey_docid", "inclusive_end"):
+            narrowed.pop(name, None)
+        return Result(
+            self._fetch,
+            page_size=self.page_size,
+            docid_paging=self._docid_paging,
+            key=key,
+            **narrowed,
+        ).all()
+
+
+class QueryResult:
+    """The documents of a Mango ``_find`` query, fetched lazily in bookmark-paged pages.
+
+    Iterate it for documents; ``pages()``, ``first()``, ``all()``, ``[i]`` and
+    slices as on :class:`Result` (positions only). Built by
+    :meth:`Database.get_query_result`.
+    """
+
+    def __init__(
+        self, find: QueryFetcher, query: Mapping[str, Any], *, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> None:
+        self._find = find
+        self.page_size = _count("page_size", page_size, 1)
+        body = {k: v for k, v in query.items() if v is not None}
+        if not isinstance(body.get("selector"), Mapping):
+            raise TypeError("a Mango query needs a selector (a dict)")
+        self._limit: int | None = (
+            None if body.get("limit") is None else _count("limit", body.pop("limit"), 0)
+        )
+        self._skip = _count("skip", body.pop("skip", 0), 0)
+        self._bookmark: str | None = body.pop("bookmark", None)
+        self.query: dict[str, Any] = body
+        #: Backend requests made by this result set so far.
+        self.requests = 0
+        #: Documents the running iteration holds in memory right now.
+        self.buffered = 0
+        #: The bookmark of the last answer (pass it as ``bookmark=`` to resume).
+        self.bookmark: str | None = None
+
+    def __repr__(self) -> str:
+        return f"QueryResult(page_size={self.page_size}, {self.query})"
+
+    def _derive(self, *, skip: int, limit: int | None) -> QueryResult:
+        query = dict(self.query, skip=skip or None, limit=limit, bookmark=self._bookmark)
+        return QueryResult(self._find, query, page_size=self.page_size)
+
+    def _call(self, body: dict[str, Any]) -> Mapping[str, Any]:
+        self.requests += 1
+        return self._find(body)
+
+    def pages(self) -> Iterator[list[dict[str, Any]]]:
+        """Yield the documents a page at a time."""
+        remaining = self._limit
+        bookmark = self._bookmark
+        seen = 0
+        use_skip = False
+        try:
+            while remaining is None or remaining > 0:
+                size = self.page_size if remaining is None else min(self.page_size, remaining)
+                body = dict(self.query, limit=size)
+                if use_skip:
+                    body["skip"] = self._skip + seen
+                else:
+                    if bookmark is not None:
+                        body["bookmark"] = bookmark
+                    if self._skip and seen == 0:
+                        body["skip"] = self._skip
+                answer = self._call(body)
+                docs: list[dict[str, Any]] = list(answer.get("docs", []))
+                next_bookmark = answer.get("bookmark")
+                self.bookmark = next_bookmark
+                self.buffered = len(docs)
+                if docs:
+                    yield docs
+                seen += len(docs)
+                if remaining is not None:
+                    remaining -= len(docs)
+                if len(docs) < size:
+                    return
+                if not use_skip and (not next_bookmark or next_bookmark == "nil"):
+                    use_skip = True  # the server does not do bookmarks (PouchDB Server)
+                elif not use_skip and next_bookmark == bookmark:
+                    return
+                bookmark = next_bookmark
+        finally:
+            self.buffered = 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for page in self.pages():
+            yield from page
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every document, as one list."""
+        return [doc for page in self.pages() for doc in page]
+
+    def first(self) -> dict[str, Any] | None:
+        """The first document, or None (one request)."""
+        return next(iter(self._derive(skip=self._skip, limit=1)), None)
+
+    @overload
+    def __getitem__(self, key: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> list[dict[str, Any]] | QueryResult: ...
+
+    def __getitem__(self, key: int | slice) -> dict[str, Any] | list[dict[str, Any]] | QueryResult:
+        """``[i]`` a document; ``[a:b]`` a list; ``[a:]`` a lazy QueryResult.
+
+        ``IndexError`` past the end; ``ValueError`` for negative bounds or a step;
+        ``TypeError`` for anything else (a query result has no keys).
+        """
+        if isinstance(key, int) and not isinstance(key, bool):
+            if key < 0:
+                raise ValueError("negative positions are not supported: the total is not known")
+            if self._limit is not None and key >= self._limit:
+                raise IndexError(f"position {key} is past limit={self._limit}")
+            found = self._derive(skip=self._skip + key, limit=1).first()
+            if found is None:
+                raise IndexError(f"position {key} is past the end")
+            return found
+        if isinstance(key, slice):
+            if key.step not in (None, 1):
+                raise ValueError("slices with a step are not supported")
+            begin = 0 if key.start is None else key.start
+            stop = key.stop
+            if not isinstance(begin, int) or (stop is not None and not isinstance(stop, int)):
+                raise TypeError("query results slice by position (ints) only")
+            if begin < 0 or (stop is not None and stop < 0):
+                raise ValueError("negative slice bounds are not supported: the total is not known")
+            limit = self._limit
+            if stop is not None:
+                count = max(stop - begin, 0)
+                limit = count if limit is None else max(min(count, limit - begin), 0)
+            elif limit is not None:
+                limit = max(limit - begin, 0)
+            derived = self._derive(skip=self._skip + begin, limit=limit)
+            if stop is None:
+                return derived
+            return derived.all() if limit else []
+        raise TypeError(f"query results are indexed by position or slice, not {key!r}")
