@@ -568,10 +568,11 @@ class Engine:
             txn, meta, doc, [parent] if parent else [], pos, pending, keep_revpos=False
         )
         body = self._body(doc)
-        new_rev = make_rev(parent, body, deleted, [a["digest"] for a in atts.values()])
+        text = _dumps(body)
+        new_rev = make_rev(parent, text, deleted, [a["digest"] for a in atts.values()])
         if atts:
             body["_attachments"] = atts
-        text = _dumps(body)
+            text = _dumps(body)
         tree.add(new_rev, parent, deleted)
         dropped = tree.stem(meta.revs_limit)
         self._stage(pending, docid, tree, text, new_rev, dropped)

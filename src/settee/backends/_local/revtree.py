@@ -10,7 +10,7 @@ first, then the highest position, then the highest revision id string.
 from __future__ import annotations
 
 import hashlib
-import json
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -33,16 +33,15 @@ def parse_rev(rev: Any) -> tuple[int, str]:
 
 
 def make_rev(
-    parent: str | None, body: dict[str, Any], deleted: bool, attachment_digests: Sequence[str]
+    parent: str | None, body_json: str, deleted: bool, attachment_digests: Sequence[str]
 ) -> str:
-    """A new revision id after ``parent``: deterministic from the content, like CouchDB's."""
+    """A new revision id after ``parent``: deterministic from the content, like CouchDB's.
+
+    ``body_json`` is the document body (without specials) as JSON text.
+    """
     pos, digest = parse_rev(parent) if parent else (0, "")
-    material = json.dumps(
-        [deleted, pos, digest, body, sorted(attachment_digests)],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=str,
+    material = "\x00".join(
+        (str(int(deleted)), str(pos), digest, body_json, ",".join(sorted(attachment_digests)))
     )
     return f"{pos + 1}-{hashlib.md5(material.encode('utf-8')).hexdigest()}"
 
@@ -79,6 +78,8 @@ class RevTree:
 
     def leaves(self) -> list[str]:
         """Leaf revisions, winner first, then the others in CouchDB's order."""
+        if len(self.nodes) == 1:
+            return list(self.nodes)
         parents = {parent for parent, _ in self.nodes.values() if parent is not None}
         leaves = [rev for rev in self.nodes if rev not in parents]
         leaves.sort(key=self._rank, reverse=True)
@@ -138,15 +139,20 @@ class RevTree:
 
     def stem(self, limit: int) -> list[str]:
         """Keep at most ``limit`` revisions on each branch; return the revisions dropped."""
+        if len(self.nodes) <= limit:
+            return []  # no branch can be longer than the whole tree
         keep: set[str] = set()
+        links: set[tuple[str, str]] = set()
         for leaf in self.leaves():
-            keep.update(self.path(leaf)[:limit])
+            kept = self.path(leaf)[:limit]
+            keep.update(kept)
+            links.update(itertools.pairwise(kept))
         dropped = [rev for rev in self.nodes if rev not in keep]
-        if not dropped:
-            return []
         for rev in dropped:
             del self.nodes[rev]
+        # Like CouchDB, each branch is cut on its own: a kept revision keeps its
+        # parent link only if that link lies within some branch's window.
         for rev, (parent, deleted) in list(self.nodes.items()):
-            if parent is not None and parent not in self.nodes:
+            if parent is not None and (rev, parent) not in links:
                 self.nodes[rev] = (None, deleted)
         return dropped

@@ -1,0 +1,417 @@
+"""The storage interface over one SQLite file (stdlib ``sqlite3``).
+
+One file holds many databases. Durability and concurrency choices:
+
+* WAL journal, so readers never block the writer and several processes can
+  share the file.
+* ``synchronous=NORMAL`` by default: in WAL mode a committed transaction
+  survives the process being killed (the WAL write reached the OS), though
+  not a power cut; ``synchronous="FULL"`` adds an fsync per commit for that.
+* Every write transaction starts with ``BEGIN IMMEDIATE``: the write lock is
+  taken before the revision check reads anything, so two writers (threads or
+  processes) can never both pass the check — one gets ``Conflict``.
+* ``sqlite3`` connections are not shared between threads: each thread gets
+  its own, created on first use and closed by :meth:`SQLiteStorage.close`.
+
+Every ``sqlite3`` exception is translated here, and only here, into
+:class:`settee.errors.ServerError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ...errors import ServerError
+from .revtree import RevTree
+from .storage import BodyKey, DbMeta, DocInfo, Txn
+
+__all__ = ["SQLiteStorage"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS dbs (
+    dbid INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    update_seq INTEGER NOT NULL DEFAULT 0,
+    revs_limit INTEGER NOT NULL DEFAULT 1000,
+    security TEXT NOT NULL DEFAULT '{}',
+    partitioned INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS docs (
+    dbid INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    winner TEXT NOT NULL,
+    tree TEXT NOT NULL,
+    PRIMARY KEY (dbid, id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS docs_by_seq ON docs (dbid, seq);
+CREATE TABLE IF NOT EXISTS revs (
+    dbid INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    rev TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (dbid, id, rev)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS local_docs (
+    dbid INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    rev TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (dbid, id)
+) WITHOUT ROWID;
+"""
+
+# SQLite limits host parameters per statement; stay well under the old 999.
+_CHUNK = 500
+
+# In-process waiters on the same file share one condition, notified on commit.
+_CONDITIONS: dict[str, threading.Condition] = {}
+_CONDITIONS_LOCK = threading.Lock()
+
+
+def _condition(path: str) -> threading.Condition:
+    with _CONDITIONS_LOCK:
+        return _CONDITIONS.setdefault(path, threading.Condition())
+
+
+def _info(row: Sequence[Any]) -> DocInfo:
+    docid, seq, deleted, winner, tree = row
+    return DocInfo(docid, seq, RevTree.from_json(json.loads(tree)), winner, bool(deleted))
+
+
+_DOC_COLUMNS = "id, seq, deleted, winner, tree"
+
+
+class _SQLTxn:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # -- databases -----------------------------------------------------------
+    def list_dbs(self) -> list[str]:
+        return [row[0] for row in self.conn.execute("SELECT name FROM dbs ORDER BY name")]
+
+    def get_db(self, name: str) -> DbMeta | None:
+        row = self.conn.execute(
+            "SELECT dbid, update_seq, revs_limit, security, partitioned FROM dbs WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            return None
+        dbid, update_seq, revs_limit, security, partitioned = row
+        return DbMeta(
+            name=name,
+            handle=dbid,
+            update_seq=update_seq,
+            revs_limit=revs_limit,
+            security=json.loads(security),
+            partitioned=bool(partitioned),
+        )
+
+    def create_db(self, name: str, partitioned: bool) -> None:
+        self.conn.execute(
+            "INSERT INTO dbs (name, partitioned) VALUES (?, ?)", (name, int(partitioned))
+        )
+
+    def drop_db(self, meta: DbMeta) -> None:
+        for table in ("docs", "revs", "local_docs", "dbs"):
+            self.conn.execute(f"DELETE FROM {table} WHERE dbid = ?", (meta.handle,))
+
+    def set_db_props(self, meta: DbMeta) -> None:
+        self.conn.execute(
+            "UPDATE dbs SET revs_limit = ?, security = ? WHERE dbid = ?",
+            (meta.revs_limit, json.dumps(meta.security), meta.handle),
+        )
+
+    # -- documents -----------------------------------------------------------
+    def load_docs(self, meta: DbMeta, ids: Sequence[str]) -> dict[str, DocInfo]:
+        out: dict[str, DocInfo] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                f"SELECT {_DOC_COLUMNS} FROM docs WHERE dbid = ? AND id IN ({marks})",
+                (meta.handle, *chunk),
+            ):
+                info = _info(row)
+                out[info.id] = info
+        return out
+
+    def load_bodies(self, meta: DbMeta, keys: Sequence[BodyKey]) -> dict[BodyKey, str]:
+        # Primary-key lookups one by one beat any multi-row IN form SQLite can plan.
+        out: dict[BodyKey, str] = {}
+        execute = self.conn.execute
+        for docid, rev in keys:
+            row = execute(
+                "SELECT body FROM revs WHERE dbid = ? AND id = ? AND rev = ?",
+                (meta.handle, docid, rev),
+            ).fetchone()
+            if row is not None:
+                out[(docid, rev)] = row[0]
+        return out
+
+    def save(
+        self,
+        meta: DbMeta,
+        infos: Sequence[DocInfo],
+        bodies: Sequence[tuple[str, str, str]],
+        dropped: Sequence[BodyKey],
+    ) -> None:
+        dbid = meta.handle
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO docs (dbid, id, seq, deleted, winner, tree) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    dbid,
+                    info.id,
+                    info.seq,
+                    int(info.deleted),
+                    info.winner,
+                    json.dumps(info.tree.to_json(), separators=(",", ":")),
+                )
+                for info in infos
+            ),
+        )
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO revs (dbid, id, rev, body) VALUES (?, ?, ?, ?)",
+            ((dbid, docid, rev, body) for docid, rev, body in bodies),
+        )
+        if dropped:
+            self.conn.executemany(
+                "DELETE FROM revs WHERE dbid = ? AND id = ? AND rev = ?",
+                ((dbid, docid, rev) for docid, rev in dropped),
+            )
+        self.conn.execute("UPDATE dbs SET update_seq = ? WHERE dbid = ?", (meta.update_seq, dbid))
+
+    @staticmethod
+    def _range(
+        lo: str | None, lo_incl: bool, hi: str | None, hi_incl: bool
+    ) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if lo is not None:
+            clauses.append("id >= ?" if lo_incl else "id > ?")
+            args.append(lo)
+        if hi is not None:
+            clauses.append("id <= ?" if hi_incl else "id < ?")
+            args.append(hi)
+        return "".join(f" AND {c}" for c in clauses), args
+
+    def scan_ids(
+        self,
+        meta: DbMeta,
+        lo: str | None,
+        lo_incl: bool,
+        hi: str | None,
+        hi_incl: bool,
+        *,
+        descending: bool,
+        limit: int,
+        include_deleted: bool,
+    ) -> list[DocInfo]:
+        where, args = self._range(lo, lo_incl, hi, hi_incl)
+        if not include_deleted:
+            where += " AND deleted = 0"
+        order = "DESC" if descending else "ASC"
+        rows = self.conn.execute(
+            f"SELECT {_DOC_COLUMNS} FROM docs WHERE dbid = ?{where} ORDER BY id {order} LIMIT ?",
+            (meta.handle, *args, limit),
+        )
+        return [_info(row) for row in rows]
+
+    def count_ids(
+        self, meta: DbMeta, lo: str | None, lo_incl: bool, hi: str | None, hi_incl: bool
+    ) -> tuple[int, int]:
+        where, args = self._range(lo, lo_incl, hi, hi_incl)
+        total, deleted = self.conn.execute(
+            f"SELECT COUNT(*), COALESCE(SUM(deleted), 0) FROM docs WHERE dbid = ?{where}",
+            (meta.handle, *args),
+        ).fetchone()
+        return total - deleted, deleted
+
+    def scan_seqs(
+        self, meta: DbMeta, after: int, *, before: int | None, descending: bool, limit: int
+    ) -> list[DocInfo]:
+        where = " AND seq > ?"
+        args: list[Any] = [after]
+        if before is not None:
+            where += " AND seq < ?"
+            args.append(before)
+        order = "DESC" if descending else "ASC"
+        rows = self.conn.execute(
+            f"SELECT {_DOC_COLUMNS} FROM docs WHERE dbid = ?{where} ORDER BY seq {order} LIMIT ?",
+            (meta.handle, *args, limit),
+        )
+        return [_info(row) for row in rows]
+
+    def count_seqs_after(self, meta: DbMeta, seq: int) -> int:
+        (count,) = self.conn.execute(
+            "SELECT COUNT(*) FROM docs WHERE dbid = ? AND seq > ?", (meta.handle, seq)
+        ).fetchone()
+        return int(count)
+
+    # -- local documents -----------------------------------------------------
+    def get_local(self, meta: DbMeta, docid: str) -> tuple[str, str] | None:
+        row = self.conn.execute(
+            "SELECT rev, body FROM local_docs WHERE dbid = ? AND id = ?", (meta.handle, docid)
+        ).fetchone()
+        return (row[0], row[1]) if row is not None else None
+
+    def put_local(self, meta: DbMeta, docid: str, rev: str, body: str) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO local_docs (dbid, id, rev, body) VALUES (?, ?, ?, ?)",
+            (meta.handle, docid, rev, body),
+        )
+
+    def delete_local(self, meta: DbMeta, docid: str) -> None:
+        self.conn.execute("DELETE FROM local_docs WHERE dbid = ? AND id = ?", (meta.handle, docid))
+
+    def prune_bodies(self, meta: DbMeta) -> int:
+        pruned = 0
+        last = ""
+        while True:
+            page = self.scan_ids(
+                meta, last, False, None, True, descending=False, limit=1000, include_deleted=True
+            )
+            doomed: list[tuple[Any, str, str]] = []
+            for info in page:
+                leaves = set(info.tree.leaves())
+                for (rev,) in self.conn.execute(
+                    "SELECT rev FROM revs WHERE dbid = ? AND id = ?", (meta.handle, info.id)
+                ):
+                    if rev not in leaves:
+                        doomed.append((meta.handle, info.id, rev))
+            self.conn.executemany("DELETE FROM revs WHERE dbid = ? AND id = ? AND rev = ?", doomed)
+            pruned += len(doomed)
+            if len(page) < 1000:
+                return pruned
+            last = page[-1].id
+
+
+class SQLiteStorage:
+    """Databases in one SQLite file; safe across threads and processes."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        synchronous: str = "NORMAL",
+        busy_timeout: float = 30.0,
+        poll_interval: float = 0.05,
+    ) -> None:
+        if synchronous.upper() not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
+        self.path = os.path.abspath(path)
+        self.synchronous = synchronous.upper()
+        self.busy_timeout = busy_timeout
+        self.poll_interval = poll_interval
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._closed = False
+        self._cond = _condition(self.path)
+        directory = os.path.dirname(self.path)
+        if directory and not os.path.isdir(directory):
+            raise FileNotFoundError(f"no such directory for the SQLite file: {directory}")
+        with self._translate():
+            # executescript commits first; the script brings its own transaction.
+            self._conn().executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
+
+    @contextlib.contextmanager
+    def _translate(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise ServerError(f"SQLite error on {self.path}: {exc}", error="sqlite_error") from exc
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise ServerError(f"the SQLite store {self.path} is closed", error="closed")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Txn]:
+        """A snapshot: one deferred transaction."""
+        with self._translate():
+            conn = self._conn()
+            conn.execute("BEGIN")
+            try:
+                yield _SQLTxn(conn)
+            finally:
+                conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Txn]:
+        """An exclusive write transaction: committed whole, or rolled back on any exception."""
+        with self._translate():
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SQLTxn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        self.wake()
+
+    def current_seq(self, db: str) -> int | None:
+        """``db``'s update_seq as committed now, or None if it does not exist."""
+        with self._translate():
+            row = (
+                self._conn().execute("SELECT update_seq FROM dbs WHERE name = ?", (db,)).fetchone()
+            )
+        return None if row is None else int(row[0])
+
+    def wait(self, db: str, since: int, timeout: float | None, closed: threading.Event) -> None:
+        """Block until ``db`` passes ``since``; polls the file for other processes' writes."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not closed.is_set():
+            seq = self.current_seq(db)
+            if seq is None or seq > since:
+                return
+            remaining = self.poll_interval
+            if deadline is not None:
+                remaining = min(remaining, deadline - time.monotonic())
+                if remaining <= 0:
+                    return
+            with self._cond:
+                if closed.is_set():
+                    return
+                self._cond.wait(remaining)
+
+    def wake(self) -> None:
+        """Wake this process's waiters on the file."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Close every connection this storage opened (idempotent)."""
+        self._closed = True
+        self.wake()
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        self._local = threading.local()

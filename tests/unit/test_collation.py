@@ -1,0 +1,159 @@
+"""CouchDB view collation (the pure-Python ICU approximation) against a fixed table.
+
+The table follows CouchDB's documented collation specification; the
+conformance suite checks the same table against real servers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from settee.backends._local.collation import collate, sort_key, type_rank
+
+#: Keys in ascending CouchDB collation order (docs.couchdb.org "Collation Specification").
+COLLATION_TABLE: list[object] = [
+    None,
+    False,
+    True,
+    -1,
+    0,
+    1,
+    1.5,
+    2,
+    3.0,
+    4,
+    " ",
+    "_",
+    "-",
+    ",",
+    ";",
+    ":",
+    "!",
+    "?",
+    ".",
+    "'",
+    '"',
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "@",
+    "*",
+    "/",
+    "\\",
+    "&",
+    "#",
+    "%",
+    "`",
+    "^",
+    "+",
+    "<",
+    "=",
+    ">",
+    "|",
+    "~",
+    "$",
+    "0",
+    "1",
+    "9",
+    "a",
+    "A",
+    "aa",
+    "b",
+    "B",
+    "ba",
+    "bb",
+    "e",
+    "é",
+    "É",
+    "f",
+    ["a"],
+    ["b"],
+    ["b", "c"],
+    ["b", "c", "a"],
+    ["b", "d"],
+    ["b", "d", "e"],
+    {"a": 1},
+    {"a": 2},
+    {"b": 1},
+    {"b": 2},
+    {"b": 2, "a": 1},
+    {"b": 2, "c": 2},
+]
+
+
+def test_table_is_strictly_ascending() -> None:
+    for left, right in itertools.pairwise(COLLATION_TABLE):
+        assert collate(left, right) == -1, (left, right)
+        assert collate(right, left) == 1, (right, left)
+
+
+def test_sorting_a_shuffled_table_restores_it() -> None:
+    shuffled = list(COLLATION_TABLE)
+    random.Random(7).shuffle(shuffled)
+    assert sorted(shuffled, key=sort_key) == COLLATION_TABLE
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (1, 1.0),
+        ("abc", "abc"),
+        ("\u00e9", "e\u0301"),  # canonically equivalent: ICU compares them equal
+        ([1, "a"], [1.0, "a"]),
+        ({"k": [1]}, {"k": [1.0]}),
+        (None, None),
+    ],
+)
+def test_equal_values_collate_equal(a: object, b: object) -> None:
+    assert collate(a, b) == 0
+    assert sort_key(a) == sort_key(b)
+
+
+@pytest.mark.parametrize(
+    ("smaller", "larger"),
+    [
+        ("a", "AA"),  # differing letters ignore case
+        ("A", "aa"),
+        ("abc", "Abc"),
+        ("Abc", "ABC"),
+        ("ABC", "abc1"),
+        ("abc1", "AbcZZZZ"),
+        ("ab", "aB"),
+        ("aB", "Ab"),
+        ("resume", "résumé"),
+        ("Resume", "résumé"),  # accents (secondary) outweigh case (tertiary)
+        ("z", "ø"),  # documented divergence: undecomposable letters sort after z
+        ("~", "0"),  # all symbols before digits
+        ("9", "a"),
+        ([], [None]),
+        ([1, 2], [1, 2, 0]),
+        ({}, {"a": None}),
+        (True, -(10**9)),
+        (10**9, ""),
+        ("zzz", []),
+        ([{}], {}),
+    ],
+)
+def test_pairs(smaller: object, larger: object) -> None:
+    assert collate(smaller, larger) == -1
+    assert collate(larger, smaller) == 1
+
+
+def test_type_rank_order() -> None:
+    ranks = [type_rank(v) for v in (None, False, True, 0, "", [], {})]
+    assert ranks == sorted(ranks) == [0, 1, 2, 3, 4, 5, 6]
+
+
+def test_non_json_is_a_type_error() -> None:
+    with pytest.raises(TypeError):
+        sort_key(object())
+
+
+def test_control_characters_are_ignorable() -> None:
+    assert collate("a\u0001b", "ab") == 0
