@@ -97,7 +97,16 @@ class CouchError(SetteeError):
             errs = body.get("errors")
             if isinstance(errs, list):
                 self.errors = errs
+            elif error is None and reason is None:
+                self.errors = _field_errors(body)
+        elif isinstance(body, list) and all(isinstance(e, str) for e in body):
+            self.errors = list(body)  # DRF: ValidationError("...") answers ["..."]
         super().__init__(self._message())
+
+    @property
+    def status_code(self) -> int:
+        """``status`` under the name Connect's ``ClientError`` uses."""
+        return self.status
 
     def _message(self) -> str:
         parts = [str(self.status)] if self.status else []
@@ -116,6 +125,27 @@ class CouchError(SetteeError):
 
     def __str__(self) -> str:
         return self._message()
+
+
+def _field_errors(body: dict[Any, Any], prefix: str = "") -> list[Any]:
+    # DRF's field errors, {"name": ["This field is required."], "vendor": {"id": [...]}},
+    # as ["name: This field is required.", "vendor.id: ..."]; [] for any other shape.
+    out: list[Any] = []
+    for key, value in body.items():
+        name = f"{prefix}{key}"
+        label = "" if key == "non_field_errors" else f"{name}: "
+        if isinstance(value, str):
+            out.append(f"{label}{value}")
+        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            out.extend(f"{label}{v}" for v in value)
+        elif isinstance(value, dict) and value:
+            nested = _field_errors(value, f"{name}.")
+            if not nested:
+                return []
+            out.extend(nested)
+        else:
+            return []
+    return out
 
 
 class BadRequest(CouchError):

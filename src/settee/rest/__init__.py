@@ -1,0 +1,35 @@
+"""The REST resource layer for RQL-speaking APIs (CloudBlue Connect style) and CRUD verbs.
+
+::
+
+    from settee.rest import Client
+    from settee.auth import ApiKeyAuth
+
+    client = Client("https://api.example.com/public/v1", auth=ApiKeyAuth("ApiKey SU-...:..."))
+    for product in client.products.filter(status="published").order_by("-created"):
+        ...
+    client.crud("api/products/").get_all({"status": "draft"})
+
+See docs/rest.md.
+"""
+
+from __future__ import annotations
+
+from ._http import RestRetryPolicy
+from .client import NS, Action, Client, Collection, Resource
+from .crud import CrudClient, Endpoint, HeadResult
+from .resourceset import ResourceSet, parse_content_range
+
+__all__ = [
+    "NS",
+    "Action",
+    "Client",
+    "Collection",
+    "CrudClient",
+    "Endpoint",
+    "HeadResult",
+    "Resource",
+    "ResourceSet",
+    "RestRetryPolicy",
+    "parse_content_range",
+]

@@ -1,0 +1,447 @@
+"""The fluent REST client: ``Client`` → ``NS`` → ``Collection`` → ``Resource`` → ``Action``.
+
+Connect-style::
+
+    client = Client("https://api.example.com/public/v1", auth=ApiKeyAuth("ApiKey SU-..."))
+    product = client.products["PRD-000-001"].get()
+    for p in client("catalog").products.filter(R().status.eq("published")).order_by("-created"):
+        ...
+
+Every object is a cheap, immutable handle on a URL; nothing is fetched until a
+verb (``get``, ``create``, iteration, ...) runs. Errors are :mod:`settee.errors`
+classes carrying ``status``, ``error_code``, ``errors`` and ``reason``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .. import errors
+from ..auth import ApiKeyAuth
+from ..transport import DEFAULT_RETRY_STATUS_CODES, TimeoutArg, Transport
+from ._http import RestRetryPolicy, decode_body, join_url, with_params
+
+if TYPE_CHECKING:
+    from .crud import Endpoint
+    from .resourceset import ResourceSet
+
+__all__ = ["NS", "Action", "Client", "Collection", "Resource"]
+
+_KWARGS = frozenset({"headers", "params", "timeout"})
+
+
+def _check_name(name: object, what: str) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"the {what} name must be a str, not {type(name).__name__}")
+    if not name.strip():
+        raise ValueError(f"the {what} name must not be blank")
+    return name
+
+
+def _check_kwargs(kwargs: Mapping[str, Any]) -> None:
+    unknown = set(kwargs) - _KWARGS
+    if unknown:
+        raise TypeError(
+            f"unexpected keyword argument(s) {sorted(unknown)}; "
+            "a request takes headers=, params= and timeout="
+        )
+
+
+def dotted(item: Any, field: str) -> Any:
+    """The value at dot path ``field`` in ``item`` (None where a step is missing)."""
+    value = item
+    for part in field.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def pick(item: Any, fields: Iterable[str]) -> dict[str, Any]:
+    """``{field: dotted(item, field)}`` for each dot-path field."""
+    return {f: dotted(item, f) for f in fields}
+
+
+class Client:
+    """A REST API client: collections, namespaces and raw verbs under ``endpoint``.
+
+    ``auth`` is any :mod:`settee.auth`/:mod:`settee.oauth2` strategy, a
+    ``(user, password)`` tuple, or a string sent as the ``Authorization``
+    header (Connect's ``"ApiKey SU-...:..."``). Options: ``default_headers``
+    (on every request), ``default_limit`` (page size of result sets, 100),
+    ``max_retries`` (3), ``backoff_factor`` (0.5), ``backoff_max`` (30 s),
+    ``retry_status_codes`` ((429, 502, 503, 504)), ``retry_post`` (False: a
+    POST/PATCH is replayed only after a 429 or a refused connection),
+    ``logger`` (a ``logging.Logger`` for request logs, default ``settee``),
+    ``timeout`` (seconds or ``(connect, read)``, default (15, 180)),
+    ``resourceset_append`` (keep fetched items in result sets, False),
+    ``verify_ssl`` (True or a CA bundle path), ``raise_status`` and
+    ``status_ignore`` (for the CRUD verbs of :class:`~settee.rest.Endpoint`).
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        auth: Any = None,
+        *,
+        default_headers: Mapping[str, str] | None = None,
+        default_limit: int = 100,
+        max_retries: int = 3,
+        logger: logging.Logger | None = None,
+        timeout: TimeoutArg = (15.0, 180.0),
+        resourceset_append: bool = False,
+        retry_post: bool = False,
+        backoff_factor: float = 0.5,
+        backoff_max: float = 30.0,
+        retry_status_codes: Iterable[int] = DEFAULT_RETRY_STATUS_CODES,
+        verify_ssl: bool | str = True,
+        raise_status: bool = True,
+        status_ignore: Iterable[int] = (),
+        pool_maxsize: int = 10,
+    ) -> None:
+        if isinstance(auth, str):
+            auth = ApiKeyAuth(auth)
+        if logger is not None and not isinstance(logger, logging.Logger):
+            raise TypeError("logger must be a logging.Logger")
+        _check_limit(default_limit)
+        self.transport = Transport(
+            endpoint,
+            auth=auth,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff_factor=backoff_factor,
+            backoff_max=backoff_max,
+            retry_status_codes=retry_status_codes,
+            replay_post=retry_post,
+            verify=verify_ssl,
+            headers=default_headers,
+            pool_maxsize=pool_maxsize,
+            logger=logger,
+        )
+        # REST verbs follow HTTP's idempotency, not CouchDB's rev= rule.
+        self.transport.retry = RestRetryPolicy.like(self.transport.retry)
+        adapter = HTTPAdapter(max_retries=self.transport.retry, pool_maxsize=pool_maxsize)
+        self.transport.session.mount("http://", adapter)
+        self.transport.session.mount("https://", adapter)
+        self.endpoint = self.transport.base_url
+        self.default_limit = default_limit
+        self.resourceset_append = bool(resourceset_append)
+        self.raise_status = bool(raise_status)
+        self.status_ignore: set[int] = set(status_ignore)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.endpoint!r}, auth={self.transport.auth!r})"
+
+    # -- navigation ------------------------------------------------------------
+    def collection(self, name: str) -> Collection:
+        """The collection ``name`` at the top level: ``client.collection("products")``."""
+        return Collection(self, join_url(self.endpoint, _check_name(name, "collection")))
+
+    def ns(self, name: str) -> NS:
+        """The namespace ``name``: ``client.ns("devops")`` (also ``client("devops")``)."""
+        return NS(self, join_url(self.endpoint, _check_name(name, "namespace")))
+
+    def crud(self, path: str) -> Endpoint:
+        """CRUD verbs (:class:`~settee.rest.Endpoint`) on ``path`` (relative or absolute)."""
+        from .crud import Endpoint
+
+        return Endpoint(self, self.url(path))
+
+    def __getattr__(self, name: str) -> Collection:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.collection(name)
+
+    def __call__(self, name: str) -> NS:
+        return self.ns(name)
+
+    # -- raw verbs ------------------------------------------------------------
+    @property
+    def response(self) -> requests.Response | None:
+        """The last raw ``requests.Response`` (None before the first request)."""
+        return self.transport.last_response
+
+    @response.setter
+    def response(self, value: requests.Response | None) -> None:
+        self.transport.last_response = value
+
+    def url(self, path: str) -> str:
+        """The absolute URL of ``path``: kept if absolute, else under the endpoint."""
+        if not isinstance(path, str):
+            raise TypeError(f"url must be a str, not {type(path).__name__}")
+        if path.lower().startswith(("http://", "https://")):
+            return path
+        return self.endpoint + "/" + path.lstrip("/")
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        data: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: TimeoutArg | str = "default",
+        raise_status: bool = True,
+        status_ignore: Iterable[int] = (),
+    ) -> requests.Response:
+        """Send one request and return the raw response.
+
+        Raises the :mod:`settee.errors` class for a non-2xx status (unless
+        ``raise_status`` is False or the status is in ``status_ignore``) and
+        ``TransportError`` when no answer arrives.
+        """
+        target = with_params(self.url(url), params)
+        response = self.transport.request(
+            method,
+            target,
+            json_body=json_body,
+            data=data,
+            headers=headers,
+            timeout=timeout,
+            raise_for_status=False,
+        )
+        ok = 200 <= response.status_code < 300
+        if not ok and raise_status and response.status_code not in set(status_ignore):
+            raise self.transport.error_from(response)
+        return response
+
+    def execute(self, method: str, url: str, payload: Any = None, **kwargs: Any) -> Any:
+        """Send ``payload`` as JSON with ``method``; return the decoded answer.
+
+        ``kwargs``: ``headers``, ``params`` (query parameters), ``timeout``.
+        Returns the JSON body, the raw bytes of a non-JSON body, or None when
+        the body is empty. Raises :mod:`settee.errors` classes.
+        """
+        _check_kwargs(kwargs)
+        response = self.send(method, url, json_body=payload, **kwargs)
+        return decode_body(response)
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        """GET ``url``; return the decoded answer (see :meth:`execute`)."""
+        return self.execute("GET", url, **kwargs)
+
+    def create(self, url: str, payload: Any = None, **kwargs: Any) -> Any:
+        """POST ``payload`` to ``url``; return the decoded answer."""
+        return self.execute("POST", url, payload, **kwargs)
+
+    def update(self, url: str, payload: Any = None, **kwargs: Any) -> Any:
+        """PUT ``payload`` to ``url``; return the decoded answer."""
+        return self.execute("PUT", url, payload, **kwargs)
+
+    def delete(self, url: str, payload: Any = None, **kwargs: Any) -> Any:
+        """DELETE ``url`` (with an optional JSON ``payload``); return the decoded answer."""
+        return self.execute("DELETE", url, payload, **kwargs)
+
+    def close(self) -> None:
+        """Close pooled connections. Idempotent."""
+        self.transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _check_limit(limit: object) -> int:
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        raise TypeError(f"limit must be an int, not {type(limit).__name__}")
+    if limit <= 0:
+        raise ValueError("limit must be a positive integer")
+    return limit
+
+
+class _Node:
+    """A handle on one URL of the API."""
+
+    def __init__(self, client: Client, url: str) -> None:
+        self._client = client
+        self._url = url
+
+    @property
+    def client(self) -> Client:
+        """The :class:`Client` this handle belongs to."""
+        return self._client
+
+    @property
+    def url(self) -> str:
+        """The absolute URL this handle addresses."""
+        return self._url
+
+    @property
+    def path(self) -> str:
+        """The URL relative to the client's endpoint."""
+        return self._url[len(self._client.endpoint) :].lstrip("/")
+
+    @property
+    def crud(self) -> Endpoint:
+        """CloudCIX/CRUDs verbs on this URL (:class:`~settee.rest.Endpoint`)."""
+        from .crud import Endpoint
+
+        return Endpoint(self._client, self._url)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.path!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            type(other) is type(self)
+            and isinstance(other, _Node)
+            and other._client is self._client
+            and other._url == self._url
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self), id(self._client), self._url))
+
+
+class NS(_Node):
+    """A namespace: a group of collections (and nested namespaces)."""
+
+    def collection(self, name: str) -> Collection:
+        """The collection ``name`` in this namespace (also ``ns.name``)."""
+        return Collection(self._client, join_url(self._url, _check_name(name, "collection")))
+
+    def ns(self, name: str) -> NS:
+        """The namespace ``name`` nested in this one (also ``ns(name)``)."""
+        return NS(self._client, join_url(self._url, _check_name(name, "namespace")))
+
+    def __getattr__(self, name: str) -> Collection:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.collection(name)
+
+    def __call__(self, name: str) -> NS:
+        return self.ns(name)
+
+
+class Collection(_Node):
+    """A collection of resources of one type."""
+
+    def all(self) -> ResourceSet:
+        """A lazy :class:`~settee.rest.ResourceSet` over every resource."""
+        from .resourceset import ResourceSet
+
+        return ResourceSet(self._client, self._url)
+
+    def filter(self, *queries: Any, **lookups: Any) -> ResourceSet:
+        """A :class:`~settee.rest.ResourceSet` filtered by RQL ``queries`` and ``lookups``.
+
+        ``queries`` are RQL strings or ``R`` objects; ``lookups`` use Connect's
+        ``field__op=value`` form. Everything is combined with ``and``.
+        Raises ``TypeError`` for an argument that is neither.
+        """
+        return self.all().filter(*queries, **lookups)
+
+    def resource(self, resource_id: str | int) -> Resource:
+        """The resource ``resource_id`` (also ``collection[resource_id]``); nothing is fetched."""
+        if isinstance(resource_id, bool) or not isinstance(resource_id, (str, int)):
+            raise TypeError(f"a resource id must be a str or int, not {type(resource_id)}")
+        return Resource(self._client, join_url(self._url, str(resource_id)))
+
+    def __getitem__(self, resource_id: str | int) -> Resource:
+        return self.resource(resource_id)
+
+    def action(self, name: str) -> Action:
+        """The action ``name`` on this collection (also ``collection(name)``)."""
+        return Action(self._client, join_url(self._url, _check_name(name, "action")))
+
+    def __call__(self, name: str) -> Action:
+        return self.action(name)
+
+    def create(self, payload: Any = None, **kwargs: Any) -> Any:
+        """POST a new resource; return the created resource as the server sent it."""
+        if payload is not None and not isinstance(payload, Mapping):
+            raise TypeError("create() takes a dict payload; use bulk_create() for a list")
+        return self._client.execute("POST", self._url, payload, **kwargs)
+
+    def _bulk(self, method: str, payload: Any, kwargs: dict[str, Any]) -> Any:
+        if not isinstance(payload, (list, tuple)):
+            raise TypeError(f"a bulk payload must be a list or tuple, not {type(payload)}")
+        return self._client.execute(method, self._url, list(payload), **kwargs)
+
+    def bulk_create(self, payload: list[Any] | tuple[Any, ...], **kwargs: Any) -> Any:
+        """POST a list of resources in one call; return the server's answer (the list)."""
+        return self._bulk("POST", payload, kwargs)
+
+    def bulk_update(self, payload: list[Any] | tuple[Any, ...], **kwargs: Any) -> Any:
+        """PUT a list of partial resources (each with its ``id``) in one call."""
+        return self._bulk("PUT", payload, kwargs)
+
+    def bulk_delete(self, payload: list[Any] | tuple[Any, ...], **kwargs: Any) -> Any:
+        """DELETE the resources listed (``[{"id": ...}, ...]``) in one call."""
+        return self._bulk("DELETE", payload, kwargs)
+
+
+class Resource(_Node):
+    """One resource: its data, its actions and its nested collections."""
+
+    def get(self, **kwargs: Any) -> Any:
+        """Fetch the resource. Raises ``NotFound`` if it does not exist."""
+        return self._client.execute("GET", self._url, **kwargs)
+
+    def update(self, payload: Any = None, **kwargs: Any) -> Any:
+        """PUT ``payload`` to the resource (Connect semantics); return the updated resource."""
+        return self._client.execute("PUT", self._url, payload, **kwargs)
+
+    def delete(self, **kwargs: Any) -> Any:
+        """DELETE the resource. Raises ``NotFound`` if it does not exist."""
+        return self._client.execute("DELETE", self._url, **kwargs)
+
+    def exists(self) -> bool:
+        """True if the resource exists (a GET answers 2xx), False on 404."""
+        try:
+            self._client.send("GET", self._url)
+        except errors.NotFound:
+            return False
+        return True
+
+    def values(self, *fields: str) -> dict[str, Any]:
+        """Fetch the resource and return ``{field: value}`` for dot-path ``fields``."""
+        for f in fields:
+            if not isinstance(f, str) or not f:
+                raise TypeError("values() takes field names as non-empty strings")
+        return pick(self.get(), fields)
+
+    def action(self, name: str) -> Action:
+        """The action ``name`` on this resource (also ``resource(name)``)."""
+        return Action(self._client, join_url(self._url, _check_name(name, "action")))
+
+    def __call__(self, name: str) -> Action:
+        return self.action(name)
+
+    def collection(self, name: str) -> Collection:
+        """The collection ``name`` nested under this resource (also ``resource.name``)."""
+        return Collection(self._client, join_url(self._url, _check_name(name, "collection")))
+
+    def __getattr__(self, name: str) -> Collection:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.collection(name)
+
+
+class Action(_Node):
+    """An operation on a collection or a resource, run with one HTTP verb."""
+
+    def get(self, **kwargs: Any) -> Any:
+        """GET the action; return the decoded answer (JSON, bytes, or None)."""
+        return self._client.execute("GET", self._url, **kwargs)
+
+    def post(self, payload: Any = None, **kwargs: Any) -> Any:
+        """POST ``payload`` to the action; return the decoded answer."""
+        return self._client.execute("POST", self._url, payload, **kwargs)
+
+    def put(self, payload: Any = None, **kwargs: Any) -> Any:
+        """PUT ``payload`` to the action; return the decoded answer."""
+        return self._client.execute("PUT", self._url, payload, **kwargs)
+
+    def delete(self, payload: Any = None, **kwargs: Any) -> Any:
+        """DELETE the action; return the decoded answer."""
+        return self._client.execute("DELETE", self._url, payload, **kwargs)

@@ -1,0 +1,366 @@
+"""CloudCIX/CRUDs-style verbs: ``create``/``read``/``update``/``partial_update``/``delete``.
+
+:class:`Endpoint` binds the verbs to one URL (``client.crud("api/products/")``,
+``resource.crud``); :class:`CrudClient` takes the URI per call, as CRUDs'
+``Client`` does::
+
+    api = CrudClient("https://host/api", auth=BearerAuth(token))
+    api.update("products/PRD-1/", {"name": "x"})                # PATCH
+    api.update("products/PRD-1/", full_body, replace=True)      # PUT
+    api.create("products/PRD-1/attachments/", {"note": "hi"},
+               files={"file": ("report.pdf", data, "application/pdf")})
+    everything = api.get_all("products/", {"status": "draft"})  # follows every page
+
+Answers are decoded: the JSON value if the body is JSON, else the raw bytes
+(``b""`` for an empty body). A non-2xx answer raises the :mod:`settee.errors`
+class unless ``raise_status=False`` or its status is in ``status_ignore``;
+then the decoded error body is returned.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from requests.structures import CaseInsensitiveDict
+from urllib3 import encode_multipart_formdata
+
+from .. import errors
+from ..transport import DEFAULT_RETRY_STATUS_CODES, TimeoutArg, Transport
+from ._http import decode_body, join_url, with_params
+from .resourceset import parse_content_range
+
+if TYPE_CHECKING:
+    import logging
+
+    import requests
+
+    from .client import Client
+
+__all__ = ["CRUDS_RETRY_STATUS_CODES", "CrudClient", "Endpoint", "HeadResult"]
+
+#: CRUDs' default retry statuses.
+CRUDS_RETRY_STATUS_CODES: tuple[int, ...] = (504, 503, 502, 500, 429, 425, 408)
+
+FileValue = str | bytes | tuple[str, str | bytes] | tuple[str, str | bytes, str]
+
+
+class HeadResult(NamedTuple):
+    """What ``head()`` returns: the status code and the response headers."""
+
+    status: int
+    headers: CaseInsensitiveDict[str]
+
+
+def _form_value(value: Any) -> str | bytes:
+    if isinstance(value, (str, bytes)):
+        return value
+    return Transport.dumps(value).decode()
+
+
+def _multipart(data: Any, files: Mapping[str, FileValue]) -> tuple[bytes, str]:
+    if not isinstance(files, Mapping):
+        raise TypeError(f"files must be a mapping of field name to value, not {type(files)}")
+    fields: dict[str, Any] = {}
+    if data is not None:
+        if not isinstance(data, Mapping):
+            raise TypeError("with files=, data must be a mapping of form fields")
+        fields.update({str(k): _form_value(v) for k, v in data.items()})
+    for name, value in files.items():
+        if isinstance(value, tuple):
+            if len(value) not in (2, 3) or not all(isinstance(v, (str, bytes)) for v in value):
+                raise TypeError(
+                    f"file {name!r}: expected (filename, data) or (filename, data, content_type)"
+                )
+        elif not isinstance(value, (str, bytes)):
+            raise TypeError(f"file {name!r}: expected str, bytes or a tuple, not {type(value)}")
+        fields[name] = value
+    return encode_multipart_formdata(fields)
+
+
+class Endpoint:
+    """CRUD verbs on one URL; options (``raise_status``, ``status_ignore``) come from the client."""
+
+    def __init__(self, client: Client, url: str) -> None:
+        self._client = client
+        self._url = url
+
+    @property
+    def url(self) -> str:
+        """The absolute URL the verbs act on."""
+        return self._url
+
+    def __repr__(self) -> str:
+        return f"Endpoint({self._url!r})"
+
+    def __truediv__(self, segment: str | int) -> Endpoint:
+        """``endpoint / "42"``: the URL one (percent-encoded) segment below, trailing ``/`` kept."""
+        trailing = self._url.endswith("/")
+        url = join_url(self._url, str(segment))
+        return Endpoint(self._client, url + "/" if trailing else url)
+
+    # -- sending -----------------------------------------------------------------
+    def _send(
+        self,
+        method: str,
+        *,
+        data: Any = None,
+        params: Mapping[str, Any] | None = None,
+        files: Mapping[str, FileValue] | None = None,
+        url: str | None = None,
+    ) -> requests.Response:
+        json_body: Any = None
+        raw: bytes | str | None = None
+        headers: dict[str, str] = {}
+        if files:
+            raw, headers["Content-Type"] = _multipart(data, files)
+        elif isinstance(data, (bytes, str)):
+            raw = data
+        else:
+            json_body = data
+        client = self._client
+        return client.send(
+            method,
+            with_params(url or self._url, params),
+            json_body=json_body,
+            data=raw,
+            headers=headers,
+            raise_status=client.raise_status,
+            status_ignore=client.status_ignore,
+        )
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        return decode_body(self._send(method, **kwargs), empty=b"")
+
+    # -- verbs -----------------------------------------------------------------------
+    def create(
+        self,
+        data: Any = None,
+        params: Mapping[str, Any] | None = None,
+        files: Mapping[str, FileValue] | None = None,
+    ) -> Any:
+        """POST ``data`` (JSON; str/bytes sent as is; form fields when ``files`` is given)."""
+        return self._call("POST", data=data, params=params, files=files)
+
+    def read(self, params: Mapping[str, Any] | None = None) -> Any:
+        """GET this URL; return the decoded answer."""
+        return self._call("GET", params=params)
+
+    def list(self, params: Mapping[str, Any] | None = None) -> Any:
+        """GET this (collection) URL with filter ``params``; return one decoded page."""
+        return self._call("GET", params=params)
+
+    def update(
+        self,
+        data: Any,
+        params: Mapping[str, Any] | None = None,
+        replace: bool = False,
+        files: Mapping[str, FileValue] | None = None,
+    ) -> Any:
+        """PATCH ``data`` (the fields given change); PUT it instead when ``replace=True``."""
+        return self._call("PUT" if replace else "PATCH", data=data, params=params, files=files)
+
+    def partial_update(self, data: Any, params: Mapping[str, Any] | None = None) -> Any:
+        """PATCH ``data``: the fields not sent are left as they are."""
+        return self._call("PATCH", data=data, params=params)
+
+    def delete(self, params: Mapping[str, Any] | None = None) -> Any:
+        """DELETE this URL; return the decoded answer (``b""`` for a 204)."""
+        return self._call("DELETE", params=params)
+
+    def head(self, params: Mapping[str, Any] | None = None) -> HeadResult:
+        """HEAD this URL; return its status and headers (raises on 4xx/5xx like the others)."""
+        response = self._send("HEAD", params=params)
+        return HeadResult(response.status_code, CaseInsensitiveDict(response.headers))
+
+    def iter_all(self, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
+        """Yield every item of every page, one page in memory at a time.
+
+        Understands a JSON list with ``Content-Range`` (limit/offset paging),
+        DRF's ``{"count", "next", "results"}`` (follows ``next``) and
+        CloudCIX's ``{"content", "_metadata": {"total_records"}}`` (page/limit).
+        A non-list answer without a known envelope raises ``TransportError``.
+        """
+        base = dict(params or {})
+        response = self._send("GET", params=base)
+        body = decode_body(response, empty=[])
+        if isinstance(body, list):
+            yield from body
+            content_range = parse_content_range(response.headers.get("Content-Range"))
+            if content_range is None or content_range[2] is None or not body:
+                return
+            total, page = content_range[2], len(body)
+            offset = content_range[1] + 1
+            while offset < total:
+                response = self._send("GET", params={**base, "limit": page, "offset": offset})
+                chunk = decode_body(response, empty=[])
+                if not isinstance(chunk, list) or not chunk:
+                    return
+                yield from chunk
+                offset += len(chunk)
+            return
+        if isinstance(body, dict) and isinstance(body.get("results"), list):
+            while True:
+                yield from body["results"]
+                next_url = body.get("next")
+                if not next_url or not body["results"]:
+                    return
+                body = decode_body(self._send("GET", url=str(next_url)), empty={})
+                if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+                    return
+        if isinstance(body, dict) and isinstance(body.get("content"), list):
+            seen = 0
+            page_no = int(base.get("page", 0))
+            while True:
+                content = body["content"]
+                yield from content
+                seen += len(content)
+                meta = body.get("_metadata") or {}
+                records: Any = meta.get("total_records") if isinstance(meta, dict) else None
+                if not content or not isinstance(records, int) or seen >= records:
+                    return
+                page_no += 1
+                limit = meta.get("limit", len(content))
+                body = decode_body(
+                    self._send("GET", params={**base, "page": page_no, "limit": limit}), empty={}
+                )
+                if not isinstance(body, dict) or not isinstance(body.get("content"), list):
+                    return
+        raise errors.TransportError(
+            f"get_all: {self._url} answered a {type(body).__name__} that is neither a list "
+            "nor a known page envelope",
+            method="GET",
+            url=self._url,
+        )
+
+    def get_all(self, params: Mapping[str, Any] | None = None) -> builtins.list[Any]:
+        """Every item of every page as one list (see :meth:`iter_all`)."""
+        return list(self.iter_all(params))
+
+
+class CrudClient:
+    """CRUDs'/CloudCIX's client shape: ``verb(uri, ...)`` under ``host``.
+
+    Options mirror CRUDs: ``timeout`` (300 s), ``raise_status`` (True),
+    ``retries`` (4), ``backoff_factor`` (0.9), ``retry_status_codes`` (504,
+    503, 502, 500, 429, 425, 408), ``verify_ssl``; plus ``status_ignore``,
+    ``retry_post`` (False: POST/PATCH are not replayed), ``default_headers``
+    and ``logger``. The underlying :class:`~settee.rest.Client` is ``.client``.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        auth: Any = None,
+        *,
+        timeout: TimeoutArg = 300.0,
+        raise_status: bool = True,
+        retries: int = 4,
+        backoff_factor: float = 0.9,
+        retry_status_codes: Iterable[int] = CRUDS_RETRY_STATUS_CODES,
+        verify_ssl: bool | str = True,
+        status_ignore: Iterable[int] = (),
+        retry_post: bool = False,
+        default_headers: Mapping[str, str] | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        from .client import Client
+
+        self.client = Client(
+            host,
+            auth,
+            timeout=timeout,
+            max_retries=retries,
+            backoff_factor=backoff_factor,
+            retry_status_codes=retry_status_codes,
+            verify_ssl=verify_ssl,
+            raise_status=raise_status,
+            status_ignore=status_ignore,
+            retry_post=retry_post,
+            default_headers=default_headers,
+            logger=logger,
+        )
+
+    def __repr__(self) -> str:
+        return f"CrudClient({self.client.endpoint!r})"
+
+    @property
+    def raise_status(self) -> bool:
+        """Whether a non-2xx answer raises (else its decoded body is returned)."""
+        return self.client.raise_status
+
+    @raise_status.setter
+    def raise_status(self, value: bool) -> None:
+        self.client.raise_status = bool(value)
+
+    @property
+    def status_ignore(self) -> set[int]:
+        """Statuses that never raise, even with ``raise_status`` (a mutable set)."""
+        return self.client.status_ignore
+
+    @property
+    def response(self) -> requests.Response | None:
+        """The last raw response."""
+        return self.client.response
+
+    def _at(self, uri: str) -> Endpoint:
+        return self.client.crud(uri)
+
+    def create(
+        self,
+        uri: str,
+        data: Any = None,
+        params: Mapping[str, Any] | None = None,
+        files: Mapping[str, FileValue] | None = None,
+    ) -> Any:
+        """POST to ``uri``; see :meth:`Endpoint.create`."""
+        return self._at(uri).create(data, params, files)
+
+    def read(self, uri: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET ``uri``; see :meth:`Endpoint.read`."""
+        return self._at(uri).read(params)
+
+    def list(self, uri: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET one page of ``uri``; see :meth:`Endpoint.list`."""
+        return self._at(uri).list(params)
+
+    def update(
+        self,
+        uri: str,
+        data: Any,
+        params: Mapping[str, Any] | None = None,
+        replace: bool = False,
+        files: Mapping[str, FileValue] | None = None,
+    ) -> Any:
+        """PATCH (PUT with ``replace=True``) ``uri``; see :meth:`Endpoint.update`."""
+        return self._at(uri).update(data, params, replace, files)
+
+    def partial_update(self, uri: str, data: Any, params: Mapping[str, Any] | None = None) -> Any:
+        """PATCH ``uri``; see :meth:`Endpoint.partial_update`."""
+        return self._at(uri).partial_update(data, params)
+
+    def delete(self, uri: str, params: Mapping[str, Any] | None = None) -> Any:
+        """DELETE ``uri``; see :meth:`Endpoint.delete`."""
+        return self._at(uri).delete(params)
+
+    def head(self, uri: str, params: Mapping[str, Any] | None = None) -> HeadResult:
+        """HEAD ``uri``; see :meth:`Endpoint.head`."""
+        return self._at(uri).head(params)
+
+    def get_all(self, uri: str, params: Mapping[str, Any] | None = None) -> builtins.list[Any]:
+        """Every item of every page of ``uri``; see :meth:`Endpoint.iter_all`."""
+        return self._at(uri).get_all(params)
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self.client.close()
+
+    def __enter__(self) -> CrudClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ += ["DEFAULT_RETRY_STATUS_CODES"]

@@ -1,0 +1,331 @@
+"""``ResourceSet``: a lazy, filtered, ordered, paged view of a collection.
+
+Pages are fetched with ``limit``/``offset`` query parameters and walked with
+the ``Content-Range: items <first>-<last>/<total>`` header (django-rql's
+``RQLContentRangeLimitOffsetPagination``, CloudBlue Connect). Iterating holds
+one page at a time, so memory stays flat however large the set, unless the
+client was built with ``resourceset_append=True``: then fetched items are kept
+and a second iteration replays them without a request (Connect's behaviour).
+
+Every builder method (``filter``, ``order_by``, ``select``, ``search``,
+``limit``, ``configure``, slicing) returns a new ResourceSet; the original is
+left as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, overload
+
+from ._http import decode_body, encode_rql, with_params
+
+if TYPE_CHECKING:
+    from .client import Client
+
+__all__ = ["ResourceSet", "parse_content_range"]
+
+_CONTENT_RANGE = re.compile(r"^\s*items\s+(\d+)\s*-\s*(\d+)\s*/\s*(\d+|\*)\s*$")
+_CONFIG_KEYS = frozenset({"headers", "params", "timeout"})
+
+
+def parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
+    """``(first, last, total)`` from ``items 0-99/1234`` (total None for ``*``); None if absent."""
+    if not value:
+        return None
+    m = _CONTENT_RANGE.match(value)
+    if m is None:
+        return None
+    total = None if m.group(3) == "*" else int(m.group(3))
+    return int(m.group(1)), int(m.group(2)), total
+
+
+def _rql_text(query: Any) -> str:
+    if isinstance(query, str):
+        text = query.strip()
+        # A bare top-level `|` would bind looser than the `&` we join terms with.
+        return f"({text})" if "|" in text or ";" in text else text
+    from ..rql.builder import R
+
+    if isinstance(query, R):
+        return str(query)
+    raise TypeError(f"a filter must be an RQL string or an R object, not {type(query).__name__}")
+
+
+def _lookups_text(lookups: Mapping[str, Any]) -> str:
+    from ..rql.builder import R
+
+    return str(R(**lookups))
+
+
+def _check_fields(method: str, fields: tuple[Any, ...]) -> tuple[str, ...]:
+    for f in fields:
+        if not isinstance(f, str) or not f.strip("+-"):
+            raise TypeError(f"{method}() takes field names as non-empty strings, not {f!r}")
+        if any(c in f for c in ",()&"):
+            raise ValueError(f"{method}(): {f!r} is not a field name")
+    return fields
+
+
+class ResourceSet:
+    """A lazy set of resources from one collection; iterate it to page through the server."""
+
+    def __init__(
+        self,
+        client: Client,
+        url: str,
+        *,
+        query: tuple[str, ...] = (),
+        ordering: tuple[str, ...] = (),
+        select: tuple[str, ...] = (),
+        search: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        stop: int | None = None,
+        config: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._client = client
+        self._url = url
+        self._query = query
+        self._ordering = ordering
+        self._select = select
+        self._search = search
+        self._limit = limit if limit is not None else client.default_limit
+        self._offset = offset
+        self._stop = stop
+        self._config: dict[str, Any] = dict(config or {})
+        self._append = client.resourceset_append
+        self._total: int | None = None
+        self._cache: list[Any] = []
+        self._complete = False
+
+    def _copy(self, **changes: Any) -> ResourceSet:
+        state: dict[str, Any] = {
+            "query": self._query,
+            "ordering": self._ordering,
+            "select": self._select,
+            "search": self._search,
+            "limit": self._limit,
+            "offset": self._offset,
+            "stop": self._stop,
+            "config": self._config,
+        }
+        state.update(changes)
+        return ResourceSet(self._client, self._url, **state)
+
+    def __repr__(self) -> str:
+        return f"ResourceSet({self.url_for(self._limit, self._offset)!r})"
+
+    # -- building ----------------------------------------------------------------
+    def all(self) -> ResourceSet:
+        """A copy of this ResourceSet (nothing fetched)."""
+        return self._copy()
+
+    def filter(self, *queries: Any, **lookups: Any) -> ResourceSet:
+        """A copy with RQL ``queries`` (strings or ``R``) and ``field__op=value`` lookups added.
+
+        Everything is combined with ``and``. Raises ``TypeError`` for a query
+        that is neither a string nor an ``R``.
+        """
+        terms = [_rql_text(q) for q in queries]
+        if lookups:
+            terms.append(_lookups_text(lookups))
+        return self._copy(query=self._query + tuple(t for t in terms if t))
+
+    def order_by(self, *fields: str) -> ResourceSet:
+        """A copy ordered by ``fields`` too (``"-created"`` for descending)."""
+        return self._copy(ordering=self._ordering + _check_fields("order_by", fields))
+
+    def select(self, *fields: str) -> ResourceSet:
+        """A copy with the RQL ``select`` operator (``"-field"`` leaves a field out)."""
+        return self._copy(select=self._select + _check_fields("select", fields))
+
+    def search(self, term: str) -> ResourceSet:
+        """A copy that asks for the server's full-text ``search=term``."""
+        if not isinstance(term, str):
+            raise TypeError(f"search() takes a str, not {type(term).__name__}")
+        return self._copy(search=term)
+
+    def limit(self, limit: int) -> ResourceSet:
+        """A copy that fetches ``limit`` resources per request.
+
+        Raises ``TypeError`` if ``limit`` is not an int, ``ValueError`` if it is not positive.
+        """
+        from .client import _check_limit
+
+        return self._copy(limit=_check_limit(limit))
+
+    def configure(self, **kwargs: Any) -> ResourceSet:
+        """A copy whose page requests also send ``headers=``, ``params=`` or use ``timeout=``."""
+        unknown = set(kwargs) - _CONFIG_KEYS
+        if unknown:
+            raise TypeError(f"configure() got unexpected keyword(s) {sorted(unknown)}")
+        return self._copy(config={**self._config, **kwargs})
+
+    # -- URLs ----------------------------------------------------------------------
+    def rql(self) -> str:
+        """The RQL query text (filters, select, ordering, search), not yet URL-encoded."""
+        terms = list(self._query)
+        if self._select:
+            terms.append(f"select({','.join(self._select)})")
+        if self._ordering:
+            terms.append(f"ordering({','.join(self._ordering)})")
+        if self._search is not None:
+            from ..rql.render import render_value
+
+            terms.append(f"search={render_value('search', self._search)}")
+        return "&".join(terms)
+
+    def url_for(self, limit: int, offset: int) -> str:
+        """The URL of the page of ``limit`` items starting at ``offset``."""
+        terms = [encode_rql(t) for t in self._query]
+        if self._select:
+            terms.append(encode_rql(f"select({','.join(self._select)})"))
+        if self._ordering:
+            terms.append(encode_rql(f"ordering({','.join(self._ordering)})"))
+        if self._search is not None:
+            from ..rql.render import render_value
+
+            terms.append("search=" + encode_rql(render_value("search", self._search)))
+        terms.append(f"limit={limit}")
+        terms.append(f"offset={offset}")
+        url = f"{self._url}?{'&'.join(terms)}"
+        return with_params(url, self._config.get("params"))
+
+    # -- fetching ---------------------------------------------------------------------
+    def _fetch(self, limit: int, offset: int) -> list[Any]:
+        response = self._client.send(
+            "GET",
+            self.url_for(limit, offset),
+            headers=self._config.get("headers"),
+            timeout=self._config.get("timeout", "default"),
+        )
+        body = decode_body(response, empty=[])
+        if not isinstance(body, list):
+            from ..errors import TransportError
+
+            raise TransportError(
+                f"expected a JSON list from a collection, got {type(body).__name__}",
+                method="GET",
+                url=response.url,
+            )
+        content_range = parse_content_range(response.headers.get("Content-Range"))
+        if content_range is not None and content_range[2] is not None:
+            self._total = content_range[2]
+        return body
+
+    def _pages(self, start: int) -> Iterator[list[Any]]:
+        offset = start
+        while True:
+            limit = self._limit
+            if self._stop is not None:
+                limit = min(limit, self._stop - offset)
+            if limit <= 0:
+                return
+            self._total = None  # learn it afresh from this walk's own pages
+            items = self._fetch(limit, offset)
+            if not items:
+                return
+            yield items
+            offset += len(items)
+            if self._total is not None:
+                # The server may cap the page below `limit`: go by the total.
+                if offset >= self._total:
+                    return
+            elif len(items) < limit:
+                return  # without Content-Range, a short page is the last one
+
+    def __iter__(self) -> Iterator[Any]:
+        if not self._append:
+            for page in self._pages(self._offset):
+                yield from page
+            return
+        yield from list(self._cache)
+        if self._complete:
+            return
+        for page in self._pages(self._offset + len(self._cache)):
+            self._cache.extend(page)
+            yield from page
+        self._complete = True
+
+    def count(self) -> int:
+        """The number of resources in the set (one ``limit=0`` request if none was fetched)."""
+        if self._total is None:
+            self._fetch(0, 0)
+        if self._total is None:
+            from ..errors import TransportError
+
+            raise TransportError(
+                "the server sent no Content-Range total, so the set cannot be counted",
+                method="GET",
+                url=self._url,
+            )
+        end = self._total if self._stop is None else min(self._total, self._stop)
+        return max(0, end - self._offset)
+
+    def first(self) -> Any:
+        """The first resource, or None if the set is empty (one request of one item)."""
+        if self._append and self._cache:
+            return self._cache[0]
+        if self._stop is not None and self._stop <= self._offset:
+            return None
+        items = self._fetch(1, self._offset)
+        return items[0] if items else None
+
+    def __bool__(self) -> bool:
+        if self._append and self._cache:
+            return True
+        return self.first() is not None
+
+    def values_list(self, *fields: str) -> list[dict[str, Any]]:
+        """``[{field: value}, ...]`` for dot-path ``fields`` of every resource in the set."""
+        from .client import pick
+
+        for f in fields:
+            if not isinstance(f, str) or not f:
+                raise TypeError("values_list() takes field names as non-empty strings")
+        return [pick(item, fields) for item in self]
+
+    @overload
+    def __getitem__(self, key: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> ResourceSet: ...
+
+    def __getitem__(self, key: int | slice) -> Any:
+        """``rs[i]``: the i-th resource (one request); ``rs[a:b]``: a ResourceSet of that window.
+
+        Raises ``IndexError`` past the end, ``ValueError`` for a slice step or
+        negative slice bounds, ``TypeError`` for any other key.
+        """
+        if isinstance(key, slice):
+            if key.step not in (None, 1):
+                raise ValueError("a ResourceSet slice cannot have a step")
+            start = key.start or 0
+            stop = key.stop
+            if not isinstance(start, int) or (stop is not None and not isinstance(stop, int)):
+                raise TypeError("slice bounds must be ints")
+            if start < 0 or (key.stop is not None and key.stop < 0):
+                raise ValueError("a ResourceSet slice cannot have negative bounds")
+            new_start = self._offset + start
+            new_stop = None if key.stop is None else self._offset + max(key.stop, start)
+            if self._stop is not None:
+                new_start = min(new_start, self._stop)
+                new_stop = self._stop if new_stop is None else min(new_stop, self._stop)
+            return self._copy(offset=new_start, stop=new_stop)
+        if isinstance(key, bool) or not isinstance(key, int):
+            raise TypeError(f"ResourceSet indices must be ints or slices, not {type(key).__name__}")
+        index = key
+        if index < 0:
+            index += self.count()
+            if index < 0:
+                raise IndexError("ResourceSet index out of range")
+        if self._append and index < len(self._cache):
+            return self._cache[index]
+        position = self._offset + index
+        if self._stop is not None and position >= self._stop:
+            raise IndexError("ResourceSet index out of range")
+        items = self._fetch(1, position)
+        if not items:
+            raise IndexError("ResourceSet index out of range")
+        return items[0]
