@@ -12,7 +12,9 @@ it is fetched (or started fresh) on entry and saved on a clean exit::
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import io
 import json
 import uuid
@@ -270,8 +272,11 @@ class Document(dict[str, Any]):
         )
         self["_rev"] = result["rev"]
         # A stub keeps the attachment when this copy is saved again later.
+        # PouchDB finds a stub's data by digest, CouchDB by name: give both.
+        digest = base64.b64encode(hashlib.md5(data).digest()).decode("ascii")
         self.setdefault("_attachments", {})[attachment] = {
             "content_type": content_type,
+            "digest": f"md5-{digest}",
             "length": len(data),
             "stub": True,
         }
