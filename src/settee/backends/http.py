@@ -245,6 +245,10 @@ class HTTPBackend:
 
     def delete_db(self, db: str) -> None:
         """``DELETE /db``; ``NotFound`` if absent."""
+        if self._is_pouchdb():
+            # PouchDB Server answers 200 to deleting a database that does not
+            # exist; ask first so every backend raises NotFound alike.
+            self.db_info(db)
         self._json("DELETE", (_check_db(db),))
 
     def db_info(self, db: str) -> dict[str, Any]:
@@ -375,6 +379,14 @@ class HTTPBackend:
                 quote_segment(name),
             )
         )
+        if self._is_pouchdb() and not any(
+            ix.get("ddoc") == f"_design/{_ddoc_name(ddoc)}" and ix.get("name") == name
+            for ix in self.get_indexes(db).get("indexes", [])
+        ):
+            # PouchDB Server answers 500 to deleting an index that does not exist.
+            raise errors.NotFound(
+                "Index not found", error="not_found", status=404, method="DELETE", url=url
+            )
         result: dict[str, Any] = self._json("DELETE", url)
         return result
 
