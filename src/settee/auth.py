@@ -402,12 +402,28 @@ class IAMAuth:
         return Request("POST", self.token_url, headers, body, self.token_url)
 
     def handle_token(self, response: ResponseLike) -> bool:
-        """Store the token from the endpoint's answer; False if the endpoint refused (non-2xx).
+        """Store the token from the endpoint's answer; True when there is one.
 
-        Raises ``Unauthorized`` when a 2xx answer carries no ``access_token``
-        (otherwise the token endpoint's answer would stand in for the
-        caller's).
+        Raises ``Unauthorized`` when the endpoint refuses the API key (400,
+        401, 403: IAM answers 400 to an unknown key), with IAM's
+        ``errorCode``/``errorMessage``, and when a 2xx answer carries no
+        ``access_token``. Returns False for other failures (5xx...): the
+        transport then raises from the endpoint's answer.
         """
+        if response.status_code in (400, 401, 403):
+            self._token = None
+            body = _json_body(response)
+            detail = body if isinstance(body, dict) else {}
+            code = detail.get("errorCode")
+            message = detail.get("errorMessage") or detail.get("message") or "refused"
+            raise Unauthorized(
+                f"the IAM token endpoint refused the API key ({response.status_code}): {message}",
+                error=str(code) if code is not None else None,
+                status=401,
+                method="POST",
+                url=self.token_url,
+                body=body,
+            )
         if not 200 <= response.status_code < 300:
             self._token = None
             return False

@@ -532,11 +532,24 @@ def test_iam_persistent_401_does_not_loop() -> None:
     assert response is not None and response.status_code == 401
 
 
-def test_iam_token_endpoint_refusal_is_the_answer() -> None:
+def test_iam_refused_api_key_raises_unauthorized() -> None:
     auth = IAMAuth("bad-key", token_url=TOKEN_URL)
-    refusal = FakeResponse(400, {"errorCode": "BXNIM0415E", "errorMessage": "key not found"})
-    sent, response = drive(auth, request(), lambda r: refusal)
-    assert len(sent) == 1 and response is refusal
+    refusal = FakeResponse(
+        400, {"errorCode": "BXNIM0415E", "errorMessage": "Provided API key could not be found."}
+    )
+    with pytest.raises(Unauthorized, match="could not be found") as info:
+        drive(auth, request(), lambda r: refusal)
+    assert info.value.error == "BXNIM0415E" and info.value.url == TOKEN_URL
+    assert "bad-key" not in str(info.value)
+    assert auth.token is None
+
+
+def test_iam_token_endpoint_failure_is_the_answer() -> None:
+    """A 5xx from the token endpoint ends the flow; the transport raises ServerError from it."""
+    auth = IAMAuth("k", token_url=TOKEN_URL)
+    failure = FakeResponse(503, {"errorMessage": "try later"})
+    sent, response = drive(auth, request(), lambda r: failure)
+    assert len(sent) == 1 and response is failure
     assert auth.token is None
 
 
