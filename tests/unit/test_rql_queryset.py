@@ -18,7 +18,14 @@ from settee.rql import MangoQuerySet, R
 
 
 class FakeBackend:
-    """Answers ``find`` from a list of documents, honouring limit/skip/bookmark/fields."""
+    """Answers ``find`` from a list of documents, honouring limit/skip/bookmark/fields.
+
+    Of the selector it understands only what the keyset fallback adds,
+    ``{"_id": {"$gt": x}}`` (alone or in a top-level ``$and``), and of sorts only
+    ``_id``. Without a sort, documents come in list order ("index order").
+    ``short_by`` drops that many documents from every keyset page, as PouchDB
+    does when it applies ``limit`` before its in-memory filter.
+    """
 
     def __init__(self, docs: list[dict[str, Any]], *, bookmarks: bool = True) -> None:
         self.docs = docs
@@ -26,6 +33,15 @@ class FakeBackend:
         self.requests: list[dict[str, Any]] = []
         self.error: BadRequest | None = None
         self.stuck_bookmark = False
+        self.short_by = 0
+
+    @staticmethod
+    def _after(selector: dict[str, Any]) -> Any:
+        clauses = selector.get("$and", [selector])
+        for clause in clauses:
+            if set(clause) == {"_id"} and "$gt" in clause["_id"]:
+                return clause["_id"]["$gt"]
+        return None
 
     def find(
         self, db: str, query: dict[str, Any], *, partition: str | None = None
@@ -34,11 +50,19 @@ class FakeBackend:
         self.requests.append(dict(query))
         if self.error is not None:
             raise self.error
+        docs = self.docs
+        after = self._after(query["selector"])
+        if query.get("sort") == [{"_id": "asc"}]:
+            docs = sorted(docs, key=lambda d: d["_id"])
+        if after is not None:
+            docs = [d for d in docs if d["_id"] > after]
         start = int(query.get("skip", 0))
         if "bookmark" in query:
             start = int(query["bookmark"].removeprefix("bm-"))
         limit = query.get("limit", 25)
-        page = self.docs[start : start + limit]
+        page = docs[start : start + limit]
+        if "$and" in query["selector"] or set(query["selector"]) == {"_id"}:
+            page = page[: max(len(page) - self.short_by, 0)] if len(page) == limit else page
         if "fields" in query:
             page = [{k: d[k] for k in query["fields"] if k in d} for d in page]
         answer: dict[str, Any] = {"docs": page}
@@ -90,10 +114,47 @@ def test_iteration_holds_one_page() -> None:
     assert len(backend.requests) == 2
 
 
-def test_without_bookmarks_pages_by_skip() -> None:
-    # PouchDB Server returns no bookmark (apache/pouchdb#8497).
+def test_without_bookmarks_pages_by_id_keyset() -> None:
+    # PouchDB Server returns no bookmark (apache/pouchdb#8497). The fake's "index
+    # order" is reversed ids; the keyset restart is in _id order and must give
+    # every document exactly once.
     db, backend = make(250, bookmarks=False)
-    docs = list(MangoQuerySet(db, page_size=100))
+    backend.docs.reverse()
+    docs = list(MangoQuerySet(db, R(kind="x"), page_size=100))
+    ids = [d["_id"] for d in docs]
+    assert len(ids) == 250 == len(set(ids))
+    assert ids[:100] == [f"d{i:04d}" for i in range(249, 149, -1)]  # page 1, index order
+    assert ids[100:] == [f"d{i:04d}" for i in range(150)]
+    assert all("skip" not in r and "bookmark" not in r for r in backend.requests)
+    keyset = backend.requests[1:]
+    assert keyset[0]["selector"] == {"$and": [{"kind": {"$eq": "x"}}, {"_id": {"$gt": None}}]}
+    assert keyset[1]["selector"]["$and"][1] == {"_id": {"$gt": "d0099"}}
+    assert all(r["sort"] == [{"_id": "asc"}] for r in keyset)
+    assert len(keyset[-1]["selector"]) == 1
+    assert backend.requests[-1]["selector"]["$and"][1] == {"_id": {"$gt": "d0249"}}
+
+
+def test_keyset_survives_short_pages_and_honours_limit() -> None:
+    db, backend = make(50, bookmarks=False)
+    backend.short_by = 3  # PouchDB: limit applied before its in-memory filter
+    docs = list(MangoQuerySet(db, page_size=10))
+    assert [d["n"] for d in docs] == list(range(50))
+    backend.requests.clear()
+    limited = list(MangoQuerySet(db, page_size=10, limit=25))
+    assert [d["n"] for d in limited] == list(range(25))
+    assert MangoQuerySet(db, page_size=10).count() == 50
+
+
+def test_keyset_with_fields_that_omit_the_id() -> None:
+    db, backend = make(30, bookmarks=False)
+    docs = list(MangoQuerySet(db, page_size=10).select("n"))
+    assert docs == [{"n": i} for i in range(30)]
+    assert all(r["fields"] == ["n", "_id"] for r in backend.requests)
+
+
+def test_without_bookmarks_a_sorted_set_pages_by_skip() -> None:
+    db, backend = make(250, bookmarks=False)
+    docs = list(MangoQuerySet(db, page_size=100).order_by("n"))
     assert len(docs) == 250
     assert [r.get("skip") for r in backend.requests] == [None, 100, 200]
     assert all("bookmark" not in r for r in backend.requests)
@@ -209,6 +270,7 @@ def test_first_all_bool() -> None:
     assert len(qs.all()) == 3
     assert bool(qs) is True
     assert backend.requests[-1] == {"selector": {}, "limit": 1, "fields": ["_id"]}
+    assert MangoQuerySet(db).select("n").first() == {"n": 0}  # _id asked for, not returned
     empty_db, _ = make(0)
     assert MangoQuerySet(empty_db).first() is None
     assert bool(MangoQuerySet(empty_db)) is False
@@ -263,7 +325,7 @@ def test_slicing() -> None:
 def test_slicing_without_bookmarks_keeps_the_offset() -> None:
     db, backend = make(20, bookmarks=False)
     assert [d["n"] for d in MangoQuerySet(db, page_size=4)[5:14]] == list(range(5, 14))
-    assert [r.get("skip") for r in backend.requests] == [5, 9, 13]
+    assert [r.get("skip") for r in backend.requests] == [5, 9, 13]  # an offset: skip paging
 
 
 def test_missing_sort_index_is_explained() -> None:

@@ -4,12 +4,15 @@
 requested until you iterate, index, slice, count or test it. Iteration asks for
 ``page_size`` documents at a time and holds one page in memory.
 
-Paging: CouchDB and Cloudant answer each ``_find`` page with a ``bookmark``;
-the next request sends it back. PouchDB Server (pouchdb-find) returns no
-bookmark (apache/pouchdb#8497): when a full page comes back without one, the
-next pages are requested with ``skip`` set to the number of documents already
-seen. That is the only way to page an arbitrary sort on such a server; it
-costs the server a rescan per page, so prefer CouchDB for large result sets.
+Paging: CouchDB, Cloudant and settee's local backends answer each ``_find``
+page with a ``bookmark``; the next request sends it back. PouchDB Server
+(pouchdb-find) returns none (apache/pouchdb#8497). When a full page comes back
+without a bookmark, the set continues by key instead: it restarts sorted by
+``_id`` with ``{"_id": {"$gt": last_id}}`` ANDed to the selector, skipping the
+ids the first page already gave (at most ``page_size`` of them are
+remembered), until a page comes back empty. Only a set with an ``order_by``
+(or an offset from slicing) on such a server falls back to a growing ``skip``,
+the one way to page an arbitrary sort there.
 
 Sorting: CouchDB needs a Mango index whose fields match ``order_by``; without
 one it answers 400 ``no_usable_index``, which is raised as
@@ -227,7 +230,7 @@ class MangoQuerySet:
                 names = [f.lstrip("+-") for f in self._sort]
                 raise BadRequest(
                     f"sorting by {', '.join(self._sort)} needs a Mango index on those fields, "
-                    f"e.g. create_index({{'index': {{'fields': {names!r}}}}}); "
+                    f"e.g. db.create_query_index(fields={names!r}); "
                     f"server said: {exc.reason}",
                     error=exc.error,
                     status=exc.status,
@@ -237,21 +240,34 @@ class MangoQuerySet:
                 ) from exc
             raise
 
+    def _body(
+        self, selector: dict[str, Any], size: int, fields: list[str] | None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"selector": selector, "limit": size}
+        if fields is not None:
+            body["fields"] = fields
+        if self._sort:
+            body["sort"] = sort_spec(self._sort)
+        return body
+
     def _pages(self, fields: tuple[str, ...] | None) -> Iterator[list[dict[str, Any]]]:
+        """Yield pages of documents: bookmark paging, else ``_id`` keyset, else ``skip``."""
         remaining = self._limit
+        # `_id` is always requested so that keyset paging can continue from any page.
+        wanted = list(fields) if fields is not None else None
+        asked = wanted if wanted is None or "_id" in wanted else [*wanted, "_id"]
+        strip_id = asked is not wanted
+
+        def deliver(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            if strip_id:
+                return [{k: v for k, v in doc.items() if k != "_id"} for doc in docs]
+            return docs
+
         bookmark: str | None = None
-        seen = 0
-        use_skip = False
         while remaining is None or remaining > 0:
             size = self._page_size if remaining is None else min(self._page_size, remaining)
-            body: dict[str, Any] = {"selector": self._selector, "limit": size}
-            if fields is not None:
-                body["fields"] = list(fields)
-            if self._sort:
-                body["sort"] = sort_spec(self._sort)
-            if use_skip:
-                body["skip"] = self._skip + seen
-            elif bookmark is not None:
+            body = self._body(self._selector, size, asked)
+            if bookmark is not None:
                 body["bookmark"] = bookmark
             elif self._skip:
                 body["skip"] = self._skip
@@ -260,18 +276,69 @@ class MangoQuerySet:
                 log.debug("_find warning: %s", answer["warning"])
             docs: list[dict[str, Any]] = answer.get("docs", [])
             if docs:
+                yield deliver(docs)
+            if remaining is not None:
+                remaining -= len(docs)
+            if len(docs) < size or remaining == 0:
+                return
+            next_bookmark = answer.get("bookmark")
+            if not next_bookmark or next_bookmark == "nil":
+                break  # the server does not do bookmarks (PouchDB Server)
+            if next_bookmark == bookmark:
+                return
+            bookmark = next_bookmark
+        else:
+            return
+        if self._sort or self._skip:
+            yield from (deliver(page) for page in self._skip_pages(len(docs), remaining, asked))
+        else:
+            seen = {doc["_id"] for doc in docs}
+            yield from (deliver(page) for page in self._keyset_pages(seen, remaining, asked))
+
+    def _keyset_pages(
+        self, seen: set[str], remaining: int | None, fields: list[str] | None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Continue without bookmarks: ``_id > last`` sorted by ``_id``, from the start.
+
+        The first page came in the server's index order, so this restarts in
+        ``_id`` order and drops the (at most ``page_size``) ids already given.
+        Only an empty page ends it: PouchDB may return short pages mid-way.
+        """
+        last: str | None = None
+        while remaining is None or remaining > 0:
+            # Always a whole page (trimmed here): a tiny limit is what PouchDB
+            # can turn into an empty page while matches remain.
+            after = {"_id": {"$gt": last}}
+            selector = {"$and": [self._selector, after]} if self._selector else after
+            body = self._body(selector, self._page_size, fields)
+            body["sort"] = [{"_id": "asc"}]
+            docs: list[dict[str, Any]] = self._find(body).get("docs", [])
+            if not docs:
+                return
+            last = docs[-1]["_id"]
+            fresh = [doc for doc in docs if doc["_id"] not in seen]
+            if remaining is not None:
+                fresh = fresh[:remaining]
+                remaining -= len(fresh)
+            if fresh:
+                yield fresh
+
+    def _skip_pages(
+        self, done: int, remaining: int | None, fields: list[str] | None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Continue without bookmarks under a sort (or an offset): ``skip`` grows by a page."""
+        while remaining is None or remaining > 0:
+            size = self._page_size if remaining is None else min(self._page_size, remaining)
+            body = self._body(self._selector, size, fields)
+            body["skip"] = self._skip + done
+            docs: list[dict[str, Any]] = self._find(body).get("docs", [])
+            if docs:
                 yield docs
-            seen += len(docs)
+            done += len(docs)
             if remaining is not None:
                 remaining -= len(docs)
             if len(docs) < size:
                 return
-            next_bookmark = answer.get("bookmark")
-            if not use_skip and (not next_bookmark or next_bookmark == "nil"):
-                use_skip = True  # the server does not do bookmarks (PouchDB)
-            elif not use_skip and next_bookmark == bookmark:
-                return
-            bookmark = next_bookmark
 
     # -- reading ------------------------------------------------------------
     def __iter__(self) -> Iterator[dict[str, Any]]:
