@@ -126,6 +126,27 @@ def _redact_text(text: str) -> str:
     return _USERINFO_RE.sub("***@", text)
 
 
+class _RedactingFilter(logging.Filter):
+    """Masks secret query values in urllib3's request log lines.
+
+    urllib3 logs every request line (``"GET /db?apikey=... HTTP/1.1" 200``)
+    at DEBUG; settee's own lines are redacted where they are written, these
+    are redacted here.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                redact_url(arg) if isinstance(arg, str) and "?" in arg else arg
+                for arg in record.args
+            )
+        return True
+
+
+_URLLIB3_FILTER = _RedactingFilter()
+logging.getLogger("urllib3.connectionpool").addFilter(_URLLIB3_FILTER)
+
+
 class RetryPolicy(Retry):
     """urllib3 ``Retry`` that never replays a request that may have applied.
 

@@ -58,11 +58,12 @@ class Reply:
     stall: float = 0.0
 
     @classmethod
-    def json(cls, status: int, value: Any, **headers: str) -> Reply:
+    def json(cls, status: int, value: Any, *, stall: float = 0.0, **headers: str) -> Reply:
         return cls(
             status,
             json.dumps(value).encode(),
             {"Content-Type": "application/json", **headers},
+            stall=stall,
         )
 
     def payload(self) -> bytes:
@@ -123,7 +124,9 @@ class FakeServer:
         self._server.daemon_threads = True
         self.port: int = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def start(self) -> FakeServer:
         self._thread.start()
