@@ -25,8 +25,8 @@ _VENDOR_NAMES = (
     "Hash#Tag",
     "Café Ñandú",
     "Zed",
-    "Ελληνικά ΑΕ",
-    "Москва ООО",
+    "Ελληνικά ΑΕ",  # noqa: RUF001  (deliberately non-Latin)
+    "Москва ООО",  # noqa: RUF001
 )
 _COUNTRIES = ("US", "DE", "FR", "JP", "CN", "ES", "GR", "RU", "GB", "IT")
 _CATEGORIES = ("software", "hardware", "cloud", "services", "training", "support")
@@ -83,8 +83,9 @@ def seed(products: int = 360, *, seed_value: int = 20261121, batch: int = 2000) 
                 country=rng.choice(_COUNTRIES),
                 active=rng.random() < 0.8,
                 rating=None if rng.random() < 0.2 else Decimal(rng.randint(100, 500)) / 100,
-                founded=None if rng.random() < 0.25 else date(1950, 1, 1)
-                + timedelta(days=rng.randint(0, 26000)),
+                founded=None
+                if rng.random() < 0.25
+                else date(1950, 1, 1) + timedelta(days=rng.randint(0, 26000)),
                 created=_EPOCH + timedelta(seconds=rng.randint(0, 10**8)),
             )
         )

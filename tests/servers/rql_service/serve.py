@@ -88,7 +88,7 @@ def serve(port: int) -> None:
     from django.core.servers.basehttp import WSGIRequestHandler
 
     class Quiet(WSGIRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     server = _Server(("127.0.0.1", port), Quiet)

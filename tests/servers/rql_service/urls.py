@@ -22,9 +22,7 @@ def _catalog(prefix: str) -> list[object]:
         path(f"{prefix}products/stats", views.ProductViewSet.as_view({"get": "stats"})),
         path(f"{prefix}products/<str:pk>", product),
         path(f"{prefix}products/<str:pk>/endsale", views.ProductViewSet.as_view(_action)),
-        path(
-            f"{prefix}products/<str:product_pk>/items", views.ItemViewSet.as_view(_collection)
-        ),
+        path(f"{prefix}products/<str:product_pk>/items", views.ItemViewSet.as_view(_collection)),
         path(
             f"{prefix}products/<str:product_pk>/items/<int:pk>",
             views.ItemViewSet.as_view(_resource),

@@ -135,9 +135,7 @@ class _Base(viewsets.ModelViewSet):  # type: ignore[type-arg]
 
     def _bulk_items(self, request: Request) -> list[dict[str, Any]]:
         data = request.data
-        if not isinstance(data, list) or not all(
-            isinstance(d, dict) and "id" in d for d in data
-        ):
+        if not isinstance(data, list) or not all(isinstance(d, dict) and "id" in d for d in data):
             raise exceptions.ValidationError(
                 {"non_field_errors": ["Expected a list of objects that each have an id."]}
             )
@@ -194,9 +192,7 @@ class ProductViewSet(_Base):
         product = self.get_object()
         method = request.method
         if method == "POST" and product.status == "endofsale":
-            raise exceptions.ValidationError(
-                {"status": ["The product is already at end of sale."]}
-            )
+            raise exceptions.ValidationError({"status": ["The product is already at end of sale."]})
         if method in ("POST", "PUT"):
             body = request.data if isinstance(request.data, dict) else {}
             product.status = "endofsale"
@@ -331,4 +327,3 @@ class ApiKeyMiddleware:
                 body = {"detail": "Authentication credentials were not provided."}
             return JsonResponse(body, status=401, json_dumps_params={"ensure_ascii": False})
         return self.get_response(request)
-
