@@ -106,8 +106,15 @@ class ChangesStream(Protocol):
     makes a blocked iteration return (not raise) promptly.
     """
 
-    last_seq: Any
-    pending: int | None
+    @property
+    def last_seq(self) -> Any:
+        """The server's ``last_seq`` once the response ended, else None."""
+        ...
+
+    @property
+    def pending(self) -> int | None:
+        """The server's ``pending`` count once the response ended, where it says it."""
+        ...
 
     def __iter__(self) -> Iterator[Any]: ...
 
