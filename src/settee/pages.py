@@ -81,6 +81,19 @@ def _same(a: Any, b: Any) -> bool:
     return _canonical(a) == _canonical(b)
 
 
+def _same_row(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    return a.get("id") == b.get("id") and _same(a.get("key"), b.get("key"))
+
+
+def _trailing(rows: Sequence[dict[str, Any]], match: Callable[[dict[str, Any]], bool]) -> int:
+    count = 0
+    for row in reversed(rows):
+        if not match(row):
+            break
+        count += 1
+    return count
+
+
 def _count(name: str, value: Any, minimum: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, not {value!r}")
@@ -178,18 +191,33 @@ class Result:
         params = dict(self.options)
         remaining = self._limit
         skip = self._skip
-        drop = 0  # rows at the head of the next answer that the last page already yielded
-        use_skip = False
-        start_skip = self._skip  # for the null-key fallback: rows to skip from the start
-        first_params = dict(params)
+        by_docid = self._docid_paging
+        # The row the next answer must start with; rows of the current key (and
+        # of the current key and id) already yielded, to skip on the next page.
+        expected: dict[str, Any] | None = None
+        key_run = id_run = 0
+        use_skip = False  # the null-key fallback: plain skip from the original start
+        consumed = self._skip
         while remaining is None or remaining > 0:
             last = remaining is not None and remaining <= self.page_size
             want = remaining if last and remaining is not None else self.page_size
-            query = dict(first_params if use_skip else params)
-            query["limit"] = want + drop + (0 if last else 1)
+            query = dict(self.options if use_skip else params)
+            query["limit"] = want + (0 if last else 1)
             if skip:
                 query["skip"] = skip
-            rows = self._call(query, None)[drop:]
+            rows = self._call(query, None)
+            if (
+                by_docid
+                and expected is not None
+                and "id" in expected
+                and not (rows and _same_row(rows[0], expected))
+            ):
+                # The server ignored startkey_docid (PouchDB Server does): page by
+                # key alone and skip the rows of that key already yielded.
+                by_docid = False
+                params.pop("startkey_docid", None)
+                skip = key_run
+                continue
             if len(rows) <= want:
                 self.buffered = len(rows)
                 if rows:
@@ -198,22 +226,24 @@ class Result:
             following = rows[want]
             rows = rows[:want]
             self.buffered = len(rows) + 1
-            start_skip += want
+            consumed += want
             if use_skip or following.get("key") is None:
-                use_skip, drop, skip = True, 0, start_skip
+                use_skip, skip, expected = True, consumed, None
             else:
-                skip = 0
-                params["startkey"] = following["key"]
-                if self._docid_paging and "id" in following:
+                key = following["key"]
+                k = _trailing(rows, lambda row: _same(row.get("key"), key))
+                continued = expected is not None and _same(expected.get("key"), key)
+                key_run = key_run + k if k == len(rows) and continued else k
+                i = _trailing(rows, lambda row: _same_row(row, following))
+                same_id = expected is not None and _same_row(expected, following)
+                id_run = id_run + i if i == len(rows) and same_id else i
+                params["startkey"] = key
+                if by_docid and "id" in following:
                     params["startkey_docid"] = following["id"]
-                drop = 0
-                for row in reversed(rows):
-                    if _same(row.get("key"), following["key"]) and row.get("id") == following.get(
-                        "id"
-                    ):
-                        drop += 1
-                    else:
-                        break
+                    skip = id_run
+                else:
+                    skip = key_run if "id" in following else 0
+                expected = following
             yield rows
             if remaining is not None:
                 remaining -= want
