@@ -102,9 +102,13 @@ def _int(params: Mapping[str, Any], name: str, default: int | None = None) -> in
     )
 
 
+# One encoder for every write: building one per json.dumps call costs more than encoding.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def _dumps(value: Any) -> str:
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
         raise BadRequest(f"Document is not valid JSON: {exc}", error="bad_request") from exc
 

@@ -88,6 +88,7 @@ def _info(row: Sequence[Any]) -> DocInfo:
 
 
 _DOC_COLUMNS = "id, seq, deleted, winner, tree"
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 class _SQLTxn:
@@ -175,7 +176,7 @@ class _SQLTxn:
                     info.seq,
                     int(info.deleted),
                     info.winner,
-                    json.dumps(info.tree.to_json(), separators=(",", ":")),
+                    _ENCODER.encode(info.tree.to_json()),
                 )
                 for info in infos
             ),
