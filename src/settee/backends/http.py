@@ -247,8 +247,19 @@ class HTTPBackend:
         """``DELETE /db``; ``NotFound`` if absent."""
         if self._is_pouchdb():
             # PouchDB Server answers 200 to deleting a database that does not
-            # exist; ask first so every backend raises NotFound alike.
-            self.db_info(db)
+            # exist; ask first so every backend raises NotFound alike. Asked
+            # through _all_dbs, not GET /db: PouchDB Server 4.2 hangs (or
+            # dies) on a database request that arrives without a valid
+            # session, and _all_dbs is safe. It lists "a/b" as "ab".
+            names = set(self._json("GET", ("_all_dbs",)))
+            if db not in names and db.replace("/", "") not in names:
+                raise errors.NotFound(
+                    "Database does not exist.",
+                    error="not_found",
+                    status=404,
+                    method="DELETE",
+                    url=self.transport.url(_check_db(db)),
+                )
         self._json("DELETE", (_check_db(db),))
 
     def db_info(self, db: str) -> dict[str, Any]:
