@@ -771,3 +771,14 @@ def test_write_batch_is_atomic_on_failure(backend: Backend) -> None:
     with pytest.raises(BadRequest):
         backend.put_doc(DB, {"_id": "x", "bad": Boom()})
     assert backend.db_info(DB)["update_seq"] == before
+
+
+def test_python_view_linked_documents(backend: Backend) -> None:
+    backend.bulk_docs(DB, [{"_id": "order", "customer": "cust"}, {"_id": "cust", "name": "Ann"}])
+
+    def link(doc: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+        if "customer" in doc:
+            yield doc["_id"], {"_id": doc["customer"]}
+
+    rows = backend.python_view(DB, link, {"include_docs": True})["rows"]
+    assert rows[0]["doc"]["name"] == "Ann"

@@ -1152,28 +1152,32 @@ class Engine:
             self._check_partition(meta, partition)
             update_seq = meta.update_seq
         rows = []
-        docs: dict[str, dict[str, Any]] = {}
-        include_docs = _bool(params, "include_docs")
         for _, doc in self.iter_docs(db, partition=partition):
-            emitted = emit_rows(map_fn, doc)
-            if emitted and include_docs:
-                docs[doc["_id"]] = doc
-            rows.extend(emitted)
+            rows.extend(emit_rows(map_fn, doc))
         result = query_rows(rows, params, reduce=reduce, keys=keys)
-        if include_docs and "total_rows" in result:
-            for row in result["rows"]:
-                row["doc"] = self._emitted_doc(row, docs)
+        if _bool(params, "include_docs") and "total_rows" in result:
+            self._include_docs(db, result["rows"])
         if _bool(params, "update_seq"):
             result["update_seq"] = update_seq
         return result
 
-    @staticmethod
-    def _emitted_doc(row: dict[str, Any], docs: dict[str, dict[str, Any]]) -> Any:
-        value = row.get("value")
-        # CouchDB's linked documents: a value with "_id" includes that document instead.
-        if isinstance(value, dict) and isinstance(value.get("_id"), str):
-            return docs.get(value["_id"])
-        return docs.get(row["id"])
+    def _include_docs(self, db: str, rows: list[dict[str, Any]]) -> None:
+        """Add ``doc`` to view rows; a value with an ``_id`` links that document (as CouchDB)."""
+
+        def target(row: dict[str, Any]) -> str:
+            value = row.get("value")
+            if isinstance(value, dict) and isinstance(value.get("_id"), str):
+                return str(value["_id"])
+            return str(row["id"])
+
+        wanted = list(dict.fromkeys(target(row) for row in rows))
+        with self.storage.read() as txn:
+            meta = self._db(txn, db)
+            infos = txn.load_docs(meta, wanted)
+            live = [info for info in infos.values() if not info.deleted]
+            docs = self._winner_docs(txn, meta, live, {})
+        for row in rows:
+            row["doc"] = docs.get(target(row))
 
     # -- changes ---------------------------------------------------------------
     def changes(
