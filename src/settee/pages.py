@@ -85,10 +85,11 @@ def _same_row(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return a.get("id") == b.get("id") and _same(a.get("key"), b.get("key"))
 
 
-def _trailing(rows: Sequence[dict[str, Any]], match: Callable[[dict[str, Any]], bool]) -> int:
+def _trailing(rows: Sequence[dict[str, Any]], like: Mapping[str, Any], *, by_id: bool) -> int:
+    """How many rows at the end of ``rows`` share ``like``'s key (and id, ``by_id``)."""
     count = 0
     for row in reversed(rows):
-        if not match(row):
+        if not (_same_row(row, like) if by_id else _same(row.get("key"), like.get("key"))):
             break
         count += 1
     return count
@@ -231,10 +232,10 @@ class Result:
                 use_skip, skip, expected = True, consumed, None
             else:
                 key = following["key"]
-                k = _trailing(rows, lambda row: _same(row.get("key"), key))
+                k = _trailing(rows, following, by_id=False)
                 continued = expected is not None and _same(expected.get("key"), key)
                 key_run = key_run + k if k == len(rows) and continued else k
-                i = _trailing(rows, lambda row: _same_row(row, following))
+                i = _trailing(rows, following, by_id=True)
                 same_id = expected is not None and _same_row(expected, following)
                 id_run = id_run + i if i == len(rows) and same_id else i
                 params["startkey"] = key

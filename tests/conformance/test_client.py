@@ -19,7 +19,7 @@ def test_create_database_returns_cached_handle(client: settee.Client) -> None:
         assert db.client is client
         assert client[name] is db  # served from the cache
         assert name in client
-        assert name in client.keys()
+        assert name in client.keys(remote=False)
         assert name in client.keys(remote=True)
         assert name in client.all_dbs()
         assert db.exists()
@@ -72,15 +72,7 @@ def test_create_existing_returns_handle_or_raises(client: settee.Client) -> None
         client.delete_database(name)
 
 
-def test_delete_database_evicts_and_missing_raises(
-    client: settee.Client, backend_kind: str, request: pytest.FixtureRequest
-) -> None:
-    if backend_kind == "pouchdb":
-        # PouchDB Server answers 200 to DELETE of a missing database; the HTTP
-        # backend has to check first to keep the Backend contract (NotFound).
-        request.applymarker(
-            pytest.mark.xfail(reason="PouchDB Server deletes a missing db with 200", strict=True)
-        )
+def test_delete_database_evicts_and_missing_raises(client: settee.Client) -> None:
     name = unique_name("cl")
     client.create_database(name)
     client.delete_database(name)
