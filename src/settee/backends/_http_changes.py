@@ -1,0 +1,266 @@
+"""Change feeds over HTTP: open ``_changes`` / ``_db_updates`` and stream the body.
+
+:func:`open_changes` encodes the options, sends the request with
+``stream=True`` and a read timeout that fits the feed (an idle feed with a
+heartbeat never times out, a dead one does), and returns an
+:class:`HTTPChangesStream`: it reads the body exactly as it arrives (one HTTP
+chunk at a time, no read-ahead that could hold an event back) and hands the
+bytes to the pure parsers in :mod:`settee._feedparse`.
+
+Errors: a non-2xx answer raises the transport's :mod:`settee.errors` class; a
+connection that breaks after the body started, or a body that does not parse,
+raises :class:`~settee.errors.FeedError` carrying the last good seq. ``close()``
+from any thread shuts the socket down so a blocked read returns at once, and
+the iteration then ends quietly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import requests
+
+from .. import errors
+from .._feedparse import ContinuousFeedParser, NormalFeedParser, feed_parser
+from ..transport import Transport, redact_url
+
+__all__ = ["HTTPChangesStream", "encode_feed_params", "feed_read_timeout", "open_changes"]
+
+#: CouchDB's default ``changes_timeout``: a longpoll/continuous feed without
+#: ``heartbeat`` or ``timeout`` is ended by the server after this long.
+SERVER_DEFAULT_TIMEOUT = 60.0
+#: CouchDB's heartbeat interval for ``heartbeat=true``.
+DEFAULT_HEARTBEAT = 60.0
+# Slack on top of what the server promises, for a loaded server or network.
+_SLACK = 10.0
+
+
+def _encode(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def encode_feed_params(params: Mapping[str, Any] | None) -> dict[str, str]:
+    """Query parameters as CouchDB reads them: booleans ``true``/``false``,
+    lists and dicts (``doc_ids``, array seqs) as JSON, ``None`` dropped."""
+    return {k: _encode(v) for k, v in (params or {}).items() if v is not None}
+
+
+def _seconds(value: Any) -> float | None:
+    # heartbeat/timeout are milliseconds in CouchDB's API; True means the default.
+    if value is None or value is False:
+        return None
+    if value is True:
+        return DEFAULT_HEARTBEAT
+    try:
+        return max(float(value) / 1000.0, 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+def feed_read_timeout(params: Mapping[str, Any], default: float | None) -> float | None:
+    """Seconds a read may wait for the next byte before the feed counts as dead.
+
+    With a heartbeat the server sends a newline every interval, so twice the
+    interval plus slack means the connection is gone; with a timeout the
+    server ends the response by then. A normal feed streams at once and gets
+    ``default``.
+    """
+    feed = params.get("feed", "normal")
+    heartbeat = _seconds(params.get("heartbeat"))
+    if heartbeat:
+        return 2 * heartbeat + _SLACK
+    timeout = _seconds(params.get("timeout"))
+    if feed in ("longpoll", "continuous", "eventsource"):
+        return (timeout if timeout is not None else SERVER_DEFAULT_TIMEOUT) + 3 * _SLACK
+    return default
+
+
+class HTTPChangesStream:
+    """One streaming feed response; see the module docstring.
+
+    Iterate once for rows (dicts, or ``str`` when opened with ``raw=True``).
+    ``last_seq`` is the seq of the last row handed out, then the server's
+    ``last_seq`` once the body ends; ``pending`` is set at the end.
+    """
+
+    tracks_row_seq = True
+
+    def __init__(
+        self, response: requests.Response, feed: str, *, raw: bool = False, chunk_size: int = 65536
+    ) -> None:
+        self._response = response
+        self._raw = response.raw
+        self._raw.decode_content = True
+        self.feed = feed
+        self.chunk_size = chunk_size
+        self.url = redact_url(response.url or "")
+        self._parser: NormalFeedParser | ContinuousFeedParser = feed_parser(
+            feed, self._chunks(), raw=raw
+        )
+        self._lock = threading.Lock()
+        self._closed = False
+        self._iterating = False
+        self.bytes_read = 0
+
+    def __repr__(self) -> str:
+        return f"HTTPChangesStream({self.feed!r}, {self.url!r})"
+
+    @property
+    def last_seq(self) -> Any:
+        return self._parser.last_seq
+
+    @property
+    def pending(self) -> int | None:
+        return self._parser.pending
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __iter__(self) -> Iterator[Any]:
+        with self._lock:
+            if self._iterating:
+                raise RuntimeError("a change stream can be iterated only once")
+            self._iterating = True
+        try:
+            if self._closed:
+                return
+            for row in self._parser:
+                yield row
+                if self._closed:
+                    return
+        except errors.FeedError:
+            if self._closed:
+                return  # close() cut the read short: not an error
+            raise
+        finally:
+            self._release()
+
+    def _chunks(self) -> Iterator[bytes]:
+        raw = self._raw
+        size = self.chunk_size
+        try:
+            if raw.chunked and raw.supports_chunked_reads():
+                # One HTTP chunk (or up to `size` of it) per step, as it arrives:
+                # CouchDB flushes each continuous-feed row as its own chunk.
+                for data in raw.read_chunked(size, decode_content=True):
+                    self.bytes_read += len(data)
+                    yield data
+                    if self._closed:
+                        return
+            else:
+                while not self._closed:
+                    data = raw.read1(size)
+                    if not data:
+                        break
+                    self.bytes_read += len(data)
+                    yield data
+        except Exception as exc:  # urllib3 ProtocolError/ReadTimeoutError, OSError...
+            if self._closed:
+                return
+            raise errors.FeedError(
+                f"the connection broke after {self.bytes_read} bytes of the body "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
+
+    def _release(self) -> None:
+        # Closing a broken connection may fail; it is gone either way.
+        with contextlib.suppress(Exception):
+            self._response.close()
+
+    def close(self) -> None:
+        """End the stream: a blocked read in another thread returns promptly. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            iterating = self._iterating
+        self._shutdown_socket()
+        if not iterating:
+            self._release()
+
+    def _shutdown_socket(self) -> None:
+        # SHUT_RDWR makes a recv() blocked in another thread return at once;
+        # closing the file objects alone would not wake it.
+        raw = self._raw
+        try:
+            shutdown = getattr(raw, "shutdown", None)
+            if shutdown is not None and getattr(raw, "_sock_shutdown", None) is not None:
+                shutdown()
+                return
+        except (OSError, RuntimeError, ValueError):
+            pass
+        connection = getattr(raw, "_connection", None)
+        sock = getattr(connection, "sock", None)
+        if sock is None:
+            fp = getattr(getattr(raw, "_fp", None), "fp", None)
+            sock = getattr(getattr(fp, "raw", None), "_sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def open_changes(
+    transport: Transport,
+    path_segments: tuple[str, ...],
+    params: Mapping[str, Any] | None,
+    *,
+    body: Mapping[str, Any] | None = None,
+    raw: bool = False,
+    chunk_size: int = 65536,
+) -> HTTPChangesStream:
+    """Send the feed request and return the open stream.
+
+    ``path_segments`` is e.g. ``(db, "_changes")`` or ``("_db_updates",)``.
+    ``body`` (``doc_ids`` / ``selector``) makes it a POST with
+    ``filter=_doc_ids`` / ``_selector``. Raises the transport's errors for a
+    refused request or a non-2xx answer.
+    """
+    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
+        raise ValueError("chunk_size must be a positive int")
+    options = dict(params or {})
+    feed = str(options.get("feed") or "normal")
+    if feed not in ("normal", "longpoll", "continuous"):
+        raise ValueError(f"feed must be 'normal', 'longpoll' or 'continuous', not {feed!r}")
+    method = "GET"
+    if body is not None:
+        method = "POST"
+        if "doc_ids" in body:
+            options.setdefault("filter", "_doc_ids")
+        elif "selector" in body:
+            options.setdefault("filter", "_selector")
+    connect, default_read = transport.feed_timeout or (None, None)
+    if default_read is None and transport.timeout is not None and feed == "normal":
+        default_read = transport.timeout[1]
+    read = feed_read_timeout(options, default_read)
+    if transport.feed_timeout is not None and transport.feed_timeout[1] is not None:
+        read = transport.feed_timeout[1]  # configured explicitly: it wins
+    timeout = (connect or 10.0, read)
+    # A compressing server (Express, proxies) buffers its gzip stream until it
+    # fills, holding events and heartbeats back: ask for the bytes as they are.
+    headers = {"Accept-Encoding": "identity"} if feed != "normal" else None
+    response = transport.request(
+        method,
+        path_segments,
+        params=encode_feed_params(options),
+        json_body=dict(body) if body is not None else None,
+        headers=headers,
+        stream=True,
+        timeout=timeout,
+    )
+    try:
+        return HTTPChangesStream(response, feed, raw=raw, chunk_size=chunk_size)
+    except Exception:
+        response.close()
+        raise
