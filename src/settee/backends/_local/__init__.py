@@ -1,7 +1,11 @@
 """The local engine shared by the memory and SQLite backends.
 
-``engine`` holds CouchDB's database logic over a small storage interface
-(``storage``); ``revtree`` the revision trees, ``collation`` CouchDB's view
-collation, ``mango`` selector evaluation, ``views`` Python map/reduce and
-``changes`` the change-feed stream with blocking waits.
+* ``engine`` — CouchDB's document semantics (writes, reads, revision trees,
+  local documents, attachments, administration) over a storage;
+* ``query`` — ``_all_docs``, Mango ``_find`` and indexes, Python views;
+* ``changes`` — the changes feed, with blocking waits for longpoll/continuous;
+* ``storage`` — the storage interface and the in-memory storage;
+  ``sqlstore`` — the SQLite storage;
+* ``revtree``, ``collation``, ``mango``, ``views`` — pure logic, no I/O;
+* ``backend`` — the :class:`~settee.backends.base.Backend` protocol on top.
 """

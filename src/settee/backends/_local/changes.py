@@ -1,13 +1,27 @@
-"""The local change feed: a :class:`~settee.backends.base.ChangesStream` with blocking waits."""
+"""The local change feed: a :class:`~settee.backends.base.ChangesStream` with blocking waits.
+
+:func:`open_changes` validates the parameters and returns a
+:class:`LocalChangesStream`; iterating it scans the by-seq index page by page
+and, for longpoll and continuous feeds, waits on the storage for new writes.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["LocalChangesStream"]
+from ...errors import BadRequest, NotSupported
+from .mango import compile_selector
+from .util import PAGE, db_missing, flag, number
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+__all__ = ["LocalChangesStream", "open_changes"]
 
 
 class LocalChangesStream:
@@ -80,3 +94,171 @@ class LocalChangesStream:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def open_changes(
+    engine: Engine,
+    db: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    body: Mapping[str, Any] | None = None,
+    raw: bool = False,
+) -> LocalChangesStream:
+    """Open a changes stream (normal, longpoll or continuous)."""
+    params = {k: v for k, v in (params or {}).items() if v is not None}
+    body = dict(body or {})
+    feed = params.get("feed", "normal")
+    if feed not in ("normal", "longpoll", "continuous", "eventsource"):
+        raise BadRequest(f"Invalid feed type {feed!r}", error="bad_request")
+    if feed == "eventsource":
+        feed = "continuous"
+    with engine.storage.read() as txn:
+        meta = engine._db(txn, db)
+        current = meta.update_seq
+    since_raw = params.get("since", 0)
+    if since_raw == "now":
+        since = current
+    elif isinstance(since_raw, int) and not isinstance(since_raw, bool):
+        since = since_raw
+    elif isinstance(since_raw, str) and since_raw.split("-", 1)[0].isdigit():
+        since = int(since_raw.split("-", 1)[0])
+    else:
+        raise BadRequest(
+            f"Malformed sequence supplied in 'since' parameter: {since_raw!r}",
+            error="bad_request",
+        )
+    limit = number(params, "limit")
+    timeout_ms = params.get("timeout")
+    if timeout_ms is not None and (not isinstance(timeout_ms, (int, float)) or timeout_ms < 0):
+        raise BadRequest("timeout must be a non-negative number", error="bad_request")
+    descending = flag(params, "descending")
+    include_docs = flag(params, "include_docs")
+    all_leaves = params.get("style", "main_only") == "all_docs"
+    opts = {
+        "conflicts": flag(params, "conflicts"),
+        "attachments": flag(params, "attachments"),
+    }
+    accept = _filter(engine, params, body)
+    return LocalChangesStream(
+        functools.partial(_rows, engine),
+        db=db,
+        since=since,
+        feed=feed,
+        limit=limit,
+        timeout=None if timeout_ms is None else timeout_ms / 1000.0,
+        descending=descending,
+        include_docs=include_docs,
+        all_leaves=all_leaves,
+        opts=opts,
+        accept=accept,
+        raw=raw,
+        wake=engine.storage.wake,
+    )
+
+
+def _filter(engine: Engine, params: Mapping[str, Any], body: Mapping[str, Any]) -> Any:
+    name = params.get("filter")
+    doc_ids = body.get("doc_ids", params.get("doc_ids"))
+    selector = body.get("selector", params.get("selector"))
+    if isinstance(doc_ids, str):
+        doc_ids = json.loads(doc_ids)
+    if name is None and doc_ids is not None:
+        name = "_doc_ids"
+    if name is None and selector is not None:
+        name = "_selector"
+    if name is None:
+        return None
+    if name == "_doc_ids":
+        if not isinstance(doc_ids, list):
+            raise BadRequest("filter=_doc_ids needs a doc_ids list", error="bad_request")
+        wanted = set(doc_ids)
+        return lambda info, doc: info.id in wanted
+    if name == "_selector":
+        if selector is None:
+            raise BadRequest("filter=_selector needs a selector", error="bad_request")
+        match = compile_selector(selector)
+        return lambda info, doc: doc is not None and match(doc)
+    if name == "_design":
+        return lambda info, doc: info.id.startswith("_design/")
+    raise NotSupported(
+        f"The local backends cannot run the filter {name!r}: JavaScript filter functions and "
+        "_view filters need CouchDB; use doc_ids or a selector instead."
+    )
+
+
+def _rows(engine: Engine, stream: LocalChangesStream) -> Iterator[dict[str, Any]]:
+    """The rows of ``stream``; blocks for longpoll/continuous feeds."""
+    seq = stream.since
+    upper: int | None = None
+    emitted = 0
+    needs_doc = stream.include_docs or (stream.accept is not None)
+    while True:
+        # Scan everything after ``seq`` page by page.
+        while True:
+            with engine.storage.read() as txn:
+                meta = txn.get_db(stream.db)
+                if meta is None:
+                    if stream.feed == "normal" and emitted == 0 and seq == stream.since:
+                        raise db_missing()
+                    stream.last_seq = seq
+                    return
+                if stream.descending:
+                    page = txn.scan_seqs(meta, 0, before=upper, descending=True, limit=PAGE)
+                else:
+                    page = txn.scan_seqs(meta, seq, before=None, descending=False, limit=PAGE)
+                docs = engine._winner_docs(txn, meta, page, stream.opts) if needs_doc else {}
+            for info in page:
+                if stream.closed:
+                    stream.last_seq = seq
+                    return
+                seq = info.seq
+                upper = info.seq
+                doc = docs.get(info.id) if needs_doc else None
+                if needs_doc and doc is None and info.deleted:
+                    doc = {"_id": info.id, "_rev": info.winner, "_deleted": True}
+                if stream.accept is not None and not stream.accept(info, doc):
+                    continue
+                row: dict[str, Any] = {"seq": info.seq, "id": info.id}
+                if stream.all_leaves:
+                    row["changes"] = [{"rev": r} for r in info.tree.leaves()]
+                else:
+                    row["changes"] = [{"rev": info.winner}]
+                if info.deleted:
+                    row["deleted"] = True
+                if stream.include_docs:
+                    row["doc"] = doc
+                emitted += 1
+                yield row
+                if stream.limit is not None and emitted >= stream.limit:
+                    stream.last_seq = seq
+                    if not stream.descending:
+                        with engine.storage.read() as txn:
+                            meta = txn.get_db(stream.db)
+                            stream.pending = (
+                                txn.count_seqs_after(meta, seq) if meta is not None else 0
+                            )
+                    return
+            if len(page) < PAGE:
+                break
+        if stream.feed == "normal" or stream.descending or (stream.feed == "longpoll" and emitted):
+            stream.last_seq = seq
+            stream.pending = 0
+            return
+        # Wait for the next change (or the timeout, or close()).
+        deadline_hit = _wait(engine, stream, seq)
+        if stream.closed or deadline_hit:
+            stream.last_seq = seq
+            stream.pending = 0
+            return
+
+
+def _wait(engine: Engine, stream: LocalChangesStream, seq: int) -> bool:
+    """Block until a change after ``seq``; return whether the timeout expired first."""
+    start = time.monotonic()
+    engine.storage.wait(stream.db, seq, stream.timeout, stream.closed_event)
+    if stream.timeout is None:
+        return False
+    with engine.storage.read() as txn:
+        meta = txn.get_db(stream.db)
+        changed = meta is None or meta.update_seq > seq
+    return not changed and time.monotonic() - start >= stream.timeout

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import re
-import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -25,19 +23,26 @@ from ...errors import (
     CouchError,
     DocumentNotFound,
     NotFound,
-    NotSupported,
     PreconditionFailed,
 )
-from .changes import LocalChangesStream
-from .collation import sort_key, type_rank
-from .mango import MISSING, compile_selector, get_field, parse_sort, project
+from . import query
+from .changes import LocalChangesStream, open_changes
 from .revtree import RevTree, make_rev, parse_rev
 from .storage import DbMeta, DocInfo, Storage, Txn
-from .views import emit_rows, query_rows
+from .util import (
+    PAGE,
+    b64,
+    conflict,
+    db_missing,
+    doc_missing,
+    dumps,
+    flag,
+    md5_digest,
+    partition_bounds,
+)
 
 __all__ = ["Engine", "result_error"]
 
-PAGE = 1000
 _DB_NAME = re.compile(r"^[a-z][a-z0-9_$()+/-]*$")
 _SPECIAL_OK = {
     "_id",
@@ -50,19 +55,6 @@ _SPECIAL_OK = {
     "_deleted_conflicts",
     "_local_seq",
 }
-_NO_INDEX_WARNING = "No matching index found, create an index to optimize query time."
-
-
-def _conflict() -> Conflict:
-    return Conflict("Document update conflict.", error="conflict")
-
-
-def _db_missing() -> NotFound:
-    return NotFound("Database does not exist.", error="not_found")
-
-
-def _missing(reason: str = "missing") -> DocumentNotFound:
-    return DocumentNotFound(reason, error="not_found")
 
 
 def result_error(result: Mapping[str, Any]) -> CouchError:
@@ -73,57 +65,8 @@ def result_error(result: Mapping[str, Any]) -> CouchError:
         "conflict": Conflict,
         "not_found": DocumentNotFound,
         "missing_stub": PreconditionFailed,
-        "forbidden": CouchError,
     }.get(error, BadRequest)
     return cls(reason, error=error)
-
-
-def _bool(params: Mapping[str, Any], name: str, default: bool = False) -> bool:
-    value = params.get(name)
-    if value is None:
-        return default
-    if isinstance(value, str) and value in ("true", "false"):
-        return value == "true"
-    if isinstance(value, bool):
-        return value
-    raise BadRequest(f"Invalid boolean parameter: {name}={value!r}", error="query_parse_error")
-
-
-def _int(params: Mapping[str, Any], name: str, default: int | None = None) -> int | None:
-    value = params.get(name)
-    if value is None:
-        return default
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    raise BadRequest(
-        f"Invalid value for {name}: must be a non-negative integer", error="query_parse_error"
-    )
-
-
-# One encoder for every write: building one per json.dumps call costs more than encoding.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def _dumps(value: Any) -> str:
-    try:
-        return _ENCODER.encode(value)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(f"Document is not valid JSON: {exc}", error="bad_request") from exc
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _digest(data: bytes) -> str:
-    return "md5-" + _b64(hashlib.md5(data).digest())
-
-
-def _partition_bounds(partition: str) -> tuple[str, str]:
-    # ids of partition p are "p:..." — the range ["p:", "p;") in code point order.
-    return partition + ":", partition + ";"
 
 
 class _Write:
@@ -148,7 +91,7 @@ class Engine:
     def _db(txn: Txn, name: str) -> DbMeta:
         meta = txn.get_db(name)
         if meta is None:
-            raise _db_missing()
+            raise db_missing()
         return meta
 
     # -- server ----------------------------------------------------------------
@@ -202,14 +145,14 @@ class Engine:
         params = {k: v for k, v in (params or {}).items() if v is not None}
         if docid.startswith("_local/"):
             return self._get_local(db, docid)
-        meta_opts = _bool(params, "meta")
+        meta_opts = flag(params, "meta")
         opts = {
-            "revs": _bool(params, "revs"),
-            "revs_info": _bool(params, "revs_info") or meta_opts,
-            "conflicts": _bool(params, "conflicts") or meta_opts,
-            "deleted_conflicts": _bool(params, "deleted_conflicts") or meta_opts,
-            "attachments": _bool(params, "attachments"),
-            "local_seq": _bool(params, "local_seq"),
+            "revs": flag(params, "revs"),
+            "revs_info": flag(params, "revs_info") or meta_opts,
+            "conflicts": flag(params, "conflicts") or meta_opts,
+            "deleted_conflicts": flag(params, "deleted_conflicts") or meta_opts,
+            "attachments": flag(params, "attachments"),
+            "local_seq": flag(params, "local_seq"),
         }
         open_revs = params.get("open_revs")
         if isinstance(open_revs, str) and open_revs != "all":
@@ -223,17 +166,17 @@ class Engine:
             if open_revs is not None:
                 return self._open_revs(txn, meta, docid, info, open_revs, opts, params)
             if info is None:
-                raise _missing()
+                raise doc_missing()
             rev = params.get("rev")
             if rev is None:
                 if info.deleted:
-                    raise _missing("deleted")
+                    raise doc_missing("deleted")
                 rev = info.winner
             elif rev not in info.tree:
-                raise _missing()
+                raise doc_missing()
             bodies = txn.load_bodies(meta, [(docid, rev)])
         if (docid, rev) not in bodies:
-            raise _missing()
+            raise doc_missing()
         return self._render(info, rev, bodies[(docid, rev)], opts)
 
     def _open_revs(
@@ -248,7 +191,7 @@ class Engine:
     ) -> list[dict[str, Any]]:
         if open_revs == "all":
             if info is None:
-                raise _missing()
+                raise doc_missing()
             revs = info.tree.leaves()
         elif isinstance(open_revs, list) and all(isinstance(r, str) for r in open_revs):
             revs = list(open_revs)
@@ -256,7 +199,7 @@ class Engine:
                 parse_rev(rev)
         else:
             raise BadRequest('open_revs must be "all" or a list of revisions', error="bad_request")
-        latest = _bool(params, "latest")
+        latest = flag(params, "latest")
         if info is not None and latest:
             revs = [self._latest(info.tree, rev) for rev in revs]
         bodies = txn.load_bodies(meta, [(docid, rev) for rev in revs]) if info else {}
@@ -333,7 +276,7 @@ class Engine:
         with self.storage.read() as txn:
             found = txn.get_local(self._db(txn, db), docid)
         if found is None:
-            raise _missing()
+            raise doc_missing()
         rev, body = found
         return {"_id": docid, "_rev": rev, **json.loads(body)}
 
@@ -342,18 +285,18 @@ class Engine:
         found = txn.get_local(meta, docid)
         rev = doc.get("_rev")
         if found is not None and rev != found[0]:
-            raise _conflict()
+            raise conflict()
         if found is None and rev not in (None, "0-0"):
-            raise _conflict()
+            raise conflict()
         if doc.get("_deleted"):
             if found is None:
-                raise _missing()
+                raise doc_missing()
             txn.delete_local(meta, docid)
             return {"ok": True, "id": docid, "rev": "0-0"}
         body = {k: v for k, v in doc.items() if not k.startswith("_")}
         number = int(found[0].split("-", 1)[1]) + 1 if found else 1
         new_rev = f"0-{number}"
-        txn.put_local(meta, docid, new_rev, _dumps(body))
+        txn.put_local(meta, docid, new_rev, dumps(body))
         return {"ok": True, "id": docid, "rev": new_rev}
 
     # -- writing documents -----------------------------------------------------
@@ -527,10 +470,10 @@ class Engine:
             )
             out[name] = {
                 "content_type": str(att.get("content_type") or "application/octet-stream"),
-                "digest": _digest(raw),
+                "digest": md5_digest(raw),
                 "length": len(raw),
                 "revpos": revpos,
-                "data": _b64(raw),
+                "data": b64(raw),
             }
         return out
 
@@ -554,17 +497,17 @@ class Engine:
             parse_rev(rev)
         if info is None:
             if rev is not None:
-                raise _conflict()
+                raise conflict()
             parent: str | None = None
             tree = RevTree()
         else:
             tree = info.tree.copy()
             if rev is None:
                 if not info.deleted:
-                    raise _conflict()
+                    raise conflict()
                 parent = info.winner  # recreating a deleted document extends its tombstone
             elif not tree.is_leaf(rev):
-                raise _conflict()
+                raise conflict()
             else:
                 parent = rev
         pos = parse_rev(parent)[0] + 1 if parent else 1
@@ -572,11 +515,11 @@ class Engine:
             txn, meta, doc, [parent] if parent else [], pos, pending, keep_revpos=False
         )
         body = self._body(doc)
-        text = _dumps(body)
+        text = dumps(body)
         new_rev = make_rev(parent, text, deleted, [a["digest"] for a in atts.values()])
         if atts:
             body["_attachments"] = atts
-            text = _dumps(body)
+            text = dumps(body)
         tree.add(new_rev, parent, deleted)
         dropped = tree.stem(meta.revs_limit)
         self._stage(pending, docid, tree, text, new_rev, dropped)
@@ -620,7 +563,7 @@ class Engine:
         body = self._body(doc)
         if atts:
             body["_attachments"] = atts
-        text = _dumps(body)
+        text = dumps(body)
         tree.merge_path(path, deleted)
         dropped = tree.stem(meta.revs_limit)
         self._stage(pending, docid, tree, text, rev, dropped)
@@ -648,7 +591,7 @@ class Engine:
         self, db: str, doc: Mapping[str, Any], params: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         """Write one document; raise what its ``bulk_docs`` error result says."""
-        new_edits = _bool(dict(params or {}), "new_edits", True)
+        new_edits = flag(dict(params or {}), "new_edits", True)
         results = self.bulk_docs(db, [doc], new_edits=new_edits)
         if not results:
             return {"ok": True, "id": doc.get("_id"), "rev": doc.get("_rev")}
@@ -661,143 +604,7 @@ class Engine:
         """Write a tombstone for ``docid`` at ``rev``."""
         return self.put_doc(db, {"_id": docid, "_rev": rev, "_deleted": True})
 
-    # -- _all_docs -------------------------------------------------------------
-    def all_docs(
-        self,
-        db: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        keys: Sequence[Any] | None = None,
-        partition: str | None = None,
-    ) -> dict[str, Any]:
-        """An ``_all_docs`` page, ids in raw code point order like CouchDB."""
-        params = {k: v for k, v in (params or {}).items() if v is not None}
-        if keys is None and "keys" in params:
-            keys = params["keys"]
-        descending = _bool(params, "descending")
-        include_docs = _bool(params, "include_docs")
-        limit = _int(params, "limit")
-        skip = _int(params, "skip", 0) or 0
-        opts = {
-            "conflicts": _bool(params, "conflicts"),
-            "attachments": _bool(params, "attachments"),
-        }
-        with self.storage.read() as txn:
-            meta = self._db(txn, db)
-            self._check_partition(meta, partition)
-            if partition is not None:
-                plo, phi = _partition_bounds(partition)
-                total = txn.count_ids(meta, plo, True, phi, False)[0]
-            else:
-                total = txn.count_ids(meta, None, True, None, True)[0]
-            if keys is not None:
-                rows = self._all_docs_keys(txn, meta, keys, include_docs, opts, partition)
-                if descending:
-                    rows.reverse()
-                rows = rows[skip:]
-                if limit is not None:
-                    rows = rows[:limit]
-                body: dict[str, Any] = {"total_rows": total, "offset": None, "rows": rows}
-                if _bool(params, "update_seq"):
-                    body["update_seq"] = None
-                return body
-            bounds = self._id_range(params, descending, partition)
-            if bounds is None:
-                infos: list[DocInfo] = []
-                offset = total
-            else:
-                lo, lo_incl, hi, hi_incl = bounds
-                want = PAGE * 1000 if limit is None else limit + skip
-                infos = (
-                    txn.scan_ids(
-                        meta,
-                        lo,
-                        lo_incl,
-                        hi,
-                        hi_incl,
-                        descending=descending,
-                        limit=want,
-                        include_deleted=False,
-                    )
-                    if want > 0
-                    else []
-                )
-                infos = infos[skip:]
-                if limit is None and len(infos) + skip >= want:
-                    # An unbounded listing larger than one scan: keep reading.
-                    more = self._scan_all(txn, meta, lo, lo_incl, hi, hi_incl, descending, infos)
-                    infos.extend(more)
-                offset = self._offset(txn, meta, bounds, descending, partition) + skip
-            docs = self._winner_docs(txn, meta, infos, opts) if include_docs else {}
-            rows = []
-            for info in infos:
-                row: dict[str, Any] = {"id": info.id, "key": info.id, "value": {"rev": info.winner}}
-                if include_docs:
-                    row["doc"] = docs.get(info.id)
-                rows.append(row)
-            body = {"total_rows": total, "offset": min(offset, total), "rows": rows}
-            if _bool(params, "update_seq"):
-                body["update_seq"] = meta.update_seq
-            return body
-
-    def _scan_all(
-        self,
-        txn: Txn,
-        meta: DbMeta,
-        lo: str | None,
-        lo_incl: bool,
-        hi: str | None,
-        hi_incl: bool,
-        descending: bool,
-        got: list[DocInfo],
-    ) -> list[DocInfo]:
-        out: list[DocInfo] = []
-        last = got[-1].id if got else None
-        while last is not None:
-            if descending:
-                page = txn.scan_ids(
-                    meta,
-                    lo,
-                    lo_incl,
-                    last,
-                    False,
-                    descending=True,
-                    limit=PAGE,
-                    include_deleted=False,
-                )
-            else:
-                page = txn.scan_ids(
-                    meta,
-                    last,
-                    False,
-                    hi,
-                    hi_incl,
-                    descending=False,
-                    limit=PAGE,
-                    include_deleted=False,
-                )
-            out.extend(page)
-            last = page[-1].id if len(page) == PAGE else None
-        return out
-
-    def _offset(
-        self,
-        txn: Txn,
-        meta: DbMeta,
-        bounds: tuple[str | None, bool, str | None, bool],
-        descending: bool,
-        partition: str | None,
-    ) -> int:
-        lo, lo_incl, hi, hi_incl = bounds
-        plo, phi = _partition_bounds(partition) if partition is not None else (None, None)
-        if not descending:
-            if lo is None:
-                return 0
-            return txn.count_ids(meta, plo, True, lo, not lo_incl)[0]
-        if hi is None:
-            return 0
-        return txn.count_ids(meta, hi, not hi_incl, phi, False)[0]
-
+    # -- shared by queries and feeds ------------------------------------------
     def _check_partition(self, meta: DbMeta, partition: str | None) -> None:
         if partition is None:
             return
@@ -805,84 +612,6 @@ class Engine:
             raise BadRequest("database is not partitioned", error="bad_request")
         if not isinstance(partition, str) or not partition or partition.startswith("_"):
             raise BadRequest("Invalid partition name", error="bad_request")
-
-    def _id_range(
-        self, params: Mapping[str, Any], descending: bool, partition: str | None
-    ) -> tuple[str | None, bool, str | None, bool] | None:
-        """``(lo, lo_incl, hi, hi_incl)`` in ascending id terms, or None for an empty range."""
-        inclusive_end = _bool(params, "inclusive_end", True)
-        start = params.get("startkey", params.get("start_key"))
-        end = params.get("endkey", params.get("end_key"))
-        if "key" in params:
-            start = end = params["key"]
-            inclusive_end = True
-        lo: str | None = None
-        hi: str | None = None
-        lo_incl = hi_incl = True
-        # Non-string bounds: anything ranked below strings is "before every id", above "after".
-        for bound, is_start in ((start, True), (end, False)):
-            if bound is None:
-                continue
-            low_side = is_start != descending
-            if isinstance(bound, str):
-                if low_side:
-                    lo, lo_incl = bound, True if is_start else inclusive_end
-                else:
-                    hi, hi_incl = bound, True if is_start else inclusive_end
-                continue
-            below = type_rank(bound) < 4
-            if below != low_side:
-                return None  # the range lies wholly outside the ids
-        if partition is not None:
-            plo, phi = _partition_bounds(partition)
-            if lo is None or lo < plo:
-                lo, lo_incl = plo, True
-            if hi is None or hi >= phi:
-                hi, hi_incl = phi, False
-        if (
-            lo is not None
-            and hi is not None
-            and (lo > hi or (lo == hi and not (lo_incl and hi_incl)))
-        ):
-            return None
-        return lo, lo_incl, hi, hi_incl
-
-    def _all_docs_keys(
-        self,
-        txn: Txn,
-        meta: DbMeta,
-        keys: Sequence[Any],
-        include_docs: bool,
-        opts: Mapping[str, bool],
-        partition: str | None,
-    ) -> list[dict[str, Any]]:
-        if not isinstance(keys, Sequence) or isinstance(keys, (str, bytes)):
-            raise BadRequest("`keys` member must be an array.", error="bad_request")
-        wanted = [k for k in keys if isinstance(k, str)]
-        found = txn.load_docs(meta, list(dict.fromkeys(wanted)))
-        live = [found[k] for k in dict.fromkeys(wanted) if k in found and not found[k].deleted]
-        docs = self._winner_docs(txn, meta, live, opts) if include_docs else {}
-        rows: list[dict[str, Any]] = []
-        for key in keys:
-            info = found.get(key) if isinstance(key, str) else None
-            if (
-                partition is not None
-                and info is not None
-                and not info.id.startswith(partition + ":")
-            ):
-                info = None
-            if info is None:
-                rows.append({"key": key, "error": "not_found"})
-                continue
-            row: dict[str, Any] = {"id": info.id, "key": info.id, "value": {"rev": info.winner}}
-            if info.deleted:
-                row["value"]["deleted"] = True
-                if include_docs:
-                    row["doc"] = None
-            elif include_docs:
-                row["doc"] = docs.get(info.id)
-            rows.append(row)
-        return rows
 
     def _winner_docs(
         self, txn: Txn, meta: DbMeta, infos: Sequence[DocInfo], opts: Mapping[str, bool]
@@ -903,7 +632,7 @@ class Engine:
         lo_incl = True
         hi: str | None = None
         if partition is not None:
-            lo, hi = _partition_bounds(partition)
+            lo, hi = partition_bounds(partition)
         while True:
             with self.storage.read() as txn:
                 meta = self._db(txn, db)
@@ -928,209 +657,38 @@ class Engine:
                 return
             lo, lo_incl = page[-1].id, False
 
-    # -- Mango -----------------------------------------------------------------
-    def find(
-        self, db: str, query: Mapping[str, Any], *, partition: str | None = None
+    # -- queries and feeds (query.py, changes.py) -----------------------------
+    def all_docs(
+        self,
+        db: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        keys: Sequence[Any] | None = None,
+        partition: str | None = None,
     ) -> dict[str, Any]:
-        """``_find``: selector, fields, sort, limit (default 25), skip, bookmark."""
-        if not isinstance(query, Mapping):
-            raise BadRequest("Query must be a JSON object", error="bad_request")
-        if "selector" not in query:
-            raise BadRequest("Missing required key: selector", error="missing_required_key")
-        match = compile_selector(query["selector"])
-        sort = parse_sort(query.get("sort"))
-        limit = _int(query, "limit", 25)
-        skip = _int(query, "skip", 0) or 0
-        fields = query.get("fields")
-        if fields is not None and (
-            not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)
-        ):
-            raise BadRequest("fields must be an array of strings", error="invalid_fields")
-        conflicts = _bool(query, "conflicts")
-        after = _decode_bookmark(query.get("bookmark"))
-        with self.storage.read() as txn:
-            meta = self._db(txn, db)
-            self._check_partition(meta, partition)
-        examined = 0
-        results: list[tuple[Any, dict[str, Any]]] = []
-        stop = None if sort else (limit or 0) + skip
-        for info, doc in self.iter_docs(db, partition=partition):
-            examined += 1
-            if not match(doc):
-                continue
-            if sort:
-                values = [get_field(doc, path) for path, _, _ in sort]
-                if any(v is MISSING for v in values):
-                    continue  # CouchDB's json index holds only documents with every sort field
-                position: Any = ([sort_key(v) for v in values], info.id)
-                if after is not None and not _after(position, after, sort[0][2]):
-                    continue
-            else:
-                position = info.id
-                if after is not None and info.id <= after:
-                    continue
-            if conflicts:
-                leaves = info.tree.leaves()
-                others = [r for r in leaves[1:] if not info.tree.is_deleted(r)]
-                if others:
-                    doc["_conflicts"] = others
-            results.append((position, doc))
-            if stop is not None and len(results) >= stop:
-                break
-        if sort:
-            results.sort(key=lambda item: item[0], reverse=sort[0][2])
-        page = results[skip:]
-        if limit is not None:
-            page = page[:limit]
-        docs = [project(doc, fields) for _, doc in page]
-        # An empty page hands back the bookmark it was given, as CouchDB does.
-        bookmark = _encode_bookmark(page[-1][0]) if page else str(query.get("bookmark") or "nil")
-        body: dict[str, Any] = {"docs": docs, "bookmark": bookmark}
-        if not self._index_covers(db, query["selector"], sort):
-            body["warning"] = _NO_INDEX_WARNING
-        if _bool(query, "execution_stats"):
-            body["execution_stats"] = {
-                "total_keys_examined": 0,
-                "total_docs_examined": examined,
-                "total_quorum_docs_examined": 0,
-                "results_returned": len(docs),
-                "execution_time_ms": 0.0,
-            }
-        return body
+        """An ``_all_docs`` page (see :func:`.query.all_docs`)."""
+        return query.all_docs(self, db, params, keys=keys, partition=partition)
 
-    def _index_covers(
-        self, db: str, selector: Any, sort: list[tuple[list[str], str, bool]]
-    ) -> bool:
-        """Whether a user index would serve this query on CouchDB (decides the warning)."""
-        names = set(selector) if isinstance(selector, dict) else set()
-        for index in self.get_indexes(db)["indexes"]:
-            if index["type"] != "json":
-                continue
-            fields = [next(iter(f)) for f in index["def"]["fields"]]
-            if fields and all(f in names or f in {s[1] for s in sort} for f in fields[:1]):
-                return True
-        return False
+    def find(
+        self, db: str, query_body: Mapping[str, Any], *, partition: str | None = None
+    ) -> dict[str, Any]:
+        """``_find`` (see :func:`.query.find`)."""
+        return query.find(self, db, query_body, partition=partition)
 
     def create_index(self, db: str, index: Mapping[str, Any]) -> dict[str, Any]:
-        """Store a Mango index definition in a ``_design/`` document, as CouchDB does."""
-        if not isinstance(index, Mapping) or not isinstance(index.get("index"), Mapping):
-            raise BadRequest("Missing required key: index", error="missing_required_key")
-        kind = index.get("type", "json")
-        if kind != "json":
-            raise NotSupported(f"The local backends support only json Mango indexes, not {kind!r}.")
-        raw_fields = index["index"].get("fields")
-        if not isinstance(raw_fields, list) or not raw_fields:
-            raise BadRequest("Index fields must be a non-empty array", error="invalid_index")
-        fields: list[dict[str, str]] = []
-        for item in raw_fields:
-            if isinstance(item, str):
-                fields.append({item: "asc"})
-            elif isinstance(item, Mapping) and len(item) == 1:
-                ((name, direction),) = item.items()
-                if direction not in ("asc", "desc"):
-                    raise BadRequest(f"Invalid sort direction {direction!r}", error="invalid_index")
-                fields.append({str(name): direction})
-            else:
-                raise BadRequest(f"Invalid index field {item!r}", error="invalid_index")
-        definition: dict[str, Any] = {"fields": fields}
-        if "partial_filter_selector" in index["index"]:
-            compile_selector(index["index"]["partial_filter_selector"])
-            definition["partial_filter_selector"] = index["index"]["partial_filter_selector"]
-        digest = hashlib.sha1(_dumps(definition).encode()).hexdigest()
-        ddoc = str(index.get("ddoc") or digest)
-        ddoc_id = ddoc if ddoc.startswith("_design/") else "_design/" + ddoc
-        name = str(index.get("name") or digest)
-        view: dict[str, Any] = {
-            "map": {"fields": {next(iter(f)): next(iter(f.values())) for f in fields}},
-            "reduce": "_count",
-            "options": {"def": definition},
-        }
-        if "partial_filter_selector" in definition:
-            view["map"]["partial_filter_selector"] = definition["partial_filter_selector"]
-        for _ in range(10):
-            try:
-                current: dict[str, Any] = self.get_doc(db, ddoc_id)
-            except DocumentNotFound:
-                current = {"_id": ddoc_id, "language": "query", "views": {}}
-            views = current.setdefault("views", {})
-            if views.get(name) == view:
-                return {"result": "exists", "id": ddoc_id, "name": name}
-            views[name] = view
-            current["language"] = "query"
-            try:
-                self.put_doc(db, current)
-            except Conflict:
-                continue  # someone else changed the design document: read it again
-            return {"result": "created", "id": ddoc_id, "name": name}
-        raise _conflict()
+        """``POST /db/_index`` (see :func:`.query.create_index`)."""
+        return query.create_index(self, db, index)
 
     def get_indexes(self, db: str) -> dict[str, Any]:
-        """``GET /db/_index``, the special ``_all_docs`` index first."""
-        indexes: list[dict[str, Any]] = [
-            {
-                "ddoc": None,
-                "name": "_all_docs",
-                "type": "special",
-                "def": {"fields": [{"_id": "asc"}]},
-            }
-        ]
-        with self.storage.read() as txn:
-            meta = self._db(txn, db)
-            infos = txn.scan_ids(
-                meta,
-                "_design/",
-                True,
-                "_design0",
-                False,
-                descending=False,
-                limit=10**9,
-                include_deleted=False,
-            )
-            docs = self._winner_docs(txn, meta, infos, {})
-        for ddoc_id in sorted(docs):
-            ddoc = docs[ddoc_id]
-            if ddoc.get("language") != "query":
-                continue
-            for name in sorted(ddoc.get("views") or {}):
-                view = ddoc["views"][name]
-                definition = (view.get("options") or {}).get("def")
-                if not isinstance(definition, dict):
-                    continue
-                entry: dict[str, Any] = {
-                    "ddoc": ddoc_id,
-                    "name": name,
-                    "type": "json",
-                    "partitioned": meta.partitioned,
-                    "def": definition,
-                }
-                indexes.append(entry)
-        return {"total_rows": len(indexes), "indexes": indexes}
+        """``GET /db/_index``."""
+        return query.get_indexes(self, db)
 
     def delete_index(
         self, db: str, ddoc: str, name: str, *, index_type: str = "json"
     ) -> dict[str, Any]:
-        """Remove one index (and its design document when it was the last)."""
-        ddoc_id = ddoc if ddoc.startswith("_design/") else "_design/" + ddoc
-        for _ in range(10):
-            try:
-                current: dict[str, Any] = self.get_doc(db, ddoc_id)
-            except DocumentNotFound as exc:
-                raise NotFound("Index not found", error="not_found") from exc
-            views = current.get("views") or {}
-            if index_type != "json" or name not in views or current.get("language") != "query":
-                raise NotFound("Index not found", error="not_found")
-            del views[name]
-            try:
-                if views:
-                    self.put_doc(db, current)
-                else:
-                    self.delete_doc(db, ddoc_id, current["_rev"])
-            except Conflict:
-                continue
-            return {"ok": True}
-        raise _conflict()
+        """``DELETE /db/_index/{ddoc}/{type}/{name}``."""
+        return query.delete_index(self, db, ddoc, name, index_type=index_type)
 
-    # -- views -----------------------------------------------------------------
     def python_view(
         self,
         db: str,
@@ -1141,45 +699,11 @@ class Engine:
         keys: Sequence[Any] | None = None,
         partition: str | None = None,
     ) -> dict[str, Any]:
-        """Run ``map_fn`` over every live non-design document and query the rows."""
-        if not callable(map_fn):
-            raise TypeError(f"map_fn must be callable, not {map_fn!r}")
-        params = {k: v for k, v in (params or {}).items() if v is not None}
-        if keys is None and "keys" in params:
-            keys = params.pop("keys")
-        with self.storage.read() as txn:
-            meta = self._db(txn, db)
-            self._check_partition(meta, partition)
-            update_seq = meta.update_seq
-        rows = []
-        for _, doc in self.iter_docs(db, partition=partition):
-            rows.extend(emit_rows(map_fn, doc))
-        result = query_rows(rows, params, reduce=reduce, keys=keys)
-        if _bool(params, "include_docs") and "total_rows" in result:
-            self._include_docs(db, result["rows"])
-        if _bool(params, "update_seq"):
-            result["update_seq"] = update_seq
-        return result
+        """A Python map/reduce view (see :func:`.query.python_view`)."""
+        return query.python_view(
+            self, db, map_fn, params, reduce=reduce, keys=keys, partition=partition
+        )
 
-    def _include_docs(self, db: str, rows: list[dict[str, Any]]) -> None:
-        """Add ``doc`` to view rows; a value with an ``_id`` links that document (as CouchDB)."""
-
-        def target(row: dict[str, Any]) -> str:
-            value = row.get("value")
-            if isinstance(value, dict) and isinstance(value.get("_id"), str):
-                return str(value["_id"])
-            return str(row["id"])
-
-        wanted = list(dict.fromkeys(target(row) for row in rows))
-        with self.storage.read() as txn:
-            meta = self._db(txn, db)
-            infos = txn.load_docs(meta, wanted)
-            live = [info for info in infos.values() if not info.deleted]
-            docs = self._winner_docs(txn, meta, live, {})
-        for row in rows:
-            row["doc"] = docs.get(target(row))
-
-    # -- changes ---------------------------------------------------------------
     def changes(
         self,
         db: str,
@@ -1188,165 +712,8 @@ class Engine:
         body: Mapping[str, Any] | None = None,
         raw: bool = False,
     ) -> LocalChangesStream:
-        """Open a changes stream (normal, longpoll or continuous)."""
-        params = {k: v for k, v in (params or {}).items() if v is not None}
-        body = dict(body or {})
-        feed = params.get("feed", "normal")
-        if feed not in ("normal", "longpoll", "continuous", "eventsource"):
-            raise BadRequest(f"Invalid feed type {feed!r}", error="bad_request")
-        if feed == "eventsource":
-            feed = "continuous"
-        with self.storage.read() as txn:
-            meta = self._db(txn, db)
-            current = meta.update_seq
-        since_raw = params.get("since", 0)
-        if since_raw == "now":
-            since = current
-        elif isinstance(since_raw, int) and not isinstance(since_raw, bool):
-            since = since_raw
-        elif isinstance(since_raw, str) and since_raw.split("-", 1)[0].isdigit():
-            since = int(since_raw.split("-", 1)[0])
-        else:
-            raise BadRequest(
-                f"Malformed sequence supplied in 'since' parameter: {since_raw!r}",
-                error="bad_request",
-            )
-        limit = _int(params, "limit")
-        timeout_ms = params.get("timeout")
-        if timeout_ms is not None and (not isinstance(timeout_ms, (int, float)) or timeout_ms < 0):
-            raise BadRequest("timeout must be a non-negative number", error="bad_request")
-        descending = _bool(params, "descending")
-        include_docs = _bool(params, "include_docs")
-        all_leaves = params.get("style", "main_only") == "all_docs"
-        opts = {
-            "conflicts": _bool(params, "conflicts"),
-            "attachments": _bool(params, "attachments"),
-        }
-        accept = self._changes_filter(params, body)
-        return LocalChangesStream(
-            self._changes_rows,
-            db=db,
-            since=since,
-            feed=feed,
-            limit=limit,
-            timeout=None if timeout_ms is None else timeout_ms / 1000.0,
-            descending=descending,
-            include_docs=include_docs,
-            all_leaves=all_leaves,
-            opts=opts,
-            accept=accept,
-            raw=raw,
-            wake=self.storage.wake,
-        )
-
-    def _changes_filter(self, params: Mapping[str, Any], body: Mapping[str, Any]) -> Any:
-        name = params.get("filter")
-        doc_ids = body.get("doc_ids", params.get("doc_ids"))
-        selector = body.get("selector", params.get("selector"))
-        if isinstance(doc_ids, str):
-            doc_ids = json.loads(doc_ids)
-        if name is None and doc_ids is not None:
-            name = "_doc_ids"
-        if name is None and selector is not None:
-            name = "_selector"
-        if name is None:
-            return None
-        if name == "_doc_ids":
-            if not isinstance(doc_ids, list):
-                raise BadRequest("filter=_doc_ids needs a doc_ids list", error="bad_request")
-            wanted = set(doc_ids)
-            return lambda info, doc: info.id in wanted
-        if name == "_selector":
-            if selector is None:
-                raise BadRequest("filter=_selector needs a selector", error="bad_request")
-            match = compile_selector(selector)
-            return lambda info, doc: doc is not None and match(doc)
-        if name == "_design":
-            return lambda info, doc: info.id.startswith("_design/")
-        raise NotSupported(
-            f"The local backends cannot run the filter {name!r}: JavaScript filter functions and "
-            "_view filters need CouchDB; use doc_ids or a selector instead."
-        )
-
-    def _changes_rows(self, stream: LocalChangesStream) -> Iterator[dict[str, Any]]:
-        """The rows of ``stream``; blocks for longpoll/continuous feeds."""
-        seq = stream.since
-        upper: int | None = None
-        emitted = 0
-        needs_doc = stream.include_docs or (stream.accept is not None)
-        while True:
-            # Scan everything after ``seq`` page by page.
-            while True:
-                with self.storage.read() as txn:
-                    meta = txn.get_db(stream.db)
-                    if meta is None:
-                        if stream.feed == "normal" and emitted == 0 and seq == stream.since:
-                            raise _db_missing()
-                        stream.last_seq = seq
-                        return
-                    if stream.descending:
-                        page = txn.scan_seqs(meta, 0, before=upper, descending=True, limit=PAGE)
-                    else:
-                        page = txn.scan_seqs(meta, seq, before=None, descending=False, limit=PAGE)
-                    docs = self._winner_docs(txn, meta, page, stream.opts) if needs_doc else {}
-                for info in page:
-                    if stream.closed:
-                        stream.last_seq = seq
-                        return
-                    seq = info.seq
-                    upper = info.seq
-                    doc = docs.get(info.id) if needs_doc else None
-                    if needs_doc and doc is None and info.deleted:
-                        doc = {"_id": info.id, "_rev": info.winner, "_deleted": True}
-                    if stream.accept is not None and not stream.accept(info, doc):
-                        continue
-                    row: dict[str, Any] = {"seq": info.seq, "id": info.id}
-                    if stream.all_leaves:
-                        row["changes"] = [{"rev": r} for r in info.tree.leaves()]
-                    else:
-                        row["changes"] = [{"rev": info.winner}]
-                    if info.deleted:
-                        row["deleted"] = True
-                    if stream.include_docs:
-                        row["doc"] = doc
-                    emitted += 1
-                    yield row
-                    if stream.limit is not None and emitted >= stream.limit:
-                        stream.last_seq = seq
-                        if not stream.descending:
-                            with self.storage.read() as txn:
-                                meta = txn.get_db(stream.db)
-                                stream.pending = (
-                                    txn.count_seqs_after(meta, seq) if meta is not None else 0
-                                )
-                        return
-                if len(page) < PAGE:
-                    break
-            if (
-                stream.feed == "normal"
-                or stream.descending
-                or (stream.feed == "longpoll" and emitted)
-            ):
-                stream.last_seq = seq
-                stream.pending = 0
-                return
-            # Wait for the next change (or the timeout, or close()).
-            deadline_hit = self._wait(stream, seq)
-            if stream.closed or deadline_hit:
-                stream.last_seq = seq
-                stream.pending = 0
-                return
-
-    def _wait(self, stream: LocalChangesStream, seq: int) -> bool:
-        """Block until a change after ``seq``; return whether the timeout expired first."""
-        start = time.monotonic()
-        self.storage.wait(stream.db, seq, stream.timeout, stream.closed_event)
-        if stream.timeout is None:
-            return False
-        with self.storage.read() as txn:
-            meta = txn.get_db(stream.db)
-            changed = meta is None or meta.update_seq > seq
-        return not changed and time.monotonic() - start >= stream.timeout
+        """Open a changes feed (see :func:`.changes.open_changes`)."""
+        return open_changes(self, db, params, body=body, raw=raw)
 
     # -- replication helpers ---------------------------------------------------
     def revs_diff(self, db: str, revs: Mapping[str, Sequence[str]]) -> dict[str, Any]:
@@ -1409,15 +776,15 @@ class Engine:
             except DocumentNotFound:
                 current = None
             if current is not None:
-                raise _conflict()
+                raise conflict()
         else:
             try:
                 doc = self.get_doc(db, docid, {"rev": rev})
             except DocumentNotFound as exc:
-                raise _conflict() from exc
+                raise conflict() from exc
             doc.pop("_deleted", None)
         atts = doc.setdefault("_attachments", {})
-        atts[name] = {"content_type": content_type, "data": _b64(bytes(data))}
+        atts[name] = {"content_type": content_type, "data": b64(bytes(data))}
         return self.put_doc(db, doc)
 
     def delete_attachment(self, db: str, docid: str, name: str, *, rev: str) -> dict[str, Any]:
@@ -1425,7 +792,7 @@ class Engine:
         try:
             doc = self.get_doc(db, docid, {"rev": rev})
         except DocumentNotFound as exc:
-            raise _conflict() from exc
+            raise conflict() from exc
         atts = doc.get("_attachments") or {}
         if name not in atts:
             raise NotFound("Document is missing attachment", error="not_found")
@@ -1438,14 +805,14 @@ class Engine:
     def get_security(self, db: str) -> dict[str, Any]:
         """The security object (``{}`` until one is set)."""
         with self.storage.read() as txn:
-            security: dict[str, Any] = json.loads(_dumps(self._db(txn, db).security))
+            security: dict[str, Any] = json.loads(dumps(self._db(txn, db).security))
             return security
 
     def put_security(self, db: str, security: Mapping[str, Any]) -> dict[str, Any]:
         """Replace the security object."""
         if not isinstance(security, Mapping):
             raise BadRequest("Security object must be a JSON object", error="bad_request")
-        text = _dumps(dict(security))
+        text = dumps(dict(security))
         with self.storage.write() as txn:
             meta = self._db(txn, db)
             meta.security = json.loads(text)
@@ -1484,7 +851,7 @@ class Engine:
         with self.storage.read() as txn:
             meta = self._db(txn, db)
             self._check_partition(meta, partition)
-            plo, phi = _partition_bounds(partition)
+            plo, phi = partition_bounds(partition)
             live, deleted = txn.count_ids(meta, plo, True, phi, False)
         return {
             "db_name": db,
@@ -1493,39 +860,3 @@ class Engine:
             "doc_del_count": deleted,
             "sizes": {"active": 0, "external": 0},
         }
-
-
-def _encode_bookmark(position: Any) -> str:
-    return base64.urlsafe_b64encode(_dumps({"p": _jsonable(position)}).encode()).decode()
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return {"t": [_jsonable(v) for v in value]}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def _unjson(value: Any) -> Any:
-    if isinstance(value, dict) and set(value) == {"t"}:
-        return tuple(_unjson(v) for v in value["t"])
-    if isinstance(value, list):
-        return [_unjson(v) for v in value]
-    return value
-
-
-def _decode_bookmark(bookmark: Any) -> Any:
-    if bookmark is None or bookmark == "nil":
-        return None
-    try:
-        return _unjson(json.loads(base64.urlsafe_b64decode(str(bookmark).encode()))["p"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BadRequest(f"Invalid bookmark value: {bookmark}", error="invalid_bookmark") from exc
-
-
-def _after(position: Any, bookmark: Any, descending: bool) -> bool:
-    try:
-        return bool(position < bookmark) if descending else bool(position > bookmark)
-    except TypeError as exc:
-        raise BadRequest("Invalid bookmark value", error="invalid_bookmark") from exc
