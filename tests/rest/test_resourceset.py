@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import string
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from settee.rest import Client, ResourceSet, parse_content_range
+from settee.rest._http import encode_rql
 from settee.rql.builder import R
 from tests.rest.conftest import SEEDED_PRODUCTS, RqlService
 
@@ -393,3 +397,28 @@ def test_slice_of_a_filtered_ordered_set(rql_client: Client, everything: list[An
     ordered = sorted((p for p in everything if p["published"]), key=lambda p: (p["name"], p["id"]))
     rs = rql_client.products.filter(published=True).order_by("name", "id")[10:30]
     assert [p["id"] for p in rs] == [p["id"] for p in ordered[10:30]]
+
+
+# -- encoding round trips ------------------------------------------------------------------
+@given(st.text())
+def test_encode_rql_survives_one_unquote(text: str) -> None:
+    from urllib.parse import unquote
+
+    encoded = encode_rql(text)
+    assert unquote(encoded) == text
+    assert set(encoded) <= set(string.ascii_letters + string.digits + "()=,*.-_~:@!$'%")
+
+
+_NAMES = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30
+).filter(lambda s: not ("'" in s and '"' in s))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=_NAMES)
+def test_any_string_value_filters_without_error(rql_service: RqlService, name: str) -> None:
+    # Whatever the value, the server parses the query and answers exactly.
+    with rql_service.client() as client:
+        got = [p["name"] for p in client.products.filter(R().name.eq(name)).limit(1000)]
+        assert got == [n for n in got if n == name]
+        assert client.products.filter(name__in=(name, "Widget, large")).count() >= 1

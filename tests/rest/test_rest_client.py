@@ -381,3 +381,46 @@ def test_connection_refused_is_a_transport_error(rql_service: RqlService) -> Non
     with Client(f"http://127.0.0.1:{free_port()}/v1", max_retries=0) as client:
         with pytest.raises(TransportError):
             client.products.all().count()
+
+
+@pytest.mark.parametrize(
+    ("method", "replay_post", "expected"),
+    [
+        ("GET", False, True),
+        ("HEAD", False, True),
+        ("OPTIONS", False, True),
+        ("PUT", False, True),
+        ("DELETE", False, True),
+        ("POST", False, False),
+        ("PATCH", False, False),
+        ("POST", True, True),
+        ("PATCH", True, True),
+    ],
+)
+def test_rest_retry_policy_follows_http_idempotency(
+    method: str, replay_post: bool, expected: bool
+) -> None:
+    from settee.rest import RestRetryPolicy
+
+    policy = RestRetryPolicy(total=3, replay_post=replay_post)
+    assert policy.replayable(method, "http://127.0.0.1/x") is expected
+    assert RestRetryPolicy.like(policy).replayable(method, "http://127.0.0.1/x") is expected
+    assert policy.new(total=1).replay_post is replay_post
+
+
+def test_client_uses_the_rest_policy_with_its_options(rql_service: RqlService) -> None:
+    from settee.rest import RestRetryPolicy
+
+    with rql_service.client(max_retries=5, backoff_factor=0.25, retry_post=True) as client:
+        policy = client.transport.retry
+        assert isinstance(policy, RestRetryPolicy)
+        assert policy.total == 5 and policy.backoff_factor == 0.25 and policy.replay_post
+        mounted = client.transport.session.get_adapter("http://127.0.0.1/")
+        assert mounted.max_retries is policy  # type: ignore[attr-defined]
+
+
+def test_response_is_writable(rql_client: Client) -> None:
+    rql_client.products["PRD-000001"].get()
+    assert rql_client.response is not None
+    rql_client.response = None
+    assert rql_client.response is None
