@@ -20,7 +20,8 @@ always act on the server.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, MutableMapping
+import time
+from collections.abc import Callable, Iterator, MutableMapping
 from types import TracebackType
 from typing import Any
 
@@ -51,9 +52,13 @@ class Client:
 
     ``Client(url, auth=None, *, cache_size=1024, cache_ttl=None, backend=None,
     **options)``: ``auth`` is a strategy from :mod:`settee.auth` or a
-    ``(user, password)`` tuple; ``options`` go to the backend (``timeout``,
-    ``max_retries``, ``backoff_factor``, ``retry_status_codes``, ``headers``,
-    ``adapter``, ...). ``backend`` passes a ready backend instead of a URL.
+    ``(user, password)`` tuple; ``cache_size`` bounds the handle cache (LRU)
+    and ``cache_ttl`` expires handles after that many seconds (measured by
+    ``cache_timer``, ``time.monotonic`` by default); the same bounds apply to
+    each database's document cache. ``options`` go to the backend
+    (``timeout``, ``max_retries``, ``backoff_factor``, ``retry_status_codes``,
+    ``headers``, ``adapter``, ...). ``backend`` passes a ready backend instead
+    of a URL.
     Use it as a context manager to ``connect()``/``disconnect()``.
     """
 
@@ -67,6 +72,7 @@ class Client:
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
         cache_ttl: float | None = None,
+        cache_timer: Callable[[], float] = time.monotonic,
         backend: Backend | None = None,
         **options: Any,
     ) -> None:
@@ -78,6 +84,7 @@ class Client:
             raise ValueError("cache_ttl must be a positive number of seconds, or None")
         self.cache_size = cache_size
         self.cache_ttl = cache_ttl
+        self._cache_timer = cache_timer
         if backend is None:
             if url is None:
                 raise TypeError("Client needs a url (http(s)://..., memory:, sqlite:///...)")
@@ -93,7 +100,9 @@ class Client:
     def _new_cache(self) -> MutableMapping[str, Any]:
         """A fresh bounded cache with this client's size and TTL."""
         if self.cache_ttl is not None:
-            return cachetools.TTLCache(maxsize=self.cache_size, ttl=self.cache_ttl)
+            return cachetools.TTLCache(
+                maxsize=self.cache_size, ttl=self.cache_ttl, timer=self._cache_timer
+            )
         return cachetools.LRUCache(maxsize=self.cache_size)
 
     @property

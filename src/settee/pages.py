@@ -192,9 +192,10 @@ class Result:
         params = dict(self.options)
         remaining = self._limit
         skip = self._skip
+        drop = 0  # rows at the head of the next answer that were already yielded
         by_docid = self._docid_paging
-        # The row the next answer must start with; rows of the current key (and
-        # of the current key and id) already yielded, to skip on the next page.
+        # The look-ahead row the next page starts with, and how many rows of its
+        # key (key_run) and of its key and id (id_run) were already yielded.
         expected: dict[str, Any] | None = None
         key_run = id_run = 0
         use_skip = False  # the null-key fallback: plain skip from the original start
@@ -203,22 +204,23 @@ class Result:
             last = remaining is not None and remaining <= self.page_size
             want = remaining if last and remaining is not None else self.page_size
             query = dict(self.options if use_skip else params)
-            query["limit"] = want + (0 if last else 1)
+            query["limit"] = want + drop + (0 if last else 1)
             if skip:
                 query["skip"] = skip
             rows = self._call(query, None)
-            if (
-                by_docid
-                and expected is not None
-                and "id" in expected
-                and not (rows and _same_row(rows[0], expected))
-            ):
-                # The server ignored startkey_docid (PouchDB Server does): page by
-                # key alone and skip the rows of that key already yielded.
-                by_docid = False
-                params.pop("startkey_docid", None)
-                skip = key_run
-                continue
+            if drop or (by_docid and expected is not None and "id" in expected):
+                # With startkey/startkey_docid the answer starts at the first row of
+                # the look-ahead row's (key, id). A server that ignores
+                # startkey_docid (PouchDB Server) starts at the key's first row,
+                # which has another id whenever it matters: page by key + skip.
+                assert expected is not None
+                head = rows[0] if rows else None
+                if head is None or not _same_row(head, expected):
+                    by_docid = False
+                    params.pop("startkey_docid", None)
+                    drop, skip = 0, key_run
+                    continue
+            rows = rows[drop:]
             if len(rows) <= want:
                 self.buffered = len(rows)
                 if rows:
@@ -229,7 +231,7 @@ class Result:
             self.buffered = len(rows) + 1
             consumed += want
             if use_skip or following.get("key") is None:
-                use_skip, skip, expected = True, consumed, None
+                use_skip, skip, drop, expected = True, consumed, 0, None
             else:
                 key = following["key"]
                 k = _trailing(rows, following, by_id=False)
@@ -241,9 +243,9 @@ class Result:
                 params["startkey"] = key
                 if by_docid and "id" in following:
                     params["startkey_docid"] = following["id"]
-                    skip = id_run
+                    skip, drop = 0, id_run
                 else:
-                    skip = key_run if "id" in following else 0
+                    skip, drop = (key_run if "id" in following else 0), 0
                 expected = following
             yield rows
             if remaining is not None:
