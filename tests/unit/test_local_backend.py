@@ -168,8 +168,11 @@ def test_missing_and_deleted(backend: Backend) -> None:
     assert gone.value.reason == "deleted"
     tomb = backend.get_doc(DB, "a", {"rev": deleted["rev"]})
     assert tomb == {"_id": "a", "_rev": deleted["rev"], "_deleted": True}
-    with pytest.raises(Conflict):
-        backend.delete_doc(DB, "a", rev)
+    with pytest.raises(DocumentNotFound) as already:
+        backend.delete_doc(DB, "a", deleted["rev"])  # CouchDB's DELETE answers 404 here
+    assert already.value.reason == "deleted"
+    with pytest.raises(DocumentNotFound):
+        backend.delete_doc(DB, "never", "1-" + "a" * 32)
     again = put(backend, {"_id": "a", "x": 2})  # recreating extends the tombstone
     assert again.startswith("3-")
     assert (

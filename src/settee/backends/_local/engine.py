@@ -601,7 +601,19 @@ class Engine:
         return result
 
     def delete_doc(self, db: str, docid: str, rev: str) -> dict[str, Any]:
-        """Write a tombstone for ``docid`` at ``rev``."""
+        """Write a tombstone for ``docid`` at ``rev``.
+
+        Like CouchDB's ``DELETE``, a document that is missing or already deleted
+        is ``DocumentNotFound`` (``"missing"``/``"deleted"``); a stale ``rev`` is
+        ``Conflict``.
+        """
+        if not docid.startswith("_local/"):
+            with self.storage.read() as txn:
+                info = txn.load_docs(self._db(txn, db), [docid]).get(docid)
+            if info is None:
+                raise doc_missing()
+            if info.deleted:
+                raise doc_missing("deleted")
         return self.put_doc(db, {"_id": docid, "_rev": rev, "_deleted": True})
 
     # -- shared by queries and feeds ------------------------------------------
