@@ -235,3 +235,96 @@ class IAMFake:
 
     def __exit__(self, *exc: object) -> None:
         self.server.stop()
+
+
+CLOUDANT_WELCOME = {
+    "couchdb": "Welcome",
+    "version": "3.3.3",
+    "vendor": {"name": "IBM Cloudant", "version": "8521", "variant": "paas"},
+    "features": ["access-ready", "partitioned", "pluggable-storage-engines", "scheduler"],
+}
+
+
+class CloudantFake:
+    """Cloudant's account endpoints, which no local server has.
+
+    Accepts basic auth and cookie sessions for ``user``/``password``, and
+    bearer tokens issued by an :class:`IAMFake` when one is given. Serves
+    ``GET /``, ``/_session``, ``/_all_dbs``, and under ``/_api/v2``: the
+    CORS configuration (stored, so a PUT is seen by the next GET), API key
+    generation, shared databases, billing and usage reports (which echo the
+    year/month they were asked for).
+    """
+
+    def __init__(self, user: str = "acct", password: str = "pw", iam: IAMFake | None = None):
+        self.user = user
+        self.password = password
+        self.iam = iam
+        self.cookies: set[str] = set()
+        self.cors: dict[str, Any] = {
+            "enable_cors": True,
+            "allow_credentials": True,
+            "origins": ["https://a.example"],
+        }
+        self.server = FakeServer(self.handle)
+        self.url = self.server.url
+
+    def _authorised(self, req: Recorded) -> bool:
+        import base64
+
+        header = req.headers.get("Authorization", "")
+        if header.startswith("Basic "):
+            pair = base64.b64decode(header[6:]).decode()
+            return pair == f"{self.user}:{self.password}"
+        if header.startswith("Bearer ") and self.iam is not None:
+            return header[7:] == self.iam.current
+        cookie = req.headers.get("Cookie", "").removeprefix("AuthSession=")
+        return cookie in self.cookies
+
+    def handle(self, req: Recorded) -> Reply:
+        if req.route == "/_session" and req.method == "POST":
+            body = req.json()
+            if body != {"name": self.user, "password": self.password}:
+                return Reply.json(401, {"error": "unauthorized", "reason": "bad credentials"})
+            cookie = f"cookie{len(self.cookies) + 1}"
+            self.cookies.add(cookie)
+            return Reply.json(
+                200,
+                {"ok": True, "name": self.user, "roles": []},
+                **{"Set-Cookie": f"AuthSession={cookie}; Version=1; Path=/; HttpOnly"},
+            )
+        if req.route == "/_session" and req.method == "DELETE":
+            self.cookies.discard(req.headers.get("Cookie", "").removeprefix("AuthSession="))
+            return Reply.json(
+                200, {"ok": True}, **{"Set-Cookie": "AuthSession=; Version=1; Path=/; HttpOnly"}
+            )
+        if not self._authorised(req):
+            return Reply.json(401, {"error": "unauthorized", "reason": "one of _all_dbs, ..."})
+        route = req.route
+        if route == "/":
+            return Reply.json(200, CLOUDANT_WELCOME)
+        if route == "/_session":
+            return Reply.json(200, {"ok": True, "userCtx": {"name": self.user, "roles": []}})
+        if route == "/_all_dbs":
+            return Reply.json(200, ["animals", "plants"])
+        if route == "/_api/v2/user/config/cors":
+            if req.method == "PUT":
+                self.cors = req.json()
+                return Reply.json(200, {"ok": True})
+            return Reply.json(200, self.cors)
+        if route == "/_api/v2/api_keys" and req.method == "POST":
+            return Reply.json(201, {"ok": True, "key": "thandoodstrenterprours", "password": "x"})
+        if route == "/_api/v2/user/shared_databases":
+            return Reply.json(200, {"shared_databases": ["other/shared1", "other/shared2"]})
+        for report in ("/_api/v2/bill", "/_api/v2/usage/data_volume", "/_api/v2/usage/requests"):
+            if route == report or route.startswith(report + "/"):
+                rest = route[len(report) :].strip("/").split("/") if route != report else []
+                return Reply.json(200, {"report": report, "period": rest})
+        return Reply.json(404, {"error": "not_found", "reason": "missing"})
+
+    def __enter__(self) -> CloudantFake:
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
