@@ -20,6 +20,7 @@ from .auth import (
     SessionAuth,
 )
 from .client import Client, CouchDB, connect, couchdb, couchdb_admin_party
+from .cloudant import Cloudant, cloudant, cloudant_bluemix, cloudant_iam
 from .database import Database, Partition
 from .document import DesignDocument, Document
 from .errors import (
@@ -51,6 +52,7 @@ __all__ = [
     "BasicAuth",
     "BearerAuth",
     "Client",
+    "Cloudant",
     "Conflict",
     "CouchDB",
     "CouchError",
@@ -78,6 +80,9 @@ __all__ = [
     "TransportError",
     "Unauthorized",
     "__version__",
+    "cloudant",
+    "cloudant_bluemix",
+    "cloudant_iam",
     "connect",
     "couchdb",
     "couchdb_admin_party",

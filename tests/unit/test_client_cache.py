@@ -1,0 +1,187 @@
+"""The Client's and Database's bounded handle caches, over a fake backend that counts calls.
+
+``FakeBackend`` is not a real backend: it keeps database names in a set and
+counts each primitive call, so the tests can see which operations reach the
+server and which the cache answers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+import settee
+from settee import errors
+
+
+class FakeBackend:
+    kind = "fake"
+    url = "fake:"
+    capabilities = frozenset[str]()
+
+    def __init__(self) -> None:
+        self.dbs: set[str] = set()
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.calls: Counter[str] = Counter()
+        self.closed = False
+
+    def db_info(self, db: str) -> dict[str, Any]:
+        self.calls["db_info"] += 1
+        if db not in self.dbs:
+            raise errors.NotFound("Database does not exist.", error="not_found")
+        return {"db_name": db, "doc_count": 0, "props": {}}
+
+    def create_db(self, db: str, *, partitioned: bool = False, params: Any = None) -> None:
+        self.calls["create_db"] += 1
+        if db in self.dbs:
+            raise errors.PreconditionFailed("exists", error="file_exists")
+        self.dbs.add(db)
+
+    def delete_db(self, db: str) -> None:
+        self.calls["delete_db"] += 1
+        if db not in self.dbs:
+            raise errors.NotFound("Database does not exist.", error="not_found")
+        self.dbs.remove(db)
+
+    def all_dbs(self) -> list[str]:
+        self.calls["all_dbs"] += 1
+        return sorted(self.dbs)
+
+    def get_doc(self, db: str, docid: str, params: Any = None) -> dict[str, Any]:
+        self.calls["get_doc"] += 1
+        if docid not in self.docs:
+            raise errors.DocumentNotFound("missing", error="not_found")
+        return dict(self.docs[docid])
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make(**options: Any) -> tuple[settee.Client, FakeBackend]:
+    backend = FakeBackend()
+    return settee.Client(backend=backend, **options), backend  # type: ignore[arg-type]
+
+
+def test_getitem_fetches_once_then_serves_the_cache() -> None:
+    client, backend = make()
+    backend.dbs.add("a")
+    first = client["a"]
+    assert client["a"] is first
+    assert backend.calls["db_info"] == 1
+    assert "a" in client
+    assert backend.calls["db_info"] == 1
+    with pytest.raises(KeyError):
+        client["missing"]
+    assert "missing" not in client
+    assert client.get("missing") is None
+    assert backend.calls["db_info"] == 3  # get() without remote asks nobody
+
+
+def test_lru_bound() -> None:
+    client, backend = make(cache_size=3)
+    backend.dbs.update({"a", "b", "c", "d"})
+    for name in "abc":
+        client[name]
+    client["a"]  # most recently used now
+    client["d"]  # evicts b, the least recently used
+    assert sorted(client.keys()) == ["a", "c", "d"]
+    assert len(client) == 3
+    calls = backend.calls["db_info"]
+    client["b"]
+    assert backend.calls["db_info"] == calls + 1
+
+
+def test_ttl_expires_handles() -> None:
+    clock = Clock()
+    client, backend = make(cache_ttl=60, cache_timer=clock)
+    backend.dbs.add("a")
+    handle = client["a"]
+    clock.now = 59
+    assert client.get("a") is handle
+    clock.now = 61
+    assert client.get("a") is None
+    assert client["a"] is not handle
+    assert backend.calls["db_info"] == 2
+
+
+def test_cache_options_are_validated() -> None:
+    for bad in ({"cache_size": 0}, {"cache_size": True}, {"cache_ttl": 0}, {"cache_ttl": "1"}):
+        with pytest.raises(ValueError):
+            make(**bad)
+    with pytest.raises(TypeError):
+        settee.Client(url="memory:", backend=FakeBackend())  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        settee.Client()
+
+
+def test_explicit_verbs_always_act_on_the_server() -> None:
+    client, backend = make()
+    assert backend.calls["create_db"] == 0
+    db = client.create_database("a")
+    assert client.get("a") is db
+    assert client.create_database("a").database_name == "a"  # exists: a handle
+    with pytest.raises(errors.PreconditionFailed):
+        client.create_database("a", throw_on_exists=True)
+    assert client.all_dbs() == ["a"]
+    assert client.keys(remote=True) == ["a"]
+    client.delete_database("a")
+    assert client.get("a") is None
+    with pytest.raises(errors.NotFound):
+        client.delete_database("a")
+
+
+def test_document_cache_is_bounded_too() -> None:
+    client, backend = make(cache_size=2)
+    backend.dbs.add("a")
+    backend.docs.update({f"d{i}": {"_id": f"d{i}", "_rev": "1-x"} for i in range(3)})
+    db = client["a"]
+    d0 = db["d0"]
+    assert db["d0"] is d0
+    db["d1"]
+    db["d2"]
+    assert sorted(db.keys()) == ["d1", "d2"]
+    assert backend.calls["get_doc"] == 3
+    assert "d0" in db  # not cached: asks the backend, truthfully
+    assert backend.calls["get_doc"] == 4
+    assert "nope" not in db
+    assert db.get("nope", "x", remote=True) == "x"
+    del db["d2"]
+    assert "d2" not in db.keys(remote=False)
+    with pytest.raises(KeyError):
+        del db["d2"]
+
+
+def test_disconnect_clears_and_closes() -> None:
+    client, backend = make()
+    backend.dbs.add("a")
+    client["a"]
+    client.disconnect()
+    assert len(client) == 0 and backend.closed
+
+
+def test_http_only_features_raise_not_supported_elsewhere() -> None:
+    client, backend = make()
+    backend.dbs.add("a")
+    for call in (client.session, client.session_logout, client.change_credentials):
+        with pytest.raises(errors.NotSupported, match="HTTP"):
+            call()
+    with pytest.raises(errors.NotSupported):
+        _ = client.r_session
+    with pytest.raises(errors.NotSupported):
+        _ = client["a"].database_url
+    assert client.basic_auth_str() is None
+    assert client.session_cookie() is None
+    assert not client.is_iam_authenticated
+    client.connect()  # nothing to log in to: a no-op
+    with client as same:
+        assert same is client
