@@ -785,3 +785,9 @@ def test_python_view_linked_documents(backend: Backend) -> None:
 
     rows = backend.python_view(DB, link, {"include_docs": True})["rows"]
     assert rows[0]["doc"]["name"] == "Ann"
+
+
+def test_find_sorts_ids_raw(backend: Backend) -> None:
+    backend.bulk_docs(DB, [{"_id": i, "t": 1} for i in ("b", "B", "a", "A")])
+    body = backend.find(DB, {"selector": {"t": 1}, "sort": ["_id"]})
+    assert [d["_id"] for d in body["docs"]] == ["A", "B", "a", "b"]

@@ -44,7 +44,20 @@ DOC: dict[str, Any] = {
         ({"age": {"$ne": 30}}, False),
         ({"missing": {"$ne": 1}}, False),  # a missing field matches nothing...
         ({"missing": {"$exists": False}}, True),  # ...but $exists: false
-        ({"missing": {"$not": {"$eq": 1}}}, True),
+        ({"missing": {"$not": {"$eq": 1}}}, False),  # negation is pushed down: "$ne"
+        ({"missing": {"$not": {"$exists": True}}}, True),
+        ({"$not": {"missing": 1}}, False),
+        ({"$nor": [{"missing": 1}]}, False),
+        ({"age": {"$not": {"$gt": 40}}}, True),
+        ({"age": {"$not": {"$in": [30]}}}, False),
+        ({"$not": {"age": 30, "name": "Bob"}}, True),  # De Morgan: age != 30 or name != Bob
+        ({"$not": {"$or": [{"age": 1}, {"name": "Bob"}]}}, True),
+        ({"$not": {"$and": [{"age": 30}, {"name": "Alice"}]}}, False),
+        ({"name": {"$not": {"$regex": "^B"}}}, True),
+        ({"missing": {"$not": {"$regex": "^B"}}}, False),
+        ({"_id": {"$gt": "X"}}, True),  # _id compares raw: "x" > "X"
+        ({"_id": {"$lt": "Y"}}, False),
+        ({"tags": {"$all": [["a", "b", "c"]]}}, True),  # the one argument is the whole array
         ({"nothing": {"$exists": True}}, True),
         ({"nothing": None}, True),
         ({"age": {"$gt": 29, "$lt": 31}}, True),
@@ -146,10 +159,10 @@ def test_fields_and_paths() -> None:
     assert project(DOC, None) is DOC
 
 
-def test_json_equal_is_strict_about_booleans() -> None:
-    assert json_equal(1, 1.0)
+def test_json_equal_is_exact_like_erlang() -> None:
+    assert not json_equal(1, 1.0)
     assert not json_equal(True, 1)
-    assert json_equal({"a": [1, None]}, {"a": [1.0, None]})
+    assert json_equal({"a": [1, None]}, {"a": [1, None]})
     assert not json_equal([1], [1, 2])
 
 

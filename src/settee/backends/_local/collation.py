@@ -31,7 +31,7 @@ import functools
 import unicodedata
 from typing import Any
 
-__all__ = ["collate", "raw_key", "sort_key", "string_key", "type_rank"]
+__all__ = ["collate", "raw_key", "raw_sort_key", "sort_key", "string_key", "type_rank"]
 
 # ICU root order of the ASCII punctuation and symbols (probed against ICU).
 _ASCII_PUNCT = "_-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$"
@@ -118,6 +118,20 @@ def sort_key(value: Any) -> Key:
         return (5, tuple(sort_key(item) for item in value))
     if rank == 6:
         return (6, tuple((string_key(k), sort_key(v)) for k, v in value.items()))
+    return (rank,)
+
+
+def raw_sort_key(value: Any) -> Key:
+    """Like :func:`sort_key` but strings by code point (CouchDB's raw collation, used for ids)."""
+    rank = type_rank(value)
+    if rank == 3:
+        return (3, value)
+    if rank == 4:
+        return (4, value)
+    if rank == 5:
+        return (5, tuple(raw_sort_key(item) for item in value))
+    if rank == 6:
+        return (6, tuple((k, raw_sort_key(v)) for k, v in value.items()))
     return (rank,)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ...errors import BadRequest
-from .collation import collate, sort_key
+from .collation import raw_sort_key, sort_key
 
 __all__ = [
     "MISSING",
@@ -107,16 +107,14 @@ def get_field(doc: Any, parts: Sequence[str]) -> Any:
 
 
 def json_equal(a: Any, b: Any) -> bool:
-    """Exact JSON equality (``True != 1``, ``1 == 1.0`` as numbers, like Erlang's ``==``)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b
-    if isinstance(a, list) and isinstance(b, list):
+    """Exact JSON equality, like Erlang's ``=:=``: ``1 != 1.0`` and ``True != 1``."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
         return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
+    if isinstance(a, dict):
         return a.keys() == b.keys() and all(json_equal(v, b[k]) for k, v in a.items())
-    return type(a) is type(b) and bool(a == b)
+    return bool(a == b)
 
 
 def _json_type(value: Any) -> str:
@@ -137,97 +135,119 @@ def compile_selector(selector: Any) -> Selector:
     """Compile a Mango selector into a predicate; ``BadRequest`` if it is malformed."""
     if not isinstance(selector, dict):
         raise BadRequest("Selector must be a JSON object", error="invalid_selector")
-    return _compile_object(selector, path=None)
+    return _compile_object(selector, None, False)
 
 
-def _compile_object(selector: dict[str, Any], path: list[str] | None) -> Selector:
-    """An object selector: an implicit ``$and`` of its members."""
+# CouchDB pushes every negation ($not, $nor) down to the field conditions before
+# matching, and a condition on a missing field is false. So {"f": {"$not": {"$eq": 1}}}
+# is {"f": {"$ne": 1}} and does not match a document without "f". ``neg`` carries
+# the pending negation down the same way.
+_NEGATED = {
+    "$lt": "$gte",
+    "$gte": "$lt",
+    "$lte": "$gt",
+    "$gt": "$lte",
+    "$eq": "$ne",
+    "$ne": "$eq",
+    "$in": "$nin",
+    "$nin": "$in",
+}
+
+
+def _all(preds: list[Selector]) -> Selector:
+    if len(preds) == 1:
+        return preds[0]
+    return lambda doc: all(pred(doc) for pred in preds)
+
+
+def _any(preds: list[Selector]) -> Selector:
+    # CouchDB: an empty $or matches everything.
+    return lambda doc: not preds or any(pred(doc) for pred in preds)
+
+
+def _compile_object(selector: dict[str, Any], path: list[str] | None, neg: bool) -> Selector:
+    """An object selector: an implicit ``$and`` of its members (an ``$or`` when negated)."""
     preds: list[Selector] = []
     for key, arg in selector.items():
         if key in _COMBINATORS:
-            preds.append(_compile_combinator(key, arg, path))
+            preds.append(_compile_combinator(key, arg, path, neg))
         elif key in _CONDITIONS:
-            preds.append(_compile_condition(key, arg, path or []))
+            preds.append(_compile_condition(key, arg, path or [], neg))
         elif key.startswith("$"):
             raise _bad(f"Invalid operator: {key}")
         else:
             sub = [*(path or []), *split_field(key)]
             if isinstance(arg, dict) and arg:
                 # Operators, or nested fields ({"a": {"b": 1}} is "a.b" = 1).
-                preds.append(_compile_object(arg, sub))
+                preds.append(_compile_object(arg, sub, neg))
             else:
-                preds.append(_compile_condition("$eq", arg, sub))
-    if len(preds) == 1:
-        return preds[0]
-    return lambda doc: all(pred(doc) for pred in preds)
+                preds.append(_compile_condition("$eq", arg, sub, neg))
+    return _any(preds) if neg and len(preds) > 1 else _all(preds)
 
 
-def _compile_combinator(op: str, arg: Any, path: list[str] | None) -> Selector:
+def _compile_combinator(op: str, arg: Any, path: list[str] | None, neg: bool) -> Selector:
     if op == "$not":
         if not isinstance(arg, dict):
             raise _bad("$not argument must be a JSON object")
-        inner = _compile_object(arg, path)
-        return lambda doc: not inner(doc)
+        return _compile_object(arg, path, not neg)
     if not isinstance(arg, list) or not all(isinstance(item, dict) for item in arg):
         raise _bad(f"{op} argument must be a list of JSON objects")
-    preds = [_compile_object(item, path) for item in arg]
-    if op == "$and":
-        return lambda doc: all(pred(doc) for pred in preds)
-    if op == "$or":
-        # CouchDB: an empty $or matches everything.
-        return lambda doc: not preds or any(pred(doc) for pred in preds)
-    return lambda doc: not any(pred(doc) for pred in preds)
+    if op == "$nor":  # $nor is $not of $or
+        op, neg = "$or", not neg
+    preds = [_compile_object(item, path, neg) for item in arg]
+    conjunction = (op == "$and") != neg  # De Morgan
+    return _all(preds) if conjunction else _any(preds)
 
 
 def _sub_selector(arg: Any, op: str) -> Selector:
     """The argument of $elemMatch/$allMatch/$keyMapMatch, applied to one element."""
     if not isinstance(arg, dict):
         raise _bad(f"{op} argument must be a JSON object")
-    return _compile_object(arg, None)
+    return _compile_object(arg, None, False)
 
 
-def _compile_condition(op: str, arg: Any, path: list[str]) -> Selector:
-    test = _condition(op, arg)
+def _compile_condition(op: str, arg: Any, path: list[str], neg: bool) -> Selector:
     if op == "$exists":
-        want = bool(arg)
+        if not isinstance(arg, bool):
+            raise _bad("$exists argument must be a boolean")
+        want = arg != neg
         return lambda doc: (get_field(doc, path) is not MISSING) == want
+    raw = path == ["_id"]  # CouchDB compares _id raw, not with ICU
+    if neg and op in _NEGATED:
+        op, neg = _NEGATED[op], False
+    test = _condition(op, arg, raw)
 
     def predicate(doc: Any) -> bool:
         value = get_field(doc, path)
-        return value is not MISSING and test(value)
+        return value is not MISSING and test(value) != neg
 
     return predicate
 
 
-def _condition(op: str, arg: Any) -> Callable[[Any], bool]:
-    if op == "$eq":
-        return lambda v: collate(v, arg) == 0
-    if op == "$ne":
-        return lambda v: collate(v, arg) != 0
-    if op in ("$gt", "$gte", "$lt", "$lte"):
-        key = sort_key(arg)
+def _condition(op: str, arg: Any, raw: bool = False) -> Callable[[Any], bool]:
+    keyof = raw_sort_key if raw else sort_key
+    if op in ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte"):
+        key = keyof(arg)
         return {
-            "$gt": lambda v: sort_key(v) > key,
-            "$gte": lambda v: sort_key(v) >= key,
-            "$lt": lambda v: sort_key(v) < key,
-            "$lte": lambda v: sort_key(v) <= key,
+            "$eq": lambda v: keyof(v) == key,
+            "$ne": lambda v: keyof(v) != key,
+            "$gt": lambda v: keyof(v) > key,
+            "$gte": lambda v: keyof(v) >= key,
+            "$lt": lambda v: keyof(v) < key,
+            "$lte": lambda v: keyof(v) <= key,
         }[op]
     if op in ("$in", "$nin"):
         if not isinstance(arg, list):
             raise _bad(f"{op} argument must be a list")
-        keys = [sort_key(item) for item in arg]
+        keys = [keyof(item) for item in arg]
 
         def contains(v: Any) -> bool:
             values = v if isinstance(v, list) else [v]
-            return any(sort_key(item) in keys for item in values)
+            return any(keyof(item) in keys for item in values)
 
         if op == "$in":
             return contains
         return lambda v: not contains(v)
-    if op == "$exists":
-        if not isinstance(arg, bool):
-            raise _bad("$exists argument must be a boolean")
-        return lambda v: True
     if op == "$type":
         if arg not in _TYPES:
             raise _bad(f"$type argument must be one of {sorted(_TYPES)}")
@@ -265,10 +285,15 @@ def _condition(op: str, arg: Any) -> Callable[[Any], bool]:
     if op == "$all":
         if not isinstance(arg, list):
             raise _bad("$all argument must be a list")
+        # CouchDB: every argument is a member, or the one argument is the whole array.
+        whole = arg[0] if len(arg) == 1 and isinstance(arg[0], list) else None
         return lambda v: (
             isinstance(v, list)
             and bool(arg)
-            and all(any(json_equal(item, x) for x in v) for item in arg)
+            and (
+                all(any(json_equal(item, x) for x in v) for item in arg)
+                or (whole is not None and json_equal(whole, v))
+            )
         )
     if op == "$elemMatch":
         sub = _sub_selector(arg, op)

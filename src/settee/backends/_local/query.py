@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...errors import BadRequest, Conflict, DocumentNotFound, NotFound, NotSupported
-from .collation import sort_key, type_rank
+from .collation import raw_sort_key, sort_key, type_rank
 from .mango import MISSING, compile_selector, get_field, parse_sort, project
 from .storage import DbMeta, DocInfo, Txn
 from .util import PAGE, conflict, dumps, flag, number, partition_bounds
@@ -271,7 +271,12 @@ def find(
             values = [get_field(doc, path) for path, _, _ in sort]
             if any(v is MISSING for v in values):
                 continue  # CouchDB's json index holds only documents with every sort field
-            position: Any = ([sort_key(v) for v in values], info.id)
+            # _id sorts raw (it is _all_docs order), everything else by collation.
+            keys = [
+                raw_sort_key(v) if path == ["_id"] else sort_key(v)
+                for v, (path, _, _) in zip(values, sort, strict=True)
+            ]
+            position: Any = (keys, info.id)
             if after is not None and not _after(position, after, sort[0][2]):
                 continue
         else:
