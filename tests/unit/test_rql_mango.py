@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from settee.errors import NotSupported, RQLSyntaxError
 from settee.rql import EMPTY, MangoQuery, Query, R, like_to_regex, to_mango, to_mango_query
-from settee.rql.mango import json_value
+from settee.rql.mango import and_selectors, json_value, pouch_safe
 
 
 @pytest.mark.parametrize(
@@ -44,7 +48,7 @@ from settee.rql.mango import json_value
         ("or(eq(a,1),eq(b,2))", {"$or": [{"a": {"$eq": 1}}, {"b": {"$eq": 2}}]}),
         (
             "not(or(eq(a,1),lt(b,2)))",
-            {"$and": [{"$not": {"a": {"$eq": 1}}}, {"$not": {"b": {"$lt": 2, "$type": "number"}}}]},
+            {"$nor": [{"a": {"$eq": 1}}, {"b": {"$lt": 2, "$type": "number"}}]},
         ),
         ("eq(customer.name,x)", {"customer.name": {"$eq": "x"}}),
         ("", {}),
@@ -53,6 +57,52 @@ from settee.rql.mango import json_value
 def test_translation_table(rql: str, selector: dict[str, Any]) -> None:
     assert to_mango(rql) == selector
     json.dumps(selector)  # always plain JSON
+
+
+@pytest.mark.parametrize(
+    ("rql", "selector"),
+    [
+        # one field, different operators: one operator object (index-friendly)
+        ("and(gt(p,1),lt(p,5))", {"p": {"$gt": 1, "$type": "number", "$lt": 5}}),
+        (
+            "and(ge(p,1),le(p,5),eq(s,x))",
+            {"$and": [{"p": {"$gte": 1, "$type": "number", "$lte": 5}}, {"s": {"$eq": "x"}}]},
+        ),
+        # negations in one and: one $nor, the rest stays
+        (
+            "and(not(eq(a,1)),not(eq(b,2)),eq(c,3))",
+            {"$and": [{"c": {"$eq": 3}}, {"$nor": [{"a": {"$eq": 1}}, {"b": {"$eq": 2}}]}]},
+        ),
+        ("and(not(eq(a,1)),eq(c,3))", {"$and": [{"c": {"$eq": 3}}, {"$not": {"a": {"$eq": 1}}}]}),
+        # operators that clash stay separate clauses
+        ("and(eq(a,1),eq(a,2))", {"$and": [{"a": {"$eq": 1}}, {"a": {"$eq": 2}}]}),
+        (
+            "and(gt(a,1),lt(a,z))",
+            {
+                "$and": [
+                    {"a": {"$gt": 1, "$type": "number"}},
+                    {"a": {"$lt": "z", "$type": "string"}},
+                ]
+            },
+        ),
+    ],
+)
+def test_conjunctions_are_merged(rql: str, selector: dict[str, Any]) -> None:
+    assert to_mango(rql) == selector
+
+
+def test_and_selectors() -> None:
+    a, b = {"a": {"$eq": 1}}, {"b": {"$gt": 2}}
+    assert and_selectors() == {}
+    assert and_selectors({}, a, {}) == a
+    assert and_selectors({"$and": [a, {"$and": [b]}]}) == {"$and": [a, b]}  # flattened
+    assert and_selectors({"a": 1, "b": 2}) == {"$and": [{"a": 1}, {"b": 2}]}
+    assert and_selectors({"$nor": [a]}, {"$not": b}) == {"$nor": [a, b]}
+    assert and_selectors(a, {"a": {"$eq": 1}}) == a  # the same condition twice
+    assert and_selectors({"a": 1}, {"a": {"$gt": 0}}) == {"$and": [{"a": 1}, {"a": {"$gt": 0}}]}
+    assert and_selectors({"a": {"b": 1}}, {"a": {"c": 1}}) == {
+        "$and": [{"a": {"b": 1}}, {"a": {"c": 1}}]
+    }
 
 
 def test_le_ge_operator_names() -> None:
@@ -154,3 +204,139 @@ def test_untranslatable_parts_raise_not_supported() -> None:
         to_mango_query("select(a,-b)")
     with pytest.raises(NotSupported, match="search"):
         to_mango_query("search=ann")
+
+
+# -- the PouchDB-safe shape ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("selector", "safe"),
+    [
+        ({}, {}),
+        ({"a": {"$ne": 1}}, {"a": {"$ne": 1}}),
+        ({"$not": {"a": {"$eq": 1}}}, {"$nor": [{"$and": [{"a": {"$eq": 1}}]}]}),
+        (
+            {"$or": [{"a": {"$ne": 1}}, {"b": {"$regex": "^x"}}]},
+            {"$or": [{"$and": [{"a": {"$ne": 1}}]}, {"$and": [{"b": {"$regex": "^x"}}]}]},
+        ),
+        (
+            {"$and": [{"a": {"$eq": 1}}, {"a": {"$eq": 2}}]},
+            {"$and": [{"a": {"$eq": 1}}, {"$or": [{"$and": [{"a": {"$eq": 2}}]}]}]},
+        ),
+        (
+            {"a": {"$eq": 1, "$ne": 1}},
+            {"$and": [{"a": {"$eq": 1}}, {"$or": [{"$and": [{"a": {"$ne": 1}}]}]}]},
+        ),
+        (
+            {"$and": [{"$not": {"a": {"$eq": 1}}}, {"$nor": [{"b": {"$eq": 2}}]}]},
+            {"$nor": [{"$and": [{"a": {"$eq": 1}}]}, {"$and": [{"b": {"$eq": 2}}]}]},
+        ),
+        (
+            # (a|b) & (a|c) & d: the second $or moves down as not(not(...)) into $nor
+            {"$and": [{"$or": [{"a": 1}, {"b": 1}]}, {"$or": [{"a": 1}, {"c": 1}]}, {"d": 1}]},
+            {
+                "$and": [
+                    {"$or": [{"$and": [{"a": 1}]}, {"$and": [{"b": 1}]}]},
+                    {"d": 1},
+                    {
+                        "$nor": [
+                            {
+                                "$and": [
+                                    {
+                                        "$nor": [
+                                            {
+                                                "$and": [
+                                                    {
+                                                        "$or": [
+                                                            {"$and": [{"a": 1}]},
+                                                            {"$and": [{"c": 1}]},
+                                                        ]
+                                                    }
+                                                ]
+                                            }
+                                        ]
+                                    }
+                                ]
+                            }
+                        ]
+                    },
+                ]
+            },
+        ),
+    ],
+)
+def test_pouch_safe_shapes(selector: dict[str, Any], safe: dict[str, Any]) -> None:
+    assert pouch_safe(selector) == safe
+
+
+def _no_repeated_keys_in_any_and(selector: Any) -> bool:
+    if isinstance(selector, list):
+        return all(_no_repeated_keys_in_any_and(item) for item in selector)
+    if not isinstance(selector, dict):
+        return True
+    if "$and" in selector:
+        keys = [next(iter(clause)) for clause in selector["$and"]]
+        if len(keys) != len(set(keys)) or any(len(clause) != 1 for clause in selector["$and"]):
+            return False
+    for key, value in selector.items():
+        if key in ("$or", "$nor") and not all(set(sub) == {"$and"} for sub in value):
+            return False
+        if key == "$not":
+            return False
+        if not _no_repeated_keys_in_any_and(value):
+            return False
+    return True
+
+
+field_names = st.sampled_from(["a", "b", "c.d"])
+values = st.one_of(st.integers(-2, 2), st.sampled_from(["x", "y", ""]), st.none(), st.booleans())
+leaf_queries = st.one_of(
+    st.builds(lambda f, v: R().n(f).eq(v), field_names, values),
+    st.builds(lambda f, v: R().n(f).ne(v), field_names, values),
+    st.builds(lambda f, v: R().n(f).gt(v), field_names, st.integers(-2, 2) | st.just("x")),
+    st.builds(lambda f, v: R().n(f).le(v), field_names, st.integers(-2, 2) | st.just("x")),
+    st.builds(lambda f, p: R().n(f).like(p), field_names, st.sampled_from(["x*", "*y", "*"])),
+    st.builds(lambda f, p: R().n(f).ilike(p), field_names, st.sampled_from(["X*", "*Y*"])),
+    st.builds(
+        lambda f, vs: R().n(f).in_(vs), field_names, st.lists(values, min_size=1, max_size=3)
+    ),
+    st.builds(
+        lambda f, vs: R().n(f).out(vs), field_names, st.lists(values, min_size=1, max_size=3)
+    ),
+)
+rql_queries = st.recursive(
+    leaf_queries,
+    lambda children: st.one_of(
+        st.lists(children, min_size=2, max_size=4).map(
+            lambda qs: functools.reduce(operator.and_, qs)
+        ),
+        st.lists(children, min_size=2, max_size=4).map(
+            lambda qs: functools.reduce(operator.or_, qs)
+        ),
+        children.map(operator.invert),
+    ),
+    max_leaves=8,
+)
+docs = st.fixed_dictionaries(
+    {},
+    optional={
+        "a": values,
+        "b": values | st.sampled_from(["X", "xY", "yy"]),
+        "c": st.fixed_dictionaries({}, optional={"d": values}),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rql_queries, st.lists(docs, min_size=1, max_size=12))
+def test_pouch_safe_means_the_same(query: R, sample: list[dict[str, Any]]) -> None:
+    # settee's local Mango engine (CouchDB semantics) judges both shapes alike.
+    from settee.backends._local.mango import compile_selector
+
+    plain = to_mango(query)
+    safe = pouch_safe(plain)
+    assert _no_repeated_keys_in_any_and(safe)
+    assert pouch_safe(safe) == safe or _no_repeated_keys_in_any_and(pouch_safe(safe))
+    match_plain, match_safe = compile_selector(plain), compile_selector(safe)
+    for doc in sample:
+        assert match_plain(doc) == match_safe(doc), (str(query), doc)

@@ -202,7 +202,8 @@ def test_filter_ands_and_returns_a_new_set() -> None:
     assert narrowed.selector == {
         "$and": [
             {"status": {"$eq": "new"}},
-            {"$and": [{"total": {"$gt": 3, "$type": "number"}}, {"kind": {"$eq": "a"}}]},
+            {"total": {"$gt": 3, "$type": "number"}},
+            {"kind": {"$eq": "a"}},
         ]
     }
     assert MangoQuerySet(db).filter(R(a=1)).selector == {"a": {"$eq": 1}}
@@ -215,7 +216,9 @@ def test_a_mango_dict_is_used_as_is() -> None:
     db, _ = make(1)
     raw = {"type": "order", "n": {"$gt": 1}}
     assert MangoQuerySet(db, raw).selector == raw
-    assert MangoQuerySet(db, raw, a=1).selector == {"$and": [raw, {"a": {"$eq": 1}}]}
+    assert MangoQuerySet(db, raw, a=1).selector == {
+        "$and": [{"type": "order"}, {"n": {"$gt": 1}}, {"a": {"$eq": 1}}]
+    }
 
 
 def test_order_by_select_and_their_bodies() -> None:

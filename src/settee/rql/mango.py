@@ -15,8 +15,8 @@ RQL                    Mango selector
 ``ilike(f,p)``         the same, each letter written as ``[aA]`` (portable: JavaScript
                        regexes, as in PouchDB, have no ``(?i)``)
 ``in(f,(a,b))``        ``{"f": {"$in": [a, b]}}``; ``out``: ``$nin``
-``and(...)``/``or``    ``{"$and": [...]}`` / ``{"$or": [...]}``
-``not(x)``             ``{"$not": x}``
+``and(...)``/``or``    ``{"$and": [...]}`` / ``{"$or": [...]}`` (see :func:`and_selectors`)
+``not(x)``             ``{"$not": x}``; several ``not`` in one ``and``: ``{"$nor": [...]}``
 nothing                ``{}``
 =====================  ===============================================================
 
@@ -30,6 +30,7 @@ Values become JSON: ``Decimal`` a number (``int`` when whole), ``date`` and
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -54,9 +55,11 @@ from settee.rql.parser import parse
 
 __all__ = [
     "MangoQuery",
+    "and_selectors",
     "json_value",
     "like_to_regex",
     "node_to_selector",
+    "pouch_safe",
     "sort_spec",
     "to_mango",
     "to_mango_query",
@@ -166,6 +169,127 @@ def _compare(node: Compare) -> dict[str, Any]:
     return {node.field: {f"${node.op}": value}}
 
 
+def _clauses(selector: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The single-key clauses of a selector, with nested ``$and`` lists flattened."""
+    for key, value in selector.items():
+        if key == "$and" and isinstance(value, list):
+            for part in value:
+                yield from _clauses(part)
+        else:
+            yield key, value
+
+
+def _is_operators(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value) and all(k.startswith("$") for k in value)
+
+
+def and_selectors(*selectors: Mapping[str, Any]) -> dict[str, Any]:
+    """Return one selector that requires every one of ``selectors`` (``{}`` ones are ignored).
+
+    Nested ``$and`` lists are flattened, negations become one ``$nor`` (a
+    single one stays ``$not``), and conditions on the same field are merged
+    into one operator object when their operators differ
+    (``{"p": {"$gt": 1, "$lt": 5}}``, which an index on ``p`` serves).
+    """
+    negations: list[Any] = []
+    by_key: dict[str, list[Any]] = {}
+    for selector in selectors:
+        for key, value in _clauses(selector):
+            if key == "$not":
+                negations.append(value)
+            elif key == "$nor" and isinstance(value, list):
+                negations.extend(value)
+            else:
+                by_key.setdefault(key, []).append(value)
+    out: list[dict[str, Any]] = []
+    for key, values in by_key.items():
+        merged: dict[str, Any] | None = {}
+        if key.startswith("$") or not all(_is_operators(v) for v in values):
+            merged = None
+        for value in values if merged is not None else ():
+            for op, arg in value.items():
+                if merged is not None and op in merged and merged[op] != arg:
+                    merged = None
+                    break
+                if merged is not None:
+                    merged[op] = arg
+        if merged is not None:
+            out.append({key: merged})
+        else:
+            out.extend({key: value} for value in values)
+    if len(negations) == 1:
+        out.append({"$not": negations[0]})
+    elif negations:
+        out.append({"$nor": negations})
+    if not out:
+        return {}
+    return out[0] if len(out) == 1 else {"$and": out}
+
+
+def pouch_safe(selector: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``selector`` reshaped so that PouchDB Server evaluates it as CouchDB does.
+
+    The result means the same on every server; only its shape changes. PouchDB
+    (pouchdb-selector-core 7.3) rewrites selectors before matching and gets
+    several shapes wrong: two clauses with the same key in one ``$and`` are
+    merged by overwriting (``$eq``, ``$in``, ``$not``, ``$nor``; ``$eq``
+    also deletes ``$ne``/``$gt``... on its field), and ``$ne``/``$regex``
+    inside ``$or``/``$nor``/``$not`` crash (``userValue.every is not a
+    function``) unless their sub-selector is an ``$and``, which it then
+    rewrites correctly. So here:
+
+    * every element of an ``$or``/``$nor`` is an ``$and`` list;
+    * ``$not`` becomes ``$nor`` of one element, and one ``$and`` holds at most
+      one ``$nor`` (their lists joined);
+    * a field's ``$eq`` is split from its other operators;
+    * within one ``$and`` no key repeats: repeated clauses move into a nested
+      ``{"$or": [{"$and": [...]}]}`` (a one-element ``$or`` is just its
+      ``$and``), or, when ``$or`` is taken, into the ``$nor`` list as
+      ``{"$and": [{"$nor": [{"$and": [...]}]}]}`` (not not), recursively.
+    """
+    clauses = _safe_and(list(_clauses(selector)))
+    if not clauses:
+        return {}
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _safe_clause(key: str, value: Any) -> list[tuple[str, Any]]:
+    if key in ("$or", "$nor") and isinstance(value, list):
+        return [(key, [{"$and": _safe_and(list(_clauses(sub)))} for sub in value])]
+    if key == "$not" and isinstance(value, Mapping):
+        return [("$nor", [{"$and": _safe_and(list(_clauses(value)))}])]
+    if _is_operators(value) and "$eq" in value and len(value) > 1:
+        return [(key, {"$eq": value["$eq"]}), (key, {k: v for k, v in value.items() if k != "$eq"})]
+    return [(key, value)]
+
+
+def _safe_and(clauses: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """Distinct-key clauses for one ``$and``; repeats are nested one level down."""
+    processed = [part for key, value in clauses for part in _safe_clause(key, value)]
+    return _distinct(processed)
+
+
+def _distinct(processed: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    unique: dict[str, Any] = {}
+    rest: list[tuple[str, Any]] = []
+    for key, value in processed:
+        if key == "$nor" and key in unique:
+            unique[key] = [*unique[key], *value]
+        elif key in unique:
+            rest.append((key, value))
+        else:
+            unique[key] = value
+    if rest:
+        nested = {"$and": _distinct(rest)}  # rest is shorter than processed: this ends
+        if "$or" not in unique:
+            unique["$or"] = [nested]
+        else:
+            # `$or` is taken: not(not(rest)) joins this level's one `$nor`.
+            double = {"$and": [{"$nor": [nested]}]}
+            unique["$nor"] = [*unique.get("$nor", []), double]
+    return [{key: value} for key, value in unique.items()]
+
+
 def node_to_selector(node: Node | None) -> dict[str, Any]:
     """Return the Mango selector for a filter tree (``{}`` for ``None``)."""
     if node is None:
@@ -177,9 +301,10 @@ def node_to_selector(node: Node | None) -> dict[str, Any]:
         return {node.field: {"$in" if node.op == "in" else "$nin": values}}
     if isinstance(node, Not):
         return {"$not": node_to_selector(node.child)}
-    key = "$and" if isinstance(node, And) else "$or"
-    assert isinstance(node, (And, Or))
-    return {key: [node_to_selector(child) for child in node.children]}
+    if isinstance(node, And):
+        return and_selectors(*(node_to_selector(child) for child in node.children))
+    assert isinstance(node, Or)
+    return {"$or": [node_to_selector(child) for child in node.children]}
 
 
 def to_query(query: QueryLike = None, **lookups: object) -> Query:

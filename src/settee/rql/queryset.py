@@ -27,7 +27,14 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, overload
 
 from settee.errors import BadRequest
-from settee.rql.mango import QueryLike, node_to_selector, sort_spec, to_query
+from settee.rql.mango import (
+    QueryLike,
+    and_selectors,
+    node_to_selector,
+    pouch_safe,
+    sort_spec,
+    to_query,
+)
 from settee.rql.nodes import Query
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MangoQuerySet"]
@@ -67,19 +74,13 @@ def _selector_of(
 ) -> tuple[dict[str, Any], Query | None]:
     """Return (selector, parsed Query or None) for a constructor/filter argument."""
     if isinstance(query, Mapping):
-        extra = to_query(None, **lookups).where
         selector = dict(query)
-        return _and_selectors(selector, node_to_selector(extra)), None
+        if not lookups:
+            return selector, None  # a ready selector is sent as given
+        extra = to_query(None, **lookups).where
+        return and_selectors(selector, node_to_selector(extra)), None
     parsed = to_query(query, **lookups)
     return node_to_selector(parsed.where), parsed
-
-
-def _and_selectors(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
-    if not left:
-        return right
-    if not right:
-        return left
-    return {"$and": [left, right]}
 
 
 def _check_fields(fields: tuple[str, ...], *, signed: bool) -> None:
@@ -166,7 +167,7 @@ class MangoQuerySet:
         """Return a new set that also requires ``query`` and ``lookups`` (AND)."""
         selector, parsed = _selector_of(query, lookups)
         clone = self._clone()
-        clone._selector = _and_selectors(self._selector, selector)
+        clone._selector = and_selectors(self._selector, selector)
         if parsed is not None:
             clone._apply_parsed(parsed)
         return clone
@@ -243,7 +244,8 @@ class MangoQuerySet:
     def _body(
         self, selector: dict[str, Any], size: int, fields: list[str] | None
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {"selector": selector, "limit": size}
+        # pouch_safe: same meaning everywhere, and PouchDB Server reads it right too.
+        body: dict[str, Any] = {"selector": pouch_safe(selector), "limit": size}
         if fields is not None:
             body["fields"] = fields
         if self._sort:
@@ -308,8 +310,7 @@ class MangoQuerySet:
         while remaining is None or remaining > 0:
             # Always a whole page (trimmed here): a tiny limit is what PouchDB
             # can turn into an empty page while matches remain.
-            after = {"_id": {"$gt": last}}
-            selector = {"$and": [self._selector, after]} if self._selector else after
+            selector = and_selectors(self._selector, {"_id": {"$gt": last}})
             body = self._body(selector, self._page_size, fields)
             body["sort"] = [{"_id": "asc"}]
             docs: list[dict[str, Any]] = self._find(body).get("docs", [])
