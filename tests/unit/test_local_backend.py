@@ -791,3 +791,20 @@ def test_find_sorts_ids_raw(backend: Backend) -> None:
     backend.bulk_docs(DB, [{"_id": i, "t": 1} for i in ("b", "B", "a", "A")])
     body = backend.find(DB, {"selector": {"t": 1}, "sort": ["_id"]})
     assert [d["_id"] for d in body["docs"]] == ["A", "B", "a", "b"]
+
+
+def test_find_narrows_scans_by_id_and_bookmark(backend: Backend) -> None:
+    _people(backend)
+    query: dict[str, Any] = {
+        "selector": {"_id": {"$gt": "p010", "$lte": "p015"}, "age": {"$gte": 0}},
+        "execution_stats": True,
+    }
+    body = backend.find(DB, query)
+    assert [d["_id"] for d in body["docs"]] == ["p011", "p012", "p013", "p014", "p015"]
+    assert body["execution_stats"]["total_docs_examined"] == 5  # only the id range was read
+    first = backend.find(DB, {"selector": {}, "limit": 50, "execution_stats": True})
+    rest = backend.find(
+        DB, {"selector": {}, "bookmark": first["bookmark"], "execution_stats": True}
+    )
+    assert [d["_id"] for d in rest["docs"]] == [f"p{i:03d}" for i in range(50, 60)]
+    assert rest["execution_stats"]["total_docs_examined"] == 10  # resumed after the bookmark

@@ -637,14 +637,25 @@ class Engine:
         return out
 
     def iter_docs(
-        self, db: str, *, partition: str | None = None, design: bool = False
+        self,
+        db: str,
+        *,
+        partition: str | None = None,
+        design: bool = False,
+        bounds: tuple[str | None, bool, str | None, bool] = (None, True, None, True),
     ) -> Iterator[tuple[DocInfo, dict[str, Any]]]:
-        """Every live document (winner), page by page; design docs only if ``design``."""
-        lo: str | None = None
-        lo_incl = True
-        hi: str | None = None
+        """Every live document (winner) in id order, page by page.
+
+        ``bounds`` is ``(lo, lo_inclusive, hi, hi_inclusive)`` on ids; design
+        documents only with ``design``.
+        """
+        lo, lo_incl, hi, hi_incl = bounds
         if partition is not None:
-            lo, hi = partition_bounds(partition)
+            plo, phi = partition_bounds(partition)
+            if lo is None or lo < plo:
+                lo, lo_incl = plo, True
+            if hi is None or hi >= phi:
+                hi, hi_incl = phi, False
         while True:
             with self.storage.read() as txn:
                 meta = self._db(txn, db)
@@ -653,7 +664,7 @@ class Engine:
                     lo,
                     lo_incl,
                     hi,
-                    False,
+                    hi_incl,
                     descending=False,
                     limit=PAGE,
                     include_deleted=False,

@@ -263,7 +263,10 @@ def find(
     examined = 0
     results: list[tuple[Any, dict[str, Any]]] = []
     stop = None if sort else (limit or 0) + skip
-    for info, doc in engine.iter_docs(db, partition=partition):
+    lo, lo_incl, hi, hi_incl = _id_bounds(query["selector"])
+    if not sort and isinstance(after, str) and (lo is None or after >= lo):
+        lo, lo_incl = after, False  # resume right after the bookmark, not from the start
+    for info, doc in engine.iter_docs(db, partition=partition, bounds=(lo, lo_incl, hi, hi_incl)):
         examined += 1
         if not match(doc):
             continue
@@ -311,6 +314,36 @@ def find(
             "execution_time_ms": 0.0,
         }
     return body
+
+
+def _id_bounds(selector: Any) -> tuple[str | None, bool, str | None, bool]:
+    """An id range implied by top-level ``_id`` conditions (the selector still decides)."""
+    lo: str | None = None
+    hi: str | None = None
+    lo_incl = hi_incl = True
+    conditions: list[Any] = []
+    if isinstance(selector, dict):
+        conditions.append(selector.get("_id"))
+        for item in selector.get("$and") or []:
+            if isinstance(item, dict):
+                conditions.append(item.get("_id"))
+    for cond in conditions:
+        if isinstance(cond, str):
+            cond = {"$eq": cond}
+        if not isinstance(cond, dict):
+            continue
+        for op, arg in cond.items():
+            if not isinstance(arg, str):
+                continue
+            if op in ("$eq", "$gt", "$gte") and (
+                lo is None or arg > lo or (arg == lo and op == "$gt")
+            ):
+                lo, lo_incl = arg, op != "$gt"
+            if op in ("$eq", "$lt", "$lte") and (
+                hi is None or arg < hi or (arg == hi and op == "$lt")
+            ):
+                hi, hi_incl = arg, op != "$lt"
+    return lo, lo_incl, hi, hi_incl
 
 
 def _index_covers(
