@@ -129,7 +129,11 @@ def open_changes(
         )
     limit = number(params, "limit")
     timeout_ms = params.get("timeout")
-    if timeout_ms is not None and (not isinstance(timeout_ms, (int, float)) or timeout_ms < 0):
+    if isinstance(timeout_ms, str) and timeout_ms.isdigit():
+        timeout_ms = int(timeout_ms)
+    if timeout_ms is not None and (
+        isinstance(timeout_ms, bool) or not isinstance(timeout_ms, (int, float)) or timeout_ms < 0
+    ):
         raise BadRequest("timeout must be a non-negative number", error="bad_request")
     descending = flag(params, "descending")
     include_docs = flag(params, "include_docs")
