@@ -16,7 +16,15 @@ from __future__ import annotations
 
 from settee.errors import RQLSyntaxError
 from settee.rql.builder import R
-from settee.rql.mango import MangoQuery, like_to_regex, to_mango, to_mango_query, to_query
+from settee.rql.mango import (
+    MangoQuery,
+    and_selectors,
+    like_to_regex,
+    pouch_safe,
+    to_mango,
+    to_mango_query,
+    to_query,
+)
 from settee.rql.nodes import EMPTY, And, Compare, EmptyType, Member, Node, Not, Or, Query
 from settee.rql.parser import parse, parse_filter
 from settee.rql.queryset import MangoQuerySet
@@ -39,10 +47,12 @@ __all__ = [
     "Query",
     "R",
     "RQLSyntaxError",
+    "and_selectors",
     "like_escape",
     "like_to_regex",
     "parse",
     "parse_filter",
+    "pouch_safe",
     "render",
     "to_mango",
     "to_mango_query",

@@ -76,7 +76,7 @@ def _selector_of(
     if isinstance(query, Mapping):
         selector = dict(query)
         if not lookups:
-            return selector, None  # a ready selector is sent as given
+            return selector, None  # a ready selector is kept as given
         extra = to_query(None, **lookups).where
         return and_selectors(selector, node_to_selector(extra)), None
     parsed = to_query(query, **lookups)
@@ -209,8 +209,12 @@ class MangoQuerySet:
         return self._selector
 
     def find_body(self) -> dict[str, Any]:
-        """The ``_find`` body of the first page (without ``limit``/``bookmark`` paging)."""
-        body: dict[str, Any] = {"selector": self._selector}
+        """The whole query as one ``_find`` body (no paging): what ``raw_result`` users send.
+
+        The selector is in the :func:`~settee.rql.mango.pouch_safe` shape that
+        every page is sent in.
+        """
+        body: dict[str, Any] = {"selector": pouch_safe(self._selector)}
         if self._fields is not None:
             body["fields"] = list(self._fields)
         if self._sort:
@@ -247,7 +251,7 @@ class MangoQuerySet:
         # pouch_safe: same meaning everywhere, and PouchDB Server reads it right too.
         body: dict[str, Any] = {"selector": pouch_safe(selector), "limit": size}
         if fields is not None:
-            body["fields"] = fields
+            body["fields"] = list(fields)
         if self._sort:
             body["sort"] = sort_spec(self._sort)
         return body
