@@ -425,13 +425,20 @@ class Transport:
         self, request: Request, stream: bool, timeout: tuple[float, float | None] | None
     ) -> requests.Response:
         shown = redact_url(request.url)
-        prepared = requests.Request(
-            request.method, request.url, headers=request.headers, data=request.body
+        prepared = self.session.prepare_request(
+            requests.Request(
+                request.method, request.url, headers=request.headers, data=request.body
+            )
         )
+        if request.url.isascii():
+            # requests re-quotes URLs and turns "%2E" back into ".": an id
+            # ".." would go out as a dot segment that a proxy collapses into
+            # another endpoint. The URL is already encoded: send it as built.
+            prepared.url = request.url
         started = time.monotonic()
         try:
             response = self.session.send(
-                self.session.prepare_request(prepared),
+                prepared,
                 stream=stream,
                 timeout=timeout,
                 allow_redirects=False,

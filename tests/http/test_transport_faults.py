@@ -257,6 +257,24 @@ def test_wire_format(caplog: pytest.LogCaptureFixture) -> None:
         backend.close()
 
 
+def test_dot_segments_stay_encoded_on_the_wire() -> None:
+    """Fake: records raw paths. requests would turn %2E back into "." (a dot segment
+    any proxy collapses into another endpoint); settee sends the URL as encoded."""
+    with FakeServer(lambda r: Reply.json(200, {"ok": True})) as fake:
+        backend = HTTPBackend(fake.url)
+        for docid in ("..", ".", "_local/..", "_design/.."):
+            backend.get_doc("db", docid)
+        backend.db_info("..x")
+        assert [r.path for r in fake.requests] == [
+            "/db/%2E%2E",
+            "/db/%2E",
+            "/db/_local/%2E%2E",
+            "/db/_design/%2E%2E",
+            "/..x",
+        ]
+        backend.close()
+
+
 def test_secrets_stay_out_of_logs_and_errors(caplog: pytest.LogCaptureFixture) -> None:
     """Fake: 401 to everything; credentials arrive in the URL and a secret query value."""
     with FakeServer(lambda r: Reply.json(401, {"error": "unauthorized"})) as fake:
