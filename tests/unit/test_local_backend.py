@@ -808,3 +808,30 @@ def test_find_narrows_scans_by_id_and_bookmark(backend: Backend) -> None:
     )
     assert [d["_id"] for d in rest["docs"]] == [f"p{i:03d}" for i in range(50, 60)]
     assert rest["execution_stats"]["total_docs_examined"] == 10  # resumed after the bookmark
+
+
+def test_threads_incrementing_with_retry_lose_nothing(backend: Backend) -> None:
+    put(backend, {"_id": "counter", "n": 0})
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(20):
+                while True:
+                    doc = backend.get_doc(DB, "counter")
+                    doc["n"] += 1
+                    try:
+                        backend.put_doc(DB, doc)
+                        break
+                    except Conflict:
+                        continue
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert backend.get_doc(DB, "counter")["n"] == 80
