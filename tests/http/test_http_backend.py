@@ -91,6 +91,8 @@ def test_uuids(backend: HTTPBackend) -> None:
     assert len(ids) == 3 and len(set(ids)) == 3
     assert all(re.fullmatch(r"[0-9a-f]{32}", u) for u in ids), ids
     assert backend.uuids(0) == []
+    many = backend.uuids(2500)  # more than one request's worth
+    assert len(many) == 2500 and len(set(many)) == 2500
     with pytest.raises(ValueError):
         backend.uuids(-1)
     with pytest.raises(TypeError):

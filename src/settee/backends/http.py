@@ -32,6 +32,7 @@ __all__ = ["HTTPBackend", "capabilities_for", "encode_params"]
 _JSON_PARAMS = frozenset(
     {"key", "keys", "startkey", "endkey", "start_key", "end_key", "open_revs", "atts_since"}
 )
+_UUIDS_PER_REQUEST = 1000
 # 404 reasons that mean the database, not the document, is missing.
 _NO_DB_REASONS = frozenset({"Database does not exist.", "no_db_file"})
 
@@ -228,11 +229,14 @@ class HTTPBackend:
             raise TypeError("count must be an int")
         if count < 0:
             raise ValueError("count must be >= 0")
-        if count == 0:
-            return []
-        answer = self._json("GET", ("_uuids",), params={"count": count})
-        # PouchDB Server answers RFC 4122 uuids with dashes; CouchDB 32 hex digits.
-        return [str(u).replace("-", "") for u in answer["uuids"]]
+        ids: list[str] = []
+        while len(ids) < count:
+            # Servers cap one request (CouchDB's [uuids] max_count, 1000 by default).
+            batch = min(count - len(ids), _UUIDS_PER_REQUEST)
+            answer = self._json("GET", ("_uuids",), params={"count": batch})
+            # PouchDB Server answers RFC 4122 uuids with dashes; CouchDB 32 hex digits.
+            ids.extend(str(u).replace("-", "") for u in answer["uuids"])
+        return ids
 
     def create_db(
         self, db: str, *, partitioned: bool = False, params: Mapping[str, Any] | None = None
