@@ -156,6 +156,8 @@ class _MemDb:
         self.by_seq: dict[int, str] = {}
         self.seq_list: list[int] = []
         self._sorted_ids: list[str] | None = []
+        self.live = 0
+        self.deleted = 0
 
     def sorted_ids(self) -> list[str]:
         if self._sorted_ids is None:
@@ -226,12 +228,25 @@ class _MemTxn:
             db.bodies.setdefault(docid, {})[rev] = body
         for docid, rev in dropped:
             db.bodies.get(docid, {}).pop(rev, None)
+        new_ids = [info.id for info in infos if info.id not in db.docs]
+        if db._sorted_ids is not None:
+            if len(new_ids) <= 64:
+                for docid in new_ids:
+                    bisect.insort(db._sorted_ids, docid)
+            else:
+                db._sorted_ids = None  # re-sorted on the next scan
         for info in infos:
             old = db.docs.get(info.id)
-            if old is None:
-                db._sorted_ids = None
-            else:
+            if old is not None:
                 db.by_seq.pop(old.seq, None)
+                if old.deleted:
+                    db.deleted -= 1
+                else:
+                    db.live -= 1
+            if info.deleted:
+                db.deleted += 1
+            else:
+                db.live += 1
             db.docs[info.id] = info
             db.by_seq[info.seq] = info.id
             db.seq_list.append(info.seq)
@@ -266,8 +281,7 @@ class _MemTxn:
     ) -> tuple[int, int]:
         db: _MemDb = meta.handle
         if lo is None and hi is None:
-            deleted = sum(1 for info in db.docs.values() if info.deleted)
-            return len(db.docs) - deleted, deleted
+            return db.live, db.deleted
         ids = db.sorted_ids()
         start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
         deleted = sum(1 for index in range(start, end) if db.docs[ids[index]].deleted)
