@@ -6,10 +6,13 @@ conformance suite checks the same table against real servers.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from settee.backends._local.collation import collate, sort_key, type_rank
 
@@ -157,3 +160,34 @@ def test_non_json_is_a_type_error() -> None:
 
 def test_control_characters_are_ignorable() -> None:
     assert collate("a\u0001b", "ab") == 0
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=6),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=3), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, json_values)
+def test_collate_is_antisymmetric_and_matches_sort_key(a: object, b: object) -> None:
+    assert collate(a, b) == -collate(b, a)
+    assert (collate(a, b) < 0) == (sort_key(a) < sort_key(b))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(json_values, max_size=12))
+def test_sorting_by_key_is_a_total_order(values: list[object]) -> None:
+    ordered = sorted(values, key=sort_key)
+    assert all(collate(x, y) <= 0 for x, y in itertools.pairwise(ordered))
+    assert sorted(values, key=functools.cmp_to_key(collate)) == ordered or all(
+        collate(x, y) == 0
+        for x, y in zip(sorted(values, key=functools.cmp_to_key(collate)), ordered, strict=True)
+    )
