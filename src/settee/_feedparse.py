@@ -36,6 +36,7 @@ __all__ = [
     "IJSON_BACKEND",
     "JSON_LOADS",
     "ContinuousFeedParser",
+    "IntegerOverflow",
     "NormalFeedParser",
     "feed_parser",
     "loads",
@@ -210,6 +211,10 @@ def trailing_members(tail: bytes) -> dict[str, Any]:
         i -= 1
 
 
+class IntegerOverflow(FeedError):
+    """ijson's C backend met an integer beyond 64 bits: re-read with ``exact=True``."""
+
+
 class _FeedParserBase:
     """Shared state: ``last_seq`` follows the rows handed out, then the server's."""
 
@@ -247,13 +252,20 @@ class NormalFeedParser(_FeedParserBase):
     """
 
     def __init__(
-        self, chunks: Iterable[bytes], *, raw: bool = False, tail_bytes: int = TAIL_BYTES
+        self,
+        chunks: Iterable[bytes],
+        *,
+        raw: bool = False,
+        exact: bool = False,
+        tail_bytes: int = TAIL_BYTES,
     ) -> None:
         super().__init__(chunks, raw=raw)
         self._tail_bytes = tail_bytes
+        #: Parse with the stdlib scanner instead of ijson (integers beyond 64 bits).
+        self.exact = exact
 
     def __iter__(self) -> Iterator[Any]:
-        return self._iter_raw() if self.raw else self._iter_ijson()
+        return self._iter_text() if self.raw or self.exact else self._iter_ijson()
 
     def _finish(self, members: dict[str, Any]) -> None:
         if "error" in members and "last_seq" not in members:
@@ -280,21 +292,33 @@ class NormalFeedParser(_FeedParserBase):
             if reader.total == 0:
                 raise self._fail("the body is empty", exc) from exc
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise self._fail(f"malformed or truncated body: {reason}", exc) from exc
+            message = f"malformed or truncated body: {reason}"
+            if "integer overflow" in reason:
+                # yajl's fast integer path stops at 64 bits; the body itself is
+                # fine and can be read again from last_seq with the exact parser.
+                raise IntegerOverflow(
+                    f"{message} (last good seq: {self.last_seq!r})", last_seq=self.last_seq
+                ) from exc
+            raise self._fail(message, exc) from exc
+        tail = reader.tail()
         try:
-            members = trailing_members(reader.tail())
-        except (ValueError, UnicodeDecodeError) as exc:
+            members = trailing_members(tail)
+            if "last_seq" not in members and len(tail) == reader.total:
+                # Small body with members before "results": read them all.
+                whole = json.loads(tail)
+                members = {k: v for k, v in whole.items() if k != "results"}
+        except (ValueError, UnicodeDecodeError, AttributeError) as exc:
             raise self._fail(f"unexpected body layout: {exc}", exc) from exc
         self._finish(members)
 
-    def _iter_raw(self) -> Iterator[Any]:
+    def _iter_text(self) -> Iterator[Any]:
         scanner = _TextScanner(self._chunks, self)
         try:
             yield from self._walk(scanner)
         except FeedError as exc:
             raise self._rewrap(exc) from exc.__cause__
 
-    def _walk(self, s: _TextScanner) -> Iterator[str]:
+    def _walk(self, s: _TextScanner) -> Iterator[Any]:
         members: dict[str, Any] = {}
         s.expect("{")
         if s.peek() == "}":
@@ -315,7 +339,7 @@ class NormalFeedParser(_FeedParserBase):
                             if not isinstance(row, dict):
                                 raise self._fail(f"a results row is not an object: {text:.80}")
                             self.last_seq = row.get("seq")
-                            yield text
+                            yield text if self.raw else row
                             if s.expect_one(",]") == "]":
                                 break
                 else:

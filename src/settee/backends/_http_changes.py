@@ -20,13 +20,13 @@ import contextlib
 import json
 import socket
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import requests
 
 from .. import errors
-from .._feedparse import ContinuousFeedParser, NormalFeedParser, feed_parser
+from .._feedparse import ContinuousFeedParser, IntegerOverflow, NormalFeedParser, feed_parser
 from ..transport import Transport, redact_url
 
 __all__ = ["HTTPChangesStream", "encode_feed_params", "feed_read_timeout", "open_changes"]
@@ -97,9 +97,17 @@ class HTTPChangesStream:
     tracks_row_seq = True
 
     def __init__(
-        self, response: requests.Response, feed: str, *, raw: bool = False, chunk_size: int = 65536
+        self,
+        response: requests.Response,
+        feed: str,
+        *,
+        raw: bool = False,
+        chunk_size: int = 65536,
+        reopen: Callable[[Any, int], requests.Response] | None = None,
     ) -> None:
         self._response = response
+        self.raw = raw
+        self._reopen = reopen
         self._raw = response.raw
         self._raw.decode_content = True
         self.feed = feed
@@ -136,16 +144,42 @@ class HTTPChangesStream:
         try:
             if self._closed:
                 return
-            for row in self._parser:
-                yield row
-                if self._closed:
+            handed_out = 0
+            while True:
+                try:
+                    for row in self._parser:
+                        yield row
+                        handed_out += 1
+                        if self._closed:
+                            return
                     return
+                except IntegerOverflow:
+                    if self._reopen is None or self._closed:
+                        raise
+                    self._read_again_exactly(handed_out)
         except errors.FeedError:
             if self._closed:
                 return  # close() cut the read short: not an error
             raise
         finally:
             self._release()
+
+    def _read_again_exactly(self, handed_out: int) -> None:
+        # A normal body with an integer beyond 64 bits: ask again from the last
+        # row handed out and read the rest with the stdlib scanner.
+        assert self._reopen is not None
+        last_seq = self._parser.last_seq
+        self._release()
+        response = self._reopen(last_seq, handed_out)
+        with self._lock:
+            self._response = response
+            self._raw = response.raw
+            self._raw.decode_content = True
+            parser = NormalFeedParser(self._chunks(), raw=self.raw, exact=True)
+            parser.last_seq = last_seq
+            self._parser = parser
+        if self._closed:
+            self._shutdown_socket()
 
     def _chunks(self) -> Iterator[bytes]:
         raw = self._raw
@@ -250,17 +284,33 @@ def open_changes(
     # A compressing server (Express, proxies) buffers its gzip stream until it
     # fills, holding events and heartbeats back: ask for the bytes as they are.
     headers = {"Accept-Encoding": "identity"} if feed != "normal" else None
-    response = transport.request(
-        method,
-        path_segments,
-        params=encode_feed_params(options),
-        json_body=dict(body) if body is not None else None,
-        headers=headers,
-        stream=True,
-        timeout=timeout,
-    )
+
+    def send(query: Mapping[str, Any]) -> requests.Response:
+        return transport.request(
+            method,
+            path_segments,
+            params=encode_feed_params(query),
+            json_body=dict(body) if body is not None else None,
+            headers=headers,
+            stream=True,
+            timeout=timeout,
+        )
+
+    def reopen(last_seq: Any, handed_out: int) -> requests.Response:
+        query = dict(options)
+        if last_seq is not None:
+            query["since"] = last_seq
+        if isinstance(query.get("limit"), int):
+            query["limit"] = max(int(query["limit"]) - handed_out, 0)
+        return send(query)
+
+    # since= means "after" only in ascending order, so only then can we resume.
+    can_resume = feed != "continuous" and options.get("descending") not in (True, "true")
+    response = send(options)
     try:
-        return HTTPChangesStream(response, feed, raw=raw, chunk_size=chunk_size)
+        return HTTPChangesStream(
+            response, feed, raw=raw, chunk_size=chunk_size, reopen=reopen if can_resume else None
+        )
     except Exception:
         response.close()
         raise
