@@ -208,6 +208,12 @@ def test_bulk_docs_results_and_validation(backend: Backend) -> None:
         backend.put_doc(DB, {"_id": "x", "bad": float("nan")})
 
 
+def test_documents_may_have_error_and_reason_fields(backend: Backend) -> None:
+    result = backend.bulk_docs(DB, [{"_id": "e", "error": "x", "reason": "y"}])[0]
+    assert result["ok"]
+    assert backend.get_doc(DB, "e")["error"] == "x"
+
+
 def test_same_document_twice_in_one_batch(backend: Backend) -> None:
     results = backend.bulk_docs(DB, [{"_id": "d", "v": 1}, {"_id": "d", "v": 2}])
     assert results[0]["ok"]

@@ -294,8 +294,8 @@ class Engine:
             txn.delete_local(meta, docid)
             return {"ok": True, "id": docid, "rev": "0-0"}
         body = {k: v for k, v in doc.items() if not k.startswith("_")}
-        number = int(found[0].split("-", 1)[1]) + 1 if found else 1
-        new_rev = f"0-{number}"
+        counter = int(found[0].split("-", 1)[1]) + 1 if found else 1
+        new_rev = f"0-{counter}"
         txn.put_local(meta, docid, new_rev, dumps(body))
         return {"ok": True, "id": docid, "rev": new_rev}
 
@@ -309,18 +309,17 @@ class Engine:
             raise BadRequest("docs must be a list of documents", error="bad_request")
         with self.storage.write() as txn:
             meta = self._db(txn, db)
-            prepared: list[dict[str, Any]] = []
-            for doc in docs:
-                prepared.append(self._prepare(meta, doc, new_edits))
-            ids = [p["_id"] for p in prepared if "error" not in p and "_id" in p]
+            prepared = [self._prepare(meta, doc, new_edits) for doc in docs]
+            ids = [doc["_id"] for doc, _ in prepared if doc is not None]
             loaded = txn.load_docs(
                 meta, [i for i in dict.fromkeys(ids) if not i.startswith("_local/")]
             )
             pending: dict[str, _Write] = {}
             results: list[dict[str, Any]] = []
-            for doc in prepared:
-                if "error" in doc:
-                    results.append(doc)
+            for doc, rejected in prepared:
+                if doc is None:
+                    assert rejected is not None
+                    results.append(rejected)
                     continue
                 docid = doc["_id"]
                 result: dict[str, Any] | None
@@ -356,32 +355,38 @@ class Engine:
         meta.update_seq = seq
         txn.save(meta, infos, bodies, dropped)
 
-    def _prepare(self, meta: DbMeta, doc: Any, new_edits: bool) -> dict[str, Any]:
-        """Validate one incoming document; return it (with ``_id``) or an error result."""
+    def _prepare(
+        self, meta: DbMeta, doc: Any, new_edits: bool
+    ) -> tuple[dict[str, Any], None] | tuple[None, dict[str, Any]]:
+        """Validate one incoming document: ``(doc with _id, None)`` or ``(None, error result)``."""
         if not isinstance(doc, Mapping):
-            return {"error": "bad_request", "reason": "Document must be a JSON object"}
+            return None, {"error": "bad_request", "reason": "Document must be a JSON object"}
         docid = doc.get("_id")
         if docid is None:
             if not new_edits:
-                return {"error": "bad_request", "reason": "Document id must be specified"}
+                return None, {"error": "bad_request", "reason": "Document id must be specified"}
             docid = uuid.uuid4().hex
             if meta.partitioned:
-                return {
+                return None, {
                     "id": docid,
                     "error": "illegal_docid",
                     "reason": "Doc id must be of form partition:id",
                 }
         if not isinstance(docid, str) or not docid:
-            return {"id": docid, "error": "illegal_docid", "reason": "Document id must be a string"}
+            return None, {
+                "id": docid,
+                "error": "illegal_docid",
+                "reason": "Document id must be a string",
+            }
         for key in doc:
             if isinstance(key, str) and key.startswith("_") and key not in _SPECIAL_OK:
-                return {
+                return None, {
                     "id": docid,
                     "error": "doc_validation",
                     "reason": f"Bad special document member: {key}",
                 }
         if docid.startswith("_") and not docid.startswith(("_design/", "_local/")):
-            return {
+            return None, {
                 "id": docid,
                 "error": "illegal_docid",
                 "reason": "Only reserved document ids may start with underscore.",
@@ -389,14 +394,14 @@ class Engine:
         if meta.partitioned and not docid.startswith(("_design/", "_local/")):
             partition, sep, rest = docid.partition(":")
             if not sep or not partition or not rest or partition.startswith("_"):
-                return {
+                return None, {
                     "id": docid,
                     "error": "illegal_docid",
                     "reason": "Doc id must be of form partition:id",
                 }
         out = dict(doc)
         out["_id"] = docid
-        return out
+        return out, None
 
     def _current(
         self, docid: str, pending: dict[str, _Write], loaded: dict[str, DocInfo]
