@@ -120,7 +120,7 @@ def test_sqlite_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     absolute = open_backend("sqlite:///" + str(tmp_path / "abs.db"))
     assert absolute.url == "sqlite:///" + str(tmp_path / "abs.db")
     absolute.close()
-    for bad in ("sqlite://rel.db", "sqlite:///", "sqlite:///:memory:"):
+    for bad in ("sqlite://rel.db", "sqlite:///", "sqlite:///:memory:", "sqlite:///no/such/dir.db"):
         with pytest.raises(ValueError):
             open_backend(bad)
 

@@ -321,7 +321,7 @@ class SQLiteStorage:
         self._cond = _condition(self.path)
         directory = os.path.dirname(self.path)
         if directory and not os.path.isdir(directory):
-            raise FileNotFoundError(f"no such directory for the SQLite file: {directory}")
+            raise ValueError(f"no such directory for the SQLite file: {directory}")
         with self._translate():
             # executescript commits first; the script brings its own transaction.
             self._conn().executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
