@@ -251,7 +251,14 @@ scalars: st.SearchStrategy[Value] = st.one_of(
     st.decimals(allow_nan=False, allow_infinity=False, places=3),
     st.booleans(),
     st.dates(),
-    st.datetimes(timezones=st.none() | st.just(timezone.utc)),
+    st.datetimes(
+        timezones=st.none()
+        | st.just(timezone.utc)
+        | st.builds(
+            timezone,
+            st.timedeltas(min_value=timedelta(hours=-23), max_value=timedelta(hours=23)),
+        )
+    ),
 )
 eq_values = st.one_of(scalars, st.none(), st.just(EMPTY))
 patterns = st.text(alphabet=st.sampled_from("ab*\\ é,()'"), max_size=8).filter(
