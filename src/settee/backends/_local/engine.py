@@ -866,6 +866,7 @@ class Engine:
         """Drop the bodies of non-leaf revisions, as CouchDB's compaction does."""
         with self.storage.write() as txn:
             txn.prune_bodies(self._db(txn, db))
+        self.storage.reclaim()
         return {"ok": True}
 
     def view_cleanup(self, db: str) -> dict[str, Any]:

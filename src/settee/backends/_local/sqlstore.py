@@ -323,8 +323,9 @@ class SQLiteStorage:
         if directory and not os.path.isdir(directory):
             raise ValueError(f"no such directory for the SQLite file: {directory}")
         with self._translate():
+            conn = self._conn()
             # executescript commits first; the script brings its own transaction.
-            self._conn().executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
+            conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
 
     @contextlib.contextmanager
     def _translate(self) -> Iterator[None]:
@@ -344,6 +345,9 @@ class SQLiteStorage:
                 isolation_level=None,
                 check_same_thread=False,
             )
+            # Before anything else: takes effect only while the file is new and empty,
+            # and lets compact() give freed pages back.
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             self._local.conn = conn
@@ -400,6 +404,12 @@ class SQLiteStorage:
                 if closed.is_set():
                     return
                 self._cond.wait(remaining)
+
+    def reclaim(self) -> None:
+        """Return free pages to the file system (after compaction)."""
+        with self._translate():
+            # executescript steps the pragma to completion; execute() frees one page.
+            self._conn().executescript("PRAGMA incremental_vacuum;")
 
     def wake(self) -> None:
         """Wake this process's waiters on the file."""

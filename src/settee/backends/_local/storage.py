@@ -141,6 +141,10 @@ class Storage(Protocol):
         """Make every :meth:`wait` in this process re-check its condition now."""
         ...
 
+    def reclaim(self) -> None:
+        """Give space freed by compaction back, where the storage can."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -371,6 +375,9 @@ class MemoryStorage:
     def wake(self) -> None:
         with self._cond:
             self._cond.notify_all()
+
+    def reclaim(self) -> None:
+        pass  # freed bodies are garbage-collected
 
     def close(self) -> None:
         self.wake()
