@@ -841,3 +841,49 @@ def test_threads_incrementing_with_retry_lose_nothing(backend: Backend) -> None:
         thread.join(60)
     assert errors == []
     assert backend.get_doc(DB, "counter")["n"] == 80
+
+
+def test_python_view_index_is_reused_until_a_write(backend: Backend) -> None:
+    _people(backend, 10)
+    calls: list[str] = []
+
+    def counting(doc: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+        calls.append(doc["_id"])
+        yield doc["age"], None
+
+    for skip in range(0, 10, 3):
+        backend.python_view(DB, counting, {"limit": 3, "skip": skip})
+    assert len(calls) == 10  # one map pass for four pages
+    put(backend, {"_id": "p999", "age": 5, "name": "late", "even": False})
+    rows = backend.python_view(DB, counting, {"key": 5})["rows"]
+    assert [r["id"] for r in rows] == ["p005", "p999"]  # a write invalidates the index
+    assert len(calls) == 21
+
+
+def test_python_view_docid_bounds(backend: Backend) -> None:
+    backend.bulk_docs(DB, [{"_id": f"d{i}", "k": i % 2} for i in range(6)])
+
+    def by_k(doc: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+        yield doc["k"], None
+
+    def ids(params: dict[str, Any]) -> list[str]:
+        return [r["id"] for r in backend.python_view(DB, by_k, params)["rows"]]
+
+    assert ids({"startkey": 0, "startkey_docid": "d2", "endkey": 1, "endkey_docid": "d3"}) == [
+        "d2",
+        "d4",
+        "d1",
+        "d3",
+    ]
+    assert ids({"startkey": 1, "startkey_docid": "d3", "descending": True, "limit": 3}) == [
+        "d3",
+        "d1",
+        "d4",
+    ]
+    assert ids({"startkey": 1, "endkey": 0, "descending": True, "inclusive_end": False}) == [
+        "d5",
+        "d3",
+        "d1",
+    ]
+    body = backend.python_view(DB, by_k, {"startkey": 1, "descending": True, "skip": 1})
+    assert body["offset"] == 1

@@ -13,7 +13,9 @@ import base64
 import binascii
 import json
 import re
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -40,6 +42,7 @@ from .util import (
     md5_digest,
     partition_bounds,
 )
+from .views import ViewIndex
 
 __all__ = ["Engine", "result_error"]
 
@@ -55,6 +58,32 @@ _SPECIAL_OK = {
     "_deleted_conflicts",
     "_local_seq",
 }
+
+
+class ViewCache:
+    """The few most recent Python view indexes, each valid for one ``update_seq``."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._entries: OrderedDict[Any, tuple[int, ViewIndex]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, update_seq: int) -> ViewIndex | None:
+        """The index built at ``update_seq``, or None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != update_seq:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: Any, update_seq: int, index: ViewIndex) -> None:
+        """Remember ``index``; the least recently used entry goes beyond ``size``."""
+        with self._lock:
+            self._entries[key] = (update_seq, index)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
 
 
 def result_error(result: Mapping[str, Any]) -> CouchError:
@@ -85,6 +114,7 @@ class Engine:
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
+        self.view_cache = ViewCache()
 
     # -- helpers ---------------------------------------------------------------
     @staticmethod

@@ -17,7 +17,7 @@ from .collation import raw_sort_key, sort_key, type_rank
 from .mango import MISSING, compile_selector, get_field, parse_sort, project
 from .storage import DbMeta, DocInfo, Txn
 from .util import PAGE, conflict, dumps, flag, number, partition_bounds
-from .views import emit_rows, query_rows
+from .views import ViewIndex, emit_rows, query_rows
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -502,10 +502,18 @@ def python_view(
         meta = engine._db(txn, db)
         engine._check_partition(meta, partition)
         update_seq = meta.update_seq
-    rows = []
-    for _, doc in engine.iter_docs(db, partition=partition):
-        rows.extend(emit_rows(map_fn, doc))
-    result = query_rows(rows, params, reduce=reduce, keys=keys)
+    # The built index is kept while the database does not change, so paging
+    # through a view costs one map pass, not one per page. A map function must
+    # be pure, as CouchDB requires.
+    cache_key = (db, meta.handle, partition, map_fn)
+    index = engine.view_cache.get(cache_key, update_seq)
+    if index is None:
+        rows = []
+        for _, doc in engine.iter_docs(db, partition=partition):
+            rows.extend(emit_rows(map_fn, doc))
+        index = ViewIndex(rows)
+        engine.view_cache.put(cache_key, update_seq, index)
+    result = query_rows(index, params, reduce=reduce, keys=keys)
     if flag(params, "include_docs") and "total_rows" in result:
         _include_docs(engine, db, result["rows"])
     if flag(params, "update_seq"):

@@ -9,6 +9,7 @@ Built-in reduces: ``_count``, ``_sum`` (numbers or arrays of numbers) and
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from ...errors import BadRequest
 from .collation import sort_key
 
-__all__ = ["ViewRow", "builtin_reduce", "emit_rows", "query_rows"]
+__all__ = ["ViewIndex", "ViewRow", "builtin_reduce", "emit_rows", "query_rows"]
 
 #: ``(sort key of key, docid, key, value)``
 ViewRow = tuple[Any, str, Any, Any]
@@ -122,19 +123,78 @@ def _int(params: Mapping[str, Any], name: str) -> int | None:
     return int(value)
 
 
+class _Top:
+    """Greater than every document id: the far end of one key's rows."""
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    def __gt__(self, other: object) -> bool:
+        return True
+
+
+_TOP: Any = _Top()
+
+
+class ViewIndex:
+    """Emitted rows sorted by ``(key, docid)``, searchable by bisection.
+
+    Built once per view and database state; every query after that costs
+    ``O(log n)`` plus the rows it returns.
+    """
+
+    __slots__ = ("positions", "rows")
+
+    def __init__(self, rows: Iterable[ViewRow]) -> None:
+        # A stable sort: one document's rows under one key stay in emission order.
+        self.rows: list[ViewRow] = sorted(rows, key=lambda row: (row[0], row[1]))
+        self.positions: list[tuple[Any, str]] = [(row[0], row[1]) for row in self.rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def key_slice(self, key: Any) -> tuple[int, int]:
+        """The index range of the rows emitted under ``key``."""
+        k = sort_key(key)
+        return (
+            bisect.bisect_left(self.positions, (k,)),
+            bisect.bisect_right(self.positions, (k, _TOP)),
+        )
+
+    def bound(self, key: Any, docid: Any, *, low: bool, inclusive: bool) -> int:
+        """The slice index for a range bound (``low``: first row in; else: first row out)."""
+        k = sort_key(key)
+        before: tuple[Any, ...]
+        after: tuple[Any, ...]
+        if docid is _UNSET:
+            before, after = (k,), (k, _TOP)
+        else:
+            before = after = (k, docid)
+        if low:
+            return (
+                bisect.bisect_left(self.positions, before)
+                if inclusive
+                else bisect.bisect_right(self.positions, after)
+            )
+        return (
+            bisect.bisect_right(self.positions, after)
+            if inclusive
+            else bisect.bisect_left(self.positions, before)
+        )
+
+
 def query_rows(
-    rows: Iterable[ViewRow],
+    rows: Iterable[ViewRow] | ViewIndex,
     params: Mapping[str, Any],
     *,
     reduce: Any = None,
     keys: Sequence[Any] | None = None,
-    total_rows: int | None = None,
 ) -> dict[str, Any]:
-    """Apply a view query to emitted ``rows`` (any order); the CouchDB response body.
+    """Apply a view query to emitted ``rows`` (or a built index); the CouchDB response body.
 
     ``include_docs`` is left to the caller: map rows carry ``id`` so it can add ``doc``.
     """
-    ordered = sorted(rows, key=lambda row: (row[0], row[1]))
+    index = rows if isinstance(rows, ViewIndex) else ViewIndex(rows)
     descending = _bool(params, "descending", False)
     inclusive_end = _bool(params, "inclusive_end", True)
     limit = _int(params, "limit")
@@ -152,15 +212,21 @@ def query_rows(
     if keys is not None and any(params.get(name) is not None for name in ranged):
         raise _query_error("`keys` is incompatible with `key`, `start_key` and `end_key`")
 
+    offset: int | None = None
     if keys is not None:
         selected: list[ViewRow] = []
         for wanted in keys:
-            wanted_key = sort_key(wanted)
-            match = [row for row in ordered if row[0] == wanted_key]
+            start, stop = index.key_slice(wanted)
+            match = index.rows[start:stop]
             # CouchDB answers multi-key queries key by key in the order given.
             selected.extend(reversed(match) if descending else match)
     else:
-        selected = _range(ordered, params, descending, inclusive_end)
+        start, stop = _range(index, params, descending, inclusive_end)
+        selected = index.rows[start:stop]
+        if descending:
+            selected.reverse()
+        # CouchDB counts the rows before the first one returned, in the scan direction.
+        offset = min((len(index) - stop if descending else start) + skip, len(index))
 
     if do_reduce:
         fn = builtin_reduce(reduce)
@@ -180,62 +246,46 @@ def query_rows(
     page = selected[skip:]
     if limit is not None:
         page = page[:limit]
-    body: dict[str, Any] = {
-        "total_rows": total_rows if total_rows is not None else len(ordered),
-        "offset": None if keys is not None else _offset(ordered, selected, skip, descending),
-        "rows": [{"id": row[1], "key": row[2], "value": row[3]} for row in page],
-    }
-    if keys is not None:
-        del body["offset"]
+    body: dict[str, Any] = {"total_rows": len(index)}
+    if offset is not None:
+        body["offset"] = offset
+    body["rows"] = [{"id": row[1], "key": row[2], "value": row[3]} for row in page]
     return body
 
 
-def _offset(ordered: list[ViewRow], selected: list[ViewRow], skip: int, descending: bool) -> int:
-    if not selected:
-        return len(ordered)
-    # CouchDB counts the rows before the first one returned, in the scan direction.
-    first = selected[0]
-    index = ordered.index(first)
-    before = len(ordered) - 1 - index if descending else index
-    return min(before + skip, len(ordered))
-
-
 def _range(
-    ordered: list[ViewRow], params: Mapping[str, Any], descending: bool, inclusive_end: bool
-) -> list[ViewRow]:
+    index: ViewIndex, params: Mapping[str, Any], descending: bool, inclusive_end: bool
+) -> tuple[int, int]:
+    """The ``[start, stop)`` slice of ``index`` the key range selects."""
+
     def get(*names: str) -> Any:
         for name in names:
-            if name in params and params[name] is not None:
+            if params.get(name) is not None:
                 return params[name]
         return _UNSET
 
-    key = get("key")
     start = get("startkey", "start_key")
     end = get("endkey", "end_key")
     start_docid = get("startkey_docid", "start_key_docid")
     end_docid = get("endkey_docid", "end_key_docid")
+    key = get("key")
     if key is not _UNSET:
-        start = end = key
-        inclusive_end = True
-    seq = list(reversed(ordered)) if descending else ordered
-    out: list[ViewRow] = []
-    start_k = None if start is _UNSET else sort_key(start)
-    end_k = None if end is _UNSET else sort_key(end)
-    for row in seq:
-        rk, rid = row[0], row[1]
-        if start_k is not None:
-            cmp = _cmp(rk, rid, start_k, start_docid)
-            if (cmp < 0 and not descending) or (cmp > 0 and descending):
-                continue
-        if end_k is not None:
-            cmp = _cmp(rk, rid, end_k, end_docid)
-            past = cmp > 0 if not descending else cmp < 0
-            if past or (cmp == 0 and not inclusive_end):
-                if past:
-                    break
-                continue
-        out.append(row)
-    return out
+        start, end, inclusive_end = key, key, True
+        start_docid = end_docid = _UNSET
+    # The scan runs from ``start`` to ``end``; descending swaps which end is low.
+    low, low_docid, low_incl = (
+        (end, end_docid, inclusive_end) if descending else (start, start_docid, True)
+    )
+    high, high_docid, high_incl = (
+        (start, start_docid, True) if descending else (end, end_docid, inclusive_end)
+    )
+    first = 0 if low is _UNSET else index.bound(low, low_docid, low=True, inclusive=low_incl)
+    stop = (
+        len(index)
+        if high is _UNSET
+        else index.bound(high, high_docid, low=False, inclusive=high_incl)
+    )
+    return first, max(first, stop)
 
 
 class _Unset:
@@ -243,14 +293,6 @@ class _Unset:
 
 
 _UNSET: Any = _Unset()
-
-
-def _cmp(row_key: Any, row_id: str, bound_key: Any, bound_docid: Any) -> int:
-    if row_key != bound_key:
-        return -1 if row_key < bound_key else 1
-    if bound_docid is _UNSET:
-        return 0
-    return -1 if row_id < bound_docid else (1 if row_id > bound_docid else 0)
 
 
 def _group(
