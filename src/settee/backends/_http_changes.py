@@ -219,10 +219,10 @@ class HTTPChangesStream:
             if self._closed:
                 return
             self._closed = True
-            iterating = self._iterating
         self._shutdown_socket()
-        if not iterating:
-            self._release()
+        # Safe while another thread is blocked reading: after the shutdown its
+        # recv() returns at once, and whatever it then raises ends quietly.
+        self._release()
 
     def _shutdown_socket(self) -> None:
         # SHUT_RDWR makes a recv() blocked in another thread return at once;

@@ -1,0 +1,326 @@
+"""Change feeds against real servers, through the fault proxy (tests/http/proxy.py).
+
+Every test runs on PouchDB Server (always) and Apache CouchDB (when
+``COUCHDB_URL`` is set). settee talks to the server only through a
+:class:`FaultProxy`; the test writes documents straight to the server. Faults
+(cuts, stalls, refused connections, injected 5xx/429) come from the proxy,
+never from patching settee.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import settee
+from settee import errors
+from tests.conftest import Server, unique_name
+from tests.http.proxy import FaultProxy
+
+
+@pytest.fixture
+def proxy(http_server: Server) -> Iterator[FaultProxy]:
+    port = int(http_server.url.rsplit(":", 1)[1])
+    with FaultProxy(port, max_lifetime=300) as p:
+        yield p
+
+
+@pytest.fixture
+def client(http_server: Server, proxy: FaultProxy) -> Iterator[settee.Client]:
+    # No transport-level retries: the feed layer must cope with every fault itself.
+    c = settee.connect(proxy.url, auth=http_server.auth, max_retries=0, backoff_factor=0)
+    try:
+        yield c
+    finally:
+        c.disconnect()
+
+
+@pytest.fixture
+def db_name(http_server: Server) -> Iterator[str]:
+    name = unique_name("feed")
+    http_server.raw("PUT", f"/{name}")
+    try:
+        yield name
+    finally:
+        with contextlib.suppress(Exception):  # the test may have deleted it
+            http_server.raw("DELETE", f"/{name}")
+
+
+def write(server: Server, db: str, docs: list[dict[str, Any]]) -> list[Any]:
+    result = server.raw("POST", f"/{db}/_bulk_docs", {"docs": docs})
+    assert isinstance(result, list)
+    return result
+
+
+def seed(server: Server, db: str, n: int, size: int = 0) -> None:
+    # Random padding: a gzip-ing server must not shrink it below the cut points.
+    for start in range(0, n, 500):
+        docs = [
+            {"_id": f"doc-{i:06d}", "n": i, "pad": os.urandom(size // 2 + 1).hex()[:size]}
+            for i in range(start, min(n, start + 500))
+        ]
+        write(server, db, docs)
+
+
+def follow(feed: Any, count: int, deadline: float = 60.0) -> list[Any]:
+    """Take ``count`` rows from ``feed`` (then stop it); a watchdog stops it after ``deadline``."""
+    got: list[Any] = []
+    watchdog = threading.Timer(deadline, feed.stop)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        for row in feed:
+            got.append(row)
+            if len(got) >= count:
+                feed.stop()
+    finally:
+        watchdog.cancel()
+    return got
+
+
+def test_normal_feed_rows_and_last_seq(
+    http_server: Server, client: settee.Client, db_name: str
+) -> None:
+    seed(http_server, db_name, 25)
+    feed = client[db_name].changes(include_docs=True)
+    rows = list(feed)
+    assert sorted(r["id"] for r in rows) == [f"doc-{i:06d}" for i in range(25)]
+    assert all(r["doc"]["n"] == int(r["id"][4:]) for r in rows)
+    assert feed.last_seq is not None
+    limited = client[db_name].changes(limit=5)
+    assert len(list(limited)) == 5 and limited.last_seq is not None
+    # resuming from a seq gives the rest
+    rest = list(client[db_name].changes(since=limited.last_seq))
+    assert len(rest) == 20
+
+
+def test_longpoll_waits_for_a_change(
+    http_server: Server, client: settee.Client, db_name: str
+) -> None:
+    seed(http_server, db_name, 3)
+    first = client[db_name].changes()
+    assert len(list(first)) == 3
+    since = first.last_seq
+    feed = client[db_name].changes(feed="longpoll", since=since, heartbeat=500)
+    timer = threading.Timer(0.3, write, (http_server, db_name, [{"_id": "late"}]))
+    timer.start()
+    rows = list(feed)
+    timer.join()
+    assert [r["id"] for r in rows] == ["late"]
+    assert feed.last_seq is not None and feed.last_seq != since
+
+
+def test_continuous_feed_and_raw_data(
+    http_server: Server, client: settee.Client, db_name: str
+) -> None:
+    seed(http_server, db_name, 10)
+    rows = follow(client[db_name].changes(feed="continuous", heartbeat=1000), 10)
+    assert sorted(r["id"] for r in rows) == [f"doc-{i:06d}" for i in range(10)]
+    raw_rows = follow(client[db_name].changes(feed="continuous", raw_data=True, heartbeat=1000), 10)
+    assert all(isinstance(r, str) for r in raw_rows)
+    assert [json.loads(r)["id"] for r in raw_rows] == [r["id"] for r in rows]
+    normal_raw = list(client[db_name].changes(raw_data=True, include_docs=True))
+    assert all(isinstance(r, str) and json.loads(r)["doc"]["_id"] for r in normal_raw)
+
+
+def test_doc_ids_filter_is_a_post(http_server: Server, client: settee.Client, db_name: str) -> None:
+    seed(http_server, db_name, 10)
+    wanted = ["doc-000002", "doc-000007"]
+    rows = list(client[db_name].changes(doc_ids=wanted))
+    assert sorted(r["id"] for r in rows) == wanted
+    rows = follow(client[db_name].changes(feed="continuous", doc_ids=wanted, heartbeat=1000), 2)
+    assert sorted(r["id"] for r in rows) == wanted
+
+
+def test_selector_filter_is_a_post(
+    http_server: Server, client: settee.Client, db_name: str
+) -> None:
+    if http_server.kind == "pouchdb":
+        # No capability name exists for this yet (see the report): PouchDB Server
+        # 4.2.0 has no _selector changes filter and its process dies on one.
+        pytest.skip("PouchDB Server 4.2.0 lacks the _selector changes filter")
+    seed(http_server, db_name, 10)
+    rows = list(client[db_name].changes(selector={"n": {"$gte": 8}}))
+    assert sorted(r["id"] for r in rows) == ["doc-000008", "doc-000009"]
+
+
+def test_stop_from_another_thread_on_an_idle_continuous_feed(
+    http_server: Server, client: settee.Client, db_name: str
+) -> None:
+    seed(http_server, db_name, 2)
+    feed = client[db_name].changes(feed="continuous", heartbeat=1000)
+    got = [next(feed), next(feed)]  # now idle: the next read blocks
+    stopped_at: list[float] = []
+
+    def stop() -> None:
+        stopped_at.append(time.monotonic())
+        feed.stop()
+
+    timer = threading.Timer(0.5, stop)
+    timer.start()
+    rest = list(feed)
+    returned = time.monotonic()
+    timer.join()
+    assert len(got) == 2 and rest == []
+    assert returned - stopped_at[0] < 2.0  # the issue's bound: within 2 s
+
+
+def test_a_change_reaches_the_consumer_fast_with_a_small_chunk_size(
+    http_server: Server, client: settee.Client, db_name: str
+) -> None:
+    # Latency requirement from the issue: < 100 ms on loopback with chunk_size=512.
+    feed = client[db_name].changes(feed="continuous", since="now", heartbeat=5000, chunk_size=512)
+    seen: dict[str, float] = {}
+    ready = threading.Event()
+
+    def consume() -> None:
+        for row in feed:
+            seen[row["id"]] = time.monotonic()
+
+    thread = threading.Thread(target=consume, daemon=True)
+    thread.start()
+    time.sleep(0.5)  # the feed is open and idle
+    ready.set()
+    latencies = []
+    for i in range(20):
+        doc_id = f"lat-{i:02d}"
+        started = time.monotonic()
+        write(http_server, db_name, [{"_id": doc_id, "pad": "y" * 700}])
+        deadline = started + 5
+        while doc_id not in seen and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert doc_id in seen, f"{doc_id} never arrived"
+        latencies.append(seen[doc_id] - started)
+    feed.stop()
+    thread.join(timeout=5)
+    assert statistics.median(latencies) < 0.100, latencies
+
+
+def test_truncated_body_raises_feed_error_with_last_good_seq(
+    http_server: Server, client: settee.Client, proxy: FaultProxy, db_name: str
+) -> None:
+    seed(http_server, db_name, 200, size=100)
+    expected = list(client[db_name].changes(include_docs=True))
+    proxy.cut_in_body(5000)  # in the middle of a chunk, well inside the results
+    proxy.drop_all()  # the next request opens a new connection: the armed one
+    got: list[Any] = []
+    with pytest.raises(errors.FeedError) as info:
+        got.extend(client[db_name].changes(include_docs=True, chunk_size=1024))
+    assert 0 < len(got) < len(expected)
+    assert got == expected[: len(got)]  # no fake rows
+    assert info.value.last_seq == got[-1]["seq"]
+
+
+def test_continuous_feed_cut_mid_chunk_raises_on_a_finite_feed(
+    http_server: Server, client: settee.Client, proxy: FaultProxy, db_name: str
+) -> None:
+    seed(http_server, db_name, 100, size=100)
+    proxy.cut_in_body(3000)
+    proxy.drop_all()
+    feed = client[db_name].changes(feed="continuous", heartbeat=1000)
+    got: list[Any] = []
+    with pytest.raises(errors.FeedError) as info:
+        got.extend(feed)
+    assert got and info.value.last_seq == got[-1]["seq"] == feed.last_seq
+
+
+def test_infinite_feed_resumes_through_cuts_refusals_stalls_and_injected_errors(
+    http_server: Server, proxy: FaultProxy, db_name: str
+) -> None:
+    # A configured feed read timeout makes a stalled connection count as dead quickly.
+    c = settee.connect(
+        proxy.url, auth=http_server.auth, max_retries=0, backoff_factor=0, feed_timeout=(5, 1.5)
+    )
+    seed(http_server, db_name, 50, size=200)
+    failures: list[str] = []
+    feed = c[db_name].infinite_changes(
+        since=0,
+        heartbeat=500,
+        include_docs=True,
+        backoff_base=0.05,
+        backoff_max=0.2,
+        on_error=lambda exc, delay: failures.append(type(exc).__name__),
+    )
+    proxy.cut_after_bytes = 4000  # every connection dies after ~4 KB
+
+    def faults() -> None:
+        proxy.cut_after_bytes = None
+        proxy.inject_status(503, 2)
+        proxy.inject_status(429, 1)
+        proxy.drop_all()
+        time.sleep(0.5)
+        proxy.refuse_for(0.8)
+        time.sleep(1.0)
+        proxy.stall(3.0)
+        write(http_server, db_name, [{"_id": "after-stall"}])
+
+    seen: dict[str, Any] = {}
+    fault_thread = threading.Thread(target=faults, daemon=True)
+    watchdog = threading.Timer(90, feed.stop)
+    watchdog.start()
+    try:
+        for row in feed:
+            seen[row["id"]] = row
+            if len(seen) == 50 and fault_thread.ident is None:
+                fault_thread.start()  # phase two, once the cut-every-4-KB phase is through
+            if "after-stall" in seen:
+                feed.stop()
+    finally:
+        watchdog.cancel()
+        c.disconnect()
+    fault_thread.join(timeout=10)
+    assert len(seen) == 51, sorted(set(f"doc-{i:06d}" for i in range(50)) - set(seen))
+    assert {"FeedError", "ServerError", "TooManyRequests", "TransportError"} <= set(failures)
+    assert feed.reconnects >= 5
+
+
+def test_infinite_feed_stops_with_not_found_when_the_database_is_deleted(
+    http_server: Server, client: settee.Client, proxy: FaultProxy, db_name: str
+) -> None:
+    seed(http_server, db_name, 3)
+    feed = client[db_name].infinite_changes(since=0, heartbeat=500, backoff_base=0.01)
+    got = [next(feed) for _ in range(3)]
+    http_server.raw("DELETE", f"/{db_name}")
+    proxy.drop_all()  # force a reconnect, like a server restart would
+    watchdog = threading.Timer(30, feed.stop)
+    watchdog.start()
+    try:
+        with pytest.raises(errors.NotFound):
+            for _ in feed:
+                pass
+    finally:
+        watchdog.cancel()
+    assert len(got) == 3
+
+
+def test_db_updates(http_server: Server, client: settee.Client) -> None:
+    http_server.require("db_updates")
+    name = unique_name("upd")
+    feed = client.infinite_db_updates(since="now", heartbeat=500)
+    got: list[Any] = []
+
+    def consume() -> None:
+        for row in feed:
+            got.append(row)
+            if row.get("db_name") == name:
+                feed.stop()
+
+    thread = threading.Thread(target=consume, daemon=True)
+    thread.start()
+    time.sleep(0.5)
+    http_server.raw("PUT", f"/{name}")
+    thread.join(timeout=30)
+    feed.stop()
+    http_server.raw("DELETE", f"/{name}")
+    assert any(r.get("db_name") == name and r.get("type") == "created" for r in got)
+    normal = client.db_updates()
+    rows = list(normal)
+    assert normal.last_seq is not None and all("db_name" in r for r in rows)
