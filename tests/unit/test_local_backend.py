@@ -887,3 +887,24 @@ def test_python_view_docid_bounds(backend: Backend) -> None:
     ]
     body = backend.python_view(DB, by_k, {"startkey": 1, "descending": True, "skip": 1})
     assert body["offset"] == 1
+
+
+def test_sorted_find_pages_read_the_database_once(backend: Backend) -> None:
+    _people(backend, 30)
+    query: dict[str, Any] = {
+        "selector": {"age": {"$gte": 0}},
+        "sort": [{"age": "desc"}],
+        "limit": 10,
+        "execution_stats": True,
+    }
+    first = backend.find(DB, query)
+    assert first["execution_stats"]["total_docs_examined"] == 30
+    first["docs"][0]["age"] = "tampered"  # results are copies of the cached documents
+    second = backend.find(DB, {**query, "bookmark": first["bookmark"]})
+    assert second["execution_stats"]["total_docs_examined"] == 0
+    assert [d["age"] for d in second["docs"]] == list(range(19, 9, -1))
+    again = backend.find(DB, query)
+    assert again["docs"][0]["age"] == 29
+    put(backend, {"_id": "zzz", "age": 99, "name": "x", "even": True})
+    fresh = backend.find(DB, query)
+    assert fresh["docs"][0]["_id"] == "zzz"  # a write invalidates the cached result

@@ -42,7 +42,6 @@ from .util import (
     md5_digest,
     partition_bounds,
 )
-from .views import ViewIndex
 
 __all__ = ["Engine", "result_error"]
 
@@ -61,14 +60,15 @@ _SPECIAL_OK = {
 
 
 class ViewCache:
-    """The few most recent Python view indexes, each valid for one ``update_seq``."""
+    """The few most recent query indexes (Python views, sorted ``_find`` results),
+    each valid for one ``update_seq``."""
 
     def __init__(self, size: int = 8) -> None:
         self._size = size
-        self._entries: OrderedDict[Any, tuple[int, ViewIndex]] = OrderedDict()
+        self._entries: OrderedDict[Any, tuple[int, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Any, update_seq: int) -> ViewIndex | None:
+    def get(self, key: Any, update_seq: int) -> Any:
         """The index built at ``update_seq``, or None."""
         with self._lock:
             entry = self._entries.get(key)
@@ -77,7 +77,7 @@ class ViewCache:
             self._entries.move_to_end(key)
             return entry[1]
 
-    def put(self, key: Any, update_seq: int, index: ViewIndex) -> None:
+    def put(self, key: Any, update_seq: int, index: Any) -> None:
         """Remember ``index``; the least recently used entry goes beyond ``size``."""
         with self._lock:
             self._entries[key] = (update_seq, index)

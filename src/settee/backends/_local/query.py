@@ -7,6 +7,7 @@ the same names delegate here.
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -260,45 +261,34 @@ def find(
     with engine.storage.read() as txn:
         meta = engine._db(txn, db)
         engine._check_partition(meta, partition)
-    examined = 0
-    results: list[tuple[Any, dict[str, Any]]] = []
-    stop = None if sort else (limit or 0) + skip
-    lo, lo_incl, hi, hi_incl = _id_bounds(query["selector"])
-    if not sort and isinstance(after, str) and (lo is None or after >= lo):
-        lo, lo_incl = after, False  # resume right after the bookmark, not from the start
-    for info, doc in engine.iter_docs(db, partition=partition, bounds=(lo, lo_incl, hi, hi_incl)):
-        examined += 1
-        if not match(doc):
-            continue
-        if sort:
-            values = [get_field(doc, path) for path, _, _ in sort]
-            if any(v is MISSING for v in values):
-                continue  # CouchDB's json index holds only documents with every sort field
-            # _id sorts raw (it is _all_docs order), everything else by collation.
-            keys = [
-                raw_sort_key(v) if path == ["_id"] else sort_key(v)
-                for v, (path, _, _) in zip(values, sort, strict=True)
-            ]
-            position: Any = (keys, info.id)
-            if after is not None and not _after(position, after, sort[0][2]):
-                continue
-        else:
-            position = info.id
-            if after is not None and info.id <= after:
-                continue
-        if conflicts:
-            leaves = info.tree.leaves()
-            others = [r for r in leaves[1:] if not info.tree.is_deleted(r)]
-            if others:
-                doc["_conflicts"] = others
-        results.append((position, doc))
-        if stop is not None and len(results) >= stop:
-            break
+    page: list[tuple[Any, dict[str, Any]]]
     if sort:
-        results.sort(key=lambda item: item[0], reverse=sort[0][2])
-    page = results[skip:]
-    if limit is not None:
-        page = page[:limit]
+        matches, examined = _sorted_matches(
+            engine, db, meta, query["selector"], sort, match, conflicts, partition
+        )
+        descending = sort[0][2]
+        positions = [position for position, _ in matches]
+        try:
+            if after is None:
+                start, stop = 0, len(matches)
+            elif descending:
+                start, stop = 0, bisect.bisect_left(positions, after)
+            else:
+                start, stop = bisect.bisect_right(positions, after), len(matches)
+        except TypeError as exc:
+            raise BadRequest("Invalid bookmark value", error="invalid_bookmark") from exc
+        window = matches[start:stop]
+        if descending:
+            window = window[::-1]
+        page = window[skip:]
+        if limit is not None:
+            page = page[:limit]
+        # The cached documents stay private: hand out copies.
+        page = [(position, json.loads(dumps(doc))) for position, doc in page]
+    else:
+        page, examined = _unsorted_page(
+            engine, db, query["selector"], match, after, skip, limit, conflicts, partition
+        )
     docs = [project(doc, fields) for _, doc in page]
     # An empty page hands back the bookmark it was given, as CouchDB does.
     bookmark = _encode_bookmark(page[-1][0]) if page else str(query.get("bookmark") or "nil")
@@ -314,6 +304,102 @@ def find(
             "execution_time_ms": 0.0,
         }
     return body
+
+
+def _conflicts_of(info: DocInfo) -> list[str]:
+    return [r for r in info.tree.leaves()[1:] if not info.tree.is_deleted(r)]
+
+
+def _unsorted_page(
+    engine: Engine,
+    db: str,
+    selector: Any,
+    match: Any,
+    after: Any,
+    skip: int,
+    limit: int | None,
+    conflicts: bool,
+    partition: str | None,
+) -> tuple[list[tuple[Any, dict[str, Any]]], int]:
+    """Matches in id order after the bookmark's id, reading no further than needed."""
+    lo, lo_incl, hi, hi_incl = _id_bounds(selector)
+    if isinstance(after, str) and (lo is None or after >= lo):
+        lo, lo_incl = after, False  # resume right after the bookmark, not from the start
+    elif after is not None and not isinstance(after, str):
+        raise BadRequest("Invalid bookmark value", error="invalid_bookmark")
+    stop = None if limit is None else limit + skip
+    results: list[tuple[Any, dict[str, Any]]] = []
+    examined = 0
+    for info, doc in engine.iter_docs(db, partition=partition, bounds=(lo, lo_incl, hi, hi_incl)):
+        if stop is not None and len(results) >= stop:
+            break
+        examined += 1
+        if not match(doc):
+            continue
+        if conflicts and _conflicts_of(info):
+            doc["_conflicts"] = _conflicts_of(info)
+        results.append((info.id, doc))
+    page = results[skip:]
+    return (page if limit is None else page[:limit]), examined
+
+
+def _sorted_matches(
+    engine: Engine,
+    db: str,
+    meta: DbMeta,
+    selector: Any,
+    sort: list[tuple[list[str], str, bool]],
+    match: Any,
+    conflicts: bool,
+    partition: str | None,
+) -> tuple[list[tuple[Any, dict[str, Any]]], int]:
+    """Every match as ``(position, doc)`` in ascending sort order, and how many were read.
+
+    Kept per database state like a view index, so paging a sorted query by
+    bookmark reads the database once, not once per page.
+    """
+    cache_key = (
+        "find",
+        db,
+        meta.handle,
+        partition,
+        dumps(selector),
+        dumps([[name, desc] for _, name, desc in sort]),
+        conflicts,
+    )
+    cached: _Matches | None = engine.view_cache.get(cache_key, meta.update_seq)
+    if cached is not None:
+        return cached.rows, 0
+    lo, lo_incl, hi, hi_incl = _id_bounds(selector)
+    matches: list[tuple[Any, dict[str, Any]]] = []
+    examined = 0
+    for info, doc in engine.iter_docs(db, partition=partition, bounds=(lo, lo_incl, hi, hi_incl)):
+        examined += 1
+        if not match(doc):
+            continue
+        values = [get_field(doc, path) for path, _, _ in sort]
+        if any(v is MISSING for v in values):
+            continue  # CouchDB's json index holds only documents with every sort field
+        # _id sorts raw (it is _all_docs order), everything else by collation.
+        keys = [
+            raw_sort_key(v) if path == ["_id"] else sort_key(v)
+            for v, (path, _, _) in zip(values, sort, strict=True)
+        ]
+        if conflicts and _conflicts_of(info):
+            doc["_conflicts"] = _conflicts_of(info)
+        matches.append(((keys, info.id), doc))
+    matches.sort(key=lambda item: item[0])
+    engine.view_cache.put(cache_key, meta.update_seq, _Matches(matches))
+    return matches, examined
+
+
+class _Matches:
+    """A cached sorted ``_find`` result (stored beside view indexes)."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: list[tuple[Any, dict[str, Any]]]) -> None:
+        self.rows = rows
 
 
 def _id_bounds(selector: Any) -> tuple[str | None, bool, str | None, bool]:
@@ -506,7 +592,7 @@ def python_view(
     # through a view costs one map pass, not one per page. A map function must
     # be pure, as CouchDB requires.
     cache_key = (db, meta.handle, partition, map_fn)
-    index = engine.view_cache.get(cache_key, update_seq)
+    index: ViewIndex | None = engine.view_cache.get(cache_key, update_seq)
     if index is None:
         rows = []
         for _, doc in engine.iter_docs(db, partition=partition):
@@ -567,10 +653,3 @@ def _decode_bookmark(bookmark: Any) -> Any:
         return _unjson(json.loads(base64.urlsafe_b64decode(str(bookmark).encode()))["p"])
     except (ValueError, KeyError, TypeError) as exc:
         raise BadRequest(f"Invalid bookmark value: {bookmark}", error="invalid_bookmark") from exc
-
-
-def _after(position: Any, bookmark: Any, descending: bool) -> bool:
-    try:
-        return bool(position < bookmark) if descending else bool(position > bookmark)
-    except TypeError as exc:
-        raise BadRequest("Invalid bookmark value", error="invalid_bookmark") from exc
