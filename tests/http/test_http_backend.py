@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from settee import errors
 from settee.backends.http import HTTPBackend
@@ -279,6 +281,21 @@ def test_all_docs_params(backend: HTTPBackend, db: str) -> None:
     assert page["total_rows"] == 5
 
 
+def test_all_docs_sees_ids_above_latin1(backend: HTTPBackend, db: str) -> None:
+    """PouchDB Server stops _all_docs at "\xff" unless told otherwise; the backend tells it."""
+    ids = ["a", "ÿ", "Ā", "Ωmega", "文字", "🛋"]  # the same order in UTF-8 and UTF-16
+    backend.bulk_docs(db, [{"_id": i} for i in ids])
+    assert [r["id"] for r in backend.all_docs(db)["rows"]] == ids
+    down = backend.all_docs(db, {"descending": True})["rows"]
+    assert [r["id"] for r in down] == ids[::-1]
+    after = backend.all_docs(db, {"startkey": "Ā", "limit": 3})["rows"]
+    assert [r["id"] for r in after] == ["Ā", "Ωmega", "文字"]
+    before = backend.all_docs(db, {"startkey": "文字", "descending": True, "skip": 1})["rows"]
+    assert [r["id"] for r in before] == ["Ωmega", "Ā", "ÿ", "a"]
+    assert backend.all_docs(db, {"key": "🛋"})["rows"][0]["id"] == "🛋"
+    assert backend.db_info(db)["doc_count"] == len(ids)
+
+
 def test_all_docs_keys_posts(backend: HTTPBackend, db: str) -> None:
     fill(backend, db, 3)
     page = backend.all_docs(db, {"include_docs": True}, keys=["doc02", "zzz", "doc00"])
@@ -482,6 +499,9 @@ HOSTILE_IDS = [
     "plus+sign",
     "ünïcødé/文字",
     "emoji 🛋",
+    "Ā",
+    "文字",
+    "🛋",
     "_design/x/y",
     "_design/..",
     "_local/a b",
@@ -564,3 +584,28 @@ def test_database_names_are_encoded(backend: HTTPBackend, http_server: Server, s
         backend.delete_db(name)
     with pytest.raises(errors.NotFound):
         backend.db_info(name)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    docid=st.text(min_size=1, max_size=40).filter(lambda s: not s.startswith("_")),
+    value=st.text(max_size=20),
+)
+def test_any_id_round_trips_to_its_own_document(
+    pouchdb_server: Server, docid: str, value: str
+) -> None:
+    """Property, on PouchDB Server: any non-reserved id is one document, reached exactly."""
+    backend = HTTPBackend(pouchdb_server.url, auth=pouchdb_server.auth)
+    name = unique_name("prop")
+    backend.create_db(name)
+    try:
+        backend.put_doc(name, {"_id": docid, "v": value})
+        assert backend.get_doc(name, docid) == {
+            "_id": docid,
+            "_rev": backend.get_doc(name, docid)["_rev"],
+            "v": value,
+        }
+        assert [row["id"] for row in backend.all_docs(name)["rows"]] == [docid]
+    finally:
+        backend.delete_db(name)
+        backend.close()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutError
 from urllib3.response import HTTPResponse
 
@@ -351,3 +354,17 @@ ASF = "The Apache Software Foundation"
 )  # fmt: skip
 def test_capabilities_for(info: dict[str, Any], expected: set[str]) -> None:
     assert capabilities_for(info) == expected
+
+
+# -- properties -----------------------------------------------------------------------------
+
+
+@given(st.text())
+def test_quote_segment_round_trips_and_stays_one_segment(segment: str) -> None:
+    quoted = quote_segment(segment)
+    assert unquote(quoted) == segment
+    assert quoted.isascii()
+    special = next((p for p in ("_design/", "_local/") if segment.startswith(p)), None)
+    rest = quoted[len(special) :] if special and len(segment) > len(special) else quoted
+    assert "/" not in rest and "?" not in rest and "#" not in rest
+    assert rest not in (".", "..")

@@ -103,6 +103,26 @@ def capabilities_for(info: Mapping[str, Any]) -> frozenset[str]:
     return frozenset({"javascript_views", "sessions"})
 
 
+# Above every real document id (ids compare as UTF-16 strings on PouchDB).
+_HIGHEST_ID = "\uffff" * 8
+
+
+def _bound_all_docs(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``params`` with an explicit far end for PouchDB Server's ``_all_docs``.
+
+    Without ``endkey`` (``startkey`` when descending) PouchDB Server 4.2 stops
+    at ``"\xff"``: every id from U+0100 up is silently missing. An explicit
+    bound above every id gives CouchDB's answer.
+    """
+    bounded = dict(params or {})
+    if bounded.get("key") is not None or bounded.get("keys") is not None:
+        return bounded
+    far = ("startkey", "start_key") if bounded.get("descending") else ("endkey", "end_key")
+    if all(bounded.get(name) is None for name in far):
+        bounded[far[0]] = _HIGHEST_ID
+    return bounded
+
+
 def _check_docid(docid: str) -> str:
     if not isinstance(docid, str):
         raise TypeError(f"document ids are strings, not {type(docid).__name__}")
@@ -339,6 +359,8 @@ class HTTPBackend:
     ) -> dict[str, Any]:
         """``_all_docs`` (``POST`` with ``{"keys": [...]}`` when ``keys`` is given)."""
         path = self._partitioned(db, partition, "_all_docs")
+        if keys is None and self._is_pouchdb():
+            params = _bound_all_docs(params)
         return self._query(path, params, keys)
 
     def _partitioned(self, db: str, partition: str | None, *rest: str) -> tuple[str, ...]:
