@@ -10,8 +10,8 @@ One file holds many databases. Durability and concurrency choices:
 * Every write transaction starts with ``BEGIN IMMEDIATE``: the write lock is
   taken before the revision check reads anything, so two writers (threads or
   processes) can never both pass the check — one gets ``Conflict``.
-* ``sqlite3`` connections are not shared between threads: each thread gets
-  its own, created on first use and closed by :meth:`SQLiteStorage.close`.
+* ``sqlite3`` connections are never used by two threads at once: a small pool
+  lends one to each transaction; :meth:`SQLiteStorage.close` closes them.
 
 Every ``sqlite3`` exception is translated here, and only here, into
 :class:`settee.errors.ServerError`.
@@ -298,7 +298,12 @@ class _SQLTxn:
 
 
 class SQLiteStorage:
-    """Databases in one SQLite file; safe across threads and processes."""
+    """Databases in one SQLite file; safe across threads and processes.
+
+    Connections live in a small pool: a transaction takes one, gives it back
+    when it ends, so a thread never shares a connection with another while it
+    is in use, and threads that come and go do not each leave one open.
+    """
 
     def __init__(
         self,
@@ -314,16 +319,14 @@ class SQLiteStorage:
         self.synchronous = synchronous.upper()
         self.busy_timeout = busy_timeout
         self.poll_interval = poll_interval
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        self._free: list[sqlite3.Connection] = []
+        self._pool_lock = threading.Lock()
         self._closed = False
         self._cond = _condition(self.path)
         directory = os.path.dirname(self.path)
         if directory and not os.path.isdir(directory):
             raise ValueError(f"no such directory for the SQLite file: {directory}")
-        with self._translate():
-            conn = self._conn()
+        with self._connection() as conn:
             # executescript commits first; the script brings its own transaction.
             conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
 
@@ -334,32 +337,47 @@ class SQLiteStorage:
         except sqlite3.Error as exc:
             raise ServerError(f"SQLite error on {self.path}: {exc}", error="sqlite_error") from exc
 
-    def _conn(self) -> sqlite3.Connection:
-        if self._closed:
-            raise ServerError(f"the SQLite store {self.path} is closed", error="closed")
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self.busy_timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self.busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,  # the pool hands a connection to one thread at a time
+        )
+        try:
             # Before anything else: takes effect only while the file is new and empty,
             # and lets compact() give freed pages back.
             conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
+        except BaseException:
+            conn.close()
+            raise
         return conn
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """A pooled connection for the duration of the block (sqlite3 errors translated)."""
+        with self._translate():
+            with self._pool_lock:
+                if self._closed:
+                    raise ServerError(f"the SQLite store {self.path} is closed", error="closed")
+                conn = self._free.pop() if self._free else None
+            if conn is None:
+                conn = self._open()
+            try:
+                yield conn
+            finally:
+                with self._pool_lock:
+                    if self._closed:
+                        conn.close()
+                    else:
+                        self._free.append(conn)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Txn]:
         """A snapshot: one deferred transaction."""
-        with self._translate():
-            conn = self._conn()
+        with self._connection() as conn:
             conn.execute("BEGIN")
             try:
                 yield _SQLTxn(conn)
@@ -369,8 +387,7 @@ class SQLiteStorage:
     @contextlib.contextmanager
     def write(self) -> Iterator[Txn]:
         """An exclusive write transaction: committed whole, or rolled back on any exception."""
-        with self._translate():
-            conn = self._conn()
+        with self._connection() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield _SQLTxn(conn)
@@ -382,10 +399,8 @@ class SQLiteStorage:
 
     def current_seq(self, db: str) -> int | None:
         """``db``'s update_seq as committed now, or None if it does not exist."""
-        with self._translate():
-            row = (
-                self._conn().execute("SELECT update_seq FROM dbs WHERE name = ?", (db,)).fetchone()
-            )
+        with self._connection() as conn:
+            row = conn.execute("SELECT update_seq FROM dbs WHERE name = ?", (db,)).fetchone()
         return None if row is None else int(row[0])
 
     def wait(self, db: str, since: int, timeout: float | None, closed: threading.Event) -> None:
@@ -407,9 +422,9 @@ class SQLiteStorage:
 
     def reclaim(self) -> None:
         """Return free pages to the file system (after compaction)."""
-        with self._translate():
+        with self._connection() as conn:
             # executescript steps the pragma to completion; execute() frees one page.
-            self._conn().executescript("PRAGMA incremental_vacuum;")
+            conn.executescript("PRAGMA incremental_vacuum;")
 
     def wake(self) -> None:
         """Wake this process's waiters on the file."""
@@ -417,12 +432,11 @@ class SQLiteStorage:
             self._cond.notify_all()
 
     def close(self) -> None:
-        """Close every connection this storage opened (idempotent)."""
-        self._closed = True
+        """Close every idle connection now, and each busy one when its block ends."""
+        with self._pool_lock:
+            self._closed = True
+            idle, self._free = self._free, []
         self.wake()
-        with self._all_lock:
-            conns, self._all = self._all, []
-        for conn in conns:
+        for conn in idle:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
-        self._local = threading.local()
