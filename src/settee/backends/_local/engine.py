@@ -9,13 +9,9 @@ documents, attachments and the database administration calls. Writes of one
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -24,24 +20,23 @@ from ...errors import (
     Conflict,
     CouchError,
     DocumentNotFound,
-    NotFound,
     PreconditionFailed,
 )
-from . import query
+from . import attachments, query
+from .attachments import decode_attachments, render_attachment
 from .changes import LocalChangesStream, open_changes
 from .revtree import RevTree, make_rev, parse_rev
 from .storage import DbMeta, DocInfo, Storage, Txn
 from .util import (
     PAGE,
-    b64,
     conflict,
     db_missing,
     doc_missing,
     dumps,
     flag,
-    md5_digest,
     partition_bounds,
 )
+from .views import ViewCache
 
 __all__ = ["Engine", "result_error"]
 
@@ -57,33 +52,6 @@ _SPECIAL_OK = {
     "_deleted_conflicts",
     "_local_seq",
 }
-
-
-class ViewCache:
-    """The few most recent query indexes (Python views, sorted ``_find`` results),
-    each valid for one ``update_seq``."""
-
-    def __init__(self, size: int = 8) -> None:
-        self._size = size
-        self._entries: OrderedDict[Any, tuple[int, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any, update_seq: int) -> Any:
-        """The index built at ``update_seq``, or None."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry[0] != update_seq:
-                return None
-            self._entries.move_to_end(key)
-            return entry[1]
-
-    def put(self, key: Any, update_seq: int, index: Any) -> None:
-        """Remember ``index``; the least recently used entry goes beyond ``size``."""
-        with self._lock:
-            self._entries[key] = (update_seq, index)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
 
 
 def result_error(result: Mapping[str, Any]) -> CouchError:
@@ -263,7 +231,7 @@ class Engine:
         doc.update(body)
         if atts:
             doc["_attachments"] = {
-                name: self._render_att(att, opts.get("attachments", False))
+                name: render_attachment(att, opts.get("attachments", False))
                 for name, att in atts.items()
             }
         if opts.get("conflicts") or opts.get("deleted_conflicts"):
@@ -286,20 +254,6 @@ class Engine:
                 for r in tree.path(rev)
             ]
         return doc
-
-    @staticmethod
-    def _render_att(att: Mapping[str, Any], with_data: bool) -> dict[str, Any]:
-        out = {
-            "content_type": att["content_type"],
-            "revpos": att["revpos"],
-            "digest": att["digest"],
-        }
-        if with_data:
-            out["data"] = att["data"]
-        else:
-            out["length"] = att["length"]
-            out["stub"] = True
-        return out
 
     # -- local documents -------------------------------------------------------
     def _get_local(self, db: str, docid: str) -> dict[str, Any]:
@@ -455,63 +409,6 @@ class Engine:
                 return atts
         return None
 
-    def _attachments(
-        self,
-        txn: Txn,
-        meta: DbMeta,
-        doc: Mapping[str, Any],
-        ancestors: Sequence[str],
-        pos: int,
-        pending: dict[str, _Write],
-        *,
-        keep_revpos: bool,
-    ) -> dict[str, Any]:
-        incoming = doc.get("_attachments")
-        if not incoming:
-            return {}
-        if not isinstance(incoming, Mapping):
-            raise BadRequest("_attachments must be a JSON object", error="bad_request")
-        docid = doc["_id"]
-        parent: dict[str, Any] | None = None
-        out: dict[str, Any] = {}
-        for name, att in incoming.items():
-            if not isinstance(att, Mapping):
-                raise BadRequest(f"Invalid attachment {name}", error="bad_request")
-            if att.get("stub"):
-                if parent is None:
-                    parent = self._parent_atts(txn, meta, docid, ancestors, pending) or {}
-                if name not in parent:
-                    raise PreconditionFailed(
-                        f"Invalid attachment stub in {docid} for {name}", error="missing_stub"
-                    )
-                out[name] = parent[name]
-                continue
-            if "data" not in att:
-                raise BadRequest(
-                    f"Attachment {name} has neither data nor stub: true", error="bad_request"
-                )
-            data = att["data"]
-            if isinstance(data, (bytes, bytearray)):
-                raw = bytes(data)
-            else:
-                try:
-                    raw = base64.b64decode(str(data), validate=True)
-                except (binascii.Error, ValueError) as exc:
-                    raise BadRequest(
-                        f"Invalid attachment data for {name}", error="bad_request"
-                    ) from exc
-            revpos = (
-                att.get("revpos") if keep_revpos and isinstance(att.get("revpos"), int) else pos
-            )
-            out[name] = {
-                "content_type": str(att.get("content_type") or "application/octet-stream"),
-                "digest": md5_digest(raw),
-                "length": len(raw),
-                "revpos": revpos,
-                "data": b64(raw),
-            }
-        return out
-
     @staticmethod
     def _body(doc: Mapping[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in doc.items() if not k.startswith("_")}
@@ -546,8 +443,11 @@ class Engine:
             else:
                 parent = rev
         pos = parse_rev(parent)[0] + 1 if parent else 1
-        atts = self._attachments(
-            txn, meta, doc, [parent] if parent else [], pos, pending, keep_revpos=False
+        atts = decode_attachments(
+            doc,
+            lambda: self._parent_atts(txn, meta, docid, [parent] if parent else [], pending),
+            pos,
+            keep_revpos=False,
         )
         body = self._body(doc)
         text = dumps(body)
@@ -592,8 +492,12 @@ class Engine:
         if rev in tree:
             return None  # already known: nothing to do, like CouchDB
         deleted = bool(doc.get("_deleted"))
-        atts = self._attachments(
-            txn, meta, doc, [r for r in path[1:] if r in tree], pos, pending, keep_revpos=True
+        known = [r for r in path[1:] if r in tree]
+        atts = decode_attachments(
+            doc,
+            lambda: self._parent_atts(txn, meta, docid, known, pending),
+            pos,
+            keep_revpos=True,
         )
         body = self._body(doc)
         if atts:
@@ -800,64 +704,22 @@ class Engine:
             out[docid] = entry
         return out
 
-    # -- attachments -----------------------------------------------------------
+    # -- attachments (attachments.py) -----------------------------------------
     def get_attachment(
         self, db: str, docid: str, name: str, *, rev: str | None = None
     ) -> tuple[bytes, str]:
-        """``(data, content_type)``; ``NotFound`` for a missing document or attachment."""
-        params: dict[str, Any] = {"attachments": True}
-        if rev is not None:
-            params["rev"] = rev
-        doc = self.get_doc(db, docid, params)
-        att = (doc.get("_attachments") or {}).get(name)
-        if att is None:
-            raise NotFound("Document is missing attachment", error="not_found")
-        return base64.b64decode(att["data"]), str(att["content_type"])
+        """``(data, content_type)``; ``NotFound`` if absent."""
+        return attachments.get_attachment(self, db, docid, name, rev=rev)
 
     def put_attachment(
-        self,
-        db: str,
-        docid: str,
-        name: str,
-        data: bytes,
-        content_type: str,
-        *,
-        rev: str | None,
+        self, db: str, docid: str, name: str, data: bytes, content_type: str, *, rev: str | None
     ) -> dict[str, Any]:
-        """Add or replace one attachment: a new revision (a new document when ``rev`` is None)."""
-        if not isinstance(data, (bytes, bytearray)):
-            raise TypeError("attachment data must be bytes")
-        if rev is None:
-            doc: dict[str, Any] = {"_id": docid}
-            try:
-                current = self.get_doc(db, docid)
-            except DocumentNotFound:
-                current = None
-            if current is not None:
-                raise conflict()
-        else:
-            try:
-                doc = self.get_doc(db, docid, {"rev": rev})
-            except DocumentNotFound as exc:
-                raise conflict() from exc
-            doc.pop("_deleted", None)
-        atts = doc.setdefault("_attachments", {})
-        atts[name] = {"content_type": content_type, "data": b64(bytes(data))}
-        return self.put_doc(db, doc)
+        """Add or replace one attachment (a new revision; a new document when ``rev`` is None)."""
+        return attachments.put_attachment(self, db, docid, name, data, content_type, rev=rev)
 
     def delete_attachment(self, db: str, docid: str, name: str, *, rev: str) -> dict[str, Any]:
-        """Remove one attachment: a new revision without it."""
-        try:
-            doc = self.get_doc(db, docid, {"rev": rev})
-        except DocumentNotFound as exc:
-            raise conflict() from exc
-        atts = doc.get("_attachments") or {}
-        if name not in atts:
-            raise NotFound("Document is missing attachment", error="not_found")
-        del atts[name]
-        if not atts:
-            doc.pop("_attachments", None)
-        return self.put_doc(db, doc)
+        """Remove one attachment (a new revision)."""
+        return attachments.delete_attachment(self, db, docid, name, rev=rev)
 
     # -- administration --------------------------------------------------------
     def get_security(self, db: str) -> dict[str, Any]:

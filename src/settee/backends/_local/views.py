@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import bisect
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ...errors import BadRequest
 from .collation import sort_key
 
-__all__ = ["ViewIndex", "ViewRow", "builtin_reduce", "emit_rows", "query_rows"]
+__all__ = ["ViewCache", "ViewIndex", "ViewRow", "builtin_reduce", "emit_rows", "query_rows"]
 
 #: ``(sort key of key, docid, key, value)``
 ViewRow = tuple[Any, str, Any, Any]
@@ -313,3 +315,30 @@ def _group(
             groups.append((key, [row]))
             last = gk
     return groups
+
+
+class ViewCache:
+    """The few most recent query indexes (Python views, sorted ``_find`` results),
+    each valid for one ``update_seq``."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._entries: OrderedDict[Any, tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, update_seq: int) -> Any:
+        """The index built at ``update_seq``, or None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != update_seq:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: Any, update_seq: int, index: Any) -> None:
+        """Remember ``index``; the least recently used entry goes beyond ``size``."""
+        with self._lock:
+            self._entries[key] = (update_seq, index)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
