@@ -14,6 +14,11 @@ ways, one thread per direction per connection. Faults are armed from the test
 * ``inject_status(status, count)``: the next ``count`` new connections get
   this HTTP error instead of reaching the server (``Retry-After: 0``).
 * ``drop_all()``: close every open connection now.
+* ``expire_sessions()``: every ``AuthSession`` cookie seen so far counts as
+  expired: a request carrying one is answered ``401`` by the proxy (what
+  CouchDB does for an expired cookie on a database that needs a login;
+  PouchDB Server lets such a request through as anonymous, so the proxy
+  plays that part). Cookies issued after the call pass.
 
 Bounded: threads are daemons, sockets time out, and the proxy stops itself
 after ``max_lifetime`` seconds. Counters: ``connections``, ``bytes_down``,
@@ -24,12 +29,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 import time
 from types import TracebackType
 
 _BLOCK = 16384
+_COOKIE_RE = re.compile(rb"AuthSession=([^;\s]+)")
 
 
 class FaultProxy:
@@ -46,6 +53,9 @@ class FaultProxy:
         self._cut_body_next: int | None = None
         self._stall_until = 0.0
         self._inject: list[tuple[int, int]] = []  # [(status, remaining)]
+        self._cookies_seen: set[bytes] = set()
+        self._cookies_expired: set[bytes] = set()
+        self.expired_answers = 0
         self._refuse_until = 0.0
         self._stopped = threading.Event()
         self._listener: socket.socket | None = None
@@ -126,6 +136,10 @@ class FaultProxy:
         with self._lock:
             self._inject.append((status, count))
 
+    def expire_sessions(self) -> None:
+        with self._lock:
+            self._cookies_expired |= self._cookies_seen
+
     def drop_all(self) -> None:
         with self._lock:
             socks = list(self._open)
@@ -203,17 +217,19 @@ class FaultProxy:
             self._close_pair(client, upstream)
             up.join(timeout=5)
 
-    def _answer(self, client: socket.socket, status: int) -> None:
+    def _answer(
+        self, client: socket.socket, status: int, *, request: bytes = b"", error: str = "injected"
+    ) -> None:
         # Read the request head so the client sees an answer, not a reset.
         client.settimeout(5)
-        data = b""
+        data = request
         with contextlib.suppress(OSError):
             while b"\r\n\r\n" not in data and len(data) < 65536:
                 block = client.recv(_BLOCK)
                 if not block:
                     break
                 data += block
-        body = json.dumps({"error": "injected", "reason": f"fault proxy answered {status}"})
+        body = json.dumps({"error": error, "reason": f"fault proxy answered {status}"})
         head = (
             f"HTTP/1.1 {status} Injected\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\nRetry-After: 0\r\nConnection: close\r\n\r\n"
@@ -228,6 +244,11 @@ class FaultProxy:
                 data = client.recv(_BLOCK)
                 if not data:
                     break
+                if b"AuthSession=" in data and self._session_expired(data):
+                    self.expired_answers += 1
+                    self._answer(client, 401, request=data, error="unauthorized")
+                    upstream.close()
+                    return
                 upstream.sendall(data)
         with contextlib.suppress(OSError):
             upstream.shutdown(socket.SHUT_WR)
@@ -266,6 +287,12 @@ class FaultProxy:
                 client.sendall(data)
                 sent += len(data)
                 self.bytes_down += len(data)
+
+    def _session_expired(self, request: bytes) -> bool:
+        values = set(_COOKIE_RE.findall(request))
+        with self._lock:
+            self._cookies_seen |= values
+            return bool(values & self._cookies_expired)
 
     def _close_pair(self, client: socket.socket, upstream: socket.socket | None) -> None:
         for sock in (client, upstream):
