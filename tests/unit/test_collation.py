@@ -131,7 +131,9 @@ def test_equal_values_collate_equal(a: object, b: object) -> None:
         ("aB", "Ab"),
         ("resume", "résumé"),
         ("Resume", "résumé"),  # accents (secondary) outweigh case (tertiary)
-        ("z", "ø"),  # documented divergence: undecomposable letters sort after z
+        ("o", "ø"),  # ø sorts as o with a secondary difference, as in ICU
+        ("ø", "p"),
+        ("z", "þ"),
         ("~", "0"),  # all symbols before digits
         ("9", "a"),
         ([], [None]),
@@ -146,6 +148,31 @@ def test_equal_values_collate_equal(a: object, b: object) -> None:
 def test_pairs(smaller: object, larger: object) -> None:
     assert collate(smaller, larger) == -1
     assert collate(larger, smaller) == 1
+
+
+# Orders produced by ICU's root collation (Node's Intl.Collator("und").compare),
+# which CouchDB's view collation uses.
+def _probe(text: str) -> list[str]:
+    return text.split("|")
+
+
+ICU_PROBED = [
+    _probe(
+        "a|á|à|ă|â|ǎ|å|ǻ|ä|ã|ȧ|ą|ā|ả|ạ|ae|æ|af|c|ć|ĉ|č|ċ|ç|d|ď|đ|ð|e|ẽ|ė|ę|ē|h|ħ|i|\u0131|j"
+        "|l|ĺ|ľ|ļ|ł|ŀ|o|ö|ő|õ|ø|ǫ|ō|oe|œ|of|ss|ß|st|z|þ"
+    ),
+    _probe(
+        " |_|-|!|?|.|~|$|£|¥|€|0|1|①|½|9|a|A|á|à|â|ä|Ä|a b|a-b|aa|ab|aB|Ab|AB|ab-|ae|æ"
+        "|b|B|e|é|É|f|l|ł|m|n|ñ|o|ö|ø|p|resume|Resume|résumé|Résumé|ss|ß|z|Z|\u03b1|Ω|я"
+    ),
+]
+
+
+@pytest.mark.parametrize("expected", ICU_PROBED)
+def test_matches_icu_root_on_probed_strings(expected: list[str]) -> None:
+    shuffled = list(expected)
+    random.Random(3).shuffle(shuffled)
+    assert sorted(shuffled, key=sort_key) == expected
 
 
 def test_type_rank_order() -> None:

@@ -16,13 +16,20 @@ Strings approximate the ICU root collation CouchDB uses for views and Mango
 2. secondary: accents (combining marks after NFD), compared left to right.
 3. tertiary: case, lowercase first.
 
-So ``a < A < aa < b < B`` and ``e < é < f``. Where it differs from real ICU:
-letters without a decomposition (``ø``, ``ł``, ``æ``, ``ß``...) sort after
-``z`` by code point instead of next to their base letter; non-Latin scripts
-and non-ASCII symbols order by code point; contractions and expansions of the
-CLDR root table, Hangul/CJK implicit weights and numeric digit values beyond
-ASCII are not modelled. Canonically equivalent strings (NFC/NFD) compare equal,
-as in ICU.
+So ``a < A < aa < b < B`` and ``e < é < f``. Accents follow ICU's order of
+the common Latin diacritics (``á < à < ă < â < ǎ < å < ä < ã``...); the
+undecomposable Latin letters ``ø ł đ ħ ð`` and the dotless i sort as their base letter with a
+secondary difference and ``æ œ ß ĳ`` as ``ae oe ss ij`` with a tertiary one;
+compatibility characters (``①``, ``½``, ligatures, full-width forms) sort as
+their compatibility decomposition with a tertiary difference. Canonically
+equivalent strings (NFC/NFD) compare equal, as in ICU.
+
+Where it still differs from real ICU: non-Latin scripts order by code point
+within one block after Latin (ICU orders Greek < Cyrillic < ... too, but its
+order inside a script and across CJK differs); non-ASCII punctuation and
+symbols order by code point after the ASCII ones; rarer diacritics follow by
+code point; contractions of the CLDR root table and Hangul/CJK implicit
+weights are not modelled.
 """
 
 from __future__ import annotations
@@ -80,7 +87,63 @@ def _primary(ch: str) -> tuple[int, int] | None:
     if cat[0] == "N":
         digit = unicodedata.digit(ch, None)
         return (_DIGIT, ord("0") + digit) if digit is not None else (_DIGIT, 1000 + ord(ch))
+    if ch == "\u2044":  # fraction slash, from the expansion of ½ and friends
+        return (_PUNCT, _PUNCT_RANK["/"])
     return (_OTHER_LETTER, ord(ch))
+
+
+# ICU's secondary order of the common Latin diacritics, probed against ICU root
+# (a < á < à < ă < â < ǎ < å < ä < ã < ȧ < ą < ā < ả < ạ); others follow by code point.
+_MARK_RANK = {
+    0x0301: 10,  # acute
+    0x0300: 20,  # grave
+    0x0306: 30,  # breve
+    0x0302: 40,  # circumflex
+    0x030C: 50,  # caron
+    0x030A: 60,  # ring above
+    0x0308: 70,  # diaeresis
+    0x030B: 80,  # double acute
+    0x0303: 90,  # tilde
+    0x0307: 100,  # dot above
+    0x0327: 110,  # cedilla
+    0x0328: 130,  # ogonek
+    0x0304: 140,  # macron
+    0x0309: 150,  # hook above
+    0x031B: 160,  # horn
+    0x0323: 170,  # dot below
+}
+_STROKE, _ETH, _DOTLESS = 115, 116, 117
+
+# Letters Unicode does not decompose but ICU sorts beside a base letter: as that
+# letter with a secondary difference (ø after ö), or as an expansion with a
+# tertiary one (æ just after "ae", ß just after "ss").
+_LETTERS: dict[str, tuple[str, int, bool]] = {
+    "ø": ("o", _STROKE, False),
+    "ł": ("l", _STROKE, False),
+    "đ": ("d", _STROKE, False),
+    "ħ": ("h", _STROKE, False),
+    "ð": ("d", _ETH, False),
+    "\u0131": ("i", _DOTLESS, False),  # dotless i
+    "æ": ("ae", 0, True),
+    "œ": ("oe", 0, True),
+    "ß": ("ss", 0, True),
+    "ĳ": ("ij", 0, True),
+}
+
+# Tertiary weights: case, and whether the character is a variant (compatibility
+# form or expansion) of what it sorts with.
+_LOWER, _UPPER, _VARIANT_LOWER, _VARIANT_UPPER = 0, 1, 2, 3
+
+
+def _units(text: str) -> list[tuple[str, bool]]:
+    """NFD characters, compatibility characters (①, ½, ﬁ...) expanded and flagged."""
+    out: list[tuple[str, bool]] = []
+    for ch in unicodedata.normalize("NFD", text):
+        if unicodedata.decomposition(ch).startswith("<"):
+            out.extend((part, True) for part in unicodedata.normalize("NFKD", ch))
+        else:
+            out.append((ch, False))
+    return out
 
 
 @functools.lru_cache(maxsize=65536)
@@ -89,21 +152,30 @@ def string_key(text: str) -> Key:
     primary: list[tuple[int, int]] = []
     secondary: list[tuple[int, ...]] = []
     tertiary: list[int] = []
-    for ch in unicodedata.normalize("NFD", text):
+    for ch, variant in _units(text):
         if unicodedata.combining(ch):
             # An accent belongs to the preceding base character.
             if secondary:
-                secondary[-1] = (*secondary[-1], ord(ch))
+                rank = _MARK_RANK.get(ord(ch), 1000 + ord(ch))
+                secondary[-1] = (*secondary[-1], rank)
             continue
-        folded = ch.lower()
-        upper = 1 if folded != ch else 0
-        for part in folded:
+        lower = ch.lower()
+        upper = lower != ch
+        mark = 0
+        if lower in _LETTERS:
+            lower, mark, expanded = _LETTERS[lower]
+            variant = variant or expanded
+        if variant:
+            case = _VARIANT_UPPER if upper else _VARIANT_LOWER
+        else:
+            case = _UPPER if upper else _LOWER
+        for part in lower:
             weight = _primary(part)
             if weight is None:
                 continue
             primary.append(weight)
-            secondary.append(())
-            tertiary.append(upper)
+            secondary.append((mark,) if mark else ())
+            tertiary.append(case)
     return (tuple(primary), tuple(secondary), tuple(tertiary))
 
 
