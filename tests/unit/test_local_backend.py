@@ -908,3 +908,21 @@ def test_sorted_find_pages_read_the_database_once(backend: Backend) -> None:
     put(backend, {"_id": "zzz", "age": 99, "name": "x", "even": True})
     fresh = backend.find(DB, query)
     assert fresh["docs"][0]["_id"] == "zzz"  # a write invalidates the cached result
+
+
+def test_partial_index_filters_queries_that_use_it(backend: Backend) -> None:
+    _people(backend, 10)
+    backend.create_index(
+        DB,
+        {
+            "index": {"fields": ["age"], "partial_filter_selector": {"even": True}},
+            "ddoc": "evens",
+            "name": "age-even",
+        },
+    )
+    query: dict[str, Any] = {"selector": {"age": {"$gte": 0}}, "sort": ["age"]}
+    assert len(backend.find(DB, query)["docs"]) == 10
+    for use_index in ("evens", "_design/evens", ["evens", "age-even"], "evens/age-even"):
+        used = backend.find(DB, {**query, "use_index": use_index})["docs"]
+        assert [d["age"] for d in used] == [0, 2, 4, 6, 8], use_index
+    assert "mango_partial_indexes" in backend.capabilities

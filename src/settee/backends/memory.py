@@ -30,7 +30,9 @@ class MemoryBackend(LocalBackend):
     """
 
     kind = "memory"
-    _capabilities = frozenset({"python_views", "feed_timeout", "partitions"})
+    _capabilities = frozenset(
+        {"python_views", "feed_timeout", "partitions", "mango_partial_indexes"}
+    )
 
     def __init__(self, url: str = "memory:", **options: Any) -> None:
         check_options(self.kind, options)

@@ -48,7 +48,9 @@ class SQLiteBackend(LocalBackend):
     """
 
     kind = "sqlite"
-    _capabilities = frozenset({"python_views", "feed_timeout", "partitions", "multiprocess"})
+    _capabilities = frozenset(
+        {"python_views", "feed_timeout", "partitions", "multiprocess", "mango_partial_indexes"}
+    )
 
     def __init__(
         self,

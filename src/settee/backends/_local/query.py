@@ -248,6 +248,15 @@ def find(
     if "selector" not in query:
         raise BadRequest("Missing required key: selector", error="missing_required_key")
     match = compile_selector(query["selector"])
+    partial = _partial_filter(engine, db, query.get("use_index"))
+    if partial is not None:
+        # The index CouchDB is told to use holds only documents passing its
+        # partial_filter_selector, so the query sees only those.
+        selector_match, partial_match = match, compile_selector(partial)
+
+        def match(doc: Any) -> bool:
+            return bool(selector_match(doc) and partial_match(doc))
+
     sort = parse_sort(query.get("sort"))
     limit = number(query, "limit", 25)
     skip = number(query, "skip", 0) or 0
@@ -264,7 +273,14 @@ def find(
     page: list[tuple[Any, dict[str, Any]]]
     if sort:
         matches, examined = _sorted_matches(
-            engine, db, meta, query["selector"], sort, match, conflicts, partition
+            engine,
+            db,
+            meta,
+            {"$and": [query["selector"], partial or {}]},
+            sort,
+            match,
+            conflicts,
+            partition,
         )
         descending = sort[0][2]
         positions = [position for position, _ in matches]
@@ -400,6 +416,30 @@ class _Matches:
 
     def __init__(self, rows: list[tuple[Any, dict[str, Any]]]) -> None:
         self.rows = rows
+
+
+def _partial_filter(engine: Engine, db: str, use_index: Any) -> Any:
+    """The ``partial_filter_selector`` of the index ``use_index`` names, if it has one."""
+    if use_index is None:
+        return None
+    if isinstance(use_index, str):
+        ddoc, _, name = use_index.partition("/")  # "ddoc" or "ddoc/name"
+        if ddoc == "_design" and name:
+            ddoc, _, name = name.partition("/")
+            ddoc = "_design/" + ddoc
+    elif (
+        isinstance(use_index, list)
+        and 1 <= len(use_index) <= 2
+        and all(isinstance(p, str) for p in use_index)
+    ):
+        ddoc, name = use_index[0], (use_index[1] if len(use_index) == 2 else "")
+    else:
+        raise BadRequest("use_index must be a string or a list of strings", error="bad_request")
+    ddoc = ddoc if ddoc.startswith("_design/") else "_design/" + ddoc
+    for index in get_indexes(engine, db)["indexes"]:
+        if index["ddoc"] == ddoc and (not name or index["name"] == name):
+            return index["def"].get("partial_filter_selector")
+    return None
 
 
 def _id_bounds(selector: Any) -> tuple[str | None, bool, str | None, bool]:
