@@ -35,26 +35,30 @@ server_info, all_dbs, uuids       yes     yes     yes
 create_db / delete_db / db_info   yes     yes     yes
 get_doc (rev, revs, open_revs,    yes     yes     yes
 conflicts, attachments)
-put_doc (fast path)               yes     no [1]  no [1]
-delete_doc (fast path)            yes     no [1]  no [1]
+put_doc (fast path)               yes     yes     yes
+delete_doc (fast path)            yes     yes     yes
 bulk_docs incl. new_edits=false   yes     yes     yes
 all_docs / find / indexes         yes     yes     yes
-view (JavaScript design docs)     yes     no [2]  no [2]
-python_view (callables)           no [2]  yes     yes
+view (JavaScript design docs)     yes     no [1]  no [1]
+python_view (callables)           no [1]  yes     yes
 changes (normal/longpoll/cont.)   yes     yes     yes
-db_updates                        yes [3] no [2]  no [2]
+db_updates                        yes [2] no [1]  no [1]
 revs_diff                         yes     yes     yes
 attachments                       yes     yes     yes
 security, revs_limit              yes     yes     yes
-compact / view_cleanup            yes     no-op   yes
-partitions                        yes [3] yes     yes
+compact [3] / view_cleanup        yes     yes     yes
+partitions                        yes [2] yes     yes
 ================================  ======  ======  ======
 
-[1] raises ``NotSupported``; the core falls back to ``bulk_docs`` and turns
-    a per-document error into the same exception the fast path would raise.
-[2] raises ``NotSupported`` with the reason.
-[3] where the server has it (CouchDB 3; not PouchDB Server), see
+[1] raises ``NotSupported`` with the reason.
+[2] where the server has it (CouchDB 3; not PouchDB Server), see
     ``capabilities``.
+[3] locally: drops the bodies of non-leaf revisions like CouchDB (SQLite then
+    returns the freed pages); ``view_cleanup`` is a no-op there.
+
+A backend without a fast path for ``put_doc``/``delete_doc`` raises
+``NotSupported`` and the core falls back to ``bulk_docs``, turning a
+per-document error into the exception the fast path would raise.
 
 HTTP-only operations (sessions, ``_config``, Cloudant's account endpoints,
 CORS, replication documents) are not part of this protocol: the client reaches
