@@ -257,7 +257,8 @@ def _jsonl(stream: IO[str], name: str, *, keep_revs: bool) -> Iterator[dict[str,
 
 def cmd_load(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    total = sum(1 for line in path.open(encoding="utf-8") if line.strip())
+    with path.open(encoding="utf-8") as counting:
+        total = sum(1 for line in counting if line.strip())
     client = _connect(args)
     failed = written = 0
     with client, path.open(encoding="utf-8") as stream:
@@ -388,6 +389,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except errors.NotFound as exc:
         print(f"settee: not found: {exc}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    except KeyError as exc:  # client[name] for a database that does not exist
+        print(f"settee: not found: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return EXIT_NOT_FOUND
     except errors.Conflict as exc:
         print(f"settee: conflict: {exc}", file=sys.stderr)
