@@ -199,16 +199,20 @@ class Result:
         expected: dict[str, Any] | None = None
         key_run = id_run = 0
         use_skip = False  # the null-key fallback: plain skip from the original start
+        restart = False  # this one request counts from the original start
         consumed = self._skip
         while remaining is None or remaining > 0:
             last = remaining is not None and remaining <= self.page_size
             want = remaining if last and remaining is not None else self.page_size
-            query = dict(self.options if use_skip else params)
+            from_start = use_skip or restart
+            query = dict(self.options if from_start else params)
             query["limit"] = want + drop + (0 if last else 1)
             if skip:
                 query["skip"] = skip
             rows = self._call(query, None)
-            if drop or (by_docid and expected is not None and "id" in expected):
+            if not from_start and (
+                drop or (by_docid and expected is not None and "id" in expected)
+            ):
                 # With startkey/startkey_docid the answer starts at the first row of
                 # the look-ahead row's (key, id). A server that ignores
                 # startkey_docid (PouchDB Server) starts at the key's first row,
@@ -219,6 +223,8 @@ class Result:
                     by_docid = False
                     params.pop("startkey_docid", None)
                     drop, skip = 0, key_run
+                    if self._skip and key_run == consumed - self._skip:
+                        restart, skip = True, consumed  # the caller's skip may hide more
                     continue
             rows = rows[drop:]
             if len(rows) <= want:
@@ -240,13 +246,23 @@ class Result:
                 i = _trailing(rows, following, by_id=True)
                 same_id = expected is not None and _same_row(expected, following)
                 id_run = id_run + i if i == len(rows) and same_id else i
-                params["startkey"] = key
-                if by_docid and "id" in following:
-                    params["startkey_docid"] = following["id"]
-                    skip, drop = 0, id_run
-                else:
-                    skip, drop = (key_run if "id" in following else 0), 0
                 expected = following
+                paged_by_id = by_docid and "id" in following
+                run = id_run if paged_by_id else (key_run if "id" in following else 0)
+                restart = bool(self._skip and run and run == consumed - self._skip)
+                if restart:
+                    # Every row yielded so far shares the look-ahead row's key (and
+                    # id), and so may rows the caller's skip passed over: only a
+                    # skip from the original start is exact here.
+                    skip, drop = consumed, 0
+                else:
+                    params["startkey"] = key
+                    if paged_by_id:
+                        params["startkey_docid"] = following["id"]
+                        skip, drop = 0, id_run
+                    else:
+                        params.pop("startkey_docid", None)
+                        skip, drop = run, 0
             yield rows
             if remaining is not None:
                 remaining -= want
