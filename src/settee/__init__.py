@@ -40,6 +40,14 @@ from .errors import (
     TransportError,
     Unauthorized,
 )
+from .feeds import (
+    CheckpointStore,
+    Feed,
+    FileCheckpoint,
+    InfiniteFeed,
+    LocalDocumentCheckpoint,
+    MemoryCheckpoint,
+)
 from .pages import QueryResult, Result, ResultByKey
 from .rql import R
 
@@ -51,6 +59,7 @@ __all__ = [
     "BadRequest",
     "BasicAuth",
     "BearerAuth",
+    "CheckpointStore",
     "Client",
     "Cloudant",
     "Conflict",
@@ -60,9 +69,14 @@ __all__ = [
     "DesignDocument",
     "Document",
     "DocumentNotFound",
+    "Feed",
     "FeedError",
+    "FileCheckpoint",
     "Forbidden",
     "IAMAuth",
+    "InfiniteFeed",
+    "LocalDocumentCheckpoint",
+    "MemoryCheckpoint",
     "NoAuth",
     "NotFound",
     "NotSupported",

@@ -11,6 +11,7 @@ EXPECTED = [
     "BadRequest",
     "BasicAuth",
     "BearerAuth",
+    "CheckpointStore",
     "Client",
     "Cloudant",
     "Conflict",
@@ -20,9 +21,14 @@ EXPECTED = [
     "DesignDocument",
     "Document",
     "DocumentNotFound",
+    "Feed",
     "FeedError",
+    "FileCheckpoint",
     "Forbidden",
     "IAMAuth",
+    "InfiniteFeed",
+    "LocalDocumentCheckpoint",
+    "MemoryCheckpoint",
     "NoAuth",
     "NotFound",
     "NotSupported",
@@ -81,3 +87,17 @@ def test_python_cloudant_names() -> None:
     assert issubclass(settee.Document, dict)
     assert issubclass(settee.DocumentNotFound, KeyError)
     assert isinstance(settee.__version__, str) and settee.__version__
+
+
+def test_feed_names_come_from_settee_feeds() -> None:
+    from settee import feeds
+
+    for name in (
+        "Feed",
+        "InfiniteFeed",
+        "CheckpointStore",
+        "FileCheckpoint",
+        "LocalDocumentCheckpoint",
+        "MemoryCheckpoint",
+    ):
+        assert getattr(settee, name) is getattr(feeds, name)
