@@ -20,6 +20,7 @@ always act on the server.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterator, MutableMapping
 from types import TracebackType
@@ -45,6 +46,56 @@ __all__ = [
 
 #: Database handles a client (and documents a database) keeps by default.
 DEFAULT_CACHE_SIZE = 1024
+
+
+class _LockedCache(MutableMapping[str, Any]):
+    """A cachetools cache behind a lock: its LRU/TTL bookkeeping is not thread-safe."""
+
+    def __init__(self, cache: cachetools.Cache[str, Any]) -> None:
+        self._cache = cache
+        self._lock = threading.RLock()
+
+    def __getitem__(self, key: str) -> Any:
+        with self._lock:
+            return self._cache[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            return self._cache.get(key, default)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._cache[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        with self._lock:
+            del self._cache[key]
+
+    def pop(self, key: str, *default: Any) -> Any:
+        with self._lock:
+            return self._cache.pop(key, *default)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._cache
+
+    def _expire(self) -> None:
+        if isinstance(self._cache, cachetools.TTLCache):
+            self._cache.expire()
+
+    def __iter__(self) -> Iterator[str]:
+        with self._lock:
+            self._expire()
+            return iter(list(self._cache))
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._expire()
+            return len(self._cache)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
 
 
 class Client:
@@ -98,12 +149,15 @@ class Client:
         self._features: list[Any] | None = None
 
     def _new_cache(self) -> MutableMapping[str, Any]:
-        """A fresh bounded cache with this client's size and TTL."""
+        """A fresh bounded, thread-safe cache with this client's size and TTL."""
+        cache: cachetools.Cache[str, Any]
         if self.cache_ttl is not None:
-            return cachetools.TTLCache(
+            cache = cachetools.TTLCache(
                 maxsize=self.cache_size, ttl=self.cache_ttl, timer=self._cache_timer
             )
-        return cachetools.LRUCache(maxsize=self.cache_size)
+        else:
+            cache = cachetools.LRUCache(maxsize=self.cache_size)
+        return _LockedCache(cache)
 
     @property
     def url(self) -> str:

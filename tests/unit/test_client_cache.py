@@ -108,7 +108,9 @@ def test_ttl_expires_handles() -> None:
     handle = client["a"]
     clock.now = 59
     assert client.get("a") is handle
+    assert client.keys() == ["a"] and len(client) == 1
     clock.now = 61
+    assert client.keys() == [] and len(client) == 0
     assert client.get("a") is None
     assert client["a"] is not handle
     assert backend.calls["db_info"] == 2
@@ -185,3 +187,29 @@ def test_http_only_features_raise_not_supported_elsewhere() -> None:
     client.connect()  # nothing to log in to: a no-op
     with client as same:
         assert same is client
+
+
+def test_cache_survives_concurrent_use() -> None:
+    import threading
+
+    client, backend = make(cache_size=8)
+    backend.dbs.update(f"db{i}" for i in range(32))
+    failures: list[BaseException] = []
+
+    def worker(offset: int) -> None:
+        try:
+            for n in range(400):
+                name = f"db{(n + offset) % 32}"
+                assert client[name].database_name == name
+                client.get(name)
+                len(client)
+        except BaseException as exc:  # reported below, in the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert len(client) <= 8
