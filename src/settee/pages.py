@@ -377,6 +377,10 @@ class Result:
     def _by_key(self, key: Any) -> list[dict[str, Any]]:
         if self._keys is not None:
             return [row for row in self if _same(row.get("key"), key)]
+        if key is None:
+            # A backend reads a None parameter as "not given": the lookup would
+            # silently become the whole view.
+            raise ValueError("rows with a null key cannot be looked up by key")
         narrowed = dict(self.options)
         for name in ("startkey", "endkey", "startkey_docid", "endkey_docid", "inclusive_end"):
             narrowed.pop(name, None)

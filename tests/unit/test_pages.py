@@ -235,6 +235,8 @@ def test_by_key() -> None:
     assert result[ResultByKey(7)] == []
     assert [r["id"] for r in result[ResultByKey(5) : ResultByKey(6)]] == ["a", "b", "c"]
     assert ResultByKey(5) == ResultByKey(5) and ResultByKey(5) != ResultByKey("5")
+    with pytest.raises(ValueError, match="null"):
+        result[ResultByKey(None)]
 
 
 def test_first_asks_for_one_row() -> None:
