@@ -1,4 +1,5 @@
-"""The Client's and Database's bounded handle caches, over a fake backend that counts calls.
+"""The Client's and Database's bounded handle caches, over a fake backend that counts calls;
+and the put/delete fallback to bulk_docs for backends without a fast path.
 
 ``FakeBackend`` is not a real backend: it keeps database names in a set and
 counts each primitive call, so the tests can see which operations reach the
@@ -213,3 +214,59 @@ def test_cache_survives_concurrent_use() -> None:
         thread.join(timeout=60)
     assert failures == []
     assert len(client) <= 8
+
+
+class BulkOnlyBackend(FakeBackend):
+    """No put/delete fast path (like the local backends): bulk_docs answers ``answer``."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        super().__init__()
+        self.dbs.add("a")
+        self.answer = answer
+        self.sent: list[list[dict[str, Any]]] = []
+
+    def put_doc(self, db: str, doc: dict[str, Any], params: Any = None) -> dict[str, Any]:
+        raise errors.NotSupported("no put fast path")
+
+    def delete_doc(self, db: str, docid: str, rev: str) -> dict[str, Any]:
+        raise errors.NotSupported("no delete fast path")
+
+    def bulk_docs(self, db: str, docs: Any, *, new_edits: bool = True) -> list[dict[str, Any]]:
+        self.sent.append(list(docs))
+        return [dict(self.answer)]
+
+
+@pytest.mark.parametrize(
+    "error, cls",
+    [
+        ("conflict", errors.Conflict),
+        ("forbidden", errors.Forbidden),
+        ("unauthorized", errors.Unauthorized),
+        ("bad_request", errors.BadRequest),
+        ("not_found", errors.DocumentNotFound),
+        ("something_else", errors.CouchError),
+    ],
+)
+def test_write_fallback_raises_what_the_fast_path_would(
+    error: str, cls: type[errors.CouchError]
+) -> None:
+    backend = BulkOnlyBackend({"id": "x", "error": error, "reason": "nope"})
+    db = settee.Client(backend=backend)["a"]  # type: ignore[arg-type]
+    doc = settee.Document(db, "x")
+    doc["v"] = 1
+    with pytest.raises(cls) as info:
+        doc.save()
+    assert info.value.error == error and info.value.reason == "nope"
+    assert "_rev" not in doc
+    doc["_rev"] = "1-abc"
+    with pytest.raises(cls):
+        doc.delete()
+    assert backend.sent[-1] == [{"_id": "x", "_rev": "1-abc", "_deleted": True}]
+
+
+def test_write_fallback_success_updates_rev() -> None:
+    backend = BulkOnlyBackend({"ok": True, "id": "x", "rev": "1-new"})
+    db = settee.Client(backend=backend)["a"]  # type: ignore[arg-type]
+    doc = db.create_document({"_id": "x", "v": 1})
+    assert doc["_rev"] == "1-new"
+    assert backend.sent == [[{"_id": "x", "v": 1}]]
