@@ -38,6 +38,7 @@ __all__ = [
     "ContinuousFeedParser",
     "IntegerOverflow",
     "NormalFeedParser",
+    "dechunk",
     "feed_parser",
     "loads",
 ]
@@ -228,6 +229,13 @@ class _FeedParserBase:
         self.pending: int | None = None
         #: True once the body ended the way the server ends it (``last_seq`` read).
         self.finished = False
+        #: Rows handed out by the ijson path (counted when it stops).
+        self.rows_out = 0
+
+    def _note(self, count: int, last: Any) -> None:
+        self.rows_out += count
+        if last is not None:
+            self.last_seq = last.get("seq")
 
     def _fail(self, message: str, cause: BaseException | None = None) -> FeedError:
         error = FeedError(f"{message} (last good seq: {self.last_seq!r})", last_seq=self.last_seq)
@@ -280,15 +288,22 @@ class NormalFeedParser(_FeedParserBase):
     def _iter_ijson(self) -> Iterator[Any]:
         reader = _ChunkReader(self._chunks, self._tail_bytes)
         rows = _ijson.items(reader, "results.item", use_float=True)
+        # Locals only in the per-row loop; last_seq is filled in when it ends.
+        count = 0
+        last: Any = None
         try:
             for row in rows:
                 if type(row) is not dict:
+                    self._note(count, last)
                     raise self._fail(f"a results row is not an object: {row!r:.80}")
-                self.last_seq = row.get("seq")
+                count += 1
+                last = row
                 yield row
         except FeedError as exc:
+            self._note(count, last)
             raise self._rewrap(exc) from exc.__cause__
         except _IJSONError as exc:
+            self._note(count, last)
             if reader.total == 0:
                 raise self._fail("the body is empty", exc) from exc
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -300,6 +315,7 @@ class NormalFeedParser(_FeedParserBase):
                     f"{message} (last good seq: {self.last_seq!r})", last_seq=self.last_seq
                 ) from exc
             raise self._fail(message, exc) from exc
+        self._note(count, last)
         tail = reader.tail()
         try:
             members = trailing_members(tail)
@@ -516,6 +532,87 @@ class ContinuousFeedParser(_FeedParserBase):
         if tail.strip():
             raise self._fail(f"the feed broke off inside a line ({len(tail)} bytes)")
         raise self._fail("the feed ended without its last_seq line")
+
+
+_HEADER, _DATA, _CRLF, _TRAILER = range(4)
+_MAX_LINE = 4096
+
+
+def dechunk(blocks: Iterable[bytes]) -> Iterator[bytes]:
+    """Decode HTTP/1.1 chunked transfer encoding from arbitrary byte blocks.
+
+    Yields the payload found in each block as soon as that block is decoded
+    (nothing waits for a chunk to be complete), so a large socket read turns
+    into one parser call however many small chunks it holds. Returns after the
+    terminating zero-size chunk and its trailers; raises :class:`FeedError` if
+    the blocks end before it or the framing is malformed.
+    """
+    state = _HEADER
+    left = 0  # payload bytes (state _DATA) or CRLF bytes (state _CRLF) still due
+    rest = b""  # an incomplete size or trailer line carried to the next block
+    for block in blocks:
+        if rest:
+            block = rest + block
+            rest = b""
+        pos = 0
+        end = len(block)
+        out: list[bytes] = []
+        while pos < end:
+            if state == _DATA:
+                take = left if left < end - pos else end - pos
+                out.append(block[pos : pos + take])
+                pos += take
+                left -= take
+                if not left:
+                    state, left = _CRLF, 2
+                continue
+            if state == _CRLF:
+                take = left if left < end - pos else end - pos
+                if block[pos : pos + take] != b"\r\n"[2 - left : 2 - left + take]:
+                    raise FeedError("malformed chunked body: missing CRLF after a chunk")
+                pos += take
+                left -= take
+                if not left:
+                    state = _HEADER
+                continue
+            eol = block.find(b"\n", pos)
+            if eol < 0:
+                rest = block[pos:]
+                if len(rest) > _MAX_LINE:
+                    raise FeedError("malformed chunked body: a chunk header line is too long")
+                break
+            if state == _HEADER and eol - pos < 18 and b";" not in block[pos:eol]:
+                # Fast path: the whole chunk (size line, data, CRLF) is in this block.
+                try:
+                    size = int(block[pos:eol], 16)  # int() ignores the \r
+                except ValueError:
+                    size = -1
+                stop = eol + 1 + size
+                if size > 0 and stop + 2 <= end and block[stop : stop + 2] == b"\r\n":
+                    out.append(block[eol + 1 : stop])
+                    pos = stop + 2
+                    continue
+            line = block[pos:eol]
+            pos = eol + 1
+            if state == _TRAILER:
+                if not line.strip():
+                    if out:
+                        yield b"".join(out)
+                    return
+                continue
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise FeedError(f"malformed chunked body: bad chunk size {line[:40]!r}") from None
+            if size < 0:
+                raise FeedError(f"malformed chunked body: bad chunk size {line[:40]!r}")
+            if size == 0:
+                state = _TRAILER
+            else:
+                state, left = _DATA, size
+        if out:
+            yield out[0] if len(out) == 1 else b"".join(out)
+    raise FeedError("the connection closed before the end of the chunked body")
 
 
 def feed_parser(

@@ -229,56 +229,59 @@ class Feed:
         self._stream: ChangesStream | None = None
         self._rows: Iterator[Any] | None = None
         self._stopped = False
-        self._done = False
 
     def __repr__(self) -> str:
         return f"Feed({self.params!r})"
 
-    def __iter__(self) -> Feed:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        # A plain generator: a for loop then runs without a Python-level
+        # __next__ call per row.
+        if self._rows is None:
+            self._rows = self._generate()
+        return self._rows
 
     def __next__(self) -> Any:
-        if self._stopped or self._done:
-            self._close_stream()
-            raise StopIteration
-        rows = self._rows
-        if rows is None:
-            rows = self._open()
-        try:
-            row = next(rows)
-        except StopIteration:
-            self._end()
-            raise
-        except BaseException:
-            self._done = True
-            self._close_stream()
-            raise
-        if self._stopped:  # stop() ran while we were blocked: drop the row
-            self._close_stream()
-            raise StopIteration
-        stream = self._stream
-        assert stream is not None
-        self.last_seq = _row_seq(row, stream)
-        return row
+        return next(iter(self))
 
-    def _open(self) -> Iterator[Any]:
+    def _generate(self) -> Iterator[Any]:
+        if self._stopped:
+            return
         stream = self._opener(dict(self.params))
         with self._lock:
             self._stream = stream
             stopped = self._stopped
         if stopped:
             stream.close()
-        self._rows = iter(stream)
-        return self._rows
-
-    def _end(self) -> None:
-        stream = self._stream
-        self._done = True
-        if stream is not None and not self._stopped:
-            if stream.last_seq is not None:
-                self.last_seq = stream.last_seq
-            self.pending = stream.pending
-        self._close_stream()
+            return
+        try:
+            if not self.raw:
+                for row in stream:
+                    if self._stopped:  # stop() ran while we were blocked: drop the row
+                        return
+                    self.last_seq = row.get("seq")
+                    yield row
+            elif getattr(stream, "tracks_row_seq", False):
+                for row in stream:
+                    if self._stopped:
+                        return
+                    self.last_seq = stream.last_seq
+                    yield row
+            else:
+                for row in stream:
+                    if self._stopped:
+                        return
+                    self.last_seq = _row_seq(row, stream)
+                    yield row
+            if not self._stopped:
+                if stream.last_seq is not None:
+                    self.last_seq = stream.last_seq
+                self.pending = stream.pending
+        except errors.FeedError as exc:
+            if exc.last_seq is None and self.last_seq is not None:
+                exc.last_seq = self.last_seq
+            raise
+        finally:
+            stream.close()
 
     def _close_stream(self) -> None:
         with self._lock:

@@ -15,6 +15,7 @@ from settee._feedparse import (
     ContinuousFeedParser,
     IntegerOverflow,
     NormalFeedParser,
+    dechunk,
     feed_parser,
     trailing_members,
 )
@@ -341,3 +342,44 @@ def test_feed_parser_picks_by_kind() -> None:
 def test_backend_names_are_reported() -> None:
     assert _feedparse.IJSON_BACKEND in ("yajl2_c", "yajl2_cffi", "yajl2", "yajl", "python")
     assert _feedparse.JSON_LOADS in ("orjson", "json")
+
+
+# -- chunked transfer decoding ---------------------------------------------------------
+
+
+def encode_chunked(payload: bytes, sizes: list[int], extension: bool = False) -> bytes:
+    out = b""
+    for piece in chunked(payload, sizes):
+        ext = b";name=value" if extension else b""
+        out += b"%x%s\r\n%s\r\n" % (len(piece), ext, piece)
+    return out + b"0\r\nX-Trailer: yes\r\n\r\n"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    payload=st.binary(max_size=3000),
+    chunk_sizes=st.lists(st.integers(1, 700), min_size=1, max_size=5),
+    block_sizes=chunk_sizes,
+    extension=st.booleans(),
+)
+def test_dechunk_any_framing_and_any_reads(
+    payload: bytes, chunk_sizes: list[int], block_sizes: list[int], extension: bool
+) -> None:
+    wire = encode_chunked(payload, chunk_sizes, extension)
+    assert b"".join(dechunk(chunked(wire, block_sizes))) == payload
+
+
+def test_dechunk_hands_out_partial_chunks_at_once() -> None:
+    got = dechunk(iter([b"a\r\n01234", b"56789\r\n0\r\n\r\n"]))
+    assert next(got) == b"01234"  # no waiting for the rest of the chunk
+    assert next(got) == b"56789"
+    assert list(got) == []
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [b"5\r\nabc", b"5\r\nabcde\r\n", b"zz\r\nabc\r\n", b"3\r\nabcXY0\r\n\r\n", b"1" * 5000],
+)
+def test_dechunk_truncated_or_malformed(wire: bytes) -> None:
+    with pytest.raises(FeedError):
+        list(dechunk(chunked(wire, [3])))

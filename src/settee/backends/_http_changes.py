@@ -17,6 +17,7 @@ the iteration then ends quietly.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import socket
 import threading
@@ -26,7 +27,13 @@ from typing import Any
 import requests
 
 from .. import errors
-from .._feedparse import ContinuousFeedParser, IntegerOverflow, NormalFeedParser, feed_parser
+from .._feedparse import (
+    ContinuousFeedParser,
+    IntegerOverflow,
+    NormalFeedParser,
+    dechunk,
+    feed_parser,
+)
 from ..transport import Transport, redact_url
 
 __all__ = ["HTTPChangesStream", "encode_feed_params", "feed_read_timeout", "open_changes"]
@@ -144,19 +151,15 @@ class HTTPChangesStream:
         try:
             if self._closed:
                 return
-            handed_out = 0
             while True:
                 try:
-                    for row in self._parser:
-                        yield row
-                        handed_out += 1
-                        if self._closed:
-                            return
+                    # yield from: no per-row Python work in this layer.
+                    yield from self._parser
                     return
                 except IntegerOverflow:
                     if self._reopen is None or self._closed:
                         raise
-                    self._read_again_exactly(handed_out)
+                    self._read_again_exactly(self._parser.rows_out)
         except errors.FeedError:
             if self._closed:
                 return  # close() cut the read short: not an error
@@ -184,10 +187,20 @@ class HTTPChangesStream:
     def _chunks(self) -> Iterator[bytes]:
         raw = self._raw
         size = self.chunk_size
+        sockfile = _socket_file(raw)
         try:
-            if raw.chunked and raw.supports_chunked_reads():
-                # One HTTP chunk (or up to `size` of it) per step, as it arrives:
-                # CouchDB flushes each continuous-feed row as its own chunk.
+            if sockfile is not None:
+                # Read whatever the socket has (up to `size`) and undo the chunk
+                # framing here: one parser step per read, however many small
+                # chunks it holds, and nothing waits for more than is there.
+                for data in dechunk(self._socket_blocks(sockfile, size)):
+                    self.bytes_read += len(data)
+                    yield data
+                    if self._closed:
+                        return
+            elif raw.chunked and raw.supports_chunked_reads():
+                # Compressed or unusual bodies: urllib3 decodes, one HTTP chunk
+                # (or up to `size` of it) per step, as it arrives.
                 for data in raw.read_chunked(size, decode_content=True):
                     self.bytes_read += len(data)
                     yield data
@@ -200,6 +213,10 @@ class HTTPChangesStream:
                         break
                     self.bytes_read += len(data)
                     yield data
+        except errors.FeedError:
+            if self._closed:
+                return
+            raise
         except Exception as exc:  # urllib3 ProtocolError/ReadTimeoutError, OSError...
             if self._closed:
                 return
@@ -207,6 +224,14 @@ class HTTPChangesStream:
                 f"the connection broke after {self.bytes_read} bytes of the body "
                 f"({type(exc).__name__}: {exc})"
             ) from exc
+
+    def _socket_blocks(self, sockfile: Any, size: int) -> Iterator[bytes]:
+        read1 = sockfile.read1
+        while not self._closed:
+            data = read1(size)
+            if not data:
+                return
+            yield data
 
     def _release(self) -> None:
         # Closing a broken connection may fail; it is gone either way.
@@ -243,6 +268,23 @@ class HTTPChangesStream:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+
+def _socket_file(raw: Any) -> Any:
+    """The buffered socket file under a chunked, uncompressed response, or None.
+
+    The fast path reads it directly; anything unusual (compression, a chunk
+    already half read, a body that is not http.client's) goes through urllib3.
+    """
+    inner = getattr(raw, "_fp", None)
+    if not isinstance(inner, http.client.HTTPResponse) or not raw.chunked:
+        return None
+    if inner.chunk_left is not None or getattr(raw, "_decoder", None) is not None:
+        return None
+    if raw.headers.get("content-encoding", "identity").strip().lower() not in ("", "identity"):
+        return None
+    sockfile = inner.fp
+    return sockfile if sockfile is not None and hasattr(sockfile, "read1") else None
 
 
 def open_changes(
