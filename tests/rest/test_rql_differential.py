@@ -148,6 +148,9 @@ TABLE: list[R | str] = [
     R().weight.lt(10),  # nulls excluded on both sides
     ~R().weight.lt(10),  # nulls included on both sides
     R().weight.ne(None) & R().weight.ge(45.5),
+    R().released.in_([None, date(2016, 5, 3)]) | R().weight.in_([None]),
+    R().vendor.rating.out([1.5, 2.75, 4.0]),  # nulls included on both sides
+    R().description.out(["About x 1", "About beta 2"]),
     R(published=True),
     R(published=False, status="published"),
     R().released.ge(date(2020, 1, 1)),

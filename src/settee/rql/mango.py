@@ -242,12 +242,27 @@ def pouch_safe(selector: Mapping[str, Any]) -> dict[str, Any]:
     * ``$not`` becomes ``$nor`` of one element, and one ``$and`` holds at most
       one ``$nor`` (their lists joined);
     * a field's ``$eq`` is split from its other operators;
+    * ``$ne``/``$regex`` conditions never stand in the top-level ``$and``
+      (they go into a one-element ``$or``), because a backend that ANDs a
+      clause of its own to the selector makes PouchDB rewrite that level twice;
+    * ``$nin`` becomes one ``$ne`` per value and a ``null`` in ``$in`` its own
+      ``$eq``, because PouchDB's ``$in``/``$nin`` never match a ``null`` value
+      (CouchDB's do); ``$ne: null`` becomes ``$gt: null`` (the same in the
+      collation), because a list holding ``null`` crashes PouchDB's rewrite;
     * within one ``$and`` no key repeats: repeated clauses move into a nested
       ``{"$or": [{"$and": [...]}]}`` (a one-element ``$or`` is just its
       ``$and``), or, when ``$or`` is taken, into the ``$nor`` list as
       ``{"$and": [{"$nor": [{"$and": [...]}]}]}`` (not not), recursively.
     """
-    clauses = _safe_and(list(_clauses(selector)))
+    processed = [part for key, value in _clauses(selector) for part in _safe_clause(key, value)]
+    # A top-level `$and` may be rewritten twice (a backend that ANDs its own
+    # clause to ours nests it), which wraps `$ne`/`$regex` values twice; one
+    # level down they are rewritten exactly once.
+    hidden = [(k, v) for k, v in processed if _is_operators(v) and ("$ne" in v or "$regex" in v)]
+    kept = [(k, v) for k, v in processed if (k, v) not in hidden]
+    if hidden:
+        kept.append(("$or", [{"$and": _distinct(hidden)}]))
+    clauses = _distinct(kept)
     if not clauses:
         return {}
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -259,7 +274,26 @@ def _safe_clause(key: str, value: Any) -> list[tuple[str, Any]]:
     if key == "$not" and isinstance(value, Mapping):
         return [("$nor", [{"$and": _safe_and(list(_clauses(value)))}])]
     if _is_operators(value) and "$eq" in value and len(value) > 1:
-        return [(key, {"$eq": value["$eq"]}), (key, {k: v for k, v in value.items() if k != "$eq"})]
+        parts = [(key, {"$eq": value["$eq"]})]
+        return parts + _safe_clause(key, {k: v for k, v in value.items() if k != "$eq"})
+    if _is_operators(value) and "$ne" in value and value["$ne"] is None:
+        # PouchDB turns $ne into a list, and a list holding null crashes its
+        # selector rewrite; "not null" is "greater than null" in the collation.
+        rest = {k: v for k, v in value.items() if k != "$ne"}
+        return [(key, {"$gt": None})] + (_safe_clause(key, rest) if rest else [])
+    if _is_operators(value) and isinstance(value.get("$nin"), list) and value["$nin"]:
+        # PouchDB's $nin never matches null (CouchDB's does): one $ne per value.
+        rest = {k: v for k, v in value.items() if k != "$nin"}
+        parts = [p for item in value["$nin"] for p in _safe_clause(key, {"$ne": item})]
+        return parts + (_safe_clause(key, rest) if rest else [])
+    if _is_operators(value) and isinstance(value.get("$in"), list) and None in value["$in"]:
+        # PouchDB's $in never matches null (CouchDB's does): null gets its own $eq.
+        others = [item for item in value["$in"] if item is not None]
+        rest = {k: v for k, v in value.items() if k != "$in"}
+        options: list[dict[str, Any]] = [{"$and": [{key: {"$eq": None}}]}]
+        if others:
+            options.insert(0, {"$and": [{key: {"$in": others}}]})
+        return [("$or", options)] + (_safe_clause(key, rest) if rest else [])
     return [(key, value)]
 
 
