@@ -14,6 +14,9 @@ remembered), until a page comes back empty. Only a set with an ``order_by``
 (or an offset from slicing) on such a server falls back to a growing ``skip``,
 the one way to page an arbitrary sort there.
 
+Every selector is sent in the :func:`~settee.rql.mango.pouch_safe` shape:
+the same meaning on every server, and one PouchDB Server evaluates right.
+
 Sorting: CouchDB needs a Mango index whose fields match ``order_by``; without
 one it answers 400 ``no_usable_index``, which is raised as
 :class:`~settee.errors.BadRequest` naming the sort and the index to create.
