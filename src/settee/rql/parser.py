@@ -313,13 +313,15 @@ class _Parser:
             name_tok = self.tok
             if name_tok.kind != "word" or self.peek().kind not in ("(", "="):
                 raise self.error(f"expected a comparison, found {self.describe(name_tok)}")
-            node = self.shorthand() if self.peek().kind == "=" else None
-            if node is None:
+            node: _Item
+            if self.peek().kind == "=":
+                node = self.shorthand()
+            elif name_tok.text in COMPARE_OPS:
                 self.advance()
                 self.expect("(")
-                if name_tok.text not in COMPARE_OPS:
-                    raise self.error("t() holds comparisons only", name_tok.pos)
                 node = self.comparison(name_tok.text, name_tok.pos)
+            else:
+                raise self.error("t() holds comparisons only", name_tok.pos)
             if not isinstance(node, Compare):
                 raise self.error("t() holds comparisons only", name_tok.pos)
             parts.append(Compare(node.op, f"{namespace}.{node.field}", node.value))
