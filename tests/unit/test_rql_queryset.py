@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from settee.errors import BadRequest, NotSupported, RQLSyntaxError
 from settee.rql import MangoQuerySet, R
@@ -347,3 +349,49 @@ def test_missing_sort_index_is_explained() -> None:
     with pytest.raises(BadRequest) as plain:
         list(MangoQuerySet(db))
     assert plain.value is backend.error
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    count=st.integers(0, 60),
+    page_size=st.integers(1, 12),
+    limit=st.none() | st.integers(1, 70),
+    window=st.none() | st.tuples(st.integers(0, 70), st.none() | st.integers(0, 70)),
+    bookmarks=st.booleans(),
+    short_by=st.integers(0, 2),
+    sort=st.booleans(),
+)
+def test_paging_property(
+    count: int,
+    page_size: int,
+    limit: int | None,
+    window: tuple[int, int | None] | None,
+    bookmarks: bool,
+    short_by: int,
+    sort: bool,
+) -> None:
+    # Whatever the paging path, the documents are those of plain list slicing.
+    db, backend = make(count, bookmarks=bookmarks)
+    backend.docs.reverse()  # "index order" differs from _id order
+    if not bookmarks and not sort and page_size > short_by:
+        backend.short_by = short_by  # PouchDB-like short keyset pages
+    qs = MangoQuerySet(db, page_size=page_size)
+    expected = list(backend.docs)
+    if sort:
+        qs = qs.order_by("n")  # the fake ignores it: order stays list order
+    if limit is not None:
+        qs = qs.limit(limit)
+        expected = expected[:limit]
+    if window is not None:
+        qs = qs[window[0] : window[1]]
+        expected = expected[window[0] : window[1]]
+    got = [d["_id"] for d in qs]
+    want = [d["_id"] for d in expected]
+    start = window[0] if window is not None else 0
+    if not bookmarks and not sort and start == 0:
+        # Keyset restart: the first page in index order, the rest by _id.
+        first = min(page_size, qs._limit) if qs._limit is not None else page_size
+        order = [d["_id"] for d in backend.docs]
+        want = (order[:first] + sorted(order[first:]))[: len(want)]
+    assert got == want
+    assert qs.count() == len(want)
