@@ -8,6 +8,7 @@ that checks the bearer token.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import urllib.request
@@ -34,18 +35,26 @@ def all_log_text(caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
 
 
-def rotate_cookie_secret(server: Server) -> None:
-    """Invalidate every session cookie behind the client's back.
+@contextlib.contextmanager
+def rotated_cookie_secret(server: Server) -> Iterator[None]:
+    """Invalidate every session cookie behind the client's back; restore the secret after.
 
     A logout (``DELETE /_session``) does not do it: CouchDB and PouchDB
     Server cookies are HMACs, valid until they time out. Changing the
-    server's cookie secret is what invalidates them.
+    server's cookie secret is what invalidates them. The old secret is put
+    back afterwards so the shared server behaves as before for later tests.
     """
-    secret = uuid.uuid4().hex
-    if server.kind == "pouchdb":
-        server.raw("PUT", "/_config/couch_httpd_auth/secret", secret)
-    else:
-        server.raw("PUT", "/_node/_local/_config/chttpd_auth/secret", secret)
+    path = (
+        "/_config/couch_httpd_auth/secret"
+        if server.kind == "pouchdb"
+        else "/_node/_local/_config/chttpd_auth/secret"
+    )
+    old = server.raw("GET", path)
+    server.raw("PUT", path, uuid.uuid4().hex)
+    try:
+        yield
+    finally:
+        server.raw("PUT", path, old)
 
 
 def session_info(server: Server, cookie: str) -> dict[str, object]:
@@ -142,30 +151,36 @@ def test_session_survives_a_forced_expiry(
     backend.create_db(name)
     stale = auth.cookie
     assert stale
-    rotate_cookie_secret(http_server)
-    assert session_info(http_server, stale)["userCtx"] == {"name": None, "roles": []}
-    # The next call (a server-admin endpoint) is answered 401; SessionAuth
-    # logs in again and replays it. A server-admin endpoint, because PouchDB
-    # Server 4.2 mishandles database requests that arrive without a valid
-    # session (they hang, or an anonymous DELETE /db breaks every later
-    # DELETE /db on the server), so this test never sends one.
-    config_path = ("_config",) if http_server.kind == "pouchdb" else ("_node", "_local", "_config")
-    config = backend.transport.json("GET", config_path)
-    assert isinstance(config, dict)
-    assert "couch_httpd_auth" in config or "chttpd_auth" in config
-    fresh = auth.cookie
-    assert fresh and fresh != stale
-    # ...and the session keeps working for database calls.
-    backend.put_doc(name, {"_id": "after-expiry"})
-    assert backend.get_doc(name, "after-expiry")["_id"] == "after-expiry"
-    backend.delete_db(name)
-    assert name not in backend.all_dbs()
+    with rotated_cookie_secret(http_server):
+        assert session_info(http_server, stale)["userCtx"] == {"name": None, "roles": []}
+        # The next call (a server-admin endpoint) is answered 401; SessionAuth
+        # logs in again and replays it. A server-admin endpoint, because
+        # PouchDB Server 4.2 mishandles database requests that arrive without
+        # a valid session (they hang, or an anonymous DELETE /db breaks every
+        # later DELETE /db on the server), so this test never sends one.
+        if http_server.kind == "pouchdb":
+            config_path: tuple[str, ...] = ("_config",)
+        else:
+            config_path = ("_node", "_local", "_config")
+        config = backend.transport.json("GET", config_path)
+        assert isinstance(config, dict)
+        assert "couch_httpd_auth" in config or "chttpd_auth" in config
+        fresh = auth.cookie
+        assert fresh and fresh != stale
+        # ...and the session keeps working for database calls.
+        backend.put_doc(name, {"_id": "after-expiry"})
+        assert backend.get_doc(name, "after-expiry")["_id"] == "after-expiry"
+        backend.delete_db(name)
+        assert name not in backend.all_dbs()
+    # Back on the old secret, the cookie is stale again: renewed the same way.
+    backend.transport.json("GET", config_path)
+    assert auth.cookie not in (None, fresh)
     logins = [
         r
         for r in debug_logs.records
         if r.getMessage().startswith("POST") and "/_session" in r.getMessage()
     ]
-    assert len(logins) == 2  # the first login and the renewal
+    assert len(logins) == 3  # the first login and two renewals
     text = all_log_text(debug_logs)
     for secret in (http_server.password, stale, fresh):
         assert secret not in text

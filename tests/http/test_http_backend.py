@@ -296,6 +296,22 @@ def test_all_docs_sees_ids_above_latin1(backend: HTTPBackend, db: str) -> None:
     assert backend.db_info(db)["doc_count"] == len(ids)
 
 
+def test_find_sees_ids_above_latin1(backend: HTTPBackend, db: str) -> None:
+    """Unindexed _find on PouchDB Server scans _all_docs with the same "\xff" stop."""
+    ids = ["a", "Ā", "文字", "🛋"]
+    backend.bulk_docs(db, [{"_id": i, "v": n % 2, "n": n} for n, i in enumerate(ids)])
+    found = backend.find(db, {"selector": {"v": 1}})
+    assert sorted(d["_id"] for d in found["docs"]) == sorted(["Ā", "🛋"])
+    # keyset paging by _id, as a pager does on servers without bookmarks
+    keyset = {"selector": {"_id": {"$gt": "a"}}, "fields": ["_id"], "sort": [{"_id": "asc"}]}
+    assert [d["_id"] for d in backend.find(db, keyset)["docs"]] == ["Ā", "文字", "🛋"]
+    keyset["sort"] = [{"_id": "desc"}]
+    assert [d["_id"] for d in backend.find(db, keyset)["docs"]] == ["🛋", "文字", "Ā"]
+    backend.create_index(db, {"index": {"fields": ["n"]}})
+    ordered = backend.find(db, {"selector": {"n": {"$gte": 0}}, "sort": [{"n": "desc"}]})
+    assert [d["_id"] for d in ordered["docs"]] == ids[::-1]
+
+
 def test_all_docs_keys_posts(backend: HTTPBackend, db: str) -> None:
     fill(backend, db, 3)
     page = backend.all_docs(db, {"include_docs": True}, keys=["doc02", "zzz", "doc00"])

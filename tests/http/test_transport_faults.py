@@ -21,11 +21,17 @@ from .fakes import WELCOME, FakeServer, Recorded, Reply, refused_url
 FAST = {"backoff_factor": 0.01, "backoff_max": 0.5}
 
 
-def scripted(*replies: Reply) -> Callable[[Recorded], Reply]:
-    """Answer with ``replies`` in turn, then keep repeating the last one."""
+def scripted(*replies: Reply, welcome: bool = True) -> Callable[[Recorded], Reply]:
+    """Answer with ``replies`` in turn, then keep repeating the last one.
+
+    ``GET /`` (the backend's one-off capability probe) is answered with a
+    CouchDB welcome outside the script unless ``welcome`` is False.
+    """
     queue = list(replies)
 
     def handler(req: Recorded) -> Reply:
+        if welcome and req.method == "GET" and req.route == "/":
+            return Reply.json(200, WELCOME)
         return queue.pop(0) if len(queue) > 1 else queue[0]
 
     return handler
@@ -78,6 +84,7 @@ def test_503_then_200_with_retry_after_is_retried_for_get() -> None:
     handler = scripted(
         Reply.json(503, {"error": "unavailable"}, **{"Retry-After": "1"}),
         Reply.json(200, WELCOME),
+        welcome=False,
     )
     with FakeServer(handler) as fake:
         backend = HTTPBackend(fake.url, **FAST)
@@ -92,6 +99,7 @@ def test_retry_after_is_capped_by_backoff_max() -> None:
     handler = scripted(
         Reply.json(503, {"error": "unavailable"}, **{"Retry-After": "3600"}),
         Reply.json(200, WELCOME),
+        welcome=False,
     )
     with FakeServer(handler) as fake:
         backend = HTTPBackend(fake.url, backoff_factor=0.01, backoff_max=0.2)

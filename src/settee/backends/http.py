@@ -123,6 +123,23 @@ def _bound_all_docs(params: Mapping[str, Any] | None) -> dict[str, Any]:
     return bounded
 
 
+def _bound_find(query: dict[str, Any]) -> dict[str, Any]:
+    """``query`` with an ``_id`` bound PouchDB Server's full scans need.
+
+    A ``_find`` that no index serves scans ``_all_docs`` with the same
+    ``"\xff"`` stop (see :func:`_bound_all_docs`). Adding ``_id <= highest``
+    (true of every document) makes the scan complete; an index still serves
+    the query (and its ``sort``) where one fits. A query naming
+    ``use_index`` is left as given.
+    """
+    selector = query.get("selector")
+    if "use_index" in query or not isinstance(selector, dict):
+        return query
+    bounded = dict(query)
+    bounded["selector"] = {"$and": [selector, {"_id": {"$lte": _HIGHEST_ID}}]}
+    return bounded
+
+
 def _check_docid(docid: str) -> str:
     if not isinstance(docid, str):
         raise TypeError(f"document ids are strings, not {type(docid).__name__}")
@@ -359,6 +376,7 @@ class HTTPBackend:
     ) -> dict[str, Any]:
         """``_all_docs`` (``POST`` with ``{"keys": [...]}`` when ``keys`` is given)."""
         path = self._partitioned(db, partition, "_all_docs")
+        encode_params(params)  # TypeError before any request, the capability probe included
         if keys is None and self._is_pouchdb():
             params = _bound_all_docs(params)
         return self._query(path, params, keys)
@@ -383,8 +401,12 @@ class HTTPBackend:
         self, db: str, query: Mapping[str, Any], *, partition: str | None = None
     ) -> dict[str, Any]:
         """``POST /db/_find`` (or the partition's)."""
+        body = dict(query)
+        Transport.dumps(body)  # TypeError before any request, the capability probe included
+        if self._is_pouchdb():
+            body = _bound_find(body)
         result: dict[str, Any] = self._json(
-            "POST", self._partitioned(db, partition, "_find"), json_body=dict(query)
+            "POST", self._partitioned(db, partition, "_find"), json_body=body
         )
         return result
 
