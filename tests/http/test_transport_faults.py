@@ -299,3 +299,20 @@ def test_secrets_stay_out_of_logs_and_errors(caplog: pytest.LogCaptureFixture) -
             assert secret not in logged
         assert fake.requests[0].headers["Authorization"].startswith("Basic ")
         transport.close()
+
+
+def test_a_refused_capability_probe_does_not_fail_the_call() -> None:
+    """Fake: a proxy that answers 403 to GET / but serves the database."""
+
+    def handler(req: Recorded) -> Reply:
+        if req.route == "/":
+            return Reply.json(403, {"error": "forbidden", "reason": "root is not routed"})
+        return Reply.json(200, {"total_rows": 0, "offset": 0, "rows": []})
+
+    with FakeServer(handler) as fake:
+        backend = HTTPBackend(fake.url)
+        assert backend.all_docs("db") == {"total_rows": 0, "offset": 0, "rows": []}
+        assert fake.requests[-1].query == {}  # no PouchDB bound added
+        with pytest.raises(errors.Forbidden):
+            _ = backend.capabilities
+        backend.close()

@@ -207,8 +207,14 @@ class HTTPBackend:
         return self._capabilities
 
     def _is_pouchdb(self) -> bool:
+        """Whether the server is PouchDB Server (whose quirks some primitives work around)."""
         if self._info is None:
-            _ = self.capabilities
+            try:
+                _ = self.capabilities
+            except errors.CouchError:
+                # GET / refused (e.g. a proxy that only routes /db paths): not
+                # PouchDB Server, which always answers it. Not cached.
+                return False
         info = self._info or {}
         vendor = info.get("vendor")
         return "express-pouchdb" in info or (
