@@ -1,7 +1,12 @@
 """The HTTP backend: CouchDB, Cloudant and PouchDB Server over :class:`~settee.transport.Transport`.
 
 Every primitive of :class:`~settee.backends.base.Backend` is one request (the
-change feeds are opened by :mod:`settee.backends._http_changes`). Query
+change feeds are opened by :mod:`settee.backends._http_changes`), except
+where PouchDB Server 4.2 needs help to give CouchDB's answer: deleting a
+missing database or index checks first (it answers 200 or 500),
+``_revs_limit`` raises ``NotSupported``, and ``_all_docs`` and unindexed
+``_find`` get an explicit upper bound (it silently skips ids from U+0100 up
+otherwise). The server is identified once, from ``GET /``. Query
 options arrive as Python values with CouchDB's names and are encoded here: the
 JSON-valued ones (``key``, ``keys``, ``startkey``, ``endkey``, ...) as JSON,
 booleans as ``true``/``false``, ``None`` dropped. Database names and document
@@ -111,7 +116,7 @@ def _bound_all_docs(params: Mapping[str, Any] | None) -> dict[str, Any]:
     """``params`` with an explicit far end for PouchDB Server's ``_all_docs``.
 
     Without ``endkey`` (``startkey`` when descending) PouchDB Server 4.2 stops
-    at ``"\xff"``: every id from U+0100 up is silently missing. An explicit
+    at U+00FF: every id from U+0100 up is silently missing. An explicit
     bound above every id gives CouchDB's answer.
     """
     bounded = dict(params or {})
@@ -127,7 +132,7 @@ def _bound_find(query: dict[str, Any]) -> dict[str, Any]:
     """``query`` with an ``_id`` bound PouchDB Server's full scans need.
 
     A ``_find`` that no index serves scans ``_all_docs`` with the same
-    ``"\xff"`` stop (see :func:`_bound_all_docs`). Adding ``_id <= highest``
+    U+00FF stop (see :func:`_bound_all_docs`). Adding ``_id <= highest``
     (true of every document) makes the scan complete; an index still serves
     the query (and its ``sort``) where one fits. A query naming
     ``use_index`` is left as given.
