@@ -72,6 +72,18 @@ def test_server_info_and_capabilities(backend: HTTPBackend, http_server: Server)
     assert http_server.password not in repr(backend)
 
 
+def test_registered_for_http_urls(http_server: Server) -> None:
+    from settee.backends import open_backend
+
+    opened = open_backend(http_server.url + "/", auth=http_server.auth, timeout=5)
+    try:
+        assert isinstance(opened, HTTPBackend)
+        assert opened.transport.timeout == (5.0, 5.0)
+        assert isinstance(opened.all_dbs(), list)
+    finally:
+        opened.close()
+
+
 def test_capabilities_are_fetched_once(http_server: Server) -> None:
     b = HTTPBackend(http_server.url, auth=http_server.auth)
     try:
