@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -49,12 +50,20 @@ def rotated_cookie_secret(server: Server) -> Iterator[None]:
         if server.kind == "pouchdb"
         else "/_node/_local/_config/chttpd_auth/secret"
     )
-    old = server.raw("GET", path)
+    try:
+        old = server.raw("GET", path)
+    except urllib.error.HTTPError as exc:  # no explicit secret configured
+        if exc.code != 404:
+            raise
+        old = None
     server.raw("PUT", path, uuid.uuid4().hex)
     try:
         yield
     finally:
-        server.raw("PUT", path, old)
+        if old is None:
+            server.raw("DELETE", path)
+        else:
+            server.raw("PUT", path, old)
 
 
 def session_info(server: Server, cookie: str) -> dict[str, object]:
