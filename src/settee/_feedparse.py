@@ -581,16 +581,24 @@ def dechunk(blocks: Iterable[bytes]) -> Iterator[bytes]:
                 if len(rest) > _MAX_LINE:
                     raise FeedError("malformed chunked body: a chunk header line is too long")
                 break
-            if state == _HEADER and eol - pos < 18 and b";" not in block[pos:eol]:
-                # Fast path: the whole chunk (size line, data, CRLF) is in this block.
-                try:
-                    size = int(block[pos:eol], 16)  # int() ignores the \r
-                except ValueError:
-                    size = -1
-                stop = eol + 1 + size
-                if size > 0 and stop + 2 <= end and block[stop : stop + 2] == b"\r\n":
-                    out.append(block[eol + 1 : stop])
+            if state == _HEADER:
+                # Fast path: whole chunks (size line, data, CRLF) inside this block.
+                find = block.find
+                append = out.append
+                while eol >= 0 and eol - pos < 18:
+                    try:
+                        size = int(block[pos:eol], 16)  # int() ignores the \r
+                    except ValueError:  # an extension (";"): the general path
+                        break
+                    stop = eol + 1 + size
+                    if size <= 0 or stop + 2 > end or not block.startswith(b"\r\n", stop):
+                        break
+                    append(block[eol + 1 : stop])
                     pos = stop + 2
+                    eol = find(b"\n", pos)
+                if pos >= end:
+                    break
+                if eol < 0:
                     continue
             line = block[pos:eol]
             pos = eol + 1
