@@ -8,8 +8,8 @@ exactly their own document and never another endpoint.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -495,10 +495,6 @@ def test_partition_names_are_checked(backend: HTTPBackend, db: str) -> None:
         backend.partition_info(db, "")
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("settee.backends._http_changes") is None,
-    reason="settee.backends._http_changes (the feeds engineer's module) is not in this checkout",
-)
 def test_changes_delegates_to_the_feed_module(backend: HTTPBackend, db: str) -> None:
     fill(backend, db, 3)
     stream = backend.changes(db, {"feed": "normal"})
@@ -508,6 +504,27 @@ def test_changes_delegates_to_the_feed_module(backend: HTTPBackend, db: str) -> 
         stream.close()
     assert ids == ["doc00", "doc01", "doc02"]
     assert stream.last_seq is not None
+
+
+def test_db_updates_delegates_to_the_feed_module(backend: HTTPBackend, http_server: Server) -> None:
+    http_server.require("db_updates")
+    name = unique_name("upd")
+    backend.create_db(name)
+    try:
+        # _global_changes is written in batches: poll until the event is there.
+        deadline = time.monotonic() + 60
+        while True:
+            stream = backend.db_updates({"feed": "normal"})
+            try:
+                names = {row.get("db_name") for row in stream}
+            finally:
+                stream.close()
+            if name in names or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert name in names
+    finally:
+        backend.delete_db(name)
 
 
 # -- hostile ids and names -----------------------------------------------------------------
