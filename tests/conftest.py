@@ -128,9 +128,21 @@ def pouchdb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
     port = free_port()
     log = open(workdir / "stdout.log", "wb")  # noqa: SIM115 - closed at teardown
     process = subprocess.Popen(
-        [binary, "--in-memory", "--port", str(port), "--host", "127.0.0.1",
-         "--config", str(workdir / "config.json"), "--no-stdout-logs"],
+        [
+            binary,
+            "--in-memory",
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--config",
+            str(workdir / "config.json"),
+            "--no-stdout-logs",
+        ],
         cwd=workdir,
+        # An unauthenticated request makes PouchDB Server 4.2.0 reject a promise
+        # nobody handles; Node 20 would exit and take the session's server down.
+        env={**os.environ, "NODE_OPTIONS": "--unhandled-rejections=warn"},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -174,8 +186,16 @@ def couchdb_server() -> Server:
         user=creds[0],
         password=creds[1],
         capabilities=frozenset(
-            {"javascript_views", "sessions", "config", "db_updates", "partitions",
-             "feed_timeout", "seq_interval", "mango_partial_indexes"}
+            {
+                "javascript_views",
+                "sessions",
+                "config",
+                "db_updates",
+                "partitions",
+                "feed_timeout",
+                "seq_interval",
+                "mango_partial_indexes",
+            }
         ),
     )
 

@@ -20,6 +20,7 @@ always act on the server.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, MutableMapping
@@ -34,6 +35,8 @@ from .auth import Auth, BasicAuth, IAMAuth, NoAuth, SessionAuth, basic_auth_head
 from .backends import Backend, open_backend
 from .database import Database
 from .transport import Transport
+
+logger = logging.getLogger("settee")
 
 __all__ = [
     "DEFAULT_CACHE_SIZE",
@@ -419,10 +422,16 @@ class Client:
             self.session_login()
 
     def disconnect(self) -> None:
-        """Log out (cookie auth), close connections and forget cached handles."""
+        """Log out (cookie auth), close connections and forget cached handles.
+
+        A logout the server refuses because the session is already gone (401)
+        or cannot reach it is not an error here: the session is over either way.
+        """
         try:
             if self.backend.kind == "http":
                 self.session_logout()
+        except (errors.Unauthorized, errors.TransportError) as exc:
+            logger.debug("logout during disconnect failed, session already gone: %s", exc)
         finally:
             self._cache.clear()
             self.backend.close()

@@ -478,7 +478,12 @@ class Transport:
         error = reason = None
         if isinstance(body, dict):
             error = body.get("error")
-            reason = body.get("reason") or body.get("detail") or body.get("message")
+            reason = (
+                body.get("reason")
+                or body.get("detail")
+                or body.get("message")
+                or body.get("error_description")  # OAuth2 token endpoints
+            )
             if error is not None and not isinstance(error, str):
                 error = json.dumps(error)
             if reason is not None and not isinstance(reason, str):
