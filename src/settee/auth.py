@@ -125,10 +125,31 @@ def _set_cookie_values(response: ResponseLike) -> list[str]:
 
 
 def _json_body(response: ResponseLike) -> Any:
+    """The response's JSON body, or None when it is not JSON."""
     try:
         return response.json()
     except ValueError:
         return None
+
+
+def _token_endpoint_request(
+    token_url: str, form: Mapping[str, str], authorization: str | None = None
+) -> Request:
+    """The form-encoded ``POST`` to a token endpoint (IAM, OAuth2), asking for JSON."""
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Accept": "application/json",
+    }
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    return Request("POST", token_url, headers, urlencode(form).encode(), token_url)
+
+
+def _with_authorization(request: Request, value: str) -> Request:
+    """A copy of ``request`` carrying ``Authorization: value`` (the original is replayed)."""
+    sent = request.copy_with()
+    sent.headers["Authorization"] = value
+    return sent
 
 
 class NoAuth:
@@ -386,20 +407,15 @@ class IAMAuth:
 
     def token_request(self) -> Request:
         """The token-endpoint request that exchanges the API key."""
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Accept": "application/json",
-        }
+        authorization = None
         if self.client_id is not None and self.client_secret is not None:
-            headers["Authorization"] = basic_auth_header(self.client_id, self.client_secret)
-        body = urlencode(
-            {
-                "grant_type": "urn:ibm:params:oauth:grant-type:apikey",
-                "response_type": "cloud_iam",
-                "apikey": self.api_key,
-            }
-        ).encode()
-        return Request("POST", self.token_url, headers, body, self.token_url)
+            authorization = basic_auth_header(self.client_id, self.client_secret)
+        form = {
+            "grant_type": "urn:ibm:params:oauth:grant-type:apikey",
+            "response_type": "cloud_iam",
+            "apikey": self.api_key,
+        }
+        return _token_endpoint_request(self.token_url, form, authorization)
 
     def handle_token(self, response: ResponseLike) -> bool:
         """Store the token from the endpoint's answer; True when there is one.
@@ -463,9 +479,7 @@ class IAMAuth:
             return self.handle_token(response)
 
     def _with_token(self, request: Request) -> Request:
-        sent = request.copy_with()
-        sent.headers["Authorization"] = f"Bearer {self._token}"
-        return sent
+        return _with_authorization(request, f"Bearer {self._token}")
 
     def auth_flow(self, request: Request) -> AuthFlow:
         if not self._fresh() and not (yield from self._refresh()):

@@ -30,11 +30,19 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Generator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit
 
 from . import errors
-from .auth import AuthFlow, Request, ResponseLike, basic_auth_header
+from .auth import (
+    AuthFlow,
+    Request,
+    ResponseLike,
+    _json_body,
+    _token_endpoint_request,
+    _with_authorization,
+    basic_auth_header,
+)
 
 if TYPE_CHECKING:
     from .transport import Transport
@@ -47,13 +55,6 @@ __all__ = [
 ]
 
 _CLIENT_AUTH = ("basic", "body")
-
-
-def _json(response: ResponseLike) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 class OAuth2Token:
@@ -162,20 +163,15 @@ class _OAuth2:
     def token_request(self, params: Mapping[str, str]) -> Request:
         """The POST to the token endpoint carrying ``params`` and the client's credentials."""
         form = dict(params)
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Accept": "application/json",
-        }
         if self.client_secret is not None and self.client_auth == "basic":
-            headers["Authorization"] = basic_auth_header(
+            authorization = basic_auth_header(
                 quote_plus(self.client_id), quote_plus(self.client_secret)
             )
-        else:
-            form["client_id"] = self.client_id
-            if self.client_secret is not None:
-                form["client_secret"] = self.client_secret
-        body = urlencode(form).encode()
-        return Request("POST", self.token_url, headers, body, self.token_url)
+            return _token_endpoint_request(self.token_url, form, authorization)
+        form["client_id"] = self.client_id
+        if self.client_secret is not None:
+            form["client_secret"] = self.client_secret
+        return _token_endpoint_request(self.token_url, form)
 
     def refresh_request(self) -> Request | None:
         """The ``refresh_token`` grant request, or None without a refresh token."""
@@ -183,9 +179,13 @@ class _OAuth2:
         if token is None or not token.refresh_token:
             return None
         params = {"grant_type": "refresh_token", "refresh_token": token.refresh_token}
+        return self.token_request(self._with_scope(params))
+
+    def _with_scope(self, params: dict[str, str]) -> dict[str, str]:
+        # The configured scope wins over a "scope" in extra_params.
         if self.scope:
             params["scope"] = self.scope
-        return self.token_request(params)
+        return params
 
     def handle_token(self, response: ResponseLike) -> bool:
         """Store the tokens from a token endpoint answer; False if it granted none.
@@ -195,7 +195,7 @@ class _OAuth2:
         """
         if not 200 <= response.status_code < 300:
             return False
-        body = _json(response)
+        body = _json_body(response)
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise errors.Unauthorized(
@@ -247,12 +247,10 @@ class _OAuth2:
             return self.handle_token(response)
 
     def _with_token(self, request: Request) -> Request:
-        sent = request.copy_with()
         token = self._token
         assert token is not None
         kind = "Bearer" if token.token_type.lower() == "bearer" else token.token_type
-        sent.headers["Authorization"] = f"{kind} {token.access_token}"
-        return sent
+        return _with_authorization(request, f"{kind} {token.access_token}")
 
     def auth_flow(self, request: Request) -> AuthFlow:
         if not self.is_valid() and not (yield from self._obtain(self._token)):
@@ -302,10 +300,7 @@ class OAuth2ClientCredentials(_OAuth2):
         )
 
     def grant_params(self) -> dict[str, str]:
-        params = {"grant_type": "client_credentials", **self.extra_params}
-        if self.scope:
-            params["scope"] = self.scope
-        return params
+        return self._with_scope({"grant_type": "client_credentials", **self.extra_params})
 
 
 class OAuth2Password(_OAuth2):
@@ -352,9 +347,7 @@ class OAuth2Password(_OAuth2):
             "password": self.password,
             **self.extra_params,
         }
-        if self.scope:
-            params["scope"] = self.scope
-        return params
+        return self._with_scope(params)
 
 
 class OAuth2AuthorizationCode(_OAuth2):
