@@ -101,6 +101,29 @@ def _count(name: str, value: Any, minimum: int) -> int:
     return value
 
 
+def _check_position(index: int, limit: int | None) -> None:
+    """Raise ``ValueError`` for a negative position, ``IndexError`` for one past ``limit``."""
+    if index < 0:
+        raise ValueError("negative positions are not supported: the total is not known")
+    if limit is not None and index >= limit:
+        raise IndexError(f"position {index} is past limit={limit}")
+
+
+def _slice_limit(begin: int, stop: int | None, limit: int | None) -> int | None:
+    """The ``limit`` that reads ``[begin:stop]`` of a result set limited to ``limit``.
+
+    Raises ``ValueError`` for a negative bound (the total is not known).
+    """
+    if begin < 0 or (stop is not None and stop < 0):
+        raise ValueError("negative slice bounds are not supported: the total is not known")
+    if stop is not None:
+        count = max(stop - begin, 0)
+        return count if limit is None else max(min(count, limit - begin), 0)
+    if limit is not None:
+        return max(limit - begin, 0)
+    return None
+
+
 def _normalise(params: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in params.items():
@@ -324,10 +347,7 @@ class Result:
         return self._by_key(key)
 
     def _by_position(self, index: int) -> dict[str, Any]:
-        if index < 0:
-            raise ValueError("negative positions are not supported: the total is not known")
-        if self._limit is not None and index >= self._limit:
-            raise IndexError(f"position {index} is past limit={self._limit}")
+        _check_position(index, self._limit)
         if self._keys is not None:
             for position, row in enumerate(self):
                 if position == index:
@@ -361,14 +381,7 @@ class Result:
                 self._fetch, page_size=self.page_size, docid_paging=self._docid_paging, **narrowed
             ).all()
         begin = 0 if start is None else start
-        if begin < 0 or (stop is not None and stop < 0):
-            raise ValueError("negative slice bounds are not supported: the total is not known")
-        limit = self._limit
-        if stop is not None:
-            count = max(stop - begin, 0)
-            limit = count if limit is None else max(min(count, limit - begin), 0)
-        elif limit is not None:
-            limit = max(limit - begin, 0)
+        limit = _slice_limit(begin, stop, self._limit)
         rows = self._derive(skip=self._skip + begin or None, limit=limit)
         if stop is None:
             return rows
@@ -495,10 +508,7 @@ class QueryResult:
         ``TypeError`` for anything else (a query result has no keys).
         """
         if isinstance(key, int) and not isinstance(key, bool):
-            if key < 0:
-                raise ValueError("negative positions are not supported: the total is not known")
-            if self._limit is not None and key >= self._limit:
-                raise IndexError(f"position {key} is past limit={self._limit}")
+            _check_position(key, self._limit)
             found = self._derive(skip=self._skip + key, limit=1).first()
             if found is None:
                 raise IndexError(f"position {key} is past the end")
@@ -510,14 +520,7 @@ class QueryResult:
             stop = key.stop
             if not isinstance(begin, int) or (stop is not None and not isinstance(stop, int)):
                 raise TypeError("query results slice by position (ints) only")
-            if begin < 0 or (stop is not None and stop < 0):
-                raise ValueError("negative slice bounds are not supported: the total is not known")
-            limit = self._limit
-            if stop is not None:
-                count = max(stop - begin, 0)
-                limit = count if limit is None else max(min(count, limit - begin), 0)
-            elif limit is not None:
-                limit = max(limit - begin, 0)
+            limit = _slice_limit(begin, stop, self._limit)
             derived = self._derive(skip=self._skip + begin, limit=limit)
             if stop is None:
                 return derived
