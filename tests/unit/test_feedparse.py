@@ -383,3 +383,26 @@ def test_dechunk_hands_out_partial_chunks_at_once() -> None:
 def test_dechunk_truncated_or_malformed(wire: bytes) -> None:
     with pytest.raises(FeedError):
         list(dechunk(chunked(wire, [3])))
+
+
+def test_the_consumer_and_the_network_wait_run_with_the_collector_as_it_was() -> None:
+    import gc
+
+    states: list[bool] = []
+
+    def source() -> Iterator[bytes]:
+        states.append(gc.isenabled())  # the "network wait"
+        yield b'{"results":[{"seq":1,"id":"a"},'
+        states.append(gc.isenabled())
+        yield b'{"seq":2,"id":"b"}],"last_seq":2}'
+
+    for row in NormalFeedParser(source()):
+        states.append(gc.isenabled())
+        assert row["seq"] in (1, 2)
+    assert states == [True] * 4 and gc.isenabled()
+    gc.disable()
+    try:
+        assert len(list(NormalFeedParser(source()))) == 2
+        assert not gc.isenabled()  # a collector the caller switched off stays off
+    finally:
+        gc.enable()
