@@ -26,7 +26,7 @@ handles errors from all of them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "BadRequest",
@@ -125,6 +125,16 @@ class CouchError(SetteeError):
 
     def __str__(self) -> str:
         return self._message()
+
+
+_E = TypeVar("_E", bound=CouchError)
+
+
+def _recast(exc: CouchError, cls: type[_E], reason: str | None) -> _E:
+    """``exc`` as a ``cls`` saying ``reason``; status, error, method, URL and body kept."""
+    return cls(
+        reason, error=exc.error, status=exc.status, method=exc.method, url=exc.url, body=exc.body
+    )
 
 
 def _field_errors(body: dict[Any, Any], prefix: str = "") -> list[Any]:

@@ -250,14 +250,7 @@ class HTTPBackend:
             )
         except errors.DocumentNotFound as exc:
             if exc.reason in _NO_DB_REASONS:
-                raise errors.NotFound(
-                    exc.reason,
-                    error=exc.error,
-                    status=exc.status,
-                    method=exc.method,
-                    url=exc.url,
-                    body=exc.body,
-                ) from exc
+                raise errors._recast(exc, errors.NotFound, exc.reason) from exc
             raise
 
     # -- server --------------------------------------------------------------

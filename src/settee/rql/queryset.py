@@ -29,7 +29,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, overload
 
-from settee.errors import BadRequest
+from settee.errors import BadRequest, _recast
 from settee.rql.mango import (
     QueryLike,
     and_selectors,
@@ -236,16 +236,12 @@ class MangoQuerySet:
             text = f"{exc.error or ''} {exc.reason or ''}".lower()
             if self._sort and "index" in text and "sort" in text:
                 names = [f.lstrip("+-") for f in self._sort]
-                raise BadRequest(
+                reason = (
                     f"sorting by {', '.join(self._sort)} needs a Mango index on those fields, "
                     f"e.g. db.create_query_index(fields={names!r}); "
-                    f"server said: {exc.reason}",
-                    error=exc.error,
-                    status=exc.status,
-                    method=exc.method,
-                    url=exc.url,
-                    body=exc.body,
-                ) from exc
+                    f"server said: {exc.reason}"
+                )
+                raise _recast(exc, BadRequest, reason) from exc
             raise
 
     def _body(
