@@ -67,7 +67,20 @@ def pick(item: Any, fields: Iterable[str]) -> dict[str, Any]:
     return {f: dotted(item, f) for f in fields}
 
 
-class Client:
+class _CollectionsAsAttributes:
+    """``handle.name`` is ``handle.collection("name")``; ``_``-names stay attributes."""
+
+    def collection(self, name: str) -> Collection:
+        raise NotImplementedError
+
+    def __getattr__(self, name: str) -> Collection:
+        # Only called for names the class does not define, so methods win.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.collection(name)
+
+
+class Client(_CollectionsAsAttributes):
     """A REST API client: collections, namespaces and raw verbs under ``endpoint``.
 
     ``auth`` is any :mod:`settee.auth`/:mod:`settee.oauth2` strategy, a
@@ -151,11 +164,6 @@ class Client:
         from .crud import Endpoint
 
         return Endpoint(self, self.url(path))
-
-    def __getattr__(self, name: str) -> Collection:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return self.collection(name)
 
     def __call__(self, name: str) -> NS:
         return self.ns(name)
@@ -302,7 +310,7 @@ class _Node:
         return hash((type(self), id(self._client), self._url))
 
 
-class NS(_Node):
+class NS(_Node, _CollectionsAsAttributes):
     """A namespace: a group of collections (and nested namespaces)."""
 
     def collection(self, name: str) -> Collection:
@@ -312,11 +320,6 @@ class NS(_Node):
     def ns(self, name: str) -> NS:
         """The namespace ``name`` nested in this one (also ``ns(name)``)."""
         return NS(self._client, join_url(self._url, _check_name(name, "namespace")))
-
-    def __getattr__(self, name: str) -> Collection:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return self.collection(name)
 
     def __call__(self, name: str) -> NS:
         return self.ns(name)
@@ -380,7 +383,7 @@ class Collection(_Node):
         return self._bulk("DELETE", payload, kwargs)
 
 
-class Resource(_Node):
+class Resource(_Node, _CollectionsAsAttributes):
     """One resource: its data, its actions and its nested collections."""
 
     def get(self, **kwargs: Any) -> Any:
@@ -420,11 +423,6 @@ class Resource(_Node):
     def collection(self, name: str) -> Collection:
         """The collection ``name`` nested under this resource (also ``resource.name``)."""
         return Collection(self._client, join_url(self._url, _check_name(name, "collection")))
-
-    def __getattr__(self, name: str) -> Collection:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return self.collection(name)
 
 
 class Action(_Node):
