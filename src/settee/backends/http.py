@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .. import errors
+from .._validate import validate_doc_id
 from ..transport import Transport, quote_segment, redact_url
 from .base import ChangesStream, MapFunction, ReduceSpec
 
@@ -143,21 +144,6 @@ def _bound_find(query: dict[str, Any]) -> dict[str, Any]:
     bounded = dict(query)
     bounded["selector"] = {"$and": [selector, {"_id": {"$lte": _HIGHEST_ID}}]}
     return bounded
-
-
-def _check_docid(docid: str) -> str:
-    if not isinstance(docid, str):
-        raise TypeError(f"document ids are strings, not {type(docid).__name__}")
-    if not docid:
-        raise ValueError("a document id cannot be empty")
-    if docid.startswith("_"):
-        for prefix in ("_design/", "_local/"):
-            if docid.startswith(prefix) and len(docid) > len(prefix):
-                return docid
-        raise ValueError(
-            f"invalid document id {docid!r}: only _design/ and _local/ ids may start with '_'"
-        )
-    return docid
 
 
 def _check_db(db: str) -> str:
@@ -319,7 +305,9 @@ class HTTPBackend:
     # -- documents -----------------------------------------------------------
     def get_doc(self, db: str, docid: str, params: Mapping[str, Any] | None = None) -> Any:
         """``GET /db/docid``; ``DocumentNotFound`` if absent, ``NotFound`` if the db is."""
-        return self._json("GET", (_check_db(db), _check_docid(docid)), params=params, document=True)
+        return self._json(
+            "GET", (_check_db(db), validate_doc_id(docid)), params=params, document=True
+        )
 
     def put_doc(
         self, db: str, doc: dict[str, Any], params: Mapping[str, Any] | None = None
@@ -341,7 +329,7 @@ class HTTPBackend:
         body = Transport.dumps(doc)  # TypeError before anything is sent
         result: dict[str, Any] = self.transport.json(
             "PUT",
-            (_check_db(db), _check_docid(docid)),
+            (_check_db(db), validate_doc_id(docid)),
             params=encode_params(query),
             data=body,
             headers={"Content-Type": "application/json"},
@@ -354,7 +342,7 @@ class HTTPBackend:
         if not isinstance(rev, str) or not rev:
             raise ValueError("delete_doc needs the document's current rev")
         result: dict[str, Any] = self._json(
-            "DELETE", (_check_db(db), _check_docid(docid)), params={"rev": rev}, document=True
+            "DELETE", (_check_db(db), validate_doc_id(docid)), params={"rev": rev}, document=True
         )
         return result
 
@@ -525,7 +513,7 @@ class HTTPBackend:
     def _attachment_path(self, db: str, docid: str, name: str) -> tuple[str, ...]:
         if not isinstance(name, str) or not name:
             raise ValueError("an attachment name is a non-empty string")
-        return (_check_db(db), _check_docid(docid), name)
+        return (_check_db(db), validate_doc_id(docid), name)
 
     def get_attachment(
         self, db: str, docid: str, name: str, *, rev: str | None = None
