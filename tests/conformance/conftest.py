@@ -8,6 +8,7 @@ same assertions must pass on each; a backend without a feature is skipped by
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +28,9 @@ def backend_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def client(backend_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[settee.Client]:
+def client(
+    backend_kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[settee.Client]:
     """A connected :class:`settee.Client` on the backend under test."""
     if backend_kind == "memory":
         c = settee.connect("memory:")
@@ -49,10 +52,8 @@ def db(client: settee.Client) -> Iterator[settee.Database]:
     try:
         yield database
     finally:
-        try:
+        with contextlib.suppress(settee.NotFound):
             client.delete_database(database.database_name)
-        except settee.NotFound:
-            pass
 
 
 def require(client: settee.Client, capability: str) -> None:
