@@ -163,8 +163,7 @@ class ResourceSet:
         return self._copy(config={**self._config, **kwargs})
 
     # -- URLs ----------------------------------------------------------------------
-    def rql(self) -> str:
-        """The RQL query text (filters, select, ordering, search), not yet URL-encoded."""
+    def _rql_terms(self) -> list[str]:
         terms = list(self._query)
         if self._select:
             terms.append(f"select({','.join(self._select)})")
@@ -174,19 +173,16 @@ class ResourceSet:
             from ..rql.render import render_value
 
             terms.append(f"search={render_value('search', self._search)}")
-        return "&".join(terms)
+        return terms
+
+    def rql(self) -> str:
+        """The RQL query text (filters, select, ordering, search), not yet URL-encoded."""
+        return "&".join(self._rql_terms())
 
     def url_for(self, limit: int, offset: int) -> str:
         """The URL of the page of ``limit`` items starting at ``offset``."""
-        terms = [encode_rql(t) for t in self._query]
-        if self._select:
-            terms.append(encode_rql(f"select({','.join(self._select)})"))
-        if self._ordering:
-            terms.append(encode_rql(f"ordering({','.join(self._ordering)})"))
-        if self._search is not None:
-            from ..rql.render import render_value
-
-            terms.append("search=" + encode_rql(render_value("search", self._search)))
+        # Each term is encoded on its own, so the "&" between terms stays a separator.
+        terms = [encode_rql(t) for t in self._rql_terms()]
         terms.append(f"limit={limit}")
         terms.append(f"offset={offset}")
         url = f"{self._url}?{'&'.join(terms)}"
