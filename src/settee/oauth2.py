@@ -57,6 +57,12 @@ __all__ = [
 _CLIENT_AUTH = ("basic", "body")
 
 
+def _check_http_url(name: str, url: object) -> None:
+    """Raise ``ValueError`` unless ``url`` is an ``http://`` or ``https://`` URL."""
+    if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        raise ValueError(f"{name} must be an http(s):// URL")
+
+
 class OAuth2Token:
     """The tokens a token endpoint granted, and when the access token expires."""
 
@@ -101,10 +107,7 @@ class _OAuth2:
         refresh_margin: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not isinstance(token_url, str) or not token_url.lower().startswith(
-            ("http://", "https://")
-        ):
-            raise ValueError("token_url must be an http(s):// URL")
+        _check_http_url("token_url", token_url)
         if not isinstance(client_id, str) or not client_id:
             raise TypeError("client_id must be a non-empty string")
         if client_secret is not None and not isinstance(client_secret, str):
@@ -396,10 +399,7 @@ class OAuth2AuthorizationCode(_OAuth2):
             refresh_margin=refresh_margin,
             clock=clock,
         )
-        if not isinstance(authorization_url, str) or not authorization_url.lower().startswith(
-            ("http://", "https://")
-        ):
-            raise ValueError("authorization_url must be an http(s):// URL")
+        _check_http_url("authorization_url", authorization_url)
         if not isinstance(redirect_uri, str) or not redirect_uri:
             raise TypeError("redirect_uri must be a non-empty string")
         if state_bytes < 16:
