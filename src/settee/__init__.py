@@ -48,6 +48,7 @@ from .feeds import (
     LocalDocumentCheckpoint,
     MemoryCheckpoint,
 )
+from .oauth2 import OAuth2AuthorizationCode, OAuth2ClientCredentials, OAuth2Password
 from .pages import QueryResult, Result, ResultByKey
 from .rql import R
 
@@ -80,6 +81,9 @@ __all__ = [
     "NoAuth",
     "NotFound",
     "NotSupported",
+    "OAuth2AuthorizationCode",
+    "OAuth2ClientCredentials",
+    "OAuth2Password",
     "Partition",
     "PreconditionFailed",
     "QueryResult",

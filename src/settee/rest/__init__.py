@@ -15,6 +15,8 @@ See docs/rest.md.
 
 from __future__ import annotations
 
+from ..auth import ApiKeyAuth, BearerAuth
+from ..oauth2 import OAuth2AuthorizationCode, OAuth2ClientCredentials, OAuth2Password
 from ._http import RestRetryPolicy
 from .client import NS, Action, Client, Collection, Resource
 from .crud import CrudClient, Endpoint, HeadResult
@@ -23,11 +25,16 @@ from .resourceset import ResourceSet, parse_content_range
 __all__ = [
     "NS",
     "Action",
+    "ApiKeyAuth",
+    "BearerAuth",
     "Client",
     "Collection",
     "CrudClient",
     "Endpoint",
     "HeadResult",
+    "OAuth2AuthorizationCode",
+    "OAuth2ClientCredentials",
+    "OAuth2Password",
     "Resource",
     "ResourceSet",
     "RestRetryPolicy",
