@@ -14,11 +14,11 @@ ways, one thread per direction per connection. Faults are armed from the test
 * ``inject_status(status, count)``: the next ``count`` new connections get
   this HTTP error instead of reaching the server (``Retry-After: 0``).
 * ``drop_all()``: close every open connection now.
-* ``expire_sessions()``: every ``AuthSession`` cookie seen so far counts as
-  expired: a request carrying one is answered ``401`` by the proxy (what
-  CouchDB does for an expired cookie on a database that needs a login;
-  PouchDB Server lets such a request through as anonymous, so the proxy
-  plays that part). Cookies issued after the call pass.
+* ``expire_sessions()``: every ``AuthSession`` cookie counts as expired until
+  the client logs in again (``POST /_session``): a request carrying one is
+  answered ``401`` by the proxy (what CouchDB does for an expired cookie on a
+  database that needs a login; PouchDB Server lets such a request through as
+  anonymous, so the proxy plays that part). Cookies from the new login pass.
 
 Bounded: threads are daemons, sockets time out, and the proxy stops itself
 after ``max_lifetime`` seconds. Counters: ``connections``, ``bytes_down``,
@@ -55,6 +55,7 @@ class FaultProxy:
         self._inject: list[tuple[int, int]] = []  # [(status, remaining)]
         self._cookies_seen: set[bytes] = set()
         self._cookies_expired: set[bytes] = set()
+        self._expire_until_login = False
         self.expired_answers = 0
         self._refuse_until = 0.0
         self._stopped = threading.Event()
@@ -139,6 +140,9 @@ class FaultProxy:
     def expire_sessions(self) -> None:
         with self._lock:
             self._cookies_expired |= self._cookies_seen
+            # A cookie the server renewed in a Set-Cookie since is just as old:
+            # every cookie counts as expired until the client logs in again.
+            self._expire_until_login = True
 
     def drop_all(self) -> None:
         with self._lock:
@@ -244,6 +248,7 @@ class FaultProxy:
                 data = client.recv(_BLOCK)
                 if not data:
                     break
+                self._saw_login(data)
                 if b"AuthSession=" in data and self._session_expired(data):
                     self.expired_answers += 1
                     self._answer(client, 401, request=data, error="unauthorized")
@@ -292,7 +297,14 @@ class FaultProxy:
         values = set(_COOKIE_RE.findall(request))
         with self._lock:
             self._cookies_seen |= values
+            if self._expire_until_login and values:
+                return True
             return bool(values & self._cookies_expired)
+
+    def _saw_login(self, request: bytes) -> None:
+        if request.startswith(b"POST /_session"):
+            with self._lock:
+                self._expire_until_login = False
 
     def _close_pair(self, client: socket.socket, upstream: socket.socket | None) -> None:
         for sock in (client, upstream):
