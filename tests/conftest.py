@@ -191,6 +191,7 @@ def couchdb_server() -> Server:
                 "sessions",
                 "config",
                 "db_updates",
+                "changes_selector",
                 "partitions",
                 "feed_timeout",
                 "seq_interval",

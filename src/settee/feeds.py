@@ -719,6 +719,15 @@ def infinite_db_updates_feed(client: Any, **options: Any) -> InfiniteFeed:
 def _changes_opener(db: Any, spec: _FeedSpec) -> Opener:
     backend = db.backend
     name: str = db.database_name
+    # Refuse before sending: PouchDB Server 4.2.0 has no _selector filter and
+    # its process dies on one.
+    wants_selector = spec.body is not None and "selector" in spec.body
+    if wants_selector and "changes_selector" not in backend.capabilities:
+        raise errors.NotSupported(
+            f"the {backend.kind} backend at {backend.url} has no _selector filter for "
+            "_changes (CouchDB 2+ and settee's embedded stores have one); "
+            "filter the rows client-side or use doc_ids"
+        )
 
     def open_stream(params: dict[str, Any]) -> ChangesStream:
         stream: ChangesStream = backend.changes(

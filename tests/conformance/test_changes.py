@@ -82,8 +82,7 @@ def test_doc_ids_filter(db: settee.Database) -> None:
 
 
 def test_selector_filter(client: settee.Client, db: settee.Database) -> None:
-    if client.backend.kind == "http" and "express-pouchdb" in client.backend.server_info():
-        pytest.skip("PouchDB Server 4.2.0 lacks the _selector changes filter (its process dies)")
+    require(client, "changes_selector")
     fill(db, 8)
     rows = list(db.changes(selector={"n": {"$gt": 5}}))
     assert sorted(r["id"] for r in rows) == ["d006", "d007"]
@@ -162,3 +161,14 @@ def test_db_updates(client: settee.Client) -> None:
     rows = list(feed)
     assert feed.last_seq is not None
     assert all("db_name" in r and "type" in r for r in rows)
+
+
+def test_selector_filter_refused_where_unsupported(
+    client: settee.Client, db: settee.Database
+) -> None:
+    """A backend without the _selector filter refuses it before sending anything."""
+    if "changes_selector" in client.backend.capabilities:
+        pytest.skip(f"{client.backend.kind} has the _selector filter (tested above)")
+    with pytest.raises(settee.NotSupported, match="_selector"):
+        db.changes(selector={"n": {"$gt": 5}})
+    assert db.doc_count() == 0  # the server is still there and answering

@@ -143,10 +143,7 @@ def test_doc_ids_filter_is_a_post(http_server: Server, client: settee.Client, db
 def test_selector_filter_is_a_post(
     http_server: Server, client: settee.Client, db_name: str
 ) -> None:
-    if http_server.kind == "pouchdb":
-        # No capability name exists for this yet (see the report): PouchDB Server
-        # 4.2.0 has no _selector changes filter and its process dies on one.
-        pytest.skip("PouchDB Server 4.2.0 lacks the _selector changes filter")
+    http_server.require("changes_selector")
     seed(http_server, db_name, 10)
     rows = list(client[db_name].changes(selector={"n": {"$gte": 8}}))
     assert sorted(r["id"] for r in rows) == ["doc-000008", "doc-000009"]

@@ -84,6 +84,7 @@ CAPABILITIES: dict[str, str] = {
     "sessions": "cookie sessions via /_session",
     "config": "the /_config endpoints",
     "seq_interval": "the seq_interval feed option",
+    "changes_selector": "the _selector filter on _changes (Mango selector as a POST body)",
     "multiprocess": "several processes may open the same store",
     "mango_partial_indexes": "partial_filter_selector in Mango indexes",
 }

@@ -44,6 +44,7 @@ _NO_DB_REASONS = frozenset({"Database does not exist.", "no_db_file"})
 
 _POUCHDB_CAPS = frozenset({"javascript_views", "sessions", "config"})
 _COUCHDB2_CAPS = _POUCHDB_CAPS | {
+    "changes_selector",
     "db_updates",
     "feed_timeout",
     "seq_interval",

@@ -31,7 +31,7 @@ class MemoryBackend(LocalBackend):
 
     kind = "memory"
     _capabilities = frozenset(
-        {"python_views", "feed_timeout", "partitions", "mango_partial_indexes"}
+        {"python_views", "feed_timeout", "partitions", "mango_partial_indexes", "changes_selector"}
     )
 
     def __init__(self, url: str = "memory:", **options: Any) -> None:

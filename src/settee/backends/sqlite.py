@@ -49,7 +49,14 @@ class SQLiteBackend(LocalBackend):
 
     kind = "sqlite"
     _capabilities = frozenset(
-        {"python_views", "feed_timeout", "partitions", "multiprocess", "mango_partial_indexes"}
+        {
+            "python_views",
+            "feed_timeout",
+            "partitions",
+            "multiprocess",
+            "mango_partial_indexes",
+            "changes_selector",
+        }
     )
 
     def __init__(
