@@ -16,6 +16,7 @@ from settee.rest import Client, ResourceSet, parse_content_range
 from settee.rest._http import encode_rql
 from settee.rql.builder import R
 from tests.rest.conftest import SEEDED_PRODUCTS, RqlService
+from tests.servers.rql_service.names import ODD_PRODUCT_NAMES
 
 
 class Requests(logging.Handler):
@@ -246,28 +247,7 @@ def test_nested_fields_nulls_dates_and_decimals(rql_client: Client, everything: 
 
 CATS = ("software", "services", "training", "support")
 
-ODD_NAMES = [
-    "Widget, large",
-    "Widget (small)",
-    "Bob's widget",
-    'The "quoted" one',
-    "two  spaces",
-    "star * light",
-    "a&b",
-    "1+1=2",
-    "50% off",
-    "#1 seller",
-    "null()",
-    "true",
-    "123",
-    "2024-01-01",
-    "ends with space ",
-    " leading space",
-    "Ünïcödé naïve café",
-    "emoji 🚀 rocket",
-    "semi;colon",
-    "back\\slash",
-]
+ODD_NAMES = list(ODD_PRODUCT_NAMES)
 
 
 @pytest.mark.parametrize("name", ODD_NAMES)

@@ -31,32 +31,12 @@ import settee
 from settee.rql import R, parse, render
 from tests.conftest import HTTP_SERVERS, Server, unique_name
 from tests.rest.conftest import API_KEY, SEEDED_PRODUCTS
+from tests.servers.rql_service.names import ODD_PRODUCT_NAMES
 
 UTC = timezone.utc
 
-# The seed's product names that stress quoting and encoding (seed.py, _ODD_PRODUCT_NAMES).
-ODD_NAMES = [
-    "Widget, large",
-    "Widget (small)",
-    "Bob's widget",
-    'The "quoted" one',
-    "two  spaces",
-    "star * light",
-    "a&b",
-    "1+1=2",
-    "50% off",
-    "#1 seller",
-    "null()",
-    "true",
-    "123",
-    "2024-01-01",
-    "ends with space ",
-    " leading space",
-    "Ünïcödé naïve café",
-    "emoji 🚀 rocket",
-    "semi;colon",
-    "back\\slash",
-]
+# The seed's product names that stress quoting and encoding.
+ODD_NAMES = list(ODD_PRODUCT_NAMES)
 
 
 def rest_ids(base_url: str, rql: str) -> set[str]:

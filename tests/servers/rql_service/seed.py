@@ -7,27 +7,9 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from .models import Item, Product, Vendor
+from .names import ODD_PRODUCT_NAMES as _ODD_PRODUCT_NAMES
+from .names import VENDOR_NAMES as _VENDOR_NAMES
 
-# Names that stress RQL quoting and URL encoding: commas, parentheses, quotes,
-# spaces, *, &, +, %, #, non-ASCII letters.
-_VENDOR_NAMES = (
-    "Acme",
-    "Müller & Söhne",
-    "Ōkami, Inc.",
-    "O'Reilly Media",
-    'The "Best" Widgets',
-    "Société Générale (Paris)",
-    "北京科技",
-    "Ünïcödé Ltd",
-    "Star*Corp",
-    "Plus+Minus",
-    "100% Pure",
-    "Hash#Tag",
-    "Café Ñandú",
-    "Zed",
-    "Ελληνικά ΑΕ",  # noqa: RUF001  (deliberately non-Latin)
-    "Москва ООО",  # noqa: RUF001
-)
 _COUNTRIES = ("US", "DE", "FR", "JP", "CN", "ES", "GR", "RU", "GB", "IT")
 _CATEGORIES = ("software", "hardware", "cloud", "services", "training", "support")
 _WORDS = (
@@ -43,28 +25,6 @@ _WORDS = (
     "日本",
     "über",
     "x",
-)
-_ODD_PRODUCT_NAMES = (
-    "Widget, large",
-    "Widget (small)",
-    "Bob's widget",
-    'The "quoted" one',
-    "two  spaces",
-    "star * light",
-    "a&b",
-    "1+1=2",
-    "50% off",
-    "#1 seller",
-    "null()",
-    "true",
-    "123",
-    "2024-01-01",
-    "ends with space ",
-    " leading space",
-    "Ünïcödé naïve café",
-    "emoji 🚀 rocket",
-    "semi;colon",
-    "back\\slash",
 )
 _COLORS = ("red", "green", "blue", None)
 _EPOCH = datetime(2020, 1, 1, tzinfo=timezone.utc)
