@@ -25,21 +25,34 @@ least once: a restarted process sees at most the rows it had not finished).
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import os
 import random
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from . import errors
+from ._feedoptions import (
+    _CHANGES_OPTIONS,
+    _DB_UPDATES_OPTIONS,
+    _FeedSpec,
+    _is_int,
+    _split_infinite,
+    _validate,
+)
+from ._feedoptions import FEED_KINDS as FEED_KINDS
+from ._feedoptions import INFINITE_HEARTBEAT_MS as INFINITE_HEARTBEAT_MS
 from ._feedparse import IJSON_BACKEND, JSON_LOADS, loads
 from .backends.base import ChangesStream
+from .checkpoints import (
+    CheckpointStore,
+    FileCheckpoint,
+    LocalDocumentCheckpoint,
+    MemoryCheckpoint,
+)
 
+# Option checking lives in _feedoptions and the checkpoint stores in checkpoints;
+# every name stays importable from settee.feeds as well.
 __all__ = [
     "IJSON_BACKEND",
     "JSON_LOADS",
@@ -57,143 +70,7 @@ __all__ = [
 
 logger = logging.getLogger("settee")
 
-FEED_KINDS = ("normal", "longpoll", "continuous")
-#: Heartbeat (ms) an InfiniteFeed asks for when none is given: a dead
-#: connection is noticed after about twice this.
-INFINITE_HEARTBEAT_MS = 30000
-
 Opener = Callable[[dict[str, Any]], ChangesStream]
-
-_BOOL_OPTIONS = ("include_docs", "conflicts", "descending", "attachments", "att_encoding_info")
-_CHANGES_OPTIONS = frozenset(
-    {
-        "feed",
-        "since",
-        "limit",
-        "filter",
-        "doc_ids",
-        "selector",
-        "view",
-        "style",
-        "heartbeat",
-        "timeout",
-        "seq_interval",
-        "query_params",
-        "raw_data",
-        "chunk_size",
-        *_BOOL_OPTIONS,
-    }
-)
-_DB_UPDATES_OPTIONS = frozenset(
-    {"feed", "since", "limit", "descending", "heartbeat", "timeout", "raw_data", "chunk_size"}
-)
-_INFINITE_OPTIONS = frozenset(
-    {"checkpoint", "max_reconnects", "on_error", "backoff_base", "backoff_max"}
-)
-
-
-# -- option validation ---------------------------------------------------------
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _positive_number(name: str, value: Any, *, allow_bool: bool = False) -> None:
-    if value is None or (allow_bool and isinstance(value, bool)):
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of milliseconds, not {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, not {value!r}")
-
-
-class _FeedSpec:
-    """Validated options of one feed: query params, POST body, raw flag, chunk size."""
-
-    def __init__(
-        self, params: dict[str, Any], body: dict[str, Any] | None, raw: bool, chunk_size: int
-    ) -> None:
-        self.params = params
-        self.body = body
-        self.raw = raw
-        self.chunk_size = chunk_size
-
-
-def _validate(
-    options: Mapping[str, Any], allowed: frozenset[str], *, what: str, default_feed: str
-) -> _FeedSpec:
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise TypeError(f"{what}() got unexpected option(s): {', '.join(unknown)}")
-    opts = dict(options)
-    feed = opts.pop("feed", None) or default_feed
-    if feed not in FEED_KINDS:
-        raise ValueError(f"feed must be one of {', '.join(FEED_KINDS)}, not {feed!r}")
-    raw = opts.pop("raw_data", False)
-    if not isinstance(raw, bool):
-        raise TypeError(f"raw_data must be a bool, not {raw!r}")
-    chunk_size = opts.pop("chunk_size", None)
-    if chunk_size is None:
-        chunk_size = 65536
-    if not _is_int(chunk_size) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int, not {chunk_size!r}")
-    since = opts.get("since")
-    if since is not None and not (_is_int(since) or isinstance(since, (str, list))):
-        raise TypeError(f"since must be a seq (str or int) or 'now', not {since!r}")
-    if isinstance(since, int) and since < 0:
-        raise ValueError(f"since must be >= 0, not {since!r}")
-    limit = opts.get("limit")
-    if limit is not None and not _is_int(limit):
-        raise TypeError(f"limit must be an int, not {limit!r}")
-    if limit is not None and limit < 0:
-        raise ValueError(f"limit must be >= 0, not {limit!r}")
-    for name in _BOOL_OPTIONS:
-        if opts.get(name) is not None and not isinstance(opts[name], bool):
-            raise TypeError(f"{name} must be a bool, not {opts[name]!r}")
-    _positive_number("heartbeat", opts.get("heartbeat"), allow_bool=True)
-    _positive_number("timeout", opts.get("timeout"))
-    seq_interval = opts.get("seq_interval")
-    if seq_interval is not None and (not _is_int(seq_interval) or seq_interval < 1):
-        raise ValueError(f"seq_interval must be a positive int, not {seq_interval!r}")
-    for name in ("filter", "view"):
-        if opts.get(name) is not None and not isinstance(opts[name], str):
-            raise TypeError(f"{name} must be a str, not {opts[name]!r}")
-    style = opts.get("style")
-    if style is not None and style not in ("main_only", "all_docs"):
-        raise ValueError(f"style must be 'main_only' or 'all_docs', not {style!r}")
-    body: dict[str, Any] | None = None
-    doc_ids = opts.pop("doc_ids", None)
-    selector = opts.pop("selector", None)
-    if doc_ids is not None and selector is not None:
-        raise ValueError("give doc_ids or selector, not both")
-    if doc_ids is not None:
-        if isinstance(doc_ids, str) or not all(isinstance(d, str) for d in doc_ids):
-            raise TypeError("doc_ids must be a list of document ids (str)")
-        if opts.get("filter") not in (None, "_doc_ids"):
-            raise ValueError("doc_ids sets filter=_doc_ids; another filter cannot be combined")
-        opts["filter"] = "_doc_ids"
-        body = {"doc_ids": list(doc_ids)}
-    if selector is not None:
-        if not isinstance(selector, Mapping):
-            raise TypeError(f"selector must be a dict (a Mango selector), not {selector!r}")
-        if opts.get("filter") not in (None, "_selector"):
-            raise ValueError("selector sets filter=_selector; another filter cannot be combined")
-        opts["filter"] = "_selector"
-        body = {"selector": dict(selector)}
-    if opts.get("view") is not None and opts.get("filter") is None:
-        opts["filter"] = "_view"  # CouchDB needs both
-    extra = opts.pop("query_params", None)
-    params: dict[str, Any] = {"feed": feed}
-    if extra is not None:
-        if not isinstance(extra, Mapping):
-            raise TypeError("query_params must be a mapping (parameters for a filter function)")
-        clash = sorted(set(extra) & (_CHANGES_OPTIONS | {"feed"}))
-        if clash:
-            raise ValueError(f"query_params may not set feed options: {', '.join(clash)}")
-        params.update(extra)
-    params.update({k: v for k, v in opts.items() if v is not None})
-    return _FeedSpec(params, body, raw, chunk_size)
 
 
 def _row_seq(row: Any, stream: ChangesStream) -> Any:
@@ -309,136 +186,6 @@ class Feed:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-# -- checkpoints -----------------------------------------------------------------
-
-
-@runtime_checkable
-class CheckpointStore(Protocol):
-    """Where an :class:`InfiniteFeed` keeps its place: ``load()`` and ``save(seq)``."""
-
-    def load(self) -> Any:
-        """The saved seq, or None when nothing was saved yet."""
-        ...
-
-    def save(self, seq: Any) -> None:
-        """Remember ``seq`` (durably, for the file and database stores)."""
-        ...
-
-
-class MemoryCheckpoint:
-    """A checkpoint held in memory (``seq`` attribute): for tests and short runs."""
-
-    def __init__(self, seq: Any = None) -> None:
-        self.seq = seq
-        self.saves = 0
-
-    def load(self) -> Any:
-        return self.seq
-
-    def save(self, seq: Any) -> None:
-        self.seq = seq
-        self.saves += 1
-
-
-class FileCheckpoint:
-    """A checkpoint in a JSON file, replaced atomically (temp file + ``os.replace``)."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-
-    def __repr__(self) -> str:
-        return f"FileCheckpoint({str(self.path)!r})"
-
-    def load(self) -> Any:
-        """The saved seq; None if the file does not exist. ``ValueError`` if it is corrupt."""
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise ValueError(f"checkpoint file {self.path} is not valid JSON: {exc}") from exc
-        if not isinstance(data, dict) or "seq" not in data:
-            raise ValueError(f"checkpoint file {self.path} has no seq")
-        return data["seq"]
-
-    def save(self, seq: Any) -> None:
-        """Write ``{"seq": seq}`` to a temp file beside the target, fsync, then rename."""
-        directory = self.path.parent
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"seq": seq}, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-
-
-class LocalDocumentCheckpoint:
-    """A checkpoint in a ``_local`` document of the database (never replicated).
-
-    ``db`` is a :class:`settee.Database` (its ``backend`` and ``database_name``
-    are used). The document is ``{"_id": doc_id, "seq": ...}``.
-    """
-
-    def __init__(self, db: Any, doc_id: str = "_local/settee-checkpoint-default") -> None:
-        if not isinstance(doc_id, str) or not doc_id.startswith("_local/") or doc_id == "_local/":
-            raise ValueError(f"doc_id must be a _local/ document id, not {doc_id!r}")
-        self.backend = db.backend
-        self.db_name: str = db.database_name
-        self.doc_id = doc_id
-        self._rev: str | None = None
-
-    def __repr__(self) -> str:
-        return f"LocalDocumentCheckpoint({self.db_name!r}, {self.doc_id!r})"
-
-    def _fetch(self) -> dict[str, Any] | None:
-        try:
-            doc = self.backend.get_doc(self.db_name, self.doc_id)
-        except errors.NotFound:
-            self._rev = None
-            return None
-        self._rev = doc.get("_rev")
-        return doc if isinstance(doc, dict) else None
-
-    def load(self) -> Any:
-        """The saved seq, or None if the document does not exist."""
-        doc = self._fetch()
-        return None if doc is None else doc.get("seq")
-
-    def save(self, seq: Any) -> None:
-        """Write the seq; on a conflict (another writer) re-read the rev and write once more."""
-        for attempt in range(2):
-            doc: dict[str, Any] = {"_id": self.doc_id, "seq": seq}
-            if self._rev is not None:
-                doc["_rev"] = self._rev
-            try:
-                self._rev = self._write(doc)
-                return
-            except errors.Conflict:
-                if attempt:
-                    raise
-                self._fetch()
-
-    def _write(self, doc: dict[str, Any]) -> str | None:
-        try:
-            result = self.backend.put_doc(self.db_name, doc)
-        except errors.NotSupported:
-            results = self.backend.bulk_docs(self.db_name, [doc])
-            result = results[0] if results else {"ok": True}
-        if "error" in result:
-            cls = errors.Conflict if result["error"] == "conflict" else errors.CouchError
-            raise cls(result.get("reason"), error=result["error"])
-        rev = result.get("rev")
-        return rev if isinstance(rev, str) else None
 
 
 # -- InfiniteFeed ----------------------------------------------------------------
@@ -669,19 +416,6 @@ class InfiniteFeed:
 
 
 # -- entry points for Database / Client ----------------------------------------
-
-
-def _split_infinite(options: dict[str, Any], what: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    infinite = {k: options.pop(k) for k in list(options) if k in _INFINITE_OPTIONS}
-    if "limit" in options and options["limit"] is not None:
-        raise TypeError(f"{what}() follows the feed for ever: limit does not apply")
-    feed = options.get("feed") or "continuous"
-    if feed == "normal":
-        raise ValueError(f"{what}() needs feed='continuous' or 'longpoll'")
-    options["feed"] = feed
-    if options.get("heartbeat") is None and options.get("timeout") is None:
-        options["heartbeat"] = INFINITE_HEARTBEAT_MS
-    return options, infinite
 
 
 def changes_feed(db: Any, **options: Any) -> Feed:

@@ -1,0 +1,63 @@
+"""What both feed-body parsers share: the JSON loader in use and the parser base.
+
+``loads`` is :func:`orjson.loads` with the ``settee[speed]`` extra, else
+:func:`json.loads` (``JSON_LOADS`` says which). :class:`_FeedParserBase` holds
+``last_seq``/``pending``/``finished`` and builds the :class:`~settee.errors.FeedError`
+that carries the last good seq.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .errors import FeedError
+
+__all__ = ["JSON_LOADS", "loads"]
+
+try:
+    import orjson
+
+    loads: Callable[[bytes | str], Any] = orjson.loads
+    JSON_LOADS = "orjson"
+except ImportError:  # the speed extra is optional: settee[speed]
+    loads = json.loads
+    JSON_LOADS = "json"
+
+_LOAD_ERRORS: tuple[type[Exception], ...] = (ValueError, TypeError)
+
+
+class _FeedParserBase:
+    """Shared state: ``last_seq`` follows the rows handed out, then the server's."""
+
+    #: Feeds read this to learn the seq of a raw (text) row without parsing it again.
+    tracks_row_seq = True
+
+    def __init__(self, chunks: Iterable[bytes], *, raw: bool = False) -> None:
+        self._chunks = iter(chunks)
+        self.raw = raw
+        self.last_seq: Any = None
+        self.pending: int | None = None
+        #: True once the body ended the way the server ends it (``last_seq`` read).
+        self.finished = False
+        #: Rows handed out by the ijson path (counted when it stops).
+        self.rows_out = 0
+
+    def _note(self, count: int, last: Any) -> None:
+        self.rows_out += count
+        if last is not None:
+            self.last_seq = last.get("seq")
+
+    def _fail(self, message: str, cause: BaseException | None = None) -> FeedError:
+        error = FeedError(f"{message} (last good seq: {self.last_seq!r})", last_seq=self.last_seq)
+        if cause is not None:
+            error.__cause__ = cause
+        return error
+
+    def _rewrap(self, exc: FeedError) -> FeedError:
+        # A FeedError from the byte source (connection broke mid-body) does not
+        # know the seq; give it ours.
+        if exc.last_seq is None and self.last_seq is not None:
+            return self._fail(str(exc), exc)
+        return exc

@@ -1,0 +1,161 @@
+"""Feed option validation: what ``db.changes()`` and friends accept, checked before any request.
+
+:func:`_validate` turns keyword options into a :class:`_FeedSpec` (query
+params, POST body, raw flag, chunk size) or raises ``TypeError`` (an unknown
+option, a value of the wrong type) / ``ValueError`` (a value out of range);
+:func:`_split_infinite` takes the :class:`~settee.feeds.InfiniteFeed` options
+out first and fills in its defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["FEED_KINDS", "INFINITE_HEARTBEAT_MS"]
+
+FEED_KINDS = ("normal", "longpoll", "continuous")
+#: Heartbeat (ms) an InfiniteFeed asks for when none is given: a dead
+#: connection is noticed after about twice this.
+INFINITE_HEARTBEAT_MS = 30000
+
+_BOOL_OPTIONS = ("include_docs", "conflicts", "descending", "attachments", "att_encoding_info")
+_CHANGES_OPTIONS = frozenset(
+    {
+        "feed",
+        "since",
+        "limit",
+        "filter",
+        "doc_ids",
+        "selector",
+        "view",
+        "style",
+        "heartbeat",
+        "timeout",
+        "seq_interval",
+        "query_params",
+        "raw_data",
+        "chunk_size",
+        *_BOOL_OPTIONS,
+    }
+)
+_DB_UPDATES_OPTIONS = frozenset(
+    {"feed", "since", "limit", "descending", "heartbeat", "timeout", "raw_data", "chunk_size"}
+)
+_INFINITE_OPTIONS = frozenset(
+    {"checkpoint", "max_reconnects", "on_error", "backoff_base", "backoff_max"}
+)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _positive_number(name: str, value: Any, *, allow_bool: bool = False) -> None:
+    if value is None or (allow_bool and isinstance(value, bool)):
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of milliseconds, not {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, not {value!r}")
+
+
+class _FeedSpec:
+    """Validated options of one feed: query params, POST body, raw flag, chunk size."""
+
+    def __init__(
+        self, params: dict[str, Any], body: dict[str, Any] | None, raw: bool, chunk_size: int
+    ) -> None:
+        self.params = params
+        self.body = body
+        self.raw = raw
+        self.chunk_size = chunk_size
+
+
+def _validate(
+    options: Mapping[str, Any], allowed: frozenset[str], *, what: str, default_feed: str
+) -> _FeedSpec:
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise TypeError(f"{what}() got unexpected option(s): {', '.join(unknown)}")
+    opts = dict(options)
+    feed = opts.pop("feed", None) or default_feed
+    if feed not in FEED_KINDS:
+        raise ValueError(f"feed must be one of {', '.join(FEED_KINDS)}, not {feed!r}")
+    raw = opts.pop("raw_data", False)
+    if not isinstance(raw, bool):
+        raise TypeError(f"raw_data must be a bool, not {raw!r}")
+    chunk_size = opts.pop("chunk_size", None)
+    if chunk_size is None:
+        chunk_size = 65536
+    if not _is_int(chunk_size) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive int, not {chunk_size!r}")
+    since = opts.get("since")
+    if since is not None and not (_is_int(since) or isinstance(since, (str, list))):
+        raise TypeError(f"since must be a seq (str or int) or 'now', not {since!r}")
+    if isinstance(since, int) and since < 0:
+        raise ValueError(f"since must be >= 0, not {since!r}")
+    limit = opts.get("limit")
+    if limit is not None and not _is_int(limit):
+        raise TypeError(f"limit must be an int, not {limit!r}")
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0, not {limit!r}")
+    for name in _BOOL_OPTIONS:
+        if opts.get(name) is not None and not isinstance(opts[name], bool):
+            raise TypeError(f"{name} must be a bool, not {opts[name]!r}")
+    _positive_number("heartbeat", opts.get("heartbeat"), allow_bool=True)
+    _positive_number("timeout", opts.get("timeout"))
+    seq_interval = opts.get("seq_interval")
+    if seq_interval is not None and (not _is_int(seq_interval) or seq_interval < 1):
+        raise ValueError(f"seq_interval must be a positive int, not {seq_interval!r}")
+    for name in ("filter", "view"):
+        if opts.get(name) is not None and not isinstance(opts[name], str):
+            raise TypeError(f"{name} must be a str, not {opts[name]!r}")
+    style = opts.get("style")
+    if style is not None and style not in ("main_only", "all_docs"):
+        raise ValueError(f"style must be 'main_only' or 'all_docs', not {style!r}")
+    body: dict[str, Any] | None = None
+    doc_ids = opts.pop("doc_ids", None)
+    selector = opts.pop("selector", None)
+    if doc_ids is not None and selector is not None:
+        raise ValueError("give doc_ids or selector, not both")
+    if doc_ids is not None:
+        if isinstance(doc_ids, str) or not all(isinstance(d, str) for d in doc_ids):
+            raise TypeError("doc_ids must be a list of document ids (str)")
+        if opts.get("filter") not in (None, "_doc_ids"):
+            raise ValueError("doc_ids sets filter=_doc_ids; another filter cannot be combined")
+        opts["filter"] = "_doc_ids"
+        body = {"doc_ids": list(doc_ids)}
+    if selector is not None:
+        if not isinstance(selector, Mapping):
+            raise TypeError(f"selector must be a dict (a Mango selector), not {selector!r}")
+        if opts.get("filter") not in (None, "_selector"):
+            raise ValueError("selector sets filter=_selector; another filter cannot be combined")
+        opts["filter"] = "_selector"
+        body = {"selector": dict(selector)}
+    if opts.get("view") is not None and opts.get("filter") is None:
+        opts["filter"] = "_view"  # CouchDB needs both
+    extra = opts.pop("query_params", None)
+    params: dict[str, Any] = {"feed": feed}
+    if extra is not None:
+        if not isinstance(extra, Mapping):
+            raise TypeError("query_params must be a mapping (parameters for a filter function)")
+        clash = sorted(set(extra) & (_CHANGES_OPTIONS | {"feed"}))
+        if clash:
+            raise ValueError(f"query_params may not set feed options: {', '.join(clash)}")
+        params.update(extra)
+    params.update({k: v for k, v in opts.items() if v is not None})
+    return _FeedSpec(params, body, raw, chunk_size)
+
+
+def _split_infinite(options: dict[str, Any], what: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    infinite = {k: options.pop(k) for k in list(options) if k in _INFINITE_OPTIONS}
+    if "limit" in options and options["limit"] is not None:
+        raise TypeError(f"{what}() follows the feed for ever: limit does not apply")
+    feed = options.get("feed") or "continuous"
+    if feed == "normal":
+        raise ValueError(f"{what}() needs feed='continuous' or 'longpoll'")
+    options["feed"] = feed
+    if options.get("heartbeat") is None and options.get("timeout") is None:
+        options["heartbeat"] = INFINITE_HEARTBEAT_MS
+    return options, infinite

@@ -1,0 +1,166 @@
+"""Byte-stream framing: HTTP/1.1 chunked decoding and the continuous feed's lines.
+
+:func:`dechunk` undoes ``Transfer-Encoding: chunked`` in bulk, block by block;
+:class:`ContinuousFeedParser` splits a continuous feed into lines and parses
+each complete line as soon as its chunk arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ._feedbase import _LOAD_ERRORS, _FeedParserBase, loads
+from .errors import FeedError
+
+__all__ = ["ContinuousFeedParser", "dechunk"]
+
+
+class ContinuousFeedParser(_FeedParserBase):
+    """Rows of a continuous feed, one per line, yielded as each line completes.
+
+    Blank lines (heartbeats) are skipped; the ``{"last_seq": ...}`` line sets
+    ``last_seq``/``pending`` and ends iteration. A line that does not parse, an
+    ``{"error": ...}`` line, or a body that ends without the ``last_seq`` line
+    raises :class:`FeedError`.
+    """
+
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            yield from self._lines()
+        except FeedError as exc:
+            raise self._rewrap(exc) from exc.__cause__
+
+    def _lines(self) -> Iterator[Any]:
+        parse = loads
+        raw = self.raw
+        parts: list[bytes] = []
+        for chunk in self._chunks:
+            if b"\n" not in chunk:
+                if chunk:
+                    parts.append(chunk)
+                continue
+            if parts:
+                parts.append(chunk)
+                chunk = b"".join(parts)
+                parts = []
+            lines = chunk.split(b"\n")
+            rest = lines.pop()
+            if rest:
+                parts.append(rest)
+            for line in lines:
+                if not line or line.isspace():
+                    continue  # heartbeat
+                try:
+                    obj = parse(line)
+                except _LOAD_ERRORS as exc:
+                    raise self._fail(f"malformed line {line[:80]!r}: {exc}", exc) from exc
+                if type(obj) is dict and "seq" in obj:
+                    self.last_seq = obj["seq"]
+                    yield line.decode("utf-8").strip() if raw else obj
+                    continue
+                if type(obj) is not dict:
+                    raise self._fail(f"a feed line is not an object: {line[:80]!r}")
+                if "last_seq" in obj:
+                    self.last_seq = obj["last_seq"]
+                    pending = obj.get("pending")
+                    self.pending = pending if isinstance(pending, int) else None
+                    self.finished = True
+                    return
+                if "error" in obj:
+                    raise self._fail(f"the server reported an error: {line[:200]!r}")
+                # A row without a seq (some servers' db_updates): hand it out as is.
+                yield line.decode("utf-8").strip() if raw else obj
+        tail = b"".join(parts)
+        if tail.strip():
+            raise self._fail(f"the feed broke off inside a line ({len(tail)} bytes)")
+        raise self._fail("the feed ended without its last_seq line")
+
+
+_HEADER, _DATA, _CRLF, _TRAILER = range(4)
+_MAX_LINE = 4096
+
+
+def dechunk(blocks: Iterable[bytes]) -> Iterator[bytes]:
+    """Decode HTTP/1.1 chunked transfer encoding from arbitrary byte blocks.
+
+    Yields the payload found in each block as soon as that block is decoded
+    (nothing waits for a chunk to be complete), so a large socket read turns
+    into one parser call however many small chunks it holds. Returns after the
+    terminating zero-size chunk and its trailers; raises :class:`FeedError` if
+    the blocks end before it or the framing is malformed.
+    """
+    state = _HEADER
+    left = 0  # payload bytes (state _DATA) or CRLF bytes (state _CRLF) still due
+    rest = b""  # an incomplete size or trailer line carried to the next block
+    for block in blocks:
+        if rest:
+            block = rest + block
+            rest = b""
+        pos = 0
+        end = len(block)
+        out: list[bytes] = []
+        while pos < end:
+            if state == _DATA:
+                take = left if left < end - pos else end - pos
+                out.append(block[pos : pos + take])
+                pos += take
+                left -= take
+                if not left:
+                    state, left = _CRLF, 2
+                continue
+            if state == _CRLF:
+                take = left if left < end - pos else end - pos
+                if block[pos : pos + take] != b"\r\n"[2 - left : 2 - left + take]:
+                    raise FeedError("malformed chunked body: missing CRLF after a chunk")
+                pos += take
+                left -= take
+                if not left:
+                    state = _HEADER
+                continue
+            eol = block.find(b"\n", pos)
+            if eol < 0:
+                rest = block[pos:]
+                if len(rest) > _MAX_LINE:
+                    raise FeedError("malformed chunked body: a chunk header line is too long")
+                break
+            if state == _HEADER:
+                # Fast path: whole chunks (size line, data, CRLF) inside this block.
+                find = block.find
+                append = out.append
+                while eol >= 0 and eol - pos < 18:
+                    try:
+                        size = int(block[pos:eol], 16)  # int() ignores the \r
+                    except ValueError:  # an extension (";"): the general path
+                        break
+                    stop = eol + 1 + size
+                    if size <= 0 or stop + 2 > end or not block.startswith(b"\r\n", stop):
+                        break
+                    append(block[eol + 1 : stop])
+                    pos = stop + 2
+                    eol = find(b"\n", pos)
+                if pos >= end:
+                    break
+                if eol < 0:
+                    continue
+            line = block[pos:eol]
+            pos = eol + 1
+            if state == _TRAILER:
+                if not line.strip():
+                    if out:
+                        yield b"".join(out)
+                    return
+                continue
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise FeedError(f"malformed chunked body: bad chunk size {line[:40]!r}") from None
+            if size < 0:
+                raise FeedError(f"malformed chunked body: bad chunk size {line[:40]!r}")
+            if size == 0:
+                state = _TRAILER
+            else:
+                state, left = _DATA, size
+        if out:
+            yield out[0] if len(out) == 1 else b"".join(out)
+    raise FeedError("the connection closed before the end of the chunked body")
