@@ -1,6 +1,6 @@
 """The storage interface under the local engine, and its in-memory implementation.
 
-The engine (``engine.py``) owns CouchDB's semantics; a storage only keeps
+The engine (``engine.py`` and its mixins) owns CouchDB's semantics; a storage only keeps
 records and answers range scans, inside transactions:
 
 * ``read()`` gives a consistent snapshot; ``write()`` an exclusive transaction

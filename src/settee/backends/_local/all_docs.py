@@ -1,0 +1,231 @@
+"""``_all_docs``: ids in raw code point order, ranges, ``keys``, partitions.
+
+Each function takes the :class:`~.engine.Engine` first; the engine's methods of
+the same names delegate here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ...errors import BadRequest
+from .collation import type_rank
+from .storage import DbMeta, DocInfo, Txn
+from .util import PAGE, flag, number, partition_bounds
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+__all__ = ["all_docs"]
+
+
+def all_docs(
+    engine: Engine,
+    db: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    keys: Sequence[Any] | None = None,
+    partition: str | None = None,
+) -> dict[str, Any]:
+    """An ``_all_docs`` page, ids in raw code point order like CouchDB."""
+    params = {k: v for k, v in (params or {}).items() if v is not None}
+    if keys is None and "keys" in params:
+        keys = params["keys"]
+    descending = flag(params, "descending")
+    include_docs = flag(params, "include_docs")
+    limit = number(params, "limit")
+    skip = number(params, "skip", 0) or 0
+    opts = {
+        "conflicts": flag(params, "conflicts"),
+        "attachments": flag(params, "attachments"),
+    }
+    with engine.storage.read() as txn:
+        meta = engine._db(txn, db)
+        engine._check_partition(meta, partition)
+        if partition is not None:
+            plo, phi = partition_bounds(partition)
+            total = txn.count_ids(meta, plo, True, phi, False)[0]
+        else:
+            total = txn.count_ids(meta, None, True, None, True)[0]
+        if keys is not None:
+            rows = _all_docs_keys(engine, txn, meta, keys, include_docs, opts, partition)
+            if descending:
+                rows.reverse()
+            rows = rows[skip:]
+            if limit is not None:
+                rows = rows[:limit]
+            body: dict[str, Any] = {"total_rows": total, "offset": None, "rows": rows}
+            if flag(params, "update_seq"):
+                body["update_seq"] = None
+            return body
+        bounds = _id_range(engine, params, descending, partition)
+        if bounds is None:
+            infos: list[DocInfo] = []
+            offset = total
+        else:
+            lo, lo_incl, hi, hi_incl = bounds
+            want = PAGE * 1000 if limit is None else limit + skip
+            infos = (
+                txn.scan_ids(
+                    meta,
+                    lo,
+                    lo_incl,
+                    hi,
+                    hi_incl,
+                    descending=descending,
+                    limit=want,
+                    include_deleted=False,
+                )
+                if want > 0
+                else []
+            )
+            infos = infos[skip:]
+            if limit is None and len(infos) + skip >= want:
+                # An unbounded listing larger than one scan: keep reading.
+                more = _scan_all(engine, txn, meta, lo, lo_incl, hi, hi_incl, descending, infos)
+                infos.extend(more)
+            offset = _offset(engine, txn, meta, bounds, descending, partition) + skip
+        docs = engine._winner_docs(txn, meta, infos, opts) if include_docs else {}
+        rows = []
+        for info in infos:
+            row: dict[str, Any] = {"id": info.id, "key": info.id, "value": {"rev": info.winner}}
+            if include_docs:
+                row["doc"] = docs.get(info.id)
+            rows.append(row)
+        body = {"total_rows": total, "offset": min(offset, total), "rows": rows}
+        if flag(params, "update_seq"):
+            body["update_seq"] = meta.update_seq
+        return body
+
+
+def _scan_all(
+    engine: Engine,
+    txn: Txn,
+    meta: DbMeta,
+    lo: str | None,
+    lo_incl: bool,
+    hi: str | None,
+    hi_incl: bool,
+    descending: bool,
+    got: list[DocInfo],
+) -> list[DocInfo]:
+    out: list[DocInfo] = []
+    last = got[-1].id if got else None
+    while last is not None:
+        if descending:
+            page = txn.scan_ids(
+                meta,
+                lo,
+                lo_incl,
+                last,
+                False,
+                descending=True,
+                limit=PAGE,
+                include_deleted=False,
+            )
+        else:
+            page = txn.scan_ids(
+                meta,
+                last,
+                False,
+                hi,
+                hi_incl,
+                descending=False,
+                limit=PAGE,
+                include_deleted=False,
+            )
+        out.extend(page)
+        last = page[-1].id if len(page) == PAGE else None
+    return out
+
+
+def _offset(
+    engine: Engine,
+    txn: Txn,
+    meta: DbMeta,
+    bounds: tuple[str | None, bool, str | None, bool],
+    descending: bool,
+    partition: str | None,
+) -> int:
+    lo, lo_incl, hi, hi_incl = bounds
+    plo, phi = partition_bounds(partition) if partition is not None else (None, None)
+    if not descending:
+        if lo is None:
+            return 0
+        return txn.count_ids(meta, plo, True, lo, not lo_incl)[0]
+    if hi is None:
+        return 0
+    return txn.count_ids(meta, hi, not hi_incl, phi, False)[0]
+
+
+def _id_range(
+    engine: Engine, params: Mapping[str, Any], descending: bool, partition: str | None
+) -> tuple[str | None, bool, str | None, bool] | None:
+    """``(lo, lo_incl, hi, hi_incl)`` in ascending id terms, or None for an empty range."""
+    inclusive_end = flag(params, "inclusive_end", True)
+    start = params.get("startkey", params.get("start_key"))
+    end = params.get("endkey", params.get("end_key"))
+    if "key" in params:
+        start = end = params["key"]
+        inclusive_end = True
+    lo: str | None = None
+    hi: str | None = None
+    lo_incl = hi_incl = True
+    # Non-string bounds: anything ranked below strings is "before every id", above "after".
+    for bound, is_start in ((start, True), (end, False)):
+        if bound is None:
+            continue
+        low_side = is_start != descending
+        if isinstance(bound, str):
+            if low_side:
+                lo, lo_incl = bound, True if is_start else inclusive_end
+            else:
+                hi, hi_incl = bound, True if is_start else inclusive_end
+            continue
+        below = type_rank(bound) < 4
+        if below != low_side:
+            return None  # the range lies wholly outside the ids
+    if partition is not None:
+        plo, phi = partition_bounds(partition)
+        if lo is None or lo < plo:
+            lo, lo_incl = plo, True
+        if hi is None or hi >= phi:
+            hi, hi_incl = phi, False
+    if lo is not None and hi is not None and (lo > hi or (lo == hi and not (lo_incl and hi_incl))):
+        return None
+    return lo, lo_incl, hi, hi_incl
+
+
+def _all_docs_keys(
+    engine: Engine,
+    txn: Txn,
+    meta: DbMeta,
+    keys: Sequence[Any],
+    include_docs: bool,
+    opts: Mapping[str, bool],
+    partition: str | None,
+) -> list[dict[str, Any]]:
+    if not isinstance(keys, Sequence) or isinstance(keys, (str, bytes)):
+        raise BadRequest("`keys` member must be an array.", error="bad_request")
+    wanted = [k for k in keys if isinstance(k, str)]
+    found = txn.load_docs(meta, list(dict.fromkeys(wanted)))
+    live = [found[k] for k in dict.fromkeys(wanted) if k in found and not found[k].deleted]
+    docs = engine._winner_docs(txn, meta, live, opts) if include_docs else {}
+    rows: list[dict[str, Any]] = []
+    for key in keys:
+        info = found.get(key) if isinstance(key, str) else None
+        if partition is not None and info is not None and not info.id.startswith(partition + ":"):
+            info = None
+        if info is None:
+            rows.append({"key": key, "error": "not_found"})
+            continue
+        row: dict[str, Any] = {"id": info.id, "key": info.id, "value": {"rev": info.winner}}
+        if info.deleted:
+            row["value"]["deleted"] = True
+            if include_docs:
+                row["doc"] = None
+        elif include_docs:
+            row["doc"] = docs.get(info.id)
+        rows.append(row)
+    return rows

@@ -1,0 +1,44 @@
+"""``_local/`` documents: not replicated, revisions ``0-N``, no revision tree."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from .state import EngineState
+from .storage import DbMeta, Txn
+from .util import conflict, doc_missing, dumps
+
+__all__ = ["LocalDocs"]
+
+
+class LocalDocs(EngineState):
+    """Reading and writing ``_local/`` documents (``get_doc``/``bulk_docs`` route them here)."""
+
+    def _get_local(self, db: str, docid: str) -> dict[str, Any]:
+        with self.storage.read() as txn:
+            found = txn.get_local(self._db(txn, db), docid)
+        if found is None:
+            raise doc_missing()
+        rev, body = found
+        return {"_id": docid, "_rev": rev, **json.loads(body)}
+
+    def _write_local(self, txn: Txn, meta: DbMeta, doc: Mapping[str, Any]) -> dict[str, Any]:
+        docid = doc["_id"]
+        found = txn.get_local(meta, docid)
+        rev = doc.get("_rev")
+        if found is not None and rev != found[0]:
+            raise conflict()
+        if found is None and rev not in (None, "0-0"):
+            raise conflict()
+        if doc.get("_deleted"):
+            if found is None:
+                raise doc_missing()
+            txn.delete_local(meta, docid)
+            return {"ok": True, "id": docid, "rev": "0-0"}
+        body = {k: v for k, v in doc.items() if not k.startswith("_")}
+        counter = int(found[0].split("-", 1)[1]) + 1 if found else 1
+        new_rev = f"0-{counter}"
+        txn.put_local(meta, docid, new_rev, dumps(body))
+        return {"ok": True, "id": docid, "rev": new_rev}
