@@ -332,21 +332,21 @@ ASF = "The Apache Software Foundation"
             {"couchdb": "Welcome", "version": "3.3.3", "vendor": {"name": ASF}},
             {
                 "javascript_views", "sessions", "config", "db_updates", "partitions",
-                "feed_timeout", "seq_interval", "mango_partial_indexes",
+                "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_selector",
             },
         ),
         (
             {"couchdb": "Welcome", "version": "2.3.1", "vendor": {"name": ASF}},
             {
                 "javascript_views", "sessions", "config", "db_updates",
-                "feed_timeout", "seq_interval", "mango_partial_indexes",
+                "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_selector",
             },
         ),
         (
             {"version": "3.3.3", "vendor": {"name": "IBM Cloudant", "variant": "paas"}},
             {
                 "javascript_views", "sessions", "db_updates", "partitions",
-                "feed_timeout", "seq_interval", "mango_partial_indexes",
+                "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_selector",
             },
         ),
         ({"couchdb": "Welcome"}, {"javascript_views", "sessions"}),
