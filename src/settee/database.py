@@ -11,6 +11,10 @@ truthy.
 The handle cache is bounded (the client's ``cache_size``/``cache_ttl``) and
 only ever holds what this process read or wrote: a document another process
 changed is refreshed with ``get(doc_id, remote=True)`` or ``doc.fetch()``.
+
+Queries and indexes come from :class:`~settee._queries.QueryMixin`, security
+and compaction from :class:`~settee._dbadmin.AdminMixin`; :class:`Partition`
+lives in :mod:`settee.partition` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -20,18 +24,20 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import errors
+from ._dbadmin import AdminMixin
+from ._queries import QueryMixin
 from ._validate import (
     check_documents,
-    check_json,
     validate_db_name,
     validate_doc_id,
     validate_partition_key,
 )
 from .document import DesignDocument, Document
-from .pages import DEFAULT_PAGE_SIZE, QueryResult, Result
+from .pages import DEFAULT_PAGE_SIZE
+from .partition import Partition
 
 if TYPE_CHECKING:
-    from .backends.base import Backend, MapFunction, ReduceSpec
+    from .backends.base import Backend
     from .client import Client
 
 __all__ = ["BULK_CHUNK_SIZE", "Database", "Partition"]
@@ -48,19 +54,6 @@ _ERROR_CLASSES: dict[str, type[errors.CouchError]] = {
     "file_exists": errors.PreconditionFailed,
 }
 
-_SECURITY_ROLES = frozenset(
-    {
-        "_reader",
-        "_writer",
-        "_admin",
-        "_replicator",
-        "_db_updates",
-        "_design",
-        "_shards",
-        "_security",
-    }
-)
-
 
 def raise_for_result(result: Mapping[str, Any]) -> None:
     """Raise the exception a fast-path write would have raised for a per-document error."""
@@ -71,16 +64,7 @@ def raise_for_result(result: Mapping[str, Any]) -> None:
     raise cls(result.get("reason"), error=str(error), body=dict(result))
 
 
-def _ddoc_name(ddoc_id: str) -> str:
-    if not isinstance(ddoc_id, str) or not ddoc_id:
-        raise ValueError("design document id must be a non-empty str")
-    name = ddoc_id[len("_design/") :] if ddoc_id.startswith("_design/") else ddoc_id
-    if not name:
-        raise ValueError(f"invalid design document id {ddoc_id!r}")
-    return name
-
-
-class Database:
+class Database(QueryMixin, AdminMixin):
     """One database of ``client``. Built by ``client[name]`` / ``create_database``.
 
     Attributes: ``client``, ``backend``, ``database_name``, ``partitioned``,
@@ -329,69 +313,6 @@ class Database:
         entry = self.revisions_diff(doc_id, *revisions).get(doc_id) or {}
         return list(entry.get("missing", []))
 
-    # -- administration ---------------------------------------------------------
-    def get_revision_limit(self) -> int:
-        """The ``_revs_limit``."""
-        return int(self.backend.get_revs_limit(self.database_name))
-
-    def set_revision_limit(self, limit: int) -> dict[str, Any]:
-        """Set the ``_revs_limit``; ``ValueError`` unless an int >= 1."""
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-            raise ValueError("the revision limit must be an int >= 1")
-        answer: dict[str, Any] = self.backend.set_revs_limit(self.database_name, limit)
-        return answer
-
-    def compact(self) -> dict[str, Any]:
-        """Start compaction."""
-        answer: dict[str, Any] = self.backend.compact(self.database_name)
-        return answer
-
-    def view_cleanup(self) -> dict[str, Any]:
-        """Remove index files no design document uses."""
-        answer: dict[str, Any] = self.backend.view_cleanup(self.database_name)
-        return answer
-
-    def get_security_document(self) -> dict[str, Any]:
-        """The ``_security`` document (``{"admins": {...}, "members": {...}}``, maybe ``{}``)."""
-        security: dict[str, Any] = self.backend.get_security(self.database_name)
-        return security
-
-    def share_database(self, username: str, roles: Iterable[str] = ("_reader",)) -> dict[str, Any]:
-        """Give ``username`` access: ``_admin`` in ``roles`` -> admins, else members.
-
-        On Cloudant (a ``cloudant`` field in the security document) the user's
-        roles are also set there. Returns the server's answer.
-        """
-        if not isinstance(username, str) or not username:
-            raise ValueError("username must be a non-empty str")
-        role_list = [roles] if isinstance(roles, str) else list(roles)
-        unknown = [r for r in role_list if r not in _SECURITY_ROLES]
-        if not role_list or unknown:
-            raise ValueError(
-                f"roles must be a non-empty list of {sorted(_SECURITY_ROLES)}; got {role_list!r}"
-            )
-        security = self.get_security_document()
-        section = "admins" if "_admin" in role_list else "members"
-        names = security.setdefault(section, {}).setdefault("names", [])
-        if username not in names:
-            names.append(username)
-        if isinstance(security.get("cloudant"), dict):
-            security["cloudant"][username] = role_list
-        answer: dict[str, Any] = self.backend.put_security(self.database_name, security)
-        return answer
-
-    def unshare_database(self, username: str) -> dict[str, Any]:
-        """Remove ``username`` from the admins, members (and Cloudant) lists."""
-        security = self.get_security_document()
-        for section in ("admins", "members"):
-            names = security.get(section, {}).get("names")
-            if isinstance(names, list) and username in names:
-                names.remove(username)
-        if isinstance(security.get("cloudant"), dict):
-            security["cloudant"].pop(username, None)
-        answer: dict[str, Any] = self.backend.put_security(self.database_name, security)
-        return answer
-
     # -- partitions ---------------------------------------------------------------
     def partition(self, partition_key: str) -> Partition:
         """A view of this database scoped to one partition (all_docs, find, views)."""
@@ -420,81 +341,7 @@ class Database:
         """python-cloudant name for ``partition(key).get_query_result(...)``."""
         return self.partition(partition_key).get_query_result(selector, **kwargs)
 
-    # -- queries ----------------------------------------------------------------
-    def all_docs(self, raw_result: bool = False, **params: Any) -> Any:
-        """The ``_all_docs`` rows as a lazy, key-paged :class:`Result`.
-
-        ``params`` are CouchDB's (``include_docs``, ``startkey``, ``endkey``,
-        ``keys``, ``descending``, ``limit``, ``skip``...) plus ``page_size``.
-        ``raw_result=True`` makes one request and returns its JSON instead.
-        """
-        return self._all_docs(None, raw_result, params)
-
-    def _all_docs(self, partition: str | None, raw_result: bool, params: dict[str, Any]) -> Any:
-        backend, name = self.backend, self.database_name
-
-        def fetch(query: dict[str, Any], keys: list[Any] | None) -> dict[str, Any]:
-            return backend.all_docs(name, query, keys=keys, partition=partition)
-
-        if raw_result:
-            params.pop("page_size", None)
-            keys = params.pop("keys", None)
-            return fetch(params, None if keys is None else list(keys))
-        return Result(fetch, docid_paging=False, **params)
-
-    def get_view_result(
-        self, ddoc_id: str, view_name: str, raw_result: bool = False, **params: Any
-    ) -> Any:
-        """A design-document view's rows as a lazy :class:`Result` (JSON with raw_result).
-
-        ``params``: CouchDB's view options plus ``page_size``.
-        """
-        return self._view_result(None, ddoc_id, view_name, raw_result, params)
-
-    def _view_result(
-        self,
-        partition: str | None,
-        ddoc_id: str,
-        view_name: str,
-        raw_result: bool,
-        params: dict[str, Any],
-    ) -> Any:
-        backend, name, ddoc = self.backend, self.database_name, _ddoc_name(ddoc_id)
-        if not isinstance(view_name, str) or not view_name:
-            raise ValueError("view_name must be a non-empty str")
-
-        def fetch(query: dict[str, Any], keys: list[Any] | None) -> dict[str, Any]:
-            return backend.view(name, ddoc, view_name, query, keys=keys, partition=partition)
-
-        if raw_result:
-            params.pop("page_size", None)
-            keys = params.pop("keys", None)
-            return fetch(params, None if keys is None else list(keys))
-        return Result(fetch, **params)
-
-    def view(self, map_fn: MapFunction, reduce: ReduceSpec = None, **params: Any) -> Result:
-        """Rows of a view computed by a Python callable (local backends; ``NotSupported``
-        on HTTP). ``map_fn(doc)`` yields ``(key, value)`` pairs."""
-        return self._python_view(None, map_fn, reduce, params)
-
-    def _python_view(
-        self,
-        partition: str | None,
-        map_fn: MapFunction,
-        reduce: ReduceSpec,
-        params: dict[str, Any],
-    ) -> Result:
-        if not callable(map_fn):
-            raise TypeError("map_fn must be a callable: doc -> iterable of (key, value)")
-        backend, name = self.backend, self.database_name
-
-        def fetch(query: dict[str, Any], keys: list[Any] | None) -> dict[str, Any]:
-            return backend.python_view(
-                name, map_fn, query, reduce=reduce, keys=keys, partition=partition
-            )
-
-        return Result(fetch, **params)
-
+    # -- design documents -------------------------------------------------------
     def get_design_document(self, ddoc_id: str) -> DesignDocument:
         """The design document, fetched; an empty one (not yet saved) if it does not exist."""
         ddoc = DesignDocument(self, ddoc_id)
@@ -510,102 +357,6 @@ class Database:
         """The ids of every design document."""
         rows = self.all_docs(startkey="_design/", endkey="_design0")
         return [row["id"] for row in rows]
-
-    # -- Mango ------------------------------------------------------------------
-    def create_query_index(
-        self,
-        design_document_id: str | None = None,
-        index_name: str | None = None,
-        index_type: str = "json",
-        partitioned: bool | None = None,
-        **kwargs: Any,
-    ) -> dict[str, Any]:
-        """Create a Mango index; ``kwargs`` form its definition (``fields=[...]``,
-        ``partial_filter_selector=...``, text-index options). Returns
-        ``{"result": "created"|"exists", "id", "name"}``."""
-        if index_type not in ("json", "text"):
-            raise ValueError("index_type must be 'json' or 'text'")
-        if index_type == "json" and not kwargs.get("fields"):
-            raise ValueError("a json index needs fields=[...]")
-        if "fields" in kwargs and (
-            isinstance(kwargs["fields"], str) or not isinstance(kwargs["fields"], (list, tuple))
-        ):
-            raise TypeError("fields must be a list")
-        definition = dict(kwargs)
-        if "fields" in definition:
-            definition["fields"] = list(definition["fields"])
-        body: dict[str, Any] = {"index": definition, "type": index_type}
-        if design_document_id is not None:
-            body["ddoc"] = _ddoc_name(design_document_id)
-        if index_name is not None:
-            body["name"] = index_name
-        if partitioned is not None:
-            body["partitioned"] = bool(partitioned)
-        check_json(body, "index definition")
-        answer: dict[str, Any] = self.backend.create_index(self.database_name, body)
-        return answer
-
-    def get_query_indexes(self, raw_result: bool = False) -> Any:
-        """The Mango indexes: a list of index dicts (the JSON answer with raw_result)."""
-        answer: dict[str, Any] = self.backend.get_indexes(self.database_name)
-        if raw_result:
-            return answer
-        return list(answer.get("indexes", []))
-
-    def delete_query_index(
-        self, design_document_id: str, index_type: str, index_name: str
-    ) -> dict[str, Any]:
-        """Delete a Mango index; ``NotFound`` if absent."""
-        answer: dict[str, Any] = self.backend.delete_index(
-            self.database_name,
-            _ddoc_name(design_document_id),
-            index_name,
-            index_type=index_type,
-        )
-        return answer
-
-    def get_query_result(
-        self,
-        selector: Mapping[str, Any],
-        fields: list[str] | None = None,
-        sort: list[Any] | None = None,
-        raw_result: bool = False,
-        **kwargs: Any,
-    ) -> Any:
-        """A Mango query's documents as a lazy, bookmark-paged :class:`QueryResult`.
-
-        ``kwargs``: ``limit``, ``skip``, ``bookmark``, ``use_index``, ``r``,
-        ``conflicts``, ``execution_stats``, ``page_size``... ``raw_result=True``
-        makes one request and returns its JSON.
-        """
-        return self._query_result(None, selector, fields, sort, raw_result, kwargs)
-
-    def _query_result(
-        self,
-        partition: str | None,
-        selector: Mapping[str, Any],
-        fields: list[str] | None,
-        sort: list[Any] | None,
-        raw_result: bool,
-        kwargs: dict[str, Any],
-    ) -> Any:
-        if not isinstance(selector, Mapping):
-            raise TypeError("selector must be a dict")
-        page_size = kwargs.pop("page_size", DEFAULT_PAGE_SIZE)
-        query: dict[str, Any] = {"selector": dict(selector), **kwargs}
-        if fields is not None:
-            query["fields"] = list(fields)
-        if sort is not None:
-            query["sort"] = list(sort)
-        check_json(query, "query")
-        backend, name = self.backend, self.database_name
-
-        def find(body: dict[str, Any]) -> dict[str, Any]:
-            return backend.find(name, body, partition=partition)
-
-        if raw_result:
-            return find({k: v for k, v in query.items() if v is not None})
-        return QueryResult(find, query, page_size=page_size)
 
     # -- elsewhere-implemented features (imported lazily) ---------------------------
     def changes(self, **options: Any) -> Any:
@@ -625,58 +376,3 @@ class Database:
         from .rql.queryset import MangoQuerySet
 
         return MangoQuerySet(self, query, **lookups)
-
-
-class Partition:
-    """One partition of a partitioned database: ``db.partition("sensor-1")``.
-
-    Offers ``all_docs``, ``get_view_result``, ``view``, ``get_query_result``,
-    ``metadata`` and iteration, each scoped to ``partition_key``.
-    """
-
-    def __init__(self, database: Database, partition_key: str) -> None:
-        self.database = database
-        self.partition_key = validate_partition_key(partition_key)
-
-    def __repr__(self) -> str:
-        return f"Partition({self.database.database_name!r}, {self.partition_key!r})"
-
-    def metadata(self) -> dict[str, Any]:
-        """The partition's information (doc counts, sizes)."""
-        return self.database.partition_metadata(self.partition_key)
-
-    def all_docs(self, raw_result: bool = False, **params: Any) -> Any:
-        """The partition's ``_all_docs`` rows (a :class:`Result`)."""
-        return self.database._all_docs(self.partition_key, raw_result, params)
-
-    def get_view_result(
-        self, ddoc_id: str, view_name: str, raw_result: bool = False, **params: Any
-    ) -> Any:
-        """The partition's rows of a design-document view."""
-        return self.database._view_result(
-            self.partition_key, ddoc_id, view_name, raw_result, params
-        )
-
-    def view(self, map_fn: MapFunction, reduce: ReduceSpec = None, **params: Any) -> Result:
-        """The partition's rows of a Python view (local backends)."""
-        return self.database._python_view(self.partition_key, map_fn, reduce, params)
-
-    def get_query_result(
-        self,
-        selector: Mapping[str, Any],
-        fields: list[str] | None = None,
-        sort: list[Any] | None = None,
-        raw_result: bool = False,
-        **kwargs: Any,
-    ) -> Any:
-        """The partition's documents matching a Mango selector."""
-        return self.database._query_result(
-            self.partition_key, selector, fields, sort, raw_result, kwargs
-        )
-
-    def __iter__(self) -> Iterator[Document]:
-        """Every document of the partition, a page at a time."""
-        for row in self.all_docs(include_docs=True, page_size=self.database.fetch_limit):
-            body = row.get("doc")
-            if body is not None:
-                yield self.database._wrap(body)
