@@ -66,6 +66,8 @@ class FakeBackend:
     """Hands out the next scripted stream (or raises the next scripted error) per open."""
 
     kind = "fake"
+    url = "fake:"
+    capabilities = frozenset({"changes_selector"})
 
     def __init__(self, streams: list[Any]) -> None:
         self.streams = list(streams)
