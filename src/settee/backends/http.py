@@ -7,7 +7,9 @@ missing database or index checks first (it answers 200 or 500),
 ``_revs_limit`` raises ``NotSupported``, and ``_all_docs`` and unindexed
 ``_find`` get an explicit upper bound (it silently skips ids from U+0100 up
 otherwise). The server is identified once, from ``GET /``. Query
-options arrive as Python values with CouchDB's names and are encoded here: the
+options arrive as Python values with CouchDB's names and are encoded by
+:func:`encode_params` (in :mod:`settee.backends._http_support` with
+:func:`capabilities_for` and the PouchDB Server bounds, re-exported here): the
 JSON-valued ones (``key``, ``keys``, ``startkey``, ``endkey``, ...) as JSON,
 booleans as ``true``/``false``, ``None`` dropped. Database names and document
 ids are percent-encoded segment by segment by the transport, so no id can
@@ -30,121 +32,14 @@ from urllib.parse import quote
 from .. import errors
 from .._validate import validate_doc_id
 from ..transport import Transport, quote_segment, redact_url
+from ._http_support import _bound_all_docs, _bound_find, capabilities_for, encode_params
 from .base import ChangesStream, MapFunction, ReduceSpec
 
 __all__ = ["HTTPBackend", "capabilities_for", "encode_params"]
 
-# Query options whose values are JSON (CouchDB parses them as JSON).
-_JSON_PARAMS = frozenset(
-    {"key", "keys", "startkey", "endkey", "start_key", "end_key", "open_revs", "atts_since"}
-)
 _UUIDS_PER_REQUEST = 1000
 # 404 reasons that mean the database, not the document, is missing.
 _NO_DB_REASONS = frozenset({"Database does not exist.", "no_db_file"})
-
-_POUCHDB_CAPS = frozenset({"javascript_views", "sessions", "config"})
-_COUCHDB2_CAPS = _POUCHDB_CAPS | {
-    "changes_selector",
-    "db_updates",
-    "feed_timeout",
-    "seq_interval",
-    "mango_partial_indexes",
-}
-_COUCHDB3_CAPS = _COUCHDB2_CAPS | {"partitions"}
-# Cloudant has no user-visible /_config.
-_CLOUDANT_CAPS = _COUCHDB3_CAPS - {"config"}
-
-
-def encode_params(params: Mapping[str, Any] | None) -> dict[str, str]:
-    """Query options as CouchDB expects them on the wire.
-
-    JSON-valued options (``key``, ``keys``, ``startkey``, ``endkey``,
-    ``start_key``, ``end_key``, ``open_revs``, ``atts_since``) and any list or
-    dict are JSON-encoded (``open_revs="all"`` stays ``all``), booleans become
-    ``true``/``false``, ``None`` is dropped, everything else is ``str()``.
-    Raises ``TypeError`` for a value JSON cannot encode.
-    """
-    encoded: dict[str, str] = {}
-    if not params:
-        return encoded
-    for name, value in params.items():
-        if value is None:
-            continue
-        if name == "open_revs" and value == "all":
-            encoded[name] = "all"
-        elif name in _JSON_PARAMS or isinstance(value, (list, tuple, dict)):
-            encoded[name] = Transport.dumps(value).decode()
-        elif isinstance(value, bool):
-            encoded[name] = "true" if value else "false"
-        else:
-            encoded[name] = str(value)
-    return encoded
-
-
-def capabilities_for(info: Mapping[str, Any]) -> frozenset[str]:
-    """Capability names for a server, from its ``GET /`` answer.
-
-    PouchDB Server (``express-pouchdb`` / vendor ``PouchDB authors``) has
-    JavaScript views, sessions and ``_config``; Apache CouchDB 2 adds
-    ``_db_updates``, feed timeouts, ``seq_interval`` and partial indexes, and
-    CouchDB 3 partitions; Cloudant is CouchDB 3 without ``_config``.
-    """
-    vendor = info.get("vendor")
-    vendor_name = str(vendor.get("name", "")) if isinstance(vendor, Mapping) else ""
-    if "express-pouchdb" in info or vendor_name == "PouchDB authors":
-        return _POUCHDB_CAPS
-    if "cloudant" in vendor_name.lower() or "cloudant_build" in info:
-        return _CLOUDANT_CAPS
-    version = str(info.get("version", ""))
-    major = version.split(".", 1)[0]
-    features = info.get("features")
-    if major.isdigit() and int(major) >= 3:
-        return _COUCHDB3_CAPS
-    if major.isdigit() and int(major) == 2:
-        caps = set(_COUCHDB2_CAPS)
-        if isinstance(features, list) and "partitioned" in features:
-            caps.add("partitions")
-        return frozenset(caps)
-    if major.isdigit():  # CouchDB 1.x
-        return frozenset({"javascript_views", "sessions", "config", "db_updates", "feed_timeout"})
-    return frozenset({"javascript_views", "sessions"})
-
-
-# Above every real document id (ids compare as UTF-16 strings on PouchDB).
-_HIGHEST_ID = "\uffff" * 8
-
-
-def _bound_all_docs(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``params`` with an explicit far end for PouchDB Server's ``_all_docs``.
-
-    Without ``endkey`` (``startkey`` when descending) PouchDB Server 4.2 stops
-    at U+00FF: every id from U+0100 up is silently missing. An explicit
-    bound above every id gives CouchDB's answer.
-    """
-    bounded = dict(params or {})
-    if bounded.get("key") is not None or bounded.get("keys") is not None:
-        return bounded
-    far = ("startkey", "start_key") if bounded.get("descending") else ("endkey", "end_key")
-    if all(bounded.get(name) is None for name in far):
-        bounded[far[0]] = _HIGHEST_ID
-    return bounded
-
-
-def _bound_find(query: dict[str, Any]) -> dict[str, Any]:
-    """``query`` with an ``_id`` bound PouchDB Server's full scans need.
-
-    A ``_find`` that no index serves scans ``_all_docs`` with the same
-    U+00FF stop (see :func:`_bound_all_docs`). Adding ``_id <= highest``
-    (true of every document) makes the scan complete; an index still serves
-    the query (and its ``sort``) where one fits. A query naming
-    ``use_index`` is left as given.
-    """
-    selector = query.get("selector")
-    if "use_index" in query or not isinstance(selector, dict):
-        return query
-    bounded = dict(query)
-    bounded["selector"] = {"$and": [selector, {"_id": {"$lte": _HIGHEST_ID}}]}
-    return bounded
 
 
 def _check_db(db: str) -> str:
