@@ -29,7 +29,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from . import errors
 from ._feedoptions import (
@@ -88,7 +88,46 @@ def _row_seq(row: Any, stream: ChangesStream) -> Any:
 # -- Feed ------------------------------------------------------------------------
 
 
-class Feed:
+_S = TypeVar("_S", bound="_Stoppable")
+
+
+class _Stoppable:
+    """``stop()`` / ``close()`` / ``stopped`` and the context manager, shared by both feeds."""
+
+    _lock: threading.Lock
+    _stopped: bool
+    _stream: ChangesStream | None
+
+    def _interrupt(self) -> None:
+        """Wake whatever besides the open stream may be waiting (a backoff)."""
+
+    def stop(self) -> None:
+        """End iteration; from any thread, also while ``next()`` is blocked or an
+        :class:`InfiniteFeed` is backing off. Idempotent."""
+        with self._lock:
+            self._stopped = True
+            stream = self._stream
+        self._interrupt()
+        if stream is not None:
+            stream.close()
+
+    def close(self) -> None:
+        """Same as :meth:`stop`."""
+        self.stop()
+
+    @property
+    def stopped(self) -> bool:
+        """Whether :meth:`stop` was called."""
+        return self._stopped
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class Feed(_Stoppable):
     """One feed response as an iterator of change rows.
 
     The request is sent on the first ``next()``. Raises what the backend
@@ -166,27 +205,6 @@ class Feed:
         if stream is not None:
             stream.close()
 
-    def stop(self) -> None:
-        """End iteration; from any thread, also while ``next()`` is blocked. Idempotent."""
-        with self._lock:
-            self._stopped = True
-            stream = self._stream
-        if stream is not None:
-            stream.close()
-
-    close = stop
-
-    @property
-    def stopped(self) -> bool:
-        """Whether :meth:`stop` was called."""
-        return self._stopped
-
-    def __enter__(self) -> Feed:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
 
 # -- InfiniteFeed ----------------------------------------------------------------
 
@@ -198,7 +216,7 @@ _RETRYABLE: tuple[type[BaseException], ...] = (
 )
 
 
-class InfiniteFeed:
+class InfiniteFeed(_Stoppable):
     """Follow a feed for ever: reconnect, back off, resume, checkpoint.
 
     Options: ``checkpoint`` (a :class:`CheckpointStore`), ``max_reconnects``
@@ -392,27 +410,8 @@ class InfiniteFeed:
         if stream is not None:
             stream.close()
 
-    def stop(self) -> None:
-        """End iteration; from any thread, also while blocked or backing off. Idempotent."""
-        with self._lock:
-            self._stopped = True
-            stream = self._stream
-        self._wake.set()
-        if stream is not None:
-            stream.close()
-
-    close = stop
-
-    @property
-    def stopped(self) -> bool:
-        """Whether :meth:`stop` was called."""
-        return self._stopped
-
-    def __enter__(self) -> InfiniteFeed:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _interrupt(self) -> None:
+        self._wake.set()  # cut a backoff sleep short
 
 
 # -- entry points for Database / Client ----------------------------------------
