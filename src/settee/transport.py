@@ -13,18 +13,26 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import logging
-import re
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
-from urllib3.util.retry import Retry
 
 from . import errors
+
+# RetryPolicy and the URL helpers live in their own modules; they are
+# re-exported here (public ones in __all__, private ones for old importers).
+from ._retry import _SAFE_POST_SEGMENTS as _SAFE_POST_SEGMENTS
+from ._retry import RetryPolicy
+from ._urls import _SECRET_PARAMS as _SECRET_PARAMS
+from ._urls import _SPECIAL_PREFIXES as _SPECIAL_PREFIXES
+from ._urls import _URLLIB3_FILTER as _URLLIB3_FILTER
+from ._urls import _USERINFO_RE as _USERINFO_RE
+from ._urls import _redact_text, quote_segment, redact_url, split_credentials
+from ._urls import _RedactingFilter as _RedactingFilter
 from .auth import Auth, Request, coerce_auth
 
 __all__ = [
@@ -43,172 +51,6 @@ logger = _module_logger  # kept for importers of the old name
 #: (connect, read) seconds.
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
 DEFAULT_RETRY_STATUS_CODES: tuple[int, ...] = (429, 502, 503, 504)
-_SPECIAL_PREFIXES = ("_design/", "_local/")
-_SECRET_PARAMS = frozenset(
-    {
-        "password",
-        "passwd",
-        "apikey",
-        "api_key",
-        "token",
-        "access_token",
-        "refresh_token",
-        "id_token",
-        "client_secret",
-        "code",
-        "auth",
-        "authsession",
-    }
-)
-# POST endpoints that only read (or are idempotent), so replaying one is safe.
-_SAFE_POST_SEGMENTS = frozenset(
-    {
-        "_all_docs",
-        "_find",
-        "_explain",
-        "_revs_diff",
-        "_bulk_get",
-        "_changes",
-        "_session",
-        "_index",
-        "_design_docs",
-        "_local_docs",
-        "_dbs_info",
-        "_missing_revs",
-    }
-)
-_USERINFO_RE = re.compile(r"(?<=//)[^/@\s]+@")
-
-
-def quote_segment(segment: str) -> str:
-    """Percent-encode one path segment, ``/`` included; keep ``_design/``/``_local/``."""
-    if not isinstance(segment, str):
-        raise TypeError(f"URL path segments must be str, not {type(segment).__name__}")
-    for prefix in _SPECIAL_PREFIXES:
-        if segment.startswith(prefix) and len(segment) > len(prefix):
-            return prefix + quote_segment(segment[len(prefix) :])
-    quoted = quote(segment, safe="")
-    # "." and ".." would be collapsed by URL normalisation into another endpoint.
-    if quoted in (".", ".."):
-        quoted = quoted.replace(".", "%2E")
-    return quoted
-
-
-def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
-    """``("http://host:5984", ("user", "pw"))`` from ``http://user:pw@host:5984``."""
-    parts = urlsplit(url)
-    if parts.username is None:
-        return url.rstrip("/"), None
-    from urllib.parse import unquote
-
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port is not None else host
-    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    creds = (unquote(parts.username), unquote(parts.password or ""))
-    return clean.rstrip("/"), creds
-
-
-def redact_url(url: str) -> str:
-    """``url`` safe to log or show: no userinfo, secret query values masked."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rpartition("@")[2]
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(k.lower() in _SECRET_PARAMS for k, _ in pairs):
-            query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in pairs])
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def _redact_text(text: str) -> str:
-    return _USERINFO_RE.sub("***@", text)
-
-
-class _RedactingFilter(logging.Filter):
-    """Masks secret query values in urllib3's request log lines.
-
-    urllib3 logs every request line (``"GET /db?apikey=... HTTP/1.1" 200``)
-    at DEBUG; settee's own lines are redacted where they are written, these
-    are redacted here.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and record.args:
-            record.args = tuple(
-                redact_url(arg) if isinstance(arg, str) and "?" in arg else arg
-                for arg in record.args
-            )
-        return True
-
-
-_URLLIB3_FILTER = _RedactingFilter()
-logging.getLogger("urllib3.connectionpool").addFilter(_URLLIB3_FILTER)
-
-
-class RetryPolicy(Retry):
-    """urllib3 ``Retry`` that never replays a request that may have applied.
-
-    Status retries (``retry_status_codes``, ``Retry-After`` honoured, capped at
-    ``backoff_max``) and retries after read errors apply to GET/HEAD/OPTIONS,
-    to PUT/DELETE that carry ``rev=`` (replaying one cannot apply twice), and
-    to POSTs to read-only endpoints (``_find``, ``_all_docs``, ``_changes``,
-    ``_revs_diff``, ``_bulk_get``, ``_session``, ``_index``, view queries). A
-    429 is replayed for any method: the server did not process the request.
-    Failed connection attempts are always retried: nothing was sent.
-    ``replay_post=True`` opts every POST in (for APIs whose POSTs are safe).
-    """
-
-    def __init__(self, *args: Any, replay_post: bool = False, **kwargs: Any) -> None:
-        self.replay_post = replay_post
-        super().__init__(*args, **kwargs)
-
-    def new(self, **kw: Any) -> RetryPolicy:
-        kw.setdefault("replay_post", self.replay_post)
-        return super().new(**kw)
-
-    def replayable(self, method: str | None, url: str | None) -> bool:
-        """Whether sending this request twice is harmless."""
-        method = (method or "").upper()
-        if method in ("GET", "HEAD", "OPTIONS"):
-            return True
-        parts = urlsplit(url or "")
-        segments = [s for s in parts.path.split("/") if s]
-        if method in ("PUT", "DELETE"):
-            has_rev = any(k == "rev" for k, _ in parse_qsl(parts.query))
-            return has_rev or (bool(segments) and segments[-1] in ("_security", "_revs_limit"))
-        if method == "POST":
-            if self.replay_post:
-                return True
-            if "_view" in segments or "_design_docs" in segments:
-                return True
-            return bool(segments) and segments[-1] in _SAFE_POST_SEGMENTS
-        return False
-
-    def get_retry_after(self, response: Any) -> float | None:
-        after = super().get_retry_after(response)
-        if after is None:
-            return None
-        return min(after, float(self.backoff_max))
-
-    def increment(  # type: ignore[override]
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: Any = None,
-        error: Exception | None = None,
-        _pool: Any = None,
-        _stacktrace: Any = None,
-    ) -> Retry:
-        status = getattr(response, "status", None)
-        nothing_sent = isinstance(error, ConnectTimeoutError)
-        if status != 429 and not nothing_sent and not self.replayable(method, url):
-            if error is not None:
-                raise error
-            # raise_on_status is False: urlopen hands back this response.
-            raise MaxRetryError(_pool, url or "", error)
-        return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):

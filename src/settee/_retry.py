@@ -1,0 +1,96 @@
+"""The retry policy: urllib3's ``Retry`` limited to requests that are safe to replay.
+
+Re-exported from :mod:`settee.transport`, which mounts it on its adapter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+from urllib3.util.retry import Retry
+
+__all__ = ["RetryPolicy"]
+
+# POST endpoints that only read (or are idempotent), so replaying one is safe.
+_SAFE_POST_SEGMENTS = frozenset(
+    {
+        "_all_docs",
+        "_find",
+        "_explain",
+        "_revs_diff",
+        "_bulk_get",
+        "_changes",
+        "_session",
+        "_index",
+        "_design_docs",
+        "_local_docs",
+        "_dbs_info",
+        "_missing_revs",
+    }
+)
+
+
+class RetryPolicy(Retry):
+    """urllib3 ``Retry`` that never replays a request that may have applied.
+
+    Status retries (``retry_status_codes``, ``Retry-After`` honoured, capped at
+    ``backoff_max``) and retries after read errors apply to GET/HEAD/OPTIONS,
+    to PUT/DELETE that carry ``rev=`` (replaying one cannot apply twice), and
+    to POSTs to read-only endpoints (``_find``, ``_all_docs``, ``_changes``,
+    ``_revs_diff``, ``_bulk_get``, ``_session``, ``_index``, view queries). A
+    429 is replayed for any method: the server did not process the request.
+    Failed connection attempts are always retried: nothing was sent.
+    ``replay_post=True`` opts every POST in (for APIs whose POSTs are safe).
+    """
+
+    def __init__(self, *args: Any, replay_post: bool = False, **kwargs: Any) -> None:
+        self.replay_post = replay_post
+        super().__init__(*args, **kwargs)
+
+    def new(self, **kw: Any) -> RetryPolicy:
+        kw.setdefault("replay_post", self.replay_post)
+        return super().new(**kw)
+
+    def replayable(self, method: str | None, url: str | None) -> bool:
+        """Whether sending this request twice is harmless."""
+        method = (method or "").upper()
+        if method in ("GET", "HEAD", "OPTIONS"):
+            return True
+        parts = urlsplit(url or "")
+        segments = [s for s in parts.path.split("/") if s]
+        if method in ("PUT", "DELETE"):
+            has_rev = any(k == "rev" for k, _ in parse_qsl(parts.query))
+            return has_rev or (bool(segments) and segments[-1] in ("_security", "_revs_limit"))
+        if method == "POST":
+            if self.replay_post:
+                return True
+            if "_view" in segments or "_design_docs" in segments:
+                return True
+            return bool(segments) and segments[-1] in _SAFE_POST_SEGMENTS
+        return False
+
+    def get_retry_after(self, response: Any) -> float | None:
+        after = super().get_retry_after(response)
+        if after is None:
+            return None
+        return min(after, float(self.backoff_max))
+
+    def increment(  # type: ignore[override]
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Retry:
+        status = getattr(response, "status", None)
+        nothing_sent = isinstance(error, ConnectTimeoutError)
+        if status != 429 and not nothing_sent and not self.replayable(method, url):
+            if error is not None:
+                raise error
+            # raise_on_status is False: urlopen hands back this response.
+            raise MaxRetryError(_pool, url or "", error)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
