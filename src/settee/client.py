@@ -14,7 +14,8 @@ returns the cached :class:`~settee.database.Database` handle or fetches it
 miss). ``iter(client)`` and ``len(client)`` cover the *cached* handles. The
 cache is bounded (``cache_size`` handles, LRU; ``cache_ttl`` seconds when
 given). Explicit verbs (``all_dbs``, ``create_database``, ``delete_database``)
-always act on the server.
+always act on the server. Sessions, credentials and the auth strategy come
+from :class:`~settee._sessions.SessionMixin`.
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ from typing import Any
 import cachetools
 
 from . import errors
+from ._sessions import SessionMixin
 from ._validate import is_valid_db_name, validate_db_name
-from .auth import Auth, BasicAuth, IAMAuth, NoAuth, SessionAuth, basic_auth_header
+from .auth import Auth, BasicAuth, NoAuth, SessionAuth
 from .backends import Backend, open_backend
 from .database import Database
-from .transport import Transport
 
 logger = logging.getLogger("settee")
 
@@ -101,7 +102,7 @@ class _LockedCache(MutableMapping[str, Any]):
             self._cache.clear()
 
 
-class Client:
+class Client(SessionMixin):
     """A connection to one server or local store; a bounded dict of Database handles.
 
     ``Client(url, auth=None, *, cache_size=1024, cache_ttl=None, backend=None,
@@ -174,37 +175,6 @@ class Client:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r}, backend={self.backend.kind!r})"
-
-    # -- HTTP-only plumbing -----------------------------------------------------
-    def _http_transport(self, feature: str) -> Transport:
-        if self.backend.kind != "http":
-            raise errors.NotSupported(
-                f"{feature} needs an HTTP server; the {self.backend.kind} backend has none"
-            )
-        transport: Transport = getattr(self.backend, "transport")  # noqa: B009
-        return transport
-
-    @property
-    def r_session(self) -> Any:
-        """The ``requests.Session`` (HTTP backends only; ``NotSupported`` elsewhere)."""
-        return self._http_transport("r_session").session
-
-    @property
-    def auth(self) -> Auth | None:
-        """The auth strategy in use (None on a local backend)."""
-        if self.backend.kind != "http":
-            return None
-        return self._http_transport("auth").auth
-
-    @property
-    def admin_party(self) -> bool:
-        """Whether the client sends no credentials."""
-        return self.auth is None or isinstance(self.auth, NoAuth)
-
-    @property
-    def is_iam_authenticated(self) -> bool:
-        """Whether the client authenticates with an IBM Cloud IAM API key."""
-        return isinstance(self.auth, IAMAuth)
 
     # -- mapping protocol -------------------------------------------------------
     def _evict(self, name: str) -> None:
@@ -352,75 +322,7 @@ class Client:
             raise ValueError("count must be an int >= 1")
         return list(self.backend.uuids(count))
 
-    # -- sessions and credentials (HTTP) ------------------------------------------
-    def session(self) -> dict[str, Any]:
-        """``GET /_session``: who the server thinks we are (``userCtx``)."""
-        answer: dict[str, Any] = self._http_transport("session()").json("GET", ("_session",))
-        return answer
-
-    def session_cookie(self) -> str | None:
-        """The current ``AuthSession`` cookie value (None unless cookie auth is logged in)."""
-        auth = self.auth
-        return auth.cookie if isinstance(auth, SessionAuth) else None
-
-    def session_login(self, user: str | None = None, passwd: str | None = None) -> None:
-        """Log in (cookie auth), first switching credentials if given.
-
-        Raises ``Unauthorized`` when the server refuses them. With basic auth
-        only the credentials change: every request carries them anyway.
-        """
-        self.change_credentials(user, passwd)
-
-    def session_logout(self) -> None:
-        """End the cookie session (``DELETE /_session``) and forget the cookie."""
-        transport = self._http_transport("session_logout()")
-        auth = transport.auth
-        if isinstance(auth, SessionAuth):
-            try:
-                if auth.cookie is not None:
-                    transport.request("DELETE", ("_session",))
-            finally:
-                auth.clear()
-
-    def basic_auth_str(self) -> str | None:
-        """``"Basic <base64>"`` for the client's user and password (e.g. for replication
-        documents); None without a user and password (admin party, IAM, tokens)."""
-        auth = self.auth
-        if isinstance(auth, (BasicAuth, SessionAuth)):
-            return basic_auth_header(auth.user, auth.password)
-        return None
-
-    def change_credentials(self, user: str | None = None, auth_token: str | None = None) -> None:
-        """Use new credentials (a None keeps the current value); log in again with cookies.
-
-        ``NotSupported`` for strategies without a user and password.
-        """
-        transport = self._http_transport("change_credentials()")
-        auth = transport.auth
-        if isinstance(auth, SessionAuth):
-            if user is not None:
-                auth.user = user
-            if auth_token is not None:
-                auth.password = auth_token
-            auth.clear()
-            # Any request through the strategy logs in first; GET /_session also
-            # verifies the new cookie. A refused login raises Unauthorized.
-            transport.request("GET", ("_session",))
-        elif isinstance(auth, BasicAuth):
-            transport.auth = BasicAuth(
-                auth.user if user is None else user,
-                auth.password if auth_token is None else auth_token,
-            )
-        else:
-            raise errors.NotSupported(
-                f"change_credentials() needs basic or cookie auth; this client uses {auth!r}"
-            )
-
-    def connect(self) -> None:
-        """Start the session: logs in when the client uses cookie auth; otherwise nothing."""
-        if self.backend.kind == "http" and isinstance(self.auth, SessionAuth):
-            self.session_login()
-
+    # -- lifecycle (connect() is SessionMixin's) ------------------------------------
     def disconnect(self) -> None:
         """Log out (cookie auth), close connections and forget cached handles.
 
