@@ -25,18 +25,28 @@ Secrets never appear in ``repr()``.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import threading
 import time
-from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
-from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlencode
+from typing import Any
 
-from .errors import Unauthorized
+# The protocol and request types live in _authflow and IAMAuth in _iam; they
+# are re-exported here (public ones in __all__, the rest for old importers).
+from ._authflow import (
+    Auth,
+    AuthFlow,
+    Request,
+    ResponseLike,
+    basic_auth_header,
+)
+from ._authflow import _json_body as _json_body
+from ._authflow import _token_endpoint_request as _token_endpoint_request
+from ._authflow import _with_authorization as _with_authorization
+from ._iam import DEFAULT_IAM_TOKEN_URL as DEFAULT_IAM_TOKEN_URL
+from ._iam import IAMAuth
 
 __all__ = [
     "ApiKeyAuth",
@@ -52,58 +62,6 @@ __all__ = [
     "basic_auth_header",
     "coerce_auth",
 ]
-
-DEFAULT_IAM_TOKEN_URL = "https://iam.cloud.ibm.com/identity/token"
-
-
-@dataclass
-class Request:
-    """A request as strategies see it; the transport turns it into a real one.
-
-    ``base_url`` is the server root the request belongs to (no trailing
-    slash), so a strategy can address ``/_session`` on the same server.
-    """
-
-    method: str
-    url: str
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes | None = None
-    base_url: str = ""
-
-    def copy_with(self, **changes: Any) -> Request:
-        """A copy with ``changes`` applied (headers are copied, never shared)."""
-        changes.setdefault("headers", dict(self.headers))
-        return replace(self, **changes)
-
-
-class ResponseLike(Protocol):
-    """What a strategy may read from a response (``requests.Response`` fits)."""
-
-    status_code: int
-
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-
-    def json(self) -> Any: ...
-
-
-#: The generator type of ``auth_flow``.
-AuthFlow = Generator[Request, ResponseLike, None]
-
-
-@runtime_checkable
-class Auth(Protocol):
-    """The strategy protocol: one I/O-free generator method."""
-
-    def auth_flow(self, request: Request) -> AuthFlow:
-        """Yield requests to send; receive each response; return when done."""
-        ...
-
-
-def basic_auth_header(user: str, password: str) -> str:
-    """``"Basic <base64(user:password)>"``."""
-    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-    return f"Basic {token}"
 
 
 # A new cookie starts after ", " with "name=" (an Expires date's ", " is followed by a day number).
@@ -122,34 +80,6 @@ def _set_cookie_values(response: ResponseLike) -> list[str]:
     if not joined:
         return []
     return [part for part in _COOKIE_SPLIT_RE.split(joined) if part.strip()]
-
-
-def _json_body(response: ResponseLike) -> Any:
-    """The response's JSON body, or None when it is not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _token_endpoint_request(
-    token_url: str, form: Mapping[str, str], authorization: str | None = None
-) -> Request:
-    """The form-encoded ``POST`` to a token endpoint (IAM, OAuth2), asking for JSON."""
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Accept": "application/json",
-    }
-    if authorization is not None:
-        headers["Authorization"] = authorization
-    return Request("POST", token_url, headers, urlencode(form).encode(), token_url)
-
-
-def _with_authorization(request: Request, value: str) -> Request:
-    """A copy of ``request`` carrying ``Authorization: value`` (the original is replayed)."""
-    sent = request.copy_with()
-    sent.headers["Authorization"] = value
-    return sent
 
 
 class NoAuth:
@@ -361,138 +291,6 @@ class SessionAuth:
                 return
             response = yield self._with_cookie(request)
             self.capture(response)
-
-
-class IAMAuth:
-    """IBM Cloud IAM: an API key exchanged for a bearer token, refreshed before expiry.
-
-    The token is fetched from ``token_url`` on first use and again once
-    ``refresh_fraction`` of its lifetime has passed (IBM's SDKs use 0.8), or
-    after a 401. Thread-safe: one thread refreshes while the others wait.
-    """
-
-    def __init__(
-        self,
-        api_key: str,
-        *,
-        token_url: str = DEFAULT_IAM_TOKEN_URL,
-        client_id: str | None = None,
-        client_secret: str | None = None,
-        refresh_fraction: float = 0.8,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        if not isinstance(api_key, str) or not api_key:
-            raise TypeError("IAMAuth(api_key) takes a non-empty string")
-        if (client_id is None) != (client_secret is None):
-            raise ValueError("IAMAuth needs both client_id and client_secret, or neither")
-        if not 0 < refresh_fraction <= 1:
-            raise ValueError("refresh_fraction must be in (0, 1]")
-        self.api_key = api_key
-        self.token_url = token_url
-        self.client_id = client_id
-        self.client_secret = client_secret
-        self.refresh_fraction = refresh_fraction
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._token: str | None = None
-        self._refresh_at = 0.0
-
-    def __repr__(self) -> str:
-        return f"IAMAuth(token_url={self.token_url!r}, api_key='***')"
-
-    @property
-    def token(self) -> str | None:
-        """The current access token, or None before the first request."""
-        return self._token
-
-    def token_request(self) -> Request:
-        """The token-endpoint request that exchanges the API key."""
-        authorization = None
-        if self.client_id is not None and self.client_secret is not None:
-            authorization = basic_auth_header(self.client_id, self.client_secret)
-        form = {
-            "grant_type": "urn:ibm:params:oauth:grant-type:apikey",
-            "response_type": "cloud_iam",
-            "apikey": self.api_key,
-        }
-        return _token_endpoint_request(self.token_url, form, authorization)
-
-    def handle_token(self, response: ResponseLike) -> bool:
-        """Store the token from the endpoint's answer; True when there is one.
-
-        Raises ``Unauthorized`` when the endpoint refuses the API key (400,
-        401, 403: IAM answers 400 to an unknown key), with IAM's
-        ``errorCode``/``errorMessage``, and when a 2xx answer carries no
-        ``access_token``. Returns False for other failures (5xx...): the
-        transport then raises from the endpoint's answer.
-        """
-        if response.status_code in (400, 401, 403):
-            self._token = None
-            body = _json_body(response)
-            detail = body if isinstance(body, dict) else {}
-            code = detail.get("errorCode")
-            message = detail.get("errorMessage") or detail.get("message") or "refused"
-            raise Unauthorized(
-                f"the IAM token endpoint refused the API key ({response.status_code}): {message}",
-                error=str(code) if code is not None else None,
-                status=401,
-                method="POST",
-                url=self.token_url,
-                body=body,
-            )
-        if not 200 <= response.status_code < 300:
-            self._token = None
-            return False
-        body = _json_body(response)
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(body, dict) or not isinstance(token, str) or not token:
-            self._token = None
-            raise Unauthorized(
-                f"the IAM token endpoint answered {response.status_code} without an access_token",
-                status=401,
-                method="POST",
-                url=self.token_url,
-            )
-        now = self._clock()
-        lifetime: float | None = None
-        if isinstance(body.get("expires_in"), (int, float)):
-            lifetime = float(body["expires_in"])
-        elif isinstance(body.get("expiration"), (int, float)):
-            lifetime = float(body["expiration"]) - now
-        self._token = token
-        self._refresh_at = now + (lifetime * self.refresh_fraction if lifetime else 0.0)
-        return True
-
-    def _fresh(self) -> bool:
-        return self._token is not None and (
-            self._refresh_at == 0.0 or self._clock() < self._refresh_at
-        )
-
-    def _refresh(self) -> Generator[Request, ResponseLike, bool]:
-        # The lock is held across the yield: the transport drives this
-        # generator to completion in the calling thread, and other threads
-        # must wait for the new token rather than fetch their own.
-        with self._lock:
-            if self._fresh():
-                return True
-            response = yield self.token_request()
-            return self.handle_token(response)
-
-    def _with_token(self, request: Request) -> Request:
-        return _with_authorization(request, f"Bearer {self._token}")
-
-    def auth_flow(self, request: Request) -> AuthFlow:
-        if not self._fresh() and not (yield from self._refresh()):
-            return  # the transport raises from the token endpoint's answer
-        response = yield self._with_token(request)
-        if response.status_code == 401:
-            stale = self._token
-            with self._lock:
-                if self._token == stale:  # unless another thread refreshed meanwhile
-                    self._token = None
-            if not (yield from self._refresh()):
-                return
-            yield self._with_token(request)
 
 
 def coerce_auth(auth: Any) -> Auth:
