@@ -18,7 +18,8 @@ ways, one thread per direction per connection. Faults are armed from the test
   the client logs in again (``POST /_session``): a request carrying one is
   answered ``401`` by the proxy (what CouchDB does for an expired cookie on a
   database that needs a login; PouchDB Server lets such a request through as
-  anonymous, so the proxy plays that part). Cookies from the new login pass.
+  anonymous, so the proxy plays that part). Cookies from the new login pass,
+  even when the server re-issues a value that was marked expired.
 
 Bounded: threads are daemons, sockets time out, and the proxy stops itself
 after ``max_lifetime`` seconds. Counters: ``connections``, ``bytes_down``,
@@ -37,6 +38,7 @@ from types import TracebackType
 
 _BLOCK = 16384
 _COOKIE_RE = re.compile(rb"AuthSession=([^;\s]+)")
+_SET_COOKIE_RE = re.compile(rb"(?im)^Set-Cookie:\s*AuthSession=([^;\s]+)")
 
 
 class FaultProxy:
@@ -269,6 +271,7 @@ class FaultProxy:
                 data = upstream.recv(_BLOCK)
                 if not data:
                     break
+                self._saw_issued_cookie(data)
                 while time.monotonic() < self._stall_until and not self._stopped.is_set():
                     time.sleep(0.01)
                 limit: int | None = None
@@ -300,6 +303,15 @@ class FaultProxy:
             if self._expire_until_login and values:
                 return True
             return bool(values & self._cookies_expired)
+
+    def _saw_issued_cookie(self, response: bytes) -> None:
+        # A cookie the server issues now is valid: PouchDB Server's cookies carry a
+        # timestamp in seconds, so a login within the same second as the expiry
+        # hands back the very value that was marked expired.
+        issued = set(_SET_COOKIE_RE.findall(response))
+        if issued:
+            with self._lock:
+                self._cookies_expired -= issued
 
     def _saw_login(self, request: bytes) -> None:
         if request.startswith(b"POST /_session"):
