@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from . import errors
+from .database import raise_for_result
 
 __all__ = ["default_url", "main"]
 
@@ -189,19 +190,9 @@ def cmd_put(args: argparse.Namespace) -> int:
     with client:
         db = client[args.db]
         result = db.bulk_docs([doc])[0]
-        if "error" in result:
-            raise _bulk_error(result)
+        raise_for_result(result)
         _out(result)
     return EXIT_OK
-
-
-def _bulk_error(result: dict[str, Any]) -> errors.CouchError:
-    if result.get("error") == "conflict":
-        return errors.Conflict(
-            result.get("reason") or "Document update conflict.",
-            error="conflict",
-        )
-    return errors.CouchError(result.get("reason"), error=str(result.get("error")))
 
 
 def cmd_find(args: argparse.Namespace) -> int:
@@ -213,9 +204,8 @@ def cmd_find(args: argparse.Namespace) -> int:
             selector = json.loads(query)
             results: Iterable[Any] = db.get_query_result(selector, limit=args.limit)
         else:
-            results = db.filter(query)
-            if args.limit is not None:
-                results = db.filter(query).limit(args.limit)
+            matches = db.filter(query)
+            results = matches if args.limit is None else matches.limit(args.limit)
         for doc in results:
             _out(dict(doc))
     return EXIT_OK
