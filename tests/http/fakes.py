@@ -14,13 +14,14 @@ request it received, so a test can assert what was (not) sent.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.conftest import free_port
 
 
 @dataclass
@@ -165,10 +166,7 @@ def serve(handler: Handler) -> Iterator[FakeServer]:
 
 def refused_url() -> str:
     """A loopback URL on which nothing listens (connection refused)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 WELCOME = {"couchdb": "Welcome", "version": "3.3.3", "vendor": {"name": "fake"}}

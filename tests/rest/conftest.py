@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from settee.rest import Client
+from tests.conftest import stop_process
 from tests.servers.rql_service.serve import DEFAULT_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,13 +97,7 @@ def start_service(
 
 
 def stop_service(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    stop_process(process)
     if process.stdout is not None:
         process.stdout.close()
 
