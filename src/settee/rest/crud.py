@@ -22,12 +22,13 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import urljoin, urlsplit
 
 from requests.structures import CaseInsensitiveDict
 from urllib3 import encode_multipart_formdata
 
 from .. import errors
-from ..transport import DEFAULT_RETRY_STATUS_CODES, TimeoutArg, Transport
+from ..transport import DEFAULT_RETRY_STATUS_CODES, TimeoutArg, Transport, redact_url
 from ._http import decode_body, join_url, with_params
 from .resourceset import parse_content_range
 
@@ -44,6 +45,41 @@ __all__ = ["CRUDS_RETRY_STATUS_CODES", "CrudClient", "Endpoint", "HeadResult"]
 CRUDS_RETRY_STATUS_CODES: tuple[int, ...] = (504, 503, 502, 500, 429, 425, 408)
 
 FileValue = str | bytes | tuple[str, str | bytes] | tuple[str, str | bytes, str]
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """``(scheme, host, port)`` of an http(s) URL without userinfo, else None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc:
+        return None
+    return scheme, parts.hostname.lower(), port if port is not None else _DEFAULT_PORTS[scheme]
+
+
+def _shown_origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` for a message (never its userinfo, path or query)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "an unparsable URL"
+    shown = f"{parts.scheme}://{parts.hostname or ''}" + (f":{port}" if port is not None else "")
+    return shown + " (with userinfo)" if "@" in parts.netloc else shown
+
+
+def _link_key(url: str) -> tuple[str, ...]:
+    """A page URL compared case-insensitively in scheme and host, default port filled in."""
+    parts = urlsplit(url)
+    origin = _origin(url)
+    where = f"{origin[0]}://{origin[1]}:{origin[2]}" if origin else parts.netloc
+    return (where, parts.path or "/", parts.query)
 
 
 class HeadResult(NamedTuple):
@@ -201,12 +237,15 @@ class Endpoint:
                 offset += len(chunk)
             return
         if isinstance(body, dict) and isinstance(body.get("results"), list):
+            page_url = response.url or with_params(self._url, base)
+            followed = {_link_key(page_url)}
             while True:
                 yield from body["results"]
-                next_url = body.get("next")
-                if not next_url or not body["results"]:
+                link = body.get("next")
+                if not link or not body["results"]:
                     return
-                body = decode_body(self._send("GET", url=str(next_url)), empty={})
+                page_url = self._next_url(page_url, link, followed)
+                body = decode_body(self._send("GET", url=page_url), empty={})
                 if not isinstance(body, dict) or not isinstance(body.get("results"), list):
                     return
         if isinstance(body, dict) and isinstance(body.get("content"), list):
@@ -237,6 +276,41 @@ class Endpoint:
     def get_all(self, params: Mapping[str, Any] | None = None) -> builtins.list[Any]:
         """Every item of every page as one list (see :meth:`iter_all`)."""
         return list(self.iter_all(params))
+
+    def _next_url(self, page_url: str, link: object, followed: set[tuple[str, ...]]) -> str:
+        """The absolute URL of a server-sent ``next`` link, if it may be followed.
+
+        Credentials go with every request, so a link is followed only within
+        the origin of this endpoint; anything else raises before it is sent.
+        """
+        if not isinstance(link, str):
+            raise errors.TransportError(
+                f"get_all: the next link of {redact_url(page_url)} is a "
+                f"{type(link).__name__}, not a URL",
+                method="GET",
+                url=redact_url(page_url),
+            )
+        url = urljoin(page_url, link)
+        origin = _origin(url)
+        if origin is None or origin != _origin(self._url):
+            shown = _shown_origin(url)
+            raise errors.TransportError(
+                f"get_all: the next link of {redact_url(page_url)} points to another origin, "
+                f"{shown}; it is not followed, so no credentials are sent there (links are "
+                f"followed only within {_shown_origin(self._url)})",
+                method="GET",
+                url=redact_url(page_url),
+            )
+        key = _link_key(url)
+        if key in followed:
+            raise errors.TransportError(
+                f"get_all: the next link of {redact_url(page_url)} names a page already "
+                "followed; the server's pages loop",
+                method="GET",
+                url=redact_url(url),
+            )
+        followed.add(key)
+        return url
 
 
 class CrudClient:
