@@ -217,6 +217,10 @@ class Endpoint:
         DRF's ``{"count", "next", "results"}`` (follows ``next``) and
         CloudCIX's ``{"content", "_metadata": {"total_records"}}`` (page/limit).
         A non-list answer without a known envelope raises ``TransportError``.
+        A ``next`` link is followed only within the origin (scheme, host,
+        port) of this endpoint's URL, relative links resolved against the
+        page; one to another origin, with userinfo, or naming a page already
+        followed raises ``TransportError`` before anything is sent.
         """
         base = dict(params or {})
         response = self._send("GET", params=base)
@@ -267,10 +271,10 @@ class Endpoint:
                 if not isinstance(body, dict) or not isinstance(body.get("content"), list):
                     return
         raise errors.TransportError(
-            f"get_all: {self._url} answered a {type(body).__name__} that is neither a list "
-            "nor a known page envelope",
+            f"get_all: {redact_url(self._url)} answered a {type(body).__name__} that is "
+            "neither a list nor a known page envelope",
             method="GET",
-            url=self._url,
+            url=redact_url(self._url),
         )
 
     def get_all(self, params: Mapping[str, Any] | None = None) -> builtins.list[Any]:

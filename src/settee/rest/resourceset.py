@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
+from ..errors import TransportError
+from ..transport import redact_url
 from ._http import decode_body, encode_rql, with_params
 
 if TYPE_CHECKING:
@@ -198,12 +200,10 @@ class ResourceSet:
         )
         body = decode_body(response, empty=[])
         if not isinstance(body, list):
-            from ..errors import TransportError
-
             raise TransportError(
                 f"expected a JSON list from a collection, got {type(body).__name__}",
                 method="GET",
-                url=response.url,
+                url=redact_url(response.url or ""),
             )
         content_range = parse_content_range(response.headers.get("Content-Range"))
         if content_range is not None and content_range[2] is not None:
@@ -249,12 +249,10 @@ class ResourceSet:
         if self._total is None:
             self._fetch(0, 0)
         if self._total is None:
-            from ..errors import TransportError
-
             raise TransportError(
                 "the server sent no Content-Range total, so the set cannot be counted",
                 method="GET",
-                url=self._url,
+                url=redact_url(self._url),
             )
         end = self._total if self._stop is None else min(self._total, self._stop)
         return max(0, end - self._offset)
