@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 from urllib3.util.retry import Retry
 
-__all__ = ["RetryPolicy"]
+__all__ = ["RetryPolicy", "earlier_attempt_may_have_applied"]
 
 # POST endpoints that only read (or are idempotent), so replaying one is safe.
 _SAFE_POST_SEGMENTS = frozenset(
@@ -30,6 +30,23 @@ _SAFE_POST_SEGMENTS = frozenset(
         "_missing_revs",
     }
 )
+
+
+def earlier_attempt_may_have_applied(retries: Retry | None) -> bool:
+    """Whether a retried request's earlier attempts may have reached the server.
+
+    ``retries`` is the ``Retry`` urllib3 hands back on the final response.
+    An attempt that failed to connect or was answered 429 was not processed;
+    any other (a read error, a lost response, a 5xx from a gateway) may have
+    been applied before the replay.
+    """
+    if retries is None:
+        return False
+    for attempt in retries.history:
+        if attempt.status == 429 or isinstance(attempt.error, ConnectTimeoutError):
+            continue
+        return True
+    return False
 
 
 class RetryPolicy(Retry):

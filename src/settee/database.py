@@ -11,6 +11,9 @@ truthy.
 The handle cache is bounded (the client's ``cache_size``/``cache_ttl``) and
 only ever holds what this process read or wrote: a document another process
 changed is refreshed with ``get(doc_id, remote=True)`` or ``doc.fetch()``.
+It is per thread (:mod:`settee._doccache`): one thread's ``db[doc_id]`` is
+never another thread's object, so fetch-modify-save with a retry on
+``Conflict`` is exact under threads.
 
 Queries and indexes come from :class:`~settee._queries.QueryMixin`, security
 and compaction from :class:`~settee._dbadmin.AdminMixin`; :class:`Partition`
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors
 from ._dbadmin import AdminMixin
+from ._doccache import DocumentCache
 from ._queries import QueryMixin
 from ._validate import (
     check_documents,
@@ -32,6 +36,7 @@ from ._validate import (
     validate_doc_id,
     validate_partition_key,
 )
+from ._writecheck import confirm_write
 from .document import DesignDocument, Document
 from .pages import DEFAULT_PAGE_SIZE
 from .partition import Partition
@@ -64,6 +69,39 @@ def raise_for_result(result: Mapping[str, Any]) -> None:
     raise cls(result.get("reason"), error=str(error), body=dict(result))
 
 
+def _may_have_applied(exc: errors.SetteeError) -> bool:
+    # A refusal of a replayed write, or no answer at all: the write may have applied.
+    if isinstance(exc, errors.TransportError):
+        return True
+    return isinstance(exc, (errors.Conflict, errors.NotFound)) and exc.replayed
+
+
+def _checked_write(result: Any, docid: str, method: str) -> dict[str, Any]:
+    """``result`` of a single-document write, refused unless it names ``docid`` and a rev."""
+    if not isinstance(result, dict):
+        raise errors.ServerError(
+            f"malformed answer to {method} of {docid!r}: expected a JSON object, "
+            f"got {type(result).__name__}",
+            error="bad_response",
+            body=result,
+        )
+    rev = result.get("rev")
+    if not isinstance(rev, str) or not rev:
+        raise errors.ServerError(
+            f"malformed answer to {method} of {docid!r}: no revision ('rev') in {result!r}",
+            error="bad_response",
+            body=result,
+        )
+    answered = result.get("id", docid)
+    if answered != docid:
+        raise errors.ServerError(
+            f"malformed answer to {method} of {docid!r}: it names document {answered!r}",
+            error="bad_response",
+            body=result,
+        )
+    return result
+
+
 class Database(QueryMixin, AdminMixin):
     """One database of ``client``. Built by ``client[name]`` / ``create_database``.
 
@@ -85,7 +123,7 @@ class Database(QueryMixin, AdminMixin):
             raise ValueError("fetch_limit must be an int >= 1")
         self.fetch_limit = fetch_limit
         self.partitioned = bool(partitioned)
-        self._cache = client._new_cache()
+        self._cache = DocumentCache(client._new_cache())
 
     @property
     def backend(self) -> Backend:
@@ -104,7 +142,7 @@ class Database(QueryMixin, AdminMixin):
     def _remember(self, doc: Document) -> None:
         docid = doc.get("_id")
         if isinstance(docid, str):
-            self._cache[docid] = doc
+            self._cache.own(docid, doc)
 
     def _forget(self, docid: str) -> None:
         self._cache.pop(docid, None)
@@ -122,22 +160,23 @@ class Database(QueryMixin, AdminMixin):
     def _fetch(self, docid: str) -> Document:
         body = self.backend.get_doc(self.database_name, validate_doc_id(docid))
         doc = self._wrap(body)
-        self._cache[docid] = doc
+        self._cache.put(docid, doc)
         return doc
 
     # -- mapping protocol -------------------------------------------------------
     def __getitem__(self, docid: str) -> Document:
-        """The cached document, else one fetch; ``DocumentNotFound`` (a KeyError) if absent."""
-        cached: Document | None = self._cache.get(docid)
+        """This thread's cached document, else one fetch; ``DocumentNotFound`` (a KeyError)
+        if absent. Another thread never gets the same object."""
+        cached = self._cache.get(docid)
         if cached is not None:
             return cached
         return self._fetch(docid)
 
     def __contains__(self, docid: object) -> bool:
-        """Whether the document exists: True from the cache, else asks the backend."""
+        """Whether the document exists: True if any thread has it cached, else asks the backend."""
         if not isinstance(docid, str):
             return False
-        if docid in self._cache:
+        if self._cache.known(docid):
             return True
         try:
             validate_doc_id(docid)
@@ -150,9 +189,10 @@ class Database(QueryMixin, AdminMixin):
         return True
 
     def get(self, docid: str, default: Any = None, remote: bool = False) -> Any:
-        """The cached document or ``default``; ``remote=True`` fetches (and caches) it."""
+        """This thread's cached document or ``default``; ``remote=True`` fetches (and caches) it."""
         if not remote:
-            return self._cache.get(docid, default)
+            cached = self._cache.get(docid)
+            return default if cached is None else cached
         try:
             return self._fetch(docid)
         except errors.DocumentNotFound:
@@ -160,9 +200,9 @@ class Database(QueryMixin, AdminMixin):
             return default
 
     def keys(self, remote: bool = False) -> list[str]:
-        """Cached document ids; ``remote=True``: every id in the database (paged requests)."""
+        """Ids this thread has cached; ``remote=True``: every id in the database (paged)."""
         if not remote:
-            return list(self._cache.keys())
+            return self._cache.ids()
         return [row["id"] for row in self.all_docs(page_size=max(self.fetch_limit, 1000))]
 
     def __iter__(self) -> Iterator[Document]:
@@ -180,11 +220,12 @@ class Database(QueryMixin, AdminMixin):
         return True  # an empty database is still a database: `if db:` must not ask the server
 
     def __delitem__(self, docid: str) -> None:
-        """Drop a document from the cache (``KeyError`` if not cached); the server is untouched."""
-        del self._cache[docid]
+        """Drop this thread's cached copy (``KeyError`` if none); the server is untouched."""
+        if not self._cache.discard(docid):
+            raise KeyError(docid)
 
     def clear_cache(self) -> None:
-        """Forget every cached document."""
+        """Forget every cached document, in every thread."""
         self._cache.clear()
 
     # -- database lifecycle -----------------------------------------------------
@@ -225,21 +266,60 @@ class Database(QueryMixin, AdminMixin):
 
     # -- documents --------------------------------------------------------------
     def _put_doc(self, doc: dict[str, Any]) -> dict[str, Any]:
+        docid = str(doc.get("_id"))
+        base = doc.get("_rev")
         try:
-            return self.backend.put_doc(self.database_name, doc)
-        except errors.NotSupported:
-            result = self.backend.bulk_docs(self.database_name, [doc])[0]
-            raise_for_result(result)
-            return result
+            try:
+                result = self.backend.put_doc(self.database_name, doc)
+            except errors.NotSupported:
+                result = self.backend.bulk_docs(self.database_name, [doc])[0]
+                raise_for_result(result)
+        except (errors.CouchError, errors.TransportError) as exc:
+            if not isinstance(base, str) or not _may_have_applied(exc):
+                raise
+            return self._confirm_write(docid, base, doc, "PUT", exc)
+        return _checked_write(result, docid, "PUT")
 
     def _delete_doc(self, docid: str, rev: str) -> dict[str, Any]:
+        tombstone = {"_id": docid, "_rev": rev, "_deleted": True}
         try:
-            return self.backend.delete_doc(self.database_name, docid, rev)
-        except errors.NotSupported:
-            tombstone = {"_id": docid, "_rev": rev, "_deleted": True}
-            result = self.backend.bulk_docs(self.database_name, [tombstone])[0]
-            raise_for_result(result)
-            return result
+            try:
+                result = self.backend.delete_doc(self.database_name, docid, rev)
+            except errors.NotSupported:
+                result = self.backend.bulk_docs(self.database_name, [tombstone])[0]
+                raise_for_result(result)
+        except (errors.CouchError, errors.TransportError) as exc:
+            if not _may_have_applied(exc):
+                raise
+            return self._confirm_write(docid, rev, tombstone, "DELETE", exc)
+        return _checked_write(result, docid, "DELETE")
+
+    def _confirm_write(
+        self, docid: str, base: str, sent: Mapping[str, Any], method: str, exc: errors.SetteeError
+    ) -> dict[str, Any]:
+        """A write that may have applied before it failed: read back and report the truth.
+
+        Returns its result when the stored revisions show it applied; re-raises
+        ``exc`` when they show it did not (and the server answered); otherwise
+        ``TransportError`` saying the outcome is unknown.
+        """
+        try:
+            verdict, rev = confirm_write(self.backend, self.database_name, docid, base, sent)
+        except errors.SetteeError as check:
+            raise errors.TransportError(
+                f"{method} of document {docid!r} (rev {base}): the outcome is unknown - "
+                f"{exc}; reading it back failed: {check}",
+                method=method,
+            ) from exc
+        if verdict == "applied":
+            return {"ok": True, "id": docid, "rev": rev}
+        if verdict == "not_applied" and isinstance(exc, errors.CouchError):
+            raise exc
+        raise errors.TransportError(
+            f"{method} of document {docid!r} (rev {base}): the outcome is unknown - {exc}; "
+            "fetch the document to see whether it was written",
+            method=method,
+        ) from exc
 
     def create_document(self, data: Mapping[str, Any], throw_on_exists: bool = False) -> Document:
         """Create a document from ``data`` (a uuid ``_id`` if none); return it, cached.

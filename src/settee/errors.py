@@ -49,7 +49,13 @@ __all__ = [
 
 
 class SetteeError(Exception):
-    """Base class of every exception settee raises."""
+    """Base class of every exception settee raises.
+
+    ``results``: set when ``Database.bulk_docs`` fails part-way, to the
+    per-document results of the chunks already written (``None`` otherwise).
+    """
+
+    results: list[dict[str, Any]] | None = None
 
 
 class TransportError(SetteeError):
@@ -67,10 +73,15 @@ class CouchError(SetteeError):
     Attributes: ``status`` (HTTP status, or its equivalent on a local backend),
     ``error`` and ``reason`` (CouchDB's body fields), ``method`` and ``url``
     (redacted: never carries credentials), ``body`` (the parsed JSON body, if
-    any), and for REST-style APIs ``error_code`` and ``errors``.
+    any), and for REST-style APIs ``error_code`` and ``errors``. ``replayed``
+    is True when the transport sent the request more than once and an earlier
+    attempt may have reached the server (its response was lost, or a gateway
+    answered 5xx): this answer may be the server refusing a write that the
+    earlier attempt already applied.
     """
 
     status: int = 0
+    replayed: bool = False
 
     def __init__(
         self,
@@ -190,7 +201,13 @@ class DocumentNotFound(NotFound, KeyError):
 
 
 class Conflict(CouchError):
-    """409: a stale or missing ``_rev``; nothing was written."""
+    """409: a stale or missing ``_rev``; nothing was written.
+
+    A document write whose first attempt may have applied (response lost,
+    then replayed) is checked against the stored revisions first: ``save()``
+    and ``delete()`` raise ``Conflict`` only when they show the write did not
+    apply, and ``TransportError`` when they cannot tell.
+    """
 
     status = 409
 

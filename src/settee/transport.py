@@ -26,7 +26,7 @@ from . import errors
 # RetryPolicy and the URL helpers live in their own modules; they are
 # re-exported here (public ones in __all__, private ones for old importers).
 from ._retry import _SAFE_POST_SEGMENTS as _SAFE_POST_SEGMENTS
-from ._retry import RetryPolicy
+from ._retry import RetryPolicy, earlier_attempt_may_have_applied
 from ._urls import _SECRET_PARAMS as _SECRET_PARAMS
 from ._urls import _SPECIAL_PREFIXES as _SPECIAL_PREFIXES
 from ._urls import _URLLIB3_FILTER as _URLLIB3_FILTER
@@ -218,7 +218,10 @@ class Transport:
         )
         self.last_response = response
         if raise_for_status and not 200 <= response.status_code < 300:
-            raise self.error_from(response, not_found=not_found)
+            error = self.error_from(response, not_found=not_found)
+            # The document layer verifies a refused write whose first attempt may have applied.
+            error.replayed = earlier_attempt_may_have_applied(getattr(response.raw, "retries", None))
+            raise error
         return response
 
     def json(self, method: str, path: str | tuple[str, ...] | list[str], **kwargs: Any) -> Any:
