@@ -11,9 +11,6 @@ truthy.
 The handle cache is bounded (the client's ``cache_size``/``cache_ttl``) and
 only ever holds what this process read or wrote: a document another process
 changed is refreshed with ``get(doc_id, remote=True)`` or ``doc.fetch()``.
-It is per thread (:mod:`settee._doccache`): one thread's ``db[doc_id]`` is
-never another thread's object, so fetch-modify-save with a retry on
-``Conflict`` is exact under threads.
 
 Queries and indexes come from :class:`~settee._queries.QueryMixin`, security
 and compaction from :class:`~settee._dbadmin.AdminMixin`; :class:`Partition`
@@ -28,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors
 from ._dbadmin import AdminMixin
-from ._doccache import DocumentCache
 from ._queries import QueryMixin
 from ._validate import (
     check_documents,
@@ -123,7 +119,7 @@ class Database(QueryMixin, AdminMixin):
             raise ValueError("fetch_limit must be an int >= 1")
         self.fetch_limit = fetch_limit
         self.partitioned = bool(partitioned)
-        self._cache = DocumentCache(client._new_cache())
+        self._cache = client._new_cache()
 
     @property
     def backend(self) -> Backend:
@@ -142,7 +138,7 @@ class Database(QueryMixin, AdminMixin):
     def _remember(self, doc: Document) -> None:
         docid = doc.get("_id")
         if isinstance(docid, str):
-            self._cache.own(docid, doc)
+            self._cache[docid] = doc
 
     def _forget(self, docid: str) -> None:
         self._cache.pop(docid, None)
@@ -160,23 +156,22 @@ class Database(QueryMixin, AdminMixin):
     def _fetch(self, docid: str) -> Document:
         body = self.backend.get_doc(self.database_name, validate_doc_id(docid))
         doc = self._wrap(body)
-        self._cache.put(docid, doc)
+        self._cache[docid] = doc
         return doc
 
     # -- mapping protocol -------------------------------------------------------
     def __getitem__(self, docid: str) -> Document:
-        """This thread's cached document, else one fetch; ``DocumentNotFound`` (a KeyError)
-        if absent. Another thread never gets the same object."""
-        cached = self._cache.get(docid)
+        """The cached document, else one fetch; ``DocumentNotFound`` (a KeyError) if absent."""
+        cached: Document | None = self._cache.get(docid)
         if cached is not None:
             return cached
         return self._fetch(docid)
 
     def __contains__(self, docid: object) -> bool:
-        """Whether the document exists: True if any thread has it cached, else asks the backend."""
+        """Whether the document exists: True from the cache, else asks the backend."""
         if not isinstance(docid, str):
             return False
-        if self._cache.known(docid):
+        if docid in self._cache:
             return True
         try:
             validate_doc_id(docid)
@@ -189,10 +184,9 @@ class Database(QueryMixin, AdminMixin):
         return True
 
     def get(self, docid: str, default: Any = None, remote: bool = False) -> Any:
-        """This thread's cached document or ``default``; ``remote=True`` fetches (and caches) it."""
+        """The cached document or ``default``; ``remote=True`` fetches (and caches) it."""
         if not remote:
-            cached = self._cache.get(docid)
-            return default if cached is None else cached
+            return self._cache.get(docid, default)
         try:
             return self._fetch(docid)
         except errors.DocumentNotFound:
@@ -200,9 +194,9 @@ class Database(QueryMixin, AdminMixin):
             return default
 
     def keys(self, remote: bool = False) -> list[str]:
-        """Ids this thread has cached; ``remote=True``: every id in the database (paged)."""
+        """Cached document ids; ``remote=True``: every id in the database (paged requests)."""
         if not remote:
-            return self._cache.ids()
+            return list(self._cache.keys())
         return [row["id"] for row in self.all_docs(page_size=max(self.fetch_limit, 1000))]
 
     def __iter__(self) -> Iterator[Document]:
@@ -220,12 +214,11 @@ class Database(QueryMixin, AdminMixin):
         return True  # an empty database is still a database: `if db:` must not ask the server
 
     def __delitem__(self, docid: str) -> None:
-        """Drop this thread's cached copy (``KeyError`` if none); the server is untouched."""
-        if not self._cache.discard(docid):
-            raise KeyError(docid)
+        """Drop a document from the cache (``KeyError`` if not cached); the server is untouched."""
+        del self._cache[docid]
 
     def clear_cache(self) -> None:
-        """Forget every cached document, in every thread."""
+        """Forget every cached document."""
         self._cache.clear()
 
     # -- database lifecycle -----------------------------------------------------
