@@ -1,14 +1,17 @@
 """What both feed-body parsers share: the JSON loader in use and the parser base.
 
 ``loads`` is :func:`orjson.loads` with the ``settee[speed]`` extra, else
-:func:`json.loads` (``JSON_LOADS`` says which). :class:`_FeedParserBase` holds
-``last_seq``/``pending``/``finished`` and builds the :class:`~settee.errors.FeedError`
-that carries the last good seq.
+:func:`json.loads` (``JSON_LOADS`` says which). orjson turns an integer beyond
+64 bits into a float without a word, so a text holding a run of 19 or more
+digits is read with :func:`json.loads` instead: integers always arrive exact.
+:class:`_FeedParserBase` holds ``last_seq``/``pending``/``finished`` and builds
+the :class:`~settee.errors.FeedError` that carries the last good seq.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -16,10 +19,28 @@ from .errors import FeedError
 
 __all__ = ["JSON_LOADS", "loads"]
 
+# 19 digits reach past int64 (and 20 past uint64): such a text may hold an
+# integer orjson cannot represent. A false hit (digits in a string, a long
+# fraction) only costs a parse with the stdlib.
+_LONG_DIGITS_BYTES = re.compile(rb"[0-9]{19}")
+_LONG_DIGITS_TEXT = re.compile(r"[0-9]{19}")
+
 try:
     import orjson
 
-    loads: Callable[[bytes | str], Any] = orjson.loads
+    _orjson_loads = orjson.loads
+
+    def _exact_orjson_loads(data: bytes | str) -> Any:
+        """orjson's loads, or json's where orjson would round a large integer."""
+        if isinstance(data, str):
+            exact = _LONG_DIGITS_TEXT.search(data) is not None
+        else:
+            exact = _LONG_DIGITS_BYTES.search(data) is not None
+        if exact:
+            return json.loads(data)
+        return _orjson_loads(data)
+
+    loads: Callable[[bytes | str], Any] = _exact_orjson_loads
     JSON_LOADS = "orjson"
 except ImportError:  # the speed extra is optional: settee[speed]
     loads = json.loads
@@ -44,10 +65,12 @@ class _FeedParserBase:
         #: Rows handed out by the ijson path (counted when it stops).
         self.rows_out = 0
 
-    def _note(self, count: int, last: Any) -> None:
+    def _note(self, count: int, last_seq: Any) -> None:
+        # ``last_seq`` is the last *real* seq handed out: with seq_interval most
+        # rows carry ``"seq": null``, and a position never moves to None.
         self.rows_out += count
-        if last is not None:
-            self.last_seq = last.get("seq")
+        if last_seq is not None:
+            self.last_seq = last_seq
 
     def _fail(self, message: str, cause: BaseException | None = None) -> FeedError:
         error = FeedError(f"{message} (last good seq: {self.last_seq!r})", last_seq=self.last_seq)

@@ -3,18 +3,27 @@
 :class:`NormalFeedParser` parses rows with :mod:`ijson` (its C ``yajl2_c``
 backend when present; ``IJSON_BACKEND`` says which) as the chunks arrive, then
 reads ``last_seq``/``pending`` from the body's tail (:func:`trailing_members`).
-Raw rows and integers beyond 64 bits go through the stdlib scanner
-(:class:`_TextScanner`) instead, which reports each row's exact text.
+Raw rows go through the stdlib scanner (:class:`_TextScanner`) instead, which
+reports each row's exact text.
+
+Integers beyond 64 bits, which yajl cannot hold, arrive exact too: until a
+row with a real seq has been handed out the bytes read so far are kept (at
+most ``retain_bytes``), and on an overflow the body is read again from its
+start with the stdlib scanner, skipping the rows already handed out. Past a
+real seq the parser raises :class:`IntegerOverflow` saying where to ask again
+(the last real seq, and the rows after it to skip), which the HTTP backend
+does.
 """
 
 from __future__ import annotations
 
 import codecs
 import gc
+import itertools
 import json
 import re
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 from ijson import common as ijson_common
@@ -22,7 +31,15 @@ from ijson import common as ijson_common
 from ._feedbase import _FeedParserBase
 from .errors import FeedError
 
-__all__ = ["IJSON_BACKEND", "TAIL_BYTES", "IntegerOverflow", "NormalFeedParser", "trailing_members"]
+__all__ = [
+    "IJSON_BACKEND",
+    "RETAIN_BYTES",
+    "TAIL_BYTES",
+    "IntegerOverflow",
+    "NormalFeedParser",
+    "row_identity",
+    "trailing_members",
+]
 
 
 def _pick_ijson() -> tuple[Any, str]:
@@ -41,17 +58,34 @@ _IJSONError: type[Exception] = ijson_common.JSONError
 
 #: Bytes of the end of a normal body kept to read the members after ``results``.
 TAIL_BYTES = 64 * 1024
+#: Bytes of a normal body kept from its start until a row with a real seq is
+#: handed out, to read it again exactly after an integer overflow.
+RETAIN_BYTES = 8 * 1024 * 1024
+
+
+def row_identity(row: dict[str, Any]) -> str:
+    """A row's change without its seq (and doc): the same change read twice matches."""
+    return json.dumps(
+        {k: v for k, v in row.items() if k not in ("seq", "doc")},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=repr,
+    )
 
 
 class _ChunkReader:
     """A file-like ``read()`` over byte chunks for ijson; keeps the body's tail."""
 
-    def __init__(self, chunks: Iterator[bytes], tail_bytes: int) -> None:
-        self._chunks = chunks
+    def __init__(self, chunks: Iterator[bytes], tail_bytes: int, retain_bytes: int) -> None:
+        self.chunks = chunks
         self._tail: deque[bytes] = deque()
         self._tail_len = 0
         self._tail_bytes = tail_bytes
         self.total = 0
+        #: Every chunk read so far, while that is at most ``retain_bytes``
+        #: and the parser still wants them; None once dropped.
+        self.retained: list[bytes] | None = [] if retain_bytes > 0 else None
+        self._retain_bytes = retain_bytes
         #: Set while the parser has the cyclic GC paused around a parse step.
         self.gc_paused = False
 
@@ -68,10 +102,16 @@ class _ChunkReader:
         return self._next_chunk()
 
     def _next_chunk(self) -> bytes:
-        for chunk in self._chunks:
+        for chunk in self.chunks:
             if not chunk:
                 continue
             self.total += len(chunk)
+            retained = self.retained
+            if retained is not None:
+                if self.total <= self._retain_bytes:
+                    retained.append(chunk)
+                else:
+                    self.retained = None
             tail = self._tail
             tail.append(chunk)
             self._tail_len += len(chunk)
@@ -192,7 +232,25 @@ def trailing_members(tail: bytes) -> dict[str, Any]:
 
 
 class IntegerOverflow(FeedError):
-    """ijson's C backend met an integer beyond 64 bits: re-read with ``exact=True``."""
+    """ijson's C backend met an integer beyond 64 bits past the bytes kept.
+
+    Ask again from ``last_seq`` (the last real seq handed out; None: the
+    request's own ``since``) and read that body with ``exact=True,
+    skip=skip``: ``skip`` are the :func:`row_identity` of the rows handed out
+    after ``last_seq``, ``handed_out`` counts every row handed out.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        last_seq: Any = None,
+        skip: tuple[str, ...] = (),
+        handed_out: int = 0,
+    ) -> None:
+        super().__init__(message, last_seq=last_seq)
+        self.skip = skip
+        self.handed_out = handed_out
 
 
 class NormalFeedParser(_FeedParserBase):
@@ -210,11 +268,22 @@ class NormalFeedParser(_FeedParserBase):
         raw: bool = False,
         exact: bool = False,
         tail_bytes: int = TAIL_BYTES,
+        retain_bytes: int = RETAIN_BYTES,
+        resumable: bool = True,
+        skip: Collection[str] = (),
     ) -> None:
         super().__init__(chunks, raw=raw)
         self._tail_bytes = tail_bytes
         #: Parse with the stdlib scanner instead of ijson (integers beyond 64 bits).
         self.exact = exact
+        self._retain_bytes = retain_bytes
+        # A body that cannot be asked for again (descending) keeps its bytes
+        # past the first real seq too, still at most retain_bytes.
+        self._resumable = resumable
+        # Rows a re-read hands out again: skipped once each, by identity.
+        self._skip: dict[str, int] = {}
+        for identity in skip:
+            self._skip[identity] = self._skip.get(identity, 0) + 1
 
     def __iter__(self) -> Iterator[Any]:
         return self._iter_text() if self.raw or self.exact else self._iter_ijson()
@@ -230,11 +299,16 @@ class NormalFeedParser(_FeedParserBase):
         self.finished = True
 
     def _iter_ijson(self) -> Iterator[Any]:
-        reader = _ChunkReader(self._chunks, self._tail_bytes)
+        reader = _ChunkReader(self._chunks, self._tail_bytes, self._retain_bytes)
         rows = _ijson.items(reader, "results.item", use_float=True)
         # Locals only in the per-row loop; last_seq is filled in when it ends.
         count = 0
-        last: Any = None
+        last_seq: Any = None
+        # Identities of the rows handed out since the last real seq ("seq": null
+        # with seq_interval): what a re-read from that seq would repeat.
+        window: list[str] = []
+        drop_retained = self._resumable
+        again: list[bytes] | None = None
         # While ijson builds a buffer's rows the cyclic GC is paused: the rows
         # are short-lived, and re-scanning them costs ~8% of the parse. It is
         # back on before each row is handed out and while the reader waits for
@@ -254,28 +328,53 @@ class NormalFeedParser(_FeedParserBase):
                     if pause:
                         enable()
                 if type(row) is not dict:
-                    self._note(count, last)
+                    self._note(count, last_seq)
                     raise self._fail(f"a results row is not an object: {row!r:.80}")
+                seq = row.get("seq")
+                if seq is not None:
+                    last_seq = seq
+                    if window:
+                        window.clear()
+                    if drop_retained:
+                        # From here on a re-read can start at a real seq.
+                        reader.retained = None
+                        drop_retained = False
+                else:
+                    window.append(row_identity(row))
                 count += 1
-                last = row
                 yield row
         except FeedError as exc:
-            self._note(count, last)
+            self._note(count, last_seq)
             raise self._rewrap(exc) from exc.__cause__
         except _IJSONError as exc:
-            self._note(count, last)
+            self._note(count, last_seq)
             if reader.total == 0:
                 raise self._fail("the body is empty", exc) from exc
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             message = f"malformed or truncated body: {reason}"
-            if "integer overflow" in reason:
-                # yajl's fast integer path stops at 64 bits; the body itself is
-                # fine and can be read again from last_seq with the exact parser.
+            if "integer overflow" not in reason:
+                raise self._fail(message, exc) from exc
+            # yajl's fast integer path stops at 64 bits; the body itself may be
+            # fine. Read it again exactly: from its start when every byte is
+            # still here, else from the last real seq (the caller asks again).
+            again = reader.retained
+            if again is None:
                 raise IntegerOverflow(
-                    f"{message} (last good seq: {self.last_seq!r})", last_seq=self.last_seq
+                    f"{message} (last good seq: {self.last_seq!r})",
+                    last_seq=self.last_seq,
+                    skip=tuple(window),
+                    handed_out=count,
                 ) from exc
-            raise self._fail(message, exc) from exc
-        self._note(count, last)
+        if again is not None:
+            # Outside the except block, so later errors do not chain to the overflow.
+            scanner = _TextScanner(itertools.chain(again, reader.chunks), self)
+            del again
+            try:
+                yield from self._walk(scanner, handed_out=count)
+            except FeedError as exc:
+                raise self._rewrap(exc) from exc.__cause__
+            return
+        self._note(count, last_seq)
         tail = reader.tail()
         try:
             members = trailing_members(tail)
@@ -294,7 +393,11 @@ class NormalFeedParser(_FeedParserBase):
         except FeedError as exc:
             raise self._rewrap(exc) from exc.__cause__
 
-    def _walk(self, s: _TextScanner) -> Iterator[Any]:
+    def _walk(self, s: _TextScanner, *, handed_out: int = 0) -> Iterator[Any]:
+        # ``handed_out``: rows of this very body already handed out (a re-read
+        # after an overflow), skipped by position; ``self._skip``: rows of an
+        # earlier body asked again from a seq, skipped by identity.
+        skip = self._skip
         members: dict[str, Any] = {}
         s.expect("{")
         if s.peek() == "}":
@@ -314,8 +417,15 @@ class NormalFeedParser(_FeedParserBase):
                             row, text = s.value()
                             if not isinstance(row, dict):
                                 raise self._fail(f"a results row is not an object: {text:.80}")
-                            self.last_seq = row.get("seq")
-                            yield text if self.raw else row
+                            seq = row.get("seq")
+                            if seq is not None:  # seq_interval: most rows say null
+                                self.last_seq = seq
+                            if handed_out:
+                                handed_out -= 1
+                            elif skip and self._skipped(row):
+                                pass
+                            else:
+                                yield text if self.raw else row
                             if s.expect_one(",]") == "]":
                                 break
                 else:
@@ -326,6 +436,17 @@ class NormalFeedParser(_FeedParserBase):
         if s.peek() != "":
             raise self._fail("trailing data after the body")
         self._finish(members)
+
+    def _skipped(self, row: dict[str, Any]) -> bool:
+        identity = row_identity(row)
+        left = self._skip.get(identity)
+        if not left:
+            return False
+        if left == 1:
+            del self._skip[identity]
+        else:
+            self._skip[identity] = left - 1
+        return True
 
 
 _WS_RE = re.compile(r"[ \t\r\n]*")

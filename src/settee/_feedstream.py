@@ -19,8 +19,10 @@ __all__ = ["ContinuousFeedParser", "dechunk"]
 class ContinuousFeedParser(_FeedParserBase):
     """Rows of a continuous feed, one per line, yielded as each line completes.
 
-    Blank lines (heartbeats) are skipped; the ``{"last_seq": ...}`` line sets
-    ``last_seq``/``pending`` and ends iteration. A line that does not parse, an
+    Blank lines (heartbeats) are skipped; ``last_seq`` follows the rows' real
+    seqs (a ``"seq": null`` row, as CouchDB sends with ``seq_interval``, leaves
+    it where it is); the ``{"last_seq": ...}`` line sets ``last_seq``/``pending``
+    and ends iteration. A line that does not parse, an
     ``{"error": ...}`` line, or a body that ends without the ``last_seq`` line
     raises :class:`FeedError`.
     """
@@ -56,7 +58,9 @@ class ContinuousFeedParser(_FeedParserBase):
                 except _LOAD_ERRORS as exc:
                     raise self._fail(f"malformed line {line[:80]!r}: {exc}", exc) from exc
                 if type(obj) is dict and "seq" in obj:
-                    self.last_seq = obj["seq"]
+                    seq = obj["seq"]
+                    if seq is not None:  # seq_interval: most rows say "seq": null
+                        self.last_seq = seq
                     yield line.decode("utf-8").strip() if raw else obj
                     continue
                 if type(obj) is not dict:

@@ -1,7 +1,9 @@
 """Checkpoint stores: where an :class:`~settee.feeds.InfiniteFeed` keeps its place.
 
 A store has ``load()`` (the saved seq, or None) and ``save(seq)``; any object
-with both satisfies :class:`CheckpointStore`. Three are provided: a JSON file
+with both satisfies :class:`CheckpointStore`. A feed saves only real seqs
+(never the ``"seq": null`` of a ``seq_interval`` row), and the stores shipped
+refuse None with ``ValueError``. Three are provided: a JSON file
 replaced atomically (:class:`FileCheckpoint`), a ``_local`` document of the
 database (:class:`LocalDocumentCheckpoint`) and memory (:class:`MemoryCheckpoint`).
 All are importable from :mod:`settee.feeds` (and :mod:`settee`) too.
@@ -34,6 +36,13 @@ class CheckpointStore(Protocol):
         ...
 
 
+def _check_seq(seq: Any) -> None:
+    # None means "nothing saved" to load(): saving it would silently send a
+    # restarted feed back to its original since.
+    if seq is None:
+        raise ValueError("a checkpoint seq cannot be None (None means nothing was saved)")
+
+
 class MemoryCheckpoint:
     """A checkpoint held in memory (``seq`` attribute): for tests and short runs."""
 
@@ -45,6 +54,8 @@ class MemoryCheckpoint:
         return self.seq
 
     def save(self, seq: Any) -> None:
+        """Remember ``seq``; ``ValueError`` for None."""
+        _check_seq(seq)
         self.seq = seq
         self.saves += 1
 
@@ -73,7 +84,11 @@ class FileCheckpoint:
         return data["seq"]
 
     def save(self, seq: Any) -> None:
-        """Write ``{"seq": seq}`` to a temp file beside the target, fsync, then rename."""
+        """Write ``{"seq": seq}`` to a temp file beside the target, fsync, then rename.
+
+        ``ValueError`` for None.
+        """
+        _check_seq(seq)
         directory = self.path.parent
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
@@ -122,7 +137,11 @@ class LocalDocumentCheckpoint:
         return None if doc is None else doc.get("seq")
 
     def save(self, seq: Any) -> None:
-        """Write the seq; on a conflict (another writer) re-read the rev and write once more."""
+        """Write the seq; on a conflict (another writer) re-read the rev and write once more.
+
+        ``ValueError`` for None.
+        """
+        _check_seq(seq)
         for attempt in range(2):
             doc: dict[str, Any] = {"_id": self.doc_id, "seq": seq}
             if self._rev is not None:

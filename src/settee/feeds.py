@@ -12,7 +12,10 @@ over HTTP the body is parsed as it arrives (see :mod:`settee._feedparse`)::
 
 ``stop()`` may be called from any thread and ends a blocked iteration at once.
 ``last_seq`` is the seq of the last row handed out, then the server's
-``last_seq`` once a response ends.
+``last_seq`` once a response ends. It only ever moves to a real seq: with
+``seq_interval=N`` CouchDB sends ``"seq": null`` on most rows, and such a row
+leaves the position (and what a checkpoint saves) at the last real seq, so a
+reconnect may hand out again the rows after it (at most N-1), never skip one.
 
 :class:`InfiniteFeed` reconnects after a dropped connection, a timeout, a
 broken body, a 5xx or a 429 (full-jitter exponential backoff, capped),
@@ -174,19 +177,24 @@ class Feed(_Stoppable):
                 for row in stream:
                     if self._stopped:  # stop() ran while we were blocked: drop the row
                         return
-                    self.last_seq = row.get("seq")
+                    seq = row.get("seq")
+                    if seq is not None:  # seq_interval: "seq": null keeps the position
+                        self.last_seq = seq
                     yield row
             elif getattr(stream, "tracks_row_seq", False):
                 for row in stream:
                     if self._stopped:
                         return
-                    self.last_seq = stream.last_seq
+                    if stream.last_seq is not None:
+                        self.last_seq = stream.last_seq
                     yield row
             else:
                 for row in stream:
                     if self._stopped:
                         return
-                    self.last_seq = _row_seq(row, stream)
+                    seq = _row_seq(row, stream)
+                    if seq is not None:
+                        self.last_seq = seq
                     yield row
             if not self._stopped:
                 if stream.last_seq is not None:
@@ -316,9 +324,13 @@ class InfiniteFeed(_Stoppable):
             assert stream is not None
             self._failures = 0
             self._rows_this_connection += 1
-            self.last_seq = _row_seq(row, stream)
-            self._unsaved = self.last_seq
-            self._has_unsaved = True
+            seq = _row_seq(row, stream)
+            # Only a real seq is a position: a "seq": null row (seq_interval)
+            # leaves last_seq, the resume point and the checkpoint where they are.
+            if seq is not None and seq != self.last_seq:
+                self.last_seq = seq
+                self._unsaved = seq
+                self._has_unsaved = True
             return row
         self._drop_stream()
         raise StopIteration

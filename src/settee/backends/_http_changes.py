@@ -32,7 +32,6 @@ from .._feedparse import (
     IntegerOverflow,
     NormalFeedParser,
     dechunk,
-    feed_parser,
 )
 from ..transport import Transport, redact_url
 
@@ -120,9 +119,13 @@ class HTTPChangesStream:
         self.feed = feed
         self.chunk_size = chunk_size
         self.url = redact_url(response.url or "")
-        self._parser: NormalFeedParser | ContinuousFeedParser = feed_parser(
-            feed, self._chunks(), raw=raw
-        )
+        self._parser: NormalFeedParser | ContinuousFeedParser
+        if feed == "continuous":
+            self._parser = ContinuousFeedParser(self._chunks(), raw=raw)
+        else:
+            # A body that cannot be asked for again keeps its bytes (bounded)
+            # for an exact re-read after an integer overflow.
+            self._parser = NormalFeedParser(self._chunks(), raw=raw, resumable=reopen is not None)
         self._lock = threading.Lock()
         self._closed = False
         self._iterating = False
@@ -156,10 +159,10 @@ class HTTPChangesStream:
                     # yield from: no per-row Python work in this layer.
                     yield from self._parser
                     return
-                except IntegerOverflow:
+                except IntegerOverflow as overflow:
                     if self._reopen is None or self._closed:
                         raise
-                    self._read_again_exactly(self._parser.rows_out)
+                    self._read_again_exactly(overflow)
         except errors.FeedError:
             if self._closed:
                 return  # close() cut the read short: not an error
@@ -167,18 +170,20 @@ class HTTPChangesStream:
         finally:
             self._release()
 
-    def _read_again_exactly(self, handed_out: int) -> None:
-        # A normal body with an integer beyond 64 bits: ask again from the last
-        # row handed out and read the rest with the stdlib scanner.
+    def _read_again_exactly(self, overflow: IntegerOverflow) -> None:
+        # A normal body with an integer beyond 64 bits, past the bytes the
+        # parser keeps: ask again from the last real seq handed out and read
+        # the rest with the stdlib scanner, skipping the rows already handed
+        # out after that seq (seq_interval rows carry "seq": null).
         assert self._reopen is not None
-        last_seq = self._parser.last_seq
+        last_seq = overflow.last_seq
         self._release()
-        response = self._reopen(last_seq, handed_out)
+        response = self._reopen(last_seq, overflow.handed_out - len(overflow.skip))
         with self._lock:
             self._response = response
             self._raw = response.raw
             self._raw.decode_content = True
-            parser = NormalFeedParser(self._chunks(), raw=self.raw, exact=True)
+            parser = NormalFeedParser(self._chunks(), raw=self.raw, exact=True, skip=overflow.skip)
             parser.last_seq = last_seq
             self._parser = parser
         if self._closed:
@@ -339,9 +344,19 @@ def open_changes(
         )
 
     def reopen(last_seq: Any, handed_out: int) -> requests.Response:
+        # ``handed_out``: rows up to ``last_seq``, which the new body leaves out.
         query = dict(options)
         if last_seq is not None:
             query["since"] = last_seq
+        elif query.get("since") == "now":
+            # "now" asked again would be a later "now": the rows of this body
+            # would be skipped. (The parser keeps a body's first bytes for this
+            # case; only a body longer than that without a real seq gets here.)
+            raise errors.FeedError(
+                "an integer beyond 64 bits came before any row with a real seq in a body "
+                "requested with since='now', too far into it to read it again; "
+                "ask with a concrete since"
+            )
         if isinstance(query.get("limit"), int):
             query["limit"] = max(int(query["limit"]) - handed_out, 0)
         return send(query)

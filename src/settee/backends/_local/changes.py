@@ -3,6 +3,7 @@
 :func:`open_changes` validates the parameters and returns a
 :class:`LocalChangesStream`; iterating it scans the by-seq index page by page
 and, for longpoll and continuous feeds, waits on the storage for new writes.
+``seq_interval`` is validated and otherwise a no-op: every row carries its seq.
 """
 
 from __future__ import annotations
@@ -128,6 +129,14 @@ def open_changes(
             error="bad_request",
         )
     limit = number(params, "limit")
+    # seq_interval only spares CouchDB the cost of computing clustered seqs; a
+    # local store has them for free, so it is checked and every row keeps its
+    # seq (which CouchDB's contract allows: consumers handle both).
+    if number(params, "seq_interval") == 0:
+        raise BadRequest(
+            "Invalid value for seq_interval: must be a positive integer",
+            error="query_parse_error",
+        )
     timeout_ms = params.get("timeout")
     if isinstance(timeout_ms, str) and timeout_ms.isdigit():
         timeout_ms = int(timeout_ms)
