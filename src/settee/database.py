@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import errors
+from ._bulk import match_results
 from ._dbadmin import AdminMixin
 from ._queries import QueryMixin
 from ._validate import (
@@ -351,6 +352,13 @@ class Database(QueryMixin, AdminMixin):
         go in several requests. Every document is checked first: ``TypeError``
         (not a dict / not JSON) or ``ValueError`` (reserved ``_id``) before any
         request. :class:`Document` inputs get their new ``_rev``.
+
+        Results are matched to the documents by id, never trusted by position:
+        an answer that does not fit (not a list, the wrong number of results, a
+        result without ``id``/``rev``) raises ``ServerError``. When a chunk
+        fails, the exception's ``results`` holds the results of the chunks
+        already written (``[]`` for the first); the failed chunk may or may not
+        have been applied.
         """
         if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
             raise ValueError("chunk_size must be an int >= 1")
@@ -359,13 +367,21 @@ class Database(QueryMixin, AdminMixin):
         results: list[dict[str, Any]] = []
         for start in range(0, len(checked), chunk_size):
             chunk = checked[start : start + chunk_size]
-            answer = self.backend.bulk_docs(self.database_name, chunk, new_edits=new_edits)
-            results.extend(answer)
             for body in chunk:
                 docid = body.get("_id")
                 if isinstance(docid, str):
                     self._cache.pop(docid, None)
-            if new_edits and len(answer) == len(chunk):
+            try:
+                answer = match_results(
+                    chunk,
+                    self.backend.bulk_docs(self.database_name, chunk, new_edits=new_edits),
+                    new_edits=new_edits,
+                )
+            except errors.SetteeError as exc:
+                exc.results = list(results)
+                raise
+            results.extend(answer)
+            if new_edits:
                 inputs = originals[start : start + chunk_size]
                 for original, result in zip(inputs, answer, strict=True):
                     if isinstance(original, Document) and result.get("ok"):

@@ -59,6 +59,32 @@ def _ddoc_name(ddoc: str) -> str:
     return name
 
 
+def _checked_doc(answer: Any, db: str, docid: str, params: Mapping[str, Any] | None) -> Any:
+    """A ``GET /db/docid`` answer, refused (``ServerError``) unless it is that document."""
+    where = f"malformed answer to GET of document {docid!r} in {db!r}"
+    if params and params.get("open_revs") is not None:
+        if not isinstance(answer, list):
+            raise errors.ServerError(
+                f"{where}: expected a JSON array for open_revs, got {type(answer).__name__}",
+                error="bad_response",
+                method="GET",
+            )
+        return answer
+    if not isinstance(answer, dict):
+        raise errors.ServerError(
+            f"{where}: expected a JSON object, got {type(answer).__name__}",
+            error="bad_response",
+            method="GET",
+        )
+    if answer.get("_id") != docid:
+        raise errors.ServerError(
+            f"{where}: the answer is document {answer.get('_id')!r}",
+            error="bad_response",
+            method="GET",
+        )
+    return answer
+
+
 class HTTPBackend:
     """A CouchDB-compatible server reached over HTTP.
 
@@ -200,10 +226,15 @@ class HTTPBackend:
 
     # -- documents -----------------------------------------------------------
     def get_doc(self, db: str, docid: str, params: Mapping[str, Any] | None = None) -> Any:
-        """``GET /db/docid``; ``DocumentNotFound`` if absent, ``NotFound`` if the db is."""
-        return self._json(
+        """``GET /db/docid``; ``DocumentNotFound`` if absent, ``NotFound`` if the db is.
+
+        ``ServerError`` if the answer is not that document (not an object, or
+        another ``_id``; with ``open_revs``, not a list).
+        """
+        answer = self._json(
             "GET", (_check_db(db), validate_doc_id(docid)), params=params, document=True
         )
+        return _checked_doc(answer, db, docid, params)
 
     def put_doc(
         self, db: str, doc: dict[str, Any], params: Mapping[str, Any] | None = None
