@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
 from . import errors
+from ._urls import doc_id_segments
 from ._validate import check_json, validate_doc_id
 
 if TYPE_CHECKING:
@@ -74,7 +75,8 @@ class Document(dict[str, Any]):
     def document_url(self) -> str:
         """The document's URL (HTTP backends only; ``NotSupported`` elsewhere)."""
         transport = self._database.client._http_transport("document_url")
-        return str(transport.url(self._database.database_name, self._require_id()))
+        segments = doc_id_segments(self._require_id())
+        return str(transport.url(self._database.database_name, *segments))
 
     def _require_id(self) -> str:
         docid = self.get("_id")

@@ -1,8 +1,9 @@
 """HTTP transport: the only module that touches ``requests``.
 
 One :class:`Transport` per client holds one ``requests.Session``. It builds
-URLs (every database name and document id percent-encoded, ``/`` included,
-except the ``_design/`` and ``_local/`` prefixes), applies timeouts, mounts
+URLs (every path segment percent-encoded, ``/`` included: a document id
+goes in as :func:`doc_id_segments`, whose first ``_design/``/``_local/``
+prefix is the only slash kept), applies timeouts, mounts
 urllib3's ``Retry`` on the adapter through :class:`RetryPolicy`, runs the auth
 strategy's flow, logs through ``logging.getLogger("settee")`` with secrets
 redacted, and turns every non-2xx answer into a :mod:`settee.errors` class.
@@ -31,7 +32,15 @@ from ._urls import _SECRET_PARAMS as _SECRET_PARAMS
 from ._urls import _SPECIAL_PREFIXES as _SPECIAL_PREFIXES
 from ._urls import _URLLIB3_FILTER as _URLLIB3_FILTER
 from ._urls import _USERINFO_RE as _USERINFO_RE
-from ._urls import _redact_text, quote_segment, redact_url, split_credentials
+from ._urls import (
+    _redact_exception,
+    _redact_text,
+    doc_id_segments,
+    quote_doc_id,
+    quote_segment,
+    redact_url,
+    split_credentials,
+)
 from ._urls import _RedactingFilter as _RedactingFilter
 from .auth import Auth, Request, coerce_auth
 
@@ -40,6 +49,8 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "RetryPolicy",
     "Transport",
+    "doc_id_segments",
+    "quote_doc_id",
     "quote_segment",
     "redact_url",
     "split_credentials",
@@ -164,7 +175,10 @@ class Transport:
 
     # -- URLs ---------------------------------------------------------------
     def url(self, *segments: str) -> str:
-        """Absolute URL of ``segments`` under the base, each percent-encoded."""
+        """Absolute URL of ``segments`` under the base, each encoded as ONE segment.
+
+        A document id is given as its segments: ``url(db, *doc_id_segments(docid))``.
+        """
         if not segments:
             return self.base_url + "/"
         return self.base_url + "/" + "/".join(quote_segment(s) for s in segments)
@@ -289,6 +303,7 @@ class Transport:
                 allow_redirects=False,
             )
         except requests.Timeout as exc:
+            _redact_exception(exc)
             self.logger.debug("%s %s -> timeout", request.method, shown)
             raise errors.TransportError(
                 f"{request.method} {shown}: timed out ({_redact_text(str(exc))})",
@@ -296,6 +311,7 @@ class Transport:
                 url=shown,
             ) from exc
         except requests.RequestException as exc:
+            _redact_exception(exc)
             self.logger.debug("%s %s -> %s", request.method, shown, type(exc).__name__)
             raise errors.TransportError(
                 f"{request.method} {shown}: {type(exc).__name__}: {_redact_text(str(exc))}",

@@ -13,7 +13,14 @@ from urllib3.response import HTTPResponse
 
 from settee.auth import BasicAuth, BearerAuth, NoAuth
 from settee.backends.http import capabilities_for, encode_params
-from settee.transport import RetryPolicy, Transport, quote_segment, redact_url, split_credentials
+from settee.transport import (
+    RetryPolicy,
+    Transport,
+    doc_id_segments,
+    quote_segment,
+    redact_url,
+    split_credentials,
+)
 
 # -- quote_segment -------------------------------------------------------------
 
@@ -35,11 +42,11 @@ from settee.transport import RetryPolicy, Transport, quote_segment, redact_url, 
         ("plus+", "plus%2B"),
         ("ünï", "%C3%BCn%C3%AF"),
         ("d$(x)", "d%24%28x%29"),
-        ("_design/x", "_design/x"),
-        ("_design/x/y", "_design/x%2Fy"),
-        ("_local/a b", "_local/a%20b"),
-        ("_local/..", "_local/%2E%2E"),
-        ("_design/", "_design%2F"),  # the bare prefix is not a design document id
+        ("_design/x", "_design%2Fx"),  # a doc id goes through quote_doc_id
+        ("_design/x/y", "_design%2Fx%2Fy"),
+        ("_local/a b", "_local%2Fa%20b"),
+        ("_local/..", "_local%2F.."),
+        ("_design/", "_design%2F"),
         ("_all_docs", "_all_docs"),
         ("", ""),
     ],
@@ -58,6 +65,9 @@ def test_transport_url_joins_quoted_segments() -> None:
     assert t.url() == "http://127.0.0.1:5984/"
     assert t.url("db", "a/b") == "http://127.0.0.1:5984/db/a%2Fb"
     assert t.url("db", "_design/d/x", "att/1.txt") == (
+        "http://127.0.0.1:5984/db/_design%2Fd%2Fx/att%2F1.txt"
+    )
+    assert t.url("db", *doc_id_segments("_design/d/x"), "att/1.txt") == (
         "http://127.0.0.1:5984/db/_design/d%2Fx/att%2F1.txt"
     )
     t.close()
@@ -85,11 +95,11 @@ def test_split_credentials(url: str, clean: str, creds: tuple[str, str] | None) 
     ("url", "shown"),
     [
         ("http://admin:pw@h:5984/db", "http://h:5984/db"),
-        ("http://h/db?apikey=SECRET&limit=1", "http://h/db?apikey=%2A%2A%2A&limit=1"),
-        ("http://h/_session?password=SECRET", "http://h/_session?password=%2A%2A%2A"),
+        ("http://h/db?apikey=SECRET&limit=1", "http://h/db?apikey=***&limit=1"),
+        ("http://h/_session?password=SECRET", "http://h/_session?password=***"),
         (
             "http://h/x?token=SECRET&access_token=S2",
-            "http://h/x?token=%2A%2A%2A&access_token=%2A%2A%2A",
+            "http://h/x?token=***&access_token=***",
         ),
         ("http://h/db/_all_docs?limit=10&skip=2", "http://h/db/_all_docs?limit=10&skip=2"),
         ("http://h/db/doc%2Fid", "http://h/db/doc%2Fid"),
@@ -226,8 +236,12 @@ def test_retry_after_is_capped_by_backoff_max() -> None:
 def test_transport_retry_options_are_validated() -> None:
     with pytest.raises(ValueError):
         Transport("http://h", max_retries=-1)
-    with pytest.raises(ValueError):
+    with pytest.raises(TypeError, match="max_retries"):
         Transport("http://h", max_retries=True)
+    with pytest.raises(TypeError, match="max_retries"):
+        Transport("http://h", max_retries="3")
+    with pytest.raises(TypeError, match="backoff_factor"):
+        Transport("http://h", backoff_factor="x")
     with pytest.raises(ValueError):
         Transport("http://h", backoff_factor=-1)
     with pytest.raises(ValueError):

@@ -11,9 +11,10 @@ options arrive as Python values with CouchDB's names and are encoded by
 :func:`encode_params` (in :mod:`settee.backends._http_support` with
 :func:`capabilities_for` and the PouchDB Server bounds, re-exported here): the
 JSON-valued ones (``key``, ``keys``, ``startkey``, ``endkey``, ...) as JSON,
-booleans as ``true``/``false``, ``None`` dropped. Database names and document
-ids are percent-encoded segment by segment by the transport, so no id can
-address another endpoint; ids that CouchDB reserves (a leading ``_`` other
+booleans as ``true``/``false``, ``None`` dropped. Every name is one
+percent-encoded path segment (``/`` included) and a document id keeps only
+its first ``_design/``/``_local/`` slash (``doc_id_segments``), so no id or
+name can address another document or endpoint; ids that CouchDB reserves (a leading ``_`` other
 than ``_design/`` and ``_local/``) are refused before any request.
 
 Usage::
@@ -31,7 +32,7 @@ from urllib.parse import quote
 
 from .. import errors
 from .._validate import validate_doc_id
-from ..transport import Transport, quote_segment, redact_url
+from ..transport import Transport, doc_id_segments, quote_segment, redact_url
 from ._http_support import _bound_all_docs, _bound_find, capabilities_for, encode_params
 from .base import ChangesStream, MapFunction, ReduceSpec
 
@@ -232,7 +233,10 @@ class HTTPBackend:
         another ``_id``; with ``open_revs``, not a list).
         """
         answer = self._json(
-            "GET", (_check_db(db), validate_doc_id(docid)), params=params, document=True
+            "GET",
+            (_check_db(db), *doc_id_segments(validate_doc_id(docid))),
+            params=params,
+            document=True,
         )
         return _checked_doc(answer, db, docid, params)
 
@@ -256,7 +260,7 @@ class HTTPBackend:
         body = Transport.dumps(doc)  # TypeError before anything is sent
         result: dict[str, Any] = self.transport.json(
             "PUT",
-            (_check_db(db), validate_doc_id(docid)),
+            (_check_db(db), *doc_id_segments(validate_doc_id(docid))),
             params=encode_params(query),
             data=body,
             headers={"Content-Type": "application/json"},
@@ -269,7 +273,10 @@ class HTTPBackend:
         if not isinstance(rev, str) or not rev:
             raise ValueError("delete_doc needs the document's current rev")
         result: dict[str, Any] = self._json(
-            "DELETE", (_check_db(db), validate_doc_id(docid)), params={"rev": rev}, document=True
+            "DELETE",
+            (_check_db(db), *doc_id_segments(validate_doc_id(docid))),
+            params={"rev": rev},
+            document=True,
         )
         return result
 
@@ -440,7 +447,7 @@ class HTTPBackend:
     def _attachment_path(self, db: str, docid: str, name: str) -> tuple[str, ...]:
         if not isinstance(name, str) or not name:
             raise ValueError("an attachment name is a non-empty string")
-        return (_check_db(db), validate_doc_id(docid), name)
+        return (_check_db(db), *doc_id_segments(validate_doc_id(docid)), name)
 
     def get_attachment(
         self, db: str, docid: str, name: str, *, rev: str | None = None
