@@ -128,7 +128,7 @@ class Document(dict[str, Any]):
         body = {k: v for k, v in self.items() if k != "_rev"}
         check_json(body)
         result = self._database._put_doc(body)
-        self["_id"] = result.get("id", docid)
+        self["_id"] = docid  # the answer named this id: checked by the database
         self["_rev"] = result["rev"]
         self._database._remember(self)
         return self
@@ -137,7 +137,9 @@ class Document(dict[str, Any]):
         """Write the document (``create()`` when it has no ``_rev``); update ``_rev``; return self.
 
         Raises ``Conflict`` when ``_rev`` is stale or the document exists and
-        this copy has no ``_rev``: nothing is overwritten.
+        this copy has no ``_rev``: nothing is overwritten. A save whose answer
+        was lost is checked against the stored revisions: it returns when it
+        applied, and raises ``TransportError`` when that cannot be told.
         """
         if self.get("_rev") is None:
             return self.create()
@@ -152,7 +154,8 @@ class Document(dict[str, Any]):
     def delete(self) -> None:
         """Delete the stored document (needs ``_rev``); the local copy keeps only ``_id``.
 
-        Raises ``ValueError`` without ``_rev``, ``Conflict`` when it is stale.
+        Raises ``ValueError`` without ``_rev``, ``Conflict`` when it is stale
+        (a delete whose answer was lost is checked as ``save()`` is).
         """
         docid = self._require_id()
         rev = self.get("_rev")
@@ -195,6 +198,8 @@ class Document(dict[str, Any]):
         """Fetch, apply ``action(doc, field, value)``, save; on ``Conflict`` start again.
 
         Gives up after ``max_tries`` conflicts, raising the last ``Conflict``.
+        A change is never applied twice: a save whose answer was lost is
+        verified (see ``save()``), not re-applied.
         """
         if max_tries < 1:
             raise ValueError("max_tries must be >= 1")

@@ -234,7 +234,8 @@ class Transport:
         if raise_for_status and not 200 <= response.status_code < 300:
             error = self.error_from(response, not_found=not_found)
             # The document layer verifies a refused write whose first attempt may have applied.
-            error.replayed = earlier_attempt_may_have_applied(getattr(response.raw, "retries", None))
+            retries = getattr(response.raw, "retries", None)
+            error.replayed = earlier_attempt_may_have_applied(retries)
             raise error
         return response
 
