@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._validate import check_int
+
 __all__ = ["DEFAULT_PAGE_SIZE"]
 
 DEFAULT_PAGE_SIZE = 100
 
 
 def _count(name: str, value: Any, minimum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, not {value!r}")
-    return value
+    return check_int(name, value, minimum)
 
 
 def _check_position(index: int, limit: int | None) -> None:

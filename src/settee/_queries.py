@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._validate import check_json
+from ._validate import check_int, check_json, check_query_params
 from .pages import DEFAULT_PAGE_SIZE, QueryResult, Result
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ class QueryMixin:
         return self._all_docs(None, raw_result, params)
 
     def _all_docs(self, partition: str | None, raw_result: bool, params: dict[str, Any]) -> Any:
+        check_query_params(params)
         backend, name = self.backend, self.database_name
 
         def fetch(query: dict[str, Any], keys: list[Any] | None) -> dict[str, Any]:
@@ -81,6 +82,7 @@ class QueryMixin:
         backend, name, ddoc = self.backend, self.database_name, _ddoc_name(ddoc_id)
         if not isinstance(view_name, str) or not view_name:
             raise ValueError("view_name must be a non-empty str")
+        check_query_params(params)
 
         def fetch(query: dict[str, Any], keys: list[Any] | None) -> dict[str, Any]:
             return backend.view(name, ddoc, view_name, query, keys=keys, partition=partition)
@@ -105,6 +107,7 @@ class QueryMixin:
     ) -> Result:
         if not callable(map_fn):
             raise TypeError("map_fn must be a callable: doc -> iterable of (key, value)")
+        check_query_params(params)
         backend, name = self.backend, self.database_name
 
         def fetch(query: dict[str, Any], keys: list[Any] | None) -> dict[str, Any]:
@@ -201,6 +204,9 @@ class QueryMixin:
         if sort is not None:
             query["sort"] = list(sort)
         check_json(query, "query")
+        for option in ("limit", "skip"):
+            if query.get(option) is not None:
+                check_int(option, query[option])
         backend, name = self.backend, self.database_name
 
         def find(body: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from urllib.parse import parse_qsl, urlsplit
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 from urllib3.util.retry import Retry
 
+from ._validate import check_number
+
 __all__ = ["RetryPolicy", "earlier_attempt_may_have_applied"]
 
 # POST endpoints that only read (or are idempotent), so replaying one is safe.
@@ -63,6 +65,9 @@ class RetryPolicy(Retry):
     """
 
     def __init__(self, *args: Any, replay_post: bool = False, **kwargs: Any) -> None:
+        for name in ("backoff_factor", "backoff_max", "backoff_jitter"):
+            if name in kwargs:
+                check_number(name, kwargs[name])
         self.replay_post = replay_post
         super().__init__(*args, **kwargs)
 

@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from . import errors
 from ._urls import doc_id_segments
-from ._validate import check_json, validate_doc_id
+from ._validate import check_int, check_json, validate_doc_id
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -201,8 +201,7 @@ class Document(dict[str, Any]):
         A change is never applied twice: a save whose answer was lost is
         verified (see ``save()``), not re-applied.
         """
-        if max_tries < 1:
-            raise ValueError("max_tries must be >= 1")
+        check_int("max_tries", max_tries, 1)
         for attempt in range(1, max_tries + 1):
             self.fetch()
             action(self, field, value)
@@ -340,8 +339,13 @@ class DesignDocument(Document):
         document_id: str | None = None,
         partitioned: bool | None = None,
     ) -> None:
-        if document_id is not None and not document_id.startswith("_design/"):
-            document_id = f"_design/{document_id}"
+        if document_id is not None:
+            if not isinstance(document_id, str):
+                raise TypeError(
+                    f"design document id must be a str, not {type(document_id).__name__}"
+                )
+            if not document_id.startswith("_design/"):
+                document_id = f"_design/{document_id}"
         super().__init__(database, document_id)
         if partitioned is not None:
             self["options"] = {"partitioned": bool(partitioned)}

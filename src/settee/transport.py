@@ -42,6 +42,7 @@ from ._urls import (
     split_credentials,
 )
 from ._urls import _RedactingFilter as _RedactingFilter
+from ._validate import check_int, check_number
 from .auth import Auth, Request, coerce_auth
 
 __all__ = [
@@ -136,10 +137,9 @@ class Transport:
         self.auth: Auth = coerce_auth(auth)
         self.timeout = _timeout(timeout, "timeout")
         self.feed_timeout = _timeout(feed_timeout, "feed_timeout")
-        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
-            raise ValueError("max_retries must be an int >= 0")
-        if backoff_factor < 0 or backoff_max < 0:
-            raise ValueError("backoff_factor and backoff_max must be >= 0")
+        check_int("max_retries", max_retries, 0)
+        backoff_factor = check_number("backoff_factor", backoff_factor)
+        backoff_max = check_number("backoff_max", backoff_max)
         codes = tuple(retry_status_codes)
         if not all(isinstance(c, int) and 400 <= c <= 599 for c in codes):
             raise ValueError("retry_status_codes must be HTTP error statuses (400-599)")
