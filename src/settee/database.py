@@ -11,6 +11,9 @@ truthy.
 The handle cache is bounded (the client's ``cache_size``/``cache_ttl``) and
 only ever holds what this process read or wrote: a document another process
 changed is refreshed with ``get(doc_id, remote=True)`` or ``doc.fetch()``.
+It is per thread (:mod:`settee._doccache`): one thread's ``db[doc_id]`` is
+never another thread's object, so fetch-modify-save with a retry on
+``Conflict`` is exact under threads.
 
 Queries and indexes come from :class:`~settee._queries.QueryMixin`, security
 and compaction from :class:`~settee._dbadmin.AdminMixin`; :class:`Partition`
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from . import errors
 from ._bulk import match_results
 from ._dbadmin import AdminMixin
+from ._doccache import DocumentCache
 from ._queries import QueryMixin
 from ._validate import (
     check_documents,
@@ -120,7 +124,7 @@ class Database(QueryMixin, AdminMixin):
             raise ValueError("fetch_limit must be an int >= 1")
         self.fetch_limit = fetch_limit
         self.partitioned = bool(partitioned)
-        self._cache = client._new_cache()
+        self._cache = DocumentCache(client._new_cache())
 
     @property
     def backend(self) -> Backend:
@@ -139,7 +143,7 @@ class Database(QueryMixin, AdminMixin):
     def _remember(self, doc: Document) -> None:
         docid = doc.get("_id")
         if isinstance(docid, str):
-            self._cache[docid] = doc
+            self._cache.own(docid, doc)
 
     def _forget(self, docid: str) -> None:
         self._cache.pop(docid, None)
@@ -157,22 +161,23 @@ class Database(QueryMixin, AdminMixin):
     def _fetch(self, docid: str) -> Document:
         body = self.backend.get_doc(self.database_name, validate_doc_id(docid))
         doc = self._wrap(body)
-        self._cache[docid] = doc
+        self._cache.put(docid, doc)
         return doc
 
     # -- mapping protocol -------------------------------------------------------
     def __getitem__(self, docid: str) -> Document:
-        """The cached document, else one fetch; ``DocumentNotFound`` (a KeyError) if absent."""
-        cached: Document | None = self._cache.get(docid)
+        """This thread's cached document, else one fetch; ``DocumentNotFound`` (a KeyError)
+        if absent. Another thread never gets the same object."""
+        cached = self._cache.get(docid)
         if cached is not None:
             return cached
         return self._fetch(docid)
 
     def __contains__(self, docid: object) -> bool:
-        """Whether the document exists: True from the cache, else asks the backend."""
+        """Whether the document exists: True if any thread has it cached, else asks the backend."""
         if not isinstance(docid, str):
             return False
-        if docid in self._cache:
+        if self._cache.known(docid):
             return True
         try:
             validate_doc_id(docid)
@@ -185,9 +190,10 @@ class Database(QueryMixin, AdminMixin):
         return True
 
     def get(self, docid: str, default: Any = None, remote: bool = False) -> Any:
-        """The cached document or ``default``; ``remote=True`` fetches (and caches) it."""
+        """This thread's cached document or ``default``; ``remote=True`` fetches (and caches) it."""
         if not remote:
-            return self._cache.get(docid, default)
+            cached = self._cache.get(docid)
+            return default if cached is None else cached
         try:
             return self._fetch(docid)
         except errors.DocumentNotFound:
@@ -195,9 +201,9 @@ class Database(QueryMixin, AdminMixin):
             return default
 
     def keys(self, remote: bool = False) -> list[str]:
-        """Cached document ids; ``remote=True``: every id in the database (paged requests)."""
+        """Ids this thread has cached; ``remote=True``: every id in the database (paged)."""
         if not remote:
-            return list(self._cache.keys())
+            return self._cache.ids()
         return [row["id"] for row in self.all_docs(page_size=max(self.fetch_limit, 1000))]
 
     def __iter__(self) -> Iterator[Document]:
@@ -215,11 +221,12 @@ class Database(QueryMixin, AdminMixin):
         return True  # an empty database is still a database: `if db:` must not ask the server
 
     def __delitem__(self, docid: str) -> None:
-        """Drop a document from the cache (``KeyError`` if not cached); the server is untouched."""
-        del self._cache[docid]
+        """Drop this thread's cached copy (``KeyError`` if none); the server is untouched."""
+        if not self._cache.discard(docid):
+            raise KeyError(docid)
 
     def clear_cache(self) -> None:
-        """Forget every cached document."""
+        """Forget every cached document, in every thread."""
         self._cache.clear()
 
     # -- database lifecycle -----------------------------------------------------
