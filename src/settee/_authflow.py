@@ -15,15 +15,25 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
 
+from ._urls import redact_url
+
 __all__ = ["Auth", "AuthFlow", "Request", "ResponseLike", "basic_auth_header"]
 
 
-@dataclass
+#: Headers whose values are credentials: masked in ``repr(Request)``.
+_SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-auth-token", "x-api-key"}
+)
+
+
+@dataclass(repr=False)
 class Request:
     """A request as strategies see it; the transport turns it into a real one.
 
     ``base_url`` is the server root the request belongs to (no trailing
     slash), so a strategy can address ``/_session`` on the same server.
+    Its repr shows no secret: the URLs redacted, credential headers masked,
+    the body (a login may carry a password) as its length only.
     """
 
     method: str
@@ -31,6 +41,14 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
     base_url: str = ""
+
+    def __repr__(self) -> str:
+        headers = {k: "***" if k.lower() in _SECRET_HEADERS else v for k, v in self.headers.items()}
+        body = None if self.body is None else f"<{len(self.body)} bytes>"
+        return (
+            f"Request({self.method!r}, {redact_url(self.url)!r}, headers={headers!r}, "
+            f"body={body}, base_url={redact_url(self.base_url)!r})"
+        )
 
     def copy_with(self, **changes: Any) -> Request:
         """A copy with ``changes`` applied (headers are copied, never shared)."""

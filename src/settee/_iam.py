@@ -15,6 +15,7 @@ from ._authflow import (
     _with_authorization,
     basic_auth_header,
 )
+from ._urls import redact_url
 from .errors import Unauthorized
 
 __all__ = ["DEFAULT_IAM_TOKEN_URL", "IAMAuth"]
@@ -57,7 +58,7 @@ class IAMAuth:
         self._refresh_at = 0.0
 
     def __repr__(self) -> str:
-        return f"IAMAuth(token_url={self.token_url!r}, api_key='***')"
+        return f"IAMAuth(token_url={redact_url(self.token_url)!r}, api_key='***')"
 
     @property
     def token(self) -> str | None:

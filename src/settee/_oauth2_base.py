@@ -23,6 +23,7 @@ from ._authflow import (
     _with_authorization,
     basic_auth_header,
 )
+from ._urls import redact_url
 
 __all__ = ["OAuth2Token"]
 
@@ -103,7 +104,8 @@ class _OAuth2:
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(token_url={self.token_url!r}, client_id={self.client_id!r}, "
+            f"{type(self).__name__}(token_url={redact_url(self.token_url)!r}, "
+            f"client_id={self.client_id!r}, "
             f"client_secret={'***' if self.client_secret else None})"
         )
 
