@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .errors import BadRequest, NotFound
+from .errors import BadRequest, DocumentNotFound, NotFound
 
 __all__ = [
     "DB_NAME_RULE",
@@ -235,7 +235,7 @@ _BUILTIN_FILTERS = frozenset({"_doc_ids", "_selector", "_design", "_view"})
 def check_changes_filter(params: Mapping[str, Any], get_doc: Callable[[str], Any]) -> None:
     """Make sure a ``_changes`` ``filter=`` (or ``_view``) names a function that exists.
 
-    ``get_doc(docid)`` reads a document (raising ``NotFound`` when absent).
+    ``get_doc(docid)`` reads a document (raising ``DocumentNotFound`` when absent).
     ``filter="ddoc/name"`` needs ``_design/ddoc`` with ``filters.name``;
     ``filter="_view"`` needs ``view="ddoc/name"`` with ``views.name``.
     Raises ``NotFound`` naming what is missing, ``BadRequest`` for a filter
@@ -258,7 +258,7 @@ def check_changes_filter(params: Mapping[str, Any], get_doc: Callable[[str], Any
         )
     try:
         design = get_doc(f"_design/{ddoc}")
-    except NotFound as exc:
+    except DocumentNotFound as exc:
         raise NotFound(
             f"the {what} {name!r} does not exist: there is no design document _design/{ddoc}",
             error="not_found",

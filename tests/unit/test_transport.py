@@ -347,6 +347,7 @@ ASF = "The Apache Software Foundation"
             {
                 "javascript_views", "sessions", "config", "db_updates", "partitions",
                 "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_selector",
+                "changes_filter_404",
             },
         ),
         (
@@ -354,6 +355,7 @@ ASF = "The Apache Software Foundation"
             {
                 "javascript_views", "sessions", "config", "db_updates",
                 "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_selector",
+                "changes_filter_404",
             },
         ),
         (
@@ -361,6 +363,7 @@ ASF = "The Apache Software Foundation"
             {
                 "javascript_views", "sessions", "db_updates", "partitions",
                 "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_selector",
+                "changes_filter_404",
             },
         ),
         ({"couchdb": "Welcome"}, {"javascript_views", "sessions"}),

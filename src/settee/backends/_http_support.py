@@ -21,8 +21,13 @@ _JSON_PARAMS = frozenset(
     {"key", "keys", "startkey", "endkey", "start_key", "end_key", "open_revs", "atts_since"}
 )
 
+# Capabilities by server (names and meanings in backends.base.CAPABILITIES). PouchDB
+# Server 4.2 lacks changes_filter_404: a _changes filter naming a missing design
+# document or function kills its process, so the backend reads the design document
+# first (one GET) and raises NotFound itself.
 _POUCHDB_CAPS = frozenset({"javascript_views", "sessions", "config"})
 _COUCHDB2_CAPS = _POUCHDB_CAPS | {
+    "changes_filter_404",
     "changes_selector",
     "db_updates",
     "feed_timeout",
@@ -85,7 +90,10 @@ def capabilities_for(info: Mapping[str, Any]) -> frozenset[str]:
             caps.add("partitions")
         return frozenset(caps)
     if major.isdigit():  # CouchDB 1.x
-        return frozenset({"javascript_views", "sessions", "config", "db_updates", "feed_timeout"})
+        return frozenset(
+            {"javascript_views", "sessions", "config", "db_updates", "feed_timeout"}
+            | {"changes_filter_404"}
+        )
     return frozenset({"javascript_views", "sessions"})
 
 

@@ -85,6 +85,8 @@ CAPABILITIES: dict[str, str] = {
     "config": "the /_config endpoints",
     "seq_interval": "the seq_interval feed option",
     "changes_selector": "the _selector filter on _changes (Mango selector as a POST body)",
+    "changes_filter_404": "answers 404 for a _changes filter naming a missing design document or "
+    "function (PouchDB Server 4.2's process dies: settee checks the design document first)",
     "multiprocess": "several processes may open the same store",
     "mango_partial_indexes": "partial_filter_selector in Mango indexes",
 }

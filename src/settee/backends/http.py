@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .. import errors
-from .._validate import validate_doc_id
+from .._validate import check_changes_filter, validate_doc_id
 from ..transport import Transport, doc_id_segments, quote_segment, redact_url
 from ._http_support import _bound_all_docs, _bound_find, capabilities_for, encode_params
 from .base import ChangesStream, MapFunction, ReduceSpec
@@ -418,6 +418,8 @@ class HTTPBackend:
         """Open ``/db/_changes`` (a POST when ``body`` is given); see ``_http_changes``."""
         from ._http_changes import open_changes
 
+        if "changes_filter_404" not in self.capabilities:  # PouchDB Server dies on a missing one
+            check_changes_filter(params or {}, lambda docid: self.get_doc(db, docid))
         return open_changes(
             self.transport,
             (_check_db(db), "_changes"),

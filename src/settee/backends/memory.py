@@ -26,12 +26,20 @@ class MemoryBackend(LocalBackend):
 
     ``options`` may carry the transport options every backend accepts (``auth``,
     ``timeout``, ``max_retries``, ``backoff_factor``, ``retry_status_codes``);
-    they mean nothing here and are ignored. Anything else is a ``TypeError``.
+    they mean nothing here: checked as on HTTP (the same bad value is refused the
+    same way), then ignored. Anything else is a ``TypeError``.
     """
 
     kind = "memory"
     _capabilities = frozenset(
-        {"python_views", "feed_timeout", "partitions", "mango_partial_indexes", "changes_selector"}
+        {
+            "python_views",
+            "feed_timeout",
+            "partitions",
+            "mango_partial_indexes",
+            "changes_selector",
+            "changes_filter_404",
+        }
     )
 
     def __init__(self, url: str = "memory:", **options: Any) -> None:

@@ -18,20 +18,31 @@ from ._local.sqlstore import SQLiteStorage
 __all__ = ["SQLiteBackend"]
 
 _PREFIX = "sqlite:///"
+_READ_ONLY = "?mode=ro"
 
 
 def path_from_url(url: str) -> str:
     """The file path in a ``sqlite:///`` URL (SQLAlchemy's convention); ``ValueError``."""
+    return parse_url(url)[0]
+
+
+def parse_url(url: str) -> tuple[str, bool]:
+    """``(path, read_only)`` of ``sqlite:///path`` or ``sqlite:///path?mode=ro``; ``ValueError``."""
     if not isinstance(url, str) or not url.lower().startswith(_PREFIX):
         raise ValueError(
             f"not a sqlite URL: {url!r} (use sqlite:///relative.db or sqlite:////absolute.db)"
         )
     path = url[len(_PREFIX) :]
+    read_only = path.endswith(_READ_ONLY)
+    if read_only:
+        path = path[: -len(_READ_ONLY)]
     if not path or "?" in path or "#" in path:
-        raise ValueError(f"a sqlite URL needs a file path and nothing else: {url!r}")
+        raise ValueError(
+            f"a sqlite URL needs a file path and nothing else but an optional ?mode=ro: {url!r}"
+        )
     if path == ":memory:":
         raise ValueError("sqlite:///:memory: cannot be shared between threads; use memory:")
-    return path
+    return path, read_only
 
 
 class SQLiteBackend(LocalBackend):
@@ -40,10 +51,14 @@ class SQLiteBackend(LocalBackend):
     Options: ``synchronous`` (``"NORMAL"``, the default: an acknowledged write
     survives the process being killed; ``"FULL"``: it survives a power cut
     too, at an fsync per write), ``busy_timeout`` (seconds to wait for another
-    writer's lock, default 30) and ``poll_interval`` (seconds between checks
-    for other processes' writes while a feed waits, default 0.05). The
+    writer's lock, default 30, >= 0), ``poll_interval`` (seconds between checks
+    for other processes' writes while a feed waits, default 0.05, > 0) and
+    ``read_only`` (open with SQLite's ``mode=ro``: reads only, every write is
+    ``Forbidden``; also chosen by a ``?mode=ro`` URL and for a file this
+    process may not write, which would otherwise not open at all). The
     transport options every backend accepts (``auth``, ``timeout``,
-    ``max_retries``, ``backoff_factor``, ``retry_status_codes``) are ignored;
+    ``max_retries``, ``backoff_factor``, ``retry_status_codes``) are checked
+    as on HTTP, then ignored;
     anything else is a ``TypeError``.
     """
 
@@ -56,6 +71,7 @@ class SQLiteBackend(LocalBackend):
             "multiprocess",
             "mango_partial_indexes",
             "changes_selector",
+            "changes_filter_404",
         }
     )
 
@@ -66,13 +82,20 @@ class SQLiteBackend(LocalBackend):
         synchronous: str = "NORMAL",
         busy_timeout: float = 30.0,
         poll_interval: float = 0.05,
+        read_only: bool = False,
         **options: Any,
     ) -> None:
         check_options(self.kind, options)
-        path = path_from_url(url)
+        path, ro_url = parse_url(url)
         storage = SQLiteStorage(
-            path, synchronous=synchronous, busy_timeout=busy_timeout, poll_interval=poll_interval
+            path,
+            synchronous=synchronous,
+            busy_timeout=busy_timeout,
+            poll_interval=poll_interval,
+            read_only=ro_url or read_only,
         )
         super().__init__(storage)
-        self.url = _PREFIX + path
+        self.url = _PREFIX + path + (_READ_ONLY if storage.read_only else "")
+        #: True when the store was opened read-only (see the class docstring).
+        self.read_only = storage.read_only
         self.path = storage.path

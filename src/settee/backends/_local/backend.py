@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from importlib import metadata
 from typing import Any
 
+from ..._validate import check_changes_filter, check_int, check_number
 from ...errors import NotSupported
 from ..base import ChangesStream, MapFunction, ReduceSpec
 from .engine import Engine
@@ -21,13 +22,21 @@ IGNORED_OPTIONS = frozenset(
 
 
 def check_options(kind: str, options: Mapping[str, Any]) -> None:
-    """``TypeError`` for any option outside :data:`IGNORED_OPTIONS`."""
+    """``TypeError`` for any option outside :data:`IGNORED_OPTIONS`.
+
+    The ignored retry options are still checked as the HTTP transport checks
+    them, so a bad value is refused the same way on every backend.
+    """
     unknown = sorted(set(options) - IGNORED_OPTIONS)
     if unknown:
         raise TypeError(
             f"the {kind} backend got unexpected option(s) {', '.join(unknown)}; it accepts and "
             f"ignores only {', '.join(sorted(IGNORED_OPTIONS))}"
         )
+    if options.get("max_retries") is not None:
+        check_int("max_retries", options["max_retries"], 0)
+    if options.get("backoff_factor") is not None:
+        check_number("backoff_factor", options["backoff_factor"])
 
 
 def settee_version() -> str:
@@ -193,7 +202,13 @@ class LocalBackend:
         raw: bool = False,
         chunk_size: int = 65536,
     ) -> ChangesStream:
-        """Open the changes feed (``chunk_size`` means nothing locally)."""
+        """Open the changes feed (``chunk_size`` means nothing locally).
+
+        A ``filter=`` naming a missing design document or function is
+        ``NotFound``, as on CouchDB (an existing JavaScript filter is
+        ``NotSupported``).
+        """
+        check_changes_filter(params or {}, lambda docid: self._engine.get_doc(db, docid))
         return self._engine.changes(db, params, body=body, raw=raw)
 
     def db_updates(

@@ -12,6 +12,9 @@ One file holds many databases. Durability and concurrency choices:
   processes) can never both pass the check — one gets ``Conflict``.
 * ``sqlite3`` connections are never used by two threads at once: a small pool
   lends one to each transaction; :meth:`SQLiteStorage.close` closes them.
+* A file this process may not write (or ``read_only=True``) is opened with
+  SQLite's ``mode=ro``: nothing is written on open (no schema, no pragmas),
+  reads work, and every write raises :class:`settee.errors.Forbidden`.
 
 Every ``sqlite3`` exception is translated here, and only here, into
 :class:`settee.errors.ServerError`.
@@ -27,8 +30,10 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import quote
 
-from ...errors import ServerError
+from ..._validate import check_number
+from ...errors import Forbidden, ServerError
 from .revtree import RevTree
 from .storage import BodyKey, DbMeta, DocInfo, Txn
 
@@ -312,13 +317,22 @@ class SQLiteStorage:
         synchronous: str = "NORMAL",
         busy_timeout: float = 30.0,
         poll_interval: float = 0.05,
+        read_only: bool = False,
     ) -> None:
+        if not isinstance(synchronous, str):
+            raise TypeError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
         if synchronous.upper() not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
+        if not isinstance(read_only, bool):
+            raise TypeError(f"read_only must be a bool, not {read_only!r}")
         self.path = os.path.abspath(path)
         self.synchronous = synchronous.upper()
-        self.busy_timeout = busy_timeout
-        self.poll_interval = poll_interval
+        self.busy_timeout = check_number("busy_timeout", busy_timeout)
+        # 0 would turn a waiting feed into a busy loop.
+        self.poll_interval = check_number("poll_interval", poll_interval, strict=True)
+        exists = os.path.isfile(self.path)
+        #: True when the file is opened with SQLite's mode=ro: every write is Forbidden.
+        self.read_only = read_only or (exists and not os.access(self.path, os.W_OK))
         self._free: list[sqlite3.Connection] = []
         self._pool_lock = threading.Lock()
         self._closed = False
@@ -326,6 +340,20 @@ class SQLiteStorage:
         directory = os.path.dirname(self.path)
         if directory and not os.path.isdir(directory):
             raise ValueError(f"no such directory for the SQLite file: {directory}")
+        if self.read_only:
+            if not exists:
+                raise ValueError(f"no SQLite file at {self.path} to open read-only")
+            with self._connection() as conn:
+                row = conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dbs'"
+                ).fetchone()
+            if row is None:
+                self.close()
+                raise ValueError(
+                    f"{self.path} is not a settee store (no dbs table) and is opened "
+                    "read-only, so settee cannot create one"
+                )
+            return
         with self._connection() as conn:
             # executescript commits first; the script brings its own transaction.
             conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
@@ -338,6 +366,16 @@ class SQLiteStorage:
             raise ServerError(f"SQLite error on {self.path}: {exc}", error="sqlite_error") from exc
 
     def _open(self) -> sqlite3.Connection:
+        if self.read_only:
+            # mode=ro: SQLite writes nothing (a read-only WAL file still needs its
+            # -shm/-wal beside it, or a directory where they can be created).
+            return sqlite3.connect(
+                f"file:{quote(self.path)}?mode=ro",
+                uri=True,
+                timeout=self.busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
         conn = sqlite3.connect(
             self.path,
             timeout=self.busy_timeout,
@@ -386,7 +424,11 @@ class SQLiteStorage:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Txn]:
-        """An exclusive write transaction: committed whole, or rolled back on any exception."""
+        """An exclusive write transaction: committed whole, or rolled back on any exception.
+
+        ``Forbidden`` (nothing done) when the store is open read-only.
+        """
+        self._refuse_if_read_only()
         with self._connection() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -420,8 +462,17 @@ class SQLiteStorage:
                     return
                 self._cond.wait(remaining)
 
+    def _refuse_if_read_only(self) -> None:
+        if self.read_only:
+            raise Forbidden(
+                f"the SQLite store {self.path} is open read-only (the file is not writable by "
+                "this process, or read_only=True / ?mode=ro was given): writes are refused",
+                error="forbidden",
+            )
+
     def reclaim(self) -> None:
         """Return free pages to the file system (after compaction)."""
+        self._refuse_if_read_only()
         with self._connection() as conn:
             # executescript steps the pragma to completion; execute() frees one page.
             conn.executescript("PRAGMA incremental_vacuum;")
