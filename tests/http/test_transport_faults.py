@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from urllib.parse import unquote
 
 import pytest
 
@@ -237,8 +238,17 @@ def test_non_serialisable_documents_fail_before_any_request() -> None:
 
 
 def test_wire_format(caplog: pytest.LogCaptureFixture) -> None:
-    """Fake: records what arrives — encoded paths, JSON params, methods, bodies, headers."""
-    with FakeServer(lambda r: Reply.json(200, {"ok": True, "rows": [], "uuids": []})) as fake:
+    """Fake: records what arrives — encoded paths, JSON params, methods, bodies, headers.
+
+    It answers each request the shape settee checks for: a list for ``open_revs``,
+    the written id and a rev for a PUT, an ``ok`` body for the rest."""
+
+    def answer(r: Recorded) -> Reply:
+        if "open_revs" in r.query:
+            return Reply.json(200, [])
+        return Reply.json(200, {"ok": True, "id": "x", "rev": "2-a", "rows": [], "uuids": []})
+
+    with FakeServer(answer) as fake:
         backend = HTTPBackend(fake.url, headers={"X-Extra": "1"})
         backend.get_doc("my/db", "a/b?c#d", {"open_revs": "all", "revs": True, "latest": None})
         backend.all_docs("db", {"startkey": ["a", 1], "descending": False}, keys=["k"])
@@ -267,8 +277,14 @@ def test_wire_format(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_dot_segments_stay_encoded_on_the_wire() -> None:
     """Fake: records raw paths. requests would turn %2E back into "." (a dot segment
-    any proxy collapses into another endpoint); settee sends the URL as encoded."""
-    with FakeServer(lambda r: Reply.json(200, {"ok": True})) as fake:
+    any proxy collapses into another endpoint); settee sends the URL as encoded.
+    It answers each GET with the document the path names (settee checks the _id)."""
+
+    def answer(r: Recorded) -> Reply:
+        segments = [unquote(s) for s in r.route.split("/")[2:]]
+        return Reply.json(200, {"ok": True, "_id": "/".join(segments)})
+
+    with FakeServer(answer) as fake:
         backend = HTTPBackend(fake.url)
         for docid in ("..", ".", "_local/..", "_design/.."):
             backend.get_doc("db", docid)
