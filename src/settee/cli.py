@@ -386,6 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except errors.Conflict as exc:
         print(f"settee: conflict: {exc}", file=sys.stderr)
         return EXIT_CONFLICT
+    except errors.RQLSyntaxError as exc:  # one line: the message, not its drawing of the text
+        print(f"settee: invalid RQL: {str(exc).partition(chr(10))[0]}", file=sys.stderr)
+        return EXIT_USAGE
     except (ValueError, TypeError) as exc:
         print(f"settee: {exc}", file=sys.stderr)
         return EXIT_USAGE

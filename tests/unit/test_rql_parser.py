@@ -56,7 +56,7 @@ def eq(field: str, value: Value) -> Compare:
             eq("a", datetime(2020, 1, 2, 3, 4, 5, 1, tzinfo=timezone(timedelta(hours=-5)))),
         ),
         ("eq(a,2020-01-02T03:04:05Z)", eq("a", "2020-01-02T03:04:05Z")),  # not isoformat()
-        ("eq(a,1e999)", eq("a", Decimal("1e999"))),
+        ("eq(a,1e300)", eq("a", Decimal("1e300"))),  # 1e999: an error (issue 8)
         ("eq(a.b.c,1)", eq("a.b.c", 1)),
         ("eq(_id,doc-1)", eq("_id", "doc-1")),
         ("eq(tags.0,x)", eq("tags.0", "x")),
@@ -155,6 +155,7 @@ def test_syntax_error_is_a_settee_error_and_a_value_error() -> None:
         ("eq", 0, "expected an expression"),
         (")", 0, "expected an expression"),
         ("eq(a,1) eq(b,2)", 8, "unexpected"),
+        ("eq(a,1e999)", 5, "beyond a float's range"),
     ],
 )
 def test_error_positions(text: str, position: int, message: str) -> None:

@@ -29,7 +29,6 @@ Values become JSON: ``Decimal`` a number (``int`` when whole), ``date`` and
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -50,6 +49,7 @@ from settee.rql.nodes import (
     Query,
     Value,
     and_,
+    number_fits,
 )
 from settee.rql.parser import parse
 
@@ -100,17 +100,20 @@ class MangoQuery:
 def json_value(value: Value) -> Any:
     """Return ``value`` as the JSON value Mango compares with.
 
-    Raises ``ValueError`` for a number beyond a float's range.
+    Raises ``ValueError`` for a number beyond a float's range
+    (:func:`~settee.rql.nodes.number_fits`), checked before a whole
+    ``Decimal`` is expanded to an ``int``.
     """
     if value is EMPTY:
         return ""
-    if isinstance(value, Decimal):
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        if not number_fits(value):
+            raise ValueError("a number beyond a float's range is too large or too small for JSON")
+        if isinstance(value, int):
+            return value
         if value == value.to_integral_value():
             return int(value)
-        number = float(value)
-        if math.isinf(number):
-            raise ValueError(f"{value} is too large for a JSON number")
-        return number
+        return float(value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     return value

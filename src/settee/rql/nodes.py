@@ -15,21 +15,28 @@ Values are Python values: ``str``, ``int``, ``float``, ``Decimal``, ``bool``,
 ``datetime``. Equality is by meaning, not Python type: ``eq(a,1.5)`` equals
 ``eq(a,Decimal("1.5"))`` (they render alike), but ``eq(a,true)`` does not equal
 ``eq(a,1)`` and ``eq(a,'1')`` does not equal ``eq(a,1)``.
+
+Limits, so that no input can exhaust time, memory or the stack: a number must
+be 0 or have a magnitude a float can hold (:func:`number_fits`: what JSON
+numbers become in PouchDB and in Mango), and a tree nests at most
+:data:`MAX_DEPTH` levels (each node's :attr:`~And.depth`, checked when it is
+built). The parser applies both to RQL text as :class:`~settee.errors.RQLSyntaxError`.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Final, TypeAlias
+from typing import ClassVar, Final, TypeAlias
 
 __all__ = [
     "COMPARE_OPS",
     "EMPTY",
     "LIST_OPS",
+    "MAX_DEPTH",
     "RANGE_OPS",
     "SEARCH_OPS",
     "And",
@@ -45,6 +52,7 @@ __all__ = [
     "check_value",
     "is_field",
     "not_",
+    "number_fits",
     "or_",
 ]
 
@@ -56,6 +64,12 @@ RANGE_OPS: Final = ("lt", "le", "gt", "ge")
 SEARCH_OPS: Final = ("like", "ilike")
 #: Operators taking a list of values.
 LIST_OPS: Final = ("in", "out")
+#: How deeply a filter may nest: a comparison is depth 1, and each ``and``,
+#: ``or`` and ``not`` above it adds one; RQL text may hold at most this many
+#: parentheses open at once. Deeper trees raise ``ValueError`` when built (the
+#: parser: ``RQLSyntaxError``), so parsing, rendering and the Mango translation,
+#: which recurse over the tree, stay far below Python's recursion limit.
+MAX_DEPTH: Final = 64
 
 
 class EmptyType:
@@ -82,12 +96,36 @@ Value: TypeAlias = str | int | float | Decimal | bool | date | datetime | EmptyT
 _SCALARS = (str, int, float, Decimal, bool, date, datetime, EmptyType)
 
 
+def number_fits(value: int | Decimal) -> bool:
+    """Whether ``value`` is 0 or a float can hold its magnitude (about 5e-324 to 1.8e308).
+
+    This is settee's one rule for numbers in RQL: JSON numbers become floats in
+    PouchDB and in Mango's comparisons, and a number that would overflow to
+    infinity or underflow to 0 means something else there (and expanding
+    ``1e10000000`` to its digits would take for ever). It runs in time linear in
+    the number's written length, whatever its exponent. NaN and infinity do not fit.
+    """
+    if isinstance(value, int):
+        try:
+            float(value)  # raises at once for more than 1024 bits
+        except OverflowError:
+            return False
+        return True
+    if not value.is_finite():
+        return False
+    if value.is_zero():
+        return True
+    number = float(value)  # bounded: Decimal converts via its written digits
+    return number != 0.0 and math.isfinite(number)
+
+
 def check_value(op: str, value: object) -> Value:
     """Return ``value`` if operator ``op`` accepts it.
 
     Raises ``TypeError`` (naming the operator) for an unsupported type and
-    ``ValueError`` for NaN/infinite numbers or ``null()``/``empty()`` where
-    RQL does not allow them (range and pattern operators).
+    ``ValueError`` for NaN/infinite numbers, numbers beyond a float's range
+    (see :func:`number_fits`) or ``null()``/``empty()`` where RQL does not
+    allow them (range and pattern operators).
     """
     if value is not None and not isinstance(value, _SCALARS):
         raise TypeError(
@@ -102,6 +140,12 @@ def check_value(op: str, value: object) -> Value:
         raise ValueError(f"the `{op}` operator cannot compare with {value!r}")
     if isinstance(value, Decimal) and not value.is_finite():
         raise ValueError(f"the `{op}` operator cannot compare with {value!r}")
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool) and not number_fits(value):
+        # Not the value itself in the message: str() of a huge int raises.
+        raise ValueError(
+            f"the `{op}` operator cannot compare with a number beyond a float's range "
+            "(0, or a magnitude from about 5e-324 to 1.8e308)"
+        )
     return value
 
 
@@ -150,6 +194,9 @@ class Compare:
     field: str
     value: Value
 
+    #: The nesting depth of this node: 1 for a comparison.
+    depth: ClassVar[int] = 1
+
     def __post_init__(self) -> None:
         if self.op not in COMPARE_OPS:
             raise ValueError(f"unknown comparison operator {self.op!r}")
@@ -174,6 +221,9 @@ class Member:
     field: str
     values: tuple[Value, ...]
 
+    #: The nesting depth of this node: 1 for a comparison.
+    depth: ClassVar[int] = 1
+
     def __post_init__(self) -> None:
         if self.op not in LIST_OPS:
             raise ValueError(f"unknown list operator {self.op!r}")
@@ -196,25 +246,52 @@ class Member:
         return hash(self._key())
 
 
+def _depth_above(kind: str, children: tuple[object, ...]) -> int:
+    """The depth of a node over ``children``; raises past :data:`MAX_DEPTH`."""
+    depth = 1 + max((getattr(child, "depth", 1) for child in children), default=0)
+    if depth > MAX_DEPTH:
+        raise ValueError(f"this {kind}() would nest {depth} levels deep; the limit is {MAX_DEPTH}")
+    return depth
+
+
 @dataclass(frozen=True)
 class And:
-    """All children hold. Build with :func:`and_`."""
+    """All children hold. Build with :func:`and_`.
+
+    ``depth`` is 1 more than the deepest child's; building one deeper than
+    :data:`MAX_DEPTH` raises ``ValueError``.
+    """
 
     children: tuple[Node, ...]
+    depth: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "depth", _depth_above("and", self.children))
 
 
 @dataclass(frozen=True)
 class Or:
-    """At least one child holds. Build with :func:`or_`."""
+    """At least one child holds. Build with :func:`or_`. ``depth`` as for :class:`And`."""
 
     children: tuple[Node, ...]
+    depth: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "depth", _depth_above("or", self.children))
 
 
 @dataclass(frozen=True)
 class Not:
-    """The child (a :class:`Compare` or :class:`Member`) does not hold. Build with :func:`not_`."""
+    """The child (a :class:`Compare` or :class:`Member`) does not hold. Build with :func:`not_`.
+
+    ``depth`` as for :class:`And`.
+    """
 
     child: Node
+    depth: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "depth", _depth_above("not", (self.child,)))
 
 
 Node: TypeAlias = Compare | Member | And | Or | Not

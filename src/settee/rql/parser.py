@@ -28,6 +28,13 @@ exactly ``date.isoformat()`` / ``datetime.isoformat()`` output, and a string
 otherwise. ``eq(f,t(eq(a,1),like(b,x)))`` (django-rql's namespace tuple)
 means ``and(eq(f.a,1),like(f.b,x))``; with ``ne`` it is negated.
 
+Limits (see :mod:`settee.rql.nodes`): a number must be 0 or within a float's
+range (``1e400``, ``1e-400`` and integers of more than 309 digits are errors,
+decided by :func:`~settee.rql.nodes.number_fits` before any digit is
+expanded), and at most :data:`~settee.rql.nodes.MAX_DEPTH` parentheses may be
+open at once (counted by the tokenizer, so the recursive descent never goes
+deeper), nor may the tree nest deeper. Nothing but ``RQLSyntaxError`` escapes.
+
 At the top level, ``limit``, ``offset`` and ``search`` in ``eq`` form
 (``limit=10``) are django-rql's reserved parameters, not filters.
 """
@@ -35,6 +42,7 @@ At the top level, ``limit``, ``offset`` and ``search`` in ``eq`` form
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -45,6 +53,7 @@ from settee.rql.nodes import (
     COMPARE_OPS,
     EMPTY,
     LIST_OPS,
+    MAX_DEPTH,
     RANGE_OPS,
     SEARCH_OPS,
     Compare,
@@ -55,6 +64,7 @@ from settee.rql.nodes import (
     and_,
     is_field,
     not_,
+    number_fits,
     or_,
 )
 
@@ -92,11 +102,19 @@ _Item = Node | _Directive
 def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     i, n = 0, len(text)
+    depth = 0
     while i < n:
         ch = text[i]
         if ch.isspace():
             i += 1
         elif ch in _PUNCT:
+            # Every recursion of the parser opens a parenthesis: bounding them
+            # here bounds the parser's stack.
+            depth += 1 if ch == "(" else -1 if ch == ")" else 0
+            if depth > MAX_DEPTH:
+                raise RQLSyntaxError(
+                    f"more than {MAX_DEPTH} parentheses open at once", text=text, position=i
+                )
             tokens.append(_Token(ch, ch, i))
             i += 1
         elif ch in "'\"":
@@ -114,18 +132,27 @@ def _tokenize(text: str) -> list[_Token]:
     return tokens
 
 
-def _bare_value(word: str) -> Value:
+def _bare_value(token: _Token, text: str) -> Value:
+    word = token.text
     if word == "true":
         return True
     if word == "false":
         return False
     match = _NUMBER.fullmatch(word)
     if match:
+        # Decimal keeps the number exactly as written (a float would round
+        # 8805082409750.551); Mango gets a float in the end. Checked before
+        # int(): that is quadratic in the digits and refuses over 4,300.
+        exact = Decimal(word)
+        if not number_fits(exact):
+            raise RQLSyntaxError(
+                "number beyond a float's range (0, or a magnitude from about 5e-324 to 1.8e308)",
+                text=text,
+                position=token.pos,
+            )
         if match.group(1) is None and match.group(2) is None:
             return int(word)
-        # Decimal keeps the number exactly as written (a float would round
-        # 8805082409750.551); Mango gets a float in the end.
-        return Decimal(word)
+        return exact
     try:
         if _DATE.fullmatch(word):
             day = date.fromisoformat(word)
@@ -165,6 +192,19 @@ class _Parser:
     def describe(self, token: _Token) -> str:
         return "end of text" if token.kind == "end" else repr(token.text)
 
+    def join(self, kind: str, nodes: Sequence[Node | None], pos: int) -> Node | None:
+        """``and_``/``or_`` of ``nodes``; a tree too deep is an error at ``pos``."""
+        try:
+            return and_(*nodes) if kind == "and" else or_(*nodes)
+        except ValueError as exc:  # deeper than MAX_DEPTH
+            raise self.error(str(exc), pos) from exc
+
+    def negate(self, node: Node, pos: int) -> Node:
+        try:
+            return not_(node)
+        except ValueError as exc:  # deeper than MAX_DEPTH
+            raise self.error(str(exc), pos) from exc
+
     def expect(self, kind: str) -> _Token:
         if self.tok.kind != kind:
             raise self.error(f"expected {kind!r}, found {self.describe(self.tok)}")
@@ -188,14 +228,16 @@ class _Parser:
         return items
 
     def disjunction(self, *, top: bool) -> list[_Item]:
+        start = self.tok.pos
         first = self.and_items(top=top)
         if self.tok.kind not in ("|", ";"):
             return first
-        operands = [self.filter_of(first)]
+        operands = [self.filter_of(first, start)]
         while self.tok.kind in ("|", ";"):
             self.advance()
-            operands.append(self.filter_of(self.and_items(top=False)))
-        node = or_(*operands)
+            start = self.tok.pos
+            operands.append(self.filter_of(self.and_items(top=False), start))
+        node = self.join("or", operands, start)
         return [node] if node is not None else []
 
     def and_items(self, *, top: bool) -> list[_Item]:
@@ -205,15 +247,17 @@ class _Parser:
             items += self.unary(top=top)
         return items
 
-    def filter_of(self, items: list[_Item]) -> Node | None:
+    def filter_of(self, items: list[_Item], pos: int) -> Node | None:
+        """The conjunction of ``items`` (``pos`` where they start), which hold no directive."""
         for item in items:
             if isinstance(item, _Directive):
                 raise self.error(f"{item.kind} is only allowed at the top level", item.pos)
-        return and_(*(item for item in items if not isinstance(item, _Directive)))
+        return self.join("and", [item for item in items if not isinstance(item, _Directive)], pos)
 
     def filter_expr(self) -> Node | None:
         """One argument of and/or/not: an or-expression holding no directive."""
-        return self.filter_of(self.disjunction(top=False))
+        start = self.tok.pos
+        return self.filter_of(self.disjunction(top=False), start)
 
     def unary(self, *, top: bool) -> list[_Item]:
         token = self.tok
@@ -232,7 +276,7 @@ class _Parser:
         else:
             raise self.error(f"expected an expression, found {self.describe(token)}")
         if not top:
-            self.filter_of(items)
+            self.filter_of(items, token.pos)
         return items
 
     def call(self, *, top: bool) -> list[_Item]:
@@ -245,14 +289,14 @@ class _Parser:
                 self.advance()
                 args.append(self.filter_expr())
             self.expect(")")
-            node = and_(*args) if name == "and" else or_(*args)
+            node = self.join(name, args, name_tok.pos)
             return [node] if node is not None else []
         if name == "not":
             child = self.filter_expr()
             self.expect(")")
             if child is None:
                 raise self.error("not() needs an expression", name_tok.pos)
-            return [not_(child)]
+            return [self.negate(child, name_tok.pos)]
         if name in COMPARE_OPS:
             return [self.comparison(name, name_tok.pos)]
         if name in LIST_OPS:
@@ -284,7 +328,7 @@ class _Parser:
             value = None if token.text == "null" else EMPTY
         elif token.kind == "word":
             self.advance()
-            value = token.text if op in SEARCH_OPS else _bare_value(token.text)
+            value = token.text if op in SEARCH_OPS else _bare_value(token, self.text)
         else:
             raise self.error(f"expected a value, found {self.describe(token)}")
         if (value is None or value is EMPTY) and (op in RANGE_OPS or op in SEARCH_OPS):
@@ -329,9 +373,9 @@ class _Parser:
                 break
             self.advance()
         self.expect(")")
-        joined = and_(*parts)
+        joined = self.join("and", parts, start.pos)
         assert joined is not None
-        return joined if op == "eq" else not_(joined)
+        return joined if op == "eq" else self.negate(joined, start.pos)
 
     def membership(self, op: str) -> Node:
         field = self.prop()
@@ -415,7 +459,7 @@ class _Parser:
             elif item.kind == "search" and not isinstance(item.value, str):
                 raise self.error("search needs a term", item.pos)
             seen[item.kind] = item.value
-        where = and_(*(item for item in items if not isinstance(item, _Directive)))
+        where = self.join("and", [item for item in items if not isinstance(item, _Directive)], 0)
         return Query(
             where=where,
             select=seen.get("select", ()),  # type: ignore[arg-type]
