@@ -81,6 +81,9 @@ class R:
     ``R()`` is the empty filter (falsy, renders as ``""``). Attribute access
     names a field (``R().a.b`` is field ``a.b``); names of methods (``eq``,
     ``n``, ...) and dunder names are not fields: use ``n("eq")`` for those.
+    ``&``, ``|`` and ``~`` raise ``ValueError`` for a tree nested deeper than
+    :data:`~settee.rql.nodes.MAX_DEPTH`, and comparisons for a number beyond a
+    float's range (:func:`~settee.rql.nodes.number_fits`).
     """
 
     __slots__ = ("_node", "_path")

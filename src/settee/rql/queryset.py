@@ -36,6 +36,7 @@ from settee.rql.mango import (
     node_to_selector,
     pouch_safe,
     sort_spec,
+    to_mango_query,
     to_query,
 )
 from settee.rql.nodes import Query
@@ -138,8 +139,6 @@ class MangoQuerySet:
             self._limit = _positive_int("limit", limit)
 
     def _apply_parsed(self, parsed: Query) -> None:
-        from settee.rql.mango import to_mango_query
-
         mango = to_mango_query(parsed)  # raises NotSupported for select(-x) / search
         if mango.fields is not None:
             self._fields = tuple(mango.fields)
