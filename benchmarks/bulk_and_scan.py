@@ -67,7 +67,7 @@ def insert_settee(url: str, db_name: str, count: int) -> dict[str, Any]:
 def insert_raw(url: str, db_name: str, count: int) -> dict[str, Any]:
     import requests
 
-    from settee.transport import split_credentials
+    from settee.urls import split_credentials
 
     base, creds = split_credentials(url)
     docs = make_docs(count)
@@ -112,7 +112,7 @@ def scan_settee(url: str, db_name: str, page_size: int, endkey: str | None) -> d
 def scan_raw(url: str, db_name: str, page_size: int, endkey: str | None) -> dict[str, Any]:
     import requests
 
-    from settee.transport import split_credentials
+    from settee.urls import split_credentials
 
     base, creds = split_credentials(url)
     session = requests.Session()

@@ -9,21 +9,16 @@ python-cloudant's names (``CouchDB``, ``Result``, ``QueryResult``,
 
 from __future__ import annotations
 
-from . import errors
-from .auth import (
-    ApiKeyAuth,
-    Auth,
-    BasicAuth,
-    BearerAuth,
-    IAMAuth,
-    NoAuth,
-    SessionAuth,
-)
-from .client import Client, CouchDB, connect, couchdb, couchdb_admin_party
-from .cloudant import Cloudant, cloudant, cloudant_bluemix, cloudant_iam
-from .database import Database, Partition
-from .document import DesignDocument, Document
-from .errors import (
+from settee import errors
+from settee.auth.iam import IAMAuth
+from settee.auth.oauth2 import OAuth2AuthorizationCode, OAuth2ClientCredentials, OAuth2Password
+from settee.auth.protocol import Auth
+from settee.auth.schemes import ApiKeyAuth, BasicAuth, BearerAuth, NoAuth, SessionAuth
+from settee.client import Client, CouchDB, connect, couchdb, couchdb_admin_party
+from settee.cloudant import Cloudant, cloudant, cloudant_bluemix, cloudant_iam
+from settee.database import Database
+from settee.document import DesignDocument, Document
+from settee.errors import (
     BadRequest,
     Conflict,
     CouchError,
@@ -40,17 +35,17 @@ from .errors import (
     TransportError,
     Unauthorized,
 )
-from .feeds import (
+from settee.feeds.checkpoints import (
     CheckpointStore,
-    Feed,
     FileCheckpoint,
-    InfiniteFeed,
     LocalDocumentCheckpoint,
     MemoryCheckpoint,
 )
-from .oauth2 import OAuth2AuthorizationCode, OAuth2ClientCredentials, OAuth2Password
-from .pages import QueryResult, Result, ResultByKey
-from .rql import R
+from settee.feeds.feed import Feed, InfiniteFeed
+from settee.pages.bookmarks import QueryResult
+from settee.pages.keys import Result, ResultByKey
+from settee.partition import Partition
+from settee.rql.builder import R
 
 __version__ = "0.1.0"
 

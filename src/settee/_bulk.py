@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import errors
+from settee import errors
 
 __all__ = ["match_results"]
 

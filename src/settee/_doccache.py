@@ -24,7 +24,7 @@ from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .document import Document
+    from settee.document import Document
 
 __all__ = ["DocumentCache"]
 

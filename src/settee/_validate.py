@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .errors import BadRequest, DocumentNotFound, NotFound
+from settee.errors import BadRequest, DocumentNotFound, NotFound
 
 __all__ = [
     "DB_NAME_RULE",

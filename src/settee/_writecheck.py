@@ -21,10 +21,10 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from . import errors
+from settee import errors
 
 if TYPE_CHECKING:
-    from .backends.base import Backend
+    from settee.backends.base import Backend
 
 __all__ = ["Outcome", "confirm_write"]
 

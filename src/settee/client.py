@@ -15,7 +15,7 @@ miss). ``iter(client)`` and ``len(client)`` cover the *cached* handles. The
 cache is bounded (``cache_size`` handles, LRU; ``cache_ttl`` seconds when
 given). Explicit verbs (``all_dbs``, ``create_database``, ``delete_database``)
 always act on the server. Sessions, credentials and the auth strategy come
-from :class:`~settee._sessions.SessionMixin`.
+from :class:`~settee.http.session.SessionMixin`.
 """
 
 from __future__ import annotations
@@ -30,12 +30,14 @@ from typing import Any
 
 import cachetools
 
-from . import errors
-from ._sessions import SessionMixin
-from ._validate import is_valid_db_name, validate_db_name
-from .auth import Auth, BasicAuth, NoAuth, SessionAuth
-from .backends import Backend, open_backend
-from .database import Database
+from settee import errors
+from settee._validate import is_valid_db_name, validate_db_name
+from settee.auth.protocol import Auth
+from settee.auth.schemes import BasicAuth, NoAuth, SessionAuth
+from settee.backends import open_backend
+from settee.backends.base import Backend
+from settee.database import Database
+from settee.http.session import SessionMixin
 
 logger = logging.getLogger("settee")
 
@@ -353,13 +355,13 @@ class Client(SessionMixin):
     # -- feeds (settee.feeds) -------------------------------------------------------
     def db_updates(self, **options: Any) -> Any:
         """The server-wide ``_db_updates`` feed (see :func:`settee.feeds.db_updates_feed`)."""
-        from . import feeds
+        from settee.feeds import feed as feeds
 
         return feeds.db_updates_feed(self, **options)
 
     def infinite_db_updates(self, **options: Any) -> Any:
         """A perpetually reconnecting ``_db_updates`` feed."""
-        from . import feeds
+        from settee.feeds import feed as feeds
 
         return feeds.infinite_db_updates_feed(self, **options)
 

@@ -18,9 +18,11 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from .auth import DEFAULT_IAM_TOKEN_URL, Auth, IAMAuth
-from .client import CouchDB
-from .transport import Transport, split_credentials
+from settee.auth.iam import DEFAULT_IAM_TOKEN_URL, IAMAuth
+from settee.auth.protocol import Auth
+from settee.client import CouchDB
+from settee.http.transport import Transport
+from settee.urls import split_credentials
 
 __all__ = ["Cloudant", "cloudant", "cloudant_bluemix", "cloudant_iam"]
 

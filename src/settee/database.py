@@ -15,9 +15,9 @@ It is per thread (:mod:`settee._doccache`): one thread's ``db[doc_id]`` is
 never another thread's object, so fetch-modify-save with a retry on
 ``Conflict`` is exact under threads.
 
-Queries and indexes come from :class:`~settee._queries.QueryMixin`, security
-and compaction from :class:`~settee._dbadmin.AdminMixin`; :class:`Partition`
-lives in :mod:`settee.partition` and is re-exported here.
+Queries and indexes come from :class:`~settee.queries.QueryMixin`, security
+and compaction from :class:`~settee.dbadmin.AdminMixin`; :class:`Partition`
+lives in :mod:`settee.partition`.
 """
 
 from __future__ import annotations
@@ -26,27 +26,27 @@ import contextlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import errors
-from ._bulk import match_results
-from ._dbadmin import AdminMixin
-from ._doccache import DocumentCache
-from ._queries import QueryMixin
-from ._validate import (
+from settee import errors
+from settee._bulk import match_results
+from settee._doccache import DocumentCache
+from settee._validate import (
     check_documents,
     validate_db_name,
     validate_doc_id,
     validate_partition_key,
 )
-from ._writecheck import confirm_write
-from .document import DesignDocument, Document
-from .pages import DEFAULT_PAGE_SIZE
-from .partition import Partition
+from settee._writecheck import confirm_write
+from settee.dbadmin import AdminMixin
+from settee.document import DesignDocument, Document
+from settee.pages.paging import DEFAULT_PAGE_SIZE
+from settee.partition import Partition
+from settee.queries import QueryMixin
 
 if TYPE_CHECKING:
-    from .backends.base import Backend
-    from .client import Client
+    from settee.backends.base import Backend
+    from settee.client import Client
 
-__all__ = ["BULK_CHUNK_SIZE", "Database", "Partition"]
+__all__ = ["BULK_CHUNK_SIZE", "Database"]
 
 #: Documents per ``_bulk_docs`` request when ``bulk_docs`` is given more.
 BULK_CHUNK_SIZE = 500
@@ -457,18 +457,18 @@ class Database(QueryMixin, AdminMixin):
     # -- elsewhere-implemented features (imported lazily) ---------------------------
     def changes(self, **options: Any) -> Any:
         """A ``_changes`` :class:`~settee.feeds.Feed` (see :func:`settee.feeds.changes_feed`)."""
-        from . import feeds
+        from settee.feeds import feed as feeds
 
         return feeds.changes_feed(self, **options)
 
     def infinite_changes(self, **options: Any) -> Any:
         """A perpetually reconnecting ``_changes`` feed (``settee.feeds.InfiniteFeed``)."""
-        from . import feeds
+        from settee.feeds import feed as feeds
 
         return feeds.infinite_changes_feed(self, **options)
 
     def filter(self, query: Any = None, **lookups: Any) -> Any:
         """A lazy RQL/Mango query set: ``db.filter(R(status="new"))``, ``db.filter("eq(a,1)")``."""
-        from .rql.queryset import MangoQuerySet
+        from settee.rql.queryset import MangoQuerySet
 
         return MangoQuerySet(self, query, **lookups)

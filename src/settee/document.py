@@ -21,14 +21,14 @@ import uuid
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
-from . import errors
-from ._urls import doc_id_segments
-from ._validate import check_int, check_json, validate_doc_id
+from settee import errors
+from settee._validate import check_int, check_json, validate_doc_id
+from settee.urls import doc_id_segments
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from .database import Database
+    from settee.database import Database
 
 __all__ = ["DesignDocument", "Document"]
 

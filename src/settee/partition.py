@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._validate import validate_partition_key
+from settee._validate import validate_partition_key
 
 if TYPE_CHECKING:
-    from .backends.base import MapFunction, ReduceSpec
-    from .database import Database
-    from .document import Document
-    from .pages import Result
+    from settee.backends.base import MapFunction, ReduceSpec
+    from settee.database import Database
+    from settee.document import Document
+    from settee.pages.keys import Result
 
 __all__ = ["Partition"]
 

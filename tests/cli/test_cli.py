@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from settee import cli
+from settee.cli import commands as cli
 
 
 @pytest.fixture

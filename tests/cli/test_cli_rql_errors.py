@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from settee import cli
+from settee.cli import commands as cli
 
 BAD_RQL = [
     "not(" * 198 + "eq(a,1)" + ")" * 198,  # was a RecursionError traceback

@@ -10,20 +10,23 @@ assertions must pass on each; a backend without a feature is skipped by
 from __future__ import annotations
 
 import contextlib
+import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 import settee
-from settee.backends import CAPABILITIES
+from settee.backends.base import CAPABILITIES
 from tests.conftest import SEMANTICS, SEMANTICS_OF, unique_name
 
 BACKENDS = ["memory", "sqlite", "pouchdb", "couchdb", "couchdb-cluster"]
 #: The kind each fixture client was made for: SEMANTICS names are not in
 #: settee's capability sets yet (one HTTP backend cannot tell a cluster).
 _KIND_OF: weakref.WeakKeyDictionary[settee.Client, str] = weakref.WeakKeyDictionary()
+T = TypeVar("T")
 
 
 @pytest.fixture(params=BACKENDS)
@@ -62,10 +65,32 @@ def db(client: settee.Client) -> Iterator[settee.Database]:
             client.delete_database(database.database_name)
 
 
+def has(client: settee.Client, capability: str) -> bool:
+    """Whether the backend under test has ``capability`` (a CAPABILITIES or SEMANTICS name)."""
+    kind = _KIND_OF.get(client, client.backend.kind)
+    return capability in client.backend.capabilities | SEMANTICS_OF.get(kind, frozenset())
+
+
 def require(client: settee.Client, capability: str) -> None:
     """Skip the calling test, with the reason, if the backend lacks ``capability``."""
-    kind = _KIND_OF.get(client, client.backend.kind)
-    caps = client.backend.capabilities | SEMANTICS_OF.get(kind, frozenset())
-    if capability not in caps:
+    if not has(client, capability):
+        kind = _KIND_OF.get(client, client.backend.kind)
         what = CAPABILITIES.get(capability) or SEMANTICS.get(capability, capability)
         pytest.skip(f"{kind} backend lacks {capability} ({what})")
+
+
+def settled(client: settee.Client, read: Callable[[], T], done: Callable[[T], bool]) -> T:
+    """``read()``; where the backend lacks read_your_writes, again until ``done`` or 30 s.
+
+    A cluster answers _all_docs, _changes, _find and views from one copy per
+    shard range, which may not hold a write that returned: it promises the
+    write shows eventually, and that is what is checked there.
+    """
+    result = read()
+    deadline = time.monotonic() + 30
+    while not has(client, "read_your_writes") and not done(result):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+        result = read()
+    return result

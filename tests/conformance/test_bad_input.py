@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import settee
-from settee import DesignDocument, Document
+from settee.document import DesignDocument, Document
 from tests.conformance.conftest import require
 
 

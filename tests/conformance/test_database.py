@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import settee
-from settee import Document
+from settee.document import Document
 from tests.conformance.conftest import require
 from tests.conftest import unique_name
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import settee
-from settee import Document
+from settee.document import Document
 
 
 def stored(db: settee.Database, docid: str) -> dict[str, Any]:

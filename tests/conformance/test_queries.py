@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import settee
-from settee import ResultByKey
+from settee.pages.keys import ResultByKey
 from tests.conformance.conftest import require
 
 N = 150

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import settee
-from settee import Document
+from settee.document import Document
 
 THREADS = 8
 INCREMENTS = 50

@@ -19,8 +19,9 @@ from collections.abc import Iterator
 import pytest
 
 from settee import errors
-from settee.auth import BasicAuth, IAMAuth, SessionAuth
-from settee.backends.http import HTTPBackend
+from settee.auth.iam import IAMAuth
+from settee.auth.schemes import BasicAuth, SessionAuth
+from settee.backends.http.backend import HTTPBackend
 from tests.conftest import Server, unique_name
 
 from .fakes import IAMFake

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from settee import errors
-from settee.auth import BasicAuth, BearerAuth, IAMAuth, SessionAuth
+from settee.auth.iam import IAMAuth
+from settee.auth.schemes import BasicAuth, BearerAuth, SessionAuth
 from settee.cloudant import Cloudant, cloudant, cloudant_bluemix, cloudant_iam
 
 from .fakes import CloudantFake, IAMFake

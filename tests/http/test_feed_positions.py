@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 import settee
-from settee.feeds import MemoryCheckpoint
+from settee.feeds.checkpoints import MemoryCheckpoint
 from tests.conftest import Server, unique_name
 from tests.http.proxy import FaultProxy
 

@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from settee import errors
-from settee.backends import CAPABILITIES
-from settee.backends.http import HTTPBackend
+from settee.backends.base import CAPABILITIES
+from settee.backends.http.backend import HTTPBackend
 from tests.conftest import Server, unique_name
 
 

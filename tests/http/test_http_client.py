@@ -9,7 +9,7 @@ import logging
 import pytest
 
 import settee
-from settee.auth import BasicAuth, NoAuth, SessionAuth
+from settee.auth.schemes import BasicAuth, NoAuth, SessionAuth
 from tests.conftest import Server, unique_name
 
 

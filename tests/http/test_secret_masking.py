@@ -21,11 +21,13 @@ from collections.abc import Iterator
 import pytest
 
 from settee import errors
-from settee.auth import BasicAuth, IAMAuth, Request, SessionAuth
+from settee.auth.iam import IAMAuth
+from settee.auth.oauth2 import OAuth2ClientCredentials, OAuth2Password
+from settee.auth.protocol import Request
+from settee.auth.schemes import BasicAuth, SessionAuth
 from settee.client import Client
 from settee.database import Database
-from settee.oauth2 import OAuth2ClientCredentials, OAuth2Password
-from settee.transport import Transport
+from settee.http.transport import Transport
 from tests.http.fakes import refused_url
 
 SECRET = "SECRET-value-42"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import settee
-from settee import Document
+from settee.document import Document
 from tests.conformance.test_threads import INCREMENTS, THREADS, increment, run_threads
 from tests.conftest import Server, unique_name
 

@@ -14,8 +14,8 @@ from urllib.parse import unquote
 import pytest
 
 from settee import errors
-from settee.backends.http import HTTPBackend
-from settee.transport import Transport
+from settee.backends.http.backend import HTTPBackend
+from settee.http.transport import Transport
 
 from .fakes import WELCOME, FakeServer, Recorded, Reply, refused_url
 

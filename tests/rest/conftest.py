@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from settee.rest import Client
+from settee.rest.client import Client
 from tests.conftest import stop_process
 from tests.servers.rql_service.serve import DEFAULT_KEY
 

@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
-from settee.auth import ApiKeyAuth, BasicAuth, BearerAuth
+from settee.auth.oauth2 import OAuth2ClientCredentials
+from settee.auth.schemes import ApiKeyAuth, BasicAuth, BearerAuth
 from settee.errors import SetteeError, TransportError
-from settee.oauth2 import OAuth2ClientCredentials
-from settee.rest import Client, CrudClient
+from settee.rest.client import Client
+from settee.rest.crud import CrudClient
 from tests.http.fakes import FakeServer, Recorded, Reply
 from tests.rest.conftest import API_KEY, SEEDED_PRODUCTS, RqlService
 

@@ -21,10 +21,10 @@ from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 import pytest
 import requests
 
+from settee.auth.oauth2 import OAuth2AuthorizationCode, OAuth2ClientCredentials, OAuth2Password
 from settee.errors import BadRequest, Unauthorized
-from settee.oauth2 import OAuth2AuthorizationCode, OAuth2ClientCredentials, OAuth2Password
-from settee.rest import Client
-from settee.transport import Transport
+from settee.http.transport import Transport
+from settee.rest.client import Client
 
 CLIENT_ID, CLIENT_SECRET = "the client", "s3cret:&"
 USER, PASSWORD = "ann", "pässword"

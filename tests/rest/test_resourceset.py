@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from settee.rest import Client, ResourceSet, parse_content_range
 from settee.rest._http import encode_rql
+from settee.rest.client import Client
+from settee.rest.resourceset import ResourceSet, parse_content_range
 from settee.rql.builder import R
 from tests.rest.conftest import SEEDED_PRODUCTS, RqlService
 from tests.servers.rql_service.names import ODD_PRODUCT_NAMES

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from settee.auth import ApiKeyAuth
+from settee.auth.schemes import ApiKeyAuth
 from settee.errors import BadRequest, CouchError, NotFound, ServerError, Unauthorized
-from settee.rest import NS, Action, Client, Collection, Resource, ResourceSet
+from settee.rest.client import NS, Action, Client, Collection, Resource
+from settee.rest.resourceset import ResourceSet
 from tests.rest.conftest import API_KEY, SEEDED_PRODUCTS, RqlService
 
 
@@ -400,7 +401,7 @@ def test_connection_refused_is_a_transport_error(rql_service: RqlService) -> Non
 def test_rest_retry_policy_follows_http_idempotency(
     method: str, replay_post: bool, expected: bool
 ) -> None:
-    from settee.rest import RestRetryPolicy
+    from settee.rest._http import RestRetryPolicy
 
     policy = RestRetryPolicy(total=3, replay_post=replay_post)
     assert policy.replayable(method, "http://127.0.0.1/x") is expected
@@ -409,7 +410,7 @@ def test_rest_retry_policy_follows_http_idempotency(
 
 
 def test_client_uses_the_rest_policy_with_its_options(rql_service: RqlService) -> None:
-    from settee.rest import RestRetryPolicy
+    from settee.rest._http import RestRetryPolicy
 
     with rql_service.client(max_retries=5, backoff_factor=0.25, retry_post=True) as client:
         policy = client.transport.retry

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from settee.errors import NotFound
-from settee.rest import Client
+from settee.rest.client import Client
 from tests.rest.conftest import RqlService
 
 

@@ -28,7 +28,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import settee
-from settee.rql import R, parse, render
+from settee.rql.builder import R
+from settee.rql.parser import parse
+from settee.rql.render import render
 from tests.conftest import HTTP_SERVERS, Server, unique_name
 from tests.rest.conftest import API_KEY, SEEDED_PRODUCTS
 from tests.servers.rql_service.names import ODD_PRODUCT_NAMES

@@ -12,19 +12,9 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from settee.auth import (
-    ApiKeyAuth,
-    Auth,
-    AuthFlow,
-    BasicAuth,
-    BearerAuth,
-    IAMAuth,
-    NoAuth,
-    Request,
-    SessionAuth,
-    basic_auth_header,
-    coerce_auth,
-)
+from settee.auth.iam import IAMAuth
+from settee.auth.protocol import Auth, AuthFlow, Request, basic_auth_header
+from settee.auth.schemes import ApiKeyAuth, BasicAuth, BearerAuth, NoAuth, SessionAuth, coerce_auth
 from settee.errors import Unauthorized
 
 BASE = "http://127.0.0.1:5984"

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from settee import _feedbase
-from settee._feedparse import ContinuousFeedParser, IntegerOverflow, NormalFeedParser
 from settee.errors import FeedError
+from settee.feeds import base as _feedbase
+from settee.feeds.normal import IntegerOverflow, NormalFeedParser
+from settee.feeds.stream import ContinuousFeedParser
 
 BIG = 123456789012345678901234567890
 NEG = -(2**64) - 1

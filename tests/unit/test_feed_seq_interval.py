@@ -18,14 +18,10 @@ import pytest
 
 import settee
 from settee import errors
-from settee._feedparse import ContinuousFeedParser, NormalFeedParser
-from settee.feeds import (
-    FileCheckpoint,
-    LocalDocumentCheckpoint,
-    MemoryCheckpoint,
-    changes_feed,
-    infinite_changes_feed,
-)
+from settee.feeds.checkpoints import FileCheckpoint, LocalDocumentCheckpoint, MemoryCheckpoint
+from settee.feeds.feed import changes_feed, infinite_changes_feed
+from settee.feeds.normal import NormalFeedParser
+from settee.feeds.stream import ContinuousFeedParser
 from tests.unit.test_feeds import FakeBackend, FakeDB, ScriptedStream
 
 INTERVAL = 5

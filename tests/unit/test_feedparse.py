@@ -1,4 +1,4 @@
-"""The pure feed-body parsers (settee._feedparse): no I/O, bodies fed as byte chunks."""
+"""The pure feed-body parsers (settee.feeds.parse): no I/O, bodies fed as byte chunks."""
 
 from __future__ import annotations
 
@@ -10,16 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from settee import _feedparse
-from settee._feedparse import (
-    ContinuousFeedParser,
-    IntegerOverflow,
-    NormalFeedParser,
-    dechunk,
-    feed_parser,
-    trailing_members,
-)
 from settee.errors import FeedError
+from settee.feeds.base import JSON_LOADS
+from settee.feeds.normal import IJSON_BACKEND, IntegerOverflow, NormalFeedParser, trailing_members
+from settee.feeds.parse import feed_parser
+from settee.feeds.stream import ContinuousFeedParser, dechunk
 
 # -- bodies in the layouts real servers send -----------------------------------------
 
@@ -340,8 +335,8 @@ def test_feed_parser_picks_by_kind() -> None:
 
 
 def test_backend_names_are_reported() -> None:
-    assert _feedparse.IJSON_BACKEND in ("yajl2_c", "yajl2_cffi", "yajl2", "yajl", "python")
-    assert _feedparse.JSON_LOADS in ("orjson", "json")
+    assert IJSON_BACKEND in ("yajl2_c", "yajl2_cffi", "yajl2", "yajl", "python")
+    assert JSON_LOADS in ("orjson", "json")
 
 
 # -- chunked transfer decoding ---------------------------------------------------------

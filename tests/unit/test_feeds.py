@@ -19,17 +19,15 @@ import pytest
 
 import settee
 from settee import errors
-from settee.feeds import (
-    INFINITE_HEARTBEAT_MS,
-    FileCheckpoint,
+from settee.feeds.checkpoints import FileCheckpoint, LocalDocumentCheckpoint, MemoryCheckpoint
+from settee.feeds.feed import (
     InfiniteFeed,
-    LocalDocumentCheckpoint,
-    MemoryCheckpoint,
     changes_feed,
     db_updates_feed,
     infinite_changes_feed,
     infinite_db_updates_feed,
 )
+from settee.feeds.options import INFINITE_HEARTBEAT_MS
 
 BLOCK = object()  # script item: block until close()
 

@@ -9,9 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from settee.auth import Auth, Request
+from settee.auth.oauth2 import OAuth2AuthorizationCode, OAuth2ClientCredentials, OAuth2Password
+from settee.auth.protocol import Auth, Request
 from settee.errors import Unauthorized
-from settee.oauth2 import OAuth2AuthorizationCode, OAuth2ClientCredentials, OAuth2Password
 
 TOKEN_URL = "http://127.0.0.1:9/oauth/token"
 API = "http://127.0.0.1:9/api"

@@ -18,7 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from settee.pages import QueryResult, Result, ResultByKey
+from settee.pages.bookmarks import QueryResult
+from settee.pages.keys import Result, ResultByKey
 
 
 def _rank(key: Any) -> tuple[int, Any]:

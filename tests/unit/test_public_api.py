@@ -93,7 +93,7 @@ def test_python_cloudant_names() -> None:
 
 
 def test_feed_names_come_from_settee_feeds() -> None:
-    from settee import feeds
+    import settee.feeds as feeds
 
     for name in (
         "Feed",

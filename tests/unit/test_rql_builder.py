@@ -13,8 +13,10 @@ from decimal import Decimal
 
 import pytest
 
-from settee.rql import EMPTY, And, Compare, Member, Not, Or, R, parse, render
-from settee.rql.render import like_escape, render_value
+from settee.rql.builder import R
+from settee.rql.nodes import EMPTY, And, Compare, Member, Not, Or
+from settee.rql.parser import parse
+from settee.rql.render import like_escape, render, render_value
 
 py_rql_parser = pytest.importorskip(
     "py_rql.parser", reason="lib-rql is installed with django-rql (the test extra)"

@@ -15,8 +15,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from settee.errors import NotSupported, RQLSyntaxError
-from settee.rql import EMPTY, MangoQuery, Query, R, like_to_regex, to_mango, to_mango_query
-from settee.rql.mango import and_selectors, json_value, pouch_safe
+from settee.rql.builder import R
+from settee.rql.mango import (
+    MangoQuery,
+    and_selectors,
+    json_value,
+    like_to_regex,
+    pouch_safe,
+    to_mango,
+    to_mango_query,
+)
+from settee.rql.nodes import EMPTY, Query
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from settee.errors import RQLSyntaxError, SetteeError
-from settee.rql import EMPTY, And, Compare, Member, Not, Or, Query, R, parse, parse_filter, render
-from settee.rql.nodes import Node, Value, and_, not_, or_
+from settee.rql.builder import R
+from settee.rql.nodes import (
+    EMPTY,
+    And,
+    Compare,
+    Member,
+    Node,
+    Not,
+    Or,
+    Query,
+    Value,
+    and_,
+    not_,
+    or_,
+)
+from settee.rql.parser import parse, parse_filter
+from settee.rql.render import render
 
 py_rql_parser = pytest.importorskip(
     "py_rql.parser", reason="lib-rql is installed with django-rql (the test extra)"

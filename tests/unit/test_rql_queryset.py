@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from settee.errors import BadRequest, NotSupported, RQLSyntaxError
-from settee.rql import MangoQuerySet, R
+from settee.rql.builder import R
+from settee.rql.queryset import MangoQuerySet
 
 
 class FakeBackend:

@@ -19,9 +19,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from settee.errors import NotSupported, RQLSyntaxError
-from settee.rql import R, parse, pouch_safe, render, to_mango, to_mango_query
-from settee.rql.mango import json_value
+from settee.rql.builder import R
+from settee.rql.mango import json_value, pouch_safe, to_mango, to_mango_query
 from settee.rql.nodes import MAX_DEPTH, Compare, number_fits
+from settee.rql.parser import parse
+from settee.rql.render import render
 
 # Each call is milliseconds; a deadline this wide only catches the unbounded.
 _DEADLINE = timedelta(seconds=5)

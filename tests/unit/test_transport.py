@@ -11,16 +11,11 @@ from hypothesis import strategies as st
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutError
 from urllib3.response import HTTPResponse
 
-from settee.auth import BasicAuth, BearerAuth, NoAuth
-from settee.backends.http import capabilities_for, encode_params
-from settee.transport import (
-    RetryPolicy,
-    Transport,
-    doc_id_segments,
-    quote_segment,
-    redact_url,
-    split_credentials,
-)
+from settee.auth.schemes import BasicAuth, BearerAuth, NoAuth
+from settee.backends.http.support import capabilities_for, encode_params
+from settee.http.retry import RetryPolicy
+from settee.http.transport import Transport
+from settee.urls import doc_id_segments, quote_segment, redact_url, split_credentials
 
 # -- quote_segment -------------------------------------------------------------
 

@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 from requests.adapters import HTTPAdapter
 
 from settee import rest
-from settee._urls import (
+from settee.backends.http.backend import HTTPBackend
+from settee.urls import (
     _redact_text,
     doc_id_segments,
     quote_doc_id,
@@ -36,7 +37,6 @@ from settee._urls import (
     redact_url,
     split_credentials,
 )
-from settee.backends.http import HTTPBackend
 
 BASE = "http://127.0.0.1:9"
 

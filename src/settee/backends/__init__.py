@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from .base import CAPABILITIES, Backend, ChangesStream
+from settee.backends.base import CAPABILITIES, Backend, ChangesStream
 
 __all__ = ["CAPABILITIES", "Backend", "ChangesStream", "open_backend", "register_backend"]
 

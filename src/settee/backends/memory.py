@@ -12,8 +12,8 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._local.backend import LocalBackend, check_options
-from ._local.storage import MemoryStorage
+from settee.backends._local.backend import LocalBackend, check_options
+from settee.backends._local.storage import MemoryStorage
 
 __all__ = ["MemoryBackend"]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._local.backend import LocalBackend, check_options
-from ._local.sqlstore import SQLiteStorage
+from settee.backends._local.backend import LocalBackend, check_options
+from settee.backends._local.sqlstore import SQLiteStorage
 
 __all__ = ["SQLiteBackend"]
 

@@ -15,12 +15,12 @@ See docs/rest.md.
 
 from __future__ import annotations
 
-from ..auth import ApiKeyAuth, BearerAuth
-from ..oauth2 import OAuth2AuthorizationCode, OAuth2ClientCredentials, OAuth2Password
-from ._http import RestRetryPolicy
-from .client import NS, Action, Client, Collection, Resource
-from .crud import CrudClient, Endpoint, HeadResult
-from .resourceset import ResourceSet, parse_content_range
+from settee.auth.oauth2 import OAuth2AuthorizationCode, OAuth2ClientCredentials, OAuth2Password
+from settee.auth.schemes import ApiKeyAuth, BearerAuth
+from settee.rest._http import RestRetryPolicy
+from settee.rest.client import NS, Action, Client, Collection, Resource
+from settee.rest.crud import CrudClient, Endpoint, HeadResult
+from settee.rest.resourceset import ResourceSet, parse_content_range
 
 __all__ = [
     "NS",

@@ -9,8 +9,9 @@ from urllib.parse import quote, urlencode
 
 import requests
 
-from ..errors import TransportError
-from ..transport import RetryPolicy, quote_segment, redact_url
+from settee.errors import TransportError
+from settee.http.retry import RetryPolicy
+from settee.urls import quote_segment, redact_url
 
 __all__ = ["RestRetryPolicy", "decode_body", "encode_rql", "join_url", "with_params"]
 
@@ -20,7 +21,7 @@ _RQL_SAFE = "()=,*.-_~:@!$'"
 
 
 class RestRetryPolicy(RetryPolicy):
-    """The core :class:`~settee.transport.RetryPolicy` with HTTP's idempotency rules.
+    """The core :class:`~settee.http.RetryPolicy` with HTTP's idempotency rules.
 
     GET, HEAD, OPTIONS, PUT and DELETE are idempotent by definition, so a
     retryable status (``retry_status_codes``, 429 with ``Retry-After``) or a

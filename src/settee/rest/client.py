@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from .. import errors
-from ..auth import ApiKeyAuth
-from ..transport import DEFAULT_RETRY_STATUS_CODES, TimeoutArg, Transport
-from ._http import RestRetryPolicy, decode_body, join_url, with_params
+from settee import errors
+from settee.auth.schemes import ApiKeyAuth
+from settee.http.transport import DEFAULT_RETRY_STATUS_CODES, TimeoutArg, Transport
+from settee.rest._http import RestRetryPolicy, decode_body, join_url, with_params
 
 if TYPE_CHECKING:
-    from .crud import Endpoint
-    from .resourceset import ResourceSet
+    from settee.rest.crud import Endpoint
+    from settee.rest.resourceset import ResourceSet
 
 __all__ = ["NS", "Action", "Client", "Collection", "Resource"]
 
@@ -83,7 +83,7 @@ class _CollectionsAsAttributes:
 class Client(_CollectionsAsAttributes):
     """A REST API client: collections, namespaces and raw verbs under ``endpoint``.
 
-    ``auth`` is any :mod:`settee.auth`/:mod:`settee.oauth2` strategy, a
+    ``auth`` is any :mod:`settee.auth` strategy, a
     ``(user, password)`` tuple, or a string sent as the ``Authorization``
     header (Connect's ``"ApiKey SU-...:..."``). Options: ``default_headers``
     (on every request), ``default_limit`` (page size of result sets, 100),
@@ -161,7 +161,7 @@ class Client(_CollectionsAsAttributes):
 
     def crud(self, path: str) -> Endpoint:
         """CRUD verbs (:class:`~settee.rest.Endpoint`) on ``path`` (relative or absolute)."""
-        from .crud import Endpoint
+        from settee.rest.crud import Endpoint
 
         return Endpoint(self, self.url(path))
 
@@ -291,7 +291,7 @@ class _Node:
     @property
     def crud(self) -> Endpoint:
         """CloudCIX/CRUDs verbs on this URL (:class:`~settee.rest.Endpoint`)."""
-        from .crud import Endpoint
+        from settee.rest.crud import Endpoint
 
         return Endpoint(self._client, self._url)
 
@@ -330,7 +330,7 @@ class Collection(_Node):
 
     def all(self) -> ResourceSet:
         """A lazy :class:`~settee.rest.ResourceSet` over every resource."""
-        from .resourceset import ResourceSet
+        from settee.rest.resourceset import ResourceSet
 
         return ResourceSet(self._client, self._url)
 

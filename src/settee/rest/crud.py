@@ -27,17 +27,18 @@ from urllib.parse import urljoin, urlsplit
 from requests.structures import CaseInsensitiveDict
 from urllib3 import encode_multipart_formdata
 
-from .. import errors
-from ..transport import DEFAULT_RETRY_STATUS_CODES, TimeoutArg, Transport, redact_url
-from ._http import decode_body, join_url, with_params
-from .resourceset import parse_content_range
+from settee import errors
+from settee.http.transport import DEFAULT_RETRY_STATUS_CODES, TimeoutArg, Transport
+from settee.rest._http import decode_body, join_url, with_params
+from settee.rest.resourceset import parse_content_range
+from settee.urls import redact_url
 
 if TYPE_CHECKING:
     import logging
 
     import requests
 
-    from .client import Client
+    from settee.rest.client import Client
 
 __all__ = ["CRUDS_RETRY_STATUS_CODES", "CrudClient", "Endpoint", "HeadResult"]
 
@@ -343,7 +344,7 @@ class CrudClient:
         default_headers: Mapping[str, str] | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
-        from .client import Client
+        from settee.rest.client import Client
 
         self.client = Client(
             host,

@@ -18,12 +18,12 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
-from ..errors import TransportError
-from ..transport import redact_url
-from ._http import decode_body, encode_rql, with_params
+from settee.errors import TransportError
+from settee.rest._http import decode_body, encode_rql, with_params
+from settee.urls import redact_url
 
 if TYPE_CHECKING:
-    from .client import Client
+    from settee.rest.client import Client
 
 __all__ = ["ResourceSet", "parse_content_range"]
 
@@ -47,7 +47,7 @@ def _rql_text(query: Any) -> str:
         text = query.strip()
         # A bare top-level `|` would bind looser than the `&` we join terms with.
         return f"({text})" if "|" in text or ";" in text else text
-    from ..rql.builder import R
+    from settee.rql.builder import R
 
     if isinstance(query, R):
         return str(query)
@@ -55,7 +55,7 @@ def _rql_text(query: Any) -> str:
 
 
 def _lookups_text(lookups: Mapping[str, Any]) -> str:
-    from ..rql.builder import R
+    from settee.rql.builder import R
 
     return str(R(**lookups))
 
@@ -153,7 +153,7 @@ class ResourceSet:
 
         Raises ``TypeError`` if ``limit`` is not an int, ``ValueError`` if it is not positive.
         """
-        from .client import _check_limit
+        from settee.rest.client import _check_limit
 
         return self._copy(limit=_check_limit(limit))
 
@@ -172,7 +172,7 @@ class ResourceSet:
         if self._ordering:
             terms.append(f"ordering({','.join(self._ordering)})")
         if self._search is not None:
-            from ..rql.render import render_value
+            from settee.rql.render import render_value
 
             terms.append(f"search={render_value('search', self._search)}")
         return terms
@@ -273,7 +273,7 @@ class ResourceSet:
 
     def values_list(self, *fields: str) -> list[dict[str, Any]]:
         """``[{field: value}, ...]`` for dot-path ``fields`` of every resource in the set."""
-        from .client import pick
+        from settee.rest.client import pick
 
         for f in fields:
             if not isinstance(f, str) or not f:

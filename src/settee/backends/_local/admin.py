@@ -11,9 +11,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ...errors import BadRequest, PreconditionFailed
-from .state import EngineState
-from .util import dumps, partition_bounds
+from settee.backends._local.state import EngineState
+from settee.backends._local.util import dumps, partition_bounds
+from settee.errors import BadRequest, PreconditionFailed
 
 __all__ = ["DbAdmin"]
 

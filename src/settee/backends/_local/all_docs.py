@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ...errors import BadRequest
-from .collation import type_rank
-from .storage import DbMeta, DocInfo, Txn
-from .util import PAGE, flag, number, partition_bounds
+from settee.backends._local.collation import type_rank
+from settee.backends._local.storage import DbMeta, DocInfo, Txn
+from settee.backends._local.util import PAGE, flag, number, partition_bounds
+from settee.errors import BadRequest
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from settee.backends._local.engine import Engine
 
 __all__ = ["all_docs"]
 

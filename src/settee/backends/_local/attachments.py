@@ -11,11 +11,11 @@ import binascii
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ...errors import BadRequest, DocumentNotFound, NotFound, PreconditionFailed
-from .util import b64, conflict, md5_digest
+from settee.backends._local.util import b64, conflict, md5_digest
+from settee.errors import BadRequest, DocumentNotFound, NotFound, PreconditionFailed
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from settee.backends._local.engine import Engine
 
 __all__ = [
     "decode_attachments",

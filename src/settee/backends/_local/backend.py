@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 from importlib import metadata
 from typing import Any
 
-from ..._validate import check_changes_filter, check_int, check_number
-from ...errors import NotSupported
-from ..base import ChangesStream, MapFunction, ReduceSpec
-from .engine import Engine
-from .storage import Storage
+from settee._validate import check_changes_filter, check_int, check_number
+from settee.backends._local.engine import Engine
+from settee.backends._local.storage import Storage
+from settee.backends.base import ChangesStream, MapFunction, ReduceSpec
+from settee.errors import NotSupported
 
 __all__ = ["IGNORED_OPTIONS", "LocalBackend", "check_options", "settee_version"]
 

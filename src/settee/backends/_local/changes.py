@@ -15,12 +15,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ...errors import BadRequest, NotSupported
-from .mango import compile_selector
-from .util import PAGE, db_missing, flag, number
+from settee.backends._local.mango import compile_selector
+from settee.backends._local.util import PAGE, db_missing, flag, number
+from settee.errors import BadRequest, NotSupported
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from settee.backends._local.engine import Engine
 
 __all__ = ["LocalChangesStream", "open_changes"]
 

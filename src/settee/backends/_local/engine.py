@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import all_docs, attachments, find, indexes, python_views
-from .admin import DbAdmin
-from .changes import LocalChangesStream, open_changes
-from .reads import Reads
-from .writes import Writes, result_error
+from settee.backends._local import all_docs, attachments, find, indexes, python_views
+from settee.backends._local.admin import DbAdmin
+from settee.backends._local.changes import LocalChangesStream, open_changes
+from settee.backends._local.reads import Reads
+from settee.backends._local.writes import Writes
 
-__all__ = ["Engine", "result_error"]
+__all__ = ["Engine"]
 
 
 class Engine(Reads, Writes, DbAdmin):

@@ -12,15 +12,15 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ...errors import BadRequest
-from .collation import raw_sort_key, sort_key
-from .mango import MISSING, compile_selector, get_field, parse_sort, project
-from .storage import DbMeta, DocInfo
-from .util import dumps, flag, number
+from settee.backends._local.collation import raw_sort_key, sort_key
+from settee.backends._local.mango import MISSING, compile_selector, get_field, parse_sort, project
+from settee.backends._local.storage import DbMeta, DocInfo
+from settee.backends._local.util import dumps, flag, number
+from settee.errors import BadRequest
 
 if TYPE_CHECKING:
-    from .engine import Engine
-from .indexes import get_indexes
+    from settee.backends._local.engine import Engine
+from settee.backends._local.indexes import get_indexes
 
 __all__ = ["find"]
 

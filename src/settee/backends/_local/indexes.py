@@ -10,12 +10,12 @@ import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ...errors import BadRequest, Conflict, DocumentNotFound, NotFound, NotSupported
-from .mango import compile_selector
-from .util import conflict, dumps
+from settee.backends._local.mango import compile_selector
+from settee.backends._local.util import conflict, dumps
+from settee.errors import BadRequest, Conflict, DocumentNotFound, NotFound, NotSupported
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from settee.backends._local.engine import Engine
 
 __all__ = ["create_index", "delete_index", "get_indexes"]
 

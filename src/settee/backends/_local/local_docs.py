@@ -6,9 +6,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .state import EngineState
-from .storage import DbMeta, Txn
-from .util import conflict, doc_missing, dumps
+from settee.backends._local.state import EngineState
+from settee.backends._local.storage import DbMeta, Txn
+from settee.backends._local.util import conflict, doc_missing, dumps
 
 __all__ = ["LocalDocs"]
 

@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ...errors import BadRequest
-from .collation import raw_sort_key, sort_key
+from settee.backends._local.collation import raw_sort_key, sort_key
+from settee.errors import BadRequest
 
 __all__ = [
     "MISSING",

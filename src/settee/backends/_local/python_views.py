@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .util import flag
-from .views import ViewIndex, emit_rows, query_rows
+from settee.backends._local.util import flag
+from settee.backends._local.views import ViewIndex, emit_rows, query_rows
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from settee.backends._local.engine import Engine
 
 __all__ = ["python_view"]
 

@@ -10,12 +10,12 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from ...errors import BadRequest
-from .attachments import render_attachment
-from .local_docs import LocalDocs
-from .revtree import RevTree, parse_rev
-from .storage import DbMeta, DocInfo, Txn
-from .util import PAGE, doc_missing, flag, partition_bounds
+from settee.backends._local.attachments import render_attachment
+from settee.backends._local.local_docs import LocalDocs
+from settee.backends._local.revtree import RevTree, parse_rev
+from settee.backends._local.storage import DbMeta, DocInfo, Txn
+from settee.backends._local.util import PAGE, doc_missing, flag, partition_bounds
+from settee.errors import BadRequest
 
 __all__ = ["Reads"]
 

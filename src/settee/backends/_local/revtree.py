@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ...errors import BadRequest
+from settee.errors import BadRequest
 
 __all__ = [
     "RevTree",

@@ -32,10 +32,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from ..._validate import check_number
-from ...errors import Forbidden, ServerError
-from .revtree import RevTree
-from .storage import BodyKey, DbMeta, DocInfo, Txn
+from settee._validate import check_number
+from settee.backends._local.revtree import RevTree
+from settee.backends._local.storage import BodyKey, DbMeta, DocInfo, Txn
+from settee.errors import Forbidden, ServerError
 
 __all__ = ["SQLiteStorage"]
 

@@ -7,10 +7,10 @@ lookups they all use.
 
 from __future__ import annotations
 
-from ...errors import BadRequest
-from .storage import DbMeta, Storage, Txn
-from .util import db_missing
-from .views import ViewCache
+from settee.backends._local.storage import DbMeta, Storage, Txn
+from settee.backends._local.util import db_missing
+from settee.backends._local.views import ViewCache
+from settee.errors import BadRequest
 
 __all__ = ["EngineState"]
 

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .revtree import RevTree
+from settee.backends._local.revtree import RevTree
 
 __all__ = ["DbMeta", "DocInfo", "MemoryStorage", "Storage", "Txn"]
 

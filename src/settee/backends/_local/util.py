@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ...errors import BadRequest, Conflict, DocumentNotFound, NotFound
+from settee.errors import BadRequest, Conflict, DocumentNotFound, NotFound
 
 __all__ = [
     "PAGE",

@@ -16,8 +16,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ...errors import BadRequest
-from .collation import sort_key
+from settee.backends._local.collation import sort_key
+from settee.errors import BadRequest
 
 __all__ = ["ViewCache", "ViewIndex", "ViewRow", "builtin_reduce", "emit_rows", "query_rows"]
 

@@ -12,12 +12,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ...errors import BadRequest, Conflict, CouchError, DocumentNotFound, PreconditionFailed
-from .attachments import decode_attachments
-from .local_docs import LocalDocs
-from .revtree import RevTree, make_rev, parse_rev
-from .storage import DbMeta, DocInfo, Txn
-from .util import conflict, doc_missing, dumps, flag
+from settee.backends._local.attachments import decode_attachments
+from settee.backends._local.local_docs import LocalDocs
+from settee.backends._local.revtree import RevTree, make_rev, parse_rev
+from settee.backends._local.storage import DbMeta, DocInfo, Txn
+from settee.backends._local.util import conflict, doc_missing, dumps, flag
+from settee.errors import BadRequest, Conflict, CouchError, DocumentNotFound, PreconditionFailed
 
 __all__ = ["Writes", "result_error"]
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import errors
-from .auth import Auth, BasicAuth, IAMAuth, NoAuth, SessionAuth, basic_auth_header
-from .transport import Transport
+from settee import errors
+from settee.auth.iam import IAMAuth
+from settee.auth.protocol import Auth, basic_auth_header
+from settee.auth.schemes import BasicAuth, NoAuth, SessionAuth
+from settee.http.transport import Transport
 
 if TYPE_CHECKING:
-    from .backends import Backend
+    from settee.backends.base import Backend
 
 __all__ = ["SessionMixin"]
 

@@ -18,7 +18,7 @@ Strategies here: :class:`NoAuth` (admin party), :class:`BasicAuth`,
 :class:`SessionAuth` (CouchDB cookie session via ``/_session``),
 :class:`IAMAuth` (IBM Cloud IAM API key → bearer token),
 :class:`ApiKeyAuth` (a static key header, Connect's ``ApiKey SU-...``),
-:class:`BearerAuth`. OAuth2 flows live in :mod:`settee.oauth2`.
+:class:`BearerAuth`. OAuth2 flows live in :mod:`settee.auth.oauth2`.
 
 Secrets never appear in ``repr()``.
 """
@@ -33,35 +33,16 @@ from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
-# The protocol and request types live in _authflow and IAMAuth in _iam; they
-# are re-exported here (public ones in __all__, the rest for old importers).
-from ._authflow import (
+from settee.auth.protocol import (
     Auth,
     AuthFlow,
     Request,
     ResponseLike,
+    _json_body,
     basic_auth_header,
 )
-from ._authflow import _json_body as _json_body
-from ._authflow import _token_endpoint_request as _token_endpoint_request
-from ._authflow import _with_authorization as _with_authorization
-from ._iam import DEFAULT_IAM_TOKEN_URL as DEFAULT_IAM_TOKEN_URL
-from ._iam import IAMAuth
 
-__all__ = [
-    "ApiKeyAuth",
-    "Auth",
-    "AuthFlow",
-    "BasicAuth",
-    "BearerAuth",
-    "IAMAuth",
-    "NoAuth",
-    "Request",
-    "ResponseLike",
-    "SessionAuth",
-    "basic_auth_header",
-    "coerce_auth",
-]
+__all__ = ["ApiKeyAuth", "BasicAuth", "BearerAuth", "NoAuth", "SessionAuth", "coerce_auth"]
 
 
 # A new cookie starts after ", " with "name=" (an Expires date's ", " is followed by a day number).

@@ -10,7 +10,7 @@ address another resource or endpoint.
 URLs are redacted before they are logged or shown: no userinfo (a raw ``#``,
 ``?`` or ``/`` in the password included) and the values of query parameters
 that can be credentials masked; urllib3's loggers go through the same
-redaction. Re-exported from :mod:`settee.transport`.
+redaction. Pure functions, below the HTTP layer: auth strategies use them too.
 """
 
 from __future__ import annotations

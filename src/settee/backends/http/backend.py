@@ -1,15 +1,15 @@
-"""The HTTP backend: CouchDB, Cloudant and PouchDB Server over :class:`~settee.transport.Transport`.
+"""The HTTP backend: CouchDB, Cloudant and PouchDB Server over :class:`~settee.http.Transport`.
 
 Every primitive of :class:`~settee.backends.base.Backend` is one request (the
-change feeds are opened by :mod:`settee.backends._http_changes`), except
+change feeds are opened by :mod:`settee.backends.http.changes`), except
 where PouchDB Server 4.2 needs help to give CouchDB's answer: deleting a
 missing database or index checks first (it answers 200 or 500),
 ``_revs_limit`` raises ``NotSupported``, and ``_all_docs`` and unindexed
 ``_find`` get an explicit upper bound (it silently skips ids from U+0100 up
 otherwise). The server is identified once, from ``GET /``. Query
 options arrive as Python values with CouchDB's names and are encoded by
-:func:`encode_params` (in :mod:`settee.backends._http_support` with
-:func:`capabilities_for` and the PouchDB Server bounds, re-exported here): the
+:func:`~settee.backends.http.support.encode_params` (beside
+:func:`capabilities_for` and the PouchDB Server bounds): the
 JSON-valued ones (``key``, ``keys``, ``startkey``, ``endkey``, ...) as JSON,
 booleans as ``true``/``false``, ``None`` dropped. Every name is one
 percent-encoded path segment (``/`` included) and a document id keeps only
@@ -30,13 +30,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from .. import errors
-from .._validate import check_changes_filter, validate_doc_id
-from ..transport import Transport, doc_id_segments, quote_segment, redact_url
-from ._http_support import _bound_all_docs, _bound_find, capabilities_for, encode_params
-from .base import ChangesStream, MapFunction, ReduceSpec
+from settee import errors
+from settee._validate import check_changes_filter, validate_doc_id
+from settee.backends.base import ChangesStream, MapFunction, ReduceSpec
+from settee.backends.http.support import (
+    _bound_all_docs,
+    _bound_find,
+    capabilities_for,
+    encode_params,
+)
+from settee.http.transport import Transport
+from settee.urls import doc_id_segments, quote_segment, redact_url
 
-__all__ = ["HTTPBackend", "capabilities_for", "encode_params"]
+__all__ = ["HTTPBackend"]
 
 _UUIDS_PER_REQUEST = 1000
 # 404 reasons that mean the database, not the document, is missing.
@@ -92,7 +98,7 @@ class HTTPBackend:
     ``HTTPBackend(url, *, auth=None, **transport_options)``: ``auth`` is any
     strategy from :mod:`settee.auth` or a ``(user, password)`` tuple;
     credentials in ``url`` become ``BasicAuth``. ``transport_options`` go to
-    :class:`~settee.transport.Transport` (``timeout``, ``max_retries``,
+    :class:`~settee.http.Transport` (``timeout``, ``max_retries``,
     ``headers``, ...). ``transport`` is the transport (public: the client
     reaches sessions, ``_config`` and Cloudant endpoints through it).
     """
@@ -415,8 +421,8 @@ class HTTPBackend:
         raw: bool = False,
         chunk_size: int = 65536,
     ) -> ChangesStream:
-        """Open ``/db/_changes`` (a POST when ``body`` is given); see ``_http_changes``."""
-        from ._http_changes import open_changes
+        """Open ``/db/_changes`` (a POST when ``body`` is given); see ``backends.http.changes``."""
+        from settee.backends.http.changes import open_changes
 
         if "changes_filter_404" not in self.capabilities:  # PouchDB Server dies on a missing one
             check_changes_filter(params or {}, lambda docid: self.get_doc(db, docid))
@@ -433,7 +439,7 @@ class HTTPBackend:
         self, params: Mapping[str, Any] | None = None, *, raw: bool = False, chunk_size: int = 65536
     ) -> ChangesStream:
         """Open the server's ``/_db_updates`` feed."""
-        from ._http_changes import open_changes
+        from settee.backends.http.changes import open_changes
 
         return open_changes(
             self.transport, ("_db_updates",), params, raw=raw, chunk_size=chunk_size

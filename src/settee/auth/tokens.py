@@ -1,9 +1,9 @@
 """What every OAuth 2.0 grant shares: the token value object and its life cycle.
 
 :class:`OAuth2Token` holds what a token endpoint granted; ``_OAuth2`` is the
-base of the three grants in :mod:`settee.oauth2` (token requests with the
+base of the three grants in :mod:`settee.auth.oauth2` (token requests with the
 client's credentials, refresh, replay after a 401). Re-exported from
-:mod:`settee.oauth2`.
+:mod:`settee.auth.oauth2`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from urllib.parse import quote_plus
 
-from . import errors
-from ._authflow import (
+from settee import errors
+from settee.auth.protocol import (
     AuthFlow,
     Request,
     ResponseLike,
@@ -23,7 +23,7 @@ from ._authflow import (
     _with_authorization,
     basic_auth_header,
 )
-from ._urls import redact_url
+from settee.urls import redact_url
 
 __all__ = ["OAuth2Token"]
 

@@ -19,7 +19,7 @@ default, RFC 6749 §2.3.1) or as ``client_id``/``client_secret`` form fields
 
 ``exchange_code_for_token`` is the one call that performs I/O by itself (the
 user is not making an API request at that moment): it uses the ``transport``
-given to the constructor, or a short-lived :class:`~settee.transport.Transport`
+given to the constructor, or a short-lived :class:`~settee.http.Transport`
 on the token URL. :meth:`OAuth2AuthorizationCode.exchange_request` and
 :meth:`~OAuth2AuthorizationCode.handle_token` are the I/O-free halves.
 """
@@ -32,23 +32,14 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from . import errors
-
-# The token value object and the shared base live in _oauth2_base; they are
-# re-exported here (OAuth2Token in __all__, the rest for old importers).
-from ._oauth2_base import _CLIENT_AUTH as _CLIENT_AUTH
-from ._oauth2_base import OAuth2Token, _check_http_url, _OAuth2
-from .auth import Request
+from settee import errors
+from settee.auth.protocol import Request
+from settee.auth.tokens import _check_http_url, _OAuth2
 
 if TYPE_CHECKING:
-    from .transport import Transport
+    from settee.http.transport import Transport
 
-__all__ = [
-    "OAuth2AuthorizationCode",
-    "OAuth2ClientCredentials",
-    "OAuth2Password",
-    "OAuth2Token",
-]
+__all__ = ["OAuth2AuthorizationCode", "OAuth2ClientCredentials", "OAuth2Password"]
 
 
 class OAuth2ClientCredentials(_OAuth2):
@@ -267,7 +258,7 @@ class OAuth2AuthorizationCode(_OAuth2):
         :mod:`settee.errors` class of the token endpoint's error answer, or
         ``TransportError``.
         """
-        from .transport import Transport
+        from settee.http.transport import Transport
 
         if self.transport is not None and self.transport.auth is self:
             raise ValueError("the exchange transport must not authenticate with this strategy")

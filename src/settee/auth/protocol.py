@@ -3,7 +3,7 @@
 :class:`Auth` is the one-method protocol every strategy implements;
 :class:`Request` and :class:`ResponseLike` are the request it adds headers
 to and the response it may read. The token-endpoint helpers are shared by
-:class:`~settee.auth.IAMAuth` and the :mod:`settee.oauth2` strategies.
+:class:`~settee.auth.IAMAuth` and the :mod:`settee.auth.oauth2` strategies.
 Re-exported from :mod:`settee.auth`.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
 
-from ._urls import redact_url
+from settee.urls import redact_url
 
 __all__ = ["Auth", "AuthFlow", "Request", "ResponseLike", "basic_auth_header"]
 

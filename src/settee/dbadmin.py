@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .backends.base import Backend
+    from settee.backends.base import Backend
 
 __all__ = ["AdminMixin"]
 

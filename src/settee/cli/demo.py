@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import Any
 
-from . import errors
+from settee import errors
 
 __all__ = ["run_demo"]
 
@@ -47,8 +47,8 @@ def generate(count: int, seed: int = 7) -> list[dict[str, Any]]:
 
 def run_demo(client: Any, *, docs: int = 5000, quiet: bool = False, keep: bool = False) -> None:
     """Run the tour against ``client``; the database is deleted afterwards unless ``keep``."""
-    from . import R
-    from .cli import chunked, progress
+    from settee.cli.commands import chunked, progress
+    from settee.rql.builder import R
 
     if docs < 10:
         raise ValueError("--docs must be at least 10")
@@ -89,7 +89,7 @@ def _dict_like(db: Any) -> None:
     doc.save()  # the server moves on to a newer revision
     result = db.bulk_docs([stale])[0]
     _say(f"   bulk_docs with the now-stale _rev -> {result} (nothing overwritten)")
-    from .document import Document
+    from settee.document import Document
 
     outdated = Document(db, "welcome")
     outdated.update(stale)

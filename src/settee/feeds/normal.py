@@ -28,11 +28,10 @@ from typing import Any
 
 from ijson import common as ijson_common
 
-from ._feedbase import _FeedParserBase
-from .errors import FeedError
+from settee.errors import FeedError
+from settee.feeds.base import _FeedParserBase
 
 __all__ = [
-    "IJSON_BACKEND",
     "RETAIN_BYTES",
     "TAIL_BYTES",
     "IntegerOverflow",

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from . import errors
+from settee import errors
 
 __all__ = ["CheckpointStore", "FileCheckpoint", "LocalDocumentCheckpoint", "MemoryCheckpoint"]
 

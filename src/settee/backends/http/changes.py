@@ -5,7 +5,7 @@
 heartbeat never times out, a dead one does), and returns an
 :class:`HTTPChangesStream`: it reads the body exactly as it arrives (one HTTP
 chunk at a time, no read-ahead that could hold an event back) and hands the
-bytes to the pure parsers in :mod:`settee._feedparse`.
+bytes to the pure parsers in :mod:`settee.feeds.parse`.
 
 Errors: a non-2xx answer raises the transport's :mod:`settee.errors` class; a
 connection that breaks after the body started, or a body that does not parse,
@@ -26,14 +26,11 @@ from typing import Any
 
 import requests
 
-from .. import errors
-from .._feedparse import (
-    ContinuousFeedParser,
-    IntegerOverflow,
-    NormalFeedParser,
-    dechunk,
-)
-from ..transport import Transport, redact_url
+from settee import errors
+from settee.feeds.normal import IntegerOverflow, NormalFeedParser
+from settee.feeds.stream import ContinuousFeedParser, dechunk
+from settee.http.transport import Transport
+from settee.urls import redact_url
 
 __all__ = ["HTTPChangesStream", "encode_feed_params", "feed_read_timeout", "open_changes"]
 

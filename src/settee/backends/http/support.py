@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..transport import Transport
+from settee.http.transport import Transport
 
 __all__ = ["capabilities_for", "encode_params"]
 

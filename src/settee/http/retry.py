@@ -1,6 +1,6 @@
 """The retry policy: urllib3's ``Retry`` limited to requests that are safe to replay.
 
-Re-exported from :mod:`settee.transport`, which mounts it on its adapter.
+Exported from :mod:`settee.http`; the transport mounts it on its adapter.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 from urllib3.util.retry import Retry
 
-from ._validate import check_number
+from settee._validate import check_number
 
 __all__ = ["RetryPolicy", "earlier_attempt_may_have_applied"]
 

@@ -22,40 +22,20 @@ from urllib.parse import urlencode
 import requests
 from requests.adapters import HTTPAdapter
 
-from . import errors
-
-# RetryPolicy and the URL helpers live in their own modules; they are
-# re-exported here (public ones in __all__, private ones for old importers).
-from ._retry import _SAFE_POST_SEGMENTS as _SAFE_POST_SEGMENTS
-from ._retry import RetryPolicy, earlier_attempt_may_have_applied
-from ._urls import _SECRET_PARAMS as _SECRET_PARAMS
-from ._urls import _SPECIAL_PREFIXES as _SPECIAL_PREFIXES
-from ._urls import _URLLIB3_FILTER as _URLLIB3_FILTER
-from ._urls import _USERINFO_RE as _USERINFO_RE
-from ._urls import (
+from settee import errors
+from settee._validate import check_int, check_number
+from settee.auth.protocol import Auth, Request
+from settee.auth.schemes import coerce_auth
+from settee.http.retry import RetryPolicy, earlier_attempt_may_have_applied
+from settee.urls import (
     _redact_exception,
     _redact_text,
-    doc_id_segments,
-    quote_doc_id,
     quote_segment,
     redact_url,
     split_credentials,
 )
-from ._urls import _RedactingFilter as _RedactingFilter
-from ._validate import check_int, check_number
-from .auth import Auth, Request, coerce_auth
 
-__all__ = [
-    "DEFAULT_RETRY_STATUS_CODES",
-    "DEFAULT_TIMEOUT",
-    "RetryPolicy",
-    "Transport",
-    "doc_id_segments",
-    "quote_doc_id",
-    "quote_segment",
-    "redact_url",
-    "split_credentials",
-]
+__all__ = ["DEFAULT_RETRY_STATUS_CODES", "DEFAULT_TIMEOUT", "Transport"]
 
 _module_logger = logging.getLogger("settee")
 logger = _module_logger  # kept for importers of the old name

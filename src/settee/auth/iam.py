@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Generator
 
-from ._authflow import (
+from settee.auth.protocol import (
     AuthFlow,
     Request,
     ResponseLike,
@@ -15,8 +15,8 @@ from ._authflow import (
     _with_authorization,
     basic_auth_header,
 )
-from ._urls import redact_url
-from .errors import Unauthorized
+from settee.errors import Unauthorized
+from settee.urls import redact_url
 
 __all__ = ["DEFAULT_IAM_TOKEN_URL", "IAMAuth"]
 

@@ -37,13 +37,9 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
-from ._paging import DEFAULT_PAGE_SIZE, _check_position, _count, _slice_limit
+from settee.pages.paging import DEFAULT_PAGE_SIZE, _check_position, _count, _slice_limit
 
-# QueryResult (the _find pager) lives in _querypages; both names stay importable here.
-from ._querypages import QueryFetcher as QueryFetcher
-from ._querypages import QueryResult
-
-__all__ = ["DEFAULT_PAGE_SIZE", "QueryResult", "Result", "ResultByKey", "RowFetcher"]
+__all__ = ["Result", "ResultByKey", "RowFetcher"]
 
 #: ``fetch(params, keys)`` answers one ``_all_docs`` / view page: ``{"rows": [...], ...}``.
 RowFetcher = Callable[[dict[str, Any], "list[Any] | None"], Mapping[str, Any]]

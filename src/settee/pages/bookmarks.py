@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, overload
 
-from ._paging import DEFAULT_PAGE_SIZE, _check_position, _count, _slice_limit
+from settee.pages.paging import DEFAULT_PAGE_SIZE, _check_position, _count, _slice_limit
 
 __all__ = ["QueryFetcher", "QueryResult"]
 

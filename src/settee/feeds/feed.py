@@ -2,7 +2,7 @@
 
 Both iterate change rows (dicts, or each row's JSON text with
 ``raw_data=True``) from any backend's :class:`~settee.backends.base.ChangesStream`;
-over HTTP the body is parsed as it arrives (see :mod:`settee._feedparse`)::
+over HTTP the body is parsed as it arrives (see :mod:`settee.feeds.parse`)::
 
     feed = db.changes(feed="continuous", include_docs=True, heartbeat=10000)
     for change in feed:
@@ -34,8 +34,13 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from . import errors
-from ._feedoptions import (
+from settee import errors
+from settee.backends.base import ChangesStream
+from settee.feeds.base import loads
+from settee.feeds.checkpoints import (
+    CheckpointStore,
+)
+from settee.feeds.options import (
     _CHANGES_OPTIONS,
     _DB_UPDATES_OPTIONS,
     _FeedSpec,
@@ -43,28 +48,10 @@ from ._feedoptions import (
     _split_infinite,
     _validate,
 )
-from ._feedoptions import FEED_KINDS as FEED_KINDS
-from ._feedoptions import INFINITE_HEARTBEAT_MS as INFINITE_HEARTBEAT_MS
-from ._feedparse import IJSON_BACKEND, JSON_LOADS, loads
-from .backends.base import ChangesStream
-from .checkpoints import (
-    CheckpointStore,
-    FileCheckpoint,
-    LocalDocumentCheckpoint,
-    MemoryCheckpoint,
-)
 
-# Option checking lives in _feedoptions and the checkpoint stores in checkpoints;
-# every name stays importable from settee.feeds as well.
 __all__ = [
-    "IJSON_BACKEND",
-    "JSON_LOADS",
-    "CheckpointStore",
     "Feed",
-    "FileCheckpoint",
     "InfiniteFeed",
-    "LocalDocumentCheckpoint",
-    "MemoryCheckpoint",
     "changes_feed",
     "db_updates_feed",
     "infinite_changes_feed",

@@ -15,9 +15,9 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .errors import FeedError
+from settee.errors import FeedError
 
-__all__ = ["JSON_LOADS", "loads"]
+__all__ = []
 
 # 19 digits reach past int64 (and 20 past uint64): such a text may hold an
 # integer orjson cannot represent. A false hit (digits in a string, a long

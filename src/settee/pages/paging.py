@@ -1,10 +1,10 @@
-"""Paging arithmetic shared by :mod:`settee.pages` and :mod:`settee._querypages`."""
+"""Paging arithmetic shared by :mod:`settee.pages` and :mod:`settee.pages.bookmarks`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ._validate import check_int
+from settee._validate import check_int
 
 __all__ = ["DEFAULT_PAGE_SIZE"]
 

@@ -12,14 +12,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from . import errors
-from .database import raise_for_result
+from settee import __version__, errors
+from settee.database import raise_for_result
+from settee.feeds.base import JSON_LOADS
+from settee.feeds.normal import IJSON_BACKEND
 
 __all__ = ["default_url", "main"]
 
@@ -128,21 +131,16 @@ def _read_json(stream: IO[str], what: str) -> Any:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    import platform
-
-    import settee
-    from settee import feeds
-
     client = _connect(args)
     with client:
         info = {
-            "settee": settee.__version__,
+            "settee": __version__,
             "python": platform.python_version(),
             "url": client.url,
             "backend": client.backend.kind,
             "capabilities": sorted(client.backend.capabilities),
-            "ijson_backend": feeds.IJSON_BACKEND,
-            "json_loads": feeds.JSON_LOADS,
+            "ijson_backend": IJSON_BACKEND,
+            "json_loads": JSON_LOADS,
             "server": client.metadata(),
         }
     _out(info)
@@ -286,7 +284,7 @@ def cmd_dump(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from settee.cli.demo import run_demo
 
     client = _connect(args)
     with client:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ._feedbase import _LOAD_ERRORS, _FeedParserBase, loads
-from .errors import FeedError
+from settee.errors import FeedError
+from settee.feeds.base import _LOAD_ERRORS, _FeedParserBase, loads
 
 __all__ = ["ContinuousFeedParser", "dechunk"]
 

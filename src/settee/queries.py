@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._validate import check_int, check_json, check_query_params
-from .pages import DEFAULT_PAGE_SIZE, QueryResult, Result
+from settee._validate import check_int, check_json, check_query_params
+from settee.pages.bookmarks import QueryResult
+from settee.pages.keys import Result
+from settee.pages.paging import DEFAULT_PAGE_SIZE
 
 if TYPE_CHECKING:
-    from .backends.base import Backend, MapFunction, ReduceSpec
+    from settee.backends.base import Backend, MapFunction, ReduceSpec
 
 __all__ = ["QueryMixin"]
 

@@ -18,38 +18,22 @@ With ``raw=True`` rows are yielded as their JSON text (``str``), exactly as
 the server sent them (normal bodies are then split by the stdlib JSON scanner,
 which reports where each row ends).
 
-The code lives in one private module per concept: :mod:`settee._feedbase`
-(the JSON loader and the parser base), :mod:`settee._feednormal` (normal
-bodies) and :mod:`settee._feedstream` (HTTP chunked decoding and continuous
-lines). Every name stays importable from here.
+The code lives in one module per concept: :mod:`settee.feeds.base` (the
+JSON loader and the parser base), :mod:`settee.feeds.normal` (normal bodies)
+and :mod:`settee.feeds.stream` (HTTP chunked decoding and continuous lines);
+this module picks the parser for a feed kind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ._feedbase import JSON_LOADS, loads
-from ._feednormal import (
-    IJSON_BACKEND,
-    TAIL_BYTES,
-    IntegerOverflow,
+from settee.feeds.normal import (
     NormalFeedParser,
-    trailing_members,
 )
-from ._feedstream import ContinuousFeedParser, dechunk
+from settee.feeds.stream import ContinuousFeedParser
 
-__all__ = [
-    "IJSON_BACKEND",
-    "JSON_LOADS",
-    "TAIL_BYTES",
-    "ContinuousFeedParser",
-    "IntegerOverflow",
-    "NormalFeedParser",
-    "dechunk",
-    "feed_parser",
-    "loads",
-    "trailing_members",
-]
+__all__ = ["feed_parser"]
 
 
 def feed_parser(
