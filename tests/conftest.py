@@ -45,13 +45,14 @@ ADMIN_PASSWORD = "s3cret-pw"
 SEMANTICS: dict[str, str] = {
     "changes_total_order": "_changes rows in write order, one sequence per database",
     "read_your_writes": "_all_docs/_find/views/_changes show a write once it has returned",
+    "strict_conflicts": "a write on a stale _rev is always refused (409), never kept as a conflict",
     "versioned_local_docs": "_local documents refuse a stale _rev (Conflict)",
 }
 SEMANTICS_OF: dict[str, frozenset[str]] = {
     "memory": frozenset(SEMANTICS),
     "sqlite": frozenset(SEMANTICS),
     "pouchdb": frozenset(SEMANTICS),
-    "couchdb": frozenset({"read_your_writes"}),  # q=2 shards: order per shard only
+    "couchdb": frozenset({"read_your_writes", "strict_conflicts"}),  # q=2: order per shard
     "couchdb-cluster": frozenset(),  # n=3 copies: reads may reach a copy behind the write
 }
 COUCHDB_CAPS = frozenset(
@@ -79,7 +80,7 @@ class Server:
     def require(self, capability: str) -> None:
         """Skip the calling test, with the reason, when the server lacks ``capability``."""
         if capability not in self.capabilities:
-            from settee.backends import CAPABILITIES
+            from settee.backends.base import CAPABILITIES
 
             what = CAPABILITIES.get(capability) or SEMANTICS.get(capability, capability)
             pytest.skip(f"{self.kind} lacks {capability} ({what})")
@@ -193,7 +194,7 @@ def pouchdb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
 
 
 def _couchdb(kind: str, factory: pytest.TempPathFactory) -> Iterator[Server]:
-    from settee.transport import split_credentials
+    from settee.urls import split_credentials
     from tests.servers.couchdb.launcher import CouchDBError, launch
 
     variable = "COUCHDB_CLUSTER_URL" if kind == "couchdb-cluster" else "COUCHDB_URL"
