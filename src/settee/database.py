@@ -51,23 +51,18 @@ __all__ = ["BULK_CHUNK_SIZE", "Database"]
 #: Documents per ``_bulk_docs`` request when ``bulk_docs`` is given more.
 BULK_CHUNK_SIZE = 500
 
-_ERROR_CLASSES: dict[str, type[errors.CouchError]] = {
-    "conflict": errors.Conflict,
-    "forbidden": errors.Forbidden,
-    "unauthorized": errors.Unauthorized,
-    "not_found": errors.DocumentNotFound,
-    "bad_request": errors.BadRequest,
-    "file_exists": errors.PreconditionFailed,
-}
-
 
 def raise_for_result(result: Mapping[str, Any]) -> None:
     """Raise the exception a fast-path write would have raised for a per-document error."""
     error = result.get("error")
-    if error is None:
-        return
-    cls = _ERROR_CLASSES.get(str(error), errors.CouchError)
-    raise cls(result.get("reason"), error=str(error), body=dict(result))
+    if error is not None:
+        raise errors.error_for(
+            None,
+            str(error),
+            result.get("reason"),
+            body=dict(result),
+            not_found=errors.DocumentNotFound,
+        )
 
 
 def _may_have_applied(exc: errors.SetteeError) -> bool:

@@ -18,6 +18,10 @@ Everything settee raises derives from :class:`SetteeError`::
     ├── RQLSyntaxError                 bad RQL text (carries the position); also a ValueError
     └── NotSupported                   this backend cannot do that
 
+A CouchDB ``error`` name maps to its class in one table, :data:`ERROR_CLASSES`,
+which :func:`error_for` reads on every path (HTTP answers, per-document
+``_bulk_docs`` results, the local backends, checkpoints, the CLI).
+
 Lower-library exceptions (requests, urllib3, ijson, sqlite3) are translated in
 exactly one place each (``transport.py`` for HTTP) and chained with ``from``.
 Every backend raises these same classes, so code written against one backend
@@ -26,9 +30,12 @@ handles errors from all of them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 __all__ = [
+    "ERROR_CLASSES",
     "BadRequest",
     "Conflict",
     "CouchError",
@@ -44,6 +51,7 @@ __all__ = [
     "TooManyRequests",
     "TransportError",
     "Unauthorized",
+    "error_for",
     "error_for_status",
 ]
 
@@ -268,3 +276,53 @@ def error_for_status(status: int) -> type[CouchError]:
     if status >= 500:
         return ServerError
     return _BY_STATUS.get(status, CouchError)
+
+
+#: CouchDB's ``error`` names and the class each one is, on every path. A name
+#: not here is classed by its HTTP status (``CouchError`` when there is none).
+ERROR_CLASSES: Mapping[str, type[CouchError]] = MappingProxyType(
+    {
+        "bad_request": BadRequest,
+        "illegal_docid": BadRequest,
+        "illegal_database_name": BadRequest,
+        "doc_validation": BadRequest,
+        "query_parse_error": BadRequest,
+        "invalid_json": BadRequest,
+        "unauthorized": Unauthorized,
+        "forbidden": Forbidden,
+        "not_found": NotFound,
+        "conflict": Conflict,
+        "file_exists": PreconditionFailed,
+        "missing_stub": PreconditionFailed,
+        "precondition_failed": PreconditionFailed,
+        "too_many_requests": TooManyRequests,
+        "unknown_error": ServerError,
+    }
+)
+
+
+def error_for(
+    status: int | None = None,
+    error: str | None = None,
+    reason: str | None = None,
+    *,
+    method: str | None = None,
+    url: str | None = None,
+    body: Any = None,
+    not_found: type[NotFound] = NotFound,
+) -> CouchError:
+    """Return (not raise) the exception for a CouchDB error ``error``/``reason``.
+
+    The class comes from :data:`ERROR_CLASSES` by name; an unknown name (or a
+    ``status`` the name's class does not have, as a proxy may answer) is
+    classed by ``status``, and with neither it is a :class:`CouchError`.
+    ``not_found`` replaces :class:`NotFound` (``DocumentNotFound`` for a document).
+    """
+    cls = ERROR_CLASSES.get(error) if error is not None else None
+    if status is not None and (cls is None or error_for_status(status) is not cls):
+        cls = error_for_status(status)
+    if cls is None:
+        cls = CouchError
+    if cls is NotFound:
+        cls = not_found
+    return cls(reason, error=error, status=status, method=method, url=url, body=body)

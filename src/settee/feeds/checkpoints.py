@@ -161,7 +161,6 @@ class LocalDocumentCheckpoint:
             results = self.backend.bulk_docs(self.db_name, [doc])
             result = results[0] if results else {"ok": True}
         if "error" in result:
-            cls = errors.Conflict if result["error"] == "conflict" else errors.CouchError
-            raise cls(result.get("reason"), error=result["error"])
+            raise errors.error_for(None, str(result["error"]), result.get("reason"))
         rev = result.get("rev")
         return rev if isinstance(rev, str) else None

@@ -332,18 +332,14 @@ class Transport:
                 reason = json.dumps(reason)
         elif response.content:
             reason = response.content[:200].decode("utf-8", "replace")
-        status = response.status_code
-        cls: type[errors.CouchError] = (
-            not_found if status == 404 else errors.error_for_status(status)
-        )
-        method = response.request.method if response.request else None
-        return cls(
+        return errors.error_for(
+            response.status_code,
+            error,
             reason,
-            error=error,
-            status=status,
-            method=method,
+            method=response.request.method if response.request else None,
             url=redact_url(response.url or ""),
             body=body,
+            not_found=not_found,
         )
 
     def close(self) -> None:

@@ -1,0 +1,123 @@
+"""One CouchDB error name, one class: every path reads errors.ERROR_CLASSES."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+
+from settee import errors
+from settee.cli import commands
+from settee.database import raise_for_result
+from settee.feeds.checkpoints import LocalDocumentCheckpoint
+from settee.http.transport import Transport
+
+# (error name, the status CouchDB sends with it, the class on every path)
+CASES: list[tuple[str, int, type[errors.CouchError]]] = [
+    ("bad_request", 400, errors.BadRequest),
+    ("illegal_docid", 400, errors.BadRequest),
+    ("doc_validation", 400, errors.BadRequest),
+    ("query_parse_error", 400, errors.BadRequest),
+    ("unauthorized", 401, errors.Unauthorized),
+    ("forbidden", 403, errors.Forbidden),
+    ("conflict", 409, errors.Conflict),
+    ("file_exists", 412, errors.PreconditionFailed),
+    ("missing_stub", 412, errors.PreconditionFailed),
+    ("too_many_requests", 429, errors.TooManyRequests),
+    ("unknown_error", 500, errors.ServerError),
+]
+
+
+def _response(status: int, body: Any) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = json.dumps(body).encode()
+    response.url = "http://127.0.0.1:5984/db/doc"
+    return response
+
+
+class _Backend:
+    def __init__(self, result: dict[str, Any]) -> None:
+        self.result = result
+
+    def get_doc(self, db: str, doc_id: str) -> dict[str, Any]:
+        raise errors.NotFound("missing", error="not_found")
+
+    def put_doc(self, db: str, doc: dict[str, Any]) -> dict[str, Any]:
+        return self.result
+
+
+class _Db:
+    database_name = "db"
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        self.backend = _Backend(result)
+
+
+def test_the_table_is_read_only_and_names_couch_errors() -> None:
+    with pytest.raises(TypeError):
+        errors.ERROR_CLASSES["x"] = errors.CouchError  # type: ignore[index]
+    assert all(issubclass(cls, errors.CouchError) for cls in errors.ERROR_CLASSES.values())
+    for name, _status, cls in CASES:
+        assert errors.ERROR_CLASSES[name] is cls
+
+
+@pytest.mark.parametrize(("name", "status", "cls"), CASES)
+def test_every_path_gives_the_same_class(
+    name: str, status: int, cls: type[errors.CouchError]
+) -> None:
+    result = {"id": "doc", "error": name, "reason": "why"}
+    raised: list[BaseException] = []
+
+    raised.append(errors.error_for(None, name, "why"))
+    raised.append(errors.error_for(status, name, "why"))
+    raised.append(Transport("http://127.0.0.1:5984/").error_from(_response(status, result)))
+    for raise_one in (raise_for_result, commands.raise_for_result):
+        with pytest.raises(errors.CouchError) as info:
+            raise_one(result)
+        raised.append(info.value)
+    with pytest.raises(errors.CouchError) as info:
+        LocalDocumentCheckpoint(_Db(result), "_local/cp").save(1)
+    raised.append(info.value)
+
+    for exc in raised:
+        assert type(exc) is cls, exc
+        assert exc.error == name
+        assert exc.reason == "why"
+        assert exc.status == status
+
+
+def test_not_found_is_document_not_found_for_documents() -> None:
+    result = {"id": "doc", "error": "not_found", "reason": "missing"}
+    assert type(errors.error_for(404, "not_found", "missing")) is errors.NotFound
+    with pytest.raises(errors.DocumentNotFound):
+        raise_for_result(result)
+    transport = Transport("http://127.0.0.1:5984/")
+    exc = transport.error_from(_response(404, result), not_found=errors.DocumentNotFound)
+    assert type(exc) is errors.DocumentNotFound
+
+
+def test_an_unknown_name_is_classed_by_status() -> None:
+    assert type(errors.error_for(None, "made_up")) is errors.CouchError
+    assert type(errors.error_for(None, None, "no name")) is errors.CouchError
+    assert type(errors.error_for(400, "made_up")) is errors.BadRequest
+    assert type(errors.error_for(418, "made_up")) is errors.CouchError
+    assert type(errors.error_for(503, "made_up")) is errors.ServerError
+    exc = Transport("http://127.0.0.1:5984/").error_from(_response(403, {"error": "made_up"}))
+    assert type(exc) is errors.Forbidden
+
+
+def test_the_http_status_wins_over_a_name_paired_with_another() -> None:
+    # a proxy or REST API answering 400 with {"error": "conflict"}: the class matches the status
+    exc = errors.error_for(400, "conflict", "odd")
+    assert type(exc) is errors.BadRequest
+    assert exc.status == 400
+    assert exc.error == "conflict"
+
+
+def test_error_for_keeps_the_context() -> None:
+    exc = errors.error_for(409, "conflict", "stale", method="PUT", url="http://h/db/x", body={})
+    assert (exc.method, exc.url, exc.body) == ("PUT", "http://h/db/x", {})
+    assert str(exc) == "409 conflict: stale (PUT http://h/db/x)"
