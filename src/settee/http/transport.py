@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 
 from settee import errors
 from settee._validate import check_int, check_number
@@ -35,7 +36,7 @@ from settee.urls import (
     split_credentials,
 )
 
-__all__ = ["DEFAULT_RETRY_STATUS_CODES", "DEFAULT_TIMEOUT", "Transport"]
+__all__ = ["DEFAULT_RETRY_STATUS_CODES", "DEFAULT_TIMEOUT", "Headers", "Response", "Transport"]
 
 _module_logger = logging.getLogger("settee")
 logger = _module_logger  # kept for importers of the old name
@@ -43,6 +44,11 @@ logger = _module_logger  # kept for importers of the old name
 #: (connect, read) seconds.
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
 DEFAULT_RETRY_STATUS_CODES: tuple[int, ...] = (429, 502, 503, 504)
+
+#: What :meth:`Transport.request` returns; layers above name it from here, not from requests.
+Response = requests.Response
+#: Case-insensitive response headers (the HTTP library's own mapping).
+Headers = CaseInsensitiveDict
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
@@ -341,6 +347,13 @@ class Transport:
             body=body,
             not_found=not_found,
         )
+
+    def use_retry(self, retry: RetryPolicy, *, pool_maxsize: int = 10) -> None:
+        """Replace the retry policy: mount a new pooled adapter that applies ``retry``."""
+        self.retry = retry
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_maxsize)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
 
     def close(self) -> None:
         """Close the session's pooled connections. Idempotent."""
