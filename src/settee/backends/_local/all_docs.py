@@ -1,27 +1,26 @@
 """``_all_docs``: ids in raw code point order, ranges, ``keys``, partitions.
 
-Each function takes the :class:`~.engine.Engine` first; the engine's methods of
-the same names delegate here.
+Each function takes the :class:`~.state.EngineState` first; the backend's methods
+of the same names call them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from settee.backends._local.collation import type_rank
+from settee.backends._local.reads import winner_docs
+from settee.backends._local.state import EngineState, check_partition, open_db
 from settee.backends._local.storage import DbMeta, DocInfo, Txn
 from settee.backends._local.util import PAGE, flag, number, partition_bounds
 from settee.errors import BadRequest
-
-if TYPE_CHECKING:
-    from settee.backends._local.engine import Engine
 
 __all__ = ["all_docs"]
 
 
 def all_docs(
-    engine: Engine,
+    state: EngineState,
     db: str,
     params: Mapping[str, Any] | None = None,
     *,
@@ -40,16 +39,16 @@ def all_docs(
         "conflicts": flag(params, "conflicts"),
         "attachments": flag(params, "attachments"),
     }
-    with engine.storage.read() as txn:
-        meta = engine._db(txn, db)
-        engine._check_partition(meta, partition)
+    with state.storage.read() as txn:
+        meta = open_db(txn, db)
+        check_partition(meta, partition)
         if partition is not None:
             plo, phi = partition_bounds(partition)
             total = txn.count_ids(meta, plo, True, phi, False)[0]
         else:
             total = txn.count_ids(meta, None, True, None, True)[0]
         if keys is not None:
-            rows = _all_docs_keys(engine, txn, meta, keys, include_docs, opts, partition)
+            rows = _all_docs_keys(state, txn, meta, keys, include_docs, opts, partition)
             if descending:
                 rows.reverse()
             rows = rows[skip:]
@@ -59,7 +58,7 @@ def all_docs(
             if flag(params, "update_seq"):
                 body["update_seq"] = None
             return body
-        bounds = _id_range(engine, params, descending, partition)
+        bounds = _id_range(state, params, descending, partition)
         if bounds is None:
             infos: list[DocInfo] = []
             offset = total
@@ -83,10 +82,10 @@ def all_docs(
             infos = infos[skip:]
             if limit is None and len(infos) + skip >= want:
                 # An unbounded listing larger than one scan: keep reading.
-                more = _scan_all(engine, txn, meta, lo, lo_incl, hi, hi_incl, descending, infos)
+                more = _scan_all(state, txn, meta, lo, lo_incl, hi, hi_incl, descending, infos)
                 infos.extend(more)
-            offset = _offset(engine, txn, meta, bounds, descending, partition) + skip
-        docs = engine._winner_docs(txn, meta, infos, opts) if include_docs else {}
+            offset = _offset(state, txn, meta, bounds, descending, partition) + skip
+        docs = winner_docs(txn, meta, infos, opts) if include_docs else {}
         rows = []
         for info in infos:
             row: dict[str, Any] = {"id": info.id, "key": info.id, "value": {"rev": info.winner}}
@@ -100,7 +99,7 @@ def all_docs(
 
 
 def _scan_all(
-    engine: Engine,
+    state: EngineState,
     txn: Txn,
     meta: DbMeta,
     lo: str | None,
@@ -141,7 +140,7 @@ def _scan_all(
 
 
 def _offset(
-    engine: Engine,
+    state: EngineState,
     txn: Txn,
     meta: DbMeta,
     bounds: tuple[str | None, bool, str | None, bool],
@@ -160,7 +159,7 @@ def _offset(
 
 
 def _id_range(
-    engine: Engine, params: Mapping[str, Any], descending: bool, partition: str | None
+    state: EngineState, params: Mapping[str, Any], descending: bool, partition: str | None
 ) -> tuple[str | None, bool, str | None, bool] | None:
     """``(lo, lo_incl, hi, hi_incl)`` in ascending id terms, or None for an empty range."""
     inclusive_end = flag(params, "inclusive_end", True)
@@ -198,7 +197,7 @@ def _id_range(
 
 
 def _all_docs_keys(
-    engine: Engine,
+    state: EngineState,
     txn: Txn,
     meta: DbMeta,
     keys: Sequence[Any],
@@ -211,7 +210,7 @@ def _all_docs_keys(
     wanted = [k for k in keys if isinstance(k, str)]
     found = txn.load_docs(meta, list(dict.fromkeys(wanted)))
     live = [found[k] for k in dict.fromkeys(wanted) if k in found and not found[k].deleted]
-    docs = engine._winner_docs(txn, meta, live, opts) if include_docs else {}
+    docs = winner_docs(txn, meta, live, opts) if include_docs else {}
     rows: list[dict[str, Any]] = []
     for key in keys:
         info = found.get(key) if isinstance(key, str) else None

@@ -1,4 +1,6 @@
-"""Attachments: inline base64 on write, stubs or data on read, and the standalone calls.
+"""Attachments: inline base64 on write, stubs or data on read.
+
+The standalone attachment calls are the backend's, over ``get_doc``/``put_doc``.
 
 Stored form, per revision body: ``_attachments: {name: {"content_type",
 "digest" (md5-<base64>), "length", "revpos", "data" (base64)}}``.
@@ -9,21 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from settee.backends._local.util import b64, conflict, md5_digest
-from settee.errors import BadRequest, DocumentNotFound, NotFound, PreconditionFailed
+from settee.backends._local.util import b64, md5_digest
+from settee.errors import BadRequest, PreconditionFailed
 
-if TYPE_CHECKING:
-    from settee.backends._local.engine import Engine
-
-__all__ = [
-    "decode_attachments",
-    "delete_attachment",
-    "get_attachment",
-    "put_attachment",
-    "render_attachment",
-]
+__all__ = ["decode_attachments", "render_attachment"]
 
 
 def decode_attachments(
@@ -98,66 +91,3 @@ def render_attachment(att: Mapping[str, Any], with_data: bool) -> dict[str, Any]
         out["length"] = att["length"]
         out["stub"] = True
     return out
-
-
-def get_attachment(
-    engine: Engine, db: str, docid: str, name: str, *, rev: str | None = None
-) -> tuple[bytes, str]:
-    """``(data, content_type)``; ``NotFound`` for a missing document or attachment."""
-    params: dict[str, Any] = {"attachments": True}
-    if rev is not None:
-        params["rev"] = rev
-    doc = engine.get_doc(db, docid, params)
-    att = (doc.get("_attachments") or {}).get(name)
-    if att is None:
-        raise NotFound("Document is missing attachment", error="not_found")
-    return base64.b64decode(att["data"]), str(att["content_type"])
-
-
-def put_attachment(
-    engine: Engine,
-    db: str,
-    docid: str,
-    name: str,
-    data: bytes,
-    content_type: str,
-    *,
-    rev: str | None,
-) -> dict[str, Any]:
-    """Add or replace one attachment: a new revision (a new document when ``rev`` is None)."""
-    if not isinstance(data, (bytes, bytearray)):
-        raise TypeError("attachment data must be bytes")
-    if rev is None:
-        doc: dict[str, Any] = {"_id": docid}
-        try:
-            current = engine.get_doc(db, docid)
-        except DocumentNotFound:
-            current = None
-        if current is not None:
-            raise conflict()
-    else:
-        try:
-            doc = engine.get_doc(db, docid, {"rev": rev})
-        except DocumentNotFound as exc:
-            raise conflict() from exc
-        doc.pop("_deleted", None)
-    atts = doc.setdefault("_attachments", {})
-    atts[name] = {"content_type": content_type, "data": b64(bytes(data))}
-    return engine.put_doc(db, doc)
-
-
-def delete_attachment(
-    engine: Engine, db: str, docid: str, name: str, *, rev: str
-) -> dict[str, Any]:
-    """Remove one attachment: a new revision without it."""
-    try:
-        doc = engine.get_doc(db, docid, {"rev": rev})
-    except DocumentNotFound as exc:
-        raise conflict() from exc
-    atts = doc.get("_attachments") or {}
-    if name not in atts:
-        raise NotFound("Document is missing attachment", error="not_found")
-    del atts[name]
-    if not atts:
-        doc.pop("_attachments", None)
-    return engine.put_doc(db, doc)

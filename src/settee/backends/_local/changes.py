@@ -13,14 +13,13 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from settee.backends._local.mango import compile_selector
+from settee.backends._local.reads import winner_docs
+from settee.backends._local.state import EngineState, open_db
 from settee.backends._local.util import PAGE, db_missing, flag, number
 from settee.errors import BadRequest, NotSupported
-
-if TYPE_CHECKING:
-    from settee.backends._local.engine import Engine
 
 __all__ = ["LocalChangesStream", "open_changes"]
 
@@ -98,7 +97,7 @@ class LocalChangesStream:
 
 
 def open_changes(
-    engine: Engine,
+    state: EngineState,
     db: str,
     params: Mapping[str, Any] | None = None,
     *,
@@ -113,8 +112,8 @@ def open_changes(
         raise BadRequest(f"Invalid feed type {feed!r}", error="bad_request")
     if feed == "eventsource":
         feed = "continuous"
-    with engine.storage.read() as txn:
-        meta = engine._db(txn, db)
+    with state.storage.read() as txn:
+        meta = open_db(txn, db)
         current = meta.update_seq
     since_raw = params.get("since", 0)
     if since_raw == "now":
@@ -151,9 +150,9 @@ def open_changes(
         "conflicts": flag(params, "conflicts"),
         "attachments": flag(params, "attachments"),
     }
-    accept = _filter(engine, params, body)
+    accept = _filter(state, params, body)
     return LocalChangesStream(
-        functools.partial(_rows, engine),
+        functools.partial(_rows, state),
         db=db,
         since=since,
         feed=feed,
@@ -165,11 +164,11 @@ def open_changes(
         opts=opts,
         accept=accept,
         raw=raw,
-        wake=engine.storage.wake,
+        wake=state.storage.wake,
     )
 
 
-def _filter(engine: Engine, params: Mapping[str, Any], body: Mapping[str, Any]) -> Any:
+def _filter(state: EngineState, params: Mapping[str, Any], body: Mapping[str, Any]) -> Any:
     name = params.get("filter")
     doc_ids = body.get("doc_ids", params.get("doc_ids"))
     selector = body.get("selector", params.get("selector"))
@@ -199,7 +198,7 @@ def _filter(engine: Engine, params: Mapping[str, Any], body: Mapping[str, Any]) 
     )
 
 
-def _rows(engine: Engine, stream: LocalChangesStream) -> Iterator[dict[str, Any]]:
+def _rows(state: EngineState, stream: LocalChangesStream) -> Iterator[dict[str, Any]]:
     """The rows of ``stream``; blocks for longpoll/continuous feeds."""
     seq = stream.since
     upper: int | None = None
@@ -208,7 +207,7 @@ def _rows(engine: Engine, stream: LocalChangesStream) -> Iterator[dict[str, Any]
     while True:
         # Scan everything after ``seq`` page by page.
         while True:
-            with engine.storage.read() as txn:
+            with state.storage.read() as txn:
                 meta = txn.get_db(stream.db)
                 if meta is None:
                     if stream.feed == "normal" and emitted == 0 and seq == stream.since:
@@ -219,7 +218,7 @@ def _rows(engine: Engine, stream: LocalChangesStream) -> Iterator[dict[str, Any]
                     page = txn.scan_seqs(meta, 0, before=upper, descending=True, limit=PAGE)
                 else:
                     page = txn.scan_seqs(meta, seq, before=None, descending=False, limit=PAGE)
-                docs = engine._winner_docs(txn, meta, page, stream.opts) if needs_doc else {}
+                docs = winner_docs(txn, meta, page, stream.opts) if needs_doc else {}
             for info in page:
                 if stream.closed:
                     stream.last_seq = seq
@@ -245,7 +244,7 @@ def _rows(engine: Engine, stream: LocalChangesStream) -> Iterator[dict[str, Any]
                 if stream.limit is not None and emitted >= stream.limit:
                     stream.last_seq = seq
                     if not stream.descending:
-                        with engine.storage.read() as txn:
+                        with state.storage.read() as txn:
                             meta = txn.get_db(stream.db)
                             stream.pending = (
                                 txn.count_seqs_after(meta, seq) if meta is not None else 0
@@ -258,20 +257,20 @@ def _rows(engine: Engine, stream: LocalChangesStream) -> Iterator[dict[str, Any]
             stream.pending = 0
             return
         # Wait for the next change (or the timeout, or close()).
-        deadline_hit = _wait(engine, stream, seq)
+        deadline_hit = _wait(state, stream, seq)
         if stream.closed or deadline_hit:
             stream.last_seq = seq
             stream.pending = 0
             return
 
 
-def _wait(engine: Engine, stream: LocalChangesStream, seq: int) -> bool:
+def _wait(state: EngineState, stream: LocalChangesStream, seq: int) -> bool:
     """Block until a change after ``seq``; return whether the timeout expired first."""
     start = time.monotonic()
-    engine.storage.wait(stream.db, seq, stream.timeout, stream.closed_event)
+    state.storage.wait(stream.db, seq, stream.timeout, stream.closed_event)
     if stream.timeout is None:
         return False
-    with engine.storage.read() as txn:
+    with state.storage.read() as txn:
         meta = txn.get_db(stream.db)
         changed = meta is None or meta.update_seq > seq
     return not changed and time.monotonic() - start >= stream.timeout

@@ -1,7 +1,7 @@
 """Mango ``_find``: selector, sort, paging by bookmark, partial indexes.
 
-Each function takes the :class:`~.engine.Engine` first; the engine's methods of
-the same names delegate here.
+Each function takes the :class:`~.state.EngineState` first; the backend's methods
+of the same names call them.
 """
 
 from __future__ import annotations
@@ -10,17 +10,16 @@ import base64
 import bisect
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from settee.backends._local.collation import raw_sort_key, sort_key
+from settee.backends._local.indexes import get_indexes
 from settee.backends._local.mango import MISSING, compile_selector, get_field, parse_sort, project
+from settee.backends._local.reads import iter_docs
+from settee.backends._local.state import EngineState, check_partition, open_db
 from settee.backends._local.storage import DbMeta, DocInfo
 from settee.backends._local.util import dumps, flag, number
 from settee.errors import BadRequest
-
-if TYPE_CHECKING:
-    from settee.backends._local.engine import Engine
-from settee.backends._local.indexes import get_indexes
 
 __all__ = ["find"]
 
@@ -28,7 +27,7 @@ _NO_INDEX_WARNING = "No matching index found, create an index to optimize query 
 
 
 def find(
-    engine: Engine, db: str, query: Mapping[str, Any], *, partition: str | None = None
+    state: EngineState, db: str, query: Mapping[str, Any], *, partition: str | None = None
 ) -> dict[str, Any]:
     """``_find``: selector, fields, sort, limit (default 25), skip, bookmark."""
     if not isinstance(query, Mapping):
@@ -36,7 +35,7 @@ def find(
     if "selector" not in query:
         raise BadRequest("Missing required key: selector", error="missing_required_key")
     match = compile_selector(query["selector"])
-    partial = _partial_filter(engine, db, query.get("use_index"))
+    partial = _partial_filter(state, db, query.get("use_index"))
     if partial is not None:
         # The index CouchDB is told to use holds only documents passing its
         # partial_filter_selector, so the query sees only those.
@@ -55,13 +54,13 @@ def find(
         raise BadRequest("fields must be an array of strings", error="invalid_fields")
     conflicts = flag(query, "conflicts")
     after = _decode_bookmark(query.get("bookmark"))
-    with engine.storage.read() as txn:
-        meta = engine._db(txn, db)
-        engine._check_partition(meta, partition)
+    with state.storage.read() as txn:
+        meta = open_db(txn, db)
+        check_partition(meta, partition)
     page: list[tuple[Any, dict[str, Any]]]
     if sort:
         matches, examined = _sorted_matches(
-            engine,
+            state,
             db,
             meta,
             {"$and": [query["selector"], partial or {}]},
@@ -91,13 +90,13 @@ def find(
         page = [(position, json.loads(dumps(doc))) for position, doc in page]
     else:
         page, examined = _unsorted_page(
-            engine, db, query["selector"], match, after, skip, limit, conflicts, partition
+            state, db, query["selector"], match, after, skip, limit, conflicts, partition
         )
     docs = [project(doc, fields) for _, doc in page]
     # An empty page hands back the bookmark it was given, as CouchDB does.
     bookmark = _encode_bookmark(page[-1][0]) if page else str(query.get("bookmark") or "nil")
     body: dict[str, Any] = {"docs": docs, "bookmark": bookmark}
-    if not _index_covers(engine, db, query["selector"], sort):
+    if not _index_covers(state, db, query["selector"], sort):
         body["warning"] = _NO_INDEX_WARNING
     if flag(query, "execution_stats"):
         body["execution_stats"] = {
@@ -115,7 +114,7 @@ def _conflicts_of(info: DocInfo) -> list[str]:
 
 
 def _unsorted_page(
-    engine: Engine,
+    state: EngineState,
     db: str,
     selector: Any,
     match: Any,
@@ -134,7 +133,7 @@ def _unsorted_page(
     stop = None if limit is None else limit + skip
     results: list[tuple[Any, dict[str, Any]]] = []
     examined = 0
-    for info, doc in engine.iter_docs(db, partition=partition, bounds=(lo, lo_incl, hi, hi_incl)):
+    for info, doc in iter_docs(state, db, partition=partition, bounds=(lo, lo_incl, hi, hi_incl)):
         if stop is not None and len(results) >= stop:
             break
         examined += 1
@@ -148,7 +147,7 @@ def _unsorted_page(
 
 
 def _sorted_matches(
-    engine: Engine,
+    state: EngineState,
     db: str,
     meta: DbMeta,
     selector: Any,
@@ -171,13 +170,13 @@ def _sorted_matches(
         dumps([[name, desc] for _, name, desc in sort]),
         conflicts,
     )
-    cached: _Matches | None = engine.view_cache.get(cache_key, meta.update_seq)
+    cached: _Matches | None = state.view_cache.get(cache_key, meta.update_seq)
     if cached is not None:
         return cached.rows, 0
     lo, lo_incl, hi, hi_incl = _id_bounds(selector)
     matches: list[tuple[Any, dict[str, Any]]] = []
     examined = 0
-    for info, doc in engine.iter_docs(db, partition=partition, bounds=(lo, lo_incl, hi, hi_incl)):
+    for info, doc in iter_docs(state, db, partition=partition, bounds=(lo, lo_incl, hi, hi_incl)):
         examined += 1
         if not match(doc):
             continue
@@ -193,7 +192,7 @@ def _sorted_matches(
             doc["_conflicts"] = _conflicts_of(info)
         matches.append(((keys, info.id), doc))
     matches.sort(key=lambda item: item[0])
-    engine.view_cache.put(cache_key, meta.update_seq, _Matches(matches))
+    state.view_cache.put(cache_key, meta.update_seq, _Matches(matches))
     return matches, examined
 
 
@@ -206,7 +205,7 @@ class _Matches:
         self.rows = rows
 
 
-def _partial_filter(engine: Engine, db: str, use_index: Any) -> Any:
+def _partial_filter(state: EngineState, db: str, use_index: Any) -> Any:
     """The ``partial_filter_selector`` of the index ``use_index`` names, if it has one."""
     if use_index is None:
         return None
@@ -224,7 +223,7 @@ def _partial_filter(engine: Engine, db: str, use_index: Any) -> Any:
     else:
         raise BadRequest("use_index must be a string or a list of strings", error="bad_request")
     ddoc = ddoc if ddoc.startswith("_design/") else "_design/" + ddoc
-    for index in get_indexes(engine, db)["indexes"]:
+    for index in get_indexes(state, db)["indexes"]:
         if index["ddoc"] == ddoc and (not name or index["name"] == name):
             return index["def"].get("partial_filter_selector")
     return None
@@ -261,11 +260,11 @@ def _id_bounds(selector: Any) -> tuple[str | None, bool, str | None, bool]:
 
 
 def _index_covers(
-    engine: Engine, db: str, selector: Any, sort: list[tuple[list[str], str, bool]]
+    state: EngineState, db: str, selector: Any, sort: list[tuple[list[str], str, bool]]
 ) -> bool:
     """Whether a user index would serve this query on CouchDB (decides the warning)."""
     names = set(selector) if isinstance(selector, dict) else set()
-    for index in get_indexes(engine, db)["indexes"]:
+    for index in get_indexes(state, db)["indexes"]:
         if index["type"] != "json":
             continue
         fields = [next(iter(f)) for f in index["def"]["fields"]]

@@ -1,26 +1,26 @@
 """Mango indexes: json index definitions kept in ``_design/`` documents, as CouchDB does.
 
-Each function takes the :class:`~.engine.Engine` first; the engine's methods of
-the same names delegate here.
+Each function takes the :class:`~.state.EngineState` first; the backend's methods
+of the same names call them.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from settee.backends._local.mango import compile_selector
+from settee.backends._local.reads import get_doc, winner_docs
+from settee.backends._local.state import EngineState, open_db
 from settee.backends._local.util import conflict, dumps
+from settee.backends._local.writes import delete_doc, put_doc
 from settee.errors import BadRequest, Conflict, DocumentNotFound, NotFound, NotSupported
-
-if TYPE_CHECKING:
-    from settee.backends._local.engine import Engine
 
 __all__ = ["create_index", "delete_index", "get_indexes"]
 
 
-def create_index(engine: Engine, db: str, index: Mapping[str, Any]) -> dict[str, Any]:
+def create_index(state: EngineState, db: str, index: Mapping[str, Any]) -> dict[str, Any]:
     """Store a Mango index definition in a ``_design/`` document, as CouchDB does."""
     if not isinstance(index, Mapping) or not isinstance(index.get("index"), Mapping):
         raise BadRequest("Missing required key: index", error="missing_required_key")
@@ -58,7 +58,7 @@ def create_index(engine: Engine, db: str, index: Mapping[str, Any]) -> dict[str,
         view["map"]["partial_filter_selector"] = definition["partial_filter_selector"]
     for _ in range(10):
         try:
-            current: dict[str, Any] = engine.get_doc(db, ddoc_id)
+            current: dict[str, Any] = get_doc(state, db, ddoc_id)
         except DocumentNotFound:
             current = {"_id": ddoc_id, "language": "query", "views": {}}
         views = current.setdefault("views", {})
@@ -67,14 +67,14 @@ def create_index(engine: Engine, db: str, index: Mapping[str, Any]) -> dict[str,
         views[name] = view
         current["language"] = "query"
         try:
-            engine.put_doc(db, current)
+            put_doc(state, db, current)
         except Conflict:
             continue  # someone else changed the design document: read it again
         return {"result": "created", "id": ddoc_id, "name": name}
     raise conflict()
 
 
-def get_indexes(engine: Engine, db: str) -> dict[str, Any]:
+def get_indexes(state: EngineState, db: str) -> dict[str, Any]:
     """``GET /db/_index``, the special ``_all_docs`` index first."""
     indexes: list[dict[str, Any]] = [
         {
@@ -84,8 +84,8 @@ def get_indexes(engine: Engine, db: str) -> dict[str, Any]:
             "def": {"fields": [{"_id": "asc"}]},
         }
     ]
-    with engine.storage.read() as txn:
-        meta = engine._db(txn, db)
+    with state.storage.read() as txn:
+        meta = open_db(txn, db)
         infos = txn.scan_ids(
             meta,
             "_design/",
@@ -96,7 +96,7 @@ def get_indexes(engine: Engine, db: str) -> dict[str, Any]:
             limit=10**9,
             include_deleted=False,
         )
-        docs = engine._winner_docs(txn, meta, infos, {})
+        docs = winner_docs(txn, meta, infos, {})
     for ddoc_id in sorted(docs):
         ddoc = docs[ddoc_id]
         if ddoc.get("language") != "query":
@@ -118,13 +118,13 @@ def get_indexes(engine: Engine, db: str) -> dict[str, Any]:
 
 
 def delete_index(
-    engine: Engine, db: str, ddoc: str, name: str, *, index_type: str = "json"
+    state: EngineState, db: str, ddoc: str, name: str, *, index_type: str = "json"
 ) -> dict[str, Any]:
     """Remove one index (and its design document when it was the last)."""
     ddoc_id = ddoc if ddoc.startswith("_design/") else "_design/" + ddoc
     for _ in range(10):
         try:
-            current: dict[str, Any] = engine.get_doc(db, ddoc_id)
+            current: dict[str, Any] = get_doc(state, db, ddoc_id)
         except DocumentNotFound as exc:
             raise NotFound("Index not found", error="not_found") from exc
         views = current.get("views") or {}
@@ -133,9 +133,9 @@ def delete_index(
         del views[name]
         try:
             if views:
-                engine.put_doc(db, current)
+                put_doc(state, db, current)
             else:
-                engine.delete_doc(db, ddoc_id, current["_rev"])
+                delete_doc(state, db, ddoc_id, current["_rev"])
         except Conflict:
             continue
         return {"ok": True}

@@ -11,186 +11,189 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from settee.backends._local.attachments import render_attachment
-from settee.backends._local.local_docs import LocalDocs
+from settee.backends._local.local_docs import get_local
 from settee.backends._local.revtree import RevTree, parse_rev
+from settee.backends._local.state import EngineState, open_db
 from settee.backends._local.storage import DbMeta, DocInfo, Txn
 from settee.backends._local.util import PAGE, doc_missing, flag, partition_bounds
 from settee.errors import BadRequest
 
-__all__ = ["Reads"]
+__all__ = ["get_doc", "iter_docs", "render", "winner_docs"]
 
 
-class Reads(LocalDocs):
-    """Document reads over the storage."""
-
-    def get_doc(self, db: str, docid: str, params: Mapping[str, Any] | None = None) -> Any:
-        """One document (``dict``), or with ``open_revs`` the list CouchDB returns."""
-        params = {k: v for k, v in (params or {}).items() if v is not None}
-        if docid.startswith("_local/"):
-            return self._get_local(db, docid)
-        meta_opts = flag(params, "meta")
-        opts = {
-            "revs": flag(params, "revs"),
-            "revs_info": flag(params, "revs_info") or meta_opts,
-            "conflicts": flag(params, "conflicts") or meta_opts,
-            "deleted_conflicts": flag(params, "deleted_conflicts") or meta_opts,
-            "attachments": flag(params, "attachments"),
-            "local_seq": flag(params, "local_seq"),
-        }
-        open_revs = params.get("open_revs")
-        if isinstance(open_revs, str) and open_revs != "all":
-            try:
-                open_revs = json.loads(open_revs)
-            except ValueError as exc:
-                raise BadRequest("Invalid open_revs", error="bad_request") from exc
-        with self.storage.read() as txn:
-            meta = self._db(txn, db)
-            info = txn.load_docs(meta, [docid]).get(docid)
-            if open_revs is not None:
-                return self._open_revs(txn, meta, docid, info, open_revs, opts, params)
-            if info is None:
-                raise doc_missing()
-            rev = params.get("rev")
-            if rev is None:
-                if info.deleted:
-                    raise doc_missing("deleted")
-                rev = info.winner
-            elif rev not in info.tree:
-                raise doc_missing()
-            bodies = txn.load_bodies(meta, [(docid, rev)])
-        if (docid, rev) not in bodies:
+def get_doc(
+    state: EngineState, db: str, docid: str, params: Mapping[str, Any] | None = None
+) -> Any:
+    """One document (``dict``), or with ``open_revs`` the list CouchDB returns."""
+    params = {k: v for k, v in (params or {}).items() if v is not None}
+    if docid.startswith("_local/"):
+        return get_local(state, db, docid)
+    meta_opts = flag(params, "meta")
+    opts = {
+        "revs": flag(params, "revs"),
+        "revs_info": flag(params, "revs_info") or meta_opts,
+        "conflicts": flag(params, "conflicts") or meta_opts,
+        "deleted_conflicts": flag(params, "deleted_conflicts") or meta_opts,
+        "attachments": flag(params, "attachments"),
+        "local_seq": flag(params, "local_seq"),
+    }
+    open_revs = params.get("open_revs")
+    if isinstance(open_revs, str) and open_revs != "all":
+        try:
+            open_revs = json.loads(open_revs)
+        except ValueError as exc:
+            raise BadRequest("Invalid open_revs", error="bad_request") from exc
+    with state.storage.read() as txn:
+        meta = open_db(txn, db)
+        info = txn.load_docs(meta, [docid]).get(docid)
+        if open_revs is not None:
+            return _open_revs(txn, meta, docid, info, open_revs, opts, params)
+        if info is None:
             raise doc_missing()
-        return self._render(info, rev, bodies[(docid, rev)], opts)
+        rev = params.get("rev")
+        if rev is None:
+            if info.deleted:
+                raise doc_missing("deleted")
+            rev = info.winner
+        elif rev not in info.tree:
+            raise doc_missing()
+        bodies = txn.load_bodies(meta, [(docid, rev)])
+    if (docid, rev) not in bodies:
+        raise doc_missing()
+    return render(info, rev, bodies[(docid, rev)], opts)
 
-    def _open_revs(
-        self,
-        txn: Txn,
-        meta: DbMeta,
-        docid: str,
-        info: DocInfo | None,
-        open_revs: Any,
-        opts: dict[str, bool],
-        params: Mapping[str, Any],
-    ) -> list[dict[str, Any]]:
-        if open_revs == "all":
-            if info is None:
-                raise doc_missing()
-            revs = info.tree.leaves()
-        elif isinstance(open_revs, list) and all(isinstance(r, str) for r in open_revs):
-            revs = list(open_revs)
-            for rev in revs:
-                parse_rev(rev)
-        else:
-            raise BadRequest('open_revs must be "all" or a list of revisions', error="bad_request")
-        latest = flag(params, "latest")
-        if info is not None and latest:
-            revs = [self._latest(info.tree, rev) for rev in revs]
-        bodies = txn.load_bodies(meta, [(docid, rev) for rev in revs]) if info else {}
-        out: list[dict[str, Any]] = []
+
+def _open_revs(
+    txn: Txn,
+    meta: DbMeta,
+    docid: str,
+    info: DocInfo | None,
+    open_revs: Any,
+    opts: dict[str, bool],
+    params: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    if open_revs == "all":
+        if info is None:
+            raise doc_missing()
+        revs = info.tree.leaves()
+    elif isinstance(open_revs, list) and all(isinstance(r, str) for r in open_revs):
+        revs = list(open_revs)
         for rev in revs:
-            body = bodies.get((docid, rev))
-            if info is None or body is None:
-                out.append({"missing": rev})
-            else:
-                out.append({"ok": self._render(info, rev, body, opts)})
-        return out
+            parse_rev(rev)
+    else:
+        raise BadRequest('open_revs must be "all" or a list of revisions', error="bad_request")
+    latest = flag(params, "latest")
+    if info is not None and latest:
+        revs = [_latest(info.tree, rev) for rev in revs]
+    bodies = txn.load_bodies(meta, [(docid, rev) for rev in revs]) if info else {}
+    out: list[dict[str, Any]] = []
+    for rev in revs:
+        body = bodies.get((docid, rev))
+        if info is None or body is None:
+            out.append({"missing": rev})
+        else:
+            out.append({"ok": render(info, rev, body, opts)})
+    return out
 
-    @staticmethod
-    def _latest(tree: RevTree, rev: str) -> str:
-        if rev not in tree or tree.is_leaf(rev):
-            return rev
-        for leaf in tree.leaves():
-            if rev in tree.path(leaf):
-                return leaf
+
+def _latest(tree: RevTree, rev: str) -> str:
+    if rev not in tree or tree.is_leaf(rev):
         return rev
+    for leaf in tree.leaves():
+        if rev in tree.path(leaf):
+            return leaf
+    return rev
 
-    def _render(
-        self, info: DocInfo, rev: str, body_text: str, opts: Mapping[str, bool]
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = json.loads(body_text)
-        doc: dict[str, Any] = {"_id": info.id, "_rev": rev}
-        tree = info.tree
-        if tree.is_deleted(rev):
-            doc["_deleted"] = True
-        atts = body.pop("_attachments", None)
-        doc.update(body)
-        if atts:
-            doc["_attachments"] = {
-                name: render_attachment(att, opts.get("attachments", False))
-                for name, att in atts.items()
-            }
-        if opts.get("conflicts") or opts.get("deleted_conflicts"):
-            leaves = tree.leaves()
-            if opts.get("conflicts") and rev == info.winner:
-                conflicts = [r for r in leaves if r != rev and not tree.is_deleted(r)]
-                if conflicts:
-                    doc["_conflicts"] = conflicts
-            if opts.get("deleted_conflicts") and rev == info.winner:
-                deleted = [r for r in leaves if r != rev and tree.is_deleted(r)]
-                if deleted:
-                    doc["_deleted_conflicts"] = deleted
-        if opts.get("local_seq"):
-            doc["_local_seq"] = info.seq
-        if opts.get("revs"):
-            doc["_revisions"] = tree.revisions(rev)
-        if opts.get("revs_info"):
-            doc["_revs_info"] = [
-                {"rev": r, "status": "deleted" if tree.is_deleted(r) else "available"}
-                for r in tree.path(rev)
-            ]
-        return doc
 
-    def _winner_docs(
-        self, txn: Txn, meta: DbMeta, infos: Sequence[DocInfo], opts: Mapping[str, bool]
-    ) -> dict[str, dict[str, Any]]:
-        bodies = txn.load_bodies(meta, [(info.id, info.winner) for info in infos])
-        out: dict[str, dict[str, Any]] = {}
-        for info in infos:
-            text = bodies.get((info.id, info.winner))
-            if text is not None:
-                out[info.id] = self._render(info, info.winner, text, opts)
-        return out
+def render(info: DocInfo, rev: str, body_text: str, opts: Mapping[str, bool]) -> dict[str, Any]:
+    """Revision ``rev`` of ``info`` in CouchDB's read form, with the ``opts`` asked for."""
+    body: dict[str, Any] = json.loads(body_text)
+    doc: dict[str, Any] = {"_id": info.id, "_rev": rev}
+    tree = info.tree
+    if tree.is_deleted(rev):
+        doc["_deleted"] = True
+    atts = body.pop("_attachments", None)
+    doc.update(body)
+    if atts:
+        doc["_attachments"] = {
+            name: render_attachment(att, opts.get("attachments", False))
+            for name, att in atts.items()
+        }
+    if opts.get("conflicts") or opts.get("deleted_conflicts"):
+        leaves = tree.leaves()
+        if opts.get("conflicts") and rev == info.winner:
+            conflicts = [r for r in leaves if r != rev and not tree.is_deleted(r)]
+            if conflicts:
+                doc["_conflicts"] = conflicts
+        if opts.get("deleted_conflicts") and rev == info.winner:
+            deleted = [r for r in leaves if r != rev and tree.is_deleted(r)]
+            if deleted:
+                doc["_deleted_conflicts"] = deleted
+    if opts.get("local_seq"):
+        doc["_local_seq"] = info.seq
+    if opts.get("revs"):
+        doc["_revisions"] = tree.revisions(rev)
+    if opts.get("revs_info"):
+        doc["_revs_info"] = [
+            {"rev": r, "status": "deleted" if tree.is_deleted(r) else "available"}
+            for r in tree.path(rev)
+        ]
+    return doc
 
-    def iter_docs(
-        self,
-        db: str,
-        *,
-        partition: str | None = None,
-        design: bool = False,
-        bounds: tuple[str | None, bool, str | None, bool] = (None, True, None, True),
-    ) -> Iterator[tuple[DocInfo, dict[str, Any]]]:
-        """Every live document (winner) in id order, page by page.
 
-        ``bounds`` is ``(lo, lo_inclusive, hi, hi_inclusive)`` on ids; design
-        documents only with ``design``.
-        """
-        lo, lo_incl, hi, hi_incl = bounds
-        if partition is not None:
-            plo, phi = partition_bounds(partition)
-            if lo is None or lo < plo:
-                lo, lo_incl = plo, True
-            if hi is None or hi >= phi:
-                hi, hi_incl = phi, False
-        while True:
-            with self.storage.read() as txn:
-                meta = self._db(txn, db)
-                page = txn.scan_ids(
-                    meta,
-                    lo,
-                    lo_incl,
-                    hi,
-                    hi_incl,
-                    descending=False,
-                    limit=PAGE,
-                    include_deleted=False,
-                )
-                docs = self._winner_docs(txn, meta, page, {})
-            for info in page:
-                if not design and info.id.startswith("_design/"):
-                    continue
-                doc = docs.get(info.id)
-                if doc is not None:
-                    yield info, doc
-            if len(page) < PAGE:
-                return
-            lo, lo_incl = page[-1].id, False
+def winner_docs(
+    txn: Txn, meta: DbMeta, infos: Sequence[DocInfo], opts: Mapping[str, bool]
+) -> dict[str, dict[str, Any]]:
+    """``{id: document}``: the winning revision of each of ``infos`` that has a body."""
+    bodies = txn.load_bodies(meta, [(info.id, info.winner) for info in infos])
+    out: dict[str, dict[str, Any]] = {}
+    for info in infos:
+        text = bodies.get((info.id, info.winner))
+        if text is not None:
+            out[info.id] = render(info, info.winner, text, opts)
+    return out
+
+
+def iter_docs(
+    state: EngineState,
+    db: str,
+    *,
+    partition: str | None = None,
+    design: bool = False,
+    bounds: tuple[str | None, bool, str | None, bool] = (None, True, None, True),
+) -> Iterator[tuple[DocInfo, dict[str, Any]]]:
+    """Every live document (winner) in id order, page by page.
+
+    ``bounds`` is ``(lo, lo_inclusive, hi, hi_inclusive)`` on ids; design
+    documents only with ``design``.
+    """
+    lo, lo_incl, hi, hi_incl = bounds
+    if partition is not None:
+        plo, phi = partition_bounds(partition)
+        if lo is None or lo < plo:
+            lo, lo_incl = plo, True
+        if hi is None or hi >= phi:
+            hi, hi_incl = phi, False
+    while True:
+        with state.storage.read() as txn:
+            meta = open_db(txn, db)
+            page = txn.scan_ids(
+                meta,
+                lo,
+                lo_incl,
+                hi,
+                hi_incl,
+                descending=False,
+                limit=PAGE,
+                include_deleted=False,
+            )
+            docs = winner_docs(txn, meta, page, {})
+        for info in page:
+            if not design and info.id.startswith("_design/"):
+                continue
+            doc = docs.get(info.id)
+            if doc is not None:
+                yield info, doc
+        if len(page) < PAGE:
+            return
+        lo, lo_incl = page[-1].id, False

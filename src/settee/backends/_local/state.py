@@ -1,8 +1,8 @@
-"""The state every part of the local engine shares: the storage and the view cache.
+"""What every part of the local engine shares: the storage, the view cache, two lookups.
 
-:class:`EngineState` is the base of the engine's mixins (:mod:`.admin`,
-:mod:`.local_docs`, :mod:`.reads`, :mod:`.writes`); it also holds the two
-lookups they all use.
+The concept modules (:mod:`.reads`, :mod:`.writes`, :mod:`.all_docs`,
+:mod:`.find`, :mod:`.indexes`, :mod:`.python_views`, :mod:`.changes`) are
+functions taking an :class:`EngineState` first; the backend holds one.
 """
 
 from __future__ import annotations
@@ -12,28 +12,32 @@ from settee.backends._local.util import db_missing
 from settee.backends._local.views import ViewCache
 from settee.errors import BadRequest
 
-__all__ = ["EngineState"]
+__all__ = ["EngineState", "check_partition", "open_db"]
 
 
 class EngineState:
     """The storage that keeps the records and the cache of built query indexes."""
 
+    __slots__ = ("storage", "view_cache")
+
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self.view_cache = ViewCache()
 
-    # -- helpers ---------------------------------------------------------------
-    @staticmethod
-    def _db(txn: Txn, name: str) -> DbMeta:
-        meta = txn.get_db(name)
-        if meta is None:
-            raise db_missing()
-        return meta
 
-    def _check_partition(self, meta: DbMeta, partition: str | None) -> None:
-        if partition is None:
-            return
-        if not meta.partitioned:
-            raise BadRequest("database is not partitioned", error="bad_request")
-        if not isinstance(partition, str) or not partition or partition.startswith("_"):
-            raise BadRequest("Invalid partition name", error="bad_request")
+def open_db(txn: Txn, name: str) -> DbMeta:
+    """The database ``name``; ``NotFound`` if it does not exist."""
+    meta = txn.get_db(name)
+    if meta is None:
+        raise db_missing()
+    return meta
+
+
+def check_partition(meta: DbMeta, partition: str | None) -> None:
+    """``BadRequest`` unless ``partition`` is None or a partition of a partitioned ``meta``."""
+    if partition is None:
+        return
+    if not meta.partitioned:
+        raise BadRequest("database is not partitioned", error="bad_request")
+    if not isinstance(partition, str) or not partition or partition.startswith("_"):
+        raise BadRequest("Invalid partition name", error="bad_request")

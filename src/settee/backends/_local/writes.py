@@ -13,13 +13,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from settee.backends._local.attachments import decode_attachments
-from settee.backends._local.local_docs import LocalDocs
+from settee.backends._local.local_docs import write_local
 from settee.backends._local.revtree import RevTree, make_rev, parse_rev
+from settee.backends._local.state import EngineState, open_db
 from settee.backends._local.storage import DbMeta, DocInfo, Txn
 from settee.backends._local.util import conflict, doc_missing, dumps, flag
 from settee.errors import BadRequest, Conflict, CouchError, DocumentNotFound, PreconditionFailed
 
-__all__ = ["Writes", "result_error"]
+__all__ = ["bulk_docs", "delete_doc", "put_doc", "result_error", "revs_diff"]
 
 _SPECIAL_OK = {
     "_id",
@@ -57,302 +58,302 @@ class _Write:
         self.dropped: list[str] = []
 
 
-class Writes(LocalDocs):
-    """Document writes, staged per document and saved at the end of the batch."""
-
-    def bulk_docs(
-        self, db: str, docs: Sequence[Mapping[str, Any]], *, new_edits: bool = True
-    ) -> list[dict[str, Any]]:
-        """Write ``docs`` in one transaction; one result per document (none for successful
-        ``new_edits=False`` writes), errors included, never raised."""
-        if not isinstance(docs, Sequence) or isinstance(docs, (str, bytes)):
-            raise BadRequest("docs must be a list of documents", error="bad_request")
-        with self.storage.write() as txn:
-            meta = self._db(txn, db)
-            prepared = [self._prepare(meta, doc, new_edits) for doc in docs]
-            ids = [doc["_id"] for doc, _ in prepared if doc is not None]
-            loaded = txn.load_docs(
-                meta, [i for i in dict.fromkeys(ids) if not i.startswith("_local/")]
-            )
-            pending: dict[str, _Write] = {}
-            results: list[dict[str, Any]] = []
-            for doc, rejected in prepared:
-                if doc is None:
-                    assert rejected is not None
-                    results.append(rejected)
-                    continue
-                docid = doc["_id"]
-                result: dict[str, Any] | None
-                try:
-                    if docid.startswith("_local/"):
-                        result = self._write_local(txn, meta, doc)
-                    elif new_edits:
-                        result = self._edit(txn, meta, doc, pending, loaded)
-                    else:
-                        result = self._replicate(txn, meta, doc, pending, loaded)
-                except CouchError as exc:
-                    results.append({"id": docid, "error": exc.error, "reason": exc.reason})
-                    continue
-                if result is not None:
-                    results.append(result)
-            if pending:
-                self._save(txn, meta, pending)
-        return results
-
-    def _save(self, txn: Txn, meta: DbMeta, pending: dict[str, _Write]) -> None:
-        infos: list[DocInfo] = []
-        bodies: list[tuple[str, str, str]] = []
-        dropped: list[tuple[str, str]] = []
-        seq = meta.update_seq
-        for docid, write in pending.items():
-            seq += 1
-            write.info.seq = seq
-            infos.append(write.info)
-            gone = set(write.dropped)
-            dropped.extend((docid, rev) for rev in gone)
-            # A revision written and stemmed away in the same batch is never stored.
-            bodies.extend((docid, rev, text) for rev, text in write.bodies if rev not in gone)
-        meta.update_seq = seq
-        txn.save(meta, infos, bodies, dropped)
-
-    def _prepare(
-        self, meta: DbMeta, doc: Any, new_edits: bool
-    ) -> tuple[dict[str, Any], None] | tuple[None, dict[str, Any]]:
-        """Validate one incoming document: ``(doc with _id, None)`` or ``(None, error result)``."""
-        if not isinstance(doc, Mapping):
-            return None, {"error": "bad_request", "reason": "Document must be a JSON object"}
-        docid = doc.get("_id")
-        if docid is None:
-            if not new_edits:
-                return None, {"error": "bad_request", "reason": "Document id must be specified"}
-            docid = uuid.uuid4().hex
-            if meta.partitioned:
-                return None, {
-                    "id": docid,
-                    "error": "illegal_docid",
-                    "reason": "Doc id must be of form partition:id",
-                }
-        if not isinstance(docid, str) or not docid:
-            return None, {
-                "id": docid,
-                "error": "illegal_docid",
-                "reason": "Document id must be a string",
-            }
-        for key in doc:
-            if isinstance(key, str) and key.startswith("_") and key not in _SPECIAL_OK:
-                return None, {
-                    "id": docid,
-                    "error": "doc_validation",
-                    "reason": f"Bad special document member: {key}",
-                }
-        if docid.startswith("_") and not docid.startswith(("_design/", "_local/")):
-            return None, {
-                "id": docid,
-                "error": "illegal_docid",
-                "reason": "Only reserved document ids may start with underscore.",
-            }
-        if meta.partitioned and not docid.startswith(("_design/", "_local/")):
-            partition, sep, rest = docid.partition(":")
-            if not sep or not partition or not rest or partition.startswith("_"):
-                return None, {
-                    "id": docid,
-                    "error": "illegal_docid",
-                    "reason": "Doc id must be of form partition:id",
-                }
-        out = dict(doc)
-        out["_id"] = docid
-        return out, None
-
-    def _current(
-        self, docid: str, pending: dict[str, _Write], loaded: dict[str, DocInfo]
-    ) -> DocInfo | None:
-        if docid in pending:
-            return pending[docid].info
-        return loaded.get(docid)
-
-    def _parent_atts(
-        self, txn: Txn, meta: DbMeta, docid: str, revs: Sequence[str], pending: dict[str, _Write]
-    ) -> dict[str, Any] | None:
-        """The ``_attachments`` of the first of ``revs`` with a stored body."""
-        write = pending.get(docid)
-        staged = dict(write.bodies) if write is not None else {}
-        for rev in revs:
-            text = staged.get(rev)
-            if text is None:
-                text = txn.load_bodies(meta, [(docid, rev)]).get((docid, rev))
-            if text is not None:
-                atts: dict[str, Any] = json.loads(text).get("_attachments") or {}
-                return atts
-        return None
-
-    @staticmethod
-    def _body(doc: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in doc.items() if not k.startswith("_")}
-
-    def _edit(
-        self,
-        txn: Txn,
-        meta: DbMeta,
-        doc: Mapping[str, Any],
-        pending: dict[str, _Write],
-        loaded: dict[str, DocInfo],
-    ) -> dict[str, Any]:
-        docid: str = doc["_id"]
-        info = self._current(docid, pending, loaded)
-        rev = doc.get("_rev")
-        deleted = bool(doc.get("_deleted"))
-        if rev is not None:
-            parse_rev(rev)
-        if info is None:
-            if rev is not None:
-                raise conflict()
-            parent: str | None = None
-            tree = RevTree()
-        else:
-            tree = info.tree.copy()
-            if rev is None:
-                if not info.deleted:
-                    raise conflict()
-                parent = info.winner  # recreating a deleted document extends its tombstone
-            elif not tree.is_leaf(rev):
-                raise conflict()
-            else:
-                parent = rev
-        pos = parse_rev(parent)[0] + 1 if parent else 1
-        atts = decode_attachments(
-            doc,
-            lambda: self._parent_atts(txn, meta, docid, [parent] if parent else [], pending),
-            pos,
-            keep_revpos=False,
-        )
-        body = self._body(doc)
-        text = dumps(body)
-        new_rev = make_rev(parent, text, deleted, [a["digest"] for a in atts.values()])
-        if atts:
-            body["_attachments"] = atts
-            text = dumps(body)
-        tree.add(new_rev, parent, deleted)
-        dropped = tree.stem(meta.revs_limit)
-        self._stage(pending, docid, tree, text, new_rev, dropped)
-        return {"ok": True, "id": docid, "rev": new_rev}
-
-    def _replicate(
-        self,
-        txn: Txn,
-        meta: DbMeta,
-        doc: Mapping[str, Any],
-        pending: dict[str, _Write],
-        loaded: dict[str, DocInfo],
-    ) -> dict[str, Any] | None:
-        docid: str = doc["_id"]
-        rev = doc.get("_rev")
-        if rev is None:
-            raise BadRequest("new_edits=false requires _rev", error="bad_request")
-        pos = parse_rev(rev)[0]
-        path = [rev]
-        revisions = doc.get("_revisions")
-        if revisions is not None:
-            if (
-                not isinstance(revisions, Mapping)
-                or not isinstance(revisions.get("start"), int)
-                or not isinstance(revisions.get("ids"), list)
-                or not revisions["ids"]
-            ):
-                raise BadRequest("Invalid _revisions", error="bad_request")
-            start = revisions["start"]
-            path = [f"{start - i}-{h}" for i, h in enumerate(revisions["ids"]) if start - i > 0]
-            if path[0] != rev:
-                raise BadRequest("_rev does not match _revisions", error="bad_request")
-        info = self._current(docid, pending, loaded)
-        tree = info.tree.copy() if info is not None else RevTree()
-        if rev in tree:
-            return None  # already known: nothing to do, like CouchDB
-        deleted = bool(doc.get("_deleted"))
-        known = [r for r in path[1:] if r in tree]
-        atts = decode_attachments(
-            doc,
-            lambda: self._parent_atts(txn, meta, docid, known, pending),
-            pos,
-            keep_revpos=True,
-        )
-        body = self._body(doc)
-        if atts:
-            body["_attachments"] = atts
-        text = dumps(body)
-        tree.merge_path(path, deleted)
-        dropped = tree.stem(meta.revs_limit)
-        self._stage(pending, docid, tree, text, rev, dropped)
-        return None
-
-    @staticmethod
-    def _stage(
-        pending: dict[str, _Write],
-        docid: str,
-        tree: RevTree,
-        text: str,
-        new_rev: str,
-        dropped: list[str],
-    ) -> None:
-        winner = tree.winner()
-        info = DocInfo(docid, 0, tree, winner, tree.is_deleted(winner))
-        # Re-inserting keeps ``pending`` in the order of each document's last edit.
-        write = pending.pop(docid, None) or _Write(info)
-        write.info = info
-        write.bodies.append((new_rev, text))
-        write.dropped.extend(dropped)
-        pending[docid] = write
-
-    def put_doc(
-        self, db: str, doc: Mapping[str, Any], params: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """Write one document; raise what its ``bulk_docs`` error result says."""
-        new_edits = flag(dict(params or {}), "new_edits", True)
-        results = self.bulk_docs(db, [doc], new_edits=new_edits)
-        if not results:
-            return {"ok": True, "id": doc.get("_id"), "rev": doc.get("_rev")}
-        result = results[0]
-        if "error" in result:
-            raise result_error(result)
-        return result
-
-    def delete_doc(self, db: str, docid: str, rev: str) -> dict[str, Any]:
-        """Write a tombstone for ``docid`` at ``rev``.
-
-        Like CouchDB's ``DELETE``, a document that is missing or already deleted
-        is ``DocumentNotFound`` (``"missing"``/``"deleted"``); a stale ``rev`` is
-        ``Conflict``.
-        """
-        if not docid.startswith("_local/"):
-            with self.storage.read() as txn:
-                info = txn.load_docs(self._db(txn, db), [docid]).get(docid)
-            if info is None:
-                raise doc_missing()
-            if info.deleted:
-                raise doc_missing("deleted")
-        return self.put_doc(db, {"_id": docid, "_rev": rev, "_deleted": True})
-
-    def revs_diff(self, db: str, revs: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-        """``{id: {"missing": [...], "possible_ancestors"?: [...]}}`` for unknown revisions."""
-        if not isinstance(revs, Mapping):
-            raise BadRequest("Request body must be a JSON object", error="bad_request")
-        with self.storage.read() as txn:
-            meta = self._db(txn, db)
-            found = txn.load_docs(meta, list(revs))
-        out: dict[str, Any] = {}
-        for docid, wanted in revs.items():
-            if not isinstance(wanted, (list, tuple)):
-                raise BadRequest(f"Revisions for {docid} must be a list", error="bad_request")
-            info = found.get(docid)
-            missing = [r for r in wanted if info is None or r not in info.tree]
-            for rev in missing:
-                parse_rev(rev)
-            if not missing:
+def bulk_docs(
+    state: EngineState, db: str, docs: Sequence[Mapping[str, Any]], *, new_edits: bool = True
+) -> list[dict[str, Any]]:
+    """Write ``docs`` in one transaction; one result per document (none for successful
+    ``new_edits=False`` writes), errors included, never raised."""
+    if not isinstance(docs, Sequence) or isinstance(docs, (str, bytes)):
+        raise BadRequest("docs must be a list of documents", error="bad_request")
+    with state.storage.write() as txn:
+        meta = open_db(txn, db)
+        prepared = [_prepare(meta, doc, new_edits) for doc in docs]
+        ids = [doc["_id"] for doc, _ in prepared if doc is not None]
+        loaded = txn.load_docs(meta, [i for i in dict.fromkeys(ids) if not i.startswith("_local/")])
+        pending: dict[str, _Write] = {}
+        results: list[dict[str, Any]] = []
+        for doc, rejected in prepared:
+            if doc is None:
+                assert rejected is not None
+                results.append(rejected)
                 continue
-            entry: dict[str, Any] = {"missing": list(dict.fromkeys(missing))}
-            if info is not None:
-                top = max(parse_rev(r)[0] for r in missing)
-                ancestors = [leaf for leaf in info.tree.leaves() if parse_rev(leaf)[0] < top]
-                if ancestors:
-                    entry["possible_ancestors"] = sorted(ancestors)
-            out[docid] = entry
-        return out
+            docid = doc["_id"]
+            result: dict[str, Any] | None
+            try:
+                if docid.startswith("_local/"):
+                    result = write_local(txn, meta, doc)
+                elif new_edits:
+                    result = _edit(txn, meta, doc, pending, loaded)
+                else:
+                    result = _replicate(txn, meta, doc, pending, loaded)
+            except CouchError as exc:
+                results.append({"id": docid, "error": exc.error, "reason": exc.reason})
+                continue
+            if result is not None:
+                results.append(result)
+        if pending:
+            _save(txn, meta, pending)
+    return results
+
+
+def _save(txn: Txn, meta: DbMeta, pending: dict[str, _Write]) -> None:
+    infos: list[DocInfo] = []
+    bodies: list[tuple[str, str, str]] = []
+    dropped: list[tuple[str, str]] = []
+    seq = meta.update_seq
+    for docid, write in pending.items():
+        seq += 1
+        write.info.seq = seq
+        infos.append(write.info)
+        gone = set(write.dropped)
+        dropped.extend((docid, rev) for rev in gone)
+        # A revision written and stemmed away in the same batch is never stored.
+        bodies.extend((docid, rev, text) for rev, text in write.bodies if rev not in gone)
+    meta.update_seq = seq
+    txn.save(meta, infos, bodies, dropped)
+
+
+def _prepare(
+    meta: DbMeta, doc: Any, new_edits: bool
+) -> tuple[dict[str, Any], None] | tuple[None, dict[str, Any]]:
+    """Validate one incoming document: ``(doc with _id, None)`` or ``(None, error result)``."""
+    if not isinstance(doc, Mapping):
+        return None, {"error": "bad_request", "reason": "Document must be a JSON object"}
+    docid = doc.get("_id")
+    if docid is None:
+        if not new_edits:
+            return None, {"error": "bad_request", "reason": "Document id must be specified"}
+        docid = uuid.uuid4().hex
+        if meta.partitioned:
+            return None, {
+                "id": docid,
+                "error": "illegal_docid",
+                "reason": "Doc id must be of form partition:id",
+            }
+    if not isinstance(docid, str) or not docid:
+        return None, {
+            "id": docid,
+            "error": "illegal_docid",
+            "reason": "Document id must be a string",
+        }
+    for key in doc:
+        if isinstance(key, str) and key.startswith("_") and key not in _SPECIAL_OK:
+            return None, {
+                "id": docid,
+                "error": "doc_validation",
+                "reason": f"Bad special document member: {key}",
+            }
+    if docid.startswith("_") and not docid.startswith(("_design/", "_local/")):
+        return None, {
+            "id": docid,
+            "error": "illegal_docid",
+            "reason": "Only reserved document ids may start with underscore.",
+        }
+    if meta.partitioned and not docid.startswith(("_design/", "_local/")):
+        partition, sep, rest = docid.partition(":")
+        if not sep or not partition or not rest or partition.startswith("_"):
+            return None, {
+                "id": docid,
+                "error": "illegal_docid",
+                "reason": "Doc id must be of form partition:id",
+            }
+    out = dict(doc)
+    out["_id"] = docid
+    return out, None
+
+
+def _current(docid: str, pending: dict[str, _Write], loaded: dict[str, DocInfo]) -> DocInfo | None:
+    if docid in pending:
+        return pending[docid].info
+    return loaded.get(docid)
+
+
+def _parent_atts(
+    txn: Txn, meta: DbMeta, docid: str, revs: Sequence[str], pending: dict[str, _Write]
+) -> dict[str, Any] | None:
+    """The ``_attachments`` of the first of ``revs`` with a stored body."""
+    write = pending.get(docid)
+    staged = dict(write.bodies) if write is not None else {}
+    for rev in revs:
+        text = staged.get(rev)
+        if text is None:
+            text = txn.load_bodies(meta, [(docid, rev)]).get((docid, rev))
+        if text is not None:
+            atts: dict[str, Any] = json.loads(text).get("_attachments") or {}
+            return atts
+    return None
+
+
+def _body(doc: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def _edit(
+    txn: Txn,
+    meta: DbMeta,
+    doc: Mapping[str, Any],
+    pending: dict[str, _Write],
+    loaded: dict[str, DocInfo],
+) -> dict[str, Any]:
+    docid: str = doc["_id"]
+    info = _current(docid, pending, loaded)
+    rev = doc.get("_rev")
+    deleted = bool(doc.get("_deleted"))
+    if rev is not None:
+        parse_rev(rev)
+    if info is None:
+        if rev is not None:
+            raise conflict()
+        parent: str | None = None
+        tree = RevTree()
+    else:
+        tree = info.tree.copy()
+        if rev is None:
+            if not info.deleted:
+                raise conflict()
+            parent = info.winner  # recreating a deleted document extends its tombstone
+        elif not tree.is_leaf(rev):
+            raise conflict()
+        else:
+            parent = rev
+    pos = parse_rev(parent)[0] + 1 if parent else 1
+    atts = decode_attachments(
+        doc,
+        lambda: _parent_atts(txn, meta, docid, [parent] if parent else [], pending),
+        pos,
+        keep_revpos=False,
+    )
+    body = _body(doc)
+    text = dumps(body)
+    new_rev = make_rev(parent, text, deleted, [a["digest"] for a in atts.values()])
+    if atts:
+        body["_attachments"] = atts
+        text = dumps(body)
+    tree.add(new_rev, parent, deleted)
+    dropped = tree.stem(meta.revs_limit)
+    _stage(pending, docid, tree, text, new_rev, dropped)
+    return {"ok": True, "id": docid, "rev": new_rev}
+
+
+def _replicate(
+    txn: Txn,
+    meta: DbMeta,
+    doc: Mapping[str, Any],
+    pending: dict[str, _Write],
+    loaded: dict[str, DocInfo],
+) -> dict[str, Any] | None:
+    docid: str = doc["_id"]
+    rev = doc.get("_rev")
+    if rev is None:
+        raise BadRequest("new_edits=false requires _rev", error="bad_request")
+    pos = parse_rev(rev)[0]
+    path = [rev]
+    revisions = doc.get("_revisions")
+    if revisions is not None:
+        if (
+            not isinstance(revisions, Mapping)
+            or not isinstance(revisions.get("start"), int)
+            or not isinstance(revisions.get("ids"), list)
+            or not revisions["ids"]
+        ):
+            raise BadRequest("Invalid _revisions", error="bad_request")
+        start = revisions["start"]
+        path = [f"{start - i}-{h}" for i, h in enumerate(revisions["ids"]) if start - i > 0]
+        if path[0] != rev:
+            raise BadRequest("_rev does not match _revisions", error="bad_request")
+    info = _current(docid, pending, loaded)
+    tree = info.tree.copy() if info is not None else RevTree()
+    if rev in tree:
+        return None  # already known: nothing to do, like CouchDB
+    deleted = bool(doc.get("_deleted"))
+    known = [r for r in path[1:] if r in tree]
+    atts = decode_attachments(
+        doc,
+        lambda: _parent_atts(txn, meta, docid, known, pending),
+        pos,
+        keep_revpos=True,
+    )
+    body = _body(doc)
+    if atts:
+        body["_attachments"] = atts
+    text = dumps(body)
+    tree.merge_path(path, deleted)
+    dropped = tree.stem(meta.revs_limit)
+    _stage(pending, docid, tree, text, rev, dropped)
+    return None
+
+
+def _stage(
+    pending: dict[str, _Write],
+    docid: str,
+    tree: RevTree,
+    text: str,
+    new_rev: str,
+    dropped: list[str],
+) -> None:
+    winner = tree.winner()
+    info = DocInfo(docid, 0, tree, winner, tree.is_deleted(winner))
+    # Re-inserting keeps ``pending`` in the order of each document's last edit.
+    write = pending.pop(docid, None) or _Write(info)
+    write.info = info
+    write.bodies.append((new_rev, text))
+    write.dropped.extend(dropped)
+    pending[docid] = write
+
+
+def put_doc(
+    state: EngineState, db: str, doc: Mapping[str, Any], params: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Write one document; raise what its ``bulk_docs`` error result says."""
+    new_edits = flag(dict(params or {}), "new_edits", True)
+    results = bulk_docs(state, db, [doc], new_edits=new_edits)
+    if not results:
+        return {"ok": True, "id": doc.get("_id"), "rev": doc.get("_rev")}
+    result = results[0]
+    if "error" in result:
+        raise result_error(result)
+    return result
+
+
+def delete_doc(state: EngineState, db: str, docid: str, rev: str) -> dict[str, Any]:
+    """Write a tombstone for ``docid`` at ``rev``.
+
+    Like CouchDB's ``DELETE``, a document that is missing or already deleted
+    is ``DocumentNotFound`` (``"missing"``/``"deleted"``); a stale ``rev`` is
+    ``Conflict``.
+    """
+    if not docid.startswith("_local/"):
+        with state.storage.read() as txn:
+            info = txn.load_docs(open_db(txn, db), [docid]).get(docid)
+        if info is None:
+            raise doc_missing()
+        if info.deleted:
+            raise doc_missing("deleted")
+    return put_doc(state, db, {"_id": docid, "_rev": rev, "_deleted": True})
+
+
+def revs_diff(state: EngineState, db: str, revs: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """``{id: {"missing": [...], "possible_ancestors"?: [...]}}`` for unknown revisions."""
+    if not isinstance(revs, Mapping):
+        raise BadRequest("Request body must be a JSON object", error="bad_request")
+    with state.storage.read() as txn:
+        meta = open_db(txn, db)
+        found = txn.load_docs(meta, list(revs))
+    out: dict[str, Any] = {}
+    for docid, wanted in revs.items():
+        if not isinstance(wanted, (list, tuple)):
+            raise BadRequest(f"Revisions for {docid} must be a list", error="bad_request")
+        info = found.get(docid)
+        missing = [r for r in wanted if info is None or r not in info.tree]
+        for rev in missing:
+            parse_rev(rev)
+        if not missing:
+            continue
+        entry: dict[str, Any] = {"missing": list(dict.fromkeys(missing))}
+        if info is not None:
+            top = max(parse_rev(r)[0] for r in missing)
+            ancestors = [leaf for leaf in info.tree.leaves() if parse_rev(leaf)[0] < top]
+            if ancestors:
+                entry["possible_ancestors"] = sorted(ancestors)
+        out[docid] = entry
+    return out
