@@ -17,8 +17,12 @@ __all__ = [
     "DbUpdateRow",
     "DocumentBody",
     "FindPage",
+    "Seq",
     "ViewRow",
 ]
+
+#: A feed position: a str (CouchDB 2+), an int (PouchDB, CouchDB 1) or an old Cloudant list.
+Seq = str | int | list[Any]
 
 #: A document's JSON body (``_id``, ``_rev`` and the user's members).
 DocumentBody = dict[str, Any]
@@ -38,13 +42,13 @@ class _ChangeRowOptional(TypedDict, total=False):
 class ChangeRow(_ChangeRowOptional):
     """A ``_changes`` row: ``seq`` (opaque; None with ``seq_interval``), ``id``, ``changes``."""
 
-    seq: Any
+    seq: Seq | None
     id: str
     changes: list[ChangeRev]
 
 
 class _DbUpdateRowOptional(TypedDict, total=False):
-    seq: Any
+    seq: Seq | None
 
 
 class DbUpdateRow(_DbUpdateRowOptional):

@@ -32,26 +32,34 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, overload
 
 from settee import errors
-from settee.backends.base import ChangesStream
+from settee.backends.base import Backend, ChangesStream
 from settee.feeds.base import loads
-from settee.feeds.checkpoints import (
-    CheckpointStore,
-)
+from settee.feeds.checkpoints import CheckpointStore
 from settee.feeds.options import (
     _CHANGES_OPTIONS,
     _DB_UPDATES_OPTIONS,
+    ChangesOptions,
+    DbUpdatesOptions,
+    InfiniteChangesOptions,
+    InfiniteDbUpdatesOptions,
     _FeedSpec,
     _is_int,
     _split_infinite,
     _validate,
 )
+from settee.rows import ChangeRow, DbUpdateRow, Seq
+
+if TYPE_CHECKING:  # typing_extensions ships with every type checker; no runtime dependency
+    from typing_extensions import Unpack
 
 __all__ = [
+    "ChangesSource",
     "Feed",
     "InfiniteFeed",
+    "ServerSource",
     "changes_feed",
     "db_updates_feed",
     "infinite_changes_feed",
@@ -59,6 +67,28 @@ __all__ = [
 ]
 
 logger = logging.getLogger("settee")
+
+#: The row type a feed yields: :class:`~settee.rows.ChangeRow`,
+#: :class:`~settee.rows.DbUpdateRow`, or ``str`` (``raw_data=True``).
+RowT = TypeVar("RowT")
+
+
+class ServerSource(Protocol):
+    """What a server-wide feed needs: a client's backend."""
+
+    @property
+    def backend(self) -> Backend: ...
+
+
+class ChangesSource(Protocol):
+    """What a ``_changes`` feed needs: a database's backend and name."""
+
+    @property
+    def backend(self) -> Backend: ...
+
+    @property
+    def database_name(self) -> str: ...
+
 
 Opener = Callable[[dict[str, Any]], ChangesStream]
 
@@ -117,7 +147,7 @@ class _Stoppable:
         self.stop()
 
 
-class Feed(_Stoppable):
+class Feed(_Stoppable, Generic[RowT]):
     """One feed response as an iterator of change rows.
 
     The request is sent on the first ``next()``. Raises what the backend
@@ -129,27 +159,28 @@ class Feed(_Stoppable):
         self._opener = opener
         self.params = dict(params)
         self.raw = raw
-        self.last_seq: Any = None
+        #: The last real seq handed out, then the server's ``last_seq``.
+        self.last_seq: Seq | None = None
         self.pending: int | None = None
         self._lock = threading.Lock()
         self._stream: ChangesStream | None = None
-        self._rows: Iterator[Any] | None = None
+        self._rows: Iterator[RowT] | None = None
         self._stopped = False
 
     def __repr__(self) -> str:
         return f"Feed({self.params!r})"
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[RowT]:
         # A plain generator: a for loop then runs without a Python-level
         # __next__ call per row.
         if self._rows is None:
             self._rows = self._generate()
         return self._rows
 
-    def __next__(self) -> Any:
+    def __next__(self) -> RowT:
         return next(iter(self))
 
-    def _generate(self) -> Iterator[Any]:
+    def _generate(self) -> Iterator[RowT]:
         if self._stopped:
             return
         stream = self._opener(dict(self.params))
@@ -211,7 +242,7 @@ _RETRYABLE: tuple[type[BaseException], ...] = (
 )
 
 
-class InfiniteFeed(_Stoppable):
+class InfiniteFeed(_Stoppable, Generic[RowT]):
     """Follow a feed for ever: reconnect, back off, resume, checkpoint.
 
     Options: ``checkpoint`` (a :class:`CheckpointStore`), ``max_reconnects``
@@ -255,7 +286,8 @@ class InfiniteFeed(_Stoppable):
         self.backoff_base = float(backoff_base)
         self.backoff_max = float(backoff_max)
         self._rng = rng
-        self.last_seq: Any = self.params.get("since")
+        #: The last real seq handed out (where a reconnect resumes).
+        self.last_seq: Seq | None = self.params.get("since")
         #: Connections opened so far, and failures recovered from (for monitoring).
         self.connections = 0
         self.reconnects = 0
@@ -273,7 +305,7 @@ class InfiniteFeed(_Stoppable):
     def __repr__(self) -> str:
         return f"InfiniteFeed({self.params!r}, last_seq={self.last_seq!r})"
 
-    def __iter__(self) -> InfiniteFeed:
+    def __iter__(self) -> InfiniteFeed[RowT]:
         return self
 
     def backoff(self, failures: int) -> float:
@@ -281,7 +313,7 @@ class InfiniteFeed(_Stoppable):
         ceiling = min(self.backoff_max, self.backoff_base * float(2 ** min(failures - 1, 32)))
         return float(self._rng()) * ceiling
 
-    def __next__(self) -> Any:
+    def __next__(self) -> RowT:
         self._commit()  # the consumer is back: it has finished the previous row
         if not self._started:
             self._start()
@@ -318,7 +350,7 @@ class InfiniteFeed(_Stoppable):
                 self.last_seq = seq
                 self._unsaved = seq
                 self._has_unsaved = True
-            return row
+            return row  # type: ignore[no-any-return]  # what the stream yields is RowT
         self._drop_stream()
         raise StopIteration
 
@@ -414,41 +446,117 @@ class InfiniteFeed(_Stoppable):
 
 
 # -- entry points for Database / Client ----------------------------------------
+# Options are validated before any request: an unknown one raises ``TypeError``
+# naming it (and is a type error: ``**options`` is typed by the table in
+# settee.feeds.options); bad values raise ``TypeError``/``ValueError``.
 
 
-def changes_feed(db: Any, **options: Any) -> Feed:
-    """``db.changes(...)``: a :class:`Feed` over ``db``'s ``_changes`` (see module docs).
-
-    Options are validated before any request: an unknown one raises
-    ``TypeError`` naming it; bad values raise ``TypeError``/``ValueError``.
-    """
-    spec = _validate(options, _CHANGES_OPTIONS, what="changes", default_feed="normal")
-    return Feed(_changes_opener(db, spec), spec.params, raw=spec.raw)
-
-
-def infinite_changes_feed(db: Any, **options: Any) -> InfiniteFeed:
-    """``db.infinite_changes(...)``: an :class:`InfiniteFeed` (continuous by default)."""
-    options, infinite = _split_infinite(dict(options), "infinite_changes")
-    spec = _validate(options, _CHANGES_OPTIONS, what="infinite_changes", default_feed="continuous")
-    return InfiniteFeed(_changes_opener(db, spec), spec.params, raw=spec.raw, **infinite)
-
-
-def db_updates_feed(client: Any, **options: Any) -> Feed:
-    """``client.db_updates(...)``: a :class:`Feed` over the server's ``_db_updates``."""
-    spec = _validate(options, _DB_UPDATES_OPTIONS, what="db_updates", default_feed="normal")
-    return Feed(_db_updates_opener(client, spec), spec.params, raw=spec.raw)
-
-
-def infinite_db_updates_feed(client: Any, **options: Any) -> InfiniteFeed:
-    """``client.infinite_db_updates(...)``: an :class:`InfiniteFeed` over ``_db_updates``."""
-    options, infinite = _split_infinite(dict(options), "infinite_db_updates")
+@overload
+def changes_feed(
+    db: ChangesSource, *, raw_data: Literal[False] = ..., **options: Unpack[ChangesOptions]
+) -> Feed[ChangeRow]: ...
+@overload
+def changes_feed(
+    db: ChangesSource, *, raw_data: Literal[True], **options: Unpack[ChangesOptions]
+) -> Feed[str]: ...
+@overload
+def changes_feed(
+    db: ChangesSource, *, raw_data: bool, **options: Unpack[ChangesOptions]
+) -> Feed[ChangeRow] | Feed[str]: ...
+def changes_feed(
+    db: ChangesSource, *, raw_data: bool = False, **options: Unpack[ChangesOptions]
+) -> Feed[ChangeRow] | Feed[str]:
+    """``db.changes(...)``: a :class:`Feed` over ``db``'s ``_changes`` (see module docs)."""
     spec = _validate(
-        options, _DB_UPDATES_OPTIONS, what="infinite_db_updates", default_feed="continuous"
+        dict(options, raw_data=raw_data), _CHANGES_OPTIONS, what="changes", default_feed="normal"
     )
-    return InfiniteFeed(_db_updates_opener(client, spec), spec.params, raw=spec.raw, **infinite)
+    feed: Feed[Any] = Feed(_changes_opener(db, spec), spec.params, raw=spec.raw)
+    return feed
 
 
-def _changes_opener(db: Any, spec: _FeedSpec) -> Opener:
+@overload
+def infinite_changes_feed(
+    db: ChangesSource,
+    *,
+    raw_data: Literal[False] = ...,
+    **options: Unpack[InfiniteChangesOptions],
+) -> InfiniteFeed[ChangeRow]: ...
+@overload
+def infinite_changes_feed(
+    db: ChangesSource, *, raw_data: Literal[True], **options: Unpack[InfiniteChangesOptions]
+) -> InfiniteFeed[str]: ...
+@overload
+def infinite_changes_feed(
+    db: ChangesSource, *, raw_data: bool, **options: Unpack[InfiniteChangesOptions]
+) -> InfiniteFeed[ChangeRow] | InfiniteFeed[str]: ...
+def infinite_changes_feed(
+    db: ChangesSource, *, raw_data: bool = False, **options: Unpack[InfiniteChangesOptions]
+) -> InfiniteFeed[ChangeRow] | InfiniteFeed[str]:
+    """``db.infinite_changes(...)``: an :class:`InfiniteFeed` (continuous by default)."""
+    rest, infinite = _split_infinite(dict(options, raw_data=raw_data), "infinite_changes")
+    spec = _validate(rest, _CHANGES_OPTIONS, what="infinite_changes", default_feed="continuous")
+    feed: InfiniteFeed[Any] = InfiniteFeed(
+        _changes_opener(db, spec), spec.params, raw=spec.raw, **infinite
+    )
+    return feed
+
+
+@overload
+def db_updates_feed(
+    client: ServerSource, *, raw_data: Literal[False] = ..., **options: Unpack[DbUpdatesOptions]
+) -> Feed[DbUpdateRow]: ...
+@overload
+def db_updates_feed(
+    client: ServerSource, *, raw_data: Literal[True], **options: Unpack[DbUpdatesOptions]
+) -> Feed[str]: ...
+@overload
+def db_updates_feed(
+    client: ServerSource, *, raw_data: bool, **options: Unpack[DbUpdatesOptions]
+) -> Feed[DbUpdateRow] | Feed[str]: ...
+def db_updates_feed(
+    client: ServerSource, *, raw_data: bool = False, **options: Unpack[DbUpdatesOptions]
+) -> Feed[DbUpdateRow] | Feed[str]:
+    """``client.db_updates(...)``: a :class:`Feed` over the server's ``_db_updates``."""
+    spec = _validate(
+        dict(options, raw_data=raw_data),
+        _DB_UPDATES_OPTIONS,
+        what="db_updates",
+        default_feed="normal",
+    )
+    feed: Feed[Any] = Feed(_db_updates_opener(client, spec), spec.params, raw=spec.raw)
+    return feed
+
+
+@overload
+def infinite_db_updates_feed(
+    client: ServerSource,
+    *,
+    raw_data: Literal[False] = ...,
+    **options: Unpack[InfiniteDbUpdatesOptions],
+) -> InfiniteFeed[DbUpdateRow]: ...
+@overload
+def infinite_db_updates_feed(
+    client: ServerSource, *, raw_data: Literal[True], **options: Unpack[InfiniteDbUpdatesOptions]
+) -> InfiniteFeed[str]: ...
+@overload
+def infinite_db_updates_feed(
+    client: ServerSource, *, raw_data: bool, **options: Unpack[InfiniteDbUpdatesOptions]
+) -> InfiniteFeed[DbUpdateRow] | InfiniteFeed[str]: ...
+def infinite_db_updates_feed(
+    client: ServerSource, *, raw_data: bool = False, **options: Unpack[InfiniteDbUpdatesOptions]
+) -> InfiniteFeed[DbUpdateRow] | InfiniteFeed[str]:
+    """``client.infinite_db_updates(...)``: an :class:`InfiniteFeed` over ``_db_updates``."""
+    rest, infinite = _split_infinite(dict(options, raw_data=raw_data), "infinite_db_updates")
+    spec = _validate(
+        rest, _DB_UPDATES_OPTIONS, what="infinite_db_updates", default_feed="continuous"
+    )
+    feed: InfiniteFeed[Any] = InfiniteFeed(
+        _db_updates_opener(client, spec), spec.params, raw=spec.raw, **infinite
+    )
+    return feed
+
+
+def _changes_opener(db: ChangesSource, spec: _FeedSpec) -> Opener:
     backend = db.backend
     name: str = db.database_name
     # Refuse before sending: PouchDB Server 4.2.0 has no _selector filter and
@@ -470,7 +578,7 @@ def _changes_opener(db: Any, spec: _FeedSpec) -> Opener:
     return open_stream
 
 
-def _db_updates_opener(client: Any, spec: _FeedSpec) -> Opener:
+def _db_updates_opener(client: ServerSource, spec: _FeedSpec) -> Opener:
     backend = client.backend
 
     def open_stream(params: dict[str, Any]) -> ChangesStream:

@@ -9,42 +9,92 @@ out first and fills in its defaults.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, TypedDict
 
-__all__ = ["FEED_KINDS", "INFINITE_HEARTBEAT_MS"]
+from settee._validate import check_int
+from settee.feeds.checkpoints import CheckpointStore
+from settee.rows import Seq
+
+__all__ = [
+    "FEED_KINDS",
+    "INFINITE_HEARTBEAT_MS",
+    "ChangesOptions",
+    "DbUpdatesOptions",
+    "InfiniteChangesOptions",
+    "InfiniteDbUpdatesOptions",
+    "InfiniteOptions",
+]
 
 FEED_KINDS = ("normal", "longpoll", "continuous")
 #: Heartbeat (ms) an InfiniteFeed asks for when none is given: a dead
 #: connection is noticed after about twice this.
 INFINITE_HEARTBEAT_MS = 30000
 
+FeedKind = Literal["normal", "longpoll", "continuous"]
+
+# The ONE table of feed options: these TypedDicts type ``**options`` (through
+# ``Unpack``) and their keys are the names accepted at runtime.
+
+
+class _DbUpdatesCommon(TypedDict, total=False):
+    feed: FeedKind | None
+    since: Seq | None
+    descending: bool | None
+    heartbeat: float | bool | None
+    timeout: float | None
+    chunk_size: int | None
+
+
+class _ChangesCommon(_DbUpdatesCommon, total=False):
+    filter: str | None
+    doc_ids: Sequence[str] | None
+    selector: Mapping[str, Any] | None
+    view: str | None
+    style: Literal["main_only", "all_docs"] | None
+    seq_interval: int | None
+    query_params: Mapping[str, Any] | None
+    include_docs: bool | None
+    conflicts: bool | None
+    attachments: bool | None
+    att_encoding_info: bool | None
+
+
+class ChangesOptions(_ChangesCommon, total=False):
+    """``db.changes()`` options besides ``raw_data`` (CouchDB's names; ms for times)."""
+
+    limit: int | None
+
+
+class DbUpdatesOptions(_DbUpdatesCommon, total=False):
+    """``client.db_updates()`` options besides ``raw_data``."""
+
+    limit: int | None
+
+
+class InfiniteOptions(TypedDict, total=False):
+    """What :class:`~settee.feeds.InfiniteFeed` itself takes (reconnects and checkpoints)."""
+
+    checkpoint: CheckpointStore | None
+    max_reconnects: int | None
+    on_error: Callable[[BaseException, float], None] | None
+    backoff_base: float
+    backoff_max: float
+
+
+class InfiniteChangesOptions(_ChangesCommon, InfiniteOptions, total=False):
+    """``db.infinite_changes()`` options besides ``raw_data`` (no ``limit``)."""
+
+
+class InfiniteDbUpdatesOptions(_DbUpdatesCommon, InfiniteOptions, total=False):
+    """``client.infinite_db_updates()`` options besides ``raw_data`` (no ``limit``)."""
+
+
 _BOOL_OPTIONS = ("include_docs", "conflicts", "descending", "attachments", "att_encoding_info")
-_CHANGES_OPTIONS = frozenset(
-    {
-        "feed",
-        "since",
-        "limit",
-        "filter",
-        "doc_ids",
-        "selector",
-        "view",
-        "style",
-        "heartbeat",
-        "timeout",
-        "seq_interval",
-        "query_params",
-        "raw_data",
-        "chunk_size",
-        *_BOOL_OPTIONS,
-    }
-)
-_DB_UPDATES_OPTIONS = frozenset(
-    {"feed", "since", "limit", "descending", "heartbeat", "timeout", "raw_data", "chunk_size"}
-)
-_INFINITE_OPTIONS = frozenset(
-    {"checkpoint", "max_reconnects", "on_error", "backoff_base", "backoff_max"}
-)
+# ``limit`` stays accepted by the infinite feeds at runtime, to refuse it with a reason.
+_CHANGES_OPTIONS = frozenset(ChangesOptions.__annotations__) | {"raw_data"}
+_DB_UPDATES_OPTIONS = frozenset(DbUpdatesOptions.__annotations__) | {"raw_data"}
+_INFINITE_OPTIONS = frozenset(InfiniteOptions.__annotations__)
 
 
 def _is_int(value: Any) -> bool:
@@ -86,28 +136,21 @@ def _validate(
     if not isinstance(raw, bool):
         raise TypeError(f"raw_data must be a bool, not {raw!r}")
     chunk_size = opts.pop("chunk_size", None)
-    if chunk_size is None:
-        chunk_size = 65536
-    if not _is_int(chunk_size) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int, not {chunk_size!r}")
+    chunk_size = 65536 if chunk_size is None else check_int("chunk_size", chunk_size, 1)
     since = opts.get("since")
     if since is not None and not (_is_int(since) or isinstance(since, (str, list))):
         raise TypeError(f"since must be a seq (str or int) or 'now', not {since!r}")
     if isinstance(since, int) and since < 0:
         raise ValueError(f"since must be >= 0, not {since!r}")
-    limit = opts.get("limit")
-    if limit is not None and not _is_int(limit):
-        raise TypeError(f"limit must be an int, not {limit!r}")
-    if limit is not None and limit < 0:
-        raise ValueError(f"limit must be >= 0, not {limit!r}")
+    if opts.get("limit") is not None:
+        check_int("limit", opts["limit"])
     for name in _BOOL_OPTIONS:
         if opts.get(name) is not None and not isinstance(opts[name], bool):
             raise TypeError(f"{name} must be a bool, not {opts[name]!r}")
     _positive_number("heartbeat", opts.get("heartbeat"), allow_bool=True)
     _positive_number("timeout", opts.get("timeout"))
-    seq_interval = opts.get("seq_interval")
-    if seq_interval is not None and (not _is_int(seq_interval) or seq_interval < 1):
-        raise ValueError(f"seq_interval must be a positive int, not {seq_interval!r}")
+    if opts.get("seq_interval") is not None:
+        check_int("seq_interval", opts["seq_interval"], 1)
     for name in ("filter", "view"):
         if opts.get(name) is not None and not isinstance(opts[name], str):
             raise TypeError(f"{name} must be a str, not {opts[name]!r}")
