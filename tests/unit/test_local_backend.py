@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+import settee
+from settee._validate import SYSTEM_DATABASES
 from settee.backends import open_backend
 from settee.backends.base import Backend, ChangesStream
 from settee.errors import (
@@ -61,6 +63,47 @@ def test_server_info_and_dbs(backend: Backend) -> None:
         backend.create_db("Bad Name")
     uuids = backend.uuids(3)
     assert len(set(uuids)) == 3 and all(len(u) == 32 for u in uuids)
+
+
+@pytest.mark.parametrize("name", sorted(SYSTEM_DATABASES))
+def test_system_databases_can_be_created_and_opened(backend: Backend, name: str) -> None:
+    # CouchDB has _users, _replicator and _global_changes; the local rule is CouchDB's.
+    backend.create_db(name)
+    assert name in backend.all_dbs()
+    assert backend.db_info(name)["db_name"] == name
+    backend.put_doc(name, {"_id": "x"})
+    assert backend.get_doc(name, "x")["_id"] == "x"
+
+
+@pytest.mark.parametrize("name", ["Bad Name", "_other", "1db", "", "a" * 239])
+def test_ill_named_databases_are_refused_as_couchdb_does(backend: Backend, name: str) -> None:
+    with pytest.raises(BadRequest) as exc:
+        backend.create_db(name)
+    assert exc.value.error == "illegal_database_name"  # CouchDB's answer over HTTP
+
+
+@pytest.mark.parametrize("name", ["_replicator", "_users"])
+def test_client_opens_system_databases_locally(tmp_path: Path, name: str) -> None:
+    for url in ("memory:", "sqlite:///" + str(tmp_path / "sys.db")):
+        client = settee.connect(url)
+        client.create_database(name)
+        assert client[name].database_name == name
+        client.disconnect()
+
+
+def test_client_refuses_a_bad_name_as_over_http(tmp_path: Path) -> None:
+    def refusal(url: str) -> str:
+        client = settee.connect(url)
+        try:
+            with pytest.raises(ValueError) as exc:
+                client.create_database("Bad Name")
+        finally:
+            client.disconnect()
+        return str(exc.value)
+
+    over_http = refusal("http://127.0.0.1:9")  # refused before any request
+    assert refusal("memory:") == over_http
+    assert refusal("sqlite:///" + str(tmp_path / "bad.db")) == over_http
 
 
 def test_deleted_database_is_not_found(backend: Backend) -> None:
