@@ -15,11 +15,15 @@ import pytest
 import settee
 from settee._validate import SYSTEM_DATABASES
 from settee.backends import open_backend
+from settee.backends._local.writes import result_error
 from settee.backends.base import Backend, ChangesStream
 from settee.errors import (
+    ERROR_CLASSES,
     BadRequest,
     Conflict,
+    CouchError,
     DocumentNotFound,
+    Forbidden,
     NotFound,
     NotSupported,
     PreconditionFailed,
@@ -255,6 +259,20 @@ def test_documents_may_have_error_and_reason_fields(backend: Backend) -> None:
     result = backend.bulk_docs(DB, [{"_id": "e", "error": "x", "reason": "y"}])[0]
     assert result["ok"]
     assert backend.get_doc(DB, "e")["error"] == "x"
+
+
+@pytest.mark.parametrize("name", sorted(ERROR_CLASSES))
+def test_bulk_docs_error_results_raise_the_class_of_the_one_table(name: str) -> None:
+    # The local fast paths class a result's error name as every other path does.
+    exc = result_error({"id": "x", "error": name, "reason": "r"})
+    expected = ERROR_CLASSES[name]
+    assert type(exc) is (DocumentNotFound if expected is NotFound else expected)
+    assert (exc.error, exc.reason) == (name, "r")
+
+
+def test_bulk_docs_errors_are_not_bad_requests_by_default() -> None:
+    assert type(result_error({"error": "forbidden", "reason": "no"})) is Forbidden
+    assert type(result_error({"error": "sqlite_error", "reason": "disk"})) is CouchError
 
 
 def test_same_document_twice_in_one_batch(backend: Backend) -> None:

@@ -18,7 +18,7 @@ from settee.backends._local.revtree import RevTree, make_rev, parse_rev
 from settee.backends._local.state import EngineState, open_db
 from settee.backends._local.storage import DbMeta, DocInfo, Txn
 from settee.backends._local.util import conflict, doc_missing, dumps, flag
-from settee.errors import BadRequest, Conflict, CouchError, DocumentNotFound, PreconditionFailed
+from settee.errors import BadRequest, CouchError, DocumentNotFound, error_for
 
 __all__ = ["bulk_docs", "delete_doc", "put_doc", "result_error", "revs_diff"]
 
@@ -36,15 +36,10 @@ _SPECIAL_OK = {
 
 
 def result_error(result: Mapping[str, Any]) -> CouchError:
-    """The exception a fast path raises for a ``bulk_docs`` error result."""
-    error = str(result.get("error"))
-    reason = result.get("reason")
-    cls: type[CouchError] = {
-        "conflict": Conflict,
-        "not_found": DocumentNotFound,
-        "missing_stub": PreconditionFailed,
-    }.get(error, BadRequest)
-    return cls(reason, error=error)
+    """The exception a fast path raises for a ``bulk_docs`` error result (:func:`error_for`)."""
+    return error_for(
+        None, str(result.get("error")), result.get("reason"), not_found=DocumentNotFound
+    )
 
 
 class _Write:
