@@ -31,7 +31,7 @@ from typing import Any
 import cachetools
 
 from settee import errors
-from settee._validate import is_valid_db_name, validate_db_name
+from settee._validate import check_int, is_valid_db_name, validate_db_name
 from settee.auth.protocol import Auth
 from settee.auth.schemes import BasicAuth, NoAuth, SessionAuth
 from settee.backends import open_backend
@@ -320,9 +320,7 @@ class Client(SessionMixin):
 
     def uuids(self, count: int = 1) -> list[str]:
         """``count`` fresh uuids from the server."""
-        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-            raise ValueError("count must be an int >= 1")
-        return list(self.backend.uuids(count))
+        return list(self.backend.uuids(check_int("count", count, 1)))
 
     # -- lifecycle (connect() is SessionMixin's) ------------------------------------
     def disconnect(self) -> None:

@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from settee._validate import check_int
 from settee.auth.iam import DEFAULT_IAM_TOKEN_URL, IAMAuth
 from settee.auth.protocol import Auth
 from settee.client import CouchDB
@@ -48,12 +49,8 @@ def _year_month(year: Any, month: Any) -> tuple[str, ...]:
         return ()
     if year is None or month is None:
         raise ValueError("give both year and month, or neither")
-    for name, value in (("year", year), ("month", month)):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if year < 1:
-        raise ValueError(f"year must be positive, not {year}")
-    if not 1 <= month <= 12:
+    check_int("year", year, 1)
+    if not 1 <= check_int("month", month, 1) <= 12:
         raise ValueError(f"month must be between 1 and 12, not {month}")
     return (str(year), str(month))
 

@@ -31,6 +31,7 @@ from settee._bulk import match_results
 from settee._doccache import DocumentCache
 from settee._validate import (
     check_documents,
+    check_int,
     validate_db_name,
     validate_doc_id,
     validate_partition_key,
@@ -115,9 +116,7 @@ class Database(QueryMixin, AdminMixin):
     ) -> None:
         self.client = client
         self.database_name = validate_db_name(database_name)
-        if not isinstance(fetch_limit, int) or isinstance(fetch_limit, bool) or fetch_limit < 1:
-            raise ValueError("fetch_limit must be an int >= 1")
-        self.fetch_limit = fetch_limit
+        self.fetch_limit = check_int("fetch_limit", fetch_limit, 1)
         self.partitioned = bool(partitioned)
         self._cache = DocumentCache(client._new_cache())
 
@@ -362,8 +361,7 @@ class Database(QueryMixin, AdminMixin):
         already written (``[]`` for the first); the failed chunk may or may not
         have been applied.
         """
-        if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
-            raise ValueError("chunk_size must be an int >= 1")
+        check_int("chunk_size", chunk_size, 1)
         originals = list(docs) if not isinstance(docs, list) else docs
         checked = check_documents(originals)
         results: list[dict[str, Any]] = []

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from settee._validate import check_int
+
 if TYPE_CHECKING:
     from settee.backends.base import Backend
 
@@ -45,8 +47,7 @@ class AdminMixin:
 
     def set_revision_limit(self, limit: int) -> dict[str, Any]:
         """Set the ``_revs_limit``; ``ValueError`` unless an int >= 1."""
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-            raise ValueError("the revision limit must be an int >= 1")
+        check_int("limit", limit, 1)
         answer: dict[str, Any] = self.backend.set_revs_limit(self.database_name, limit)
         return answer
 

@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import quote
 
 from settee import errors
-from settee._validate import check_changes_filter, validate_doc_id
+from settee._validate import check_changes_filter, check_int, validate_doc_id
 from settee.backends.base import ChangesStream, MapFunction, ReduceSpec
 from settee.backends.http.support import (
     _bound_all_docs,
@@ -181,10 +181,7 @@ class HTTPBackend:
 
     def uuids(self, count: int) -> list[str]:
         """``count`` ids from ``GET /_uuids`` (dashes removed: 32 hex digits)."""
-        if not isinstance(count, int) or isinstance(count, bool):
-            raise TypeError("count must be an int")
-        if count < 0:
-            raise ValueError("count must be >= 0")
+        check_int("count", count)
         ids: list[str] = []
         while len(ids) < count:
             # Servers cap one request (CouchDB's [uuids] max_count, 1000 by default).
@@ -518,8 +515,7 @@ class HTTPBackend:
 
     def set_revs_limit(self, db: str, limit: int) -> dict[str, Any]:
         """``PUT /db/_revs_limit``; ``NotSupported`` on PouchDB Server."""
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-            raise ValueError("revs_limit must be an int >= 1")
+        check_int("revs_limit", limit, 1)
         self._no_revs_limit()
         result: dict[str, Any] = self._json("PUT", (_check_db(db), "_revs_limit"), json_body=limit)
         return result

@@ -305,12 +305,9 @@ def open_changes(
     ``filter=_doc_ids`` / ``_selector``. Raises the transport's errors for a
     refused request or a non-2xx answer.
     """
-    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
-        raise ValueError("chunk_size must be a positive int")
+    # The options were checked once, by settee.feeds.options, before the backend.
     options = dict(params or {})
     feed = str(options.get("feed") or "normal")
-    if feed not in ("normal", "longpoll", "continuous"):
-        raise ValueError(f"feed must be 'normal', 'longpoll' or 'continuous', not {feed!r}")
     method = "GET"
     if body is not None:
         method = "POST"
