@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from settee.errors import BadRequest, NotFound, ServerError, TransportError, Unauthorized
-from settee.rest.client import Client
-from settee.rest.crud import CrudClient, Endpoint, HeadResult
+from settee.rest.client import Client, CrudClient
+from settee.rest.crud import Endpoint, HeadResult
 from tests.rest.conftest import API_KEY, SEEDED_PRODUCTS, RqlService
 
 

@@ -22,8 +22,7 @@ import pytest
 from settee.auth.oauth2 import OAuth2ClientCredentials
 from settee.auth.schemes import ApiKeyAuth, BasicAuth, BearerAuth
 from settee.errors import SetteeError, TransportError
-from settee.rest.client import Client
-from settee.rest.crud import CrudClient
+from settee.rest.client import Client, CrudClient
 from tests.http.fakes import FakeServer, Recorded, Reply
 from tests.rest.conftest import API_KEY, SEEDED_PRODUCTS, RqlService
 

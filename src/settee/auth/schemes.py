@@ -30,6 +30,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
@@ -226,8 +227,6 @@ class SessionAuth:
             except ValueError:
                 expires_at = None
         elif morsel["expires"]:
-            from email.utils import parsedate_to_datetime
-
             try:
                 expires_at = parsedate_to_datetime(morsel["expires"]).timestamp()
             except (TypeError, ValueError):

@@ -10,23 +10,24 @@ user's data directory. Exit codes: 0 success, 1 a server or database error,
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import platform
 import sys
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
+import settee
 from settee import __version__, errors
+from settee.cli.demo import run_demo
+from settee.cli.progress import chunked, progress
 from settee.database import raise_for_result
 from settee.feeds.base import JSON_LOADS
 from settee.feeds.normal import IJSON_BACKEND
 
 __all__ = ["default_url", "main"]
-
-T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -55,48 +56,10 @@ def default_url() -> str:
     return "sqlite:///" + str(data_dir() / "settee.db")
 
 
-def progress(items: Iterable[T], *, total: int | None, desc: str, quiet: bool) -> Iterator[T]:
-    """Iterate with a progress bar on stderr (tqdm when installed, else a plain counter)."""
-    if quiet:
-        yield from items
-        return
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        tqdm = None
-    if tqdm is not None:
-        yield from tqdm(items, total=total, desc=desc, unit="doc", file=sys.stderr, leave=False)
-        return
-    count, shown = 0, 0.0
-    for item in items:
-        count += 1
-        now = time.monotonic()
-        if now - shown > 0.5:
-            of = f"/{total}" if total else ""
-            print(f"\r{desc}: {count}{of}", end="", file=sys.stderr, flush=True)
-            shown = now
-        yield item
-    if shown:
-        print(f"\r{desc}: {count} done", file=sys.stderr)
-
-
-def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    chunk: list[T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 # -- connecting ---------------------------------------------------------------
 
 
 def _connect(args: argparse.Namespace) -> Any:
-    import settee
-
     auth: Any = None
     if args.api_key:
         auth = settee.IAMAuth(args.api_key) if args.iam else settee.ApiKeyAuth(args.api_key)
@@ -105,8 +68,6 @@ def _connect(args: argparse.Namespace) -> Any:
         if password is None:
             password = os.environ.get("SETTEE_PASSWORD")
         if password is None:
-            import getpass
-
             password = getpass.getpass(f"password for {args.user}: ")
         auth = settee.BasicAuth(args.user, password)
     url: str = args.url
@@ -284,8 +245,6 @@ def cmd_dump(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from settee.cli.demo import run_demo
-
     client = _connect(args)
     with client:
         run_demo(client, docs=args.docs, quiet=args.quiet, keep=args.keep)

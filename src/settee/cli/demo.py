@@ -15,6 +15,9 @@ import uuid
 from typing import Any
 
 from settee import errors
+from settee.cli.progress import chunked, progress
+from settee.document import Document
+from settee.rql.builder import R
 
 __all__ = ["run_demo"]
 
@@ -47,9 +50,6 @@ def generate(count: int, seed: int = 7) -> list[dict[str, Any]]:
 
 def run_demo(client: Any, *, docs: int = 5000, quiet: bool = False, keep: bool = False) -> None:
     """Run the tour against ``client``; the database is deleted afterwards unless ``keep``."""
-    from settee.cli.commands import chunked, progress
-    from settee.rql.builder import R
-
     if docs < 10:
         raise ValueError("--docs must be at least 10")
     _say(f"settee demo on {client.backend.kind} backend at {client.url}")
@@ -58,9 +58,9 @@ def run_demo(client: Any, *, docs: int = 5000, quiet: bool = False, keep: bool =
     _say(f"\n1. created database {name!r}; it is in the client like a dict: {name in client}")
     try:
         _dict_like(db)
-        _bulk_load(db, docs, progress, chunked, quiet)
+        _bulk_load(db, docs, quiet)
         _mango(db)
-        _rql(db, R)
+        _rql(db)
         _paging(db)
         _follow(db)
     finally:
@@ -89,8 +89,6 @@ def _dict_like(db: Any) -> None:
     doc.save()  # the server moves on to a newer revision
     result = db.bulk_docs([stale])[0]
     _say(f"   bulk_docs with the now-stale _rev -> {result} (nothing overwritten)")
-    from settee.document import Document
-
     outdated = Document(db, "welcome")
     outdated.update(stale)
     try:
@@ -99,7 +97,7 @@ def _dict_like(db: Any) -> None:
         _say(f"   Document.save() with a stale _rev raises Conflict: {exc.status} {exc.reason}")
 
 
-def _bulk_load(db: Any, count: int, progress: Any, chunked: Any, quiet: bool) -> None:
+def _bulk_load(db: Any, count: int, quiet: bool) -> None:
     docs = generate(count)
     started = time.monotonic()
     written = failed = 0
@@ -126,7 +124,7 @@ def _mango(db: Any) -> None:
         _say(f"     {doc}")
 
 
-def _rql(db: Any, R: Any) -> None:
+def _rql(db: Any) -> None:
     query = R().category.eq("garden") & R().stock.gt(45)
     found = list(db.filter(query))
     _say(f"\n5. RQL {query} -> {len(found)} products (translated to a Mango selector)")

@@ -18,8 +18,8 @@ from __future__ import annotations
 from settee.auth.oauth2 import OAuth2AuthorizationCode, OAuth2ClientCredentials, OAuth2Password
 from settee.auth.schemes import ApiKeyAuth, BearerAuth
 from settee.rest._http import RestRetryPolicy
-from settee.rest.client import NS, Action, Client, Collection, Resource
-from settee.rest.crud import CrudClient, Endpoint, HeadResult
+from settee.rest.client import NS, Action, Client, Collection, CrudClient, Resource
+from settee.rest.crud import Endpoint, HeadResult
 from settee.rest.resourceset import ResourceSet, parse_content_range
 
 __all__ = [

@@ -1,19 +1,27 @@
-"""Plumbing shared by the REST classes: the retry policy, URLs, query strings, bodies."""
+"""Plumbing shared by the REST classes: the retry policy, URLs, query strings, bodies, limits."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import requests
-
 from settee.errors import TransportError
 from settee.http.retry import RetryPolicy
+from settee.http.transport import Response
 from settee.urls import quote_segment, redact_url
 
-__all__ = ["RestRetryPolicy", "decode_body", "encode_rql", "join_url", "with_params"]
+__all__ = [
+    "RestRetryPolicy",
+    "check_limit",
+    "decode_body",
+    "dotted",
+    "encode_rql",
+    "join_url",
+    "pick",
+    "with_params",
+]
 
 # Characters RQL needs that may stay raw in a query string; the rest is
 # percent-encoded once (django-rql unquotes the whole query string once).
@@ -94,7 +102,7 @@ def with_params(url: str, params: Mapping[str, Any] | None) -> str:
     return f"{url}{'&' if '?' in url else '?'}{query}"
 
 
-def decode_body(response: requests.Response, *, empty: Any = None) -> Any:
+def decode_body(response: Response, *, empty: Any = None) -> Any:
     """The JSON body of ``response``, its raw bytes if it is not JSON, ``empty`` if none."""
     content = response.content
     if not content:
@@ -110,3 +118,27 @@ def decode_body(response: requests.Response, *, empty: Any = None) -> Any:
                 url=redact_url(response.url or ""),
             ) from exc
     return content
+
+
+def check_limit(limit: object) -> int:
+    """``limit`` if it is a positive int; ``TypeError``/``ValueError`` otherwise."""
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        raise TypeError(f"limit must be an int, not {type(limit).__name__}")
+    if limit <= 0:
+        raise ValueError("limit must be a positive integer")
+    return limit
+
+
+def dotted(item: Any, field: str) -> Any:
+    """The value at dot path ``field`` in ``item`` (None where a step is missing)."""
+    value = item
+    for part in field.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def pick(item: Any, fields: Iterable[str]) -> dict[str, Any]:
+    """``{field: dotted(item, field)}`` for each dot-path field."""
+    return {f: dotted(item, f) for f in fields}

@@ -14,23 +14,26 @@ classes carrying ``status``, ``error_code``, ``errors`` and ``reason``.
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
-
-import requests
-from requests.adapters import HTTPAdapter
+from typing import Any
 
 from settee import errors
 from settee.auth.schemes import ApiKeyAuth
-from settee.http.transport import DEFAULT_RETRY_STATUS_CODES, TimeoutArg, Transport
-from settee.rest._http import RestRetryPolicy, decode_body, join_url, with_params
+from settee.http.transport import DEFAULT_RETRY_STATUS_CODES, Response, TimeoutArg, Transport
+from settee.rest._http import (
+    RestRetryPolicy,
+    check_limit,
+    decode_body,
+    join_url,
+    pick,
+    with_params,
+)
+from settee.rest.crud import CRUDS_RETRY_STATUS_CODES, Endpoint, FileValue, HeadResult
+from settee.rest.resourceset import ResourceSet
 
-if TYPE_CHECKING:
-    from settee.rest.crud import Endpoint
-    from settee.rest.resourceset import ResourceSet
-
-__all__ = ["NS", "Action", "Client", "Collection", "Resource"]
+__all__ = ["NS", "Action", "Client", "Collection", "CrudClient", "Resource"]
 
 _KWARGS = frozenset({"headers", "params", "timeout"})
 
@@ -50,21 +53,6 @@ def _check_kwargs(kwargs: Mapping[str, Any]) -> None:
             f"unexpected keyword argument(s) {sorted(unknown)}; "
             "a request takes headers=, params= and timeout="
         )
-
-
-def dotted(item: Any, field: str) -> Any:
-    """The value at dot path ``field`` in ``item`` (None where a step is missing)."""
-    value = item
-    for part in field.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
-
-
-def pick(item: Any, fields: Iterable[str]) -> dict[str, Any]:
-    """``{field: dotted(item, field)}`` for each dot-path field."""
-    return {f: dotted(item, f) for f in fields}
 
 
 class _CollectionsAsAttributes:
@@ -121,7 +109,7 @@ class Client(_CollectionsAsAttributes):
             auth = ApiKeyAuth(auth)
         if logger is not None and not isinstance(logger, logging.Logger):
             raise TypeError("logger must be a logging.Logger")
-        _check_limit(default_limit)
+        check_limit(default_limit)
         self.transport = Transport(
             endpoint,
             auth=auth,
@@ -137,10 +125,9 @@ class Client(_CollectionsAsAttributes):
             logger=logger,
         )
         # REST verbs follow HTTP's idempotency, not CouchDB's rev= rule.
-        self.transport.retry = RestRetryPolicy.like(self.transport.retry)
-        adapter = HTTPAdapter(max_retries=self.transport.retry, pool_maxsize=pool_maxsize)
-        self.transport.session.mount("http://", adapter)
-        self.transport.session.mount("https://", adapter)
+        self.transport.use_retry(
+            RestRetryPolicy.like(self.transport.retry), pool_maxsize=pool_maxsize
+        )
         self.endpoint = self.transport.base_url
         self.default_limit = default_limit
         self.resourceset_append = bool(resourceset_append)
@@ -161,8 +148,6 @@ class Client(_CollectionsAsAttributes):
 
     def crud(self, path: str) -> Endpoint:
         """CRUD verbs (:class:`~settee.rest.Endpoint`) on ``path`` (relative or absolute)."""
-        from settee.rest.crud import Endpoint
-
         return Endpoint(self, self.url(path))
 
     def __call__(self, name: str) -> NS:
@@ -170,12 +155,12 @@ class Client(_CollectionsAsAttributes):
 
     # -- raw verbs ------------------------------------------------------------
     @property
-    def response(self) -> requests.Response | None:
+    def response(self) -> Response | None:
         """The last raw ``requests.Response`` (None before the first request)."""
         return self.transport.last_response
 
     @response.setter
-    def response(self, value: requests.Response | None) -> None:
+    def response(self, value: Response | None) -> None:
         self.transport.last_response = value
 
     def url(self, path: str) -> str:
@@ -198,7 +183,7 @@ class Client(_CollectionsAsAttributes):
         timeout: TimeoutArg | str = "default",
         raise_status: bool = True,
         status_ignore: Iterable[int] = (),
-    ) -> requests.Response:
+    ) -> Response:
         """Send one request and return the raw response.
 
         Raises the :mod:`settee.errors` class for a non-2xx status (unless
@@ -258,14 +243,6 @@ class Client(_CollectionsAsAttributes):
         self.close()
 
 
-def _check_limit(limit: object) -> int:
-    if not isinstance(limit, int) or isinstance(limit, bool):
-        raise TypeError(f"limit must be an int, not {type(limit).__name__}")
-    if limit <= 0:
-        raise ValueError("limit must be a positive integer")
-    return limit
-
-
 class _Node:
     """A handle on one URL of the API."""
 
@@ -291,8 +268,6 @@ class _Node:
     @property
     def crud(self) -> Endpoint:
         """CloudCIX/CRUDs verbs on this URL (:class:`~settee.rest.Endpoint`)."""
-        from settee.rest.crud import Endpoint
-
         return Endpoint(self._client, self._url)
 
     def __repr__(self) -> str:
@@ -330,8 +305,6 @@ class Collection(_Node):
 
     def all(self) -> ResourceSet:
         """A lazy :class:`~settee.rest.ResourceSet` over every resource."""
-        from settee.rest.resourceset import ResourceSet
-
         return ResourceSet(self._client, self._url)
 
     def filter(self, *queries: Any, **lookups: Any) -> ResourceSet:
@@ -443,3 +416,125 @@ class Action(_Node):
     def delete(self, payload: Any = None, **kwargs: Any) -> Any:
         """DELETE the action; return the decoded answer."""
         return self._client.execute("DELETE", self._url, payload, **kwargs)
+
+
+class CrudClient:
+    """CRUDs'/CloudCIX's client shape: ``verb(uri, ...)`` under ``host``.
+
+    Options mirror CRUDs: ``timeout`` (300 s), ``raise_status`` (True),
+    ``retries`` (4), ``backoff_factor`` (0.9), ``retry_status_codes`` (504,
+    503, 502, 500, 429, 425, 408), ``verify_ssl``; plus ``status_ignore``,
+    ``retry_post`` (False: POST/PATCH are not replayed), ``default_headers``
+    and ``logger``. The underlying :class:`~settee.rest.Client` is ``.client``.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        auth: Any = None,
+        *,
+        timeout: TimeoutArg = 300.0,
+        raise_status: bool = True,
+        retries: int = 4,
+        backoff_factor: float = 0.9,
+        retry_status_codes: Iterable[int] = CRUDS_RETRY_STATUS_CODES,
+        verify_ssl: bool | str = True,
+        status_ignore: Iterable[int] = (),
+        retry_post: bool = False,
+        default_headers: Mapping[str, str] | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.client = Client(
+            host,
+            auth,
+            timeout=timeout,
+            max_retries=retries,
+            backoff_factor=backoff_factor,
+            retry_status_codes=retry_status_codes,
+            verify_ssl=verify_ssl,
+            raise_status=raise_status,
+            status_ignore=status_ignore,
+            retry_post=retry_post,
+            default_headers=default_headers,
+            logger=logger,
+        )
+
+    def __repr__(self) -> str:
+        return f"CrudClient({self.client.endpoint!r})"
+
+    @property
+    def raise_status(self) -> bool:
+        """Whether a non-2xx answer raises (else its decoded body is returned)."""
+        return self.client.raise_status
+
+    @raise_status.setter
+    def raise_status(self, value: bool) -> None:
+        self.client.raise_status = bool(value)
+
+    @property
+    def status_ignore(self) -> set[int]:
+        """Statuses that never raise, even with ``raise_status`` (a mutable set)."""
+        return self.client.status_ignore
+
+    @property
+    def response(self) -> Response | None:
+        """The last raw response."""
+        return self.client.response
+
+    def _at(self, uri: str) -> Endpoint:
+        return self.client.crud(uri)
+
+    def create(
+        self,
+        uri: str,
+        data: Any = None,
+        params: Mapping[str, Any] | None = None,
+        files: Mapping[str, FileValue] | None = None,
+    ) -> Any:
+        """POST to ``uri``; see :meth:`Endpoint.create`."""
+        return self._at(uri).create(data, params, files)
+
+    def read(self, uri: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET ``uri``; see :meth:`Endpoint.read`."""
+        return self._at(uri).read(params)
+
+    def list(self, uri: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET one page of ``uri``; see :meth:`Endpoint.list`."""
+        return self._at(uri).list(params)
+
+    def update(
+        self,
+        uri: str,
+        data: Any,
+        params: Mapping[str, Any] | None = None,
+        replace: bool = False,
+        files: Mapping[str, FileValue] | None = None,
+    ) -> Any:
+        """PATCH (PUT with ``replace=True``) ``uri``; see :meth:`Endpoint.update`."""
+        return self._at(uri).update(data, params, replace, files)
+
+    def partial_update(self, uri: str, data: Any, params: Mapping[str, Any] | None = None) -> Any:
+        """PATCH ``uri``; see :meth:`Endpoint.partial_update`."""
+        return self._at(uri).partial_update(data, params)
+
+    def delete(self, uri: str, params: Mapping[str, Any] | None = None) -> Any:
+        """DELETE ``uri``; see :meth:`Endpoint.delete`."""
+        return self._at(uri).delete(params)
+
+    def head(self, uri: str, params: Mapping[str, Any] | None = None) -> HeadResult:
+        """HEAD ``uri``; see :meth:`Endpoint.head`."""
+        return self._at(uri).head(params)
+
+    def get_all(self, uri: str, params: Mapping[str, Any] | None = None) -> builtins.list[Any]:
+        """Every item of every page of ``uri``; see :meth:`Endpoint.iter_all`."""
+        return self._at(uri).get_all(params)
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self.client.close()
+
+    def __enter__(self) -> CrudClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,8 +1,8 @@
 """CloudCIX/CRUDs-style verbs: ``create``/``read``/``update``/``partial_update``/``delete``.
 
 :class:`Endpoint` binds the verbs to one URL (``client.crud("api/products/")``,
-``resource.crud``); :class:`CrudClient` takes the URI per call, as CRUDs'
-``Client`` does::
+``resource.crud``); :class:`~settee.rest.CrudClient` (in :mod:`settee.rest.client`)
+takes the URI per call, as CRUDs' ``Client`` does::
 
     api = CrudClient("https://host/api", auth=BearerAuth(token))
     api.update("products/PRD-1/", {"name": "x"})                # PATCH
@@ -20,32 +20,27 @@ then the decoded error body is returned.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
-from requests.structures import CaseInsensitiveDict
-from urllib3 import encode_multipart_formdata
-
 from settee import errors
-from settee.http.transport import DEFAULT_RETRY_STATUS_CODES, TimeoutArg, Transport
+from settee.http.multipart import FormValue, encode_multipart
+from settee.http.transport import Headers, Response, Transport
 from settee.rest._http import decode_body, join_url, with_params
 from settee.rest.resourceset import parse_content_range
 from settee.urls import redact_url
 
 if TYPE_CHECKING:
-    import logging
-
-    import requests
-
     from settee.rest.client import Client
 
-__all__ = ["CRUDS_RETRY_STATUS_CODES", "CrudClient", "Endpoint", "HeadResult"]
+__all__ = ["CRUDS_RETRY_STATUS_CODES", "Endpoint", "FileValue", "HeadResult"]
 
 #: CRUDs' default retry statuses.
 CRUDS_RETRY_STATUS_CODES: tuple[int, ...] = (504, 503, 502, 500, 429, 425, 408)
 
-FileValue = str | bytes | tuple[str, str | bytes] | tuple[str, str | bytes, str]
+#: A file given to ``files=``: its data, ``(filename, data)`` or ``(..., content_type)``.
+FileValue = FormValue
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -87,7 +82,7 @@ class HeadResult(NamedTuple):
     """What ``head()`` returns: the status code and the response headers."""
 
     status: int
-    headers: CaseInsensitiveDict[str]
+    headers: Headers[str]
 
 
 def _form_value(value: Any) -> str | bytes:
@@ -99,7 +94,7 @@ def _form_value(value: Any) -> str | bytes:
 def _multipart(data: Any, files: Mapping[str, FileValue]) -> tuple[bytes, str]:
     if not isinstance(files, Mapping):
         raise TypeError(f"files must be a mapping of field name to value, not {type(files)}")
-    fields: dict[str, Any] = {}
+    fields: dict[str, FormValue] = {}
     if data is not None:
         if not isinstance(data, Mapping):
             raise TypeError("with files=, data must be a mapping of form fields")
@@ -113,7 +108,7 @@ def _multipart(data: Any, files: Mapping[str, FileValue]) -> tuple[bytes, str]:
         elif not isinstance(value, (str, bytes)):
             raise TypeError(f"file {name!r}: expected str, bytes or a tuple, not {type(value)}")
         fields[name] = value
-    return encode_multipart_formdata(fields)
+    return encode_multipart(fields)
 
 
 class Endpoint:
@@ -146,7 +141,7 @@ class Endpoint:
         params: Mapping[str, Any] | None = None,
         files: Mapping[str, FileValue] | None = None,
         url: str | None = None,
-    ) -> requests.Response:
+    ) -> Response:
         json_body: Any = None
         raw: bytes | str | None = None
         headers: dict[str, str] = {}
@@ -209,7 +204,7 @@ class Endpoint:
     def head(self, params: Mapping[str, Any] | None = None) -> HeadResult:
         """HEAD this URL; return its status and headers (raises on 4xx/5xx like the others)."""
         response = self._send("HEAD", params=params)
-        return HeadResult(response.status_code, CaseInsensitiveDict(response.headers))
+        return HeadResult(response.status_code, Headers(response.headers))
 
     def iter_all(self, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
         """Yield every item of every page, one page in memory at a time.
@@ -316,130 +311,3 @@ class Endpoint:
             )
         followed.add(key)
         return url
-
-
-class CrudClient:
-    """CRUDs'/CloudCIX's client shape: ``verb(uri, ...)`` under ``host``.
-
-    Options mirror CRUDs: ``timeout`` (300 s), ``raise_status`` (True),
-    ``retries`` (4), ``backoff_factor`` (0.9), ``retry_status_codes`` (504,
-    503, 502, 500, 429, 425, 408), ``verify_ssl``; plus ``status_ignore``,
-    ``retry_post`` (False: POST/PATCH are not replayed), ``default_headers``
-    and ``logger``. The underlying :class:`~settee.rest.Client` is ``.client``.
-    """
-
-    def __init__(
-        self,
-        host: str,
-        auth: Any = None,
-        *,
-        timeout: TimeoutArg = 300.0,
-        raise_status: bool = True,
-        retries: int = 4,
-        backoff_factor: float = 0.9,
-        retry_status_codes: Iterable[int] = CRUDS_RETRY_STATUS_CODES,
-        verify_ssl: bool | str = True,
-        status_ignore: Iterable[int] = (),
-        retry_post: bool = False,
-        default_headers: Mapping[str, str] | None = None,
-        logger: logging.Logger | None = None,
-    ) -> None:
-        from settee.rest.client import Client
-
-        self.client = Client(
-            host,
-            auth,
-            timeout=timeout,
-            max_retries=retries,
-            backoff_factor=backoff_factor,
-            retry_status_codes=retry_status_codes,
-            verify_ssl=verify_ssl,
-            raise_status=raise_status,
-            status_ignore=status_ignore,
-            retry_post=retry_post,
-            default_headers=default_headers,
-            logger=logger,
-        )
-
-    def __repr__(self) -> str:
-        return f"CrudClient({self.client.endpoint!r})"
-
-    @property
-    def raise_status(self) -> bool:
-        """Whether a non-2xx answer raises (else its decoded body is returned)."""
-        return self.client.raise_status
-
-    @raise_status.setter
-    def raise_status(self, value: bool) -> None:
-        self.client.raise_status = bool(value)
-
-    @property
-    def status_ignore(self) -> set[int]:
-        """Statuses that never raise, even with ``raise_status`` (a mutable set)."""
-        return self.client.status_ignore
-
-    @property
-    def response(self) -> requests.Response | None:
-        """The last raw response."""
-        return self.client.response
-
-    def _at(self, uri: str) -> Endpoint:
-        return self.client.crud(uri)
-
-    def create(
-        self,
-        uri: str,
-        data: Any = None,
-        params: Mapping[str, Any] | None = None,
-        files: Mapping[str, FileValue] | None = None,
-    ) -> Any:
-        """POST to ``uri``; see :meth:`Endpoint.create`."""
-        return self._at(uri).create(data, params, files)
-
-    def read(self, uri: str, params: Mapping[str, Any] | None = None) -> Any:
-        """GET ``uri``; see :meth:`Endpoint.read`."""
-        return self._at(uri).read(params)
-
-    def list(self, uri: str, params: Mapping[str, Any] | None = None) -> Any:
-        """GET one page of ``uri``; see :meth:`Endpoint.list`."""
-        return self._at(uri).list(params)
-
-    def update(
-        self,
-        uri: str,
-        data: Any,
-        params: Mapping[str, Any] | None = None,
-        replace: bool = False,
-        files: Mapping[str, FileValue] | None = None,
-    ) -> Any:
-        """PATCH (PUT with ``replace=True``) ``uri``; see :meth:`Endpoint.update`."""
-        return self._at(uri).update(data, params, replace, files)
-
-    def partial_update(self, uri: str, data: Any, params: Mapping[str, Any] | None = None) -> Any:
-        """PATCH ``uri``; see :meth:`Endpoint.partial_update`."""
-        return self._at(uri).partial_update(data, params)
-
-    def delete(self, uri: str, params: Mapping[str, Any] | None = None) -> Any:
-        """DELETE ``uri``; see :meth:`Endpoint.delete`."""
-        return self._at(uri).delete(params)
-
-    def head(self, uri: str, params: Mapping[str, Any] | None = None) -> HeadResult:
-        """HEAD ``uri``; see :meth:`Endpoint.head`."""
-        return self._at(uri).head(params)
-
-    def get_all(self, uri: str, params: Mapping[str, Any] | None = None) -> builtins.list[Any]:
-        """Every item of every page of ``uri``; see :meth:`Endpoint.iter_all`."""
-        return self._at(uri).get_all(params)
-
-    def close(self) -> None:
-        """Close pooled connections."""
-        self.client.close()
-
-    def __enter__(self) -> CrudClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-__all__ += ["DEFAULT_RETRY_STATUS_CODES"]

@@ -19,7 +19,9 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
 from settee.errors import TransportError
-from settee.rest._http import decode_body, encode_rql, with_params
+from settee.rest._http import check_limit, decode_body, encode_rql, pick, with_params
+from settee.rql.builder import R
+from settee.rql.render import render_value
 from settee.urls import redact_url
 
 if TYPE_CHECKING:
@@ -47,16 +49,12 @@ def _rql_text(query: Any) -> str:
         text = query.strip()
         # A bare top-level `|` would bind looser than the `&` we join terms with.
         return f"({text})" if "|" in text or ";" in text else text
-    from settee.rql.builder import R
-
     if isinstance(query, R):
         return str(query)
     raise TypeError(f"a filter must be an RQL string or an R object, not {type(query).__name__}")
 
 
 def _lookups_text(lookups: Mapping[str, Any]) -> str:
-    from settee.rql.builder import R
-
     return str(R(**lookups))
 
 
@@ -153,9 +151,7 @@ class ResourceSet:
 
         Raises ``TypeError`` if ``limit`` is not an int, ``ValueError`` if it is not positive.
         """
-        from settee.rest.client import _check_limit
-
-        return self._copy(limit=_check_limit(limit))
+        return self._copy(limit=check_limit(limit))
 
     def configure(self, **kwargs: Any) -> ResourceSet:
         """A copy whose page requests also send ``headers=``, ``params=`` or use ``timeout=``."""
@@ -172,8 +168,6 @@ class ResourceSet:
         if self._ordering:
             terms.append(f"ordering({','.join(self._ordering)})")
         if self._search is not None:
-            from settee.rql.render import render_value
-
             terms.append(f"search={render_value('search', self._search)}")
         return terms
 
@@ -273,8 +267,6 @@ class ResourceSet:
 
     def values_list(self, *fields: str) -> list[dict[str, Any]]:
         """``[{field: value}, ...]`` for dot-path ``fields`` of every resource in the set."""
-        from settee.rest.client import pick
-
         for f in fields:
             if not isinstance(f, str) or not f:
                 raise TypeError("values_list() takes field names as non-empty strings")

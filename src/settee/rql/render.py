@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol, runtime_checkable
 
 from settee.rql.nodes import (
     EMPTY,
@@ -42,10 +42,7 @@ from settee.rql.nodes import (
     check_value,
 )
 
-if TYPE_CHECKING:
-    from settee.rql.builder import R
-
-__all__ = ["like_escape", "render", "render_value"]
+__all__ = ["Filter", "like_escape", "render", "render_value"]
 
 _BARE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_.\-:@]*")
 # like/ilike patterns are never read as numbers or dates, and `*` is their wildcard.
@@ -132,20 +129,36 @@ def _render_query(query: Query) -> str:
     return "&".join(terms)
 
 
-def render(query: R | Node | Query | None) -> str:
+@runtime_checkable
+class Filter(Protocol):
+    """A built filter holding its syntax tree: :class:`~settee.rql.R` is one.
+
+    The builder sits above this module (``str(R)`` renders), so the renderer
+    knows it only by this shape.
+    """
+
+    @property
+    def node(self) -> Node | None: ...
+
+
+_NODES = (Compare, Member, And, Or, Not)
+
+
+def render(query: Filter | Node | Query | None) -> str:
     """Return the RQL text of an ``R``, a node, or a :class:`Query` (``""`` for nothing).
 
     Raises ``TypeError`` for anything else.
     """
-    from settee.rql.builder import R  # the builder imports this module
-
     if query is None:
         return ""
-    if isinstance(query, R):
-        node = query.node
-        return "" if node is None else _render_node(node)
     if isinstance(query, Query):
         return _render_query(query)
-    if isinstance(query, (Compare, Member, And, Or, Not)):
+    if isinstance(query, _NODES):
         return _render_node(query)
+    if isinstance(query, Filter):
+        node = query.node
+        if node is None:
+            return ""
+        if isinstance(node, _NODES):
+            return _render_node(node)
     raise TypeError(f"cannot render a {type(query).__name__} as RQL")
