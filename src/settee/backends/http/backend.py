@@ -33,6 +33,7 @@ from urllib.parse import quote
 from settee import errors
 from settee._validate import check_changes_filter, check_int, validate_doc_id
 from settee.backends.base import ChangesStream, MapFunction, ReduceSpec
+from settee.backends.http.changes import open_changes
 from settee.backends.http.support import (
     _bound_all_docs,
     _bound_find,
@@ -419,8 +420,6 @@ class HTTPBackend:
         chunk_size: int = 65536,
     ) -> ChangesStream:
         """Open ``/db/_changes`` (a POST when ``body`` is given); see ``backends.http.changes``."""
-        from settee.backends.http.changes import open_changes
-
         if "changes_filter_404" not in self.capabilities:  # PouchDB Server dies on a missing one
             check_changes_filter(params or {}, lambda docid: self.get_doc(db, docid))
         return open_changes(
@@ -436,8 +435,6 @@ class HTTPBackend:
         self, params: Mapping[str, Any] | None = None, *, raw: bool = False, chunk_size: int = 65536
     ) -> ChangesStream:
         """Open the server's ``/_db_updates`` feed."""
-        from settee.backends.http.changes import open_changes
-
         return open_changes(
             self.transport, ("_db_updates",), params, raw=raw, chunk_size=chunk_size
         )

@@ -24,12 +24,10 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-import requests
-
 from settee import errors
 from settee.feeds.normal import IntegerOverflow, NormalFeedParser
 from settee.feeds.stream import ContinuousFeedParser, dechunk
-from settee.http.transport import Transport
+from settee.http.transport import Response, Transport
 from settee.urls import redact_url
 
 __all__ = ["HTTPChangesStream", "encode_feed_params", "feed_read_timeout", "open_changes"]
@@ -101,12 +99,12 @@ class HTTPChangesStream:
 
     def __init__(
         self,
-        response: requests.Response,
+        response: Response,
         feed: str,
         *,
         raw: bool = False,
         chunk_size: int = 65536,
-        reopen: Callable[[Any, int], requests.Response] | None = None,
+        reopen: Callable[[Any, int], Response] | None = None,
     ) -> None:
         self._response = response
         self.raw = raw
@@ -326,7 +324,7 @@ def open_changes(
     # fills, holding events and heartbeats back: ask for the bytes as they are.
     headers = {"Accept-Encoding": "identity"} if feed != "normal" else None
 
-    def send(query: Mapping[str, Any]) -> requests.Response:
+    def send(query: Mapping[str, Any]) -> Response:
         return transport.request(
             method,
             path_segments,
@@ -337,7 +335,7 @@ def open_changes(
             timeout=timeout,
         )
 
-    def reopen(last_seq: Any, handed_out: int) -> requests.Response:
+    def reopen(last_seq: Any, handed_out: int) -> Response:
         # ``handed_out``: rows up to ``last_seq``, which the new body leaves out.
         query = dict(options)
         if last_seq is not None:
