@@ -30,6 +30,7 @@ pouchdb: $(POUCHDB_BIN)
 lint: venv
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/lint-imports --no-cache  # the layer contracts in pyproject.toml
 
 typecheck: venv
 	$(VENV)/bin/mypy
