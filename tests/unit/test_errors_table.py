@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from settee import errors
+from settee.backends._local.writes import result_error
 from settee.cli import commands
 from settee.database import raise_for_result
 from settee.feeds.checkpoints import LocalDocumentCheckpoint
@@ -74,6 +75,7 @@ def test_every_path_gives_the_same_class(
     raised.append(errors.error_for(None, name, "why"))
     raised.append(errors.error_for(status, name, "why"))
     raised.append(Transport("http://127.0.0.1:5984/").error_from(_response(status, result)))
+    raised.append(result_error(result))
     for raise_one in (raise_for_result, commands.raise_for_result):
         with pytest.raises(errors.CouchError) as info:
             raise_one(result)
@@ -94,6 +96,7 @@ def test_not_found_is_document_not_found_for_documents() -> None:
     assert type(errors.error_for(404, "not_found", "missing")) is errors.NotFound
     with pytest.raises(errors.DocumentNotFound):
         raise_for_result(result)
+    assert type(result_error(result)) is errors.DocumentNotFound
     transport = Transport("http://127.0.0.1:5984/")
     exc = transport.error_from(_response(404, result), not_found=errors.DocumentNotFound)
     assert type(exc) is errors.DocumentNotFound

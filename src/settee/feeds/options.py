@@ -9,44 +9,92 @@ out first and fills in its defaults.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, TypedDict
 
 from settee._validate import check_int
+from settee.feeds.checkpoints import CheckpointStore
+from settee.rows import Seq
 
-__all__ = ["FEED_KINDS", "INFINITE_HEARTBEAT_MS"]
+__all__ = [
+    "FEED_KINDS",
+    "INFINITE_HEARTBEAT_MS",
+    "ChangesOptions",
+    "DbUpdatesOptions",
+    "InfiniteChangesOptions",
+    "InfiniteDbUpdatesOptions",
+    "InfiniteOptions",
+]
 
 FEED_KINDS = ("normal", "longpoll", "continuous")
 #: Heartbeat (ms) an InfiniteFeed asks for when none is given: a dead
 #: connection is noticed after about twice this.
 INFINITE_HEARTBEAT_MS = 30000
 
+FeedKind = Literal["normal", "longpoll", "continuous"]
+
+# The ONE table of feed options: these TypedDicts type ``**options`` (through
+# ``Unpack``) and their keys are the names accepted at runtime.
+
+
+class _DbUpdatesCommon(TypedDict, total=False):
+    feed: FeedKind | None
+    since: Seq | None
+    descending: bool | None
+    heartbeat: float | bool | None
+    timeout: float | None
+    chunk_size: int | None
+
+
+class _ChangesCommon(_DbUpdatesCommon, total=False):
+    filter: str | None
+    doc_ids: Sequence[str] | None
+    selector: Mapping[str, Any] | None
+    view: str | None
+    style: Literal["main_only", "all_docs"] | None
+    seq_interval: int | None
+    query_params: Mapping[str, Any] | None
+    include_docs: bool | None
+    conflicts: bool | None
+    attachments: bool | None
+    att_encoding_info: bool | None
+
+
+class ChangesOptions(_ChangesCommon, total=False):
+    """``db.changes()`` options besides ``raw_data`` (CouchDB's names; ms for times)."""
+
+    limit: int | None
+
+
+class DbUpdatesOptions(_DbUpdatesCommon, total=False):
+    """``client.db_updates()`` options besides ``raw_data``."""
+
+    limit: int | None
+
+
+class InfiniteOptions(TypedDict, total=False):
+    """What :class:`~settee.feeds.InfiniteFeed` itself takes (reconnects and checkpoints)."""
+
+    checkpoint: CheckpointStore | None
+    max_reconnects: int | None
+    on_error: Callable[[BaseException, float], None] | None
+    backoff_base: float
+    backoff_max: float
+
+
+class InfiniteChangesOptions(_ChangesCommon, InfiniteOptions, total=False):
+    """``db.infinite_changes()`` options besides ``raw_data`` (no ``limit``)."""
+
+
+class InfiniteDbUpdatesOptions(_DbUpdatesCommon, InfiniteOptions, total=False):
+    """``client.infinite_db_updates()`` options besides ``raw_data`` (no ``limit``)."""
+
+
 _BOOL_OPTIONS = ("include_docs", "conflicts", "descending", "attachments", "att_encoding_info")
-_CHANGES_OPTIONS = frozenset(
-    {
-        "feed",
-        "since",
-        "limit",
-        "filter",
-        "doc_ids",
-        "selector",
-        "view",
-        "style",
-        "heartbeat",
-        "timeout",
-        "seq_interval",
-        "query_params",
-        "raw_data",
-        "chunk_size",
-        *_BOOL_OPTIONS,
-    }
-)
-_DB_UPDATES_OPTIONS = frozenset(
-    {"feed", "since", "limit", "descending", "heartbeat", "timeout", "raw_data", "chunk_size"}
-)
-_INFINITE_OPTIONS = frozenset(
-    {"checkpoint", "max_reconnects", "on_error", "backoff_base", "backoff_max"}
-)
+# ``limit`` stays accepted by the infinite feeds at runtime, to refuse it with a reason.
+_CHANGES_OPTIONS = frozenset(ChangesOptions.__annotations__) | {"raw_data"}
+_DB_UPDATES_OPTIONS = frozenset(DbUpdatesOptions.__annotations__) | {"raw_data"}
+_INFINITE_OPTIONS = frozenset(InfiniteOptions.__annotations__)
 
 
 def _is_int(value: Any) -> bool:
