@@ -35,7 +35,6 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, overload
 
 from settee import errors
-from settee.backends.base import Backend, ChangesStream
 from settee.feeds.base import loads
 from settee.feeds.checkpoints import CheckpointStore
 from settee.feeds.options import (
@@ -54,6 +53,10 @@ from settee.rows import ChangeRow, DbUpdateRow, Seq
 
 if TYPE_CHECKING:  # typing_extensions ships with every type checker; no runtime dependency
     from typing_extensions import Unpack
+
+    # The protocol the backends implement: named here for types only, as the
+    # backends sit below the feeds and their HTTP one uses the feed parsers.
+    from settee.backends.base import Backend, ChangesStream
 
 __all__ = [
     "ChangesSource",
@@ -90,7 +93,7 @@ class ChangesSource(Protocol):
     def database_name(self) -> str: ...
 
 
-Opener = Callable[[dict[str, Any]], ChangesStream]
+Opener = Callable[[dict[str, Any]], "ChangesStream"]
 
 
 def _row_seq(row: Any, stream: ChangesStream) -> Any:
