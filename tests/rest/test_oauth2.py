@@ -262,7 +262,8 @@ def test_authorization_code_flow(oauth: FakeOAuthServer) -> None:
     auth = code_auth(oauth)
     code, state = _authorize(oauth, auth)
     assert state == auth.state
-    token = auth.exchange_code_for_token(code, state)
+    with Transport(oauth.url) as transport:
+        token = auth.exchange_code_for_token(code, state, transport=transport)
     assert token == auth.access_token
     assert auth.state is None
     with Client(oauth.url + "/api", auth=auth) as client:
@@ -275,8 +276,19 @@ def test_authorization_code_flow(oauth: FakeOAuthServer) -> None:
 def test_state_mismatch_sends_nothing(oauth: FakeOAuthServer) -> None:
     auth = code_auth(oauth)
     code, _ = _authorize(oauth, auth)
-    with pytest.raises(ValueError, match="state does not match"):
-        auth.exchange_code_for_token(code, "forged-state")
+    with Transport(oauth.url) as transport, pytest.raises(ValueError, match="state does not match"):
+        auth.exchange_code_for_token(code, "forged-state", transport=transport)
+    assert oauth.grants == []
+
+
+def test_the_exchange_needs_a_transport_and_sends_nothing_without_one(
+    oauth: FakeOAuthServer,
+) -> None:
+    """A strategy opens no connection of its own (auth sits below the HTTP layer)."""
+    auth = code_auth(oauth)
+    code, state = _authorize(oauth, auth)
+    with pytest.raises(ValueError, match="needs a transport"):
+        auth.exchange_code_for_token(code, state)
     assert oauth.grants == []
 
 

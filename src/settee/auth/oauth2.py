@@ -251,34 +251,37 @@ class OAuth2AuthorizationCode(_OAuth2):
         }
         return self.token_request(params)
 
-    def exchange_code_for_token(self, code: str, state: str) -> str:
+    def exchange_code_for_token(
+        self, code: str, state: str, *, transport: Transport | None = None
+    ) -> str:
         """Trade ``code`` for tokens at the token endpoint; return the access token.
 
-        Raises ``ValueError`` for a state mismatch (nothing is sent), the
-        :mod:`settee.errors` class of the token endpoint's error answer, or
-        ``TransportError``.
+        The request goes through ``transport`` or the ``transport=`` given to
+        the constructor (a :class:`settee.http.Transport` whose own auth is not
+        this strategy): a strategy opens no connection of its own. Raises
+        ``ValueError`` for a state mismatch or when there is no transport
+        (nothing is sent), the :mod:`settee.errors` class of the token
+        endpoint's error answer, or ``TransportError``.
         """
-        from settee.http.transport import Transport
-
-        if self.transport is not None and self.transport.auth is self:
+        transport = transport or self.transport
+        if transport is None:
+            raise ValueError(
+                "exchange_code_for_token needs a transport: pass transport=Transport(token_url) "
+                "(settee.http.Transport) here or to the constructor"
+            )
+        if transport.auth is self:
             raise ValueError("the exchange transport must not authenticate with this strategy")
         request = self.exchange_request(code, state)
-        own = self.transport is None
-        transport = self.transport or Transport(self.token_url, max_retries=0)
-        try:
-            response = transport.request(
-                request.method,
-                request.url,
-                data=request.body,
-                headers=request.headers,
-                raise_for_status=False,
-            )
-            with self._lock:
-                if not self.handle_token(response):
-                    raise transport.error_from(response)
-        finally:
-            if own:
-                transport.close()
+        response = transport.request(
+            request.method,
+            request.url,
+            data=request.body,
+            headers=request.headers,
+            raise_for_status=False,
+        )
+        with self._lock:
+            if not self.handle_token(response):
+                raise transport.error_from(response)
         token = self._token
         assert token is not None
         return token.access_token
