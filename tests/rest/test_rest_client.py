@@ -369,7 +369,7 @@ def test_client_options_are_validated(rql_service: RqlService) -> None:
         Client("ftp://example.invalid")
     with pytest.raises(ValueError):
         Client(rql_service.url, max_retries=-1)
-    client = Client(rql_service.url, auth=API_KEY, verify_ssl=False, timeout=5)
+    client = Client(rql_service.url, auth=API_KEY, verify=False, timeout=5)
     assert client.transport.session.verify is False
     assert "s3cret" not in repr(client)
     client.close()
@@ -385,7 +385,7 @@ def test_connection_refused_is_a_transport_error(rql_service: RqlService) -> Non
 
 
 @pytest.mark.parametrize(
-    ("method", "replay_post", "expected"),
+    ("method", "retry_post", "expected"),
     [
         ("GET", False, True),
         ("HEAD", False, True),
@@ -399,14 +399,14 @@ def test_connection_refused_is_a_transport_error(rql_service: RqlService) -> Non
     ],
 )
 def test_rest_retry_policy_follows_http_idempotency(
-    method: str, replay_post: bool, expected: bool
+    method: str, retry_post: bool, expected: bool
 ) -> None:
     from settee.rest._http import RestRetryPolicy
 
-    policy = RestRetryPolicy(total=3, replay_post=replay_post)
+    policy = RestRetryPolicy(total=3, retry_post=retry_post)
     assert policy.replayable(method, "http://127.0.0.1/x") is expected
     assert RestRetryPolicy.like(policy).replayable(method, "http://127.0.0.1/x") is expected
-    assert policy.new(total=1).replay_post is replay_post
+    assert policy.new(total=1).retry_post is retry_post
 
 
 def test_client_uses_the_rest_policy_with_its_options(rql_service: RqlService) -> None:
@@ -415,7 +415,7 @@ def test_client_uses_the_rest_policy_with_its_options(rql_service: RqlService) -
     with rql_service.client(max_retries=5, backoff_factor=0.25, retry_post=True) as client:
         policy = client.transport.retry
         assert isinstance(policy, RestRetryPolicy)
-        assert policy.total == 5 and policy.backoff_factor == 0.25 and policy.replay_post
+        assert policy.total == 5 and policy.backoff_factor == 0.25 and policy.retry_post
         mounted = client.transport.session.get_adapter("http://127.0.0.1/")
         assert mounted.max_retries is policy  # type: ignore[attr-defined]
 

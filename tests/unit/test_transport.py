@@ -184,12 +184,12 @@ def test_retry_policy_replayable(method: str, url: str, replayable: bool) -> Non
     assert POLICY.replayable(method, url) is replayable
 
 
-def test_replay_post_opts_every_post_in() -> None:
-    policy = RetryPolicy(total=1, replay_post=True)
+def test_retry_post_opts_every_post_in() -> None:
+    policy = RetryPolicy(total=1, retry_post=True)
     assert policy.replayable("POST", "/db/_bulk_docs")
     assert policy.replayable("POST", "/db")
     assert not policy.replayable("PUT", "/db/doc")
-    assert policy.new(total=0).replay_post is True  # survives urllib3's copies
+    assert policy.new(total=0).retry_post is True  # survives urllib3's copies
 
 
 def _response(status: int, headers: dict[str, str] | None = None) -> HTTPResponse:
@@ -241,8 +241,8 @@ def test_transport_retry_options_are_validated() -> None:
         Transport("http://h", backoff_factor=-1)
     with pytest.raises(ValueError):
         Transport("http://h", retry_status_codes=(200,))
-    t = Transport("http://h", max_retries=5, retry_status_codes=[503], replay_post=True)
-    assert t.retry.total == 5 and t.retry.status_forcelist == (503,) and t.retry.replay_post
+    t = Transport("http://h", max_retries=5, retry_status_codes=[503], retry_post=True)
+    assert t.retry.total == 5 and t.retry.status_forcelist == (503,) and t.retry.retry_post
     t.close()
 
 

@@ -2,9 +2,16 @@
 
 Built in: ``http``/``https`` (CouchDB, Cloudant, PouchDB Server), ``memory``
 (in-process) and ``sqlite`` (``sqlite:///relative.db``, ``sqlite:////abs.db``).
-A third-party backend registers a factory ``(url, **options) -> Backend``::
+A third-party backend registers a factory
+``(url, *, options: TransportOptions, **backend_options) -> Backend``::
 
     settee.backends.register_backend("mystore", MyStoreBackend)
+
+``open_backend`` builds the :class:`~settee.http.options.TransportOptions`
+once from the keyword options (so every backend accepts and checks the same
+ones) and hands the factory the rest (``auth``, backend-specific options),
+which the backend refuses with :func:`~settee.http.options.refuse_unknown`
+when it does not know them.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from settee.backends.base import CAPABILITIES, Backend, ChangesStream
+from settee.http.options import TransportOptions
 
 __all__ = ["CAPABILITIES", "Backend", "ChangesStream", "open_backend", "register_backend"]
 
@@ -50,7 +58,7 @@ def _factory(scheme: str) -> BackendFactory:
 
 
 def open_backend(url: str, **options: Any) -> Backend:
-    """Build the backend for ``url``; ``options`` go to its factory (auth, timeouts...)."""
+    """Build the backend for ``url``: transport options checked once, the rest to its factory."""
     if not isinstance(url, str) or not url:
         raise TypeError(f"url must be a non-empty str, not {url!r}")
     scheme = urlsplit(url).scheme.lower()
@@ -58,4 +66,6 @@ def open_backend(url: str, **options: Any) -> Backend:
         raise ValueError(
             f"URL {url!r} has no scheme: use http(s)://host:port, memory: or sqlite:///file.db"
         )
-    return _factory(scheme)(url, **options)
+    factory = _factory(scheme)
+    transport_options, rest = TransportOptions.split(options)
+    return factory(url, options=transport_options, **rest)

@@ -9,11 +9,11 @@ that name; ``memory:`` alone is a fresh store for this backend only.
 from __future__ import annotations
 
 import threading
-from typing import Any
 from urllib.parse import urlsplit
 
-from settee.backends._local.backend import LocalBackend, check_options
+from settee.backends._local.backend import LocalBackend, ignore_options
 from settee.backends._local.storage import MemoryStorage
+from settee.http.options import TransportOptions
 
 __all__ = ["MemoryBackend"]
 
@@ -24,10 +24,11 @@ _NAMED_LOCK = threading.Lock()
 class MemoryBackend(LocalBackend):
     """``MemoryBackend("memory:")`` or ``MemoryBackend("memory:shared-name")``.
 
-    ``options`` may carry the transport options every backend accepts (``auth``,
-    ``timeout``, ``max_retries``, ``backoff_factor``, ``retry_status_codes``);
-    they mean nothing here: checked as on HTTP (the same bad value is refused the
-    same way), then ignored. Anything else is a ``TypeError``.
+    It accepts ``auth`` and the transport options every backend accepts
+    (``options=`` a :class:`~settee.http.options.TransportOptions`, or its
+    fields as keywords); they mean nothing here: checked as on HTTP (the same
+    bad value is refused the same way), then ignored. Anything else is a
+    ``TypeError`` naming it.
     """
 
     kind = "memory"
@@ -42,8 +43,15 @@ class MemoryBackend(LocalBackend):
         }
     )
 
-    def __init__(self, url: str = "memory:", **options: Any) -> None:
-        check_options(self.kind, options)
+    def __init__(
+        self,
+        url: str = "memory:",
+        *,
+        auth: object = None,
+        options: TransportOptions | None = None,
+        **others: object,
+    ) -> None:
+        ignore_options(self.kind, options, others)
         parts = urlsplit(url)
         if parts.scheme.lower() != "memory":
             raise ValueError(f"not a memory: URL: {url!r}")

@@ -10,10 +10,9 @@ for the durability settings.
 
 from __future__ import annotations
 
-from typing import Any
-
-from settee.backends._local.backend import LocalBackend, check_options
+from settee.backends._local.backend import LocalBackend, ignore_options
 from settee.backends._local.sqlstore import SQLiteStorage
+from settee.http.options import TransportOptions
 
 __all__ = ["SQLiteBackend"]
 
@@ -55,11 +54,11 @@ class SQLiteBackend(LocalBackend):
     for other processes' writes while a feed waits, default 0.05, > 0) and
     ``read_only`` (open with SQLite's ``mode=ro``: reads only, every write is
     ``Forbidden``; also chosen by a ``?mode=ro`` URL and for a file this
-    process may not write, which would otherwise not open at all). The
-    transport options every backend accepts (``auth``, ``timeout``,
-    ``max_retries``, ``backoff_factor``, ``retry_status_codes``) are checked
-    as on HTTP, then ignored;
-    anything else is a ``TypeError``.
+    process may not write, which would otherwise not open at all). ``auth``
+    and the transport options every backend accepts (``options=`` a
+    :class:`~settee.http.options.TransportOptions`, or its fields as
+    keywords) are checked as on HTTP, then ignored; anything else is a
+    ``TypeError`` naming it.
     """
 
     kind = "sqlite"
@@ -83,9 +82,11 @@ class SQLiteBackend(LocalBackend):
         busy_timeout: float = 30.0,
         poll_interval: float = 0.05,
         read_only: bool = False,
-        **options: Any,
+        auth: object = None,
+        options: TransportOptions | None = None,
+        **others: object,
     ) -> None:
-        check_options(self.kind, options)
+        ignore_options(self.kind, options, others)
         path, ro_url = parse_url(url)
         storage = SQLiteStorage(
             path,

@@ -12,6 +12,7 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 from urllib3.util.retry import Retry
 
 from settee._validate import check_number
+from settee.http.options import TransportOptions
 
 __all__ = ["RetryPolicy", "earlier_attempt_may_have_applied"]
 
@@ -61,18 +62,60 @@ class RetryPolicy(Retry):
     ``_revs_diff``, ``_bulk_get``, ``_session``, ``_index``, view queries). A
     429 is replayed for any method: the server did not process the request.
     Failed connection attempts are always retried: nothing was sent.
-    ``replay_post=True`` opts every POST in (for APIs whose POSTs are safe).
+    ``retry_post=True`` opts every POST in (for APIs whose POSTs are safe).
     """
 
-    def __init__(self, *args: Any, replay_post: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, retry_post: bool = False, **kwargs: Any) -> None:
+        if "replay_post" in kwargs:
+            raise TypeError("RetryPolicy got the option 'replay_post': it is spelt 'retry_post'")
         for name in ("backoff_factor", "backoff_max", "backoff_jitter"):
             if name in kwargs:
                 check_number(name, kwargs[name])
-        self.replay_post = replay_post
+        self.retry_post = retry_post
         super().__init__(*args, **kwargs)
 
+    @classmethod
+    def from_options(cls, options: TransportOptions) -> RetryPolicy:
+        """The policy ``options`` ask for: an int count, or a given urllib3 ``Retry``'s settings.
+
+        A given ``Retry`` keeps its counts, status list and backoff; settee's
+        replay rules (and ``retry_post``) still decide which requests replay.
+        """
+        given = options.max_retries
+        if isinstance(given, Retry):
+            return cls(
+                total=given.total,
+                connect=given.connect,
+                read=given.read,
+                status=given.status,
+                other=given.other,
+                allowed_methods=None,
+                status_forcelist=given.status_forcelist,
+                backoff_factor=given.backoff_factor,
+                backoff_max=given.backoff_max,
+                backoff_jitter=given.backoff_jitter,
+                raise_on_status=False,
+                respect_retry_after_header=given.respect_retry_after_header,
+                retry_post=options.retry_post,
+            )
+        return cls(
+            total=given,
+            connect=given,
+            read=given,
+            status=given,
+            other=0,
+            allowed_methods=None,
+            status_forcelist=options.retry_status_codes,
+            backoff_factor=options.backoff_factor,
+            backoff_max=options.backoff_max,
+            backoff_jitter=options.backoff_factor,
+            raise_on_status=False,
+            respect_retry_after_header=True,
+            retry_post=options.retry_post,
+        )
+
     def new(self, **kw: Any) -> RetryPolicy:
-        kw.setdefault("replay_post", self.replay_post)
+        kw.setdefault("retry_post", self.retry_post)
         return super().new(**kw)
 
     def replayable(self, method: str | None, url: str | None) -> bool:
@@ -86,7 +129,7 @@ class RetryPolicy(Retry):
             has_rev = any(k == "rev" for k, _ in parse_qsl(parts.query))
             return has_rev or (bool(segments) and segments[-1] in ("_security", "_revs_limit"))
         if method == "POST":
-            if self.replay_post:
+            if self.retry_post:
                 return True
             if "_view" in segments or "_design_docs" in segments:
                 return True

@@ -15,7 +15,7 @@ import http.cookiejar
 import json
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,9 +24,9 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from settee import errors
-from settee._validate import check_int, check_number
 from settee.auth.protocol import Auth, Request
 from settee.auth.schemes import coerce_auth
+from settee.http.options import TimeoutArg, TransportOptions, check_timeout
 from settee.http.retry import RetryPolicy, earlier_attempt_may_have_applied
 from settee.urls import (
     _redact_exception,
@@ -36,14 +36,9 @@ from settee.urls import (
     split_credentials,
 )
 
-__all__ = ["DEFAULT_RETRY_STATUS_CODES", "DEFAULT_TIMEOUT", "Headers", "Response", "Transport"]
+__all__ = ["Headers", "Response", "Transport"]
 
 _module_logger = logging.getLogger("settee")
-logger = _module_logger  # kept for importers of the old name
-
-#: (connect, read) seconds.
-DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
-DEFAULT_RETRY_STATUS_CODES: tuple[int, ...] = (429, 502, 503, 504)
 
 #: What :meth:`Transport.request` returns; layers above name it from here, not from requests.
 Response = requests.Response
@@ -57,42 +52,14 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
         return False
 
 
-TimeoutArg = float | tuple[float, float | None] | None
-
-
-def _timeout(value: Any, name: str) -> tuple[float, float | None] | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be seconds or a (connect, read) tuple")
-    if isinstance(value, (int, float)):
-        if value <= 0:
-            raise ValueError(f"{name} must be positive")
-        return (float(value), float(value))
-    if isinstance(value, tuple) and len(value) == 2:
-        connect, read = value
-        if not isinstance(connect, (int, float)) or connect <= 0:
-            raise ValueError(f"{name}: the connect timeout must be a positive number")
-        if read is not None and (not isinstance(read, (int, float)) or read <= 0):
-            raise ValueError(f"{name}: the read timeout must be a positive number or None")
-        return (float(connect), None if read is None else float(read))
-    raise TypeError(f"{name} must be seconds or a (connect, read) tuple, not {value!r}")
-
-
 class Transport:
     """A configured HTTP session against one server root.
 
     ``url`` may carry ``user:password@``: they become :class:`BasicAuth` (when
-    ``auth`` is None) and are stripped from the stored URL. Options (all
-    keyword-only): ``timeout`` (seconds or ``(connect, read)``, default
-    (10, 60)), ``feed_timeout`` (for change feeds, default (10, None): feeds
-    pick their read timeout from their heartbeat), ``max_retries`` (default
-    3), ``backoff_factor`` (0.5), ``backoff_max`` (30 s, also caps
-    ``Retry-After``), ``retry_status_codes`` ((429, 502, 503, 504)),
-    ``replay_post`` (False), ``verify`` (TLS verification, True),
-    ``headers`` (sent on every request), ``adapter`` (a ``requests``
-    ``HTTPAdapter`` to mount instead of settee's), ``pool_maxsize`` (10),
-    ``logger`` (a ``logging.Logger`` for request logs instead of ``settee``).
+    ``auth`` is None) and are stripped from the stored URL. ``options`` is a
+    :class:`~settee.http.options.TransportOptions` (timeouts, retries, TLS,
+    headers, adapter, pool size, logger); its fields may instead be given as
+    keywords (``Transport(url, max_retries=0)``), never both.
     """
 
     def __init__(
@@ -100,58 +67,35 @@ class Transport:
         url: str,
         *,
         auth: Any = None,
-        timeout: TimeoutArg = DEFAULT_TIMEOUT,
-        feed_timeout: TimeoutArg = (10.0, None),
-        max_retries: int = 3,
-        backoff_factor: float = 0.5,
-        backoff_max: float = 30.0,
-        retry_status_codes: Iterable[int] = DEFAULT_RETRY_STATUS_CODES,
-        replay_post: bool = False,
-        verify: bool | str = True,
-        headers: Mapping[str, str] | None = None,
-        adapter: HTTPAdapter | None = None,
-        pool_maxsize: int = 10,
-        logger: logging.Logger | None = None,
+        options: TransportOptions | None = None,
+        **fields: object,
     ) -> None:
         if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
             raise ValueError(f"expected an http(s):// URL, got {redact_url(str(url))!r}")
+        if options is None:
+            options = TransportOptions.from_kwargs(fields, "Transport")
+        elif fields:
+            raise TypeError("give Transport either options= or option keywords, not both")
         base, creds = split_credentials(url)
         if auth is None and creds is not None:
             auth = creds
         self.base_url = base
-        self.logger = logger if logger is not None else _module_logger
+        self.options = options
+        self.logger = options.logger if options.logger is not None else _module_logger
         self.auth: Auth = coerce_auth(auth)
-        self.timeout = _timeout(timeout, "timeout")
-        self.feed_timeout = _timeout(feed_timeout, "feed_timeout")
-        check_int("max_retries", max_retries, 0)
-        backoff_factor = check_number("backoff_factor", backoff_factor)
-        backoff_max = check_number("backoff_max", backoff_max)
-        codes = tuple(retry_status_codes)
-        if not all(isinstance(c, int) and 400 <= c <= 599 for c in codes):
-            raise ValueError("retry_status_codes must be HTTP error statuses (400-599)")
-        self.retry = RetryPolicy(
-            total=max_retries,
-            connect=max_retries,
-            read=max_retries,
-            status=max_retries,
-            other=0,
-            allowed_methods=None,
-            status_forcelist=codes,
-            backoff_factor=backoff_factor,
-            backoff_max=backoff_max,
-            backoff_jitter=backoff_factor,
-            raise_on_status=False,
-            respect_retry_after_header=True,
-            replay_post=replay_post,
-        )
+        self.timeout = options.timeout
+        self.feed_timeout = options.feed_timeout
+        self.retry = RetryPolicy.from_options(options)
         self.session = requests.Session()
         self.session.cookies.set_policy(_NoCookies())
-        self.session.verify = verify
+        self.session.verify = options.verify
         self.session.trust_env = False  # no proxy from the environment for a database URL
         self.session.headers.update({"Accept": "application/json", "User-Agent": "settee"})
-        if headers:
-            self.session.headers.update(headers)
-        mounted = adapter or HTTPAdapter(max_retries=self.retry, pool_maxsize=pool_maxsize)
+        if options.headers:
+            self.session.headers.update(options.headers)
+        mounted = options.adapter or HTTPAdapter(
+            max_retries=self.retry, pool_maxsize=options.pool_maxsize
+        )
         self.session.mount("http://", mounted)
         self.session.mount("https://", mounted)
         self.last_response: requests.Response | None = None
@@ -212,7 +156,7 @@ class Transport:
             send_headers.setdefault("Content-Type", "application/json")
         elif data is not None:
             body = data.encode() if isinstance(data, str) else data
-        use_timeout = self.timeout if timeout == "default" else _timeout(timeout, "timeout")
+        use_timeout = self.timeout if timeout == "default" else check_timeout(timeout, "timeout")
         response = self._run_flow(
             Request(method.upper(), url, send_headers, body, self.base_url), stream, use_timeout
         )
@@ -234,7 +178,8 @@ class Transport:
     def dumps(value: Any) -> bytes:
         """Serialise ``value`` as JSON; ``TypeError`` naming the culprit if it cannot be."""
         try:
-            return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            return text.encode("utf-8")  # a lone surrogate cannot be: refused here
         except (TypeError, ValueError) as exc:
             raise TypeError(f"value is not JSON-serialisable: {exc}") from exc
 
@@ -348,10 +293,10 @@ class Transport:
             not_found=not_found,
         )
 
-    def use_retry(self, retry: RetryPolicy, *, pool_maxsize: int = 10) -> None:
+    def use_retry(self, retry: RetryPolicy) -> None:
         """Replace the retry policy: mount a new pooled adapter that applies ``retry``."""
         self.retry = retry
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_maxsize)
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=self.options.pool_maxsize)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 

@@ -34,7 +34,7 @@ class RestRetryPolicy(RetryPolicy):
     GET, HEAD, OPTIONS, PUT and DELETE are idempotent by definition, so a
     retryable status (``retry_status_codes``, 429 with ``Retry-After``) or a
     read error replays them. POST and PATCH may apply twice and are only
-    replayed when the caller opts in (``replay_post=True``), except after a
+    replayed when the caller opts in (``retry_post=True``), except after a
     429 or a failed connection, where the server did not process them.
     """
 
@@ -42,7 +42,7 @@ class RestRetryPolicy(RetryPolicy):
         method = (method or "").upper()
         if method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE"):
             return True
-        return self.replay_post and method in ("POST", "PATCH")
+        return self.retry_post and method in ("POST", "PATCH")
 
     @classmethod
     def like(cls, policy: RetryPolicy) -> RestRetryPolicy:
@@ -60,7 +60,7 @@ class RestRetryPolicy(RetryPolicy):
             backoff_jitter=policy.backoff_jitter,
             raise_on_status=policy.raise_on_status,
             respect_retry_after_header=policy.respect_retry_after_header,
-            replay_post=policy.replay_post,
+            retry_post=policy.retry_post,
         )
 
 

@@ -21,7 +21,14 @@ from typing import Any
 
 from settee import errors
 from settee.auth.schemes import ApiKeyAuth
-from settee.http.transport import DEFAULT_RETRY_STATUS_CODES, Response, TimeoutArg, Transport
+from settee.http.options import (
+    DEFAULT_RETRY_STATUS_CODES,
+    TimeoutArg,
+    TransportOptions,
+    check_timeout,
+    refuse_misspellings,
+)
+from settee.http.transport import Response, Transport
 from settee.rest._http import (
     RestRetryPolicy,
     check_limit,
@@ -81,10 +88,22 @@ class Client(_CollectionsAsAttributes):
     ``logger`` (a ``logging.Logger`` for request logs, default ``settee``),
     ``timeout`` (seconds or ``(connect, read)``, default (15, 180)),
     ``resourceset_append`` (keep fetched items in result sets, False),
-    ``verify_ssl`` (True or a CA bundle path), ``raise_status`` and
-    ``status_ignore`` (for the CRUD verbs of :class:`~settee.rest.Endpoint`).
+    ``verify`` (True or a CA bundle path), ``raise_status`` and
+    ``status_ignore`` (for the CRUD verbs of :class:`~settee.rest.Endpoint`,
+    CRUDs' names). ``default_headers`` and ``max_retries`` are Connect's
+    names; ``verify_ssl``/``headers``/``retries`` are a ``TypeError`` naming
+    these (see docs/compat.md).
     """
 
+    @refuse_misspellings(
+        {
+            "verify_ssl": "verify",
+            "headers": "default_headers",
+            "retries": "max_retries",
+            "replay_post": "retry_post",
+            "raise_for_status": "raise_status",
+        }
+    )
     def __init__(
         self,
         endpoint: str,
@@ -100,7 +119,7 @@ class Client(_CollectionsAsAttributes):
         backoff_factor: float = 0.5,
         backoff_max: float = 30.0,
         retry_status_codes: Iterable[int] = DEFAULT_RETRY_STATUS_CODES,
-        verify_ssl: bool | str = True,
+        verify: bool | str = True,
         raise_status: bool = True,
         status_ignore: Iterable[int] = (),
         pool_maxsize: int = 10,
@@ -110,24 +129,21 @@ class Client(_CollectionsAsAttributes):
         if logger is not None and not isinstance(logger, logging.Logger):
             raise TypeError("logger must be a logging.Logger")
         check_limit(default_limit)
-        self.transport = Transport(
-            endpoint,
-            auth=auth,
-            timeout=timeout,
+        options = TransportOptions(
+            timeout=check_timeout(timeout, "timeout"),
             max_retries=max_retries,
             backoff_factor=backoff_factor,
             backoff_max=backoff_max,
-            retry_status_codes=retry_status_codes,
-            replay_post=retry_post,
-            verify=verify_ssl,
-            headers=default_headers,
+            retry_status_codes=tuple(retry_status_codes),
+            retry_post=retry_post,
+            verify=verify,
+            headers=dict(default_headers or {}),
             pool_maxsize=pool_maxsize,
             logger=logger,
         )
+        self.transport = Transport(endpoint, auth=auth, options=options)
         # REST verbs follow HTTP's idempotency, not CouchDB's rev= rule.
-        self.transport.use_retry(
-            RestRetryPolicy.like(self.transport.retry), pool_maxsize=pool_maxsize
-        )
+        self.transport.use_retry(RestRetryPolicy.like(self.transport.retry))
         self.endpoint = self.transport.base_url
         self.default_limit = default_limit
         self.resourceset_append = bool(resourceset_append)
@@ -425,9 +441,21 @@ class CrudClient:
     ``retries`` (4), ``backoff_factor`` (0.9), ``retry_status_codes`` (504,
     503, 502, 500, 429, 425, 408), ``verify_ssl``; plus ``status_ignore``,
     ``retry_post`` (False: POST/PATCH are not replayed), ``default_headers``
-    and ``logger``. The underlying :class:`~settee.rest.Client` is ``.client``.
+    and ``logger``. ``retries``, ``verify_ssl`` and ``raise_status`` are CRUDs'
+    own names, kept on this class only; ``max_retries``/``verify``/``headers``
+    are a ``TypeError`` naming them (see docs/compat.md).
+    The underlying :class:`~settee.rest.Client` is ``.client``.
     """
 
+    @refuse_misspellings(
+        {
+            "max_retries": "retries",
+            "verify": "verify_ssl",
+            "headers": "default_headers",
+            "replay_post": "retry_post",
+            "raise_for_status": "raise_status",
+        }
+    )
     def __init__(
         self,
         host: str,
@@ -451,7 +479,7 @@ class CrudClient:
             max_retries=retries,
             backoff_factor=backoff_factor,
             retry_status_codes=retry_status_codes,
-            verify_ssl=verify_ssl,
+            verify=verify_ssl,
             raise_status=raise_status,
             status_ignore=status_ignore,
             retry_post=retry_post,

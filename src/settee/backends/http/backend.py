@@ -40,6 +40,7 @@ from settee.backends.http.support import (
     capabilities_for,
     encode_params,
 )
+from settee.http.options import TransportOptions, refuse_unknown
 from settee.http.transport import Transport
 from settee.urls import doc_id_segments, quote_segment, redact_url
 
@@ -96,18 +97,29 @@ def _checked_doc(answer: Any, db: str, docid: str, params: Mapping[str, Any] | N
 class HTTPBackend:
     """A CouchDB-compatible server reached over HTTP.
 
-    ``HTTPBackend(url, *, auth=None, **transport_options)``: ``auth`` is any
+    ``HTTPBackend(url, *, auth=None, options=None, **fields)``: ``auth`` is any
     strategy from :mod:`settee.auth` or a ``(user, password)`` tuple;
-    credentials in ``url`` become ``BasicAuth``. ``transport_options`` go to
-    :class:`~settee.http.Transport` (``timeout``, ``max_retries``,
-    ``headers``, ...). ``transport`` is the transport (public: the client
+    credentials in ``url`` become ``BasicAuth``. ``options`` is a
+    :class:`~settee.http.options.TransportOptions` (``timeout``,
+    ``max_retries``, ``headers``, ...; its fields may be given as keywords
+    instead) for the :class:`~settee.http.Transport`; anything else is a
+    ``TypeError`` naming it. ``transport`` is the transport (public: the client
     reaches sessions, ``_config`` and Cloudant endpoints through it).
     """
 
     kind = "http"
 
-    def __init__(self, url: str, *, auth: Any = None, **transport_options: Any) -> None:
-        self.transport = Transport(url, auth=auth, **transport_options)
+    def __init__(
+        self,
+        url: str,
+        *,
+        auth: Any = None,
+        options: TransportOptions | None = None,
+        **fields: object,
+    ) -> None:
+        options, unknown = TransportOptions.split(fields, options)
+        refuse_unknown("the http backend", unknown)
+        self.transport = Transport(url, auth=auth, options=options)
         self.url = redact_url(self.transport.base_url)
         self._capabilities: frozenset[str] | None = None
         self._info: dict[str, Any] | None = None
@@ -332,11 +344,16 @@ class HTTPBackend:
     ) -> dict[str, Any]:
         """``POST /db/_find`` (or the partition's)."""
         body = dict(query)
-        Transport.dumps(body)  # TypeError before any request, the capability probe included
+        data = Transport.dumps(body)  # TypeError before any request, the capability probe included
         if self._is_pouchdb():
-            body = _bound_find(body)
-        result: dict[str, Any] = self._json(
-            "POST", self._partitioned(db, partition, "_find"), json_body=body
+            bounded = _bound_find(body)
+            if bounded is not body:
+                data = Transport.dumps(bounded)  # the bounded query is a new body
+        result: dict[str, Any] = self.transport.json(
+            "POST",
+            self._partitioned(db, partition, "_find"),
+            data=data,
+            headers={"Content-Type": "application/json"},
         )
         return result
 
