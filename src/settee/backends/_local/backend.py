@@ -1,20 +1,33 @@
-"""The Backend protocol over the local engine; memory and SQLite differ only in storage."""
+"""The local engine: the Backend protocol over a storage; memory and SQLite differ only in it.
+
+:class:`LocalBackend` does the server and database administration itself and
+calls the concept modules for the rest: :mod:`.reads`, :mod:`.writes` (and
+:mod:`.local_docs` through them), :mod:`.all_docs`, :mod:`.find`,
+:mod:`.indexes`, :mod:`.python_views`, :mod:`.changes`; attachments are
+written through ``get_doc``/``put_doc`` (stored form in :mod:`.attachments`).
+"""
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from typing import Any
 
-from settee._validate import check_changes_filter, check_int
-from settee.backends._local.engine import Engine
+from settee._validate import check_changes_filter, check_int, is_valid_db_name
+from settee.backends._local import all_docs, find, indexes, python_views, reads, writes
+from settee.backends._local.changes import open_changes
+from settee.backends._local.state import EngineState, check_partition, open_db
 from settee.backends._local.storage import Storage
+from settee.backends._local.util import b64, conflict, dumps, partition_bounds
 from settee.backends.base import ChangesStream, MapFunction, ReduceSpec
-from settee.errors import NotSupported
+from settee.errors import BadRequest, DocumentNotFound, NotFound, NotSupported, PreconditionFailed
 from settee.http.options import TransportOptions, refuse_unknown
 
 __all__ = ["LocalBackend", "ignore_options", "settee_version"]
+
 
 def ignore_options(
     kind: str, options: TransportOptions | None, others: Mapping[str, object]
@@ -39,7 +52,10 @@ def settee_version() -> str:
 
 
 class LocalBackend:
-    """Everything but storage: subclasses set ``kind``, ``url`` and ``capabilities``."""
+    """CouchDB's semantics over ``storage``; subclasses set ``kind``, ``url`` and ``capabilities``.
+
+    Writes of one ``bulk_docs`` call happen in one storage transaction.
+    """
 
     kind: str = "local"
     url: str = ""
@@ -47,17 +63,12 @@ class LocalBackend:
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
-        self._engine = Engine(storage)
+        self._state = EngineState(storage)
 
     @property
     def capabilities(self) -> frozenset[str]:
         """Names from ``CAPABILITIES`` this backend has."""
         return self._capabilities
-
-    @property
-    def engine(self) -> Engine:
-        """The engine (for tests and tools)."""
-        return self._engine
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
@@ -75,7 +86,8 @@ class LocalBackend:
 
     def all_dbs(self) -> list[str]:
         """Every database name, sorted."""
-        return self._engine.all_dbs()
+        with self._storage.read() as txn:
+            return sorted(txn.list_dbs())
 
     def uuids(self, count: int) -> list[str]:
         """``count`` random 32-hex-digit ids."""
@@ -84,16 +96,43 @@ class LocalBackend:
     def create_db(
         self, db: str, *, partitioned: bool = False, params: Mapping[str, Any] | None = None
     ) -> None:
-        """Create ``db``; ``PreconditionFailed`` if it exists."""
-        self._engine.create_db(db, partitioned=partitioned)
+        """Create ``db``; ``PreconditionFailed`` if it exists, ``BadRequest`` if ill-named."""
+        if not is_valid_db_name(db):
+            raise BadRequest(
+                f"Name: '{db}'. Only lowercase characters (a-z), digits (0-9), and any of the "
+                "characters _, $, (, ), +, -, and / are allowed. Must begin with a letter.",
+                error="illegal_database_name",
+            )
+        with self._storage.write() as txn:
+            if txn.get_db(db) is not None:
+                raise PreconditionFailed(
+                    "The database could not be created, the file already exists.",
+                    error="file_exists",
+                )
+            txn.create_db(db, partitioned)
 
     def delete_db(self, db: str) -> None:
         """Delete ``db``; ``NotFound`` if absent."""
-        self._engine.delete_db(db)
+        with self._storage.write() as txn:
+            txn.drop_db(open_db(txn, db))
 
     def db_info(self, db: str) -> dict[str, Any]:
-        """``GET /db``."""
-        return self._engine.db_info(db)
+        """CouchDB's ``GET /db`` body; ``NotFound`` if absent."""
+        with self._storage.read() as txn:
+            meta = open_db(txn, db)
+            live, deleted = txn.count_ids(meta, None, True, None, True)
+        return {
+            "db_name": db,
+            "doc_count": live,
+            "doc_del_count": deleted,
+            "update_seq": meta.update_seq,
+            "purge_seq": 0,
+            "compact_running": False,
+            "instance_start_time": "0",
+            "disk_format_version": 8,
+            "sizes": {"active": 0, "external": 0, "file": 0},
+            "props": {"partitioned": True} if meta.partitioned else {},
+        }
 
     def close(self) -> None:
         """Release the store (idempotent)."""
@@ -101,25 +140,30 @@ class LocalBackend:
 
     # -- documents ---------------------------------------------------------------
     def get_doc(self, db: str, docid: str, params: Mapping[str, Any] | None = None) -> Any:
-        """The document, or the ``open_revs`` list."""
-        return self._engine.get_doc(db, docid, params)
+        """The document, or the ``open_revs`` list; ``DocumentNotFound``."""
+        return reads.get_doc(self._state, db, docid, params)
 
     def put_doc(
         self, db: str, doc: dict[str, Any], params: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         """Write one document: ``{"ok", "id", "rev"}``; ``Conflict`` on a stale ``_rev``."""
-        return self._engine.put_doc(db, doc, params)
+        return writes.put_doc(self._state, db, doc, params)
 
     def delete_doc(self, db: str, docid: str, rev: str) -> dict[str, Any]:
-        """Write a tombstone; ``Conflict`` on a stale ``rev``."""
-        return self._engine.delete_doc(db, docid, rev)
+        """Write a tombstone; ``Conflict`` on a stale ``rev``, ``DocumentNotFound`` if gone."""
+        return writes.delete_doc(self._state, db, docid, rev)
 
     def bulk_docs(
         self, db: str, docs: Sequence[dict[str, Any]], *, new_edits: bool = True
     ) -> list[dict[str, Any]]:
         """One result per document (none for successful ``new_edits=False`` writes)."""
-        return self._engine.bulk_docs(db, docs, new_edits=new_edits)
+        return writes.bulk_docs(self._state, db, docs, new_edits=new_edits)
 
+    def revs_diff(self, db: str, revs: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+        """``{id: {"missing": [...], "possible_ancestors"?: [...]}}`` for unknown revisions."""
+        return writes.revs_diff(self._state, db, revs)
+
+    # -- queries and feeds -------------------------------------------------------
     def all_docs(
         self,
         db: str,
@@ -129,27 +173,27 @@ class LocalBackend:
         partition: str | None = None,
     ) -> dict[str, Any]:
         """An ``_all_docs`` page."""
-        return self._engine.all_docs(db, params, keys=keys, partition=partition)
+        return all_docs.all_docs(self._state, db, params, keys=keys, partition=partition)
 
     def find(
         self, db: str, query: Mapping[str, Any], *, partition: str | None = None
     ) -> dict[str, Any]:
-        """``_find``."""
-        return self._engine.find(db, query, partition=partition)
+        """A ``_find`` page: ``{"docs", "bookmark"}`` (and ``"warning"``)."""
+        return find.find(self._state, db, query, partition=partition)
 
     def create_index(self, db: str, index: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /db/_index``."""
-        return self._engine.create_index(db, index)
+        return indexes.create_index(self._state, db, index)
 
     def get_indexes(self, db: str) -> dict[str, Any]:
         """``GET /db/_index``."""
-        return self._engine.get_indexes(db)
+        return indexes.get_indexes(self._state, db)
 
     def delete_index(
         self, db: str, ddoc: str, name: str, *, index_type: str = "json"
     ) -> dict[str, Any]:
         """``DELETE /db/_index/{ddoc}/{type}/{name}``."""
-        return self._engine.delete_index(db, ddoc, name, index_type=index_type)
+        return indexes.delete_index(self._state, db, ddoc, name, index_type=index_type)
 
     def view(
         self,
@@ -178,8 +222,8 @@ class LocalBackend:
         partition: str | None = None,
     ) -> dict[str, Any]:
         """A view computed from ``map_fn`` (and ``reduce``) over the live documents."""
-        return self._engine.python_view(
-            db, map_fn, params, reduce=reduce, keys=keys, partition=partition
+        return python_views.python_view(
+            self._state, db, map_fn, params, reduce=reduce, keys=keys, partition=partition
         )
 
     def changes(
@@ -197,8 +241,8 @@ class LocalBackend:
         ``NotFound``, as on CouchDB (an existing JavaScript filter is
         ``NotSupported``).
         """
-        check_changes_filter(params or {}, lambda docid: self._engine.get_doc(db, docid))
-        return self._engine.changes(db, params, body=body, raw=raw)
+        check_changes_filter(params or {}, lambda docid: self.get_doc(db, docid))
+        return open_changes(self._state, db, params, body=body, raw=raw)
 
     def db_updates(
         self, params: Mapping[str, Any] | None = None, *, raw: bool = False, chunk_size: int = 65536
@@ -206,51 +250,115 @@ class LocalBackend:
         """Always ``NotSupported``."""
         raise NotSupported(f"The {self.kind} backend has no server-wide _db_updates feed.")
 
-    def revs_diff(self, db: str, revs: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-        """``_revs_diff``."""
-        return self._engine.revs_diff(db, revs)
-
+    # -- attachments -------------------------------------------------------------
     def get_attachment(
         self, db: str, docid: str, name: str, *, rev: str | None = None
     ) -> tuple[bytes, str]:
-        """``(data, content_type)``; ``NotFound`` if absent."""
-        return self._engine.get_attachment(db, docid, name, rev=rev)
+        """``(data, content_type)``; ``NotFound`` for a missing document or attachment."""
+        params: dict[str, Any] = {"attachments": True}
+        if rev is not None:
+            params["rev"] = rev
+        doc = self.get_doc(db, docid, params)
+        att = (doc.get("_attachments") or {}).get(name)
+        if att is None:
+            raise NotFound("Document is missing attachment", error="not_found")
+        return base64.b64decode(att["data"]), str(att["content_type"])
 
     def put_attachment(
         self, db: str, docid: str, name: str, data: bytes, content_type: str, *, rev: str | None
     ) -> dict[str, Any]:
-        """Add or replace one attachment (a new revision)."""
-        return self._engine.put_attachment(db, docid, name, data, content_type, rev=rev)
+        """Add or replace one attachment: a new revision (a new document when ``rev`` is None)."""
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError("attachment data must be bytes")
+        if rev is None:
+            doc: dict[str, Any] = {"_id": docid}
+            try:
+                current = self.get_doc(db, docid)
+            except DocumentNotFound:
+                current = None
+            if current is not None:
+                raise conflict()
+        else:
+            try:
+                doc = self.get_doc(db, docid, {"rev": rev})
+            except DocumentNotFound as exc:
+                raise conflict() from exc
+            doc.pop("_deleted", None)
+        atts = doc.setdefault("_attachments", {})
+        atts[name] = {"content_type": content_type, "data": b64(bytes(data))}
+        return self.put_doc(db, doc)
 
     def delete_attachment(self, db: str, docid: str, name: str, *, rev: str) -> dict[str, Any]:
-        """Remove one attachment (a new revision)."""
-        return self._engine.delete_attachment(db, docid, name, rev=rev)
+        """Remove one attachment: a new revision without it."""
+        try:
+            doc = self.get_doc(db, docid, {"rev": rev})
+        except DocumentNotFound as exc:
+            raise conflict() from exc
+        atts = doc.get("_attachments") or {}
+        if name not in atts:
+            raise NotFound("Document is missing attachment", error="not_found")
+        del atts[name]
+        if not atts:
+            doc.pop("_attachments", None)
+        return self.put_doc(db, doc)
 
     # -- administration ----------------------------------------------------------
     def get_security(self, db: str) -> dict[str, Any]:
-        """The security object (``{}`` by default)."""
-        return self._engine.get_security(db)
+        """The security object (``{}`` until one is set)."""
+        with self._storage.read() as txn:
+            security: dict[str, Any] = json.loads(dumps(open_db(txn, db).security))
+            return security
 
     def put_security(self, db: str, security: Mapping[str, Any]) -> dict[str, Any]:
-        """Replace the security object."""
-        return self._engine.put_security(db, security)
+        """Replace the security object; ``BadRequest`` unless a JSON object."""
+        if not isinstance(security, Mapping):
+            raise BadRequest("Security object must be a JSON object", error="bad_request")
+        text = dumps(dict(security))
+        with self._storage.write() as txn:
+            meta = open_db(txn, db)
+            meta.security = json.loads(text)
+            txn.set_db_props(meta)
+        return {"ok": True}
 
     def get_revs_limit(self, db: str) -> int:
-        """``revs_limit`` (default 1000)."""
-        return self._engine.get_revs_limit(db)
+        """How many revisions each branch keeps (default 1000)."""
+        with self._storage.read() as txn:
+            return open_db(txn, db).revs_limit
 
     def set_revs_limit(self, db: str, limit: int) -> dict[str, Any]:
-        """Set ``revs_limit``."""
-        return self._engine.set_revs_limit(db, limit)
+        """Set ``revs_limit``; ``BadRequest`` unless a positive integer."""
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
+            raise BadRequest("The revs_limit must be a positive integer", error="bad_request")
+        with self._storage.write() as txn:
+            meta = open_db(txn, db)
+            meta.revs_limit = limit
+            txn.set_db_props(meta)
+        return {"ok": True}
 
     def compact(self, db: str) -> dict[str, Any]:
-        """Drop non-leaf revision bodies."""
-        return self._engine.compact(db)
+        """Drop the bodies of non-leaf revisions, as CouchDB's compaction does."""
+        with self._storage.write() as txn:
+            txn.prune_bodies(open_db(txn, db))
+        self._storage.reclaim()
+        return {"ok": True}
 
     def view_cleanup(self, db: str) -> dict[str, Any]:
-        """A no-op: Python views keep no index files."""
-        return self._engine.view_cleanup(db)
+        """Nothing to clean: Python views keep no index files."""
+        with self._storage.read() as txn:
+            open_db(txn, db)
+        return {"ok": True}
 
     def partition_info(self, db: str, partition: str) -> dict[str, Any]:
-        """Counts for one partition of a partitioned database."""
-        return self._engine.partition_info(db, partition)
+        """``GET /db/_partition/{p}``: counts for one partition of a partitioned database."""
+        with self._storage.read() as txn:
+            meta = open_db(txn, db)
+            check_partition(meta, partition)
+            plo, phi = partition_bounds(partition)
+            live, deleted = txn.count_ids(meta, plo, True, phi, False)
+        return {
+            "db_name": db,
+            "partition": partition,
+            "doc_count": live,
+            "doc_del_count": deleted,
+            "sizes": {"active": 0, "external": 0},
+        }
