@@ -14,19 +14,81 @@ lives in a thread-local, so a finished thread's copies go with it. The bound
 is ``cache_size`` ids, each with at most one copy per live thread. Compound
 steps (read the entry, change it) run under one lock, because the cachetools
 caches are not thread-safe by themselves.
+
+:class:`BoundedCache` is that bounded store (also the client's cache of
+``Database`` handles): a cachetools LRU or TTL cache behind a lock.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import weakref
-from collections.abc import MutableMapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import cachetools
 
 if TYPE_CHECKING:
     from settee.document import Document
 
-__all__ = ["DocumentCache"]
+__all__ = ["BoundedCache", "DocumentCache"]
+
+_V = TypeVar("_V")
+
+
+class BoundedCache(MutableMapping[str, _V]):
+    """At most ``size`` entries (least recently used go first), each expiring after
+    ``ttl`` seconds of ``timer`` when given; safe to share between threads."""
+
+    def __init__(
+        self, size: int, ttl: float | None = None, timer: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._cache: cachetools.Cache[str, _V]
+        if ttl is not None:
+            self._cache = cachetools.TTLCache(maxsize=size, ttl=ttl, timer=timer)
+        else:
+            self._cache = cachetools.LRUCache(maxsize=size)
+        # The cachetools caches' LRU/TTL bookkeeping is not thread-safe.
+        self._lock = threading.RLock()
+
+    def __getitem__(self, key: str) -> _V:
+        with self._lock:
+            return self._cache[key]
+
+    def __setitem__(self, key: str, value: _V) -> None:
+        with self._lock:
+            self._cache[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        with self._lock:
+            del self._cache[key]
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._cache
+
+    def pop(self, key: str, *default: Any) -> Any:
+        with self._lock:
+            return self._cache.pop(key, *default)
+
+    def _expire(self) -> None:
+        if isinstance(self._cache, cachetools.TTLCache):
+            self._cache.expire()
+
+    def __iter__(self) -> Iterator[str]:
+        with self._lock:
+            self._expire()
+            return iter(list(self._cache))
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._expire()
+            return len(self._cache)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
 
 
 class _ThreadKey:
@@ -52,10 +114,10 @@ _Slots = weakref.WeakKeyDictionary[_ThreadKey, "Document"]
 class DocumentCache:
     """Document id -> the calling thread's cached :class:`Document`, over ``store``.
 
-    ``store`` is a bounded cache from :meth:`settee.client.Client._new_cache`.
+    ``store`` is a :class:`BoundedCache` (the client's ``cache_size``/``cache_ttl``).
     """
 
-    def __init__(self, store: MutableMapping[str, Any]) -> None:
+    def __init__(self, store: MutableMapping[str, _Slots]) -> None:
         self._store = store
         self._lock = threading.Lock()
 

@@ -14,30 +14,40 @@ returns the cached :class:`~settee.database.Database` handle or fetches it
 miss). ``iter(client)`` and ``len(client)`` cover the *cached* handles. The
 cache is bounded (``cache_size`` handles, LRU; ``cache_ttl`` seconds when
 given). Explicit verbs (``all_dbs``, ``create_database``, ``delete_database``)
-always act on the server. Sessions, credentials and the auth strategy come
-from :class:`~settee.http.session.SessionMixin`.
+always act on the server. Sessions, credentials and the auth strategy are a
+:class:`~settee.http.session.ServerSession` the client holds
+(``client.server_session``); python-cloudant's names for them
+(``session()``, ``session_login()``, ``r_session``...) stay on the client.
+
+A client is a context manager: ``with settee.connect(url) as client:`` logs
+in (cookie auth) on entry and closes on exit (:meth:`Client.close`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any
-
-import cachetools
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from settee import errors
+from settee._doccache import BoundedCache
 from settee._validate import check_int, is_valid_db_name, validate_db_name
 from settee.auth.protocol import Auth
 from settee.auth.schemes import BasicAuth, NoAuth, SessionAuth
 from settee.backends import open_backend
 from settee.backends.base import Backend
 from settee.database import Database
-from settee.http.session import SessionMixin
+from settee.feeds import feed as feeds
+from settee.feeds.feed import Feed, InfiniteFeed
+from settee.feeds.options import DbUpdatesOptions, InfiniteDbUpdatesOptions
+from settee.http.session import HTTPSession, ServerSession
+from settee.rows import DbUpdateRow
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 logger = logging.getLogger("settee")
 
@@ -53,58 +63,10 @@ __all__ = [
 #: Database handles a client (and documents a database) keeps by default.
 DEFAULT_CACHE_SIZE = 1024
 
-
-class _LockedCache(MutableMapping[str, Any]):
-    """A cachetools cache behind a lock: its LRU/TTL bookkeeping is not thread-safe."""
-
-    def __init__(self, cache: cachetools.Cache[str, Any]) -> None:
-        self._cache = cache
-        self._lock = threading.RLock()
-
-    def __getitem__(self, key: str) -> Any:
-        with self._lock:
-            return self._cache[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        with self._lock:
-            return self._cache.get(key, default)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        with self._lock:
-            self._cache[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        with self._lock:
-            del self._cache[key]
-
-    def pop(self, key: str, *default: Any) -> Any:
-        with self._lock:
-            return self._cache.pop(key, *default)
-
-    def __contains__(self, key: object) -> bool:
-        with self._lock:
-            return key in self._cache
-
-    def _expire(self) -> None:
-        if isinstance(self._cache, cachetools.TTLCache):
-            self._cache.expire()
-
-    def __iter__(self) -> Iterator[str]:
-        with self._lock:
-            self._expire()
-            return iter(list(self._cache))
-
-    def __len__(self) -> int:
-        with self._lock:
-            self._expire()
-            return len(self._cache)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._cache.clear()
+_T = TypeVar("_T")
 
 
-class Client(SessionMixin):
+class Client:
     """A connection to one server or local store; a bounded dict of Database handles.
 
     ``Client(url, auth=None, *, cache_size=1024, cache_ttl=None, backend=None,
@@ -116,7 +78,7 @@ class Client(SessionMixin):
     (``timeout``, ``max_retries``, ``backoff_factor``, ``retry_status_codes``,
     ``headers``, ``adapter``, ...). ``backend`` passes a ready backend instead
     of a URL.
-    Use it as a context manager to ``connect()``/``disconnect()``.
+    Use it as a context manager: ``connect()`` on entry, ``close()`` on exit.
     """
 
     #: The class of the handles ``client[name]`` returns (Cloudant overrides it).
@@ -125,7 +87,7 @@ class Client(SessionMixin):
     def __init__(
         self,
         url: str | None = None,
-        auth: Any = None,
+        auth: Auth | tuple[str, str] | None = None,
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
         cache_ttl: float | None = None,
@@ -141,7 +103,7 @@ class Client(SessionMixin):
             raise ValueError("cache_ttl must be a positive number of seconds, or None")
         self.cache_size = cache_size
         self.cache_ttl = cache_ttl
-        self._cache_timer = cache_timer
+        self.cache_timer = cache_timer
         if backend is None:
             if url is None:
                 raise TypeError("Client needs a url (http(s)://..., memory:, sqlite:///...)")
@@ -151,19 +113,10 @@ class Client(SessionMixin):
         elif url is not None or auth is not None or options:
             raise TypeError("give either backend= or a url with its options, not both")
         self.backend: Backend = backend
-        self._cache: MutableMapping[str, Database] = self._new_cache()
+        #: Sessions, credentials and the auth strategy (HTTP backends).
+        self.server_session = ServerSession(backend)
+        self._cache: BoundedCache[Database] = BoundedCache(cache_size, cache_ttl, cache_timer)
         self._features: list[Any] | None = None
-
-    def _new_cache(self) -> MutableMapping[str, Any]:
-        """A fresh bounded, thread-safe cache with this client's size and TTL."""
-        cache: cachetools.Cache[str, Any]
-        if self.cache_ttl is not None:
-            cache = cachetools.TTLCache(
-                maxsize=self.cache_size, ttl=self.cache_ttl, timer=self._cache_timer
-            )
-        else:
-            cache = cachetools.LRUCache(maxsize=self.cache_size)
-        return _LockedCache(cache)
 
     @property
     def url(self) -> str:
@@ -203,11 +156,16 @@ class Client(SessionMixin):
         except errors.NotFound as exc:
             raise KeyError(name) from exc
 
-    def get(self, name: str, default: Any = None, remote: bool = False) -> Any:
+    @overload
+    def get(self, name: str, default: None = None, remote: bool = False) -> Database | None: ...
+    @overload
+    def get(self, name: str, default: _T, remote: bool = False) -> Database | _T: ...
+    def get(self, name: str, default: object = None, remote: bool = False) -> object:
         """The cached handle or ``default``; ``remote=True`` asks the server (and caches)."""
         validate_db_name(name)
         if not remote:
-            return self._cache.get(name, default)
+            cached: Database | None = self._cache.get(name)
+            return default if cached is None else cached
         try:
             return self._load(name)
         except errors.NotFound:
@@ -322,8 +280,59 @@ class Client(SessionMixin):
         """``count`` fresh uuids from the server."""
         return list(self.backend.uuids(check_int("count", count, 1)))
 
-    # -- lifecycle (connect() is SessionMixin's) ------------------------------------
-    def disconnect(self) -> None:
+    # -- sessions and credentials (python-cloudant's names for server_session's) ----
+    @property
+    def r_session(self) -> HTTPSession:
+        """The ``requests.Session`` (HTTP backends only; ``NotSupported`` elsewhere)."""
+        return self.server_session.r_session
+
+    @property
+    def auth(self) -> Auth | None:
+        """The auth strategy in use (None on a local backend)."""
+        return self.server_session.auth
+
+    @property
+    def admin_party(self) -> bool:
+        """Whether the client sends no credentials."""
+        return self.server_session.admin_party
+
+    @property
+    def is_iam_authenticated(self) -> bool:
+        """Whether the client authenticates with an IBM Cloud IAM API key."""
+        return self.server_session.is_iam_authenticated
+
+    def session(self) -> dict[str, Any]:
+        """``GET /_session``: who the server thinks we are (``userCtx``)."""
+        return self.server_session.info()
+
+    def session_cookie(self) -> str | None:
+        """The current ``AuthSession`` cookie value (None unless cookie auth is logged in)."""
+        return self.server_session.cookie()
+
+    def session_login(self, user: str | None = None, passwd: str | None = None) -> None:
+        """Log in (cookie auth), first switching credentials if given; ``Unauthorized``
+        when the server refuses them."""
+        self.server_session.login(user, passwd)
+
+    def session_logout(self) -> None:
+        """End the cookie session (``DELETE /_session``) and forget the cookie."""
+        self.server_session.logout()
+
+    def basic_auth_str(self) -> str | None:
+        """``"Basic <base64>"`` for the client's user and password; None without them."""
+        return self.server_session.basic_auth_str()
+
+    def change_credentials(self, user: str | None = None, auth_token: str | None = None) -> None:
+        """Use new credentials (a None keeps the current value); log in again with cookies.
+        ``NotSupported`` for strategies without a user and password."""
+        self.server_session.change_credentials(user, auth_token)
+
+    # -- lifecycle --------------------------------------------------------------------
+    def connect(self) -> None:
+        """Start the session: logs in when the client uses cookie auth; otherwise nothing."""
+        self.server_session.connect()
+
+    def close(self) -> None:
         """Log out (cookie auth), close connections and forget cached handles.
 
         A logout the server refuses because the session is already gone (401)
@@ -331,12 +340,16 @@ class Client(SessionMixin):
         """
         try:
             if self.backend.kind == "http":
-                self.session_logout()
+                self.server_session.logout()
         except (errors.Unauthorized, errors.TransportError) as exc:
-            logger.debug("logout during disconnect failed, session already gone: %s", exc)
+            logger.debug("logout during close failed, session already gone: %s", exc)
         finally:
             self._cache.clear()
             self.backend.close()
+
+    def disconnect(self) -> None:
+        """python-cloudant's name for :meth:`close`."""
+        self.close()
 
     def __enter__(self) -> Client:
         self.connect()
@@ -348,20 +361,46 @@ class Client(SessionMixin):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.disconnect()
+        self.close()
 
     # -- feeds (settee.feeds) -------------------------------------------------------
-    def db_updates(self, **options: Any) -> Any:
-        """The server-wide ``_db_updates`` feed (see :func:`settee.feeds.db_updates_feed`)."""
-        from settee.feeds import feed as feeds
+    @overload
+    def db_updates(
+        self, *, raw_data: Literal[False] = False, **options: Unpack[DbUpdatesOptions]
+    ) -> Feed[DbUpdateRow]: ...
+    @overload
+    def db_updates(
+        self, *, raw_data: Literal[True], **options: Unpack[DbUpdatesOptions]
+    ) -> Feed[str]: ...
+    @overload
+    def db_updates(
+        self, *, raw_data: bool, **options: Unpack[DbUpdatesOptions]
+    ) -> Feed[DbUpdateRow] | Feed[str]: ...
+    def db_updates(
+        self, *, raw_data: bool = False, **options: Unpack[DbUpdatesOptions]
+    ) -> Feed[DbUpdateRow] | Feed[str]:
+        """The server-wide ``_db_updates`` :class:`~settee.feeds.feed.Feed`; options:
+        :class:`~settee.feeds.options.DbUpdatesOptions` (``TypeError`` for another keyword)."""
+        return feeds.db_updates_feed(self, raw_data=raw_data, **options)
 
-        return feeds.db_updates_feed(self, **options)
-
-    def infinite_db_updates(self, **options: Any) -> Any:
-        """A perpetually reconnecting ``_db_updates`` feed."""
-        from settee.feeds import feed as feeds
-
-        return feeds.infinite_db_updates_feed(self, **options)
+    @overload
+    def infinite_db_updates(
+        self, *, raw_data: Literal[False] = False, **options: Unpack[InfiniteDbUpdatesOptions]
+    ) -> InfiniteFeed[DbUpdateRow]: ...
+    @overload
+    def infinite_db_updates(
+        self, *, raw_data: Literal[True], **options: Unpack[InfiniteDbUpdatesOptions]
+    ) -> InfiniteFeed[str]: ...
+    @overload
+    def infinite_db_updates(
+        self, *, raw_data: bool, **options: Unpack[InfiniteDbUpdatesOptions]
+    ) -> InfiniteFeed[DbUpdateRow] | InfiniteFeed[str]: ...
+    def infinite_db_updates(
+        self, *, raw_data: bool = False, **options: Unpack[InfiniteDbUpdatesOptions]
+    ) -> InfiniteFeed[DbUpdateRow] | InfiniteFeed[str]:
+        """A perpetually reconnecting ``_db_updates`` feed; options:
+        :class:`~settee.feeds.options.InfiniteDbUpdatesOptions`."""
+        return feeds.infinite_db_updates_feed(self, raw_data=raw_data, **options)
 
 
 class CouchDB(Client):
@@ -407,7 +446,7 @@ class CouchDB(Client):
 
 def connect(
     url: str,
-    auth: Any = None,
+    auth: Auth | tuple[str, str] | None = None,
     *,
     cache_size: int = DEFAULT_CACHE_SIZE,
     cache_ttl: float | None = None,

@@ -129,7 +129,7 @@ class Cloudant(CouchDB):
             self.connect()
 
     def _transport(self) -> Transport:
-        return self._http_transport("Cloudant")
+        return self.server_session.transport("Cloudant")
 
     # -- constructors ------------------------------------------------------------
     @classmethod

@@ -15,42 +15,66 @@ It is per thread (:mod:`settee._doccache`): one thread's ``db[doc_id]`` is
 never another thread's object, so fetch-modify-save with a retry on
 ``Conflict`` is exact under threads.
 
-Queries and indexes come from :class:`~settee.queries.QueryMixin`, security
-and compaction from :class:`~settee.dbadmin.AdminMixin`; :class:`Partition`
-lives in :mod:`settee.partition`.
+A database is a :class:`~settee.queries.QueryScope` (``all_docs``, views,
+Mango), the same one a :class:`~settee.partition.Partition` is; indexes,
+security, revision limit and compaction are its own methods here.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from settee import errors
 from settee._bulk import match_results
-from settee._doccache import DocumentCache
+from settee._doccache import BoundedCache, DocumentCache
 from settee._validate import (
     check_documents,
     check_int,
+    check_json,
     validate_db_name,
     validate_doc_id,
     validate_partition_key,
 )
 from settee._writecheck import confirm_write
-from settee.dbadmin import AdminMixin
 from settee.document import DesignDocument, Document
+from settee.feeds import feed as feeds
+from settee.feeds.feed import Feed, InfiniteFeed
+from settee.feeds.options import ChangesOptions, InfiniteChangesOptions
+from settee.pages.bookmarks import QueryResult
+from settee.pages.keys import Result
 from settee.pages.paging import DEFAULT_PAGE_SIZE
 from settee.partition import Partition
-from settee.queries import QueryMixin
+from settee.queries import FindOptions, QueryScope, ViewOptions, ddoc_name
+from settee.rows import ChangeRow, FindPage
+from settee.rql.mango import QueryLike
+from settee.rql.queryset import MangoQuerySet
 
 if TYPE_CHECKING:
-    from settee.backends.base import Backend
+    from typing_extensions import Unpack
+
     from settee.client import Client
 
 __all__ = ["BULK_CHUNK_SIZE", "Database"]
 
 #: Documents per ``_bulk_docs`` request when ``bulk_docs`` is given more.
 BULK_CHUNK_SIZE = 500
+
+_T = TypeVar("_T")
+
+_SECURITY_ROLES = frozenset(
+    {
+        "_reader",
+        "_writer",
+        "_admin",
+        "_replicator",
+        "_db_updates",
+        "_design",
+        "_shards",
+        "_security",
+    }
+)
 
 
 def raise_for_result(result: Mapping[str, Any]) -> None:
@@ -99,13 +123,16 @@ def _checked_write(result: Any, docid: str, method: str) -> dict[str, Any]:
     return result
 
 
-class Database(QueryMixin, AdminMixin):
+class Database(QueryScope):
     """One database of ``client``. Built by ``client[name]`` / ``create_database``.
 
     Attributes: ``client``, ``backend``, ``database_name``, ``partitioned``,
-    ``fetch_limit`` (rows per page when iterating, default 100).
+    ``fetch_limit`` (rows per page when iterating, default 100), ``cache``
+    (the per-thread :class:`~settee._doccache.DocumentCache`).
     ``ValueError`` if ``database_name`` breaks CouchDB's naming rule.
     """
+
+    partition_key: None
 
     def __init__(
         self,
@@ -114,16 +141,12 @@ class Database(QueryMixin, AdminMixin):
         fetch_limit: int = DEFAULT_PAGE_SIZE,
         partitioned: bool = False,
     ) -> None:
-        self.client = client
-        self.database_name = validate_db_name(database_name)
+        super().__init__(client, validate_db_name(database_name), None)
         self.fetch_limit = check_int("fetch_limit", fetch_limit, 1)
         self.partitioned = bool(partitioned)
-        self._cache = DocumentCache(client._new_cache())
-
-    @property
-    def backend(self) -> Backend:
-        """The client's backend."""
-        return self.client.backend
+        self.cache = DocumentCache(
+            BoundedCache(client.cache_size, client.cache_ttl, client.cache_timer)
+        )
 
     def __repr__(self) -> str:
         return f"Database({self.database_name!r}, url={self.client.url!r})"
@@ -131,18 +154,24 @@ class Database(QueryMixin, AdminMixin):
     @property
     def database_url(self) -> str:
         """The database's URL (HTTP backends only; ``NotSupported`` elsewhere)."""
-        return str(self.client._http_transport("database_url").url(self.database_name))
+        transport = self.client.server_session.transport("database_url")
+        return str(transport.url(self.database_name))
 
-    # -- the document cache ---------------------------------------------------
-    def _remember(self, doc: Document) -> None:
+    # -- the document cache (Document keeps it current) -------------------------
+    def cache_document(self, doc: Document) -> None:
+        """Keep ``doc`` (just written by this thread) as this thread's cached copy;
+        other threads' copies of it are dropped."""
         docid = doc.get("_id")
         if isinstance(docid, str):
-            self._cache.own(docid, doc)
+            self.cache.own(docid, doc)
 
-    def _forget(self, docid: str) -> None:
-        self._cache.pop(docid, None)
+    def forget_document(self, docid: str) -> None:
+        """Drop every thread's cached copy of ``docid`` (the server is untouched)."""
+        self.cache.pop(docid, None)
 
-    def _wrap(self, body: Mapping[str, Any]) -> Document:
+    def make_document(self, body: Mapping[str, Any]) -> Document:
+        """A :class:`Document` (a :class:`DesignDocument` for ``_design/`` ids) holding
+        ``body``; nothing is requested or cached."""
         docid = body.get("_id")
         doc: Document
         if isinstance(docid, str) and docid.startswith("_design/"):
@@ -154,15 +183,15 @@ class Database(QueryMixin, AdminMixin):
 
     def _fetch(self, docid: str) -> Document:
         body = self.backend.get_doc(self.database_name, validate_doc_id(docid))
-        doc = self._wrap(body)
-        self._cache.put(docid, doc)
+        doc = self.make_document(body)
+        self.cache.put(docid, doc)
         return doc
 
     # -- mapping protocol -------------------------------------------------------
     def __getitem__(self, docid: str) -> Document:
         """This thread's cached document, else one fetch; ``DocumentNotFound`` (a KeyError)
         if absent. Another thread never gets the same object."""
-        cached = self._cache.get(docid)
+        cached = self.cache.get(docid)
         if cached is not None:
             return cached
         return self._fetch(docid)
@@ -171,7 +200,7 @@ class Database(QueryMixin, AdminMixin):
         """Whether the document exists: True if any thread has it cached, else asks the backend."""
         if not isinstance(docid, str):
             return False
-        if self._cache.known(docid):
+        if self.cache.known(docid):
             return True
         try:
             validate_doc_id(docid)
@@ -183,21 +212,25 @@ class Database(QueryMixin, AdminMixin):
             return False
         return True
 
-    def get(self, docid: str, default: Any = None, remote: bool = False) -> Any:
+    @overload
+    def get(self, docid: str, default: None = None, remote: bool = False) -> Document | None: ...
+    @overload
+    def get(self, docid: str, default: _T, remote: bool = False) -> Document | _T: ...
+    def get(self, docid: str, default: object = None, remote: bool = False) -> object:
         """This thread's cached document or ``default``; ``remote=True`` fetches (and caches) it."""
         if not remote:
-            cached = self._cache.get(docid)
+            cached = self.cache.get(docid)
             return default if cached is None else cached
         try:
             return self._fetch(docid)
         except errors.DocumentNotFound:
-            self._forget(docid)
+            self.forget_document(docid)
             return default
 
     def keys(self, remote: bool = False) -> list[str]:
         """Ids this thread has cached; ``remote=True``: every id in the database (paged)."""
         if not remote:
-            return self._cache.ids()
+            return self.cache.ids()
         return [row["id"] for row in self.all_docs(page_size=max(self.fetch_limit, 1000))]
 
     def __iter__(self) -> Iterator[Document]:
@@ -205,7 +238,7 @@ class Database(QueryMixin, AdminMixin):
         for row in self.all_docs(include_docs=True, page_size=self.fetch_limit):
             body = row.get("doc")
             if body is not None:
-                yield self._wrap(body)
+                yield self.make_document(body)
 
     def __len__(self) -> int:
         """The server's ``doc_count`` (one request)."""
@@ -216,12 +249,12 @@ class Database(QueryMixin, AdminMixin):
 
     def __delitem__(self, docid: str) -> None:
         """Drop this thread's cached copy (``KeyError`` if none); the server is untouched."""
-        if not self._cache.discard(docid):
+        if not self.cache.discard(docid):
             raise KeyError(docid)
 
     def clear_cache(self) -> None:
         """Forget every cached document, in every thread."""
-        self._cache.clear()
+        self.cache.clear()
 
     # -- database lifecycle -----------------------------------------------------
     def create(self, throw_on_exists: bool = False) -> Database:
@@ -239,8 +272,9 @@ class Database(QueryMixin, AdminMixin):
         try:
             self.backend.delete_db(self.database_name)
         finally:
-            self.client._evict(self.database_name)
-            self._cache.clear()
+            with contextlib.suppress(KeyError):
+                del self.client[self.database_name]
+            self.cache.clear()
 
     def exists(self) -> bool:
         """Whether the database exists (one request)."""
@@ -260,7 +294,16 @@ class Database(QueryMixin, AdminMixin):
         return int(self.metadata()["doc_count"])
 
     # -- documents --------------------------------------------------------------
-    def _put_doc(self, doc: dict[str, Any]) -> dict[str, Any]:
+    def put_doc(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """Write one document body (what :meth:`Document.save` sends); return
+        ``{"ok", "id", "rev"}``.
+
+        Uses the backend's single-document write, else ``_bulk_docs``. A write
+        whose answer was lost is read back: returned when it applied, the
+        original error when it did not, ``TransportError`` when that cannot be
+        told. ``Conflict`` for a stale or missing ``_rev``; ``ServerError`` for
+        an answer without ``rev`` or naming another id.
+        """
         docid = str(doc.get("_id"))
         base = doc.get("_rev")
         try:
@@ -275,7 +318,9 @@ class Database(QueryMixin, AdminMixin):
             return self._confirm_write(docid, base, doc, "PUT", exc)
         return _checked_write(result, docid, "PUT")
 
-    def _delete_doc(self, docid: str, rev: str) -> dict[str, Any]:
+    def delete_doc(self, docid: str, rev: str) -> dict[str, Any]:
+        """Delete revision ``rev`` of ``docid`` (what :meth:`Document.delete` sends), checked
+        and verified as :meth:`put_doc` is; ``Conflict`` when ``rev`` is stale."""
         tombstone = {"_id": docid, "_rev": rev, "_deleted": True}
         try:
             try:
@@ -370,7 +415,7 @@ class Database(QueryMixin, AdminMixin):
             for body in chunk:
                 docid = body.get("_id")
                 if isinstance(docid, str):
-                    self._cache.pop(docid, None)
+                    self.cache.pop(docid, None)
             try:
                 answer = match_results(
                     chunk,
@@ -414,21 +459,92 @@ class Database(QueryMixin, AdminMixin):
         )
         return info
 
-    def partitioned_all_docs(self, partition_key: str, **params: Any) -> Any:
+    @overload
+    def partitioned_all_docs(
+        self,
+        partition_key: str,
+        *,
+        raw_result: Literal[False] = False,
+        **params: Unpack[ViewOptions],
+    ) -> Result: ...
+    @overload
+    def partitioned_all_docs(
+        self, partition_key: str, *, raw_result: Literal[True], **params: Unpack[ViewOptions]
+    ) -> dict[str, Any]: ...
+    def partitioned_all_docs(
+        self, partition_key: str, *, raw_result: bool = False, **params: Unpack[ViewOptions]
+    ) -> Result | dict[str, Any]:
         """python-cloudant name for ``partition(key).all_docs(**params)``."""
-        return self.partition(partition_key).all_docs(**params)
+        return self.partition(partition_key).all_docs(raw_result, **params)
 
+    @overload
     def get_partitioned_view_result(
-        self, partition_key: str, ddoc_id: str, view_name: str, **params: Any
-    ) -> Any:
+        self,
+        partition_key: str,
+        ddoc_id: str,
+        view_name: str,
+        *,
+        raw_result: Literal[False] = False,
+        **params: Unpack[ViewOptions],
+    ) -> Result: ...
+    @overload
+    def get_partitioned_view_result(
+        self,
+        partition_key: str,
+        ddoc_id: str,
+        view_name: str,
+        *,
+        raw_result: Literal[True],
+        **params: Unpack[ViewOptions],
+    ) -> dict[str, Any]: ...
+    def get_partitioned_view_result(
+        self,
+        partition_key: str,
+        ddoc_id: str,
+        view_name: str,
+        *,
+        raw_result: bool = False,
+        **params: Unpack[ViewOptions],
+    ) -> Result | dict[str, Any]:
         """python-cloudant name for ``partition(key).get_view_result(...)``."""
-        return self.partition(partition_key).get_view_result(ddoc_id, view_name, **params)
+        partition = self.partition(partition_key)
+        return partition.get_view_result(ddoc_id, view_name, raw_result, **params)
 
+    @overload
     def get_partitioned_query_result(
-        self, partition_key: str, selector: Mapping[str, Any], **kwargs: Any
-    ) -> Any:
+        self,
+        partition_key: str,
+        selector: Mapping[str, Any],
+        fields: list[str] | None = None,
+        sort: list[Any] | None = None,
+        *,
+        raw_result: Literal[False] = False,
+        **kwargs: Unpack[FindOptions],
+    ) -> QueryResult: ...
+    @overload
+    def get_partitioned_query_result(
+        self,
+        partition_key: str,
+        selector: Mapping[str, Any],
+        fields: list[str] | None = None,
+        sort: list[Any] | None = None,
+        *,
+        raw_result: Literal[True],
+        **kwargs: Unpack[FindOptions],
+    ) -> FindPage: ...
+    def get_partitioned_query_result(
+        self,
+        partition_key: str,
+        selector: Mapping[str, Any],
+        fields: list[str] | None = None,
+        sort: list[Any] | None = None,
+        *,
+        raw_result: bool = False,
+        **kwargs: Unpack[FindOptions],
+    ) -> QueryResult | FindPage:
         """python-cloudant name for ``partition(key).get_query_result(...)``."""
-        return self.partition(partition_key).get_query_result(selector, **kwargs)
+        partition = self.partition(partition_key)
+        return partition.get_query_result(selector, fields, sort, raw_result, **kwargs)
 
     # -- design documents -------------------------------------------------------
     def get_design_document(self, ddoc_id: str) -> DesignDocument:
@@ -440,28 +556,184 @@ class Database(QueryMixin, AdminMixin):
 
     def design_documents(self) -> list[dict[str, Any]]:
         """The ``_all_docs`` rows (with ``doc``) of every design document."""
-        return self.all_docs(startkey="_design/", endkey="_design0", include_docs=True).all()  # type: ignore[no-any-return]
+        return self.all_docs(startkey="_design/", endkey="_design0", include_docs=True).all()
 
     def list_design_documents(self) -> list[str]:
         """The ids of every design document."""
         rows = self.all_docs(startkey="_design/", endkey="_design0")
         return [row["id"] for row in rows]
 
-    # -- elsewhere-implemented features (imported lazily) ---------------------------
-    def changes(self, **options: Any) -> Any:
-        """A ``_changes`` :class:`~settee.feeds.Feed` (see :func:`settee.feeds.changes_feed`)."""
-        from settee.feeds import feed as feeds
+    # -- Mango indexes ------------------------------------------------------------
+    def create_query_index(
+        self,
+        design_document_id: str | None = None,
+        index_name: str | None = None,
+        index_type: str = "json",
+        partitioned: bool | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Create a Mango index; ``kwargs`` form its definition (``fields=[...]``,
+        ``partial_filter_selector=...``, text-index options). Returns
+        ``{"result": "created"|"exists", "id", "name"}``."""
+        if index_type not in ("json", "text"):
+            raise ValueError("index_type must be 'json' or 'text'")
+        if index_type == "json" and not kwargs.get("fields"):
+            raise ValueError("a json index needs fields=[...]")
+        if "fields" in kwargs and (
+            isinstance(kwargs["fields"], str) or not isinstance(kwargs["fields"], (list, tuple))
+        ):
+            raise TypeError("fields must be a list")
+        definition = dict(kwargs)
+        if "fields" in definition:
+            definition["fields"] = list(definition["fields"])
+        body: dict[str, Any] = {"index": definition, "type": index_type}
+        if design_document_id is not None:
+            body["ddoc"] = ddoc_name(design_document_id)
+        if index_name is not None:
+            body["name"] = index_name
+        if partitioned is not None:
+            body["partitioned"] = bool(partitioned)
+        check_json(body, "index definition")
+        answer: dict[str, Any] = self.backend.create_index(self.database_name, body)
+        return answer
 
-        return feeds.changes_feed(self, **options)
+    @overload
+    def get_query_indexes(self, raw_result: Literal[False] = False) -> list[dict[str, Any]]: ...
+    @overload
+    def get_query_indexes(self, raw_result: Literal[True]) -> dict[str, Any]: ...
+    def get_query_indexes(self, raw_result: bool = False) -> list[dict[str, Any]] | dict[str, Any]:
+        """The Mango indexes: a list of index dicts (the JSON answer with raw_result)."""
+        answer: dict[str, Any] = self.backend.get_indexes(self.database_name)
+        if raw_result:
+            return answer
+        return list(answer.get("indexes", []))
 
-    def infinite_changes(self, **options: Any) -> Any:
-        """A perpetually reconnecting ``_changes`` feed (``settee.feeds.InfiniteFeed``)."""
-        from settee.feeds import feed as feeds
+    def delete_query_index(
+        self, design_document_id: str, index_type: str, index_name: str
+    ) -> dict[str, Any]:
+        """Delete a Mango index; ``NotFound`` if absent."""
+        answer: dict[str, Any] = self.backend.delete_index(
+            self.database_name,
+            ddoc_name(design_document_id),
+            index_name,
+            index_type=index_type,
+        )
+        return answer
 
-        return feeds.infinite_changes_feed(self, **options)
+    # -- security, revision limit, compaction -------------------------------------
+    def get_revision_limit(self) -> int:
+        """The ``_revs_limit``."""
+        return int(self.backend.get_revs_limit(self.database_name))
 
-    def filter(self, query: Any = None, **lookups: Any) -> Any:
-        """A lazy RQL/Mango query set: ``db.filter(R(status="new"))``, ``db.filter("eq(a,1)")``."""
-        from settee.rql.queryset import MangoQuerySet
+    def set_revision_limit(self, limit: int) -> dict[str, Any]:
+        """Set the ``_revs_limit``; ``ValueError`` unless an int >= 1."""
+        check_int("limit", limit, 1)
+        answer: dict[str, Any] = self.backend.set_revs_limit(self.database_name, limit)
+        return answer
 
-        return MangoQuerySet(self, query, **lookups)
+    def compact(self) -> dict[str, Any]:
+        """Start compaction."""
+        answer: dict[str, Any] = self.backend.compact(self.database_name)
+        return answer
+
+    def view_cleanup(self) -> dict[str, Any]:
+        """Remove index files no design document uses."""
+        answer: dict[str, Any] = self.backend.view_cleanup(self.database_name)
+        return answer
+
+    def get_security_document(self) -> dict[str, Any]:
+        """The ``_security`` document (``{"admins": {...}, "members": {...}}``, maybe ``{}``)."""
+        security: dict[str, Any] = self.backend.get_security(self.database_name)
+        return security
+
+    def share_database(self, username: str, roles: Iterable[str] = ("_reader",)) -> dict[str, Any]:
+        """Give ``username`` access: ``_admin`` in ``roles`` -> admins, else members.
+
+        On Cloudant (a ``cloudant`` field in the security document) the user's
+        roles are also set there. Returns the server's answer.
+        """
+        if not isinstance(username, str) or not username:
+            raise ValueError("username must be a non-empty str")
+        role_list = [roles] if isinstance(roles, str) else list(roles)
+        unknown = [r for r in role_list if r not in _SECURITY_ROLES]
+        if not role_list or unknown:
+            raise ValueError(
+                f"roles must be a non-empty list of {sorted(_SECURITY_ROLES)}; got {role_list!r}"
+            )
+        security = self.get_security_document()
+        section = "admins" if "_admin" in role_list else "members"
+        names = security.setdefault(section, {}).setdefault("names", [])
+        if username not in names:
+            names.append(username)
+        if isinstance(security.get("cloudant"), dict):
+            security["cloudant"][username] = role_list
+        answer: dict[str, Any] = self.backend.put_security(self.database_name, security)
+        return answer
+
+    def unshare_database(self, username: str) -> dict[str, Any]:
+        """Remove ``username`` from the admins, members (and Cloudant) lists."""
+        security = self.get_security_document()
+        for section in ("admins", "members"):
+            names = security.get(section, {}).get("names")
+            if isinstance(names, list) and username in names:
+                names.remove(username)
+        if isinstance(security.get("cloudant"), dict):
+            security["cloudant"].pop(username, None)
+        answer: dict[str, Any] = self.backend.put_security(self.database_name, security)
+        return answer
+
+    # -- feeds and RQL ----------------------------------------------------------------
+    @overload
+    def changes(
+        self, *, raw_data: Literal[False] = False, **options: Unpack[ChangesOptions]
+    ) -> Feed[ChangeRow]: ...
+    @overload
+    def changes(
+        self, *, raw_data: Literal[True], **options: Unpack[ChangesOptions]
+    ) -> Feed[str]: ...
+    @overload
+    def changes(
+        self, *, raw_data: bool, **options: Unpack[ChangesOptions]
+    ) -> Feed[ChangeRow] | Feed[str]: ...
+    def changes(
+        self, *, raw_data: bool = False, **options: Unpack[ChangesOptions]
+    ) -> Feed[ChangeRow] | Feed[str]:
+        """A ``_changes`` :class:`~settee.feeds.feed.Feed` of change rows (each row's JSON
+        text with ``raw_data=True``); options: :class:`~settee.feeds.options.ChangesOptions`,
+        ``TypeError`` for another keyword, before any request."""
+        return feeds.changes_feed(self, raw_data=raw_data, **options)
+
+    @overload
+    def infinite_changes(
+        self, *, raw_data: Literal[False] = False, **options: Unpack[InfiniteChangesOptions]
+    ) -> InfiniteFeed[ChangeRow]: ...
+    @overload
+    def infinite_changes(
+        self, *, raw_data: Literal[True], **options: Unpack[InfiniteChangesOptions]
+    ) -> InfiniteFeed[str]: ...
+    @overload
+    def infinite_changes(
+        self, *, raw_data: bool, **options: Unpack[InfiniteChangesOptions]
+    ) -> InfiniteFeed[ChangeRow] | InfiniteFeed[str]: ...
+    def infinite_changes(
+        self, *, raw_data: bool = False, **options: Unpack[InfiniteChangesOptions]
+    ) -> InfiniteFeed[ChangeRow] | InfiniteFeed[str]:
+        """A perpetually reconnecting ``_changes`` feed (:class:`~settee.feeds.feed.InfiniteFeed`);
+        options: :class:`~settee.feeds.options.InfiniteChangesOptions`."""
+        return feeds.infinite_changes_feed(self, raw_data=raw_data, **options)
+
+    def filter(
+        self,
+        query: QueryLike | Mapping[str, Any] = None,
+        *,
+        fields: list[str] | tuple[str, ...] | None = None,
+        sort: list[str] | tuple[str, ...] | None = None,
+        limit: int | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        **lookups: object,
+    ) -> MangoQuerySet:
+        """A lazy RQL/Mango query set: ``db.filter(R(status="new"))``, ``db.filter("eq(a,1)")``,
+        ``db.filter(status="new")`` (``lookups``: field=value equalities)."""
+        return MangoQuerySet(
+            self, query, fields=fields, sort=sort, limit=limit, page_size=page_size, **lookups
+        )

@@ -28,6 +28,8 @@ from settee.urls import doc_id_segments
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from settee.backends.base import Backend
+    from settee.client import Client
     from settee.database import Database
 
 __all__ = ["DesignDocument", "Document"]
@@ -61,7 +63,7 @@ class Document(dict[str, Any]):
         return self._database
 
     @property
-    def client(self) -> Any:
+    def client(self) -> Client:
         """The client of the database."""
         return self._database.client
 
@@ -74,7 +76,7 @@ class Document(dict[str, Any]):
     @property
     def document_url(self) -> str:
         """The document's URL (HTTP backends only; ``NotSupported`` elsewhere)."""
-        transport = self._database.client._http_transport("document_url")
+        transport = self._database.client.server_session.transport("document_url")
         segments = doc_id_segments(self._require_id())
         return str(transport.url(self._database.database_name, *segments))
 
@@ -84,7 +86,7 @@ class Document(dict[str, Any]):
             raise ValueError("this document has no _id yet: set doc['_id'] or call create()")
         return validate_doc_id(docid)
 
-    def _backend_args(self) -> tuple[Any, str]:
+    def _backend_args(self) -> tuple[Backend, str]:
         return self._database.backend, self._database.database_name
 
     # -- reading ------------------------------------------------------------
@@ -127,10 +129,10 @@ class Document(dict[str, Any]):
         docid = self._require_id()
         body = {k: v for k, v in self.items() if k != "_rev"}
         check_json(body)
-        result = self._database._put_doc(body)
+        result = self._database.put_doc(body)
         self["_id"] = docid  # the answer named this id: checked by the database
         self["_rev"] = result["rev"]
-        self._database._remember(self)
+        self._database.cache_document(self)
         return self
 
     def save(self) -> Document:
@@ -146,9 +148,9 @@ class Document(dict[str, Any]):
         self._require_id()
         body = dict(self)
         check_json(body)
-        result = self._database._put_doc(body)
+        result = self._database.put_doc(body)
         self["_rev"] = result["rev"]
-        self._database._remember(self)
+        self._database.cache_document(self)
         return self
 
     def delete(self) -> None:
@@ -161,8 +163,8 @@ class Document(dict[str, Any]):
         rev = self.get("_rev")
         if not isinstance(rev, str) or not rev:
             raise ValueError(f"document {docid!r} has no _rev: fetch() it first, then delete()")
-        self._database._delete_doc(docid, rev)
-        self._database._forget(docid)
+        self._database.delete_doc(docid, rev)
+        self._database.forget_document(docid)
         self.clear()
         self["_id"] = docid
 
@@ -286,7 +288,7 @@ class Document(dict[str, Any]):
             "length": len(data),
             "stub": True,
         }
-        self._database._remember(self)
+        self._database.cache_document(self)
         return result
 
     def delete_attachment(self, attachment: str) -> dict[str, Any]:
@@ -304,7 +306,7 @@ class Document(dict[str, Any]):
             stubs.pop(attachment, None)
             if not stubs:
                 del self["_attachments"]
-        self._database._remember(self)
+        self._database.cache_document(self)
         return result
 
     # -- with-block ---------------------------------------------------------

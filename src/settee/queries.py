@@ -1,29 +1,104 @@
-"""Database queries: ``_all_docs``, design-document and Python views, Mango.
+"""Query scopes: ``_all_docs``, design-document and Python views, Mango ``_find``.
 
-:class:`QueryMixin` gives :class:`~settee.database.Database` its read-side
-query methods. Each returns a lazy, paged result set from :mod:`settee.pages`
-(or, with ``raw_result=True``, one request's JSON). The ``_all_docs``, view
-and ``_find`` helpers take a partition key so :class:`~settee.partition.Partition`
-runs the same code scoped to one partition.
+A :class:`QueryScope` is one database, or one partition of it: a
+:class:`~settee.database.Database` is the whole-database scope and a
+:class:`~settee.partition.Partition` the scope of one partition key; both
+are query scopes and share every query method below. Each returns a lazy,
+paged result set from :mod:`settee.pages` (or, with ``raw_result=True``, one
+request's JSON). Options are keyword-only and listed in :class:`ViewOptions`
+and :class:`FindOptions`: a misspelt option is a type error for mypy and a
+``TypeError`` before any request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
 from settee._validate import check_int, check_json, check_query_params
 from settee.pages.bookmarks import QueryResult
 from settee.pages.keys import Result
 from settee.pages.paging import DEFAULT_PAGE_SIZE
+from settee.rows import FindPage
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from settee.backends.base import Backend, MapFunction, ReduceSpec
+    from settee.client import Client
 
-__all__ = ["QueryMixin"]
+__all__ = ["FindOptions", "PythonViewOptions", "QueryScope", "ViewOptions"]
 
 
-def _ddoc_name(ddoc_id: str) -> str:
+class PythonViewOptions(TypedDict, total=False):
+    """The query options of a Python view (:meth:`QueryScope.view`): those of
+    :class:`ViewOptions` but ``reduce``, which is the view's reduce function there."""
+
+    conflicts: bool
+    descending: bool
+    key: Any
+    keys: Sequence[Any]
+    startkey: Any
+    start_key: Any
+    endkey: Any
+    end_key: Any
+    startkey_docid: str
+    start_key_doc_id: str
+    endkey_docid: str
+    end_key_doc_id: str
+    inclusive_end: bool
+    include_docs: bool
+    attachments: bool
+    att_encoding_info: bool
+    limit: int | None
+    skip: int
+    group: bool
+    group_level: int
+    sorted: bool
+    stable: bool
+    stale: str
+    update: bool | str
+    update_seq: bool
+    page_size: int
+
+
+class ViewOptions(PythonViewOptions, total=False):
+    """CouchDB's ``_all_docs`` and view query options, plus ``page_size`` (rows per request).
+
+    ``None`` means "not given". ``key``/``startkey``/``endkey`` and ``keys``
+    are JSON values; ``limit``/``skip`` count rows across pages.
+    """
+
+    reduce: bool
+
+
+class FindOptions(TypedDict, total=False):
+    """CouchDB's ``_find`` options beside ``selector``/``fields``/``sort``, plus ``page_size``."""
+
+    limit: int | None
+    skip: int
+    bookmark: str | None
+    use_index: str | list[str]
+    r: int
+    conflicts: bool
+    update: bool
+    stable: bool
+    stale: str
+    execution_stats: bool
+    allow_fallback: bool
+    page_size: int
+
+
+def check_options(method: str, given: Mapping[str, object], allowed: type[Any]) -> None:
+    """``TypeError`` (as Python's own) for a keyword not in the TypedDict ``allowed``."""
+    known = allowed.__required_keys__ | allowed.__optional_keys__
+    for name in given:
+        if name not in known:
+            raise TypeError(f"{method}() got an unexpected keyword argument {name!r}")
+
+
+def ddoc_name(ddoc_id: str) -> str:
+    """The design document's name without ``_design/``; ``ValueError`` if empty."""
     if not isinstance(ddoc_id, str) or not ddoc_id:
         raise ValueError("design document id must be a non-empty str")
     name = ddoc_id[len("_design/") :] if ddoc_id.startswith("_design/") else ddoc_id
@@ -32,175 +107,170 @@ def _ddoc_name(ddoc_id: str) -> str:
     return name
 
 
-class QueryMixin:
-    """``_all_docs``, views and Mango queries and indexes of one database."""
+def _raw_params(params: dict[str, Any]) -> tuple[dict[str, Any], list[Any] | None]:
+    params.pop("page_size", None)
+    keys = params.pop("keys", None)
+    return params, None if keys is None else list(keys)
 
-    if TYPE_CHECKING:
-        # Provided by Database.
-        database_name: str
 
-        @property
-        def backend(self) -> Backend: ...
+class QueryScope:
+    """The queries of database ``database_name`` of ``client``, or of one partition of it
+    (``partition_key``). Built as a :class:`~settee.database.Database` or by
+    ``db.partition(key)``.
+    """
 
-    def all_docs(self, raw_result: bool = False, **params: Any) -> Any:
-        """The ``_all_docs`` rows as a lazy, key-paged :class:`Result`.
+    def __init__(self, client: Client, database_name: str, partition_key: str | None) -> None:
+        self.client = client
+        self.database_name = database_name
+        self.partition_key = partition_key
 
-        ``params`` are CouchDB's (``include_docs``, ``startkey``, ``endkey``,
-        ``keys``, ``descending``, ``limit``, ``skip``...) plus ``page_size``.
+    @property
+    def backend(self) -> Backend:
+        """The client's backend, which answers the queries."""
+        return self.client.backend
+
+    # -- _all_docs and views ----------------------------------------------------
+    @overload
+    def all_docs(
+        self, raw_result: Literal[False] = False, **params: Unpack[ViewOptions]
+    ) -> Result: ...
+    @overload
+    def all_docs(
+        self, raw_result: Literal[True], **params: Unpack[ViewOptions]
+    ) -> dict[str, Any]: ...
+    @overload
+    def all_docs(
+        self, raw_result: bool, **params: Unpack[ViewOptions]
+    ) -> Result | dict[str, Any]: ...
+    def all_docs(
+        self, raw_result: bool = False, **params: Unpack[ViewOptions]
+    ) -> Result | dict[str, Any]:
+        """The ``_all_docs`` rows as a lazy, key-paged :class:`~settee.pages.keys.Result`.
+
+        Options: :class:`ViewOptions` (``TypeError`` for another keyword).
         ``raw_result=True`` makes one request and returns its JSON instead.
         """
-        return self._all_docs(None, raw_result, params)
-
-    def _all_docs(self, partition: str | None, raw_result: bool, params: dict[str, Any]) -> Any:
-        check_query_params(params)
-        backend, name = self.backend, self.database_name
+        check_options("all_docs", params, ViewOptions)
+        options: dict[str, Any] = dict(params)
+        check_query_params(options)
+        backend, name, partition = self.backend, self.database_name, self.partition_key
 
         def fetch(query: dict[str, Any], keys: list[Any] | None) -> dict[str, Any]:
             return backend.all_docs(name, query, keys=keys, partition=partition)
 
         if raw_result:
-            params.pop("page_size", None)
-            keys = params.pop("keys", None)
-            return fetch(params, None if keys is None else list(keys))
-        return Result(fetch, docid_paging=False, **params)
+            return fetch(*_raw_params(options))
+        return Result(fetch, docid_paging=False, **options)
 
+    @overload
     def get_view_result(
-        self, ddoc_id: str, view_name: str, raw_result: bool = False, **params: Any
-    ) -> Any:
-        """A design-document view's rows as a lazy :class:`Result` (JSON with raw_result).
-
-        ``params``: CouchDB's view options plus ``page_size``.
-        """
-        return self._view_result(None, ddoc_id, view_name, raw_result, params)
-
-    def _view_result(
         self,
-        partition: str | None,
         ddoc_id: str,
         view_name: str,
-        raw_result: bool,
-        params: dict[str, Any],
-    ) -> Any:
-        backend, name, ddoc = self.backend, self.database_name, _ddoc_name(ddoc_id)
+        raw_result: Literal[False] = False,
+        **params: Unpack[ViewOptions],
+    ) -> Result: ...
+    @overload
+    def get_view_result(
+        self, ddoc_id: str, view_name: str, raw_result: Literal[True], **params: Unpack[ViewOptions]
+    ) -> dict[str, Any]: ...
+    @overload
+    def get_view_result(
+        self, ddoc_id: str, view_name: str, raw_result: bool, **params: Unpack[ViewOptions]
+    ) -> Result | dict[str, Any]: ...
+    def get_view_result(
+        self,
+        ddoc_id: str,
+        view_name: str,
+        raw_result: bool = False,
+        **params: Unpack[ViewOptions],
+    ) -> Result | dict[str, Any]:
+        """A design-document view's rows as a lazy :class:`~settee.pages.keys.Result`
+        (its JSON with ``raw_result=True``). Options: :class:`ViewOptions`."""
+        check_options("get_view_result", params, ViewOptions)
+        ddoc = ddoc_name(ddoc_id)
         if not isinstance(view_name, str) or not view_name:
             raise ValueError("view_name must be a non-empty str")
-        check_query_params(params)
+        options: dict[str, Any] = dict(params)
+        check_query_params(options)
+        backend, name, partition = self.backend, self.database_name, self.partition_key
 
         def fetch(query: dict[str, Any], keys: list[Any] | None) -> dict[str, Any]:
             return backend.view(name, ddoc, view_name, query, keys=keys, partition=partition)
 
         if raw_result:
-            params.pop("page_size", None)
-            keys = params.pop("keys", None)
-            return fetch(params, None if keys is None else list(keys))
-        return Result(fetch, **params)
+            return fetch(*_raw_params(options))
+        return Result(fetch, **options)
 
-    def view(self, map_fn: MapFunction, reduce: ReduceSpec = None, **params: Any) -> Result:
-        """Rows of a view computed by a Python callable (local backends; ``NotSupported``
-        on HTTP). ``map_fn(doc)`` yields ``(key, value)`` pairs."""
-        return self._python_view(None, map_fn, reduce, params)
-
-    def _python_view(
-        self,
-        partition: str | None,
-        map_fn: MapFunction,
-        reduce: ReduceSpec,
-        params: dict[str, Any],
+    def view(
+        self, map_fn: MapFunction, reduce: ReduceSpec = None, **params: Unpack[PythonViewOptions]
     ) -> Result:
+        """Rows of a view computed by a Python callable (local backends; ``NotSupported``
+        on HTTP). ``map_fn(doc)`` yields ``(key, value)`` pairs. Options: :class:`ViewOptions`."""
+        check_options("view", params, PythonViewOptions)
         if not callable(map_fn):
             raise TypeError("map_fn must be a callable: doc -> iterable of (key, value)")
-        check_query_params(params)
-        backend, name = self.backend, self.database_name
+        options: dict[str, Any] = dict(params)
+        check_query_params(options)
+        backend, name, partition = self.backend, self.database_name, self.partition_key
 
         def fetch(query: dict[str, Any], keys: list[Any] | None) -> dict[str, Any]:
             return backend.python_view(
                 name, map_fn, query, reduce=reduce, keys=keys, partition=partition
             )
 
-        return Result(fetch, **params)
+        return Result(fetch, **options)
 
     # -- Mango ------------------------------------------------------------------
-    def create_query_index(
+    @overload
+    def get_query_result(
         self,
-        design_document_id: str | None = None,
-        index_name: str | None = None,
-        index_type: str = "json",
-        partitioned: bool | None = None,
-        **kwargs: Any,
-    ) -> dict[str, Any]:
-        """Create a Mango index; ``kwargs`` form its definition (``fields=[...]``,
-        ``partial_filter_selector=...``, text-index options). Returns
-        ``{"result": "created"|"exists", "id", "name"}``."""
-        if index_type not in ("json", "text"):
-            raise ValueError("index_type must be 'json' or 'text'")
-        if index_type == "json" and not kwargs.get("fields"):
-            raise ValueError("a json index needs fields=[...]")
-        if "fields" in kwargs and (
-            isinstance(kwargs["fields"], str) or not isinstance(kwargs["fields"], (list, tuple))
-        ):
-            raise TypeError("fields must be a list")
-        definition = dict(kwargs)
-        if "fields" in definition:
-            definition["fields"] = list(definition["fields"])
-        body: dict[str, Any] = {"index": definition, "type": index_type}
-        if design_document_id is not None:
-            body["ddoc"] = _ddoc_name(design_document_id)
-        if index_name is not None:
-            body["name"] = index_name
-        if partitioned is not None:
-            body["partitioned"] = bool(partitioned)
-        check_json(body, "index definition")
-        answer: dict[str, Any] = self.backend.create_index(self.database_name, body)
-        return answer
-
-    def get_query_indexes(self, raw_result: bool = False) -> Any:
-        """The Mango indexes: a list of index dicts (the JSON answer with raw_result)."""
-        answer: dict[str, Any] = self.backend.get_indexes(self.database_name)
-        if raw_result:
-            return answer
-        return list(answer.get("indexes", []))
-
-    def delete_query_index(
-        self, design_document_id: str, index_type: str, index_name: str
-    ) -> dict[str, Any]:
-        """Delete a Mango index; ``NotFound`` if absent."""
-        answer: dict[str, Any] = self.backend.delete_index(
-            self.database_name,
-            _ddoc_name(design_document_id),
-            index_name,
-            index_type=index_type,
-        )
-        return answer
-
+        selector: Mapping[str, Any],
+        fields: list[str] | None = None,
+        sort: list[Any] | None = None,
+        raw_result: Literal[False] = False,
+        **kwargs: Unpack[FindOptions],
+    ) -> QueryResult: ...
+    @overload
+    def get_query_result(
+        self,
+        selector: Mapping[str, Any],
+        fields: list[str] | None = None,
+        sort: list[Any] | None = None,
+        *,
+        raw_result: Literal[True],
+        **kwargs: Unpack[FindOptions],
+    ) -> FindPage: ...
+    @overload
     def get_query_result(
         self,
         selector: Mapping[str, Any],
         fields: list[str] | None = None,
         sort: list[Any] | None = None,
         raw_result: bool = False,
-        **kwargs: Any,
-    ) -> Any:
-        """A Mango query's documents as a lazy, bookmark-paged :class:`QueryResult`.
-
-        ``kwargs``: ``limit``, ``skip``, ``bookmark``, ``use_index``, ``r``,
-        ``conflicts``, ``execution_stats``, ``page_size``... ``raw_result=True``
-        makes one request and returns its JSON.
-        """
-        return self._query_result(None, selector, fields, sort, raw_result, kwargs)
-
-    def _query_result(
+        **kwargs: Unpack[FindOptions],
+    ) -> QueryResult | FindPage: ...
+    def get_query_result(
         self,
-        partition: str | None,
         selector: Mapping[str, Any],
-        fields: list[str] | None,
-        sort: list[Any] | None,
-        raw_result: bool,
-        kwargs: dict[str, Any],
-    ) -> Any:
+        fields: list[str] | None = None,
+        sort: list[Any] | None = None,
+        raw_result: bool = False,
+        **kwargs: Unpack[FindOptions],
+    ) -> QueryResult | FindPage:
+        """A Mango query's documents as a lazy, bookmark-paged
+        :class:`~settee.pages.bookmarks.QueryResult`.
+
+        Options: :class:`FindOptions` (``TypeError`` for another keyword).
+        ``raw_result=True`` makes one request and returns its JSON
+        (:class:`~settee.rows.FindPage`).
+        """
+        check_options("get_query_result", kwargs, FindOptions)
         if not isinstance(selector, Mapping):
             raise TypeError("selector must be a dict")
-        page_size = kwargs.pop("page_size", DEFAULT_PAGE_SIZE)
-        query: dict[str, Any] = {"selector": dict(selector), **kwargs}
+        options: dict[str, Any] = dict(kwargs)
+        page_size = options.pop("page_size", DEFAULT_PAGE_SIZE)
+        query: dict[str, Any] = {"selector": dict(selector), **options}
         if fields is not None:
             query["fields"] = list(fields)
         if sort is not None:
@@ -209,11 +279,12 @@ class QueryMixin:
         for option in ("limit", "skip"):
             if query.get(option) is not None:
                 check_int(option, query[option])
-        backend, name = self.backend, self.database_name
+        backend, name, partition = self.backend, self.database_name, self.partition_key
 
         def find(body: dict[str, Any]) -> dict[str, Any]:
             return backend.find(name, body, partition=partition)
 
         if raw_result:
-            return find({k: v for k, v in query.items() if v is not None})
+            page: FindPage = find({k: v for k, v in query.items() if v is not None})  # type: ignore[assignment]
+            return page
         return QueryResult(find, query, page_size=page_size)

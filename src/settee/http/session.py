@@ -1,13 +1,18 @@
 """Sessions and credentials: the HTTP-only side of a :class:`~settee.client.Client`.
 
-:class:`SessionMixin` gives the client its auth strategy, the ``requests``
-session, ``_session`` login/logout and credential changes. Each needs an HTTP
-backend and raises ``NotSupported`` on a local one (``auth`` is then None).
+A :class:`ServerSession` holds a backend and gives its auth strategy, the
+``requests`` session, ``_session`` login/logout and credential changes. The
+client holds one (``client.server_session``) and keeps python-cloudant's
+names (``session()``, ``session_login()``, ``r_session``...) as delegations
+to it. Each operation needs an HTTP backend and raises ``NotSupported`` on a
+local one (``auth`` is then None).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+import requests
 
 from settee import errors
 from settee.auth.iam import IAMAuth
@@ -18,18 +23,23 @@ from settee.http.transport import Transport
 if TYPE_CHECKING:
     from settee.backends.base import Backend
 
-__all__ = ["SessionMixin"]
+__all__ = ["HTTPSession", "ServerSession"]
+
+#: The HTTP library's session class (what ``client.r_session`` is).
+HTTPSession = requests.Session
 
 
-class SessionMixin:
-    """The auth strategy, ``_session`` login/logout and credential changes (HTTP)."""
+class ServerSession:
+    """The auth strategy, ``_session`` login/logout and credential changes of ``backend``."""
 
-    if TYPE_CHECKING:
-        # Provided by Client.
-        backend: Backend
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
 
-    # -- HTTP-only plumbing -----------------------------------------------------
-    def _http_transport(self, feature: str) -> Transport:
+    def __repr__(self) -> str:
+        return f"ServerSession({self.backend.url!r}, auth={self.auth!r})"
+
+    def transport(self, feature: str) -> Transport:
+        """The HTTP transport; ``NotSupported`` naming ``feature`` on a local backend."""
         if self.backend.kind != "http":
             raise errors.NotSupported(
                 f"{feature} needs an HTTP server; the {self.backend.kind} backend has none"
@@ -38,39 +48,38 @@ class SessionMixin:
         return transport
 
     @property
-    def r_session(self) -> Any:
+    def r_session(self) -> HTTPSession:
         """The ``requests.Session`` (HTTP backends only; ``NotSupported`` elsewhere)."""
-        return self._http_transport("r_session").session
+        return self.transport("r_session").session
 
     @property
     def auth(self) -> Auth | None:
         """The auth strategy in use (None on a local backend)."""
         if self.backend.kind != "http":
             return None
-        return self._http_transport("auth").auth
+        return self.transport("auth").auth
 
     @property
     def admin_party(self) -> bool:
-        """Whether the client sends no credentials."""
+        """Whether no credentials are sent."""
         return self.auth is None or isinstance(self.auth, NoAuth)
 
     @property
     def is_iam_authenticated(self) -> bool:
-        """Whether the client authenticates with an IBM Cloud IAM API key."""
+        """Whether the strategy is an IBM Cloud IAM API key."""
         return isinstance(self.auth, IAMAuth)
 
-    # -- sessions and credentials (HTTP) ------------------------------------------
-    def session(self) -> dict[str, Any]:
+    def info(self) -> dict[str, Any]:
         """``GET /_session``: who the server thinks we are (``userCtx``)."""
-        answer: dict[str, Any] = self._http_transport("session()").json("GET", ("_session",))
+        answer: dict[str, Any] = self.transport("session()").json("GET", ("_session",))
         return answer
 
-    def session_cookie(self) -> str | None:
+    def cookie(self) -> str | None:
         """The current ``AuthSession`` cookie value (None unless cookie auth is logged in)."""
         auth = self.auth
         return auth.cookie if isinstance(auth, SessionAuth) else None
 
-    def session_login(self, user: str | None = None, passwd: str | None = None) -> None:
+    def login(self, user: str | None = None, passwd: str | None = None) -> None:
         """Log in (cookie auth), first switching credentials if given.
 
         Raises ``Unauthorized`` when the server refuses them. With basic auth
@@ -78,9 +87,9 @@ class SessionMixin:
         """
         self.change_credentials(user, passwd)
 
-    def session_logout(self) -> None:
+    def logout(self) -> None:
         """End the cookie session (``DELETE /_session``) and forget the cookie."""
-        transport = self._http_transport("session_logout()")
+        transport = self.transport("session_logout()")
         auth = transport.auth
         if isinstance(auth, SessionAuth):
             try:
@@ -90,7 +99,7 @@ class SessionMixin:
                 auth.clear()
 
     def basic_auth_str(self) -> str | None:
-        """``"Basic <base64>"`` for the client's user and password (e.g. for replication
+        """``"Basic <base64>"`` for the user and password (e.g. for replication
         documents); None without a user and password (admin party, IAM, tokens)."""
         auth = self.auth
         if isinstance(auth, (BasicAuth, SessionAuth)):
@@ -102,7 +111,7 @@ class SessionMixin:
 
         ``NotSupported`` for strategies without a user and password.
         """
-        transport = self._http_transport("change_credentials()")
+        transport = self.transport("change_credentials()")
         auth = transport.auth
         if isinstance(auth, SessionAuth):
             if user is not None:
@@ -124,6 +133,6 @@ class SessionMixin:
             )
 
     def connect(self) -> None:
-        """Start the session: logs in when the client uses cookie auth; otherwise nothing."""
+        """Start the session: logs in when the strategy is cookie auth; otherwise nothing."""
         if self.backend.kind == "http" and isinstance(self.auth, SessionAuth):
-            self.session_login()
+            self.login()
