@@ -29,9 +29,10 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -251,6 +252,24 @@ def http_server(request: pytest.FixtureRequest) -> Server:
     """Every real HTTP server available: PouchDB Server always, CouchDB when configured."""
     server: Server = request.getfixturevalue(f"{request.param}_server")
     return server
+
+
+T = TypeVar("T")
+
+
+def settled(read: Callable[[], T], done: Callable[[T], bool], *, read_your_writes: bool) -> T:
+    """``read()``; without ``read_your_writes``, again until ``done`` holds or 30 s pass.
+
+    A cluster answers _all_docs, _changes, _find, views and db info from one
+    copy per shard range, which may not hold a write that returned yet: what
+    it promises is that the write shows eventually, and that is what is checked.
+    """
+    result = read()
+    deadline = time.monotonic() + 30
+    while not read_your_writes and not done(result) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        result = read()
+    return result
 
 
 def unique_name(prefix: str = "t") -> str:

@@ -10,7 +10,6 @@ assertions must pass on each; a backend without a feature is skipped by
 from __future__ import annotations
 
 import contextlib
-import time
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 import settee
 from settee.backends.base import CAPABILITIES
 from tests.conftest import SEMANTICS, SEMANTICS_OF, unique_name
+from tests.conftest import settled as settled_read
 
 BACKENDS = ["memory", "sqlite", "pouchdb", "couchdb", "couchdb-cluster"]
 #: The kind each fixture client was made for: SEMANTICS names are not in
@@ -47,7 +47,7 @@ def client(
     else:
         server = request.getfixturevalue(f"{backend_kind}_server")
         c = settee.connect(server.url, auth=server.auth)
-    _KIND_OF[c] = backend_kind
+    remember_kind(c, backend_kind)
     try:
         yield c
     finally:
@@ -65,6 +65,11 @@ def db(client: settee.Client) -> Iterator[settee.Database]:
             client.delete_database(database.database_name)
 
 
+def remember_kind(client: settee.Client, kind: str) -> None:
+    """Tie ``client`` to its kind (``"couchdb-cluster"``...) for :func:`has`."""
+    _KIND_OF[client] = kind
+
+
 def has(client: settee.Client, capability: str) -> bool:
     """Whether the backend under test has ``capability`` (a CAPABILITIES or SEMANTICS name)."""
     kind = _KIND_OF.get(client, client.backend.kind)
@@ -80,17 +85,5 @@ def require(client: settee.Client, capability: str) -> None:
 
 
 def settled(client: settee.Client, read: Callable[[], T], done: Callable[[T], bool]) -> T:
-    """``read()``; where the backend lacks read_your_writes, again until ``done`` or 30 s.
-
-    A cluster answers _all_docs, _changes, _find and views from one copy per
-    shard range, which may not hold a write that returned: it promises the
-    write shows eventually, and that is what is checked there.
-    """
-    result = read()
-    deadline = time.monotonic() + 30
-    while not has(client, "read_your_writes") and not done(result):
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-        result = read()
-    return result
+    """``read()``, again until ``done`` where the backend lacks read_your_writes (a cluster)."""
+    return settled_read(read, done, read_your_writes=has(client, "read_your_writes"))

@@ -8,7 +8,7 @@ import pytest
 
 import settee
 from settee.document import Document
-from tests.conformance.conftest import require
+from tests.conformance.conftest import require, settled
 from tests.conftest import unique_name
 
 
@@ -139,6 +139,7 @@ def test_keys_remote_lists_every_id(db: settee.Database) -> None:
 def test_revisions_diff_and_missing_revisions(db: settee.Database) -> None:
     doc = db.create_document({"_id": "r", "v": 1})
     have = doc["_rev"]
+    settled(db.client, lambda: db.missing_revisions("r", have), lambda missing: not missing)
     diff = db.revisions_diff("r", have, "2-0123456789abcdef0123456789abcdef")
     assert diff["r"]["missing"] == ["2-0123456789abcdef0123456789abcdef"]
     assert db.missing_revisions("r", have) == []
@@ -198,7 +199,11 @@ def test_partitions(client: settee.Client) -> None:
             + [{"_id": f"p2:{i:03d}", "kind": "a", "n": i} for i in range(5)]
         )
         p1 = db.partition("p1")
-        ids = [row["id"] for row in p1.all_docs(page_size=7)]
+
+        def listed() -> list[str]:
+            return [row["id"] for row in p1.all_docs(page_size=7)]
+
+        ids = settled(client, listed, lambda ids: len(ids) >= 25)
         assert ids == [f"p1:{i:03d}" for i in range(25)]
         assert db.partition_metadata("p2")["doc_count"] == 5
         assert p1.metadata()["doc_count"] == 25

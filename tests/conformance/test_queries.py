@@ -9,7 +9,7 @@ import pytest
 
 import settee
 from settee.pages.keys import ResultByKey
-from tests.conformance.conftest import require
+from tests.conformance.conftest import require, settled
 
 N = 150
 IDS = [f"doc{i:04d}" for i in range(N)]
@@ -27,10 +27,12 @@ def py_map(doc: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
 
 @pytest.fixture
 def filled(db: settee.Database) -> settee.Database:
+    """``N`` documents, once ``_all_docs`` shows them (a cluster's copies may lag a write)."""
     results = db.bulk_docs(
         [{"_id": docid, "n": i, "even": i % 2 == 0} for i, docid in enumerate(IDS)]
     )
     assert all(r.get("ok") for r in results)
+    settled(db.client, lambda: db.all_docs(limit=N).all(), lambda rows: len(rows) == N)
     return db
 
 

@@ -17,7 +17,14 @@ import pytest
 
 import settee
 from settee.document import Document
-from tests.conformance.test_threads import INCREMENTS, THREADS, increment, run_threads
+from tests.conformance.conftest import remember_kind
+from tests.conformance.test_threads import (
+    INCREMENTS,
+    THREADS,
+    assert_every_save_counted,
+    increment,
+    run_threads,
+)
 from tests.conftest import Server, unique_name
 
 #: update_field calls per thread (each call re-fetches on every conflict).
@@ -27,6 +34,7 @@ UPDATES = 20
 @pytest.fixture
 def client(http_server: Server) -> Iterator[settee.Client]:
     c = settee.connect(http_server.url, auth=http_server.auth)
+    remember_kind(c, http_server.kind)
     try:
         yield c
     finally:
@@ -46,7 +54,7 @@ def test_shared_client_fetch_modify_save_counts_exactly(client: settee.Client, n
     """``client[name][id]`` in every thread: the handle cache is shared, the documents are not."""
     client[name].create_document({"_id": "counter", "n": 0})
     run_threads(THREADS, lambda _: increment(client[name], "counter"))
-    assert Document(client[name], "counter").fetch()["n"] == THREADS * INCREMENTS
+    assert_every_save_counted(client[name], "counter", THREADS * INCREMENTS)
 
 
 def add(doc: Document, field: str, value: Any) -> None:
@@ -65,4 +73,4 @@ def test_update_field_on_cached_documents_counts_exactly(client: settee.Client, 
             db["counter"].update_field(add, "n", 1, max_tries=THREADS * UPDATES)
 
     run_threads(THREADS, work)
-    assert Document(db, "counter").fetch()["n"] == THREADS * UPDATES
+    assert_every_save_counted(db, "counter", THREADS * UPDATES)

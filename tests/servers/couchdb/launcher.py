@@ -19,9 +19,10 @@ node, and writes nothing into ``home``. Everything a node needs is made in
 A single node runs with ``[couchdb] single_node = true``. A cluster is joined
 the way ``_cluster_setup`` cannot on loopback (it refuses a 127.0.0.1 bind
 address): ``PUT /_node/_local/_nodes/<name>`` on the first node for each of the
-others, then ``_users`` and ``_replicator`` are created with n=3. Readiness
-(``/_up``, membership seen by every node, system databases) is waited for with
-one bounded deadline. Each process runs in a session of its own; ``stop()``
+others; then ``_users``, ``_replicator`` and ``_global_changes`` (which
+``_db_updates`` needs) are created, with n=3 on a cluster. Readiness (``/_up``,
+membership seen by every node, system databases) is waited for with one
+bounded deadline. Each process runs in a session of its own; ``stop()``
 signals each process group (SIGTERM, then SIGKILL), epmd last.
 """
 
@@ -357,7 +358,7 @@ def _start(
         return True
 
     _wait(f"membership {names}", deadline, joined, started.nodes)
-    for db in ("_users", "_replicator"):
+    for db in ("_users", "_replicator", "_global_changes"):
 
         def created(db: str = db) -> bool:
             try:
