@@ -305,9 +305,11 @@ class FakeFind:
 
     def __call__(self, query: dict[str, Any]) -> dict[str, Any]:
         self.requests.append(dict(query))
+        after = query.get("selector", {}).get("_id", {}).get("$gt")  # keyset paging
+        docs = [d for d in self.docs if after is None or d["_id"] > after]
         start = int(query["bookmark"]) if "bookmark" in query else 0
         start += query.get("skip", 0)
-        page = self.docs[start : start + query.get("limit", 25)]
+        page = docs[start : start + query.get("limit", 25)]
         answer: dict[str, Any] = {"docs": page}
         if self.bookmarks:
             answer["bookmark"] = str(start + len(page)) if page else query.get("bookmark", "nil")
@@ -335,6 +337,21 @@ def test_no_bookmark_falls_back_to_skip() -> None:
     assert [d["n"] for d in result] == list(range(2, 17))
     assert [q.get("skip") for q in fake.requests] == [2, 8, 14]
     assert [q["limit"] for q in fake.requests] == [6, 6, 3]
+
+
+def test_no_bookmark_falls_back_to_id_keys_not_a_growing_skip() -> None:
+    # Issue 9: get_query_result went on with skip=6, 12, ...; filter() by _id keys.
+    fake = FakeFind(23, bookmarks=False)
+    result = QueryResult(fake, {"selector": {}, "limit": 15}, page_size=6)
+    assert [d["n"] for d in result] == list(range(15))
+    assert all("skip" not in q for q in fake.requests)
+    assert [q["selector"] for q in fake.requests] == [
+        {},
+        {"_id": {"$gt": None}},
+        {"_id": {"$gt": "d005"}},
+        {"_id": {"$gt": "d011"}},
+    ]
+    assert [q["sort"] for q in fake.requests[1:]] == [[{"_id": "asc"}]] * 3
 
 
 def test_query_result_index_slice_first() -> None:

@@ -59,6 +59,12 @@ class FakeBackend:
             docs = sorted(docs, key=lambda d: d["_id"])
         if after is not None:
             docs = [d for d in docs if d["_id"] > after]
+        for clause in query["selector"].get("$and", [query["selector"]]):
+            for field, condition in clause.items():
+                if isinstance(condition, dict) and "$gte" in condition:  # sorted keyset paging
+                    docs = [d for d in docs if d[field] >= condition["$gte"]]
+                if isinstance(condition, dict) and "$lte" in condition:
+                    docs = [d for d in docs if d[field] <= condition["$lte"]]
         start = int(query.get("skip", 0))
         if "bookmark" in query:
             start = int(query["bookmark"].removeprefix("bm-"))
@@ -155,11 +161,16 @@ def test_keyset_with_fields_that_omit_the_id() -> None:
     assert all(r["fields"] == ["n", "_id"] for r in backend.requests)
 
 
-def test_without_bookmarks_a_sorted_set_pages_by_skip() -> None:
+def test_without_bookmarks_a_sorted_set_pages_by_its_sort_key() -> None:
+    # Issue 9: was skip=100, 200, ...; now ``n >= last n`` skipping the run of that n.
     db, backend = make(250, bookmarks=False)
     docs = list(MangoQuerySet(db, page_size=100).order_by("n"))
-    assert len(docs) == 250
-    assert [r.get("skip") for r in backend.requests] == [None, 100, 200]
+    assert [d["n"] for d in docs] == list(range(250))
+    assert [r.get("skip") for r in backend.requests] == [None, 1, 1, 1]
+    assert [r["selector"] for r in backend.requests[1:3]] == [
+        {"n": {"$gte": 99}},
+        {"n": {"$gte": 199}},
+    ]
     assert all("bookmark" not in r for r in backend.requests)
 
 
@@ -379,7 +390,7 @@ def test_paging_property(
     qs = MangoQuerySet(db, page_size=page_size)
     expected = list(backend.docs)
     if sort:
-        qs = qs.order_by("n")  # the fake ignores it: order stays list order
+        qs = qs.order_by("-n")  # the fake ignores it: list order, which is -n
     if limit is not None:
         qs = qs.limit(limit)
         expected = expected[:limit]

@@ -1,19 +1,247 @@
-"""The bookmark pager: :class:`QueryResult`, the documents of a Mango ``_find`` query.
+"""The ONE bookmark pager (:class:`BookmarkPager`) and :class:`QueryResult`, a ``_find`` result set.
 
 Re-exported from :mod:`settee.pages`, whose docstring describes paging and costs.
+
+Paging sends ``limit`` and the previous answer's ``bookmark``, and stops at
+the first short page. A server that answers a full page without a bookmark
+(PouchDB Server, apache/pouchdb#8497) is paged by key from there on, never by
+an ever-growing ``skip``: by the sort's first field (``$gte`` the last value
+seen, skipping the run of rows with that value already handed out), or,
+unsorted, by ``_id`` (it restarts sorted by ``_id``, ``$gt`` the last id, and
+drops the ids already handed out). No backend capability says "bookmarks":
+whether a server sends them is read from each answer, which costs nothing
+and cannot go stale. One case keeps a ``skip`` that grows: unsorted with a
+caller's ``skip`` on a server without bookmarks (which documents that skip
+passed over, in the server's index order, cannot be known).
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, overload
 
+from settee.errors import SetteeError
 from settee.pages.paging import DEFAULT_PAGE_SIZE, _check_position, _count, _slice_limit
+from settee.rows import DocumentBody
 
-__all__ = ["QueryFetcher", "QueryResult"]
+__all__ = ["BookmarkPager", "QueryFetcher", "QueryResult"]
+
+log = logging.getLogger("settee")
 
 #: ``find(query)`` answers one ``_find`` page: ``{"docs": [...], "bookmark": ...}``.
 QueryFetcher = Callable[[dict[str, Any]], Mapping[str, Any]]
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _order_of(sort: Any) -> tuple[str, bool]:
+    """The sort's first field and whether it is descending (``("_id", False)`` unsorted)."""
+    if not sort:
+        return "_id", False
+    first = sort[0]
+    if isinstance(first, str):
+        return first, False
+    if isinstance(first, Mapping) and len(first) == 1:
+        ((field, direction),) = first.items()
+        return str(field), direction == "desc"
+    raise TypeError(f"a Mango sort is a list of field names or {{field: 'asc'|'desc'}}: {sort!r}")
+
+
+def _field_value(doc: Mapping[str, Any], field: str) -> Any:
+    value: Any = doc
+    for part in field.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _and(selector: Mapping[str, Any], field: str, condition: dict[str, Any]) -> dict[str, Any]:
+    clause = {field: condition}
+    if not selector:
+        return clause
+    if set(selector) == {"$and"} and isinstance(selector["$and"], list):
+        return {"$and": [*selector["$and"], clause]}
+    return {"$and": [dict(selector), clause]}
+
+
+class BookmarkPager:
+    """The pages of one Mango query: by bookmark, else by key (see the module docstring).
+
+    ``find`` answers one ``_find`` body; ``query`` holds ``selector`` and
+    optionally ``fields``/``sort`` and the rest of a ``_find`` body (never
+    ``limit``/``skip``/``bookmark``: they are the arguments). ``bookmark`` is
+    the last answer's, ``requests`` counts the calls of ``find``.
+    """
+
+    def __init__(
+        self,
+        find: QueryFetcher,
+        query: Mapping[str, Any],
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
+        skip: int = 0,
+        bookmark: str | None = None,
+    ) -> None:
+        self._find = find
+        self.query = dict(query)
+        self.page_size = page_size
+        self.limit = limit
+        self.skip = skip
+        self._start = bookmark
+        self.bookmark: str | None = None
+        self.requests = 0
+        self._order, self._descending = _order_of(self.query.get("sort"))
+        fields = self.query.get("fields")
+        # The key a fallback pages by must come back: ask for it, strip it after.
+        if fields is None:
+            self._strip: tuple[str, ...] = ()
+        else:
+            fields = list(fields)
+            self._strip = tuple(f for f in dict.fromkeys(("_id", self._order)) if f not in fields)
+            self.query["fields"] = [*fields, *self._strip]
+
+    def _call(self, body: dict[str, Any]) -> list[DocumentBody]:
+        self.requests += 1
+        answer = self._find(body)
+        if answer.get("warning"):
+            log.debug("_find warning: %s", answer["warning"])
+        self.bookmark = answer.get("bookmark")
+        docs: list[DocumentBody] = list(answer.get("docs", []))
+        return docs
+
+    def _deliver(self, docs: list[DocumentBody]) -> list[DocumentBody]:
+        if not self._strip:
+            return docs
+        strip = self._strip
+        return [{k: v for k, v in doc.items() if k not in strip} for doc in docs]
+
+    def pages(self) -> Iterator[list[DocumentBody]]:
+        """Yield the documents a page at a time."""
+        remaining = self.limit
+        bookmark = self._start
+        given: list[DocumentBody] = []  # what was handed out, kept only until bookmarks work
+        while remaining is None or remaining > 0:
+            size = self.page_size if remaining is None else min(self.page_size, remaining)
+            body = dict(self.query, limit=size)
+            if bookmark is not None:
+                body["bookmark"] = bookmark
+            if self.skip and self.requests == 0:
+                body["skip"] = self.skip
+            docs = self._call(body)
+            if docs:
+                yield self._deliver(docs)
+            if remaining is not None:
+                remaining -= len(docs)
+            if len(docs) < size or remaining == 0:
+                return
+            next_bookmark = self.bookmark
+            if not next_bookmark or next_bookmark == "nil":
+                given.extend(docs)
+                yield from self._key_pages(given, remaining)
+                return
+            if next_bookmark == bookmark:
+                return
+            given = []
+            bookmark = next_bookmark
+
+    def _key_pages(
+        self, given: list[DocumentBody], remaining: int | None
+    ) -> Iterator[list[DocumentBody]]:
+        field, descending = self._order, self._descending
+        if field == "_id" and "sort" not in self.query:
+            if self.skip:
+                yield from self._skip_pages(len(given), remaining)
+            else:
+                seen = {str(doc.get("_id")) for doc in given}
+                yield from self._id_pages(None, seen, remaining)
+            return
+        if field == "_id":
+            yield from self._id_pages(str(given[-1]["_id"]), set(), remaining, descending)
+            return
+        value = _field_value(given[-1], field)
+        key = _canonical(value)
+        run = 0
+        for doc in reversed(given):
+            if _canonical(_field_value(doc, field)) != key:
+                break
+            run += 1
+        consumed = len(given)
+        selector = self.query["selector"]
+        while remaining is None or remaining > 0:
+            body = dict(self.query, limit=self.page_size)
+            if self.skip and run == consumed:
+                # Every row so far shares one value, and so may the rows the
+                # caller's skip passed over: only a count from the start is exact.
+                body["skip"] = self.skip + consumed
+            else:
+                body["selector"] = _and(selector, field, {"$lte" if descending else "$gte": value})
+                if run:
+                    body["skip"] = run
+            previous_run = run
+            docs = self._call(body)
+            if remaining is not None:
+                docs = docs[:remaining]
+                remaining -= len(docs)
+            if not docs:
+                return
+            yield self._deliver(docs)
+            consumed += len(docs)
+            last = _canonical(_field_value(docs[-1], field))
+            tail = 0
+            for doc in reversed(docs):
+                if _canonical(_field_value(doc, field)) != last:
+                    break
+                tail += 1
+            run = run + tail if last == key and tail == len(docs) else tail
+            if (last, run) == (key, previous_run):
+                # The answer ignored the sort or the condition: going on would loop.
+                raise SetteeError(
+                    f"the server did not answer sorted by {field!r}; "
+                    "cannot page this query by key without bookmarks"
+                )
+            key, value = last, _field_value(docs[-1], field)
+
+    def _id_pages(
+        self, last: str | None, seen: set[str], remaining: int | None, descending: bool = False
+    ) -> Iterator[list[DocumentBody]]:
+        # Always a whole page (trimmed here): a tiny limit is what PouchDB can
+        # turn into an empty page while matches remain, so only an empty page ends it.
+        selector = self.query["selector"]
+        while remaining is None or remaining > 0:
+            body = dict(self.query, limit=self.page_size)
+            body["sort"] = [{"_id": "desc" if descending else "asc"}]
+            # From the start, ``$gt: null`` (below every id) keeps the one shape.
+            body["selector"] = _and(selector, "_id", {"$lt" if descending else "$gt": last})
+            docs = self._call(body)
+            if not docs:
+                return
+            last = str(docs[-1]["_id"])
+            fresh = [doc for doc in docs if doc["_id"] not in seen] if seen else docs
+            if remaining is not None:
+                fresh = fresh[:remaining]
+                remaining -= len(fresh)
+            if fresh:
+                yield self._deliver(fresh)
+
+    def _skip_pages(self, done: int, remaining: int | None) -> Iterator[list[DocumentBody]]:
+        # The one growing skip (see the module docstring).
+        while remaining is None or remaining > 0:
+            size = self.page_size if remaining is None else min(self.page_size, remaining)
+            body = dict(self.query, limit=size, skip=self.skip + done)
+            docs = self._call(body)
+            if docs:
+                yield self._deliver(docs)
+            done += len(docs)
+            if remaining is not None:
+                remaining -= len(docs)
+            if len(docs) < size:
+                return
 
 
 class QueryResult:
@@ -56,41 +284,23 @@ class QueryResult:
         self.requests += 1
         return self._find(body)
 
-    def pages(self) -> Iterator[list[dict[str, Any]]]:
+    def pages(self) -> Iterator[list[DocumentBody]]:
         """Yield the documents a page at a time."""
-        remaining = self._limit
-        bookmark = self._bookmark
-        seen = 0
-        use_skip = False
+        pager = BookmarkPager(
+            self._call,
+            self.query,
+            page_size=self.page_size,
+            limit=self._limit,
+            skip=self._skip,
+            bookmark=self._bookmark,
+        )
         try:
-            while remaining is None or remaining > 0:
-                size = self.page_size if remaining is None else min(self.page_size, remaining)
-                body = dict(self.query, limit=size)
-                if use_skip:
-                    body["skip"] = self._skip + seen
-                else:
-                    if bookmark is not None:
-                        body["bookmark"] = bookmark
-                    if self._skip and seen == 0:
-                        body["skip"] = self._skip
-                answer = self._call(body)
-                docs: list[dict[str, Any]] = list(answer.get("docs", []))
-                next_bookmark = answer.get("bookmark")
-                self.bookmark = next_bookmark
+            for docs in pager.pages():
+                self.bookmark = pager.bookmark
                 self.buffered = len(docs)
-                if docs:
-                    yield docs
-                seen += len(docs)
-                if remaining is not None:
-                    remaining -= len(docs)
-                if len(docs) < size:
-                    return
-                if not use_skip and (not next_bookmark or next_bookmark == "nil"):
-                    use_skip = True  # the server does not do bookmarks (PouchDB Server)
-                elif not use_skip and next_bookmark == bookmark:
-                    return
-                bookmark = next_bookmark
+                yield docs
         finally:
+            self.bookmark = pager.bookmark
             self.buffered = 0
 
     def __iter__(self) -> Iterator[dict[str, Any]]:

@@ -4,15 +4,9 @@
 requested until you iterate, index, slice, count or test it. Iteration asks for
 ``page_size`` documents at a time and holds one page in memory.
 
-Paging: CouchDB, Cloudant and settee's local backends answer each ``_find``
-page with a ``bookmark``; the next request sends it back. PouchDB Server
-(pouchdb-find) returns none (apache/pouchdb#8497). When a full page comes back
-without a bookmark, the set continues by key instead: it restarts sorted by
-``_id`` with ``{"_id": {"$gt": last_id}}`` ANDed to the selector, skipping the
-ids the first page already gave (at most ``page_size`` of them are
-remembered), until a page comes back empty. Only a set with an ``order_by``
-(or an offset from slicing) on such a server falls back to a growing ``skip``,
-the one way to page an arbitrary sort there.
+Paging is :class:`~settee.pages.bookmarks.BookmarkPager`'s, the same as
+``db.get_query_result()``: bookmarks where the server sends them, else by key
+(the sort's first field, or ``_id``), never an ever-growing ``skip``.
 
 Every selector is sent in the :func:`~settee.rql.mango.pouch_safe` shape:
 the same meaning on every server, and one PouchDB Server evaluates right.
@@ -25,11 +19,12 @@ Nothing is ever sorted client-side.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, overload
 
 from settee.errors import BadRequest, _recast
+from settee.pages.bookmarks import BookmarkPager
+from settee.pages.paging import DEFAULT_PAGE_SIZE
 from settee.rql.mango import (
     QueryLike,
     and_selectors,
@@ -41,12 +36,7 @@ from settee.rql.mango import (
 )
 from settee.rql.nodes import Query
 
-__all__ = ["DEFAULT_PAGE_SIZE", "MangoQuerySet"]
-
-log = logging.getLogger("settee.rql")
-
-#: Documents requested per ``_find`` call unless ``page_size`` says otherwise.
-DEFAULT_PAGE_SIZE = 100
+__all__ = ["MangoQuerySet"]
 
 
 class _Finder(Protocol):
@@ -255,93 +245,15 @@ class MangoQuerySet:
         return body
 
     def _pages(self, fields: tuple[str, ...] | None) -> Iterator[list[dict[str, Any]]]:
-        """Yield pages of documents: bookmark paging, else ``_id`` keyset, else ``skip``."""
-        remaining = self._limit
-        # `_id` is always requested so that keyset paging can continue from any page.
-        wanted = list(fields) if fields is not None else None
-        asked = wanted if wanted is None or "_id" in wanted else [*wanted, "_id"]
-        strip_id = asked is not wanted
-
-        def deliver(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            if strip_id:
-                return [{k: v for k, v in doc.items() if k != "_id"} for doc in docs]
-            return docs
-
-        bookmark: str | None = None
-        while remaining is None or remaining > 0:
-            size = self._page_size if remaining is None else min(self._page_size, remaining)
-            body = self._body(self._selector, size, asked)
-            if bookmark is not None:
-                body["bookmark"] = bookmark
-            elif self._skip:
-                body["skip"] = self._skip
-            answer = self._find(body)
-            if answer.get("warning"):
-                log.debug("_find warning: %s", answer["warning"])
-            docs: list[dict[str, Any]] = answer.get("docs", [])
-            if docs:
-                yield deliver(docs)
-            if remaining is not None:
-                remaining -= len(docs)
-            if len(docs) < size or remaining == 0:
-                return
-            next_bookmark = answer.get("bookmark")
-            if not next_bookmark or next_bookmark == "nil":
-                break  # the server does not do bookmarks (PouchDB Server)
-            if next_bookmark == bookmark:
-                return
-            bookmark = next_bookmark
-        else:
-            return
-        if self._sort or self._skip:
-            yield from (deliver(page) for page in self._skip_pages(len(docs), remaining, asked))
-        else:
-            seen = {doc["_id"] for doc in docs}
-            yield from (deliver(page) for page in self._keyset_pages(seen, remaining, asked))
-
-    def _keyset_pages(
-        self, seen: set[str], remaining: int | None, fields: list[str] | None
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Continue without bookmarks: ``_id > last`` sorted by ``_id``, from the start.
-
-        The first page came in the server's index order, so this restarts in
-        ``_id`` order and drops the (at most ``page_size``) ids already given.
-        Only an empty page ends it: PouchDB may return short pages mid-way.
-        """
-        last: str | None = None
-        while remaining is None or remaining > 0:
-            # Always a whole page (trimmed here): a tiny limit is what PouchDB
-            # can turn into an empty page while matches remain.
-            selector = and_selectors(self._selector, {"_id": {"$gt": last}})
-            body = self._body(selector, self._page_size, fields)
-            body["sort"] = [{"_id": "asc"}]
-            docs: list[dict[str, Any]] = self._find(body).get("docs", [])
-            if not docs:
-                return
-            last = docs[-1]["_id"]
-            fresh = [doc for doc in docs if doc["_id"] not in seen]
-            if remaining is not None:
-                fresh = fresh[:remaining]
-                remaining -= len(fresh)
-            if fresh:
-                yield fresh
-
-    def _skip_pages(
-        self, done: int, remaining: int | None, fields: list[str] | None
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Continue without bookmarks under a sort (or an offset): ``skip`` grows by a page."""
-        while remaining is None or remaining > 0:
-            size = self._page_size if remaining is None else min(self._page_size, remaining)
-            body = self._body(self._selector, size, fields)
-            body["skip"] = self._skip + done
-            docs: list[dict[str, Any]] = self._find(body).get("docs", [])
-            if docs:
-                yield docs
-            done += len(docs)
-            if remaining is not None:
-                remaining -= len(docs)
-            if len(docs) < size:
-                return
+        """Yield pages of documents (the one bookmark pager, :class:`BookmarkPager`)."""
+        query = self._body(
+            self._selector, self._page_size, None if fields is None else list(fields)
+        )
+        del query["limit"]
+        pager = BookmarkPager(
+            self._find, query, page_size=self._page_size, limit=self._limit, skip=self._skip
+        )
+        return pager.pages()
 
     # -- reading ------------------------------------------------------------
     def __iter__(self) -> Iterator[dict[str, Any]]:
