@@ -47,7 +47,7 @@ from settee.pages.keys import Result
 from settee.pages.paging import DEFAULT_PAGE_SIZE
 from settee.partition import Partition
 from settee.queries import FindOptions, QueryScope, ViewOptions, ddoc_name
-from settee.rows import ChangeRow, FindPage
+from settee.rows import AllDocsRow, ChangeRow, FindPage, ViewRow
 from settee.rql.mango import QueryLike
 from settee.rql.queryset import MangoQuerySet
 
@@ -466,14 +466,14 @@ class Database(QueryScope):
         *,
         raw_result: Literal[False] = False,
         **params: Unpack[ViewOptions],
-    ) -> Result: ...
+    ) -> Result[AllDocsRow]: ...
     @overload
     def partitioned_all_docs(
         self, partition_key: str, *, raw_result: Literal[True], **params: Unpack[ViewOptions]
     ) -> dict[str, Any]: ...
     def partitioned_all_docs(
         self, partition_key: str, *, raw_result: bool = False, **params: Unpack[ViewOptions]
-    ) -> Result | dict[str, Any]:
+    ) -> Result[AllDocsRow] | dict[str, Any]:
         """python-cloudant name for ``partition(key).all_docs(**params)``."""
         return self.partition(partition_key).all_docs(raw_result, **params)
 
@@ -486,7 +486,7 @@ class Database(QueryScope):
         *,
         raw_result: Literal[False] = False,
         **params: Unpack[ViewOptions],
-    ) -> Result: ...
+    ) -> Result[ViewRow]: ...
     @overload
     def get_partitioned_view_result(
         self,
@@ -505,7 +505,7 @@ class Database(QueryScope):
         *,
         raw_result: bool = False,
         **params: Unpack[ViewOptions],
-    ) -> Result | dict[str, Any]:
+    ) -> Result[ViewRow] | dict[str, Any]:
         """python-cloudant name for ``partition(key).get_view_result(...)``."""
         partition = self.partition(partition_key)
         return partition.get_view_result(ddoc_id, view_name, raw_result, **params)
@@ -554,7 +554,7 @@ class Database(QueryScope):
             ddoc.fetch()
         return ddoc
 
-    def design_documents(self) -> list[dict[str, Any]]:
+    def design_documents(self) -> list[AllDocsRow]:
         """The ``_all_docs`` rows (with ``doc``) of every design document."""
         return self.all_docs(startkey="_design/", endkey="_design0", include_docs=True).all()
 

@@ -19,7 +19,7 @@ from settee._validate import check_int, check_json, check_query_params
 from settee.pages.bookmarks import QueryResult
 from settee.pages.keys import Result
 from settee.pages.paging import DEFAULT_PAGE_SIZE
-from settee.rows import FindPage
+from settee.rows import AllDocsRow, FindPage, ViewRow
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -133,7 +133,7 @@ class QueryScope:
     @overload
     def all_docs(
         self, raw_result: Literal[False] = False, **params: Unpack[ViewOptions]
-    ) -> Result: ...
+    ) -> Result[AllDocsRow]: ...
     @overload
     def all_docs(
         self, raw_result: Literal[True], **params: Unpack[ViewOptions]
@@ -141,10 +141,10 @@ class QueryScope:
     @overload
     def all_docs(
         self, raw_result: bool, **params: Unpack[ViewOptions]
-    ) -> Result | dict[str, Any]: ...
+    ) -> Result[AllDocsRow] | dict[str, Any]: ...
     def all_docs(
         self, raw_result: bool = False, **params: Unpack[ViewOptions]
-    ) -> Result | dict[str, Any]:
+    ) -> Result[AllDocsRow] | dict[str, Any]:
         """The ``_all_docs`` rows as a lazy, key-paged :class:`~settee.pages.keys.Result`.
 
         Options: :class:`ViewOptions` (``TypeError`` for another keyword).
@@ -169,7 +169,7 @@ class QueryScope:
         view_name: str,
         raw_result: Literal[False] = False,
         **params: Unpack[ViewOptions],
-    ) -> Result: ...
+    ) -> Result[ViewRow]: ...
     @overload
     def get_view_result(
         self, ddoc_id: str, view_name: str, raw_result: Literal[True], **params: Unpack[ViewOptions]
@@ -177,14 +177,14 @@ class QueryScope:
     @overload
     def get_view_result(
         self, ddoc_id: str, view_name: str, raw_result: bool, **params: Unpack[ViewOptions]
-    ) -> Result | dict[str, Any]: ...
+    ) -> Result[ViewRow] | dict[str, Any]: ...
     def get_view_result(
         self,
         ddoc_id: str,
         view_name: str,
         raw_result: bool = False,
         **params: Unpack[ViewOptions],
-    ) -> Result | dict[str, Any]:
+    ) -> Result[ViewRow] | dict[str, Any]:
         """A design-document view's rows as a lazy :class:`~settee.pages.keys.Result`
         (its JSON with ``raw_result=True``). Options: :class:`ViewOptions`."""
         check_options("get_view_result", params, ViewOptions)
@@ -204,7 +204,7 @@ class QueryScope:
 
     def view(
         self, map_fn: MapFunction, reduce: ReduceSpec = None, **params: Unpack[PythonViewOptions]
-    ) -> Result:
+    ) -> Result[ViewRow]:
         """Rows of a view computed by a Python callable (local backends; ``NotSupported``
         on HTTP). ``map_fn(doc)`` yields ``(key, value)`` pairs. Options: :class:`ViewOptions`."""
         check_options("view", params, PythonViewOptions)

@@ -185,12 +185,16 @@ class BookmarkPager:
                     body["skip"] = run
             previous_run = run
             docs = self._call(body)
+            # A short page ends it, as it did under the skip this replaced.
+            short = len(docs) < self.page_size
             if remaining is not None:
                 docs = docs[:remaining]
                 remaining -= len(docs)
             if not docs:
                 return
             yield self._deliver(docs)
+            if short:
+                return
             consumed += len(docs)
             last = _canonical(_field_value(docs[-1], field))
             tail = 0

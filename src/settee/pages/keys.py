@@ -35,11 +35,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, overload
+from typing import Any, Generic, TypeVar, cast, overload
 
 from settee.pages.paging import DEFAULT_PAGE_SIZE, _check_position, _count, _slice_limit
 
 __all__ = ["Result", "ResultByKey", "RowFetcher"]
+
+#: The row type of a result set: :class:`~settee.rows.AllDocsRow` or :class:`~settee.rows.ViewRow`.
+RowT = TypeVar("RowT")
 
 #: ``fetch(params, keys)`` answers one ``_all_docs`` / view page: ``{"rows": [...], ...}``.
 RowFetcher = Callable[[dict[str, Any], "list[Any] | None"], Mapping[str, Any]]
@@ -104,7 +107,7 @@ def _normalise(params: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-class Result:
+class Result(Generic[RowT]):
     """The rows of ``_all_docs`` or a view, fetched lazily in key-paged pages.
 
     Iterate it for rows (``{"id", "key", "value", "doc"?}``); ``pages()`` for
@@ -156,7 +159,7 @@ class Result:
             shown["keys"] = f"<{len(self._keys)} keys>"
         return f"{type(self).__name__}(page_size={self.page_size}, {shown})"
 
-    def _derive(self, **changes: Any) -> Result:
+    def _derive(self, **changes: Any) -> Result[RowT]:
         params = dict(self.options)
         params.update(limit=self._limit, skip=self._skip or None, keys=self._keys)
         params.update(changes)
@@ -170,8 +173,13 @@ class Result:
         return rows
 
     # -- paging -------------------------------------------------------------
-    def pages(self) -> Iterator[list[dict[str, Any]]]:
+    def pages(self) -> Iterator[list[RowT]]:
         """Yield the rows a page at a time (each list at most ``page_size`` long)."""
+        # Rows are handled as the JSON dicts they are; their type is the caller's.
+        for rows in self._pages():
+            yield cast("list[RowT]", rows)
+
+    def _pages(self) -> Iterator[list[dict[str, Any]]]:
         try:
             if self._keys is not None:
                 yield from self._keys_pages()
@@ -279,28 +287,30 @@ class Result:
                 yield rows
 
     # -- reading ------------------------------------------------------------
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __iter__(self) -> Iterator[RowT]:
         for page in self.pages():
             yield from page
 
-    def all(self) -> list[dict[str, Any]]:
+    def all(self) -> list[RowT]:
         """Every row, as one list (memory grows with the result)."""
         return [row for page in self.pages() for row in page]
 
-    def first(self) -> dict[str, Any] | None:
+    def first(self) -> RowT | None:
         """The first row, or None when there is none (one request)."""
         return next(iter(self._derive(limit=1)), None)
 
+    # A key may be any JSON value, an int too with ResultByKey: the overloads
+    # overlap on purpose, the first that fits is what a caller means.
     @overload
-    def __getitem__(self, key: int) -> dict[str, Any]: ...
+    def __getitem__(self, key: int) -> RowT: ...  # type: ignore[overload-overlap]
 
     @overload
-    def __getitem__(self, key: slice) -> list[dict[str, Any]] | Result: ...
+    def __getitem__(self, key: slice) -> list[RowT] | Result[RowT]: ...  # type: ignore[overload-overlap]
 
     @overload
-    def __getitem__(self, key: Any) -> Any: ...
+    def __getitem__(self, key: object) -> list[RowT]: ...
 
-    def __getitem__(self, key: Any) -> Any:
+    def __getitem__(self, key: object) -> RowT | list[RowT] | Result[RowT]:
         """``[i]`` a row by position; ``[a:b]`` a list; ``[a:]`` a lazy Result; else by key.
 
         ``IndexError`` past the end; ``ValueError`` for negative positions or a step.
@@ -315,7 +325,7 @@ class Result:
             return self._by_key(key.value)
         return self._by_key(key)
 
-    def _by_position(self, index: int) -> dict[str, Any]:
+    def _by_position(self, index: int) -> RowT:
         _check_position(index, self._limit)
         if self._keys is not None:
             for position, row in enumerate(self):
@@ -326,9 +336,9 @@ class Result:
         rows = self._call(params, None)
         if not rows:
             raise IndexError(f"position {index} is past the end")
-        return rows[0]
+        return cast("RowT", rows[0])
 
-    def _slice(self, part: slice) -> list[dict[str, Any]] | Result:
+    def _slice(self, part: slice) -> list[RowT] | Result[RowT]:
         if part.step not in (None, 1):
             raise ValueError("slices with a step are not supported")
         start, stop = part.start, part.stop
@@ -346,9 +356,10 @@ class Result:
             narrowed["endkey"] = stop.value if isinstance(stop, ResultByKey) else stop
             if stop is not None:
                 narrowed["inclusive_end"] = True
-            return Result(
+            narrow: Result[RowT] = Result(
                 self._fetch, page_size=self.page_size, docid_paging=self._docid_paging, **narrowed
-            ).all()
+            )
+            return narrow.all()
         begin = 0 if start is None else start
         limit = _slice_limit(begin, stop, self._limit)
         rows = self._derive(skip=self._skip + begin or None, limit=limit)
@@ -356,9 +367,10 @@ class Result:
             return rows
         return rows.all() if limit else []
 
-    def _by_key(self, key: Any) -> list[dict[str, Any]]:
+    def _by_key(self, key: Any) -> list[RowT]:
         if self._keys is not None:
-            return [row for row in self if _same(row.get("key"), key)]
+            rows = [row for page in self._pages() for row in page if _same(row.get("key"), key)]
+            return cast("list[RowT]", rows)
         if key is None:
             # A backend reads a None parameter as "not given": the lookup would
             # silently become the whole view.
@@ -366,10 +378,11 @@ class Result:
         narrowed = dict(self.options)
         for name in ("startkey", "endkey", "startkey_docid", "endkey_docid", "inclusive_end"):
             narrowed.pop(name, None)
-        return Result(
+        found: Result[RowT] = Result(
             self._fetch,
             page_size=self.page_size,
             docid_paging=self._docid_paging,
             key=key,
             **narrowed,
-        ).all()
+        )
+        return found.all()
