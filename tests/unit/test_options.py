@@ -115,13 +115,13 @@ def test_retry_policy_refuses_the_old_spelling() -> None:
 
 
 def test_rest_clients_keep_their_seeds_spellings() -> None:
-    with pytest.raises(TypeError, match="'verify_ssl'.*'verify'"):
+    with pytest.raises(TypeError, match=r"'verify_ssl'.*'verify'"):
         RestClient("http://h", verify_ssl=False)  # type: ignore[call-arg]
-    with pytest.raises(TypeError, match="'retries'.*'max_retries'"):
+    with pytest.raises(TypeError, match=r"'retries'.*'max_retries'"):
         RestClient("http://h", retries=1)  # type: ignore[call-arg]
-    with pytest.raises(TypeError, match="'verify'.*'verify_ssl'"):
+    with pytest.raises(TypeError, match=r"'verify'.*'verify_ssl'"):
         CrudClient("http://h", verify=False)  # type: ignore[call-arg]
-    with pytest.raises(TypeError, match="'max_retries'.*'retries'"):
+    with pytest.raises(TypeError, match=r"'max_retries'.*'retries'"):
         CrudClient("http://h", max_retries=1)  # type: ignore[call-arg]
     crud = CrudClient("http://h", retries=2, verify_ssl=False, default_headers={"A": "b"})
     assert crud.client.transport.retry.total == 2
