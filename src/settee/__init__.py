@@ -19,6 +19,7 @@ from settee.cloudant import Cloudant, cloudant, cloudant_bluemix, cloudant_iam
 from settee.database import Database
 from settee.document import DesignDocument, Document
 from settee.errors import (
+    AccountLocked,
     BadRequest,
     Conflict,
     CouchError,
@@ -50,6 +51,7 @@ from settee.rql.builder import R
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccountLocked",
     "ApiKeyAuth",
     "Auth",
     "BadRequest",

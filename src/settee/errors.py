@@ -8,6 +8,7 @@ Everything settee raises derives from :class:`SetteeError`::
     │   ├── BadRequest                 400
     │   ├── Unauthorized               401
     │   ├── Forbidden                  403
+    │   │   └── AccountLocked          403 after repeated failed logins (CouchDB 3.4+)
     │   ├── NotFound                   404
     │   │   └── DocumentNotFound       404 for a document; also a KeyError
     │   ├── Conflict                   409
@@ -36,6 +37,7 @@ from typing import Any, TypeVar
 
 __all__ = [
     "ERROR_CLASSES",
+    "AccountLocked",
     "BadRequest",
     "Conflict",
     "CouchError",
@@ -195,6 +197,28 @@ class Forbidden(CouchError):
     status = 403
 
 
+class AccountLocked(Forbidden):
+    """403: CouchDB locked the account out after repeated failed logins.
+
+    CouchDB 3.4+ answers ``403 forbidden: Account is temporarily locked due to
+    multiple authentication failures`` once a user failed to log in too often
+    from one address (5 times by default); every request as that user is then
+    refused, good password or not, until the lockout period ends
+    (``[chttpd_auth_lockout] lockout_duration_sec``, 300 seconds by default).
+    Retrying only prolongs it, so feeds and the CLI stop on it.
+    """
+
+    def _message(self) -> str:
+        return (
+            f"{super()._message()} - the account is locked after repeated failed logins; "
+            "it unlocks when CouchDB's lockout period ends (5 minutes by default)"
+        )
+
+
+#: What CouchDB's reason for the lockout 403 starts with (couch_auth_lockout).
+_LOCKOUT_REASON = "Account is temporarily locked"
+
+
 class NotFound(CouchError):
     """404: the database, document, attachment or endpoint does not exist."""
 
@@ -316,7 +340,8 @@ def error_for(
     The class comes from :data:`ERROR_CLASSES` by name; an unknown name (or a
     ``status`` the name's class does not have, as a proxy may answer) is
     classed by ``status``, and with neither it is a :class:`CouchError`.
-    ``not_found`` replaces :class:`NotFound` (``DocumentNotFound`` for a document).
+    ``not_found`` replaces :class:`NotFound` (``DocumentNotFound`` for a document);
+    a 403 whose reason is CouchDB's lockout is an :class:`AccountLocked`.
     """
     cls = ERROR_CLASSES.get(error) if error is not None else None
     if status is not None and (cls is None or error_for_status(status) is not cls):
@@ -325,4 +350,6 @@ def error_for(
         cls = CouchError
     if cls is NotFound:
         cls = not_found
+    elif cls is Forbidden and reason is not None and reason.startswith(_LOCKOUT_REASON):
+        cls = AccountLocked
     return cls(reason, error=error, status=status, method=method, url=url, body=body)

@@ -124,3 +124,37 @@ def test_error_for_keeps_the_context() -> None:
     exc = errors.error_for(409, "conflict", "stale", method="PUT", url="http://h/db/x", body={})
     assert (exc.method, exc.url, exc.body) == ("PUT", "http://h/db/x", {})
     assert str(exc) == "409 conflict: stale (PUT http://h/db/x)"
+
+
+LOCKOUT = "Account is temporarily locked due to multiple authentication failures"
+
+
+def test_the_lockout_403_is_account_locked_on_every_path() -> None:
+    result = {"error": "forbidden", "reason": LOCKOUT}
+    raised = [
+        errors.error_for(403, "forbidden", LOCKOUT),
+        errors.error_for(None, "forbidden", LOCKOUT),
+        Transport("http://127.0.0.1:5984/").error_from(_response(403, result)),
+    ]
+    for exc in raised:
+        assert type(exc) is errors.AccountLocked, exc
+        assert isinstance(exc, errors.Forbidden)
+        assert exc.reason == LOCKOUT
+        assert "unlocks when CouchDB's lockout period ends" in str(exc)
+    # any other 403 stays a plain Forbidden
+    assert type(errors.error_for(403, "forbidden", "You are not a db or server admin.")) is (
+        errors.Forbidden
+    )
+
+
+def test_the_cli_says_the_account_is_locked_and_when_it_ends(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def locked(_args: object) -> int:
+        raise errors.error_for(403, "forbidden", LOCKOUT)
+
+    monkeypatch.setattr(commands, "cmd_info", locked)
+    assert commands.main(["--url", "memory:", "--info"]) == commands.EXIT_ERROR
+    err = capsys.readouterr().err
+    assert err.startswith("settee: account locked:")
+    assert "5 minutes" in err

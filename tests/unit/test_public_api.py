@@ -6,6 +6,7 @@ import settee
 from settee import auth, errors
 
 EXPECTED = [
+    "AccountLocked",
     "ApiKeyAuth",
     "Auth",
     "BadRequest",

@@ -349,6 +349,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError) as exc:
         print(f"settee: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except errors.AccountLocked as exc:
+        print(
+            f"settee: account locked: CouchDB refuses this user after repeated failed logins "
+            f"({exc.reason}); it unlocks when CouchDB's lockout period ends (5 minutes by "
+            "default) - check the credentials and retry then",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     except errors.SetteeError as exc:
         print(f"settee: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_ERROR
