@@ -38,7 +38,7 @@ from settee._validate import check_int, is_valid_db_name, validate_db_name
 from settee.auth.protocol import Auth
 from settee.auth.schemes import BasicAuth, NoAuth, SessionAuth
 from settee.backends import open_backend
-from settee.backends.base import Backend
+from settee.backends.base import Backend, require
 from settee.database import Database
 from settee.feeds import feed as feeds
 from settee.feeds.feed import Feed, InfiniteFeed
@@ -247,6 +247,8 @@ class Client:
         ``ValueError`` for an invalid name, before any request.
         """
         validate_db_name(dbname)
+        if partitioned:
+            require(self.backend, "partitions", "create_database(partitioned=True)")
         try:
             self.backend.create_db(dbname, partitioned=bool(partitioned), params=params or None)
         except errors.PreconditionFailed:
@@ -380,7 +382,9 @@ class Client:
         self, *, raw_data: bool = False, **options: Unpack[DbUpdatesOptions]
     ) -> Feed[DbUpdateRow] | Feed[str]:
         """The server-wide ``_db_updates`` :class:`~settee.feeds.feed.Feed`; options:
-        :class:`~settee.feeds.options.DbUpdatesOptions` (``TypeError`` for another keyword)."""
+        :class:`~settee.feeds.options.DbUpdatesOptions` (``TypeError`` for another keyword).
+        ``NotSupported`` at once on a backend without ``_db_updates``."""
+        require(self.backend, "db_updates", "db_updates()")
         return feeds.db_updates_feed(self, raw_data=raw_data, **options)
 
     @overload
@@ -399,7 +403,9 @@ class Client:
         self, *, raw_data: bool = False, **options: Unpack[InfiniteDbUpdatesOptions]
     ) -> InfiniteFeed[DbUpdateRow] | InfiniteFeed[str]:
         """A perpetually reconnecting ``_db_updates`` feed; options:
-        :class:`~settee.feeds.options.InfiniteDbUpdatesOptions`."""
+        :class:`~settee.feeds.options.InfiniteDbUpdatesOptions`; ``NotSupported`` at
+        once on a backend without ``_db_updates``."""
+        require(self.backend, "db_updates", "infinite_db_updates()")
         return feeds.infinite_db_updates_feed(self, raw_data=raw_data, **options)
 
 

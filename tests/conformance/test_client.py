@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -187,3 +188,33 @@ def test_bounded_cache_evicts_oldest_handle(client: settee.Client) -> None:
     finally:
         for name in names:
             small.delete_database(name)
+
+
+def _requests_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if " -> " in r.getMessage()]
+
+
+def test_a_missing_capability_is_refused_before_any_request(
+    client: settee.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Partitioned create and _db_updates: NotSupported naming backend and capability."""
+    caps = client.backend.capabilities  # the HTTP backend's one probe, GET /, made first
+    caplog.set_level(logging.DEBUG, logger="settee")
+    calls = {
+        "partitions": [lambda: client.create_database(name, partitioned=True)],
+        "db_updates": [client.db_updates, client.infinite_db_updates],
+    }
+    name = unique_name("nopart")
+    missing = [c for c in calls if c not in caps]
+    if not missing:
+        pytest.skip(f"{client.backend.kind} backend has every capability checked here")
+    for capability in missing:
+        for call in calls[capability]:
+            caplog.clear()
+            with pytest.raises(settee.NotSupported) as info:
+                call()
+            assert repr(capability) in str(info.value)
+            assert client.backend.kind in str(info.value)
+            assert client.backend.url in str(info.value)
+            assert _requests_logged(caplog) == []
+    assert name not in client.all_dbs()

@@ -64,6 +64,10 @@ HTTP-only operations (sessions, ``_config``, Cloudant's account endpoints,
 CORS, replication documents) are not part of this protocol: the client reaches
 them through ``backend.transport`` on the HTTP backend and raises
 ``NotSupported`` elsewhere.
+
+A call that needs a capability the backend lacks (a partitioned database, the
+``_db_updates`` feed) is refused by :func:`require` before its request, with a
+``NotSupported`` naming the backend and the capability.
 """
 
 from __future__ import annotations
@@ -71,7 +75,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["CAPABILITIES", "Backend", "ChangesStream", "MapFunction", "ReduceSpec"]
+from settee.errors import NotSupported
+
+__all__ = ["CAPABILITIES", "Backend", "ChangesStream", "MapFunction", "ReduceSpec", "require"]
 
 #: Capability names a backend may list in ``Backend.capabilities``; tests skip
 #: by these, with the reason, never silently.
@@ -90,6 +96,20 @@ CAPABILITIES: dict[str, str] = {
     "multiprocess": "several processes may open the same store",
     "mango_partial_indexes": "partial_filter_selector in Mango indexes",
 }
+
+
+def require(backend: Backend, capability: str, what: str) -> None:
+    """Raise ``NotSupported`` unless ``backend`` has ``capability`` (a :data:`CAPABILITIES` name).
+
+    Called before the request of ``what`` (e.g. ``"create_database(partitioned=True)"``),
+    so a backend without it refuses up front instead of doing something else.
+    """
+    if capability not in backend.capabilities:
+        raise NotSupported(
+            f"{what} needs {CAPABILITIES[capability]} (capability {capability!r}), "
+            f"which the {backend.kind} backend at {backend.url} does not have"
+        )
+
 
 #: A Python map function: called with a document, yields ``(key, value)`` pairs.
 MapFunction = Callable[[dict[str, Any]], Any]

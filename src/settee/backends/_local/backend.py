@@ -22,7 +22,7 @@ from settee.backends._local.changes import open_changes
 from settee.backends._local.state import EngineState, check_partition, open_db
 from settee.backends._local.storage import Storage
 from settee.backends._local.util import b64, conflict, dumps, partition_bounds
-from settee.backends.base import ChangesStream, MapFunction, ReduceSpec
+from settee.backends.base import ChangesStream, MapFunction, ReduceSpec, require
 from settee.errors import BadRequest, DocumentNotFound, NotFound, NotSupported, PreconditionFailed
 from settee.http.options import TransportOptions, refuse_unknown
 
@@ -247,7 +247,8 @@ class LocalBackend:
     def db_updates(
         self, params: Mapping[str, Any] | None = None, *, raw: bool = False, chunk_size: int = 65536
     ) -> ChangesStream:
-        """Always ``NotSupported``."""
+        """Always ``NotSupported``: a local store has no server-wide feed."""
+        require(self, "db_updates", "the _db_updates feed")
         raise NotSupported(f"The {self.kind} backend has no server-wide _db_updates feed.")
 
     # -- attachments -------------------------------------------------------------

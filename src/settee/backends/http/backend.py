@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 from settee import errors
 from settee._validate import check_changes_filter, check_int, validate_doc_id
-from settee.backends.base import ChangesStream, MapFunction, ReduceSpec
+from settee.backends.base import ChangesStream, MapFunction, ReduceSpec, require
 from settee.backends.http.changes import open_changes
 from settee.backends.http.support import (
     _bound_all_docs,
@@ -210,6 +210,7 @@ class HTTPBackend:
         """``PUT /db``; ``PreconditionFailed`` (``file_exists``) if it exists."""
         query = dict(params or {})
         if partitioned:
+            require(self, "partitions", "a partitioned database")
             query["partitioned"] = True
         self._json("PUT", (_check_db(db),), params=query)
 
@@ -451,7 +452,8 @@ class HTTPBackend:
     def db_updates(
         self, params: Mapping[str, Any] | None = None, *, raw: bool = False, chunk_size: int = 65536
     ) -> ChangesStream:
-        """Open the server's ``/_db_updates`` feed."""
+        """Open the server's ``/_db_updates`` feed (``NotSupported`` where it has none)."""
+        require(self, "db_updates", "the _db_updates feed")
         return open_changes(
             self.transport, ("_db_updates",), params, raw=raw, chunk_size=chunk_size
         )
