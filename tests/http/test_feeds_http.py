@@ -69,6 +69,14 @@ def seed(server: Server, db: str, n: int, size: int = 0) -> None:
         ]
         write(server, db, docs)
 
+    def listed() -> int:
+        changes = server.raw("GET", f"/{db}/_changes")
+        assert isinstance(changes, dict)
+        return len(changes["results"])
+
+    ryw = "read_your_writes" in server.capabilities
+    settled(listed, lambda count: count >= n, read_your_writes=ryw)
+
 
 def follow(feed: Any, count: int, deadline: float = 60.0) -> list[Any]:
     """Take ``count`` rows from ``feed`` (then stop it); a watchdog stops it after ``deadline``."""
