@@ -18,7 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from settee.pages.bookmarks import QueryResult
+from settee.errors import SetteeError
+from settee.pages.bookmarks import BookmarkPager, QueryResult
 from settee.pages.keys import Result, ResultByKey
 
 
@@ -369,3 +370,47 @@ def test_query_result_index_slice_first() -> None:
         result["key"]  # type: ignore[call-overload]
     with pytest.raises(TypeError):
         QueryResult(fake, {"fields": ["a"]})
+
+
+def test_key_paging_narrows_the_selector_s_own_bound() -> None:
+    """Without bookmarks, the next page's bound replaces the selector's bound on that
+    field (one range), not a second one in an ``$and``: PouchDB Server takes the
+    first range of an ``$and`` for its index and would answer from the start again."""
+    rows = [{"_id": f"d{i}", "k": i} for i in range(7)]
+    sent: list[dict[str, Any]] = []
+
+    def find(body: dict[str, Any]) -> Mapping[str, Any]:
+        sent.append(body)
+        low = body["selector"]["k"]["$gte"]
+        skip = body.get("skip", 0)
+        matching = [r for r in rows if low is None or r["k"] >= low]
+        return {"docs": matching[skip : skip + body["limit"]]}
+
+    pager = BookmarkPager(
+        find, {"selector": {"k": {"$gte": None}}, "sort": [{"k": "asc"}]}, page_size=3
+    )
+    got = [d["_id"] for page in pager.pages() for d in page]
+    assert got == [r["_id"] for r in rows]
+    assert all(set(b["selector"]) == {"k"} for b in sent)
+
+
+def test_key_paging_that_makes_no_progress_raises_instead_of_looping() -> None:
+    """A server that ignores the key condition, answering two pages in turn for ever,
+    is refused once a page repeats an earlier position (bounded: the fake counts)."""
+    pages = [
+        [{"_id": "a", "k": 1}, {"_id": "b", "k": 2}],
+        [{"_id": "c", "k": 3}, {"_id": "d", "k": 4}],
+    ]
+    calls = 0
+
+    def find(body: dict[str, Any]) -> Mapping[str, Any]:
+        nonlocal calls
+        calls += 1
+        assert calls < 50, "the pager kept asking"
+        return {"docs": pages[calls % 2]}
+
+    pager = BookmarkPager(find, {"selector": {}, "sort": [{"k": "asc"}]}, page_size=2)
+    with pytest.raises(SetteeError, match="did not answer sorted"):
+        for _ in pager.pages():
+            pass
+    assert calls < 10

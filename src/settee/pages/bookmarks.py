@@ -69,6 +69,23 @@ def _and(selector: Mapping[str, Any], field: str, condition: dict[str, Any]) -> 
     return {"$and": [dict(selector), clause]}
 
 
+def _narrow(selector: Mapping[str, Any], field: str, bound: dict[str, Any]) -> dict[str, Any]:
+    """``selector`` with ``field``'s bound on the paging side replaced by ``bound``.
+
+    Every row handed out matched ``selector``, so the last value seen already
+    meets its bound on that side: the new bound is as tight or tighter, and
+    replacing it (not adding a second one in an ``$and``) keeps one range a
+    server can use (PouchDB Server picks the first range of an ``$and`` for
+    its index and would page from the start again).
+    """
+    existing = selector.get(field)
+    if isinstance(existing, Mapping) and all(str(k).startswith("$") for k in existing):
+        same_side = ("$gt", "$gte") if {"$gt", "$gte"} & set(bound) else ("$lt", "$lte")
+        merged = {k: v for k, v in existing.items() if k not in same_side}
+        return {**selector, field: {**merged, **bound}}
+    return _and(selector, field, bound)
+
+
 class BookmarkPager:
     """The pages of one Mango query: by bookmark, else by key (see the module docstring).
 
@@ -173,6 +190,7 @@ class BookmarkPager:
             run += 1
         consumed = len(given)
         selector = self.query["selector"]
+        states = {(key, run)}
         while remaining is None or remaining > 0:
             body = dict(self.query, limit=self.page_size)
             if self.skip and run == consumed:
@@ -180,10 +198,11 @@ class BookmarkPager:
                 # caller's skip passed over: only a count from the start is exact.
                 body["skip"] = self.skip + consumed
             else:
-                body["selector"] = _and(selector, field, {"$lte" if descending else "$gte": value})
+                body["selector"] = _narrow(
+                    selector, field, {"$lte" if descending else "$gte": value}
+                )
                 if run:
                     body["skip"] = run
-            previous_run = run
             docs = self._call(body)
             # A short page ends it, as it did under the skip this replaced.
             short = len(docs) < self.page_size
@@ -203,12 +222,13 @@ class BookmarkPager:
                     break
                 tail += 1
             run = run + tail if last == key and tail == len(docs) else tail
-            if (last, run) == (key, previous_run):
+            if (last, run) in states:
                 # The answer ignored the sort or the condition: going on would loop.
                 raise SetteeError(
                     f"the server did not answer sorted by {field!r}; "
                     "cannot page this query by key without bookmarks"
                 )
+            states.add((last, run))
             key, value = last, _field_value(docs[-1], field)
 
     def _id_pages(
