@@ -391,6 +391,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.home:
         parser.error("--home (or SETTEE_COUCHDB_HOME) is required")
+
+    # SIGTERM (and SIGINT, which a shell's background job ignores) stop the nodes.
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
     started = launch(
         args.home, args.workdir, nodes=args.nodes, user=args.user, password=args.password
     )
