@@ -47,6 +47,7 @@ from settee.pages.keys import Result
 from settee.pages.paging import DEFAULT_PAGE_SIZE
 from settee.partition import Partition
 from settee.queries import FindOptions, QueryScope, ViewOptions, ddoc_name
+from settee.results import write_one
 from settee.rows import AllDocsRow, ChangeRow, FindPage, ViewRow
 from settee.rql.mango import QueryLike
 from settee.rql.queryset import MangoQuerySet
@@ -75,19 +76,6 @@ _SECURITY_ROLES = frozenset(
         "_security",
     }
 )
-
-
-def raise_for_result(result: Mapping[str, Any]) -> None:
-    """Raise the exception a fast-path write would have raised for a per-document error."""
-    error = result.get("error")
-    if error is not None:
-        raise errors.error_for(
-            None,
-            str(error),
-            result.get("reason"),
-            body=dict(result),
-            not_found=errors.DocumentNotFound,
-        )
 
 
 def _may_have_applied(exc: errors.SetteeError) -> bool:
@@ -307,11 +295,12 @@ class Database(QueryScope):
         docid = str(doc.get("_id"))
         base = doc.get("_rev")
         try:
-            try:
-                result = self.backend.put_doc(self.database_name, doc)
-            except errors.NotSupported:
-                result = self.backend.bulk_docs(self.database_name, [doc])[0]
-                raise_for_result(result)
+            result = write_one(
+                self.backend,
+                self.database_name,
+                doc,
+                lambda: self.backend.put_doc(self.database_name, doc),
+            )
         except (errors.CouchError, errors.TransportError) as exc:
             if not isinstance(base, str) or not _may_have_applied(exc):
                 raise
@@ -323,11 +312,12 @@ class Database(QueryScope):
         and verified as :meth:`put_doc` is; ``Conflict`` when ``rev`` is stale."""
         tombstone = {"_id": docid, "_rev": rev, "_deleted": True}
         try:
-            try:
-                result = self.backend.delete_doc(self.database_name, docid, rev)
-            except errors.NotSupported:
-                result = self.backend.bulk_docs(self.database_name, [tombstone])[0]
-                raise_for_result(result)
+            result = write_one(
+                self.backend,
+                self.database_name,
+                tombstone,
+                lambda: self.backend.delete_doc(self.database_name, docid, rev),
+            )
         except (errors.CouchError, errors.TransportError) as exc:
             if not _may_have_applied(exc):
                 raise

@@ -11,9 +11,9 @@ import requests
 from settee import errors
 from settee.backends._local.writes import result_error
 from settee.cli import commands
-from settee.database import raise_for_result
 from settee.feeds.checkpoints import LocalDocumentCheckpoint
 from settee.http.transport import Transport
+from settee.results import raise_for_result
 
 # (error name, the status CouchDB sends with it, the class on every path)
 CASES: list[tuple[str, int, type[errors.CouchError]]] = [

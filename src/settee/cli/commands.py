@@ -23,9 +23,9 @@ import settee
 from settee import __version__, errors
 from settee.cli.demo import run_demo
 from settee.cli.progress import chunked, progress
-from settee.database import raise_for_result
 from settee.feeds.base import JSON_LOADS
 from settee.feeds.normal import IJSON_BACKEND
+from settee.results import raise_for_result
 
 __all__ = ["default_url", "main"]
 

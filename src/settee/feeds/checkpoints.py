@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from settee import errors
+from settee.results import write_one
 
 __all__ = ["CheckpointStore", "FileCheckpoint", "LocalDocumentCheckpoint", "MemoryCheckpoint"]
 
@@ -155,12 +156,8 @@ class LocalDocumentCheckpoint:
                 self._fetch()
 
     def _write(self, doc: dict[str, Any]) -> str | None:
-        try:
-            result = self.backend.put_doc(self.db_name, doc)
-        except errors.NotSupported:
-            results = self.backend.bulk_docs(self.db_name, [doc])
-            result = results[0] if results else {"ok": True}
-        if "error" in result:
-            raise errors.error_for(None, str(result["error"]), result.get("reason"))
+        result = write_one(
+            self.backend, self.db_name, doc, lambda: self.backend.put_doc(self.db_name, doc)
+        )
         rev = result.get("rev")
         return rev if isinstance(rev, str) else None
