@@ -109,7 +109,8 @@ def test_doc_ids_filter(db: settee.Database) -> None:
 def test_selector_filter(client: settee.Client, db: settee.Database) -> None:
     require(client, "changes_selector")
     fill(db, 8)
-    rows = list(db.changes(selector={"n": {"$gt": 5}}))
+    selector = {"n": {"$gt": 5}}
+    rows = settled(client, lambda: list(db.changes(selector=selector)), lambda r: len(r) >= 2)
     assert sorted(r["id"] for r in rows) == ["d006", "d007"]
 
 
