@@ -30,7 +30,7 @@ import pytest
 
 import settee
 from settee.feeds.checkpoints import MemoryCheckpoint
-from tests.conftest import Server, unique_name
+from tests.conftest import Server, settled, unique_name
 from tests.http.proxy import FaultProxy
 
 BIG = 123456789012345678901234567890
@@ -414,6 +414,8 @@ def test_big_integers_arrive_as_the_server_sends_them(
     sent = {i: server.raw("GET", f"/{name}/{i}") for i in "abc"}  # json.loads of the body
     if server.kind.startswith("couchdb"):
         assert sent["a"]["n"] == BIG  # type: ignore[index]
+    ryw = "read_your_writes" in server.capabilities  # a cluster copy may lag the writes
+    settled(lambda: list(db.changes()), lambda rows: len(rows) == 3, read_your_writes=ryw)
     feeds = [
         list(db.changes(include_docs=True)),
         list(db.changes(feed="longpoll", since=0, include_docs=True)),
