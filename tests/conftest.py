@@ -14,7 +14,7 @@
 
 Each server is described by a :class:`Server`: its clean URL, admin
 credentials, kind, and a ``capabilities`` set (names from
-``settee.backends.CAPABILITIES``, plus the :data:`SEMANTICS` names) so tests
+``settee.backends.CAPABILITIES``, semantics included) so tests
 skip a missing feature by an explicit check with a reason.
 """
 
@@ -40,19 +40,15 @@ ROOT = Path(__file__).resolve().parent.parent
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "s3cret-pw"
 
-#: What only some backends give (docs/semantics.md). These names move to
-#: settee.backends.CAPABILITIES and the backends' own capability sets; until
-#: they are there, the suite assigns them by kind (:data:`SEMANTICS_OF`).
-SEMANTICS: dict[str, str] = {
-    "changes_total_order": "_changes rows in write order, one sequence per database",
-    "read_your_writes": "_all_docs/_find/views/_changes show a write once it has returned",
-    "strict_conflicts": "a write on a stale _rev is always refused (409), never kept as a conflict",
-    "versioned_local_docs": "_local documents refuse a stale _rev (Conflict)",
-}
+#: What each server kind is expected to claim of the semantics names in
+#: settee.backends.CAPABILITIES (docs/semantics.md); the backends decide it
+#: themselves, and tests/http/test_http_backend.py checks they say this.
 SEMANTICS_OF: dict[str, frozenset[str]] = {
-    "memory": frozenset(SEMANTICS),
-    "sqlite": frozenset(SEMANTICS),
-    "pouchdb": frozenset(SEMANTICS),
+    "memory": frozenset({"changes_total_order", "read_your_writes", "strict_conflicts"}),
+    "sqlite": frozenset({"changes_total_order", "read_your_writes", "strict_conflicts"}),
+    "pouchdb": frozenset(
+        {"changes_total_order", "read_your_writes", "strict_conflicts", "versioned_local_docs"}
+    ),
     "couchdb": frozenset({"read_your_writes", "strict_conflicts"}),  # q=2: order per shard
     "couchdb-cluster": frozenset(),  # n=3 copies: reads may reach a copy behind the write
 }
@@ -83,7 +79,7 @@ class Server:
         if capability not in self.capabilities:
             from settee.backends.base import CAPABILITIES
 
-            what = CAPABILITIES.get(capability) or SEMANTICS.get(capability, capability)
+            what = CAPABILITIES.get(capability, capability)
             pytest.skip(f"{self.kind} lacks {capability} ({what})")
 
     def raw(self, method: str, path: str, body: object = None) -> object:
@@ -186,7 +182,8 @@ def pouchdb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
             url=url,
             user=ADMIN_USER,
             password=ADMIN_PASSWORD,
-            capabilities=frozenset({"javascript_views", "sessions", "config"}),
+            capabilities=frozenset({"javascript_views", "sessions", "config"})
+            | SEMANTICS_OF["pouchdb"],
             process=process,
         )
     finally:

@@ -135,6 +135,8 @@ class Database(QueryScope):
         self.cache = DocumentCache(
             BoundedCache(client.cache_size, client.cache_ttl, client.cache_timer)
         )
+        self._write_quorum: int | None = None
+        self._read_quorum: int | None = None
 
     def __repr__(self) -> str:
         return f"Database({self.database_name!r}, url={self.client.url!r})"
@@ -144,6 +146,52 @@ class Database(QueryScope):
         """The database's URL (HTTP backends only; ``NotSupported`` elsewhere)."""
         transport = self.client.server_session.transport("database_url")
         return str(transport.url(self.database_name))
+
+    # -- quorums (a CouchDB cluster's w= and r=) ---------------------------------
+    @property
+    def write_quorum(self) -> int | None:
+        """CouchDB's ``w``: how many copies must hold a write before it returns.
+
+        ``None`` (the default) leaves it to the server (a majority of the
+        ``n`` copies). Set it to ``n`` (3 on a default cluster) and every
+        ``_all_docs``/``_find``/view/``_changes`` read after a write returns
+        sees it, whichever node serves it (docs/semantics.md). Sent with
+        every document write and ``_bulk_docs`` of this handle; a server that
+        could not reach that many copies in time still stores the write and
+        answers 202, which is logged as a warning. Embedded stores and
+        PouchDB Server keep one copy: accepted, without effect.
+        ``ValueError`` for an int below 1, ``TypeError`` for a non-int.
+        """
+        return self._write_quorum
+
+    @write_quorum.setter
+    def write_quorum(self, value: int | None) -> None:
+        self._write_quorum = None if value is None else check_int("write_quorum", value, 1)
+
+    @property
+    def read_quorum(self) -> int | None:
+        """CouchDB's ``r``: how many copies must answer a document read
+        (``db[id]``, ``get(..., remote=True)``, ``Document.fetch()``) before it
+        returns; ``None`` leaves it to the server. ``_find`` takes ``r=`` per
+        query; ``_all_docs`` and views have no read quorum in CouchDB (use
+        :attr:`write_quorum`). Validated like :attr:`write_quorum`.
+        """
+        return self._read_quorum
+
+    @read_quorum.setter
+    def read_quorum(self, value: int | None) -> None:
+        self._read_quorum = None if value is None else check_int("read_quorum", value, 1)
+
+    def read_doc(self, docid: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The stored body of ``docid`` (``params`` as the backend's ``get_doc``), read
+        with :attr:`read_quorum`; ``DocumentNotFound`` (a ``KeyError``) when absent."""
+        query = dict(params or {})
+        if self._read_quorum is not None:
+            query.setdefault("r", self._read_quorum)
+        body: dict[str, Any] = self.backend.get_doc(
+            self.database_name, validate_doc_id(docid), query or None
+        )
+        return body
 
     # -- the document cache (Document keeps it current) -------------------------
     def cache_document(self, doc: Document) -> None:
@@ -170,7 +218,7 @@ class Database(QueryScope):
         return doc
 
     def _fetch(self, docid: str) -> Document:
-        body = self.backend.get_doc(self.database_name, validate_doc_id(docid))
+        body = self.read_doc(docid)
         doc = self.make_document(body)
         self.cache.put(docid, doc)
         return doc
@@ -299,7 +347,8 @@ class Database(QueryScope):
                 self.backend,
                 self.database_name,
                 doc,
-                lambda: self.backend.put_doc(self.database_name, doc),
+                lambda: self.backend.put_doc(self.database_name, doc, self._write_params()),
+                w=self._write_quorum,
             )
         except (errors.CouchError, errors.TransportError) as exc:
             if not isinstance(base, str) or not _may_have_applied(exc):
@@ -316,13 +365,19 @@ class Database(QueryScope):
                 self.backend,
                 self.database_name,
                 tombstone,
-                lambda: self.backend.delete_doc(self.database_name, docid, rev),
+                lambda: self.backend.delete_doc(
+                    self.database_name, docid, rev, self._write_params()
+                ),
+                w=self._write_quorum,
             )
         except (errors.CouchError, errors.TransportError) as exc:
             if not _may_have_applied(exc):
                 raise
             return self._confirm_write(docid, rev, tombstone, "DELETE", exc)
         return _checked_write(result, docid, "DELETE")
+
+    def _write_params(self) -> dict[str, Any] | None:
+        return None if self._write_quorum is None else {"w": self._write_quorum}
 
     def _confirm_write(
         self, docid: str, base: str, sent: Mapping[str, Any], method: str, exc: errors.SetteeError
@@ -409,7 +464,9 @@ class Database(QueryScope):
             try:
                 answer = match_results(
                     chunk,
-                    self.backend.bulk_docs(self.database_name, chunk, new_edits=new_edits),
+                    self.backend.bulk_docs(
+                        self.database_name, chunk, new_edits=new_edits, w=self._write_quorum
+                    ),
                     new_edits=new_edits,
                 )
             except errors.SetteeError as exc:

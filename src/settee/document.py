@@ -92,9 +92,8 @@ class Document(dict[str, Any]):
     # -- reading ------------------------------------------------------------
     def exists(self) -> bool:
         """Whether the document exists (one GET; the local content is left alone)."""
-        backend, db = self._backend_args()
         try:
-            backend.get_doc(db, self._require_id())
+            self._database.read_doc(self._require_id())
         except errors.DocumentNotFound:
             return False
         return True
@@ -104,8 +103,7 @@ class Document(dict[str, Any]):
 
         Raises ``DocumentNotFound`` (a ``KeyError``) when it does not exist.
         """
-        backend, db = self._backend_args()
-        stored = backend.get_doc(db, self._require_id())
+        stored = self._database.read_doc(self._require_id())
         self.clear()
         self.update(stored)
         return self

@@ -36,10 +36,16 @@ def raise_for_result(result: object) -> None:
 
 
 def write_one(
-    backend: Backend, db: str, doc: dict[str, Any], fast: Callable[[], dict[str, Any]]
+    backend: Backend,
+    db: str,
+    doc: dict[str, Any],
+    fast: Callable[[], dict[str, Any]],
+    *,
+    w: int | None = None,
 ) -> dict[str, Any]:
     """One document written by ``fast`` (the backend's single-document write), or
-    through ``_bulk_docs`` where the backend has none (``NotSupported``).
+    through ``_bulk_docs`` (with write quorum ``w``) where the backend has none
+    (``NotSupported``).
 
     The one put->bulk fallback: a per-document error result (from either) raises its
     :mod:`settee.errors` class; an empty bulk answer is ``{"ok": True}`` (the
@@ -48,7 +54,7 @@ def write_one(
     try:
         result = fast()
     except NotSupported:
-        results = backend.bulk_docs(db, [doc])
+        results = backend.bulk_docs(db, [doc], w=w)
         result = results[0] if results else {"ok": True}
     raise_for_result(result)
     return result

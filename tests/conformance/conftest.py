@@ -19,12 +19,11 @@ import pytest
 
 import settee
 from settee.backends.base import CAPABILITIES
-from tests.conftest import SEMANTICS, SEMANTICS_OF, unique_name
 from tests.conftest import settled as settled_read
+from tests.conftest import unique_name
 
 BACKENDS = ["memory", "sqlite", "pouchdb", "couchdb", "couchdb-cluster"]
-#: The kind each fixture client was made for: SEMANTICS names are not in
-#: settee's capability sets yet (one HTTP backend cannot tell a cluster).
+#: The kind each fixture client was made for, named in skip reasons.
 _KIND_OF: weakref.WeakKeyDictionary[settee.Client, str] = weakref.WeakKeyDictionary()
 T = TypeVar("T")
 
@@ -71,16 +70,15 @@ def remember_kind(client: settee.Client, kind: str) -> None:
 
 
 def has(client: settee.Client, capability: str) -> bool:
-    """Whether the backend under test has ``capability`` (a CAPABILITIES or SEMANTICS name)."""
-    kind = _KIND_OF.get(client, client.backend.kind)
-    return capability in client.backend.capabilities | SEMANTICS_OF.get(kind, frozenset())
+    """Whether the backend under test has ``capability`` (a CAPABILITIES name)."""
+    return capability in client.backend.capabilities
 
 
 def require(client: settee.Client, capability: str) -> None:
     """Skip the calling test, with the reason, if the backend lacks ``capability``."""
     if not has(client, capability):
         kind = _KIND_OF.get(client, client.backend.kind)
-        what = CAPABILITIES.get(capability) or SEMANTICS.get(capability, capability)
+        what = CAPABILITIES.get(capability, capability)
         pytest.skip(f"{kind} backend lacks {capability} ({what})")
 
 

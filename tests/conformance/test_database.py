@@ -22,9 +22,9 @@ class CountingBackend:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
 
-    def bulk_docs(self, db: str, docs: Any, *, new_edits: bool = True) -> Any:
+    def bulk_docs(self, db: str, docs: Any, *, new_edits: bool = True, w: Any = None) -> Any:
         self.bulk_calls.append(len(docs))
-        return self.real.bulk_docs(db, docs, new_edits=new_edits)
+        return self.real.bulk_docs(db, docs, new_edits=new_edits, w=w)
 
 
 def test_lifecycle_exists_metadata_len(client: settee.Client) -> None:
@@ -219,3 +219,27 @@ def test_partitions(client: settee.Client) -> None:
         db.partition("_bad")
     with pytest.raises(ValueError):
         db.partition("a:b")
+
+
+def test_quorums_are_validated_and_accepted_everywhere(db: settee.Database) -> None:
+    # One copy (embedded stores, PouchDB Server, a single node with n=1 ... w=1):
+    # a quorum of 1 is always met; the writes and reads behave as without it.
+    assert db.write_quorum is None and db.read_quorum is None
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="write_quorum"):
+            db.write_quorum = bad
+    for wrong in ("2", 1.5, True):
+        with pytest.raises(TypeError, match="read_quorum"):
+            db.read_quorum = wrong  # type: ignore[assignment]
+    db.write_quorum = 1
+    db.read_quorum = 1
+    doc = db.create_document({"_id": "q", "v": 1})
+    doc["v"] = 2
+    doc.save()
+    assert db.bulk_docs([{"_id": "r"}])[0]["ok"]
+    assert db.read_doc("q")["v"] == 2
+    assert db.get("r", remote=True) is not None
+    doc.delete()
+    assert "q" not in db.keys(remote=True)
+    db.write_quorum = None
+    assert db.write_quorum is None

@@ -87,7 +87,7 @@ class ScriptedBulk:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
 
-    def bulk_docs(self, db: str, docs: Any, *, new_edits: bool = True) -> Any:
+    def bulk_docs(self, db: str, docs: Any, *, new_edits: bool = True, w: Any = None) -> Any:
         self.calls += 1
         answer = self.real.bulk_docs(db, docs, new_edits=new_edits)
         return self.script(self.calls, answer)

@@ -228,10 +228,12 @@ class BulkOnlyBackend(FakeBackend):
     def put_doc(self, db: str, doc: dict[str, Any], params: Any = None) -> dict[str, Any]:
         raise errors.NotSupported("no put fast path")
 
-    def delete_doc(self, db: str, docid: str, rev: str) -> dict[str, Any]:
+    def delete_doc(self, db: str, docid: str, rev: str, params: Any = None) -> dict[str, Any]:
         raise errors.NotSupported("no delete fast path")
 
-    def bulk_docs(self, db: str, docs: Any, *, new_edits: bool = True) -> list[dict[str, Any]]:
+    def bulk_docs(
+        self, db: str, docs: Any, *, new_edits: bool = True, w: Any = None
+    ) -> list[dict[str, Any]]:
         self.sent.append(list(docs))
         return [dict(self.answer)]
 

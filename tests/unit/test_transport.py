@@ -12,7 +12,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutErr
 from urllib3.response import HTTPResponse
 
 from settee.auth.schemes import BasicAuth, BearerAuth, NoAuth
-from settee.backends.http.support import capabilities_for, encode_params
+from settee.backends.http.support import capabilities_for, encode_params, semantics_for
 from settee.http.retry import RetryPolicy
 from settee.http.transport import Transport
 from settee.urls import doc_id_segments, quote_segment, redact_url, split_credentials
@@ -366,6 +366,31 @@ ASF = "The Apache Software Foundation"
 )  # fmt: skip
 def test_capabilities_for(info: dict[str, Any], expected: set[str]) -> None:
     assert capabilities_for(info) == expected
+
+
+_COUCHDB3 = {
+    "couchdb": "Welcome",
+    "version": "3.5.0",
+    "vendor": {"name": "The Apache Software Foundation"},
+}
+_NODE = {"all_nodes": ["couchdb@127.0.0.1"], "cluster_nodes": ["couchdb@127.0.0.1"]}
+_CLUSTER = {"all_nodes": ["a@h", "b@h", "c@h"], "cluster_nodes": ["a@h", "b@h", "c@h"]}
+
+
+@pytest.mark.parametrize(
+    ("info", "membership", "expected"),
+    [
+        ({"express-pouchdb": "Welcome!", "version": "4.2.0"}, None,
+         {"changes_total_order", "read_your_writes", "strict_conflicts", "versioned_local_docs"}),
+        (_COUCHDB3, _NODE, {"read_your_writes", "strict_conflicts"}),
+        (_COUCHDB3, _CLUSTER, set()),
+        (_COUCHDB3, None, set()),  # membership refused: promise only the baseline
+        (_COUCHDB3, {"all_nodes": "?"}, set()),
+        ({**_COUCHDB3, "vendor": {"name": "IBM Cloudant"}}, _NODE, set()),
+    ],
+)  # fmt: skip
+def test_semantics_for(info: dict[str, Any], membership: object, expected: set[str]) -> None:
+    assert semantics_for(info, membership) == expected
 
 
 # -- properties -----------------------------------------------------------------------------

@@ -95,6 +95,13 @@ CAPABILITIES: dict[str, str] = {
     "function (PouchDB Server 4.2's process dies: settee checks the design document first)",
     "multiprocess": "several processes may open the same store",
     "mango_partial_indexes": "partial_filter_selector in Mango indexes",
+    # Semantics only some backends give (docs/semantics.md); what every backend
+    # gives (each change at least once, per-document order, opaque seqs) has no name.
+    "changes_total_order": "_changes rows in write order, one sequence per database",
+    "read_your_writes": "_all_docs/_find/views/_changes show a write once it has returned "
+    "(on a CouchDB cluster: only for writes made with write_quorum equal to the copies, n)",
+    "strict_conflicts": "a write on a stale _rev is always refused (409), never kept as a conflict",
+    "versioned_local_docs": "_local documents refuse a stale _rev (Conflict)",
 }
 
 
@@ -204,14 +211,25 @@ class Backend(Protocol):
         """Write one document (``doc["_id"]`` set); ``{"ok": True, "id", "rev"}``."""
         ...
 
-    def delete_doc(self, db: str, docid: str, rev: str) -> dict[str, Any]:
+    def delete_doc(
+        self, db: str, docid: str, rev: str, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Delete (write a tombstone); ``{"ok": True, "id", "rev"}``."""
         ...
 
     def bulk_docs(
-        self, db: str, docs: Sequence[dict[str, Any]], *, new_edits: bool = True
+        self,
+        db: str,
+        docs: Sequence[dict[str, Any]],
+        *,
+        new_edits: bool = True,
+        w: int | None = None,
     ) -> list[dict[str, Any]]:
         """``POST /db/_bulk_docs``: one result per document, errors included, never raised.
+
+        ``w`` (like ``params={"w": ...}`` of ``put_doc``/``delete_doc`` and
+        ``params={"r": ...}`` of ``get_doc``) is a CouchDB cluster's quorum;
+        a backend with one copy of each document ignores it.
 
         A result is ``{"ok": True, "id", "rev"}`` or ``{"id", "error", "reason"}``.
         With ``new_edits=False`` documents carry their own ``_rev`` (and

@@ -28,6 +28,10 @@ from settee.http.options import TransportOptions, refuse_unknown
 
 __all__ = ["LocalBackend", "ignore_options", "settee_version"]
 
+#: One copy, one writer at a time: what the engine promises beyond every backend's
+#: baseline. ``_local`` documents are unversioned, as in CouchDB 3.
+_ENGINE_SEMANTICS = frozenset({"changes_total_order", "read_your_writes", "strict_conflicts"})
+
 
 def ignore_options(
     kind: str, options: TransportOptions | None, others: Mapping[str, object]
@@ -68,7 +72,7 @@ class LocalBackend:
     @property
     def capabilities(self) -> frozenset[str]:
         """Names from ``CAPABILITIES`` this backend has."""
-        return self._capabilities
+        return self._capabilities | _ENGINE_SEMANTICS
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
@@ -149,14 +153,23 @@ class LocalBackend:
         """Write one document: ``{"ok", "id", "rev"}``; ``Conflict`` on a stale ``_rev``."""
         return writes.put_doc(self._state, db, doc, params)
 
-    def delete_doc(self, db: str, docid: str, rev: str) -> dict[str, Any]:
-        """Write a tombstone; ``Conflict`` on a stale ``rev``, ``DocumentNotFound`` if gone."""
+    def delete_doc(
+        self, db: str, docid: str, rev: str, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Write a tombstone; ``Conflict`` on a stale ``rev``, ``DocumentNotFound`` if gone.
+        ``params`` (a quorum ``w``) has no effect on one copy."""
         return writes.delete_doc(self._state, db, docid, rev)
 
     def bulk_docs(
-        self, db: str, docs: Sequence[dict[str, Any]], *, new_edits: bool = True
+        self,
+        db: str,
+        docs: Sequence[dict[str, Any]],
+        *,
+        new_edits: bool = True,
+        w: int | None = None,
     ) -> list[dict[str, Any]]:
-        """One result per document (none for successful ``new_edits=False`` writes)."""
+        """One result per document (none for successful ``new_edits=False`` writes).
+        ``w`` (a quorum) has no effect on one copy."""
         return writes.bulk_docs(self._state, db, docs, new_edits=new_edits)
 
     def revs_diff(self, db: str, revs: Mapping[str, Sequence[str]]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ Usage::
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -39,6 +40,8 @@ from settee.backends.http.support import (
     _bound_find,
     capabilities_for,
     encode_params,
+    is_pouchdb,
+    semantics_for,
 )
 from settee.http.options import TransportOptions, refuse_unknown
 from settee.http.transport import Transport
@@ -47,6 +50,23 @@ from settee.urls import doc_id_segments, quote_segment, redact_url
 __all__ = ["HTTPBackend"]
 
 _UUIDS_PER_REQUEST = 1000
+_log = logging.getLogger("settee")
+
+
+def _warn_if_accepted(status: int, what: str, target: str, w: object) -> None:
+    """Log CouchDB's 202: the write is stored, on fewer copies than the write quorum
+    (``w``, else the server's majority) within its timeout; the rest follow later, so
+    a read right after it may miss it."""
+    if status == 202:
+        quorum = f"write quorum w={w}" if w is not None else "the server's write quorum"
+        _log.warning(
+            "%s %s: accepted (202) by fewer copies than %s; stored, still propagating",
+            what,
+            target,
+            quorum,
+        )
+
+
 # 404 reasons that mean the database, not the document, is missing.
 _NO_DB_REASONS = frozenset({"Database does not exist.", "no_db_file"})
 
@@ -134,10 +154,22 @@ class HTTPBackend:
         """Capabilities of the server, from ``GET /`` on first use, then cached."""
         if self._capabilities is None:
             info = self.server_info()
+            caps = capabilities_for(info) | semantics_for(info, self._membership(info))
             with self._lock:
                 self._info = info
-                self._capabilities = capabilities_for(info)
+                self._capabilities = caps
         return self._capabilities
+
+    def _membership(self, info: Mapping[str, Any]) -> object:
+        """``GET /_membership`` of a CouchDB (how many nodes hold copies), ``None`` when
+        the server is PouchDB Server or refuses it; no request to PouchDB Server."""
+        if is_pouchdb(info):
+            return None
+        try:
+            answer: object = self.transport.json("GET", ("_membership",))
+        except (errors.CouchError, errors.TransportError):
+            return None
+        return answer
 
     def _is_pouchdb(self) -> bool:
         """Whether the server is PouchDB Server (whose quirks some primitives work around)."""
@@ -148,11 +180,7 @@ class HTTPBackend:
                 # GET / refused (e.g. a proxy that only routes /db paths): not
                 # PouchDB Server, which always answers it. Not cached.
                 return False
-        info = self._info or {}
-        vendor = info.get("vendor")
-        return "express-pouchdb" in info or (
-            isinstance(vendor, Mapping) and vendor.get("name") == "PouchDB authors"
-        )
+        return is_pouchdb(self._info or {})
 
     # -- helpers -------------------------------------------------------------
     def _json(
@@ -167,8 +195,23 @@ class HTTPBackend:
     ) -> Any:
         """One request, JSON answer. ``document``: a 404 is ``DocumentNotFound``
         unless the body says the database is missing."""
+        return self._exchange(
+            method, path, params=params, json_body=json_body, headers=headers, document=document
+        )[1]
+
+    def _exchange(
+        self,
+        method: str,
+        path: tuple[str, ...] | str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        document: bool = False,
+    ) -> tuple[int, Any]:
+        """One request (see :meth:`_json`): the status code and the JSON answer."""
         try:
-            return self.transport.json(
+            response = self.transport.request(
                 method,
                 path,
                 params=encode_params(params),
@@ -176,6 +219,7 @@ class HTTPBackend:
                 headers=headers,
                 not_found=errors.DocumentNotFound if document else errors.NotFound,
             )
+            return response.status_code, self.transport.decode(response)
         except errors.DocumentNotFound as exc:
             if exc.reason in _NO_DB_REASONS:
                 raise errors._recast(exc, errors.NotFound, exc.reason) from exc
@@ -275,7 +319,7 @@ class HTTPBackend:
         if doc.get("_rev") is not None:
             query.setdefault("rev", doc["_rev"])
         body = Transport.dumps(doc)  # TypeError before anything is sent
-        result: dict[str, Any] = self.transport.json(
+        response = self.transport.request(
             "PUT",
             (_check_db(db), *doc_id_segments(validate_doc_id(docid))),
             params=encode_params(query),
@@ -283,31 +327,46 @@ class HTTPBackend:
             headers={"Content-Type": "application/json"},
             not_found=errors.NotFound,
         )
+        _warn_if_accepted(response.status_code, "PUT", docid, query.get("w"))
+        result: dict[str, Any] = self.transport.decode(response)
         return result
 
-    def delete_doc(self, db: str, docid: str, rev: str) -> dict[str, Any]:
+    def delete_doc(
+        self, db: str, docid: str, rev: str, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """``DELETE /db/docid?rev=``; ``Conflict`` on a stale rev, ``DocumentNotFound``."""
         if not isinstance(rev, str) or not rev:
             raise ValueError("delete_doc needs the document's current rev")
-        result: dict[str, Any] = self._json(
+        query = {**(params or {}), "rev": rev}
+        status, result = self._exchange(
             "DELETE",
             (_check_db(db), *doc_id_segments(validate_doc_id(docid))),
-            params={"rev": rev},
+            params=query,
             document=True,
         )
-        return result
+        _warn_if_accepted(status, "DELETE", docid, query.get("w"))
+        answer: dict[str, Any] = result
+        return answer
 
     def bulk_docs(
-        self, db: str, docs: Sequence[dict[str, Any]], *, new_edits: bool = True
+        self,
+        db: str,
+        docs: Sequence[dict[str, Any]],
+        *,
+        new_edits: bool = True,
+        w: int | None = None,
     ) -> list[dict[str, Any]]:
-        """``POST /db/_bulk_docs``: one result per document (``[]`` with new_edits=False)."""
+        """``POST /db/_bulk_docs``: one result per document (``[]`` with new_edits=False);
+        ``w`` goes in the body, where CouchDB reads it."""
         body: dict[str, Any] = {"docs": list(docs)}
         if not new_edits:
             body["new_edits"] = False
-        results: list[dict[str, Any]] = self._json(
-            "POST", (_check_db(db), "_bulk_docs"), json_body=body
-        )
-        return results
+        if w is not None:
+            body["w"] = w
+        status, results = self._exchange("POST", (_check_db(db), "_bulk_docs"), json_body=body)
+        _warn_if_accepted(status, "_bulk_docs of", f"{len(body['docs'])} documents", w)
+        answer: list[dict[str, Any]] = results
+        return answer
 
     def all_docs(
         self,

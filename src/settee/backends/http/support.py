@@ -14,7 +14,7 @@ from typing import Any
 
 from settee.http.transport import Transport
 
-__all__ = ["capabilities_for", "encode_params"]
+__all__ = ["capabilities_for", "encode_params", "is_pouchdb", "semantics_for"]
 
 # Query options whose values are JSON (CouchDB parses them as JSON).
 _JSON_PARAMS = frozenset(
@@ -37,6 +37,15 @@ _COUCHDB2_CAPS = _POUCHDB_CAPS | {
 _COUCHDB3_CAPS = _COUCHDB2_CAPS | {"partitions"}
 # Cloudant has no user-visible /_config.
 _CLOUDANT_CAPS = _COUCHDB3_CAPS - {"config"}
+# Semantics (docs/semantics.md). PouchDB Server is one LevelDB/memory store: one
+# sequence, versioned _local documents. A CouchDB node splits a database into q
+# shards (changes ordered per shard only) and keeps _local documents unversioned;
+# a single node keeps one copy of each shard, a cluster n (3): a read may reach a
+# copy the write has not reached yet, and writes to two copies can both win.
+_POUCHDB_SEMANTICS = frozenset(
+    {"changes_total_order", "read_your_writes", "strict_conflicts", "versioned_local_docs"}
+)
+_COUCHDB_NODE_SEMANTICS = frozenset({"read_your_writes", "strict_conflicts"})
 
 
 def encode_params(params: Mapping[str, Any] | None) -> dict[str, str]:
@@ -65,6 +74,14 @@ def encode_params(params: Mapping[str, Any] | None) -> dict[str, str]:
     return encoded
 
 
+def is_pouchdb(info: Mapping[str, Any]) -> bool:
+    """Whether a ``GET /`` answer is PouchDB Server's (``express-pouchdb``)."""
+    vendor = info.get("vendor")
+    return "express-pouchdb" in info or (
+        isinstance(vendor, Mapping) and vendor.get("name") == "PouchDB authors"
+    )
+
+
 def capabilities_for(info: Mapping[str, Any]) -> frozenset[str]:
     """Capability names for a server, from its ``GET /`` answer.
 
@@ -73,10 +90,10 @@ def capabilities_for(info: Mapping[str, Any]) -> frozenset[str]:
     ``_db_updates``, feed timeouts, ``seq_interval`` and partial indexes, and
     CouchDB 3 partitions; Cloudant is CouchDB 3 without ``_config``.
     """
+    if is_pouchdb(info):
+        return _POUCHDB_CAPS
     vendor = info.get("vendor")
     vendor_name = str(vendor.get("name", "")) if isinstance(vendor, Mapping) else ""
-    if "express-pouchdb" in info or vendor_name == "PouchDB authors":
-        return _POUCHDB_CAPS
     if "cloudant" in vendor_name.lower() or "cloudant_build" in info:
         return _CLOUDANT_CAPS
     version = str(info.get("version", ""))
@@ -95,6 +112,24 @@ def capabilities_for(info: Mapping[str, Any]) -> frozenset[str]:
             | {"changes_filter_404"}
         )
     return frozenset({"javascript_views", "sessions"})
+
+
+def semantics_for(info: Mapping[str, Any], membership: object) -> frozenset[str]:
+    """The semantics names (``read_your_writes``...) a server gives, from its ``GET /``
+    answer and its ``GET /_membership`` answer (``None`` where that was refused).
+
+    A CouchDB whose membership lists exactly one node is a single node; anything
+    else (a cluster, Cloudant, an unknown membership) is treated as a cluster, which
+    promises only what every backend does.
+    """
+    if is_pouchdb(info):
+        return _POUCHDB_SEMANTICS
+    if capabilities_for(info) is _CLOUDANT_CAPS or not isinstance(membership, Mapping):
+        return frozenset()
+    nodes = membership.get("all_nodes")
+    if isinstance(nodes, list) and len(nodes) == 1:
+        return _COUCHDB_NODE_SEMANTICS
+    return frozenset()
 
 
 # Above every real document id (ids compare as UTF-16 strings on PouchDB).
