@@ -161,11 +161,12 @@ def with_cloudant(part: str, url: str, db: str, count: int, page: int) -> int:
                 seen += row["doc"]["n"] >= 0
         elif part == "normal":
             for change in database.changes(include_docs=True):
-                seen += change["doc"]["n"] >= 0
+                if change:  # python-cloudant yields None for a line it skips
+                    seen += change["doc"]["n"] >= 0
         else:
             feed = database.changes(feed="continuous", include_docs=True, heartbeat=5000)
             for change in feed:
-                if "doc" in change:
+                if change and "doc" in change:
                     seen += change["doc"]["n"] >= 0
                 if seen == count:
                     feed.stop()
