@@ -221,16 +221,18 @@ RUNNERS: dict[str, Callable[[str, str, str, int, int], int]] = {
 
 def child(args: argparse.Namespace) -> None:
     started = time.perf_counter()
+    cpu_before = time.process_time()
     try:
         seen = RUNNERS[args.impl](args.part, args.url, args.db, args.docs, args.page_size)
     except NotImplementedError as exc:
         print(json.dumps({"na": str(exc)}))
         return
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_before
     if seen != args.docs:
         sys.exit(f"{args.impl} {args.part}: saw {seen} documents, expected {args.docs}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": elapsed, "rss_mib": rss}))
+    print(json.dumps({"seconds": elapsed, "cpu": cpu, "rss_mib": rss}))
 
 
 # -- orchestration ------------------------------------------------------------------------
@@ -316,24 +318,25 @@ def main() -> None:
         admin_call(url, "DELETE", shared)
         if launched is not None:
             launched.stop()
-    header = f"{'part':<12}" + "".join(f"{c:>22}" for c in clients)
-    print("\nseconds (median) / ratio to raw (median of per-round ratios) / peak RSS MiB")
-    print(header)
-    for part in PARTS:
-        cells = []
-        baseline = results[(part, "raw")]
-        for impl in clients:
-            runs = results[(part, impl)]
-            if "na" in runs[0]:
-                cells.append(f"{'n/a':>22}")
-                continue
-            ratio = statistics.median(
-                r["seconds"] / b["seconds"] for r, b in zip(runs, baseline, strict=True)
-            )
-            secs = statistics.median(r["seconds"] for r in runs)
-            rss = max(r["rss_mib"] for r in runs)
-            cells.append(f"{secs:>8.2f}s {ratio:>5.2f}x {rss:>4.0f}M")
-        print(f"{part:<12}" + "".join(cells))
+    header = f"{'part':<12}" + "".join(f"{c:>24}" for c in clients)
+    for measure, title in (("seconds", "wall"), ("cpu", "CPU (user+sys)")):
+        print(f"\n{title} seconds (median) / ratio to raw (median of per-round ratios) / RSS")
+        print(header)
+        for part in PARTS:
+            cells = []
+            baseline = results[(part, "raw")]
+            for impl in clients:
+                runs = results[(part, impl)]
+                if "na" in runs[0]:
+                    cells.append(f"{'n/a':>24}")
+                    continue
+                ratio = statistics.median(
+                    r[measure] / b[measure] for r, b in zip(runs, baseline, strict=True)
+                )
+                secs = statistics.median(r[measure] for r in runs)
+                rss = max(r["rss_mib"] for r in runs)
+                cells.append(f"{secs:>9.2f}s {ratio:>5.2f}x {rss:>4.0f}M")
+            print(f"{part:<12}" + "".join(cells))
 
 
 if __name__ == "__main__":
