@@ -95,6 +95,9 @@ CAPABILITIES: dict[str, str] = {
     "function (PouchDB Server 4.2's process dies: settee checks the design document first)",
     "multiprocess": "several processes may open the same store",
     "mango_partial_indexes": "partial_filter_selector in Mango indexes",
+    "server_replicator": "the server's own replicator (_replicator documents, _scheduler, "
+    "POST /_replicate)",
+    "bulk_get": "POST /db/_bulk_get (many documents' revisions in one request)",
 }
 
 

@@ -33,6 +33,8 @@ _COUCHDB2_CAPS = _POUCHDB_CAPS | {
     "feed_timeout",
     "seq_interval",
     "mango_partial_indexes",
+    "server_replicator",
+    "bulk_get",
 }
 _COUCHDB3_CAPS = _COUCHDB2_CAPS | {"partitions"}
 # Cloudant has no user-visible /_config.
