@@ -180,7 +180,8 @@ def test_target_refusals_are_counted_and_not_checkpointed_past(pair: Pair) -> No
     target.put_doc(
         {
             "_id": "_design/guard",
-            "validate_doc_update": "function (doc) { if (doc.bad) { throw({forbidden: 'no bad docs'}); } }",
+            "validate_doc_update": "function (doc) {"
+            " if (doc.bad) { throw({forbidden: 'no bad docs'}); } }",
         }
     )
     for i in range(6):
