@@ -10,6 +10,7 @@ skip with that reason). Two ends of the same kind are two separate stores
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -85,8 +86,14 @@ def tree(db: settee.Database, docid: str) -> dict[str, Any]:
     for item in leafs:
         doc = item["ok"]
         body = {k: v for k, v in doc.items() if k not in ("_revisions", "_attachments")}
+        # By content: CouchDB gzips compressible types and gives the digest of that.
         atts = {
-            name: (att.get("digest"), att.get("content_type"))
+            name: (
+                att.get("content_type"),
+                hashlib.md5(
+                    db.backend.get_attachment(db.database_name, docid, name, rev=doc["_rev"])[0]
+                ).hexdigest(),
+            )
             for name, att in (doc.get("_attachments") or {}).items()
         }
         shape.append(
