@@ -187,7 +187,7 @@ def pouchdb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
             url=url,
             user=ADMIN_USER,
             password=ADMIN_PASSWORD,
-            capabilities=frozenset({"javascript_views", "sessions", "config"}),
+            capabilities=frozenset({"javascript_views", "sessions", "config", "bulk_get"}),
             process=process,
         )
     finally:
