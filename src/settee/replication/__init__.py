@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, TypedDict, overload
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
 from settee import database as _database
 from settee.database import Database
@@ -37,6 +37,9 @@ from settee.replication.engine import (
 )
 from settee.replication.live import Replication, Status
 from settee.rows import Seq
+
+if TYPE_CHECKING:  # typing_extensions ships with every type checker; no runtime dependency
+    from typing_extensions import Unpack
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -211,14 +214,18 @@ def _one_batch(session: Session) -> bool:
 
 @overload
 def sync(
-    a: Database, b: Database, *, continuous: Literal[False] = False, **options: Any
+    a: Database,
+    b: Database,
+    *,
+    continuous: Literal[False] = False,
+    **options: Unpack[ReplicateOptions],
 ) -> tuple[ReplicationResult, ReplicationResult]: ...
 @overload
 def sync(
-    a: Database, b: Database, *, continuous: Literal[True], **options: Any
+    a: Database, b: Database, *, continuous: Literal[True], **options: Unpack[ReplicateOptions]
 ) -> tuple[Replication, Replication]: ...
 def sync(
-    a: Database, b: Database, *, continuous: bool = False, **options: Any
+    a: Database, b: Database, *, continuous: bool = False, **options: Unpack[ReplicateOptions]
 ) -> tuple[ReplicationResult, ReplicationResult] | tuple[Replication, Replication]:
     """Replicate ``a`` into ``b`` and ``b`` into ``a`` (the options of :func:`replicate`);
     returns the two results (or the two live handles with ``continuous=True``)."""
