@@ -177,7 +177,7 @@ def _run_once(
             if not prepared:
                 session.prepare()
                 prepared = True
-            done = _one_batch(session)
+            done = session.next_batch()
             failures = 0
             if progress is not None:
                 progress(session.result)
@@ -193,23 +193,6 @@ def _run_once(
             time.sleep(delay)
     session.finish()
     return session.result
-
-
-def _one_batch(session: Session) -> bool:
-    """One page of changes from where the session is, replicated; True at the end."""
-    options = session.options
-    feed = session.source.changes(
-        feed="normal",
-        since=session.result.end_last_seq,
-        limit=options.batch_size,
-        **options.feed_options(),
-    )
-    rows = list(feed)
-    end = feed.last_seq
-    if end is None and rows:
-        end = rows[-1].get("seq")
-    session.process(rows, end)
-    return len(rows) < options.batch_size
 
 
 @overload

@@ -236,6 +236,23 @@ class Session:
         return start
 
     # -- one batch -----------------------------------------------------------------------
+    def next_batch(self) -> bool:
+        """One page of changes (``batch_size``) from where the session is, replicated;
+        True when it was the last (the source had no more)."""
+        options = self.options
+        feed = self.source.changes(
+            feed="normal",
+            since=self.result.end_last_seq,
+            limit=options.batch_size,
+            **options.feed_options(),
+        )
+        rows = list(feed)
+        end = feed.last_seq
+        if end is None and rows:
+            end = rows[-1].get("seq")
+        self.process(rows, end)
+        return len(rows) < options.batch_size
+
     def process(self, rows: Sequence[Mapping[str, Any]], end_seq: Seq | None) -> None:
         """Replicate the change ``rows`` (in feed order), then checkpoint.
 

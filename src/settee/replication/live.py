@@ -6,7 +6,9 @@ a batch is sent when it is full or when the feed has nothing more for a
 moment. Transient errors (a dropped connection, a 5xx, a 429) back off with
 full jitter and resume from the last batch done; a terminal one (401/403/404,
 ``NotSupported``) ends it with ``status == "error"`` and the exception in
-``error``. A process killed mid-way resumes from its last checkpoint: at most
+``error``. It first catches up page by page (``status`` ``"running"``), then follows;
+``"idle"`` means caught up and no change waiting. A process killed mid-way
+resumes from its last checkpoint: at most
 the one batch in flight is sent again (``new_edits=false`` writes do not
 double).
 """
@@ -126,13 +128,17 @@ class Replication:
     # -- the thread ----------------------------------------------------------------------
     def _run(self) -> None:
         failures = 0
-        prepared = False
+        prepared = caught_up = False
         try:
             while not self._stop.is_set():
                 try:
                     if not prepared:
                         self.session.prepare()
                         prepared = True
+                    while not caught_up and not self._stop.is_set():
+                        # What the source has now, page by page: "idle" means caught up.
+                        caught_up = self.session.next_batch()
+                        self._batch_done()
                     self._follow(self.session.result.end_last_seq)
                     failures = 0
                 except BaseException as exc:
@@ -236,6 +242,9 @@ class Replication:
                 end = row["seq"]
                 break
         self.session.process(batch, end)
+        self._batch_done()
+
+    def _batch_done(self) -> None:
         if self.session.refusal is not None:
             raise self.session.refusal
         if self.progress is not None:
