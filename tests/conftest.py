@@ -54,7 +54,8 @@ SEMANTICS_OF: dict[str, frozenset[str]] = {
 }
 COUCHDB_CAPS = frozenset(
     {"javascript_views", "sessions", "config", "db_updates", "changes_selector", "partitions",
-     "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_filter_404"}
+     "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_filter_404",
+     "server_replicator", "bulk_get"}
 )  # fmt: skip
 
 
@@ -182,7 +183,7 @@ def pouchdb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
             url=url,
             user=ADMIN_USER,
             password=ADMIN_PASSWORD,
-            capabilities=frozenset({"javascript_views", "sessions", "config"})
+            capabilities=frozenset({"javascript_views", "sessions", "config", "bulk_get"})
             | SEMANTICS_OF["pouchdb"],
             process=process,
         )

@@ -46,6 +46,7 @@ from settee.feeds.feed import Feed, InfiniteFeed
 from settee.pages.bookmarks import QueryResult
 from settee.pages.keys import Result, ResultByKey
 from settee.partition import Partition
+from settee.replication import Replication, ReplicationResult, replicate, sync
 from settee.rql.builder import R
 
 __version__ = "0.1.0"
@@ -86,6 +87,8 @@ __all__ = [
     "QueryResult",
     "R",
     "RQLSyntaxError",
+    "Replication",
+    "ReplicationResult",
     "Result",
     "ResultByKey",
     "ServerError",
@@ -102,4 +105,6 @@ __all__ = [
     "couchdb",
     "couchdb_admin_party",
     "errors",
+    "replicate",
+    "sync",
 ]

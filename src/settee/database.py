@@ -23,7 +23,7 @@ security, revision limit and compaction are its own methods here.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from settee import errors
@@ -56,8 +56,9 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from settee.client import Client
+    from settee.replication import ReplicateOptions, Replication, ReplicationResult
 
-__all__ = ["BULK_CHUNK_SIZE", "Database"]
+__all__ = ["BULK_CHUNK_SIZE", "Database", "install_replicator"]
 
 #: Documents per ``_bulk_docs`` request when ``bulk_docs`` is given more.
 BULK_CHUNK_SIZE = 500
@@ -76,6 +77,25 @@ _SECURITY_ROLES = frozenset(
         "_security",
     }
 )
+
+
+# The replication engine sits above this layer (settee.replication reads feeds and
+# creates targets through Database handles); it installs its entry point here when
+# imported, which ``import settee`` does, so replicate_to/replicate_from call down
+# into it without this module importing it.
+_replicate: Callable[..., Any] | None = None
+
+
+def install_replicator(replicate: Callable[..., Any]) -> None:
+    """Set what :meth:`Database.replicate_to` calls (``settee.replication.replicate``)."""
+    global _replicate  # the one late-bound entry point, set once at import
+    _replicate = replicate
+
+
+def _replicator() -> Callable[..., Any]:
+    if _replicate is None:
+        raise errors.NotSupported("replication needs settee.replication (import settee)")
+    return _replicate
 
 
 def _may_have_applied(exc: errors.SetteeError) -> bool:
@@ -768,6 +788,49 @@ class Database(QueryScope):
         """A perpetually reconnecting ``_changes`` feed (:class:`~settee.feeds.feed.InfiniteFeed`);
         options: :class:`~settee.feeds.options.InfiniteChangesOptions`."""
         return feeds.infinite_changes_feed(self, raw_data=raw_data, **options)
+
+    # -- replication (settee.replication) --------------------------------------------
+    @overload
+    def replicate_to(
+        self,
+        target: Database,
+        *,
+        continuous: Literal[False] = False,
+        **options: Unpack[ReplicateOptions],
+    ) -> ReplicationResult: ...
+    @overload
+    def replicate_to(
+        self, target: Database, *, continuous: Literal[True], **options: Unpack[ReplicateOptions]
+    ) -> Replication: ...
+    def replicate_to(
+        self, target: Database, *, continuous: bool = False, **options: Unpack[ReplicateOptions]
+    ) -> ReplicationResult | Replication:
+        """``settee.replicate(self, target, ...)``: this database's changes into ``target``."""
+        answer: ReplicationResult | Replication = _replicator()(
+            self, target, continuous=continuous, **options
+        )
+        return answer
+
+    @overload
+    def replicate_from(
+        self,
+        source: Database,
+        *,
+        continuous: Literal[False] = False,
+        **options: Unpack[ReplicateOptions],
+    ) -> ReplicationResult: ...
+    @overload
+    def replicate_from(
+        self, source: Database, *, continuous: Literal[True], **options: Unpack[ReplicateOptions]
+    ) -> Replication: ...
+    def replicate_from(
+        self, source: Database, *, continuous: bool = False, **options: Unpack[ReplicateOptions]
+    ) -> ReplicationResult | Replication:
+        """``settee.replicate(source, self, ...)``: ``source``'s changes into this database."""
+        answer: ReplicationResult | Replication = _replicator()(
+            source, self, continuous=continuous, **options
+        )
+        return answer
 
     def filter(
         self,

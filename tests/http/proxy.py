@@ -13,6 +13,9 @@ ways, one thread per direction per connection. Faults are armed from the test
   server restart: connections are refused), then listen again on the port.
 * ``inject_status(status, count)``: the next ``count`` new connections get
   this HTTP error instead of reaching the server (``Retry-After: 0``).
+* ``cut_request(marker, after)``: the next request whose bytes hold ``marker``
+  (``b"POST /db/_bulk_docs"``) reaches the server, and its connection is
+  closed ``after`` bytes into the response (a write that applied, unanswered).
 * ``drop_all()``: close every open connection now.
 * ``expire_sessions()``: every ``AuthSession`` cookie counts as expired until
   the client logs in again (``POST /_session``): a request carrying one is
@@ -53,6 +56,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._cut_next: int | None = None
         self._cut_body_next: int | None = None
+        self._cut_request: tuple[bytes, int] | None = None
         self._stall_until = 0.0
         self._inject: list[tuple[int, int]] = []  # [(status, remaining)]
         self._cookies_seen: set[bytes] = set()
@@ -125,6 +129,10 @@ class FaultProxy:
     def cut_in_body(self, nbytes: int) -> None:
         with self._lock:
             self._cut_body_next = nbytes
+
+    def cut_request(self, marker: bytes, after: int = 0) -> None:
+        with self._lock:
+            self._cut_request = (marker, after)
 
     def stall(self, seconds: float) -> None:
         with self._lock:
@@ -215,10 +223,13 @@ class FaultProxy:
             self._cut_next = None
             cut_body = self._cut_body_next
             self._cut_body_next = None
-        up = threading.Thread(target=self._pump_up, args=(client, upstream), daemon=True)
+        # Shared by the two pumps: the response byte at which a marked request's
+        # connection is cut (set by the upward pump before the request goes on).
+        state: dict[str, int | None] = {"sent": 0, "cut_at": None}
+        up = threading.Thread(target=self._pump_up, args=(client, upstream, state), daemon=True)
         up.start()
         try:
-            self._pump_down(upstream, client, cut, cut_body)
+            self._pump_down(upstream, client, cut, cut_body, state)
         finally:
             self._close_pair(client, upstream)
             up.join(timeout=5)
@@ -244,7 +255,9 @@ class FaultProxy:
             client.sendall(head.encode() + body.encode())
         self._close_pair(client, None)
 
-    def _pump_up(self, client: socket.socket, upstream: socket.socket) -> None:
+    def _pump_up(
+        self, client: socket.socket, upstream: socket.socket, state: dict[str, int | None]
+    ) -> None:
         with contextlib.suppress(OSError):
             while not self._stopped.is_set():
                 data = client.recv(_BLOCK)
@@ -256,12 +269,22 @@ class FaultProxy:
                     self._answer(client, 401, request=data, error="unauthorized")
                     upstream.close()
                     return
+                with self._lock:
+                    marked = self._cut_request
+                    if marked is not None and marked[0] in data:
+                        self._cut_request = None
+                        state["cut_at"] = (state["sent"] or 0) + marked[1]
                 upstream.sendall(data)
         with contextlib.suppress(OSError):
             upstream.shutdown(socket.SHUT_WR)
 
     def _pump_down(
-        self, upstream: socket.socket, client: socket.socket, cut: int | None, cut_body: int | None
+        self,
+        upstream: socket.socket,
+        client: socket.socket,
+        cut: int | None,
+        cut_body: int | None,
+        state: dict[str, int | None],
     ) -> None:
         sent = 0
         body_start: int | None = None
@@ -286,6 +309,9 @@ class FaultProxy:
                     if body_start is not None:
                         body_limit = body_start + cut_body - sent
                         limit = body_limit if limit is None else min(limit, body_limit)
+                cut_at = state["cut_at"]
+                if cut_at is not None:
+                    limit = cut_at - sent if limit is None else min(limit, cut_at - sent)
                 if limit is not None and limit < len(data):
                     if limit > 0:
                         client.sendall(data[:limit])
@@ -294,6 +320,7 @@ class FaultProxy:
                     return
                 client.sendall(data)
                 sent += len(data)
+                state["sent"] = sent
                 self.bytes_down += len(data)
 
     def _session_expired(self, request: bytes) -> bool:

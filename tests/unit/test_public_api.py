@@ -41,6 +41,8 @@ EXPECTED = [
     "QueryResult",
     "R",
     "RQLSyntaxError",
+    "Replication",
+    "ReplicationResult",
     "Result",
     "ResultByKey",
     "ServerError",
@@ -57,6 +59,8 @@ EXPECTED = [
     "couchdb",
     "couchdb_admin_party",
     "errors",
+    "replicate",
+    "sync",
 ]
 
 

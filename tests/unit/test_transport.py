@@ -335,14 +335,14 @@ ASF = "The Apache Software Foundation"
     [
         (
             {"express-pouchdb": "Welcome!", "vendor": {"name": "PouchDB authors"}},
-            {"javascript_views", "sessions", "config"},
+            {"javascript_views", "sessions", "config", "bulk_get"},
         ),
         (
             {"couchdb": "Welcome", "version": "3.3.3", "vendor": {"name": ASF}},
             {
                 "javascript_views", "sessions", "config", "db_updates", "partitions",
                 "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_selector",
-                "changes_filter_404",
+                "changes_filter_404", "bulk_get", "server_replicator",
             },
         ),
         (
@@ -350,7 +350,7 @@ ASF = "The Apache Software Foundation"
             {
                 "javascript_views", "sessions", "config", "db_updates",
                 "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_selector",
-                "changes_filter_404",
+                "changes_filter_404", "bulk_get", "server_replicator",
             },
         ),
         (
@@ -358,7 +358,7 @@ ASF = "The Apache Software Foundation"
             {
                 "javascript_views", "sessions", "db_updates", "partitions",
                 "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_selector",
-                "changes_filter_404",
+                "changes_filter_404", "bulk_get", "server_replicator",
             },
         ),
         ({"couchdb": "Welcome"}, {"javascript_views", "sessions"}),

@@ -102,6 +102,9 @@ CAPABILITIES: dict[str, str] = {
     "(on a CouchDB cluster: only for writes made with write_quorum equal to the copies, n)",
     "strict_conflicts": "a write on a stale _rev is always refused (409), never kept as a conflict",
     "versioned_local_docs": "_local documents refuse a stale _rev (Conflict)",
+    "server_replicator": "the server's own replicator (_replicator documents, _scheduler, "
+    "POST /_replicate)",
+    "bulk_get": "POST /db/_bulk_get (many documents' revisions in one request)",
 }
 
 

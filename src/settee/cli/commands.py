@@ -23,6 +23,7 @@ import settee
 from settee import __version__, errors
 from settee.cli.demo import run_demo
 from settee.cli.progress import chunked, progress
+from settee.cli.replicate import add_replicate_command
 from settee.feeds.base import JSON_LOADS
 from settee.feeds.normal import IJSON_BACKEND
 from settee.results import raise_for_result
@@ -315,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dump", help="write every document as JSON lines to stdout")
     p.add_argument("db")
     p.set_defaults(func=cmd_dump)
+    add_replicate_command(sub)
     return parser
 
 

@@ -25,7 +25,7 @@ _JSON_PARAMS = frozenset(
 # Server 4.2 lacks changes_filter_404: a _changes filter naming a missing design
 # document or function kills its process, so the backend reads the design document
 # first (one GET) and raises NotFound itself.
-_POUCHDB_CAPS = frozenset({"javascript_views", "sessions", "config"})
+_POUCHDB_CAPS = frozenset({"javascript_views", "sessions", "config", "bulk_get"})
 _COUCHDB2_CAPS = _POUCHDB_CAPS | {
     "changes_filter_404",
     "changes_selector",
@@ -33,6 +33,7 @@ _COUCHDB2_CAPS = _POUCHDB_CAPS | {
     "feed_timeout",
     "seq_interval",
     "mango_partial_indexes",
+    "server_replicator",
 }
 _COUCHDB3_CAPS = _COUCHDB2_CAPS | {"partitions"}
 # Cloudant has no user-visible /_config.

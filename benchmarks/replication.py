@@ -1,0 +1,271 @@
+"""Replication throughput: settee vs PouchDB's own replicator, on the same data.
+
+Run by hand (not in CI)::
+
+    .venv/bin/python benchmarks/replication.py              # 10,000 documents
+    .venv/bin/python benchmarks/replication.py --full       # 100,000 documents
+    .venv/bin/python benchmarks/replication.py --docs 50000 --couchdb http://admin:pw@127.0.0.1:5984
+
+It starts PouchDB Server (in-memory) itself. Each part runs in its own
+process (a fresh interpreter or node), so its peak RSS is its own:
+
+* settee push: an embedded SQLite store -> PouchDB Server (``settee.replicate``);
+* settee pull: PouchDB Server -> a fresh SQLite store;
+* PouchDB push: PouchDB (node, the ``pouchdb-core`` + ``pouchdb-replication``
+  7.3 that PouchDB Server ships, memory adapter) -> PouchDB Server;
+* PouchDB pull: PouchDB Server -> a fresh PouchDB memory database;
+* with ``--couchdb URL``: CouchDB's server replicator (``POST /_replicate``)
+  between two databases of that server, and settee's between the same two.
+
+Both replicators use batches of 100 changes. Loading the source is not timed.
+Prints docs/s and peak RSS per part, and settee's time as a ratio of PouchDB's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCH = 100
+
+NODE_SCRIPT = r"""
+const P = require('pouchdb-core')
+  .plugin(require('pouchdb-adapter-http'))
+  .plugin(require('pouchdb-adapter-memory'))
+  .plugin(require('pouchdb-replication'));
+const [mode, url, count] = process.argv.slice(2);
+(async () => {
+  const local = new P('bench-' + mode + '-' + Date.now(), {adapter: 'memory'});
+  const remote = new P(url, {skip_setup: false});
+  if (mode === 'push') {
+    const n = parseInt(count, 10);
+    for (let start = 0; start < n; start += 1000) {
+      const docs = [];
+      for (let i = start; i < Math.min(n, start + 1000); i++) docs.push(makeDoc(i));
+      await local.bulkDocs(docs);
+    }
+  }
+  const t0 = process.hrtime.bigint();
+  const info = mode === 'push'
+    ? await P.replicate(local, remote, {batch_size: 100})
+    : await P.replicate(remote, local, {batch_size: 100});
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  console.log(JSON.stringify({seconds, docs_written: info.docs_written,
+                              max_rss_kb: process.resourceUsage().maxRSS}));
+})().catch((e) => { console.error(e); process.exit(1); });
+function makeDoc(i) {
+  return {_id: 'doc-' + String(i).padStart(7, '0'), n: i, name: 'item ' + i,
+          tags: ['a', 'b', String(i % 17)], nested: {x: i * 2, y: 'y'.repeat(40)}};
+}
+"""
+
+
+def make_doc(i: int) -> dict[str, Any]:
+    return {
+        "_id": f"doc-{i:07d}",
+        "n": i,
+        "name": f"item {i}",
+        "tags": ["a", "b", str(i % 17)],
+        "nested": {"x": i * 2, "y": "y" * 40},
+    }
+
+
+# -- the parts (in child processes) ----------------------------------------------------------
+
+
+def child(args: argparse.Namespace) -> None:
+    import settee
+
+    source = settee.connect(args.source_url)[args.source_db]
+    target_client = settee.connect(args.target_url)
+    target = target_client.create_database(args.target_db, throw_on_exists=False)
+    start = time.perf_counter()
+    result = settee.replicate(source, target, batch_size=BATCH)
+    seconds = time.perf_counter() - start
+    out = {
+        "seconds": seconds,
+        "docs_written": result.docs_written,
+        "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
+    print(json.dumps(out))
+
+
+def run_settee(source_url: str, source_db: str, target_url: str, target_db: str) -> dict[str, Any]:
+    argv = ["--child", source_url, source_db, target_url, target_db]
+    done = subprocess.run(
+        [sys.executable, __file__, *argv],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    if done.returncode != 0:
+        sys.exit(f"settee part failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run_pouchdb(node_modules: Path, mode: str, url: str, count: int) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".js", delete=False) as script:
+        script.write(NODE_SCRIPT)
+    try:
+        done = subprocess.run(
+            ["node", script.name, mode, url, str(count)],
+            check=False,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "NODE_PATH": str(node_modules)},
+            cwd=tempfile.gettempdir(),
+        )
+    finally:
+        os.unlink(script.name)
+    if done.returncode != 0:
+        sys.exit(f"PouchDB part failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run_couchdb_replicator(url: str, source: str, target: str) -> dict[str, Any]:
+    import settee
+    from settee.replication.server import ServerReplicator
+
+    client = settee.connect(url)
+    start = time.perf_counter()
+    answer = ServerReplicator(client).replicate(
+        client[source], settee.Database(client, target), create_target=True
+    )
+    seconds = time.perf_counter() - start
+    written = sum(h.get("docs_written", 0) for h in answer.get("history", [])[:1])
+    client.disconnect()
+    return {"seconds": seconds, "docs_written": written, "max_rss_kb": 0}
+
+
+# -- orchestration --------------------------------------------------------------------------
+
+
+def pouchdb_bin() -> Path:
+    binary = os.environ.get("SETTEE_POUCHDB_BIN") or str(
+        ROOT / ".cache/npm/node_modules/.bin/pouchdb-server"
+    )
+    if not Path(binary).exists():
+        found = shutil.which("pouchdb-server")
+        if found is None:
+            sys.exit("pouchdb-server is not installed (make pouchdb, or set SETTEE_POUCHDB_BIN)")
+        binary = found
+    return Path(binary)
+
+
+def start_pouchdb(binary: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    workdir = tempfile.mkdtemp(prefix="settee-bench-")
+    process = subprocess.Popen(
+        [str(binary), "--in-memory", "--port", str(port), "--host", "127.0.0.1",
+         "--no-stdout-logs"],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/", timeout=2).close()
+            return url, process
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.terminate()
+                sys.exit("pouchdb-server did not start")
+            time.sleep(0.2)
+
+
+def show(label: str, count: int, run: dict[str, Any]) -> None:
+    rate = count / run["seconds"] if run["seconds"] else float("inf")
+    rss = f"{run['max_rss_kb'] / 1024:7.1f} MiB" if run["max_rss_kb"] else "    (server)"
+    print(
+        f"  {label:<34} {run['seconds']:8.2f} s  {rate:9.0f} docs/s  peak RSS {rss}"
+        f"  written {run['docs_written']}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", type=int, default=10_000)
+    parser.add_argument("--full", action="store_true", help="100,000 documents")
+    parser.add_argument("--couchdb", help="also CouchDB's server replicator at this admin URL")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        ns = argparse.Namespace(
+            source_url=args.child[0],
+            source_db=args.child[1],
+            target_url=args.child[2],
+            target_db=args.child[3],
+        )
+        child(ns)
+        return
+    count = 100_000 if args.full else args.docs
+    binary = pouchdb_bin()
+    node_modules = binary.parent.parent
+    sys.path.insert(0, str(ROOT / "src"))
+    import settee
+
+    workdir = Path(tempfile.mkdtemp(prefix="settee-rep-bench-"))
+    url, server = start_pouchdb(binary)
+    try:
+        local_url = f"sqlite:///{workdir / 'source.db'}"
+        local = settee.connect(local_url).create_database("source")
+        for start in range(0, count, 1000):
+            local.bulk_docs([make_doc(i) for i in range(start, min(count, start + 1000))])
+        local.client.disconnect()
+        print(f"replicating {count} documents (batches of {BATCH}), PouchDB Server at {url}")
+        runs: dict[str, dict[str, Any]] = {}
+        runs["settee push"] = run_settee(local_url, "source", url, "push-settee")
+        show("settee   sqlite -> PouchDB Server", count, runs["settee push"])
+        runs["pouchdb push"] = run_pouchdb(node_modules, "push", f"{url}/push-pouchdb", count)
+        show("PouchDB  memory -> PouchDB Server", count, runs["pouchdb push"])
+        back_url = f"sqlite:///{workdir / 'back.db'}"
+        runs["settee pull"] = run_settee(url, "push-settee", back_url, "back")
+        show("settee   PouchDB Server -> sqlite", count, runs["settee pull"])
+        runs["pouchdb pull"] = run_pouchdb(node_modules, "pull", f"{url}/push-pouchdb", count)
+        show("PouchDB  PouchDB Server -> memory", count, runs["pouchdb pull"])
+        for way in ("push", "pull"):
+            ratio = runs[f"settee {way}"]["seconds"] / runs[f"pouchdb {way}"]["seconds"]
+            print(f"  {way}: settee takes {ratio:.2f}x PouchDB's time")
+        if args.couchdb:
+            couch = settee.connect(args.couchdb)
+            name = f"bench-src-{int(time.time())}"
+            couch.create_database(name)
+            db = couch[name]
+            for start in range(0, count, 1000):
+                db.bulk_docs([make_doc(i) for i in range(start, min(count, start + 1000))])
+            server_run = run_couchdb_replicator(args.couchdb, name, name + "-couch")
+            show("CouchDB  server replicator", count, server_run)
+            ours = run_settee(args.couchdb, name, args.couchdb, name + "-settee")
+            show("settee   CouchDB -> CouchDB", count, ours)
+            print(f"  settee takes {ours['seconds'] / server_run['seconds']:.2f}x CouchDB's time")
+            for suffix in ("", "-couch", "-settee"):
+                couch.delete_database(name + suffix)
+            couch.disconnect()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""Replication through the fault proxy (tests/http/proxy.py) and across a SIGKILL.
+
+PouchDB Server is the real server behind the proxy; the other end is a local
+store. Cuts land on the request that matters: the answer to ``_bulk_docs``
+(the write applied, its answer lost) and the body of ``_changes``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import settee
+from tests.conftest import ROOT, Server, unique_name
+from tests.http.proxy import FaultProxy
+from tests.replication.conftest import doc_ids, same_trees
+
+
+@pytest.fixture
+def proxy(pouchdb_server: Server) -> Iterator[FaultProxy]:
+    port = int(pouchdb_server.url.rsplit(":", 1)[1])
+    with FaultProxy(port, max_lifetime=300) as p:
+        yield p
+
+
+@pytest.fixture
+def remote(
+    pouchdb_server: Server, proxy: FaultProxy
+) -> Iterator[tuple[settee.Database, settee.Database]]:
+    """``(through_proxy, direct)``: one PouchDB Server database by two clients."""
+    name = unique_name("rep-fault")
+    direct = settee.connect(pouchdb_server.url, auth=pouchdb_server.auth)
+    faulty = settee.connect(proxy.url, auth=pouchdb_server.auth)
+    direct.create_database(name)
+    try:
+        yield faulty[name], direct[name]
+    finally:
+        direct.delete_database(name)
+        direct.disconnect()
+        faulty.disconnect()
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[settee.Database]:
+    client = settee.connect(f"sqlite:///{tmp_path / 'local.db'}")
+    try:
+        yield client.create_database("local")
+    finally:
+        client.disconnect()
+
+
+def _fill(db: settee.Database, n: int, prefix: str = "d") -> None:
+    db.bulk_docs([{"_id": f"{prefix}{i:04d}", "n": i} for i in range(n)])
+
+
+def test_a_cut_answer_to_bulk_docs_is_sent_again(
+    proxy: FaultProxy, remote: tuple[settee.Database, settee.Database], local: settee.Database
+) -> None:
+    target, direct = remote
+    _fill(local, 60)
+    proxy.cut_request(f"POST /{target.database_name}/_bulk_docs".encode(), after=0)
+    seen: list[BaseException] = []
+    result = settee.replicate(local, target, batch_size=20, on_error=lambda e, d: seen.append(e))
+    assert proxy.cuts == 1 and len(seen) == 1
+    assert isinstance(seen[0], settee.TransportError)
+    assert result.ok and result.docs_written + (result.missing_found - result.docs_read) <= 60
+    assert doc_ids(direct) == doc_ids(local)
+    same_trees(local, direct)
+
+
+def test_resume_after_a_cut_in_bulk_docs_starts_at_the_checkpoint(
+    proxy: FaultProxy, remote: tuple[settee.Database, settee.Database], local: settee.Database
+) -> None:
+    target, direct = remote
+    _fill(local, 60)
+    cut_on = f"POST /{target.database_name}/_bulk_docs".encode()
+    batches = 0
+
+    def arm_third(result: settee.ReplicationResult) -> None:
+        nonlocal batches
+        batches += 1
+        if batches == 2:
+            proxy.cut_request(cut_on, after=0)
+
+    with pytest.raises(settee.TransportError):
+        settee.replicate(local, target, batch_size=20, max_retries=0, progress=arm_third)
+    second = settee.replicate(local, target, batch_size=20)
+    assert second.start_last_seq == 40  # two batches were checkpointed
+    # The third batch applied but its answer was lost: sent again, nothing new to write.
+    assert second.missing_checked == 20 and second.docs_written == 0
+    same_trees(local, direct)
+
+
+def test_a_cut_in_changes_resumes(
+    proxy: FaultProxy, remote: tuple[settee.Database, settee.Database], local: settee.Database
+) -> None:
+    source, direct = remote
+    _fill(direct, 80)
+    proxy.cut_request(f"/{source.database_name}/_changes".encode(), after=400)
+    with pytest.raises((settee.TransportError, settee.FeedError)):
+        settee.replicate(source, local, batch_size=80, max_retries=0)
+    assert proxy.cuts == 1
+    proxy.cut_request(f"/{source.database_name}/_changes".encode(), after=400)
+    result = settee.replicate(source, local, batch_size=30)  # retried inside
+    assert result.ok and proxy.cuts == 2
+    assert len(doc_ids(local)) == 80
+    same_trees(direct, local)
+
+
+def test_live_replication_through_dropped_connections_loses_nothing(
+    proxy: FaultProxy, remote: tuple[settee.Database, settee.Database], local: settee.Database
+) -> None:
+    source, direct = remote
+    errors: list[BaseException] = []
+    live = settee.replicate(
+        source, local, continuous=True, batch_size=25, on_error=lambda e, d: errors.append(e)
+    )
+    try:
+        assert live.status in ("running", "idle")
+        for round_ in range(4):
+            _fill(direct, 50, prefix=f"r{round_}-")
+            time.sleep(0.2)
+            proxy.drop_all()
+        deadline = time.monotonic() + 180
+        while len(doc_ids(local)) < 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        while live.status != "idle" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert live.status == "idle"
+    finally:
+        result = live.stop()
+    assert live.status == "stopped" and live.error is None
+    assert len(doc_ids(local)) == 200, "documents lost"
+    assert result.docs_written >= 200 - 0 and result.doc_write_failures == 0
+    assert proxy.connections > 1  # the drops were real
+    same_trees(direct, local)
+
+
+def test_live_replication_stops_on_a_terminal_error(
+    remote: tuple[settee.Database, settee.Database], local: settee.Database
+) -> None:
+    # The target database goes away: its writes answer NotFound, which no retry mends.
+    _, direct = remote
+    _fill(direct, 5)
+    live = settee.replicate(direct, local, continuous=True)
+    deadline = time.monotonic() + 120
+    while live.status != "idle" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert live.status == "idle" and live.last_seq != 0
+    local.client.delete_database(local.database_name)
+    _fill(direct, 3, prefix="late")
+    with pytest.raises(settee.NotFound):
+        live.wait(timeout=180)
+    assert live.status == "error" and isinstance(live.error, settee.NotFound)
+
+
+_CHILD = """
+import sys, time, settee
+src = settee.connect("sqlite:///" + sys.argv[1])["src"]
+tgt = settee.connect("sqlite:///" + sys.argv[2]).create_database("tgt", throw_on_exists=False)
+def progress(result):
+    print(json.dumps({"recorded": result.recorded_seq, "written": result.docs_written}), flush=True)
+    time.sleep(0.05)
+import json
+live = settee.replicate(src, tgt, continuous=True, batch_size=10, progress=progress)
+live.wait()
+"""
+
+
+def test_a_sigkilled_live_replication_resumes_from_its_checkpoint(tmp_path: Path) -> None:
+    src_path, tgt_path = tmp_path / "src.db", tmp_path / "tgt.db"
+    source_client = settee.connect(f"sqlite:///{src_path}")
+    source = source_client.create_database("src")
+    _fill(source, 300)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(src_path), str(tgt_path)],
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    assert child.stdout is not None
+    lines: list[dict[str, int]] = []
+    timer = threading.Timer(180, child.kill)  # bounded, whatever happens
+    timer.start()
+    try:
+        for line in child.stdout:
+            lines.append(json.loads(line))
+            if len(lines) == 8:
+                os.kill(child.pid, signal.SIGKILL)
+                break
+    finally:
+        child.wait(timeout=30)
+        child.stdout.close()
+        timer.cancel()
+    assert child.returncode == -signal.SIGKILL and len(lines) == 8
+    target_client = settee.connect(f"sqlite:///{tgt_path}")
+    target = target_client["tgt"]
+    before = len(doc_ids(target))
+    checkpointed = lines[-1]["recorded"]
+    assert 0 < checkpointed < 300
+    result = settee.replicate(source, target, batch_size=10)
+    # It starts at the last checkpoint; at most one batch (10) is sent again.
+    assert result.start_last_seq >= checkpointed
+    resent = result.missing_checked - result.missing_found
+    assert resent <= 10
+    assert result.docs_written == 300 - before
+    assert len(doc_ids(target)) == 300
+    same_trees(source, target)
+    source_client.disconnect()
+    target_client.disconnect()
