@@ -26,6 +26,7 @@ from requests.structures import CaseInsensitiveDict
 from settee import errors
 from settee.auth.protocol import Auth, Request
 from settee.auth.schemes import coerce_auth
+from settee.http.intercept import mount_intercepts
 from settee.http.options import TimeoutArg, TransportOptions, check_timeout
 from settee.http.retry import RetryPolicy, earlier_attempt_may_have_applied
 from settee.urls import (
@@ -98,6 +99,7 @@ class Transport:
         )
         self.session.mount("http://", mounted)
         self.session.mount("https://", mounted)
+        mount_intercepts(self.session)  # settee.testing's mocker: answered in-process
         self.last_response: requests.Response | None = None
 
     def __repr__(self) -> str:
