@@ -14,9 +14,12 @@ Loaded through the ``pytest11`` entry point once settee is installed (or with
 * ``settee_client`` - a :class:`settee.Client` on it, closed after the test.
 * ``settee_db`` - a freshly created database with a unique name, deleted
   after the test.
-* ``settee_reset_memory`` - forgets every ``memory:NAME`` store when the test
-  ends (for code that connects to fixed names such as ``memory:app``).
-* ``settee_rest_mock`` - a :class:`settee.testing.RestMocker` (see its docs).
+* ``settee_reset_memory`` - forgets the ``memory:NAME`` stores created during
+  the test when it ends (for code that connects to fixed names such as
+  ``memory:app``).
+* ``settee_rest_mock`` - a started :class:`settee.testing.RestMocker` on the
+  ini value ``settee_rest_endpoint`` (default ``https://rest.settee.test/public/v1``),
+  verified when the test ends.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import settee
 from settee import errors
 from settee.backends.memory import forget_store, store_names
 from settee.testing.backends import KINDS, NoServer, backend_url, release, unique_name
-from settee.testing.rest_mock import RestMocker
+from settee.testing.rest_mock import DEFAULT_ENDPOINT, RestMocker
 
 __all__ = [
     "pytest_addoption",
@@ -62,6 +65,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the server of the `server` backend (default: $SETTEE_TEST_URL)",
     )
     parser.addini("settee_backend", "default backend of settee's fixtures", default="memory")
+    parser.addini(
+        "settee_rest_endpoint",
+        "the API root settee_rest_mock answers for",
+        default=DEFAULT_ENDPOINT,
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -147,8 +155,12 @@ def settee_reset_memory() -> Iterator[None]:
 
 
 @pytest.fixture
-def settee_rest_mock() -> Iterator[RestMocker]:
+def settee_rest_mock(request: pytest.FixtureRequest) -> Iterator[RestMocker]:
     """A :class:`RestMocker`; the test fails if an expected call was never made."""
-    mocker = RestMocker()
-    yield mocker
+    mocker = RestMocker(str(request.config.getini("settee_rest_endpoint")))
+    mocker.start()
+    try:
+        yield mocker
+    finally:
+        mocker.stop()
     mocker.verify()
