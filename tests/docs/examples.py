@@ -5,7 +5,9 @@
 * ``<!-- docs-test: server=pouchdb|rest|couchdb -->`` once on a page: its
   blocks run with ``SERVER_URL`` predefined (and ``API_KEY`` for ``rest``).
 
-Every other ```python block runs, top to bottom, in one namespace per page.
+An interactive-session block (``>>>`` prompts) runs its statements (the
+output shown is not compared). Every other ```python block runs, top to
+bottom, in one namespace per page.
 """
 
 from __future__ import annotations
@@ -42,6 +44,18 @@ class Page:
 
 class DocsTestError(ValueError):
     """A page breaks the docs-test conventions (a skip without reason, a bad server)."""
+
+
+def _statements(session: str) -> str:
+    # An interactive session (>>> / ...): its statements, on their own lines
+    # (output lines become blank lines, so line numbers still match the page).
+    lines = []
+    for line in session.splitlines():
+        if line.startswith((">>> ", "... ")) or line in (">>>", "..."):
+            lines.append(line[4:])
+        else:
+            lines.append("")
+    return "\n".join(lines)
 
 
 def read_page(path: Path) -> Page:
@@ -82,6 +96,9 @@ def read_page(path: Path) -> Page:
                 text[len(indent) :] if text.startswith(indent) else text
                 for text in lines[index + 1 : end]
             ]
-            blocks.append(Block(index + 2, textwrap.dedent("\n".join(body)) + "\n", skip))
+            code = textwrap.dedent("\n".join(body))
+            if code.lstrip().startswith(">>>"):
+                code = _statements(code)
+            blocks.append(Block(index + 2, code + "\n", skip))
         index = end + 1
     return Page(path, blocks, server)
