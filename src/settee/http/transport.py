@@ -11,6 +11,7 @@ redacted, and turns every non-2xx answer into a :mod:`settee.errors` class.
 
 from __future__ import annotations
 
+import http.client
 import http.cookiejar
 import json
 import logging
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
@@ -37,7 +39,7 @@ from settee.urls import (
     split_credentials,
 )
 
-__all__ = ["Headers", "Response", "Transport"]
+__all__ = ["BODY_ERRORS", "CLOSE_RACE_ERRORS", "Headers", "Response", "Transport"]
 
 _module_logger = logging.getLogger("settee")
 
@@ -45,6 +47,17 @@ _module_logger = logging.getLogger("settee")
 Response = requests.Response
 #: Case-insensitive response headers (the HTTP library's own mapping).
 Headers = CaseInsensitiveDict
+#: What reading a streamed body raises when the connection breaks or times out:
+#: the only exceptions a feed turns into FeedError (a caller's own exception,
+#: raised by a signal handler during a read, goes up unchanged).
+BODY_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    http.client.HTTPException,
+    urllib3.exceptions.HTTPError,
+    requests.RequestException,
+)
+#: What a read may also raise once another thread closed the response under it.
+CLOSE_RACE_ERRORS: tuple[type[Exception], ...] = (*BODY_ERRORS, ValueError, AttributeError)
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
