@@ -1,4 +1,4 @@
-"""pytester for the settee.testing plugin's own tests.
+"""pytester (loaded by addopts in pyproject.toml) for the settee.testing plugin's own tests.
 
 The plugin is loaded with ``-p settee.testing.plugin`` in the inner runs,
 unless settee is installed with its ``pytest11`` entry point (then pytest
@@ -10,8 +10,6 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 import pytest
-
-pytest_plugins = ["pytester"]
 
 _REGISTERED = any(ep.value == "settee.testing.plugin" for ep in entry_points(group="pytest11"))
 
