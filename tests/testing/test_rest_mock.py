@@ -124,3 +124,14 @@ def test_fixture_verifies_at_teardown(inner: pytest.Pytester) -> None:
     result = inner.runpytest(*PLUGIN_ARGS)
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*UnexpectedCall: expected call never made: GET *PRD-2*"])
+
+
+def test_expect_serves_the_crud_verbs() -> None:
+    with RestMocker(ENDPOINT) as mocker:
+        mocker.expect("GET", "api/products/42/", return_value={"id": 42})
+        mocker.expect("GET", "api/products/", params={"status": "draft"}, return_value=[{"id": 1}])
+        mocker.expect("PATCH", "api/products/42/", match_body={"name": "y"}, return_value={})
+        api = settee.rest.CrudClient(ENDPOINT, auth="ApiKey k")
+        assert api.read("api/products/42/") == {"id": 42}
+        assert api.list("api/products/", {"status": "draft"}) == [{"id": 1}]
+        assert api.update("api/products/42/", {"name": "y"}) == {}

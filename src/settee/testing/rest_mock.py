@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from settee.http.intercept import Answer, InterceptedRequest, intercept
 from settee.rest.client import Client
@@ -188,7 +188,7 @@ class RestMocker:
         """Register ``method path`` (relative to the endpoint, or absolute) with its answer."""
         url = self._shape.url(path)
         if params:
-            url += ("&" if "?" in url else "?") + "&".join(f"{k}={v}" for k, v in params.items())
+            url += ("&" if "?" in url else "?") + urlencode(list(params.items()), doseq=True)
         return self._register(
             method,
             url,
