@@ -242,3 +242,23 @@ def test_refused_connection_fails_at_once_without_retries(
     # asked for: the first contact is retried that many times
     assert run("--url", target, "--retries", "2", "dbs", monkeypatch=monkeypatch) == 3
     assert len([r for r in caplog.records if "Retrying" in r.getMessage()]) == 2
+
+
+def test_a_missing_directory_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'no' / 'such' / 'x.db'}"
+    assert run("dbs", "--url", url, monkeypatch=monkeypatch) == 2
+    assert "no such directory" in one_line(capsys.readouterr().err)
+    assert not (tmp_path / "no").exists()
+
+
+def test_the_default_store_directory_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SETTEE_URL", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    if sys.platform in ("win32", "darwin"):
+        pytest.skip("XDG_DATA_HOME picks the data directory on Linux only")
+    assert run("create-db", "here", monkeypatch=monkeypatch) == 0
+    assert (tmp_path / "xdg" / "settee" / "settee.db").exists()

@@ -10,8 +10,6 @@ for the durability settings.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from settee.backends._local.backend import LocalBackend, ignore_options
 from settee.backends._local.sqlstore import SQLiteStorage
 from settee.http.options import TransportOptions
@@ -60,8 +58,7 @@ class SQLiteBackend(LocalBackend):
     and the transport options every backend accepts (``options=`` a
     :class:`~settee.http.options.TransportOptions`, or its fields as
     keywords) are checked as on HTTP, then ignored; anything else is a
-    ``TypeError`` naming it. Missing parent directories of the file are
-    created (not for a read-only open).
+    ``TypeError`` naming it.
     """
 
     kind = "sqlite"
@@ -91,10 +88,6 @@ class SQLiteBackend(LocalBackend):
     ) -> None:
         ignore_options(self.kind, options, others)
         path, ro_url = parse_url(url)
-        if not (ro_url or read_only):
-            # One rule for every file settee writes (this, FileCheckpoint, the CLI's
-            # default store): missing parent directories are created.
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         storage = SQLiteStorage(
             path,
             synchronous=synchronous,

@@ -123,7 +123,10 @@ def _connect(args: argparse.Namespace) -> Any:
                 probe.metadata()
             except errors.TransportError as exc:
                 raise Unreachable(f"cannot reach {probe.url}: {_transport_reason(exc)}") from exc
-    # sqlite: creates missing parent directories itself (the same rule everywhere).
+    if url == default_url() and url.startswith("sqlite:///"):
+        # The default store's directory is ours to create; a directory in a
+        # URL the user gave must exist (ValueError naming it, as in the library).
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     return settee.connect(url, auth=auth)
 
 
