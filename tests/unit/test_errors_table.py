@@ -81,7 +81,7 @@ def test_every_path_gives_the_same_class(
             raise_one(result)
         raised.append(info.value)
     with pytest.raises(errors.CouchError) as info:
-        LocalDocumentCheckpoint(_Db(result), "_local/cp").save(1)
+        LocalDocumentCheckpoint(_Db(result), "_local/cp", every=1).save(1)
     raised.append(info.value)
 
     for exc in raised:

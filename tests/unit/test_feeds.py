@@ -400,7 +400,7 @@ def test_db_updates_on_a_backend_without_it_raises_not_supported() -> None:
 
 
 def test_file_checkpoint_round_trip_and_atomic(tmp_path: Path) -> None:
-    store = FileCheckpoint(tmp_path / "sub" / "cp.json")
+    store = FileCheckpoint(tmp_path / "sub" / "cp.json", every=1)
     assert store.load() is None
     store.save("12-abc")
     store.save([3, "old-style"])
@@ -415,11 +415,11 @@ def test_local_document_checkpoint_on_the_memory_backend() -> None:
     client = settee.connect("memory:")
     try:
         db = client.create_database("cp")
-        store = LocalDocumentCheckpoint(db, "_local/settee-checkpoint-test")
+        store = LocalDocumentCheckpoint(db, "_local/settee-checkpoint-test", every=1)
         assert store.load() is None
         store.save(5)
         store.save(6)
-        again = LocalDocumentCheckpoint(db, "_local/settee-checkpoint-test")
+        again = LocalDocumentCheckpoint(db, "_local/settee-checkpoint-test", every=1)
         assert again.load() == 6
         again.save(7)
         store.save(8)  # stale rev: re-read and written once more

@@ -2,8 +2,9 @@
 
 Everything lives in Python dicts guarded by one lock, with the same CouchDB
 semantics as every other backend (see :mod:`settee.backends._local`). A named
-store lives as long as the process and is shared by every backend opened with
-that name; ``memory:`` alone is a fresh store for this backend only.
+store lives as long as the process (or until :func:`forget_store`) and is
+shared by every backend opened with that name; ``memory:`` alone is a fresh
+store for this backend only.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from settee.backends._local.backend import LocalBackend, ignore_options
 from settee.backends._local.storage import MemoryStorage
 from settee.http.options import TransportOptions
 
-__all__ = ["MemoryBackend"]
+__all__ = ["MemoryBackend", "forget_store", "store_names"]
 
 _NAMED: dict[str, MemoryStorage] = {}
 _NAMED_LOCK = threading.Lock()
@@ -66,3 +67,20 @@ class MemoryBackend(LocalBackend):
         super().__init__(storage)
         self.url = f"memory:{name}"
         self.name = name
+
+
+def forget_store(name: str) -> bool:
+    """Drop the named store ``memory:NAME``: the next connect to it starts empty.
+
+    Backends already open on it keep their data until they are closed. Returns
+    whether a store of that name existed. (The pytest plugin,
+    :mod:`settee.testing`, calls this between tests.)
+    """
+    with _NAMED_LOCK:
+        return _NAMED.pop(name, None) is not None
+
+
+def store_names() -> list[str]:
+    """The names of the ``memory:NAME`` stores this process holds, sorted."""
+    with _NAMED_LOCK:
+        return sorted(_NAMED)

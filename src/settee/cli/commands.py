@@ -1,10 +1,12 @@
 """The ``settee`` command: a database shell for scripts, and the demo.
 
-    settee [--url URL] [--user U --password P | --api-key K] COMMAND ...
+    settee [--url URL] [--user U --password P | --api-key K] COMMAND ... [options]
 
 ``--url`` defaults to ``$SETTEE_URL``, else an embedded SQLite file in the
-user's data directory. Exit codes: 0 success, 1 a server or database error,
-2 bad usage or input, 4 not found, 5 conflict, 130 interrupted.
+user's data directory. The global options may come before or after the
+command. Every user error is one line on standard error, never a traceback.
+Exit codes: 0 success, 1 a server or database error, 2 bad usage or input,
+3 the server cannot be reached, 4 not found, 5 conflict, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from settee.cli.demo import run_demo
 from settee.cli.progress import chunked, progress
 from settee.cli.replicate import add_replicate_command
 from settee.feeds.base import JSON_LOADS
+from settee.feeds.checkpoints import FileCheckpoint
 from settee.feeds.normal import IJSON_BACKEND
 from settee.results import raise_for_result
 
@@ -33,6 +36,7 @@ __all__ = ["default_url", "main"]
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
 EXIT_NOT_FOUND = 4
 EXIT_CONFLICT = 5
 EXIT_INTERRUPTED = 130
@@ -60,21 +64,85 @@ def default_url() -> str:
 # -- connecting ---------------------------------------------------------------
 
 
-def _connect(args: argparse.Namespace) -> Any:
-    auth: Any = None
-    if args.api_key:
-        auth = settee.IAMAuth(args.api_key) if args.iam else settee.ApiKeyAuth(args.api_key)
-    elif args.user is not None:
-        password = args.password
-        if password is None:
-            password = os.environ.get("SETTEE_PASSWORD")
-        if password is None:
+class Unreachable(Exception):
+    """The server did not answer the first request (exit 3)."""
+
+
+def _has_terminal() -> bool:
+    # getpass prompts on the controlling terminal and falls back to reading
+    # standard input - which may be the document being loaded. Only prompt
+    # where there is a terminal to prompt on.
+    if sys.stdin is not None and sys.stdin.isatty():
+        return True
+    if sys.platform == "win32":
+        return False
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
+def _password(args: argparse.Namespace) -> str:
+    password: str | None = args.password
+    if password is None:
+        password = os.environ.get("SETTEE_PASSWORD")
+    if password is None:
+        if not _has_terminal():
+            raise ValueError(
+                f"no password for {args.user}: give --password or set SETTEE_PASSWORD "
+                "(there is no terminal to ask on)"
+            )
+        try:
             password = getpass.getpass(f"password for {args.user}: ")
-        auth = settee.BasicAuth(args.user, password)
+        except EOFError:
+            raise ValueError(f"no password for {args.user}: the prompt was closed") from None
+    return password
+
+
+def _auth(args: argparse.Namespace) -> Any:
+    if args.api_key:
+        return settee.IAMAuth(args.api_key) if args.iam else settee.ApiKeyAuth(args.api_key)
+    if args.user is not None:
+        return settee.BasicAuth(args.user, _password(args))
+    return None
+
+
+def _connect(args: argparse.Namespace) -> Any:
+    """The client for ``--url``; an HTTP server is asked once first, without retries.
+
+    A refused connection, a timeout or a DNS failure on that first contact is
+    :class:`Unreachable` at once (``--retries N`` retries it N times); the
+    client the command then uses keeps settee's retry policy.
+    """
+    auth = _auth(args)
     url: str = args.url
-    if url.startswith("sqlite:///"):
+    if url.lower().startswith(("http://", "https://")):
+        with settee.connect(url, auth=auth, max_retries=args.retries) as probe:
+            try:
+                probe.metadata()
+            except errors.TransportError as exc:
+                raise Unreachable(f"cannot reach {probe.url}: {_transport_reason(exc)}") from exc
+    if url == default_url() and url.startswith("sqlite:///"):
+        # The default store's directory is ours to create; a directory in a
+        # URL the user gave must exist (ValueError naming it, as in the library).
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     return settee.connect(url, auth=auth)
+
+
+def _transport_reason(exc: errors.TransportError) -> str:
+    text = str(exc)
+    for needle, reason in (
+        ("Connection refused", "connection refused"),
+        ("Name or service not known", "unknown host"),
+        ("nodename nor servname", "unknown host"),
+        ("getaddrinfo failed", "unknown host"),
+        ("timed out", "timed out"),
+    ):
+        if needle in text:
+            return reason
+    return text
 
 
 def _out(value: Any) -> None:
@@ -105,7 +173,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             "json_loads": JSON_LOADS,
             "server": client.metadata(),
         }
-    _out(info)
+    print(json.dumps(info, ensure_ascii=False, sort_keys=True, indent=2))
     return EXIT_OK
 
 
@@ -155,31 +223,82 @@ def cmd_put(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _fields(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    fields = [f.strip() for f in text.split(",") if f.strip()]
+    if not fields:
+        raise ValueError("--fields needs field names: --fields _id,name")
+    return fields
+
+
+def _mango_sort(fields: list[str]) -> list[dict[str, str]]:
+    return [{f[1:]: "desc"} if f.startswith("-") else {f.lstrip("+"): "asc"} for f in fields]
+
+
 def cmd_find(args: argparse.Namespace) -> int:
-    client = _connect(args)
     query = args.query.strip()
+    if args.limit is not None and args.limit < 1:
+        raise ValueError("--limit must be a positive integer")
+    sort = _fields(args.sort)
+    fields = _fields(args.fields)
+    client = _connect(args)
     with client:
         db = client[args.db]
         if query.startswith("{"):
-            selector = json.loads(query)
-            results: Iterable[Any] = db.get_query_result(selector, limit=args.limit)
+            try:
+                selector = json.loads(query)
+            except ValueError as exc:
+                raise ValueError(f"the selector is not valid JSON: {exc}") from exc
+            if not isinstance(selector, dict):
+                raise ValueError("a Mango selector must be a JSON object")
+            options: dict[str, Any] = {}
+            if args.limit is not None:
+                options["limit"] = args.limit
+            results: Iterable[Any] = db.get_query_result(
+                selector,
+                fields=fields,
+                sort=_mango_sort(sort) if sort else None,
+                **options,
+            )
         else:
             matches = db.filter(query)
+            if sort:
+                matches = matches.order_by(*sort)
+            if fields:
+                matches = matches.select(*fields)
             results = matches if args.limit is None else matches.limit(args.limit)
-        for doc in results:
-            _out(dict(doc))
+        try:
+            for doc in results:
+                _out(dict(doc))
+        except errors.BadRequest as exc:
+            if not sort or "index" not in str(exc).lower():
+                raise
+            # The server's hint names a Python call; name the command instead.
+            fields_text = " ".join(f.lstrip("+-") for f in sort)
+            print(
+                f"settee: {exc.reason or exc}; sorting needs an index on the sort fields: "
+                f"settee index create {args.db} {fields_text}",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
     return EXIT_OK
 
 
 def cmd_changes(args: argparse.Namespace) -> int:
+    checkpoint = FileCheckpoint(args.checkpoint) if args.checkpoint else None
     client = _connect(args)
     with client:
         db = client[args.db]
         options: dict[str, Any] = {"include_docs": args.include_docs}
-        if args.since is not None:
-            options["since"] = args.since
+        since = args.since
+        if checkpoint is not None and since is None:
+            since = checkpoint.load()  # ValueError (exit 2) for a corrupt file
+        if since is not None:
+            options["since"] = since
         if args.follow:
-            feed: Any = db.infinite_changes(heartbeat=5000, **options)
+            # The feed saves each printed change's seq (batched) and flushes on stop.
+            feed: Any = db.infinite_changes(heartbeat=5000, checkpoint=checkpoint, **options)
         else:
             feed = db.changes(**options)
         try:
@@ -187,10 +306,13 @@ def cmd_changes(args: argparse.Namespace) -> int:
                 print(json.dumps(change, ensure_ascii=False), flush=True)
         finally:
             feed.stop()
+        if checkpoint is not None and not args.follow and feed.last_seq is not None:
+            checkpoint.save(feed.last_seq)
+            checkpoint.flush()
     return EXIT_OK
 
 
-def _jsonl(stream: IO[str], name: str, *, keep_revs: bool) -> Iterator[dict[str, Any]]:
+def _jsonl(stream: IO[str], name: str, *, keep_revs: bool) -> Iterator[tuple[int, dict[str, Any]]]:
     for number, line in enumerate(stream, 1):
         if not line.strip():
             continue
@@ -202,32 +324,50 @@ def _jsonl(stream: IO[str], name: str, *, keep_revs: bool) -> Iterator[dict[str,
             raise ValueError(f"{name} line {number} is not a JSON object")
         if not keep_revs:
             doc.pop("_rev", None)
-        yield doc
+        yield number, doc
+
+
+#: Failed documents printed one a line by ``load``; the rest are only counted.
+LOAD_ERRORS_SHOWN = 20
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    if args.batch < 1:
+        raise ValueError("--batch must be a positive integer")
     path = Path(args.file)
-    with path.open(encoding="utf-8") as counting:
+    with path.open(encoding="utf-8") as counting:  # OSError: exit 2, one line
         total = sum(1 for line in counting if line.strip())
     client = _connect(args)
-    failed = written = 0
+    failed = written = skipped = 0
     with client, path.open(encoding="utf-8") as stream:
         db = client[args.db]
-        docs = progress(
+        numbered = progress(
             _jsonl(stream, str(path), keep_revs=args.update),
             total=total,
             desc="load",
             quiet=args.quiet,
         )
-        for chunk in chunked(docs, args.batch):
-            for result in db.bulk_docs(chunk):
-                if "error" in result:
-                    failed += 1
-                    reason = result.get("reason")
-                    print(f"{result.get('id')}: {result['error']} {reason}", file=sys.stderr)
-                else:
+        for chunk in chunked(numbered, args.batch):
+            results = db.bulk_docs([doc for _, doc in chunk])
+            for (number, _), result in zip(chunk, results, strict=True):
+                if "error" not in result:
                     written += 1
-    print(f"loaded {written} documents into {args.db}, {failed} failed", file=sys.stderr)
+                elif args.skip_existing and result["error"] == "conflict":
+                    skipped += 1
+                else:
+                    failed += 1
+                    if failed <= LOAD_ERRORS_SHOWN:
+                        reason = result.get("reason")
+                        print(
+                            f"{path} line {number}: {result.get('id')}: {result['error']} {reason}",
+                            file=sys.stderr,
+                        )
+    if failed > LOAD_ERRORS_SHOWN:
+        print(f"... and {failed - LOAD_ERRORS_SHOWN} more failed documents", file=sys.stderr)
+    summary = f"loaded {written} documents into {args.db}"
+    if args.skip_existing:
+        summary += f", skipped {skipped} existing"
+    print(f"{summary}, {failed} failed", file=sys.stderr)
     return EXIT_CONFLICT if failed else EXIT_OK
 
 
@@ -245,6 +385,53 @@ def cmd_dump(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_delete(args: argparse.Namespace) -> int:
+    """``delete DB ID [--rev REV]``: a stale ``--rev`` is a conflict (exit 5)."""
+    client = _connect(args)
+    with client:
+        db = client[args.db]
+        rev = args.rev
+        if rev is None:
+            rev = db.get(args.id, remote=True)
+            if rev is None:
+                raise errors.NotFound(f"document {args.id!r} in {args.db}")
+            rev = rev["_rev"]
+        _out(db.delete_doc(args.id, rev))
+    return EXIT_OK
+
+
+def cmd_index_create(args: argparse.Namespace) -> int:
+    """``index create DB FIELD... [--name N] [--ddoc D]``: a Mango json index."""
+    fields = [f for f in args.fields if f.strip()]
+    if not fields:
+        raise ValueError("index create needs at least one field")
+    client = _connect(args)
+    with client:
+        db = client[args.db]
+        answer = db.create_query_index(
+            design_document_id=args.ddoc, index_name=args.name, fields=fields
+        )
+        _out(answer)
+    return EXIT_OK
+
+
+def cmd_index_list(args: argparse.Namespace) -> int:
+    """``index list DB``: one JSON line per index (``_all_docs`` included)."""
+    client = _connect(args)
+    with client:
+        for index in client[args.db].get_query_indexes():
+            _out(index)
+    return EXIT_OK
+
+
+def cmd_index_delete(args: argparse.Namespace) -> int:
+    """``index delete DB DDOC NAME [--type json|text]``."""
+    client = _connect(args)
+    with client:
+        _out(client[args.db].delete_query_index(args.ddoc, args.type, args.name))
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     client = _connect(args)
     with client:
@@ -255,23 +442,99 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- parsing ------------------------------------------------------------------
 
 
+def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """The options every command takes, before or after its name.
+
+    On the top-level parser they carry the defaults; on each command's parser
+    they are SUPPRESSed, so a value given after the command overrides one
+    given before it and an absent one leaves the default alone.
+    """
+
+    def default(value: Any) -> Any:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--url",
+        default=default(default_url()),
+        help="http(s)://host:port, memory:, or sqlite:///file.db "
+        "(default: $SETTEE_URL, else an embedded SQLite file in your data directory)",
+    )
+    parser.add_argument("--user", default=default(None), help="user name (basic auth)")
+    parser.add_argument(
+        "--password",
+        default=default(None),
+        help="password (default: $SETTEE_PASSWORD, else a prompt on the terminal)",
+    )
+    parser.add_argument(
+        "--api-key",
+        default=default(None),
+        help="an API key header value (Connect-style) or IAM key",
+    )
+    parser.add_argument(
+        "--iam", action="store_true", default=default(False), help="--api-key is an IAM key"
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=default(0),
+        metavar="N",
+        help="retry the first contact with an HTTP server N times (default 0: fail at once)",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default(False),
+        help="no progress bars (they are only drawn on a terminal anyway)",
+    )
+
+
+def _accept_global_options_after_commands(sub: Any) -> None:
+    # Run last in build_parser, so a command registered anywhere (the
+    # replicate command included) takes `settee CMD ... --url URL` too.
+    for command_parser in {id(p): p for p in sub.choices.values()}.values():
+        if not getattr(command_parser, "_settee_globals", False):
+            _global_options(command_parser, defaults=False)
+            command_parser._settee_globals = True
+
+
+def _add_delete(sub: Any) -> None:
+    p = sub.add_parser("delete", help="delete a document (its current revision unless --rev)")
+    p.add_argument("db")
+    p.add_argument("id")
+    p.add_argument("--rev", help="the revision to delete (a stale one is a conflict, exit 5)")
+    p.set_defaults(func=cmd_delete)
+
+
+def _add_index(sub: Any) -> None:
+    p = sub.add_parser("index", help="Mango indexes: create, list, delete")
+    actions = p.add_subparsers(dest="index_command", metavar="ACTION", required=True)
+    a = actions.add_parser("create", help="create a json index on FIELD...")
+    a.add_argument("db")
+    a.add_argument("fields", nargs="+", metavar="FIELD")
+    a.add_argument("--name", help="index name (default: chosen by the server)")
+    a.add_argument("--ddoc", help="design document (default: chosen by the server)")
+    a.set_defaults(func=cmd_index_create)
+    a = actions.add_parser("list", help="one JSON line per index")
+    a.add_argument("db")
+    a.set_defaults(func=cmd_index_list)
+    a = actions.add_parser("delete", help="delete the index NAME of design document DDOC")
+    a.add_argument("db")
+    a.add_argument("ddoc")
+    a.add_argument("name")
+    a.add_argument("--type", default="json", choices=("json", "text"))
+    a.set_defaults(func=cmd_index_delete)
+    _accept_global_options_after_commands(actions)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="settee",
         description="settee: CouchDB-style databases from the shell.",
-        epilog="exit codes: 0 ok, 1 error, 2 usage/input, 4 not found, 5 conflict",
+        epilog="exit codes: 0 ok, 1 error, 2 usage/input, 3 server unreachable, "
+        "4 not found, 5 conflict, 130 interrupted",
     )
-    parser.add_argument(
-        "--url",
-        default=default_url(),
-        help="http(s)://host:port, memory:, or sqlite:///file.db "
-        "(default: $SETTEE_URL, else an embedded SQLite file in your data directory)",
-    )
-    parser.add_argument("--user", help="user name (basic auth)")
-    parser.add_argument("--password", help="password (default: $SETTEE_PASSWORD, else a prompt)")
-    parser.add_argument("--api-key", help="an API key header value (Connect-style) or IAM key")
-    parser.add_argument("--iam", action="store_true", help="--api-key is an IBM Cloud IAM key")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _global_options(parser, defaults=True)
     parser.add_argument("--info", action="store_true", help="same as the info command")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -299,24 +562,39 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("find", help="query with a Mango selector ({...}) or RQL text")
     p.add_argument("db")
     p.add_argument("query")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=int, help="at most N documents")
+    p.add_argument("--sort", help="fields to sort by, -field descending: --sort=-n,name")
+    p.add_argument("--fields", help="fields to return: --fields _id,name")
     p.set_defaults(func=cmd_find)
     p = sub.add_parser("changes", help="one JSON line per change")
     p.add_argument("db")
     p.add_argument("--since")
     p.add_argument("--follow", action="store_true", help="keep following (reconnects, resumes)")
     p.add_argument("--include-docs", action="store_true")
+    p.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="start from the seq saved in FILE and save the position there",
+    )
     p.set_defaults(func=cmd_changes)
     p = sub.add_parser("load", help="bulk-load a JSON-lines file")
     p.add_argument("db")
     p.add_argument("file")
     p.add_argument("--batch", type=int, default=1000)
     p.add_argument("--update", action="store_true", help="keep _rev fields (update in place)")
+    p.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="count documents whose id exists as skipped, not failed",
+    )
     p.set_defaults(func=cmd_load)
     p = sub.add_parser("dump", help="write every document as JSON lines to stdout")
     p.add_argument("db")
     p.set_defaults(func=cmd_dump)
     add_replicate_command(sub)
+    _add_delete(sub)
+    _add_index(sub)
+    _accept_global_options_after_commands(sub)
     return parser
 
 
@@ -336,6 +614,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
+    except Unreachable as exc:
+        print(f"settee: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except OSError as exc:  # a file the command reads or writes
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"settee: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_USAGE
     except errors.NotFound as exc:
         print(f"settee: not found: {exc}", file=sys.stderr)
         return EXIT_NOT_FOUND

@@ -13,8 +13,12 @@ T = TypeVar("T")
 
 
 def progress(items: Iterable[T], *, total: int | None, desc: str, quiet: bool) -> Iterator[T]:
-    """Iterate with a progress bar on stderr (tqdm when installed, else a plain counter)."""
-    if quiet:
+    """Iterate with a progress bar on stderr (tqdm when installed, else a plain counter).
+
+    Drawn only when stderr is a terminal: redirected to a file or a pipe it
+    would fill it with ``\r`` frames.
+    """
+    if quiet or not _is_terminal(sys.stderr):
         yield from items
         return
     try:
@@ -35,6 +39,14 @@ def progress(items: Iterable[T], *, total: int | None, desc: str, quiet: bool) -
         yield item
     if shown:
         print(f"\r{desc}: {count} done", file=sys.stderr)
+
+
+def _is_terminal(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except ValueError:  # a closed stream
+        return False
 
 
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:

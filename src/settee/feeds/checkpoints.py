@@ -7,14 +7,31 @@ refuse None with ``ValueError``. Three are provided: a JSON file
 replaced atomically (:class:`FileCheckpoint`), a ``_local`` document of the
 database (:class:`LocalDocumentCheckpoint`) and memory (:class:`MemoryCheckpoint`).
 All are importable from :mod:`settee.feeds` (and :mod:`settee`) too.
+
+Batching: a durable write (an fsync, a document update) costs milliseconds,
+so the file and ``_local`` stores write a seq once ``every`` saves (default
+1000) have come in or ``seconds`` (default 1.0) have passed since their last
+write, whichever is first; ``flush()`` writes the newest seq now. A feed
+flushes its store on ``stop()``/``close()``, when its loop ends and when it
+raises; every store with an unwritten seq is flushed at interpreter exit.
+After a crash (SIGKILL, power loss) a restarted feed replays at most the rows
+since the last write: fewer than ``every``, all received within ``seconds``
+of that write. ``every=1`` writes each seq (the old behaviour, ~150 rows/s
+with an fsync each).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
+import logging
 import os
 import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -23,10 +40,20 @@ from settee.results import write_one
 
 __all__ = ["CheckpointStore", "FileCheckpoint", "LocalDocumentCheckpoint", "MemoryCheckpoint"]
 
+logger = logging.getLogger("settee")
+
+#: The batching defaults of the durable stores (see the module docs).
+DEFAULT_EVERY = 1000
+DEFAULT_SECONDS = 1.0
+
 
 @runtime_checkable
 class CheckpointStore(Protocol):
-    """Where an :class:`InfiniteFeed` keeps its place: ``load()`` and ``save(seq)``."""
+    """Where an :class:`InfiniteFeed` keeps its place: ``load()`` and ``save(seq)``.
+
+    A store may also have ``flush()`` (write what ``save`` held back): the
+    feed calls it when it stops.
+    """
 
     def load(self) -> Any:
         """The saved seq, or None when nothing was saved yet."""
@@ -42,6 +69,70 @@ def _check_seq(seq: Any) -> None:
     # restarted feed back to its original since.
     if seq is None:
         raise ValueError("a checkpoint seq cannot be None (None means nothing was saved)")
+
+
+# Stores holding an unwritten seq, flushed at interpreter exit (a clean exit
+# never replays rows; only a crash does).
+_UNWRITTEN: weakref.WeakSet[_Batch] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    for batch in list(_UNWRITTEN):
+        with contextlib.suppress(Exception):  # exit goes on; the window is documented
+            batch.flush()
+
+
+class _Batch:
+    """Which saves reach the durable write: one per ``every`` saves or ``seconds``."""
+
+    def __init__(self, write: Callable[[Any], None], *, every: int, seconds: float | None) -> None:
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError("every must be an int >= 1 (1 writes every seq)")
+        if seconds is not None and (
+            isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0
+        ):
+            raise ValueError("seconds must be a number >= 0 or None (no time limit)")
+        self.every = every
+        self.seconds = None if seconds is None else float(seconds)
+        self._write = write
+        self._lock = threading.Lock()
+        self._count = 0
+        self._seq: Any = None
+        self._written_at = time.monotonic()
+        #: Durable writes made (for monitoring and the benchmark).
+        self.writes = 0
+
+    def save(self, seq: Any) -> None:
+        _check_seq(seq)
+        with self._lock:
+            self._seq = seq
+            self._count += 1
+            if self._count >= self.every or (
+                self.seconds is not None and time.monotonic() - self._written_at >= self.seconds
+            ):
+                self._write_locked()
+            elif self._count == 1:
+                _UNWRITTEN.add(self)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._count:
+                self._write_locked()
+
+    def held(self) -> tuple[bool, Any]:
+        """Whether a saved seq is not written yet, and that seq."""
+        with self._lock:
+            return bool(self._count), self._seq
+
+    def _write_locked(self) -> None:
+        seq, count = self._seq, self._count
+        self._write(seq)
+        self._count = 0
+        self._written_at = time.monotonic()
+        self.writes += 1
+        _UNWRITTEN.discard(self)
+        logger.debug("checkpoint saved after %d rows", count)
 
 
 class MemoryCheckpoint:
@@ -62,16 +153,48 @@ class MemoryCheckpoint:
 
 
 class FileCheckpoint:
-    """A checkpoint in a JSON file, replaced atomically (temp file + ``os.replace``)."""
+    """A checkpoint in a JSON file, replaced atomically (temp file + fsync + ``os.replace``).
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    Written once ``every`` seqs were saved or ``seconds`` passed since the
+    last write (``every=1``: each one); ``flush()`` writes the newest now.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        every: int = DEFAULT_EVERY,
+        seconds: float | None = DEFAULT_SECONDS,
+    ) -> None:
         self.path = Path(path)
+        self._batch = _Batch(self._write, every=every, seconds=seconds)
 
     def __repr__(self) -> str:
-        return f"FileCheckpoint({str(self.path)!r})"
+        return f"FileCheckpoint({str(self.path)!r}, every={self.every}, seconds={self.seconds})"
+
+    @property
+    def every(self) -> int:
+        """Saves per durable write."""
+        return self._batch.every
+
+    @property
+    def seconds(self) -> float | None:
+        """Seconds after which a save is written whatever the count (None: no limit)."""
+        return self._batch.seconds
+
+    @property
+    def writes(self) -> int:
+        """Durable writes made so far."""
+        return self._batch.writes
 
     def load(self) -> Any:
-        """The saved seq; None if the file does not exist. ``ValueError`` if it is corrupt."""
+        """The newest saved seq (written or held back); None if there is none.
+
+        ``ValueError`` if the file is corrupt.
+        """
+        held, seq = self._batch.held()
+        if held:
+            return seq
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -85,11 +208,15 @@ class FileCheckpoint:
         return data["seq"]
 
     def save(self, seq: Any) -> None:
-        """Write ``{"seq": seq}`` to a temp file beside the target, fsync, then rename.
+        """Remember ``seq``, writing it when the batch is due. ``ValueError`` for None."""
+        self._batch.save(seq)
 
-        ``ValueError`` for None.
-        """
-        _check_seq(seq)
+    def flush(self) -> None:
+        """Write the newest saved seq now (nothing when it is written already)."""
+        self._batch.flush()
+
+    def _write(self, seq: Any) -> None:
+        # {"seq": seq} to a temp file beside the target, fsync, then rename.
         directory = self.path.parent
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
@@ -108,17 +235,26 @@ class FileCheckpoint:
 class LocalDocumentCheckpoint:
     """A checkpoint in a ``_local`` document of the database (never replicated).
 
+    Batched like :class:`FileCheckpoint` (``every``, ``seconds``, ``flush()``).
     ``db`` is a :class:`settee.Database` (its ``backend`` and ``database_name``
     are used). The document is ``{"_id": doc_id, "seq": ...}``.
     """
 
-    def __init__(self, db: Any, doc_id: str = "_local/settee-checkpoint-default") -> None:
+    def __init__(
+        self,
+        db: Any,
+        doc_id: str = "_local/settee-checkpoint-default",
+        *,
+        every: int = DEFAULT_EVERY,
+        seconds: float | None = DEFAULT_SECONDS,
+    ) -> None:
         if not isinstance(doc_id, str) or not doc_id.startswith("_local/") or doc_id == "_local/":
             raise ValueError(f"doc_id must be a _local/ document id, not {doc_id!r}")
         self.backend = db.backend
         self.db_name: str = db.database_name
         self.doc_id = doc_id
         self._rev: str | None = None
+        self._batch = _Batch(self._write_seq, every=every, seconds=seconds)
 
     def __repr__(self) -> str:
         return f"LocalDocumentCheckpoint({self.db_name!r}, {self.doc_id!r})"
@@ -133,16 +269,28 @@ class LocalDocumentCheckpoint:
         return doc if isinstance(doc, dict) else None
 
     def load(self) -> Any:
-        """The saved seq, or None if the document does not exist."""
+        """The newest saved seq (written or held back), or None if the document does not exist."""
+        held, seq = self._batch.held()
+        if held:
+            return seq
         doc = self._fetch()
         return None if doc is None else doc.get("seq")
 
-    def save(self, seq: Any) -> None:
-        """Write the seq; on a conflict (another writer) re-read the rev and write once more.
+    @property
+    def writes(self) -> int:
+        """Document writes made so far."""
+        return self._batch.writes
 
-        ``ValueError`` for None.
-        """
-        _check_seq(seq)
+    def save(self, seq: Any) -> None:
+        """Remember ``seq``, writing it when the batch is due. ``ValueError`` for None."""
+        self._batch.save(seq)
+
+    def flush(self) -> None:
+        """Write the newest saved seq now (nothing when it is written already)."""
+        self._batch.flush()
+
+    def _write_seq(self, seq: Any) -> None:
+        # On a conflict (another writer) re-read the rev and write once more.
         for attempt in range(2):
             doc: dict[str, Any] = {"_id": self.doc_id, "seq": seq}
             if self._rev is not None:

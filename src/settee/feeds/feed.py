@@ -23,7 +23,9 @@ resumes from the last seq it handed out, and stops with the error on terminal
 answers (400, 401 after the auth strategy's own re-login, 403, 404, and a
 backend without the feed). With ``checkpoint=`` it loads the seq to start from
 and saves each row's seq once the consumer comes back for the next row (at
-least once: a restarted process sees at most the rows it had not finished).
+least once: a restarted process sees at most the rows it had not finished,
+plus what a batching store held back - see :mod:`settee.feeds.checkpoints`);
+the store is flushed on ``stop()``, at the end and on an error.
 """
 
 from __future__ import annotations
@@ -318,6 +320,19 @@ class InfiniteFeed(_Stoppable, Generic[RowT]):
 
     def __next__(self) -> RowT:
         self._commit()  # the consumer is back: it has finished the previous row
+        try:
+            return self._next_row()
+        except StopIteration:  # the end: nothing handled may be replayed
+            self._flush_checkpoint()
+            raise
+        except BaseException:  # a terminal error (or the caller's own): it goes up as it is
+            try:
+                self._flush_checkpoint()
+            except Exception as flush_error:
+                logger.warning("checkpoint not saved: %s", flush_error)
+            raise
+
+    def _next_row(self) -> RowT:
         if not self._started:
             self._start()
         while not self._stopped:
@@ -437,6 +452,11 @@ class InfiniteFeed(_Stoppable, Generic[RowT]):
             self.checkpoint.save(self._unsaved)
         self._has_unsaved = False
 
+    def _flush_checkpoint(self) -> None:
+        flush = getattr(self.checkpoint, "flush", None)
+        if callable(flush):
+            flush()
+
     def _drop_stream(self) -> None:
         with self._lock:
             stream, self._stream = self._stream, None
@@ -446,6 +466,8 @@ class InfiniteFeed(_Stoppable, Generic[RowT]):
 
     def _interrupt(self) -> None:
         self._wake.set()  # cut a backoff sleep short
+        # stop() may come from another thread: the stores' batches are locked.
+        self._flush_checkpoint()
 
 
 # -- entry points for Database / Client ----------------------------------------

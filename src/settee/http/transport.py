@@ -11,6 +11,7 @@ redacted, and turns every non-2xx answer into a :mod:`settee.errors` class.
 
 from __future__ import annotations
 
+import http.client
 import http.cookiejar
 import json
 import logging
@@ -20,12 +21,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from settee import errors
 from settee.auth.protocol import Auth, Request
 from settee.auth.schemes import coerce_auth
+from settee.http.intercept import mount_intercepts
 from settee.http.options import TimeoutArg, TransportOptions, check_timeout
 from settee.http.retry import RetryPolicy, earlier_attempt_may_have_applied
 from settee.urls import (
@@ -36,7 +39,7 @@ from settee.urls import (
     split_credentials,
 )
 
-__all__ = ["Headers", "Response", "Transport"]
+__all__ = ["BODY_ERRORS", "CLOSE_RACE_ERRORS", "Headers", "Response", "Transport"]
 
 _module_logger = logging.getLogger("settee")
 
@@ -44,6 +47,17 @@ _module_logger = logging.getLogger("settee")
 Response = requests.Response
 #: Case-insensitive response headers (the HTTP library's own mapping).
 Headers = CaseInsensitiveDict
+#: What reading a streamed body raises when the connection breaks or times out:
+#: the only exceptions a feed turns into FeedError (a caller's own exception,
+#: raised by a signal handler during a read, goes up unchanged).
+BODY_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    http.client.HTTPException,
+    urllib3.exceptions.HTTPError,
+    requests.RequestException,
+)
+#: What a read may also raise once another thread closed the response under it.
+CLOSE_RACE_ERRORS: tuple[type[Exception], ...] = (*BODY_ERRORS, ValueError, AttributeError)
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
@@ -98,6 +112,7 @@ class Transport:
         )
         self.session.mount("http://", mounted)
         self.session.mount("https://", mounted)
+        mount_intercepts(self.session)  # settee.testing's mocker: answered in-process
         self.last_response: requests.Response | None = None
 
     def __repr__(self) -> str:

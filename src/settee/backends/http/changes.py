@@ -27,7 +27,7 @@ from typing import Any
 from settee import errors
 from settee.feeds.normal import IntegerOverflow, NormalFeedParser
 from settee.feeds.stream import ContinuousFeedParser, dechunk
-from settee.http.transport import Response, Transport
+from settee.http.transport import BODY_ERRORS, CLOSE_RACE_ERRORS, Response, Transport
 from settee.urls import redact_url
 
 __all__ = ["HTTPChangesStream", "encode_feed_params", "feed_read_timeout", "open_changes"]
@@ -217,9 +217,11 @@ class HTTPChangesStream:
             if self._closed:
                 return
             raise
-        except Exception as exc:  # urllib3 ProtocolError/ReadTimeoutError, OSError...
+        except CLOSE_RACE_ERRORS as exc:  # urllib3 ProtocolError/ReadTimeoutError, OSError...
             if self._closed:
                 return
+            if not isinstance(exc, BODY_ERRORS):
+                raise  # not the connection's fault
             raise errors.FeedError(
                 f"the connection broke after {self.bytes_read} bytes of the body "
                 f"({type(exc).__name__}: {exc})"

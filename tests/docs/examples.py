@@ -1,0 +1,104 @@
+"""Reading the ```python blocks of a Markdown page, with the docs-test conventions.
+
+* ``<!-- docs-test: skip (reason) -->`` on the line right before a fence:
+  that block is not run (the reason is required).
+* ``<!-- docs-test: server=pouchdb|rest|couchdb -->`` once on a page: its
+  blocks run with ``SERVER_URL`` predefined (and ``API_KEY`` for ``rest``).
+
+An interactive-session block (``>>>`` prompts) runs its statements (the
+output shown is not compared). Every other ```python block runs, top to
+bottom, in one namespace per page.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Block", "Page", "read_page"]
+
+_FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+|~~~+)\s*(?P<lang>[\w+-]*)")
+_SKIP = re.compile(r"^\s*<!--\s*docs-test:\s*skip\s*(?:\((?P<reason>[^)]*)\))?\s*-->\s*$")
+_SERVER = re.compile(r"<!--\s*docs-test:\s*server=(?P<server>[\w-]+)\s*-->")
+_ANY = re.compile(r"<!--\s*docs-test:")
+SERVERS = ("pouchdb", "rest", "couchdb")
+
+
+@dataclass
+class Block:
+    """One ```python block: the line of its first code line, its code, why it is skipped."""
+
+    line: int
+    code: str
+    skip: str | None
+
+
+@dataclass
+class Page:
+    path: Path
+    blocks: list[Block]
+    server: str | None
+
+
+class DocsTestError(ValueError):
+    """A page breaks the docs-test conventions (a skip without reason, a bad server)."""
+
+
+def _statements(session: str) -> str:
+    # An interactive session (>>> / ...): its statements, on their own lines
+    # (output lines become blank lines, so line numbers still match the page).
+    lines = []
+    for line in session.splitlines():
+        if line.startswith((">>> ", "... ")) or line in (">>>", "..."):
+            lines.append(line[4:])
+        else:
+            lines.append("")
+    return "\n".join(lines)
+
+
+def read_page(path: Path) -> Page:
+    """The page's python blocks and server; ``DocsTestError`` for a malformed marker."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    servers = {m.group("server") for line in lines for m in _SERVER.finditer(line)}
+    if len(servers) > 1:
+        raise DocsTestError(f"{path}: more than one docs-test server ({sorted(servers)})")
+    server = next(iter(servers), None)
+    if server is not None and server not in SERVERS:
+        raise DocsTestError(f"{path}: unknown docs-test server {server!r} (use {SERVERS})")
+    blocks: list[Block] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        opened = _FENCE.match(line)
+        if opened is None:
+            if _ANY.search(line) and not (_SKIP.match(line) or _SERVER.search(line)):
+                raise DocsTestError(f"{path}:{index + 1}: unknown docs-test marker: {line.strip()}")
+            index += 1
+            continue
+        fence, indent = opened.group("fence"), opened.group("indent")
+        end = index + 1
+        while end < len(lines) and not lines[end].strip().startswith(fence):
+            end += 1
+        if opened.group("lang").lower() in ("python", "py"):
+            skip = None
+            before = lines[index - 1] if index else ""
+            marker = _SKIP.match(before)
+            if marker is not None:
+                skip = (marker.group("reason") or "").strip()
+                if not skip:
+                    raise DocsTestError(
+                        f"{path}:{index}: a docs-test skip needs a reason: "
+                        "<!-- docs-test: skip (why) -->"
+                    )
+            body = [
+                text[len(indent) :] if text.startswith(indent) else text
+                for text in lines[index + 1 : end]
+            ]
+            code = textwrap.dedent("\n".join(body))
+            if code.lstrip().startswith(">>>"):
+                code = _statements(code)
+            blocks.append(Block(index + 2, code + "\n", skip))
+        index = end + 1
+    return Page(path, blocks, server)
