@@ -668,8 +668,8 @@ def _cuts(params: Mapping[str, Any], descending: bool) -> tuple[Cut | None, Cut 
     inclusive_end = _bool(params, "inclusive_end", True)
     start = get("startkey", "start_key")
     end = get("endkey", "end_key")
-    start_docid = get("startkey_docid", "start_key_docid")
-    end_docid = get("endkey_docid", "end_key_docid")
+    start_docid = get("startkey_docid", "start_key_docid", "start_key_doc_id")
+    end_docid = get("endkey_docid", "end_key_docid", "end_key_doc_id")
     key = get("key")
     if key is not _UNSET:
         start, end, inclusive_end = key, key, True
