@@ -44,6 +44,7 @@ __all__ = [
     "available",
     "check_write",
     "compile_function",
+    "configure",
     "map_docs",
     "reduce_values",
     "require_js",
@@ -71,8 +72,10 @@ function sum(values) {
 }
 function toJSON(value) { return JSON.stringify(value); }
 function isArray(value) { return Array.isArray(value); }
+// Python cannot be called while a time limit is set: log lines go back with the answer.
+var __logs = [];
 function log(message) {
-  __settee_log(typeof message === "string" ? message : JSON.stringify(message));
+  __logs.push(typeof message === "string" ? message : JSON.stringify(message));
 }
 function __seal(value) {
   if (value !== null && typeof value === "object") {
@@ -88,17 +91,21 @@ function __describe(e) {
   return {error: String(e && e.name || "Error"), reason: String(reason)};
 }
 function __settee(op, a, b) {
+  var answer = __dispatch(op, a, b);
+  return JSON.stringify({answer: answer, log: __logs.splice(0, __logs.length)});
+}
+function __dispatch(op, a, b) {
   if (op === "compile") {
     var f;
     try { f = (0, eval)("(" + a + "\n)"); }
-    catch (e) { return JSON.stringify({error: "compilation_error", reason: String(e)}); }
+    catch (e) { return {error: "compilation_error", reason: String(e)}; }
     if (typeof f !== "function")
-      return JSON.stringify({
+      return {
         error: "compilation_error",
         reason: "Expression does not eval to a function. (" + a + ")"
-      });
+      };
     __fns.push(f);
-    return JSON.stringify({id: __fns.length - 1});
+    return {id: __fns.length - 1};
   }
   var args = JSON.parse(b);
   if (op === "map") {
@@ -117,17 +124,37 @@ function __settee(op, a, b) {
       out.push(per);
     }
     __out = null;
-    return JSON.stringify(out);
+    return out;
   }
   __out = null;
   try {
     var value = __fns[Number(a)].apply(null, args);
-    return JSON.stringify({ok: value === undefined ? null : value});
+    return {ok: value === undefined ? null : value};
   } catch (e) {
-    return JSON.stringify(__describe(e));
+    return __describe(e);
   }
 }
 """
+
+
+def configure(*, time_limit: float | None = None, memory_limit: int | None = None) -> None:
+    """Set the limits (seconds per call, bytes per runtime); the next call starts a
+    runtime with them. ``ValueError`` unless positive."""
+    global TIME_LIMIT, MEMORY_LIMIT
+    if time_limit is not None:
+        if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)):
+            raise TypeError(f"time_limit must be a number, not {time_limit!r}")
+        if time_limit <= 0:
+            raise ValueError(f"time_limit must be positive, not {time_limit!r}")
+        TIME_LIMIT = float(time_limit)
+    if memory_limit is not None:
+        if isinstance(memory_limit, bool) or not isinstance(memory_limit, int):
+            raise TypeError(f"memory_limit must be an int, not {memory_limit!r}")
+        if memory_limit <= 0:
+            raise ValueError(f"memory_limit must be positive, not {memory_limit!r}")
+        MEMORY_LIMIT = memory_limit
+    with _LOCK:
+        _RUNTIME.clear()
 
 
 def available() -> bool:
@@ -144,10 +171,6 @@ def require_js(what: str) -> None:
         )
 
 
-def _log(message: Any) -> None:
-    log.info("%s", message)
-
-
 class _Runtime:
     """One QuickJS context behind the binding's single-thread executor."""
 
@@ -156,7 +179,6 @@ class _Runtime:
         self.fn = quickjs.Function("__settee", _PRELUDE, own_executor=True)
         self.fn.set_time_limit(TIME_LIMIT)
         self.fn.set_memory_limit(MEMORY_LIMIT)
-        self.fn.add_callable("__settee_log", _log)
         self.compiled: dict[str, int] = {}
         self.calls = 0
 
@@ -192,7 +214,10 @@ def _call(runtime: _Runtime, op: str, a: str, b: str) -> Any:
             f"JavaScript failed (out of memory past {MEMORY_LIMIT} bytes?): {reason}",
             error="os_process_error",
         ) from exc
-    return json.loads(text)
+    reply = json.loads(text)
+    for line in reply["log"]:
+        log.info("%s", line)
+    return reply["answer"]
 
 
 def compile_function(source: Any) -> tuple[_Runtime, int]:

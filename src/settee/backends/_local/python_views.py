@@ -191,6 +191,14 @@ class _Design:
             json.dumps(signed, sort_keys=True, separators=(",", ":")).encode()
         ).hexdigest()
 
+    def compile(self) -> None:
+        """``BadRequest`` (``compilation_error``) unless every function compiles."""
+        for source in self.maps:
+            js.compile_function(source)
+        for spec in self.reduces:
+            if isinstance(spec, str) and not spec.strip().startswith("_"):
+                js.compile_function(spec)
+
     def accept(self, docid: str) -> bool:
         return self.include_design or not docid.startswith("_design/")
 
@@ -259,6 +267,7 @@ def design_view(
         reduce_fn = design.reducer(number)
         check_query(params, reducible=reduce_fn is not None)
         js.require_js(f"The view {design.id}/_view/{view}")
+        design.compile()
         conn = _sql(txn)
         if conn is None or read_only:
             group = state.views.design(db, meta.handle, design.id, design.sig, len(design.names))
