@@ -295,3 +295,32 @@ def test_a_view_index_never_disagrees_with_its_documents_after_sigkill(tmp_path:
     assert sorted(r["id"] for r in fresh["rows"]) == sorted(live)
     assert b.view(DB, "d", "sum")["rows"][0]["value"] == sum(int(docid[1:8]) for docid in live)
     b.close()
+
+
+@needs_js
+def test_offsets_stay_exact_as_blocks_fill_split_and_empty(tmp_path: Path) -> None:
+    """SQLite keeps per-block row counts for ``offset``: check them against a scan
+    while writes fill blocks past a split and deletes empty them."""
+    b = open_backend(f"sqlite:///{tmp_path / 'blocks.db'}")
+    b.create_db(DB)
+    b.put_doc(DB, dict(DDOC))
+    b.bulk_docs(DB, [{"_id": f"a{i:05d}", "n": i % 700} for i in range(2500)])
+    assert b.view(DB, "d", "by_n", {"limit": 1})["total_rows"] == 2500  # first build
+    # Many rows into one block (keys 10..20) until it splits, then deletions.
+    b.bulk_docs(DB, [{"_id": f"b{i:05d}", "n": 10 + i % 10} for i in range(2500)])
+    gone = b.all_docs(DB, {"startkey": "a00000", "endkey": "a01000"})["rows"]
+    b.bulk_docs(DB, [{"_id": r["id"], "_rev": r["value"]["rev"], "_deleted": True} for r in gone])
+    everything = b.view(DB, "d", "by_n", {})["rows"]
+    left = 5000 - len(gone)
+    assert b.view(DB, "d", "by_n", {"limit": 1})["total_rows"] == len(everything) == left
+    keys = [r["key"] for r in everything]
+    for start in (0, 5, 10, 15, 19, 20, 350, 699, 700):
+        body = b.view(DB, "d", "by_n", {"startkey": start, "limit": 1})
+        assert body["offset"] == sum(1 for k in keys if k < start), start
+        desc = b.view(DB, "d", "by_n", {"startkey": start, "descending": True, "limit": 1})
+        assert desc["offset"] == sum(1 for k in keys if k > start), start
+    conn = sqlite3.connect(tmp_path / "blocks.db")
+    blocks = conn.execute("SELECT count FROM settee_view_blocks WHERE view = 0").fetchall()
+    conn.close()
+    assert len(blocks) > 3 and sum(c for (c,) in blocks) == left
+    b.close()

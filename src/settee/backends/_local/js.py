@@ -1,14 +1,15 @@
 """JavaScript design documents in QuickJS (the ``settee[js]`` extra).
 
 QuickJS is the engine CouchDB 3.5 runs design documents in; the ``quickjs``
-binding from PyPI runs it here. One runtime per process holds every compiled
-function; each call has a time limit (:data:`TIME_LIMIT` seconds) and the
-runtime a memory limit (:data:`MEMORY_LIMIT` bytes): a runaway function
-raises :class:`~settee.errors.ServerError` (``os_process_timeout``, as
-CouchDB) and the runtime is started afresh. Map functions see CouchDB's
-globals ``emit``, ``sum``, ``log``, ``toJSON`` and ``isArray`` (no
-``require``); a map function that throws for one document emits nothing for
-it and the error is logged, as CouchDB does.
+binding from PyPI runs it here. Each thread has its own runtime (a context must
+not be shared by threads) holding the functions it compiled; each call has a
+time limit (:data:`TIME_LIMIT` seconds) and the runtime a memory limit
+(:data:`MEMORY_LIMIT` bytes): a runaway function raises
+:class:`~settee.errors.ServerError` (``os_process_timeout``, as CouchDB) and
+the runtime is started afresh. Map functions see CouchDB's globals ``emit``,
+``sum``, ``log``, ``toJSON`` and ``isArray`` (no ``require``); a map function
+that throws for one document emits nothing for it and the error is logged, as
+CouchDB does.
 
 Without the extra every use raises :class:`~settee.errors.NotSupported`
 naming it.
@@ -154,7 +155,7 @@ def configure(*, time_limit: float | None = None, memory_limit: int | None = Non
             raise ValueError(f"memory_limit must be positive, not {memory_limit!r}")
         MEMORY_LIMIT = memory_limit
     with _LOCK:
-        _RUNTIME.clear()
+        _GENERATION[0] += 1
 
 
 def available() -> bool:
@@ -172,38 +173,45 @@ def require_js(what: str) -> None:
 
 
 class _Runtime:
-    """One QuickJS context behind the binding's single-thread executor."""
+    """One QuickJS context, used only by the thread that made it (the binding's
+    contexts must never be touched by two threads)."""
 
-    def __init__(self) -> None:
+    def __init__(self, generation: int) -> None:
         assert quickjs is not None
-        self.fn = quickjs.Function("__settee", _PRELUDE, own_executor=True)
-        self.fn.set_time_limit(TIME_LIMIT)
-        self.fn.set_memory_limit(MEMORY_LIMIT)
+        self.generation = generation
+        self.context = quickjs.Context()
+        self.context.set_time_limit(TIME_LIMIT)
+        self.context.set_memory_limit(MEMORY_LIMIT)
+        self.context.eval(_PRELUDE)
+        self.fn = self.context.get("__settee")
         self.compiled: dict[str, int] = {}
         self.calls = 0
 
 
 _LOCK = threading.Lock()
-_RUNTIME: list[_Runtime] = []
+_LOCAL = threading.local()
+#: Bumped by :func:`configure`: each thread's runtime is then made afresh.
+_GENERATION = [0]
 
 
 def _runtime() -> _Runtime:
     require_js("JavaScript design documents")
-    with _LOCK:
-        if not _RUNTIME:
-            _RUNTIME.append(_Runtime())
-        return _RUNTIME[0]
+    runtime: _Runtime | None = getattr(_LOCAL, "runtime", None)
+    if runtime is None or runtime.generation != _GENERATION[0]:
+        runtime = _LOCAL.runtime = _Runtime(_GENERATION[0])
+    return runtime
 
 
 def _call(runtime: _Runtime, op: str, a: str, b: str) -> Any:
     """Run ``__settee(op, a, b)``; its JSON answer decoded."""
     try:
         runtime.calls += 1
-        text = runtime.fn(op, a, b, run_gc=runtime.calls % 64 == 0)
+        text = runtime.fn(op, a, b)
+        if runtime.calls % 64 == 0:
+            runtime.context.gc()
     except Exception as exc:  # the binding raises JSException, StackOverflow...
-        with _LOCK:
-            if _RUNTIME and _RUNTIME[0] is runtime:
-                _RUNTIME.clear()  # a runtime past its limits is not trusted again
+        if getattr(_LOCAL, "runtime", None) is runtime:
+            _LOCAL.runtime = None  # a runtime past its limits is not trusted again
         reason = str(exc).strip() or type(exc).__name__
         if "interrupted" in reason:
             raise ServerError(
@@ -228,16 +236,14 @@ def compile_function(source: Any) -> tuple[_Runtime, int]:
             f"A JavaScript function must be a string, not {source!r}", error="compilation_error"
         )
     runtime = _runtime()
-    with _LOCK:
-        found = runtime.compiled.get(source)
+    found = runtime.compiled.get(source)
     if found is not None:
         return runtime, found
     answer = _call(runtime, "compile", source, "null")
     if "error" in answer:
         raise BadRequest(str(answer["reason"]), error="compilation_error")
     number = int(answer["id"])
-    with _LOCK:
-        runtime.compiled[source] = number
+    runtime.compiled[source] = number
     return runtime, number
 
 

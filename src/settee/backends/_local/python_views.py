@@ -45,20 +45,34 @@ from settee.errors import BadRequest, DocumentNotFound, NotFound, NotSupported
 
 __all__ = ["design_view", "python_view", "refresh", "view_cleanup"]
 
+#: Changes one write transaction of a SQLite view build takes on at most.
+_BUILD_BUDGET = 10 * PAGE
+
 #: ``mapper(docs)``: for each document, for each view, its ``(key, value)`` pairs.
 Mapper = Callable[[list[dict[str, Any]]], Sequence[Sequence[Sequence[tuple[Any, Any]]]]]
 
 
 def refresh(
-    txn: Txn, meta: DbMeta, group: ViewGroup, mapper: Mapper, accept: Callable[[str], bool]
-) -> None:
-    """Bring ``group`` from its seq to ``meta.update_seq``: the rows of every document
+    txn: Txn,
+    meta: DbMeta,
+    group: ViewGroup,
+    mapper: Mapper,
+    accept: Callable[[str], bool],
+    *,
+    budget: int | None = None,
+) -> bool:
+    """Bring ``group`` from its seq towards ``meta.update_seq``: the rows of every document
     changed since are replaced by what ``mapper`` emits for it (nothing when deleted or
-    not ``accept``-ed)."""
+    not ``accept``-ed). With a ``budget``, stop after about that many changes (the group's
+    seq then says how far it got); True once up to date."""
     since = group.seq
     if since >= meta.update_seq:
-        return
+        return True
+    done = 0
     while True:
+        if budget is not None and done >= budget:
+            group.set_seq(since)
+            return False
         infos = txn.scan_seqs(meta, since, before=None, descending=False, limit=PAGE)
         if not infos:
             break
@@ -75,9 +89,12 @@ def refresh(
             {doc["_id"]: rows for doc, rows in zip(docs, emitted, strict=True)},
         )
         since = infos[-1].seq
+        done += len(infos)
         if len(infos) < PAGE:
             break
     group.set_seq(meta.update_seq)
+    group.finish()
+    return True
 
 
 def _clean(
@@ -287,22 +304,29 @@ def design_view(
         if mode == "lazy" and found is not None:
             result = _answer(txn, meta, found, number, params, reduce_fn, keys, partition)
     # Bringing the index up to date writes its tables: the rows and the seq they
-    # reflect commit together in the same transaction as the answer is read.
-    with state.storage.write() as txn:
-        meta = open_db(txn, db)
-        design = _load_design(txn, meta, ddoc)
-        if view not in design.names:
-            raise NotFound("missing_named_view", error="not_found")
-        number = design.names.index(view)
-        conn = _sql(txn)
-        assert conn is not None
-        sql_group = SQLiteGroup.open(conn, meta.handle, design.id, design.sig, len(design.names))
-        refresh(txn, meta, sql_group, design.mapper, design.accept)
-        if result is None:
-            result = _answer(
-                txn, meta, sql_group, number, params, design.reducer(number), keys, partition
+    # reflect commit together, in transactions of at most _BUILD_BUDGET changes so a
+    # long build never holds other writers off for long; the last one reads the answer.
+    while True:
+        with state.storage.write() as txn:
+            meta = open_db(txn, db)
+            design = _load_design(txn, meta, ddoc)
+            if view not in design.names:
+                raise NotFound("missing_named_view", error="not_found")
+            number = design.names.index(view)
+            conn = _sql(txn)
+            assert conn is not None
+            sql_group = SQLiteGroup.open(
+                conn, meta.handle, design.id, design.sig, len(design.names)
             )
-    return result
+            if not refresh(
+                txn, meta, sql_group, design.mapper, design.accept, budget=_BUILD_BUDGET
+            ):
+                continue
+            if result is None:
+                result = _answer(
+                    txn, meta, sql_group, number, params, design.reducer(number), keys, partition
+                )
+        return result
 
 
 def _answer(
