@@ -4,14 +4,15 @@ against a raw sqlite3 indexed range query on the same rows, and a first build.
     PYTHONPATH=src python benchmarks/views.py [N docs, default 100000] [rounds, default 200]
 
 settee's side: a JavaScript design-document view (QuickJS, ``settee[js]``)
-``emit(doc.price, doc.n)`` on ``sqlite:`` (and ``memory:``), and a Python
-view. Each round writes one document, then queries ``startkey..endkey``,
-``limit=10``; only the query is timed (it includes bringing the index up to
-date with that write: one map call and one write transaction). The baseline
-is raw ``sqlite3`` on a table ``(price, id, n)`` with an index on
-``(price, id)``: one insert, then ``SELECT ... WHERE price BETWEEN ? AND ?
-ORDER BY price, id LIMIT 10``, the insert not timed either. Medians over the
-rounds, ratios within the run.
+``emit(doc.price, doc.n)`` and a Python view of the same rows, on ``sqlite:``
+and ``memory:``. The baseline is raw ``sqlite3`` on a table ``(price, id, n)``
+with an index on ``(price, id)``. Each round writes one document to every
+store (not timed), then runs the same query on each in turn - settee's
+``startkey..endkey, limit=10`` (which includes bringing the index up to date
+with that write: one map call and one write transaction, and CouchDB's
+``total_rows``/``offset``) and raw ``SELECT ... WHERE price BETWEEN ? AND ?
+ORDER BY price, id LIMIT 10``. The rounds interleave the stores, so a loaded
+machine slows all alike; medians over the rounds, ratios within the run.
 """
 
 from __future__ import annotations
@@ -44,115 +45,105 @@ def make_doc(i: int, rng: random.Random) -> dict[str, Any]:
     }
 
 
-def fill(backend: Backend, n: int) -> float:
-    rng = random.Random(1)
-    start = time.perf_counter()
-    for lo in range(0, n, 5000):
-        backend.bulk_docs("db", [make_doc(i, rng) for i in range(lo, min(n, lo + 5000))])
-    return time.perf_counter() - start
-
-
 def by_price(doc: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
     if "price" in doc:
         yield doc["price"], doc["n"]
 
 
-def timed_rounds(
-    rounds: int, write: Callable[[int], None], query: Callable[[float], int]
-) -> list[float]:
-    rng = random.Random(2)
-    times: list[float] = []
-    for r in range(rounds):
-        write(r)
-        low = rng.uniform(0, 990)
-        start = time.perf_counter()
-        got = query(low)
-        times.append(time.perf_counter() - start)
-        assert got == 10, got
-    return times
+class Raw:
+    """The baseline: the same rows in a plain indexed sqlite3 table."""
 
+    def __init__(self, path: str, n: int) -> None:
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("CREATE TABLE rows (price REAL, id TEXT, n INTEGER)")
+        rng = random.Random(1)
+        self.conn.execute("BEGIN")
+        for lo in range(0, n, 5000):
+            docs = [make_doc(i, rng) for i in range(lo, min(n, lo + 5000))]
+            self.conn.executemany(
+                "INSERT INTO rows VALUES (?, ?, ?)", [(d["price"], d["_id"], d["n"]) for d in docs]
+            )
+        self.conn.execute("COMMIT")
+        self.conn.execute("CREATE INDEX rows_by_price ON rows (price, id)")
 
-def settee_rounds(backend: Backend, rounds: int, *, python: bool) -> list[float]:
-    rng = random.Random(3)
-    first = 2 * 10**7 if python else 10**7
+    def write(self, doc: dict[str, Any]) -> None:
+        self.conn.execute("INSERT INTO rows VALUES (?, ?, ?)", (doc["price"], doc["_id"], doc["n"]))
 
-    def write(r: int) -> None:
-        backend.put_doc("db", make_doc(first + r, rng))
-
-    def query(low: float) -> int:
-        params = {"startkey": low, "endkey": low + 10, "limit": 10}
-        if python:
-            body = backend.python_view("db", by_price, params)
-        else:
-            body = backend.view("db", "bench", "by_price", params)
-        return len(body["rows"])
-
-    return timed_rounds(rounds, write, query)
-
-
-def raw_rounds(path: str, n: int, rounds: int) -> list[float]:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("CREATE TABLE rows (price REAL, id TEXT, n INTEGER)")
-    rng = random.Random(1)
-    docs = [make_doc(i, rng) for i in range(n)]
-    conn.execute("BEGIN")
-    conn.executemany(
-        "INSERT INTO rows VALUES (?, ?, ?)", [(d["price"], d["_id"], d["n"]) for d in docs]
-    )
-    conn.execute("COMMIT")
-    conn.execute("CREATE INDEX rows_by_price ON rows (price, id)")
-    wrng = random.Random(3)
-
-    def write(r: int) -> None:
-        d = make_doc(10**7 + r, wrng)
-        conn.execute("INSERT INTO rows VALUES (?, ?, ?)", (d["price"], d["_id"], d["n"]))
-
-    def query(low: float) -> int:
-        cur = conn.execute(
+    def query(self, low: float) -> int:
+        cur = self.conn.execute(
             "SELECT id, price, n FROM rows WHERE price >= ? AND price <= ? "
             "ORDER BY price, id LIMIT 10",
             (low, low + 10),
         )
         return len(cur.fetchall())
 
-    try:
-        return timed_rounds(rounds, write, query)
-    finally:
-        conn.close()
+
+def settee_store(url: str, n: int) -> Backend:
+    backend = open_backend(url)
+    backend.create_db("db")
+    kind = url.split(":")[0]
+    rng = random.Random(1)
+    start = time.perf_counter()
+    for lo in range(0, n, 5000):
+        backend.bulk_docs("db", [make_doc(i, rng) for i in range(lo, min(n, lo + 5000))])
+    print(f"{kind}: bulk insert of {n} docs {time.perf_counter() - start:.2f} s")
+    backend.put_doc("db", {"_id": "_design/bench", "views": {"by_price": {"map": MAP}}})
+    start = time.perf_counter()
+    backend.view("db", "bench", "by_price", {"limit": 1})
+    build = time.perf_counter() - start
+    print(f"{kind}: first build of the JS view over {n} docs {build:.2f} s "
+          f"({n / build:,.0f} docs/s)")  # fmt: skip
+    start = time.perf_counter()
+    backend.python_view("db", by_price, {"limit": 1})
+    build = time.perf_counter() - start
+    print(f"{kind}: first build of the Python view over {n} docs {build:.2f} s "
+          f"({n / build:,.0f} docs/s)")  # fmt: skip
+    return backend
 
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 200
     with tempfile.TemporaryDirectory() as tmp:
-        results: dict[str, float] = {}
-        raw = raw_rounds(os.path.join(tmp, "raw.db"), n, rounds)
-        results["raw sqlite3 range query"] = statistics.median(raw)
-        for url in (f"sqlite:///{os.path.join(tmp, 'settee.db')}", "memory:"):
-            kind = url.split(":")[0]
-            backend = open_backend(url)
-            backend.create_db("db")
-            print(f"{kind}: bulk insert of {n} docs {fill(backend, n):.2f} s")
-            backend.put_doc("db", {"_id": "_design/bench", "views": {"by_price": {"map": MAP}}})
-            start = time.perf_counter()
-            backend.view("db", "bench", "by_price", {"limit": 1})
-            build = time.perf_counter() - start
-            print(f"{kind}: first build of the JS view over {n} docs {build:.2f} s "
-                  f"({n / build:,.0f} docs/s)")  # fmt: skip
-            start = time.perf_counter()
-            backend.python_view("db", by_price, {"limit": 1})
-            build = time.perf_counter() - start
-            print(f"{kind}: first build of the Python view over {n} docs {build:.2f} s")
-            js_times = settee_rounds(backend, rounds, python=False)
-            results[f"{kind}: JS view query after 1 write"] = statistics.median(js_times)
-            py_times = settee_rounds(backend, rounds, python=True)
-            results[f"{kind}: Python view query after 1 write"] = statistics.median(py_times)
+        raw = Raw(os.path.join(tmp, "raw.db"), n)
+        stores = {
+            "sqlite": settee_store(f"sqlite:///{os.path.join(tmp, 'settee.db')}", n),
+            "memory": settee_store("memory:", n),
+        }
+        queries: dict[str, Callable[[float], int]] = {"raw sqlite3 range query": raw.query}
+        for kind, backend in stores.items():
+
+            def js(low: float, b: Backend = backend) -> int:
+                params = {"startkey": low, "endkey": low + 10, "limit": 10}
+                return len(b.view("db", "bench", "by_price", params)["rows"])
+
+            def py(low: float, b: Backend = backend) -> int:
+                params = {"startkey": low, "endkey": low + 10, "limit": 10}
+                return len(b.python_view("db", by_price, params)["rows"])
+
+            queries[f"{kind}: JS view query after 1 write"] = js
+            queries[f"{kind}: Python view query after 1 write"] = py
+        times: dict[str, list[float]] = {name: [] for name in queries}
+        rng, wrng = random.Random(2), random.Random(3)
+        for r in range(rounds):
+            doc = make_doc(10**7 + r, wrng)
+            raw.write(doc)
+            for backend in stores.values():
+                backend.put_doc("db", dict(doc))
+            low = rng.uniform(0, 990)
+            for name, query in queries.items():
+                start = time.perf_counter()
+                got = query(low)
+                times[name].append(time.perf_counter() - start)
+                assert got == 10, (name, got)
+        for backend in stores.values():
             backend.close()
-        base = results["raw sqlite3 range query"]
-        print(f"\nmedian over {rounds} rounds, {n} docs")
-        for name, value in results.items():
+        base = statistics.median(times["raw sqlite3 range query"])
+        print(f"\nmedian over {rounds} interleaved rounds, {n} docs")
+        for name, values in times.items():
+            value = statistics.median(values)
             print(f"  {name:42s} {value * 1e3:8.3f} ms  {value / base:6.1f}x")
 
 

@@ -324,3 +324,21 @@ def test_offsets_stay_exact_as_blocks_fill_split_and_empty(tmp_path: Path) -> No
     conn.close()
     assert len(blocks) > 3 and sum(c for (c,) in blocks) == left
     b.close()
+
+
+@needs_js
+def test_validators_follow_design_document_changes(backend: Backend) -> None:
+    refuse = "function (doc) { if (doc.bad) throw({forbidden: 'bad'}); }"
+    backend.put_doc(DB, {"_id": "ok", "bad": False})
+    rev = backend.put_doc(DB, {"_id": "_design/v", "validate_doc_update": refuse})["rev"]
+    with pytest.raises(Forbidden):
+        backend.put_doc(DB, {"_id": "x", "bad": True})
+    loose = "function (doc) { if (doc.worse) throw({forbidden: 'worse'}); }"
+    rev = backend.put_doc(DB, {"_id": "_design/v", "_rev": rev, "validate_doc_update": loose})[
+        "rev"
+    ]
+    assert backend.put_doc(DB, {"_id": "x", "bad": True})["ok"]
+    with pytest.raises(Forbidden):
+        backend.put_doc(DB, {"_id": "y", "worse": True})
+    backend.delete_doc(DB, "_design/v", rev)
+    assert backend.put_doc(DB, {"_id": "y", "worse": True})["ok"]

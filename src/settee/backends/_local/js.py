@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -289,8 +290,31 @@ def reduce_values(source: str, keys: list[list[Any]], values: list[Any], rereduc
 _VDU_CACHE: OrderedDict[tuple[Any, ...], str | None] = OrderedDict()
 
 
-def validators(txn: Txn, meta: DbMeta) -> list[str]:
-    """The ``validate_doc_update`` sources of ``meta``'s design documents, by id."""
+#: Memory databases' validators, until a write touches a design document (one process
+#: holds every writer of a memory store; SQLite files are asked each time).
+_MEMORY_VALIDATORS: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
+
+
+def validators(txn: Txn, meta: DbMeta, ids: Sequence[str] = ()) -> list[str]:
+    """The ``validate_doc_update`` sources of ``meta``'s design documents, by id, for a
+    batch writing ``ids``."""
+    in_memory = getattr(txn, "conn", None) is None
+    touches_design = any(docid.startswith("_design/") for docid in ids)
+    if in_memory:
+        with _LOCK:
+            cached = _MEMORY_VALIDATORS.get(meta.handle)
+            if touches_design:
+                _MEMORY_VALIDATORS.pop(meta.handle, None)
+        if cached is not None:
+            return cached
+    found = _scan_validators(txn, meta)
+    if in_memory and not touches_design:
+        with _LOCK:
+            _MEMORY_VALIDATORS[meta.handle] = found
+    return found
+
+
+def _scan_validators(txn: Txn, meta: DbMeta) -> list[str]:
     infos = txn.scan_ids(
         meta,
         "_design/",

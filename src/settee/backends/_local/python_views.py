@@ -359,7 +359,8 @@ def view_cleanup(state: EngineState, db: str) -> dict[str, Any]:
     with state.storage.read() as txn:
         meta = open_db(txn, db)
         current = _current_designs(txn, meta)
-        sql = _sql(txn) is not None and SQLiteGroup.tables_exist(_sql(txn))  # type: ignore[arg-type]
+        conn = _sql(txn)
+        sql = conn is not None and SQLiteGroup.tables_exist(conn)
     state.views.forget(db, current)
     if sql and not getattr(state.storage, "read_only", False):
         with state.storage.write() as txn:

@@ -68,7 +68,7 @@ def bulk_docs(
         loaded = txn.load_docs(meta, [i for i in dict.fromkeys(ids) if not i.startswith("_local/")])
         pending: dict[str, _Write] = {}
         results: list[dict[str, Any]] = []
-        checks = js.validators(txn, meta)  # validate_doc_update functions (issue 11)
+        checks = js.validators(txn, meta, ids)  # validate_doc_update functions (issue 11)
         for doc, rejected in prepared:
             if doc is None:
                 assert rejected is not None
