@@ -585,9 +585,14 @@ def test_changes_filters_and_styles(backend: Backend) -> None:
     assert conflicted[0]["doc"]["_conflicts"]
     with pytest.raises(NotFound, match="no design document _design/ddoc"):
         backend.changes(DB, {"filter": "ddoc/filter"})  # missing: as CouchDB answers
-    backend.put_doc(DB, {"_id": "_design/ddoc", "filters": {"filter": "function(doc) {}"}})
-    with pytest.raises(NotSupported):
-        backend.changes(DB, {"filter": "ddoc/filter"})  # JavaScript: not run locally
+    keep = "function(doc, req) { return doc.t === Number(req.query.t); }"
+    backend.put_doc(DB, {"_id": "_design/ddoc", "filters": {"filter": keep}})
+    if not js.available():
+        with pytest.raises(NotSupported):
+            backend.changes(DB, {"filter": "ddoc/filter"})  # JavaScript needs settee[js]
+        return
+    filtered = list(backend.changes(DB, {"filter": "ddoc/filter", "t": "2"}))
+    assert [row["id"] for row in filtered] == ["b"]  # run in QuickJS, req.query passed
 
 
 def _later(delay: float, fn: Any) -> threading.Thread:

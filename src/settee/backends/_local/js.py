@@ -28,12 +28,13 @@ import logging
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from settee.backends._local.reads import render
+from settee.backends._local.reads import get_doc, render
+from settee.backends._local.state import EngineState
 from settee.backends._local.storage import DbMeta, DocInfo, Txn
-from settee.errors import BadRequest, Forbidden, NotSupported, ServerError, Unauthorized
+from settee.errors import BadRequest, Forbidden, NotFound, NotSupported, ServerError, Unauthorized
 
 try:
     import quickjs
@@ -44,6 +45,7 @@ __all__ = [
     "MEMORY_LIMIT",
     "TIME_LIMIT",
     "available",
+    "changes_filter",
     "check_write",
     "compile_function",
     "configure",
@@ -371,7 +373,7 @@ def check_write(
                 text = txn.load_bodies(meta, [(docid, rev)]).get((docid, rev))
             if text is not None:
                 old = render(info, rev, text, {})
-    user_ctx = {"db": meta.name, "name": None, "roles": ["_admin"]}
+    user_ctx = _user_ctx(meta.name)
     args = json.dumps([dict(doc), old, user_ctx, meta.security])
     for source in sources:
         runtime, number = compile_function(source)
@@ -397,3 +399,48 @@ def _old_rev(doc: Mapping[str, Any], info: DocInfo, *, new_edits: bool) -> str |
                 if rev in tree and tree.is_leaf(rev):
                     return rev
     return None
+
+
+# -- _changes filters ----------------------------------------------------------
+
+
+def changes_filter(
+    state: EngineState, db: str, name: str, params: Mapping[str, Any]
+) -> Callable[[DocInfo, dict[str, Any] | None], bool]:
+    """The ``accept(info, doc)`` test of ``filter=ddoc/name`` (a JavaScript
+    ``function (doc, req)``) or ``filter=_view`` with ``view=ddoc/name`` (documents
+    the map function emits for); ``NotSupported`` without ``settee[js]``."""
+    if name == "_view":
+        view = params.get("view")
+        if not isinstance(view, str) or "/" not in view:
+            raise BadRequest("filter=_view needs view=ddoc/name", error="bad_request")
+        ddoc_name, _, fn_name = view.partition("/")
+        section = "views"
+    else:
+        ddoc_name, _, fn_name = name.partition("/")
+        section = "filters"
+    require_js(f"The _changes filter {name!r}")
+    ddoc = get_doc(state, db, f"_design/{ddoc_name}")
+    entry = (ddoc.get(section) or {}).get(fn_name)
+    source = entry.get("map") if section == "views" and isinstance(entry, Mapping) else entry
+    if not isinstance(source, str):
+        raise NotFound(
+            f"missing {section[:-1]} function {fn_name} in {ddoc['_id']}", error="not_found"
+        )
+    compile_function(source)
+    req = {"query": dict(params), "info": {"db_name": db}, "userCtx": _user_ctx(db)}
+
+    def accept(info: DocInfo, doc: dict[str, Any] | None) -> bool:
+        if doc is None:
+            return False
+        if section == "views":
+            return any(map_docs([source], [doc])[0][0])
+        runtime, number = compile_function(source)
+        answer = _call(runtime, "filter", str(number), json.dumps([doc, req]))
+        return bool(_raise_thrown(answer, "the filter function failed"))
+
+    return accept
+
+
+def _user_ctx(db: str) -> dict[str, Any]:
+    return {"db": db, "name": None, "roles": ["_admin"]}
