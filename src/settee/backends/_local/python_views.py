@@ -67,6 +67,7 @@ def refresh(
     seq then says how far it got); True once up to date."""
     since = group.seq
     if since >= meta.update_seq:
+        group.finish()  # a build may have stopped right at the last change
         return True
     done = 0
     while True:
