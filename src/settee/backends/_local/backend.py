@@ -240,8 +240,8 @@ class LocalBackend:
         """Open the changes feed (``chunk_size`` means nothing locally).
 
         A ``filter=`` naming a missing design document or function is
-        ``NotFound``, as on CouchDB (an existing JavaScript filter is
-        ``NotSupported``).
+        ``NotFound``, as on CouchDB (an existing JavaScript filter runs in
+        QuickJS with ``settee[js]``, else ``NotSupported``).
         """
         check_changes_filter(params or {}, lambda docid: self.get_doc(db, docid))
         return open_changes(self._state, db, params, body=body, raw=raw)
