@@ -16,6 +16,16 @@ machine slows all alike; medians over the rounds, ratios within the run. A
 second table adds each store's write to its query (raw sqlite3 updates its
 index in the insert's commit, a settee view in the query's own write
 transaction), the same work on both sides.
+
+Measured 2026-12-02 (100,000 docs, 200 rounds, shared 2-vCPU machine under load,
+Python 3.11, quickjs 1.19.4), median query after one write and ratio to raw:
+raw range query 0.082 ms; sqlite JS view 1.16 ms (14x); sqlite Python view
+0.35 ms (4.3x); memory JS view 0.49 ms (6.0x); memory Python view 0.25 ms
+(3.0x). Write + query: raw 0.22 ms; sqlite put + JS view 4.7 ms (21x); memory
+put + JS view 0.61 ms (2.8x). First build of the JS view over 100,000 docs:
+sqlite 61 s (1,636 docs/s), memory 46 s; of the Python view: sqlite 43 s,
+memory 17 s (the same machine took 32 s for settee's sqlite bulk insert of
+those docs, so absolute times here are several times a quiet machine's).
 """
 
 from __future__ import annotations
