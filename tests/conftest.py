@@ -43,19 +43,23 @@ ADMIN_PASSWORD = "s3cret-pw"
 #: What each server kind is expected to claim of the semantics names in
 #: settee.backends.CAPABILITIES (docs/semantics.md); the backends decide it
 #: themselves, and tests/http/test_http_backend.py checks they say this.
+_ENGINE = frozenset(
+    {"changes_total_order", "read_your_writes", "strict_conflicts", "couchdb_view_surface"}
+)
 SEMANTICS_OF: dict[str, frozenset[str]] = {
-    "memory": frozenset({"changes_total_order", "read_your_writes", "strict_conflicts"}),
-    "sqlite": frozenset({"changes_total_order", "read_your_writes", "strict_conflicts"}),
+    "memory": _ENGINE,
+    "sqlite": _ENGINE,
     "pouchdb": frozenset(
         {"changes_total_order", "read_your_writes", "strict_conflicts", "versioned_local_docs"}
     ),
-    "couchdb": frozenset({"read_your_writes", "strict_conflicts"}),  # q=2: order per shard
-    "couchdb-cluster": frozenset(),  # n=3 copies: reads may reach a copy behind the write
+    "couchdb": frozenset({"read_your_writes", "strict_conflicts", "couchdb_view_surface"}),
+    # n=3 copies: reads may reach a copy behind the write
+    "couchdb-cluster": frozenset({"couchdb_view_surface"}),
 }
 COUCHDB_CAPS = frozenset(
     {"javascript_views", "sessions", "config", "db_updates", "changes_selector", "partitions",
      "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_filter_404",
-     "server_replicator", "bulk_get"}
+     "server_replicator", "bulk_get", "couchdb_view_surface"}
 )  # fmt: skip
 
 

@@ -342,7 +342,7 @@ ASF = "The Apache Software Foundation"
             {
                 "javascript_views", "sessions", "config", "db_updates", "partitions",
                 "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_selector",
-                "changes_filter_404", "bulk_get", "server_replicator",
+                "changes_filter_404", "bulk_get", "server_replicator", "couchdb_view_surface",
             },
         ),
         (
@@ -350,7 +350,7 @@ ASF = "The Apache Software Foundation"
             {
                 "javascript_views", "sessions", "config", "db_updates",
                 "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_selector",
-                "changes_filter_404", "bulk_get", "server_replicator",
+                "changes_filter_404", "bulk_get", "server_replicator", "couchdb_view_surface",
             },
         ),
         (
@@ -358,7 +358,7 @@ ASF = "The Apache Software Foundation"
             {
                 "javascript_views", "sessions", "db_updates", "partitions",
                 "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_selector",
-                "changes_filter_404", "bulk_get", "server_replicator",
+                "changes_filter_404", "bulk_get", "server_replicator", "couchdb_view_surface",
             },
         ),
         ({"couchdb": "Welcome"}, {"javascript_views", "sessions"}),

@@ -39,7 +39,8 @@ put_doc (fast path)               yes     yes     yes
 delete_doc (fast path)            yes     yes     yes
 bulk_docs incl. new_edits=false   yes     yes     yes
 all_docs / find / indexes         yes     yes     yes
-view (JavaScript design docs)     yes     no [1]  no [1]
+view (JavaScript design docs)     yes     yes [4] yes [4]
+validate_doc_update on writes     yes     yes [4] yes [4]
 python_view (callables)           no [1]  yes     yes
 changes (normal/longpoll/cont.)   yes     yes     yes
 db_updates                        yes [2] no [1]  no [1]
@@ -54,7 +55,12 @@ partitions                        yes [2] yes     yes
 [2] where the server has it (CouchDB 3; not PouchDB Server), see
     ``capabilities``.
 [3] locally: drops the bodies of non-leaf revisions like CouchDB (SQLite then
-    returns the freed pages); ``view_cleanup`` is a no-op there.
+    returns the freed pages); ``view_cleanup`` drops the view indexes of
+    design documents that are gone or changed.
+[4] with the ``settee[js]`` extra (QuickJS runs the JavaScript); without it
+    ``NotSupported`` naming the extra. Views are stored indexes updated from
+    the changes since their last seq (SQLite: tables in the same file;
+    memory: sorted lists); Python views likewise, in memory.
 
 A backend without a fast path for ``put_doc``/``delete_doc`` raises
 ``NotSupported`` and the core falls back to ``bulk_docs``, turning a
@@ -102,6 +108,8 @@ CAPABILITIES: dict[str, str] = {
     "(on a CouchDB cluster: only for writes made with write_quorum equal to the copies, n)",
     "strict_conflicts": "a write on a stale _rev is always refused (409), never kept as a conflict",
     "versioned_local_docs": "_local documents refuse a stale _rev (Conflict)",
+    "couchdb_view_surface": "CouchDB's view extras: isArray/toJSON in map functions, "
+    "update=false, reduce=true refused on a map-only view",
     "server_replicator": "the server's own replicator (_replicator documents, _scheduler, "
     "POST /_replicate)",
     "bulk_get": "POST /db/_bulk_get (many documents' revisions in one request)",

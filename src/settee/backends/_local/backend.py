@@ -17,7 +17,7 @@ from importlib import metadata
 from typing import Any
 
 from settee._validate import check_changes_filter, check_int, is_valid_db_name
-from settee.backends._local import all_docs, find, indexes, python_views, reads, writes
+from settee.backends._local import all_docs, find, indexes, js, python_views, reads, writes
 from settee.backends._local.changes import open_changes
 from settee.backends._local.state import EngineState, check_partition, open_db
 from settee.backends._local.storage import Storage
@@ -30,7 +30,9 @@ __all__ = ["LocalBackend", "ignore_options", "settee_version"]
 
 #: One copy, one writer at a time: what the engine promises beyond every backend's
 #: baseline. ``_local`` documents are unversioned, as in CouchDB 3.
-_ENGINE_SEMANTICS = frozenset({"changes_total_order", "read_your_writes", "strict_conflicts"})
+_ENGINE_SEMANTICS = frozenset(
+    {"changes_total_order", "read_your_writes", "strict_conflicts", "couchdb_view_surface"}
+)
 
 
 def ignore_options(
@@ -55,6 +57,9 @@ def settee_version() -> str:
         return "0+unknown"
 
 
+_JS_CAPABILITIES = frozenset({"javascript_views"}) if js.available() else frozenset()
+
+
 class LocalBackend:
     """CouchDB's semantics over ``storage``; subclasses set ``kind``, ``url`` and ``capabilities``.
 
@@ -71,8 +76,8 @@ class LocalBackend:
 
     @property
     def capabilities(self) -> frozenset[str]:
-        """Names from ``CAPABILITIES`` this backend has."""
-        return self._capabilities | _ENGINE_SEMANTICS
+        """Names from ``CAPABILITIES`` this backend has (``javascript_views``: ``settee[js]``)."""
+        return self._capabilities | _ENGINE_SEMANTICS | _JS_CAPABILITIES
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
@@ -218,10 +223,9 @@ class LocalBackend:
         keys: Sequence[Any] | None = None,
         partition: str | None = None,
     ) -> dict[str, Any]:
-        """Always ``NotSupported``: local stores run Python views, not JavaScript."""
-        raise NotSupported(
-            f"The {self.kind} backend cannot run JavaScript design-document views "
-            f"(_design/{ddoc}/_view/{view}); query it with python_view and a Python map function."
+        """A design document's view, run by QuickJS (``NotSupported`` without ``settee[js]``)."""
+        return python_views.design_view(
+            self._state, db, ddoc, view, params, keys=keys, partition=partition
         )
 
     def python_view(
@@ -251,8 +255,8 @@ class LocalBackend:
         """Open the changes feed (``chunk_size`` means nothing locally).
 
         A ``filter=`` naming a missing design document or function is
-        ``NotFound``, as on CouchDB (an existing JavaScript filter is
-        ``NotSupported``).
+        ``NotFound``, as on CouchDB (an existing JavaScript filter runs in
+        QuickJS with ``settee[js]``, else ``NotSupported``).
         """
         check_changes_filter(params or {}, lambda docid: self.get_doc(db, docid))
         return open_changes(self._state, db, params, body=body, raw=raw)
@@ -357,10 +361,8 @@ class LocalBackend:
         return {"ok": True}
 
     def view_cleanup(self, db: str) -> dict[str, Any]:
-        """Nothing to clean: Python views keep no index files."""
-        with self._storage.read() as txn:
-            open_db(txn, db)
-        return {"ok": True}
+        """Drop the view indexes of design documents that are gone or changed."""
+        return python_views.view_cleanup(self._state, db)
 
     def partition_info(self, db: str, partition: str) -> dict[str, Any]:
         """``GET /db/_partition/{p}``: counts for one partition of a partitioned database."""

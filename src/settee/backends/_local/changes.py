@@ -15,11 +15,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from settee.backends._local import js
 from settee.backends._local.mango import compile_selector
 from settee.backends._local.reads import winner_docs
 from settee.backends._local.state import EngineState, open_db
 from settee.backends._local.util import PAGE, db_missing, flag, number
-from settee.errors import BadRequest, NotSupported
+from settee.errors import BadRequest
 
 __all__ = ["LocalChangesStream", "open_changes"]
 
@@ -150,7 +151,7 @@ def open_changes(
         "conflicts": flag(params, "conflicts"),
         "attachments": flag(params, "attachments"),
     }
-    accept = _filter(state, params, body)
+    accept = _filter(state, params, body, db)
     return LocalChangesStream(
         functools.partial(_rows, state),
         db=db,
@@ -168,7 +169,7 @@ def open_changes(
     )
 
 
-def _filter(state: EngineState, params: Mapping[str, Any], body: Mapping[str, Any]) -> Any:
+def _filter(state: EngineState, params: Mapping[str, Any], body: Mapping[str, Any], db: str) -> Any:
     name = params.get("filter")
     doc_ids = body.get("doc_ids", params.get("doc_ids"))
     selector = body.get("selector", params.get("selector"))
@@ -192,10 +193,7 @@ def _filter(state: EngineState, params: Mapping[str, Any], body: Mapping[str, An
         return lambda info, doc: doc is not None and match(doc)
     if name == "_design":
         return lambda info, doc: info.id.startswith("_design/")
-    raise NotSupported(
-        f"The local backends cannot run the filter {name!r}: JavaScript filter functions and "
-        "_view filters need CouchDB; use doc_ids or a selector instead."
-    )
+    return js.changes_filter(state, db, name, params)  # JavaScript filters (issue 11)
 
 
 def _rows(state: EngineState, stream: LocalChangesStream) -> Iterator[dict[str, Any]]:

@@ -1,20 +1,129 @@
-"""Python map/reduce views, the index kept in the view cache until the next write.
+"""View queries on the local engine: Python map functions and design documents.
 
-Each function takes the :class:`~.state.EngineState` first; the backend's methods
-of the same names call them.
+Both kinds are indexes (:mod:`.views`): built once, then brought up to date
+from the changes since the seq they reflect, so a query after one write
+costs that write's map, not a rebuild.
+
+* A design document's views (JavaScript, run by :mod:`.js`) are one group per
+  design document signature (its language, views and options): SQLite keeps
+  the rows in tables of the store's file, updated in a write transaction
+  together with the seq they reflect, so a crash never leaves them ahead of
+  or behind their documents; a memory database (or a read-only SQLite file)
+  keeps them in sorted lists. A changed design document is a new signature:
+  its index is built afresh and the old one dropped.
+* A Python map function is a group of its own, in memory, for as long as the
+  same function object is queried (the few most recent are kept).
+
+``update=false`` (``stale=ok``) answers from the index as it is;
+``update=lazy`` (``stale=update_after``) answers, then brings it up to date.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from settee.backends._local.reads import iter_docs, winner_docs
+from settee.backends._local import js
+from settee.backends._local.reads import render, winner_docs
 from settee.backends._local.state import EngineState, check_partition, open_db
-from settee.backends._local.util import flag
-from settee.backends._local.views import ViewIndex, emit_rows, query_rows
+from settee.backends._local.storage import DbMeta, Txn
+from settee.backends._local.util import PAGE, flag
+from settee.backends._local.views import (
+    BUILTIN_REDUCES,
+    MemoryGroup,
+    ReduceFn,
+    SQLiteGroup,
+    ViewGroup,
+    builtin_reduce,
+    check_query,
+    query_view,
+)
+from settee.errors import BadRequest, DocumentNotFound, NotFound, NotSupported
 
-__all__ = ["python_view"]
+__all__ = ["design_view", "python_view", "refresh", "view_cleanup"]
+
+#: Changes one write transaction of a SQLite view build takes on at most.
+_BUILD_BUDGET = 10 * PAGE
+
+#: ``mapper(docs)``: for each document, for each view, its ``(key, value)`` pairs.
+Mapper = Callable[[list[dict[str, Any]]], Sequence[Sequence[Sequence[tuple[Any, Any]]]]]
+
+
+def refresh(
+    txn: Txn,
+    meta: DbMeta,
+    group: ViewGroup,
+    mapper: Mapper,
+    accept: Callable[[str], bool],
+    *,
+    budget: int | None = None,
+) -> bool:
+    """Bring ``group`` from its seq towards ``meta.update_seq``: the rows of every document
+    changed since are replaced by what ``mapper`` emits for it (nothing when deleted or
+    not ``accept``-ed). With a ``budget``, stop after about that many changes (the group's
+    seq then says how far it got); True once up to date."""
+    since = group.seq
+    if since >= meta.update_seq:
+        group.finish()  # a build may have stopped right at the last change
+        return True
+    done = 0
+    while True:
+        if budget is not None and done >= budget:
+            group.set_seq(since)
+            return False
+        infos = txn.scan_seqs(meta, since, before=None, descending=False, limit=PAGE)
+        if not infos:
+            break
+        live = [i for i in infos if not i.deleted and accept(i.id)]
+        bodies = txn.load_bodies(meta, [(i.id, i.winner) for i in live])
+        docs = [
+            render(i, i.winner, bodies[(i.id, i.winner)], {})
+            for i in live
+            if (i.id, i.winner) in bodies
+        ]
+        emitted = mapper(docs) if docs else []
+        group.replace(
+            [i.id for i in infos],
+            {doc["_id"]: rows for doc, rows in zip(docs, emitted, strict=True)},
+        )
+        since = infos[-1].seq
+        done += len(infos)
+        if len(infos) < PAGE:
+            break
+    group.set_seq(meta.update_seq)
+    group.finish()
+    return True
+
+
+def _clean(
+    params: Mapping[str, Any] | None, keys: Sequence[Any] | None
+) -> tuple[dict[str, Any], Any]:
+    out = {k: v for k, v in (params or {}).items() if v is not None}
+    if keys is None and "keys" in out:
+        keys = out.pop("keys")
+    return out, keys
+
+
+def _update_mode(params: Mapping[str, Any]) -> str:
+    """``"true"``, ``"false"`` or ``"lazy"`` from ``update`` / ``stale``."""
+    update = params.get("update")
+    stale = params.get("stale")
+    if stale is not None:
+        if stale == "ok":
+            return "false"
+        if stale == "update_after":
+            return "lazy"
+        raise BadRequest(f"Invalid value for stale: {stale!r}", error="query_parse_error")
+    if update is None or update is True or update == "true":
+        return "true"
+    if update is False or update == "false":
+        return "false"
+    if update == "lazy":
+        return "lazy"
+    raise BadRequest(f"Invalid value for update: {update!r}", error="query_parse_error")
 
 
 def python_view(
@@ -27,36 +136,268 @@ def python_view(
     keys: Sequence[Any] | None = None,
     partition: str | None = None,
 ) -> dict[str, Any]:
-    """Run ``map_fn`` over every live non-design document and query the rows."""
+    """Query the index of ``map_fn`` (over every live non-design document)."""
     if not callable(map_fn):
         raise TypeError(f"map_fn must be callable, not {map_fn!r}")
-    params = {k: v for k, v in (params or {}).items() if v is not None}
-    if keys is None and "keys" in params:
-        keys = params.pop("keys")
+    params, keys = _clean(params, keys)
+    reduce_fn = builtin_reduce(reduce) if reduce is not None else None
+    mode = _update_mode(params)
+    prefix = None if partition is None else partition + ":"
+
+    def accept(docid: str) -> bool:
+        return not docid.startswith("_design/") and (prefix is None or docid.startswith(prefix))
+
+    def mapper(docs: list[dict[str, Any]]) -> list[list[list[tuple[Any, Any]]]]:
+        return [[_python_pairs(map_fn, doc)] for doc in docs]
+
     with state.storage.read() as txn:
         meta = open_db(txn, db)
         check_partition(meta, partition)
-        update_seq = meta.update_seq
-    # The built index is kept while the database does not change, so paging
-    # through a view costs one map pass, not one per page. A map function must
-    # be pure, as CouchDB requires.
-    cache_key = (db, meta.handle, partition, map_fn)
-    index: ViewIndex | None = state.view_cache.get(cache_key, update_seq)
-    if index is None:
-        rows = []
-        for _, doc in iter_docs(state, db, partition=partition):
-            rows.extend(emit_rows(map_fn, doc))
-        index = ViewIndex(rows)
-        state.view_cache.put(cache_key, update_seq, index)
-    result = query_rows(index, params, reduce=reduce, keys=keys)
-    if flag(params, "include_docs") and "total_rows" in result:
-        _include_docs(state, db, result["rows"])
+        # The function object is the view's identity: a map function must be pure,
+        # as CouchDB requires.
+        group = state.views.python((db, meta.handle, partition, map_fn))
+        with group.lock:
+            if mode == "true":
+                refresh(txn, meta, group, mapper, accept)
+            result = query_view(group.source(0), params, reduce=reduce_fn, keys=keys)
+            seq = group.seq
+            if mode == "lazy":
+                refresh(txn, meta, group, mapper, accept)
+        if flag(params, "include_docs") and "total_rows" in result:
+            _include_docs(txn, meta, result["rows"])
     if flag(params, "update_seq"):
-        result["update_seq"] = update_seq
+        result["update_seq"] = seq
     return result
 
 
-def _include_docs(state: EngineState, db: str, rows: list[dict[str, Any]]) -> None:
+def _python_pairs(map_fn: Any, doc: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """``map_fn``'s pairs for ``doc``; ``TypeError`` if it yields something else."""
+    emitted = map_fn(doc)
+    if emitted is None:
+        return []
+    pairs: list[tuple[Any, Any]] = []
+    for pair in emitted:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"a map function must yield (key, value) pairs, got {pair!r}")
+        pairs.append((pair[0], pair[1]))
+    return pairs
+
+
+class _Design:
+    """What one design document says about its views."""
+
+    def __init__(self, ddoc_id: str, body: Mapping[str, Any]) -> None:
+        self.id = ddoc_id
+        language = body.get("language", "javascript")
+        views = body.get("views") or {}
+        if not isinstance(views, Mapping):
+            raise BadRequest("`views` must be an object", error="invalid_design_doc")
+        self.language = language
+        self.names = sorted(views)
+        self.maps: list[Any] = []
+        self.reduces: list[Any] = []
+        for name in self.names:
+            view = views[name]
+            if not isinstance(view, Mapping) or "map" not in view:
+                raise BadRequest(f"View {name} has no map function", error="invalid_design_doc")
+            self.maps.append(view["map"])
+            self.reduces.append(view.get("reduce"))
+        options = body.get("options") or {}
+        self.include_design = bool(isinstance(options, Mapping) and options.get("include_design"))
+        signed = {"language": language, "views": views, "options": options}
+        self.sig = hashlib.md5(
+            json.dumps(signed, sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
+
+    def compile(self) -> None:
+        """``BadRequest`` (``compilation_error``) unless every function compiles."""
+        for source in self.maps:
+            js.compile_function(source)
+        for spec in self.reduces:
+            if isinstance(spec, str) and not spec.strip().startswith("_"):
+                js.compile_function(spec)
+
+    def accept(self, docid: str) -> bool:
+        return self.include_design or not docid.startswith("_design/")
+
+    def mapper(self, docs: list[dict[str, Any]]) -> Sequence[Sequence[Sequence[tuple[Any, Any]]]]:
+        rows = js.map_docs(self.maps, docs)
+        return [[[(k, v) for k, v in per_view] for per_view in per_doc] for per_doc in rows]
+
+    def reducer(self, number: int) -> ReduceFn | None:
+        spec = self.reduces[number]
+        if spec is None:
+            return None
+        if isinstance(spec, str) and spec.strip().startswith("_"):
+            name = spec.strip()
+            if name not in BUILTIN_REDUCES:
+                raise BadRequest(
+                    f"Builtin reduce function invalid: {name}", error="invalid_design_doc"
+                )
+            return builtin_reduce(name)
+        return lambda keys, values, rereduce: js.reduce_values(spec, keys, values, rereduce)
+
+
+def _sql(txn: Txn) -> sqlite3.Connection | None:
+    """The SQLite connection of ``txn`` (the store's file), or None in memory."""
+    conn = getattr(txn, "conn", None)
+    return conn if isinstance(conn, sqlite3.Connection) else None
+
+
+def _load_design(txn: Txn, meta: DbMeta, ddoc: str) -> _Design:
+    ddoc_id = ddoc if ddoc.startswith("_design/") else f"_design/{ddoc}"
+    info = txn.load_docs(meta, [ddoc_id]).get(ddoc_id)
+    if info is None or info.deleted:
+        raise DocumentNotFound("missing" if info is None else "deleted", error="not_found")
+    body = txn.load_bodies(meta, [(ddoc_id, info.winner)]).get((ddoc_id, info.winner))
+    if body is None:
+        raise DocumentNotFound("missing", error="not_found")
+    return _Design(ddoc_id, json.loads(body))
+
+
+def design_view(
+    state: EngineState,
+    db: str,
+    ddoc: str,
+    view: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    keys: Sequence[Any] | None = None,
+    partition: str | None = None,
+) -> dict[str, Any]:
+    """Query view ``view`` of ``_design/{ddoc}``: JavaScript run by QuickJS (``settee[js]``)."""
+    params, keys = _clean(params, keys)
+    mode = _update_mode(params)
+    read_only = bool(getattr(state.storage, "read_only", False))
+    result: dict[str, Any] | None = None
+    with state.storage.read() as txn:
+        meta = open_db(txn, db)
+        check_partition(meta, partition)
+        design = _load_design(txn, meta, ddoc)
+        if design.language != "javascript":
+            raise NotSupported(
+                f"The embedded backend runs JavaScript views only, not language "
+                f"{design.language!r} ({design.id})."
+            )
+        if view not in design.names:
+            raise NotFound("missing_named_view", error="not_found")
+        number = design.names.index(view)
+        reduce_fn = design.reducer(number)
+        check_query(params, reducible=reduce_fn is not None)
+        js.require_js(f"The view {design.id}/_view/{view}")
+        design.compile()
+        conn = _sql(txn)
+        if conn is None or read_only:
+            group = state.views.design(db, meta.handle, design.id, design.sig, len(design.names))
+            with group.lock:
+                if mode == "true":
+                    refresh(txn, meta, group, design.mapper, design.accept)
+                answer = _answer(txn, meta, group, number, params, reduce_fn, keys, partition)
+                if mode == "lazy":
+                    refresh(txn, meta, group, design.mapper, design.accept)
+            return answer
+        found = SQLiteGroup.find(conn, meta.handle, design.id, design.sig, len(design.names))
+        if found is not None and (found.seq >= meta.update_seq or mode == "false"):
+            return _answer(txn, meta, found, number, params, reduce_fn, keys, partition)
+        if found is None and mode == "false":
+            empty = MemoryGroup(len(design.names))
+            return _answer(txn, meta, empty, number, params, reduce_fn, keys, partition)
+        if mode == "lazy" and found is not None:
+            result = _answer(txn, meta, found, number, params, reduce_fn, keys, partition)
+    # Bringing the index up to date writes its tables: the rows and the seq they
+    # reflect commit together, in transactions of at most _BUILD_BUDGET changes so a
+    # long build never holds other writers off for long; the last one reads the answer.
+    while True:
+        with state.storage.write() as txn:
+            meta = open_db(txn, db)
+            design = _load_design(txn, meta, ddoc)
+            if view not in design.names:
+                raise NotFound("missing_named_view", error="not_found")
+            number = design.names.index(view)
+            conn = _sql(txn)
+            assert conn is not None
+            sql_group = SQLiteGroup.open(
+                conn, meta.handle, design.id, design.sig, len(design.names)
+            )
+            if not refresh(
+                txn, meta, sql_group, design.mapper, design.accept, budget=_BUILD_BUDGET
+            ):
+                continue
+            if result is None:
+                result = _answer(
+                    txn, meta, sql_group, number, params, design.reducer(number), keys, partition
+                )
+        return result
+
+
+def _answer(
+    txn: Txn,
+    meta: DbMeta,
+    group: ViewGroup,
+    number: int,
+    params: Mapping[str, Any],
+    reduce_fn: ReduceFn | None,
+    keys: Sequence[Any] | None,
+    partition: str | None,
+) -> dict[str, Any]:
+    prefix = None if partition is None else partition + ":"
+    result = query_view(
+        group.source(number),
+        params,
+        reduce=reduce_fn,
+        keys=keys,
+        docid_filter=None if prefix is None else (lambda docid: docid.startswith(prefix)),
+    )
+    if flag(params, "include_docs") and "total_rows" in result:
+        _include_docs(txn, meta, result["rows"])
+    if flag(params, "update_seq"):
+        result["update_seq"] = group.seq
+    return result
+
+
+def view_cleanup(state: EngineState, db: str) -> dict[str, Any]:
+    """Drop the indexes of design documents (or signatures) that are gone."""
+    with state.storage.read() as txn:
+        meta = open_db(txn, db)
+        current = _current_designs(txn, meta)
+        conn = _sql(txn)
+        sql = conn is not None and SQLiteGroup.tables_exist(conn)
+    state.views.forget(db, current)
+    if sql and not getattr(state.storage, "read_only", False):
+        with state.storage.write() as txn:
+            meta = open_db(txn, db)
+            current = _current_designs(txn, meta)
+            conn = _sql(txn)
+            assert conn is not None
+            SQLiteGroup.drop(conn, meta.handle, None, [f"{d}\n{s}" for d, s in current])
+    return {"ok": True}
+
+
+def _current_designs(txn: Txn, meta: DbMeta) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    infos = txn.scan_ids(
+        meta,
+        "_design/",
+        True,
+        "_design0",
+        False,
+        descending=False,
+        limit=10**9,
+        include_deleted=False,
+    )
+    bodies = txn.load_bodies(meta, [(i.id, i.winner) for i in infos])
+    for info in infos:
+        body = bodies.get((info.id, info.winner))
+        if body is None:
+            continue
+        try:
+            out.append((info.id, _Design(info.id, json.loads(body)).sig))
+        except BadRequest:
+            continue
+    return out
+
+
+def _include_docs(txn: Txn, meta: DbMeta, rows: list[dict[str, Any]]) -> None:
     """Add ``doc`` to view rows; a value with an ``_id`` links that document (as CouchDB)."""
 
     def target(row: dict[str, Any]) -> str:
@@ -66,10 +407,8 @@ def _include_docs(state: EngineState, db: str, rows: list[dict[str, Any]]) -> No
         return str(row["id"])
 
     wanted = list(dict.fromkeys(target(row) for row in rows))
-    with state.storage.read() as txn:
-        meta = open_db(txn, db)
-        infos = txn.load_docs(meta, wanted)
-        live = [info for info in infos.values() if not info.deleted]
-        docs = winner_docs(txn, meta, live, {})
+    infos = txn.load_docs(meta, wanted)
+    live = [info for info in infos.values() if not info.deleted]
+    docs = winner_docs(txn, meta, live, {})
     for row in rows:
         row["doc"] = docs.get(target(row))

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 from settee.backends._local.storage import DbMeta, Storage, Txn
 from settee.backends._local.util import db_missing
-from settee.backends._local.views import ViewCache
+from settee.backends._local.views import ViewCache, ViewGroups
 from settee.errors import BadRequest
 
 __all__ = ["EngineState", "check_partition", "open_db"]
 
 
 class EngineState:
-    """The storage that keeps the records and the cache of built query indexes."""
+    """The storage that keeps the records, the cache of built query indexes, the view groups."""
 
-    __slots__ = ("storage", "view_cache")
+    __slots__ = ("storage", "view_cache", "views")
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self.view_cache = ViewCache()
+        #: The in-process view groups (:mod:`.python_views`).
+        self.views = ViewGroups()
 
 
 def open_db(txn: Txn, name: str) -> DbMeta:

@@ -1,46 +1,134 @@
-"""Python map/reduce views: CouchDB's view query semantics over emitted rows.
+"""Map/reduce views as indexes: CouchDB's view query semantics over stored rows.
 
-Rows are ordered by ``(key, docid)`` in collation order (doc ids raw).
-Built-in reduces: ``_count``, ``_sum`` (numbers or arrays of numbers) and
-``_stats``; a callable reduce is ``fn(keys, values, rereduce) -> value`` with
-``keys`` the ``[key, docid]`` pairs, called once per group with
-``rereduce=False``.
+Rows are ordered by ``(key, docid)``: keys in collation order, compared as the
+bytes of :func:`encode_key` (so SQLite's ``memcmp`` order and Python's bytes
+order are both CouchDB's collation), doc ids raw. A view group (one design
+document signature, or one Python map function) keeps its rows in a
+:class:`ViewGroup` - :class:`MemoryGroup` (sorted lists) or
+:class:`SQLiteGroup` (tables in the store's file) - together with the
+database seq it reflects; :mod:`.python_views` brings a group up to date from
+the changes since that seq and then queries it here.
+
+Built-in reduces: ``_count``, ``_sum`` (numbers or arrays of numbers),
+``_stats`` and ``_approx_count_distinct`` (exact here: distinct keys); a
+callable reduce is ``fn(keys, values, rereduce) -> value`` with ``keys`` the
+``[key, docid]`` pairs, called once per group with ``rereduce=False``.
 """
 
 from __future__ import annotations
 
 import bisect
+import json
 import math
+import sqlite3
+import struct
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from settee.backends._local.collation import sort_key
+from settee.backends._local.collation import string_key, type_rank
 from settee.errors import BadRequest
 
-__all__ = ["ViewCache", "ViewIndex", "ViewRow", "builtin_reduce", "emit_rows", "query_rows"]
+__all__ = [
+    "Cut",
+    "MemoryGroup",
+    "ReduceFn",
+    "RowSource",
+    "SQLiteGroup",
+    "ViewCache",
+    "ViewGroup",
+    "ViewGroups",
+    "builtin_reduce",
+    "encode_key",
+    "query_view",
+]
 
-#: ``(sort key of key, docid, key, value)``
-ViewRow = tuple[Any, str, Any, Any]
+#: ``fn(keys, values, rereduce) -> value``
+ReduceFn = Callable[[list[list[Any]], list[Any], bool], Any]
+#: One emitted row on its way out: ``(docid, key JSON, value JSON)``.
+OutRow = tuple[str, str, str]
+#: What a map pass gives a group for each document: per view, its ``(key, value)`` pairs.
+Emitted = Sequence[Sequence[tuple[Any, Any]]]
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def _query_error(reason: str) -> BadRequest:
     return BadRequest(reason, error="query_parse_error")
 
 
-def emit_rows(map_fn: Callable[[dict[str, Any]], Any], doc: dict[str, Any]) -> list[ViewRow]:
-    """Run ``map_fn`` on ``doc`` and return its rows; ``TypeError`` if it emits no pairs."""
-    emitted = map_fn(doc)
-    if emitted is None:
-        return []
-    rows: list[ViewRow] = []
-    for pair in emitted:
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-            raise TypeError(f"a map function must yield (key, value) pairs, got {pair!r}")
-        key, value = pair
-        rows.append((sort_key(key), doc["_id"], key, value))
-    return rows
+# -- the collation as bytes ---------------------------------------------------
+
+
+def _u24(n: int) -> bytes:
+    return n.to_bytes(3, "big")
+
+
+def _string_bytes(text: str) -> bytes:
+    primary, secondary, tertiary = string_key(text)
+    out = bytearray()
+    for band, n in primary:
+        out += b"\x01" + bytes((band,)) + _u24(n)
+    out += b"\x00"
+    for marks in secondary:
+        out += b"\x01"
+        for mark in marks:
+            out += b"\x01" + _u24(mark)
+        out += b"\x00"
+    out += b"\x00"
+    for case in tertiary:
+        out += b"\x01" + bytes((case,))
+    out += b"\x00"
+    return bytes(out)
+
+
+def _number_bytes(value: float) -> bytes:
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf if value > 0 else -math.inf
+    if number == 0:
+        number = 0.0  # -0.0 collates equal to 0
+    (bits,) = struct.unpack(">Q", struct.pack(">d", number))
+    bits = bits ^ 0xFFFFFFFFFFFFFFFF if bits >> 63 else bits | (1 << 63)
+    return int(bits).to_bytes(8, "big")
+
+
+def _encode(value: Any, out: bytearray) -> None:
+    rank = type_rank(value)
+    out.append(rank + 1)
+    if rank == 3:
+        out += _number_bytes(value)
+    elif rank == 4:
+        out += _string_bytes(value)
+    elif rank == 5:
+        for item in value:
+            _encode(item, out)
+        out.append(0)
+    elif rank == 6:
+        for name, item in value.items():
+            out.append(1)
+            out += _string_bytes(name)
+            _encode(item, out)
+        out.append(0)
+
+
+def encode_key(value: Any) -> bytes:
+    """Bytes that compare as ``value`` collates (CouchDB's view collation, see :mod:`.collation`).
+
+    Every encoding is self-delimiting, so arrays and objects compare element by
+    element with a prefix first. Numbers are IEEE doubles, as in JavaScript
+    (integers beyond 2**53 lose their order among neighbours). ``TypeError``
+    for a value that is not JSON.
+    """
+    out = bytearray()
+    _encode(value, out)
+    return bytes(out)
+
+
+# -- reduces -------------------------------------------------------------------
 
 
 def _sum(values: Sequence[Any]) -> Any:
@@ -86,10 +174,17 @@ def _stats(values: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def builtin_reduce(spec: Any) -> Callable[[list[list[Any]], list[Any], bool], Any]:
+def _distinct(keys: list[list[Any]]) -> int:
+    return len({_ENCODER.encode(pair[0]) for pair in keys})
+
+
+BUILTIN_REDUCES = ("_count", "_sum", "_stats", "_approx_count_distinct")
+
+
+def builtin_reduce(spec: Any) -> ReduceFn:
     """The reduce callable for ``spec``; ``ValueError`` for an unknown built-in."""
     if callable(spec):
-        fn: Callable[[list[list[Any]], list[Any], bool], Any] = spec
+        fn: ReduceFn = spec
         return fn
     if spec == "_count":
         return lambda keys, values, rereduce: len(values)
@@ -97,7 +192,594 @@ def builtin_reduce(spec: Any) -> Callable[[list[list[Any]], list[Any], bool], An
         return lambda keys, values, rereduce: _sum(values)
     if spec == "_stats":
         return lambda keys, values, rereduce: _stats(values)
-    raise ValueError(f"unknown reduce {spec!r}: use '_count', '_sum', '_stats' or a callable")
+    if spec == "_approx_count_distinct":
+        return lambda keys, values, rereduce: _distinct(keys)
+    raise ValueError(
+        f"unknown reduce {spec!r}: use '_count', '_sum', '_stats', "
+        "'_approx_count_distinct' or a callable"
+    )
+
+
+# -- stored rows ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """A place between rows: before it lie the rows with ``(key, docid)`` below
+    ``(key, docid)`` (``docid`` None: compare keys only), ``after`` counting equal rows in."""
+
+    key: bytes
+    docid: str | None
+    after: bool
+
+
+class RowSource(Protocol):
+    """One view's rows, in ``(key, docid, emission)`` order."""
+
+    def total(self) -> int:
+        """How many rows the view holds."""
+        ...
+
+    def position(self, cut: Cut) -> int:
+        """How many rows lie before ``cut``."""
+        ...
+
+    def rows(
+        self,
+        lo: Cut | None,
+        hi: Cut | None,
+        *,
+        descending: bool,
+        skip: int,
+        limit: int | None,
+    ) -> list[OutRow]:
+        """The rows between the cuts, in scan order, after ``skip``, at most ``limit``."""
+        ...
+
+
+class ViewGroup(Protocol):
+    """The rows of the views of one group, and the database seq they reflect."""
+
+    seq: int
+
+    def replace(self, docids: Sequence[str], emitted: Mapping[str, Emitted]) -> None:
+        """Forget the rows of ``docids``; store ``emitted[docid]`` for those in it."""
+        ...
+
+    def set_seq(self, seq: int) -> None: ...
+
+    def finish(self) -> None:
+        """Called once the group is up to date (after :meth:`set_seq`)."""
+        ...
+
+    def source(self, view: int) -> RowSource: ...
+
+
+class _Top:
+    """Greater than every document id and emission number."""
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    def __gt__(self, other: object) -> bool:
+        return True
+
+
+_TOP: Any = _Top()
+
+#: ``(key bytes, docid, emission number, key JSON, value JSON)``
+_MemRow = tuple[bytes, str, int, str, str]
+
+
+class _MemoryRows:
+    __slots__ = ("by_doc", "dirty", "sorted")
+
+    def __init__(self) -> None:
+        self.sorted: list[_MemRow] = []
+        self.by_doc: dict[str, list[_MemRow]] = {}
+        #: Rows were appended unsorted (a first build): sort before any lookup.
+        self.dirty = False
+
+    def settle(self) -> None:
+        if self.dirty:
+            self.sorted.sort()
+            self.dirty = False
+
+    def total(self) -> int:
+        return len(self.sorted)
+
+    def position(self, cut: Cut) -> int:
+        self.settle()
+        probe: tuple[Any, ...]
+        if cut.docid is None:
+            probe = (cut.key, _TOP) if cut.after else (cut.key,)
+        else:
+            probe = (cut.key, cut.docid, _TOP) if cut.after else (cut.key, cut.docid)
+        return bisect.bisect_left(self.sorted, probe)
+
+    def rows(
+        self,
+        lo: Cut | None,
+        hi: Cut | None,
+        *,
+        descending: bool,
+        skip: int,
+        limit: int | None,
+    ) -> list[OutRow]:
+        self.settle()
+        start = 0 if lo is None else self.position(lo)
+        stop = len(self.sorted) if hi is None else max(start, self.position(hi))
+        if descending:
+            first = stop - skip
+            last = start if limit is None else max(start, first - limit)
+            picked = self.sorted[last:first][::-1] if first > last else []
+        else:
+            first = start + skip
+            last = stop if limit is None else min(stop, first + limit)
+            picked = self.sorted[first:last]
+        return [(row[1], row[3], row[4]) for row in picked]
+
+    def remove(self, docid: str) -> None:
+        if docid not in self.by_doc:
+            return
+        self.settle()
+        for row in self.by_doc.pop(docid, ()):
+            at = bisect.bisect_left(self.sorted, row[:3])
+            del self.sorted[at]
+
+    def add(self, docid: str, pairs: Sequence[tuple[Any, Any]], *, bulk: bool) -> None:
+        stored = [
+            (encode_key(key), docid, n, _ENCODER.encode(key), _ENCODER.encode(value))
+            for n, (key, value) in enumerate(pairs)
+        ]
+        if not stored:
+            return
+        self.by_doc[docid] = stored
+        if bulk or self.dirty:
+            self.sorted.extend(stored)
+            self.dirty = True
+        else:
+            for row in stored:
+                bisect.insort(self.sorted, row)
+
+
+class MemoryGroup:
+    """A group's rows in sorted Python lists; one lock serialises its updates and reads."""
+
+    def __init__(self, views: int) -> None:
+        self.seq = 0
+        self.lock = threading.Lock()
+        self._views = [_MemoryRows() for _ in range(views)]
+
+    def replace(self, docids: Sequence[str], emitted: Mapping[str, Emitted]) -> None:
+        """Forget the rows of ``docids``; store ``emitted[docid]`` for those in it."""
+        # Many documents at once (a first build): append, sort once on the next read.
+        bulk = len(docids) > 64
+        for docid in docids:
+            per_view = emitted.get(docid)
+            for n, view in enumerate(self._views):
+                view.remove(docid)
+                if per_view is not None:
+                    view.add(docid, per_view[n], bulk=bulk)
+
+    def set_seq(self, seq: int) -> None:
+        """Record the database seq the rows reflect."""
+        self.seq = seq
+
+    def finish(self) -> None:
+        """Nothing to do: sorted lists find positions by bisection."""
+
+    def source(self, view: int) -> RowSource:
+        """The rows of view number ``view``."""
+        return self._views[view]
+
+
+_SQL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS settee_view_groups (
+    gid INTEGER PRIMARY KEY AUTOINCREMENT,
+    dbid INTEGER NOT NULL,
+    ddoc TEXT NOT NULL,
+    sig TEXT NOT NULL,
+    seq INTEGER NOT NULL DEFAULT 0,
+    blocks_ok INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (dbid, ddoc, sig)
+);
+CREATE TABLE IF NOT EXISTS settee_view_rows (
+    gid INTEGER NOT NULL,
+    view INTEGER NOT NULL,
+    key BLOB NOT NULL,
+    docid TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    key_json TEXT NOT NULL,
+    value_json TEXT NOT NULL,
+    PRIMARY KEY (gid, view, key, docid, n)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS settee_view_rows_by_doc ON settee_view_rows (gid, docid);
+CREATE TABLE IF NOT EXISTS settee_view_counts (
+    gid INTEGER NOT NULL,
+    view INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    PRIMARY KEY (gid, view)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS settee_view_blocks (
+    gid INTEGER NOT NULL,
+    view INTEGER NOT NULL,
+    key BLOB NOT NULL,
+    docid TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (gid, view, key, docid)
+) WITHOUT ROWID;
+"""
+
+#: Rows per block of ``settee_view_blocks``: the counts that make ``offset`` cheap.
+_BLOCK = 1000
+
+
+def _before(cut: Cut, *, negate: bool = False) -> tuple[str, list[Any]]:
+    """The SQL condition "the row lies before ``cut``" (``negate``: at or after it),
+    written as a plain comparison so SQLite ranges over the index with it."""
+    op = (">" if cut.after else ">=") if negate else "<=" if cut.after else "<"
+    if cut.docid is None:
+        return f"key {op} ?", [cut.key]
+    return f"(key, docid) {op} (?, ?)", [cut.key, cut.docid]
+
+
+class _SQLiteRows:
+    """One view's rows. ``position`` sums the counts of the blocks before the cut
+    and counts rows in one block only, so ``offset`` costs ``O(n / _BLOCK + _BLOCK)``
+    rather than the position (a b-tree's reductions do this on CouchDB)."""
+
+    __slots__ = ("blocks_ok", "conn", "gid", "view")
+
+    def __init__(self, conn: sqlite3.Connection, gid: int, view: int, blocks_ok: bool) -> None:
+        self.conn, self.gid, self.view, self.blocks_ok = conn, gid, view, blocks_ok
+
+    def total(self) -> int:
+        row = self.conn.execute(
+            "SELECT total FROM settee_view_counts WHERE gid = ? AND view = ?",
+            (self.gid, self.view),
+        ).fetchone()
+        return int(row[0]) if row is not None else 0
+
+    def position(self, cut: Cut) -> int:
+        cond, args = _before(cut)
+        if not self.blocks_ok:
+            (count,) = self.conn.execute(
+                f"SELECT COUNT(*) FROM settee_view_rows WHERE gid = ? AND view = ? AND {cond}",
+                (self.gid, self.view, *args),
+            ).fetchone()
+            return int(count)
+        block = self.conn.execute(
+            f"SELECT key, docid FROM settee_view_blocks WHERE gid = ? AND view = ? AND {cond} "
+            "ORDER BY key DESC, docid DESC LIMIT 1",
+            (self.gid, self.view, *args),
+        ).fetchone()
+        if block is None:
+            return 0
+        (before,) = self.conn.execute(
+            "SELECT COALESCE(SUM(count), 0) FROM settee_view_blocks "
+            "WHERE gid = ? AND view = ? AND (key, docid) < (?, ?)",
+            (self.gid, self.view, *block),
+        ).fetchone()
+        (inside,) = self.conn.execute(
+            "SELECT COUNT(*) FROM settee_view_rows WHERE gid = ? AND view = ? "
+            f"AND (key, docid) >= (?, ?) AND {cond}",
+            (self.gid, self.view, *block, *args),
+        ).fetchone()
+        return int(before) + int(inside)
+
+    def rows(
+        self,
+        lo: Cut | None,
+        hi: Cut | None,
+        *,
+        descending: bool,
+        skip: int,
+        limit: int | None,
+    ) -> list[OutRow]:
+        where = ""
+        args: list[Any] = [self.gid, self.view]
+        if lo is not None:
+            cond, more = _before(lo, negate=True)
+            where += f" AND {cond}"
+            args += more
+        if hi is not None:
+            cond, more = _before(hi)
+            where += f" AND {cond}"
+            args += more
+        order = "DESC" if descending else "ASC"
+        args += [-1 if limit is None else limit, skip]
+        return list(
+            self.conn.execute(
+                "SELECT docid, key_json, value_json FROM settee_view_rows "
+                f"WHERE gid = ? AND view = ?{where} "
+                f"ORDER BY key {order}, docid {order}, n {order} LIMIT ? OFFSET ?",
+                args,
+            )
+        )
+
+
+class SQLiteGroup:
+    """A group's rows in tables of the store's SQLite file, written in the caller's
+    write transaction (so rows and seq commit together, or not at all)."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, gid: int, seq: int, views: int, blocks_ok: bool
+    ) -> None:
+        self.conn, self.gid, self.seq, self.views = conn, gid, seq, views
+        #: Whether settee_view_blocks counts every row (not during a first build).
+        self.blocks_ok = blocks_ok
+
+    @staticmethod
+    def create_tables(conn: sqlite3.Connection) -> None:
+        """Create the view tables if missing (inside the caller's write transaction)."""
+        for statement in _SQL_SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+
+    @staticmethod
+    def tables_exist(conn: sqlite3.Connection) -> bool:
+        """Whether this file has the view tables."""
+        row = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'settee_view_groups'"
+        ).fetchone()
+        return row is not None
+
+    @classmethod
+    def find(
+        cls, conn: sqlite3.Connection, dbid: int, ddoc: str, sig: str, views: int
+    ) -> SQLiteGroup | None:
+        """The stored group, or None."""
+        if not cls.tables_exist(conn):
+            return None
+        row = conn.execute(
+            "SELECT gid, seq, blocks_ok FROM settee_view_groups "
+            "WHERE dbid = ? AND ddoc = ? AND sig = ?",
+            (dbid, ddoc, sig),
+        ).fetchone()
+        if row is None:
+            return None
+        return cls(conn, int(row[0]), int(row[1]), views, bool(row[2]))
+
+    @classmethod
+    def open(
+        cls, conn: sqlite3.Connection, dbid: int, ddoc: str, sig: str, views: int
+    ) -> SQLiteGroup:
+        """The stored group, created (and the design document's older groups dropped)
+        if missing; inside a write transaction."""
+        found = cls.find(conn, dbid, ddoc, sig, views)
+        if found is not None:
+            return found
+        cls.create_tables(conn)
+        cls.drop(conn, dbid, ddoc)
+        cur = conn.execute(
+            "INSERT INTO settee_view_groups (dbid, ddoc, sig) VALUES (?, ?, ?)", (dbid, ddoc, sig)
+        )
+        gid = int(cur.lastrowid or 0)
+        conn.executemany(
+            "INSERT INTO settee_view_counts (gid, view, total) VALUES (?, ?, 0)",
+            [(gid, view) for view in range(views)],
+        )
+        return cls(conn, gid, 0, views, False)
+
+    @staticmethod
+    def drop(
+        conn: sqlite3.Connection, dbid: int, ddoc: str | None, keep: Iterable[str] = ()
+    ) -> int:
+        """Drop the groups of ``ddoc`` (every design document when None) but the
+        signatures in ``keep``; how many."""
+        kept = set(keep)
+        if ddoc is None:
+            rows = conn.execute(
+                "SELECT gid, ddoc, sig FROM settee_view_groups WHERE dbid = ?", (dbid,)
+            ).fetchall()
+        else:
+            rows = conn.execute(
+                "SELECT gid, ddoc, sig FROM settee_view_groups WHERE dbid = ? AND ddoc = ?",
+                (dbid, ddoc),
+            ).fetchall()
+        doomed = [(gid,) for gid, name, sig in rows if f"{name}\n{sig}" not in kept]
+        tables = ("settee_view_rows", "settee_view_counts", "settee_view_blocks")
+        for table in (*tables, "settee_view_groups"):
+            conn.executemany(f"DELETE FROM {table} WHERE gid = ?", doomed)
+        return len(doomed)
+
+    def replace(self, docids: Sequence[str], emitted: Mapping[str, Emitted]) -> None:
+        """Forget the rows of ``docids``; store ``emitted[docid]`` for those in it."""
+        conn, gid = self.conn, self.gid
+        delta = [0] * self.views
+        blocks: dict[tuple[int, bytes, str], int] = {}
+        if self.seq > 0:  # a group that never reached a seq has no rows yet
+            for start in range(0, len(docids), 400):
+                chunk = list(docids[start : start + 400])
+                marks = ",".join("?" * len(chunk))
+                for view, key, docid in conn.execute(
+                    "SELECT view, key, docid FROM settee_view_rows "
+                    f"WHERE gid = ? AND docid IN ({marks})",
+                    (gid, *chunk),
+                ).fetchall():
+                    delta[view] -= 1
+                    if self.blocks_ok:
+                        block = (view, *self._block_of(view, key, docid))
+                        blocks[block] = blocks.get(block, 0) - 1
+                conn.execute(
+                    f"DELETE FROM settee_view_rows WHERE gid = ? AND docid IN ({marks})",
+                    (gid, *chunk),
+                )
+        fresh: list[tuple[Any, ...]] = []
+        for docid in docids:
+            per_view = emitted.get(docid)
+            if per_view is None:
+                continue
+            for view, pairs in enumerate(per_view):
+                delta[view] += len(pairs)
+                fresh.extend(
+                    (
+                        gid,
+                        view,
+                        encode_key(key),
+                        docid,
+                        n,
+                        _ENCODER.encode(key),
+                        _ENCODER.encode(value),
+                    )
+                    for n, (key, value) in enumerate(pairs)
+                )
+        conn.executemany(
+            "INSERT INTO settee_view_rows (gid, view, key, docid, n, key_json, value_json) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            fresh,
+        )
+        conn.executemany(
+            "UPDATE settee_view_counts SET total = total + ? WHERE gid = ? AND view = ?",
+            [(d, gid, view) for view, d in enumerate(delta) if d],
+        )
+        if not self.blocks_ok:
+            return
+        for row in fresh:
+            block = (row[1], *self._block_of(row[1], row[2], row[3]))
+            blocks[block] = blocks.get(block, 0) + 1
+        conn.executemany(
+            "UPDATE settee_view_blocks SET count = count + ? "
+            "WHERE gid = ? AND view = ? AND key = ? AND docid = ?",
+            [(d, gid, view, key, docid) for (view, key, docid), d in blocks.items() if d],
+        )
+        for view, key, docid in blocks:
+            self._split(view, key, docid)
+
+    def _block_of(self, view: int, key: bytes, docid: str) -> tuple[bytes, str]:
+        """The start of the block holding row ``(key, docid)``."""
+        row = self.conn.execute(
+            "SELECT key, docid FROM settee_view_blocks WHERE gid = ? AND view = ? "
+            "AND (key, docid) <= (?, ?) ORDER BY key DESC, docid DESC LIMIT 1",
+            (self.gid, view, key, docid),
+        ).fetchone()
+        return (bytes(row[0]), str(row[1])) if row is not None else (b"", "")
+
+    def _split(self, view: int, key: bytes, docid: str) -> None:
+        """Split the block starting at ``(key, docid)`` in two once it holds too many rows."""
+        conn, gid = self.conn, self.gid
+        row = conn.execute(
+            "SELECT count FROM settee_view_blocks "
+            "WHERE gid = ? AND view = ? AND key = ? AND docid = ?",
+            (gid, view, key, docid),
+        ).fetchone()
+        if row is None or row[0] <= 2 * _BLOCK:
+            return
+        middle = conn.execute(
+            "SELECT key, docid FROM settee_view_rows WHERE gid = ? AND view = ? "
+            "AND (key, docid) > (?, ?) ORDER BY key, docid, n LIMIT 1 OFFSET ?",
+            (gid, view, key, docid, _BLOCK),
+        ).fetchone()
+        if middle is None:
+            return
+        following = conn.execute(
+            "SELECT key, docid FROM settee_view_blocks WHERE gid = ? AND view = ? "
+            "AND (key, docid) > (?, ?) ORDER BY key, docid LIMIT 1",
+            (gid, view, key, docid),
+        ).fetchone()
+        upto, more = ("", []) if following is None else (" AND (key, docid) < (?, ?)", following)
+        (moved,) = conn.execute(
+            "SELECT COUNT(*) FROM settee_view_rows WHERE gid = ? AND view = ? "
+            f"AND (key, docid) >= (?, ?){upto}",
+            (gid, view, *middle, *more),
+        ).fetchone()
+        conn.execute(
+            "UPDATE settee_view_blocks SET count = count - ? "
+            "WHERE gid = ? AND view = ? AND key = ? AND docid = ?",
+            (moved, gid, view, key, docid),
+        )
+        conn.execute(
+            "INSERT INTO settee_view_blocks (gid, view, key, docid, count) VALUES (?, ?, ?, ?, ?)",
+            (gid, view, *middle, moved),
+        )
+
+    def finish(self) -> None:
+        """After a complete update: count the rows into blocks if a first build skipped it."""
+        if self.blocks_ok:
+            return
+        conn, gid = self.conn, self.gid
+        conn.execute("DELETE FROM settee_view_blocks WHERE gid = ?", (gid,))
+        for view in range(self.views):
+            starts: list[list[Any]] = [[b"", "", 0]]
+            last: tuple[bytes, str] | None = None
+            for key, docid in conn.execute(
+                "SELECT key, docid FROM settee_view_rows WHERE gid = ? AND view = ? "
+                "ORDER BY key, docid, n",
+                (gid, view),
+            ):
+                here = (bytes(key), str(docid))
+                if starts[-1][2] >= _BLOCK and here != last:
+                    starts.append([here[0], here[1], 0])
+                starts[-1][2] += 1
+                last = here
+            conn.executemany(
+                "INSERT INTO settee_view_blocks (gid, view, key, docid, count) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(gid, view, *start) for start in starts],
+            )
+        conn.execute("UPDATE settee_view_groups SET blocks_ok = 1 WHERE gid = ?", (gid,))
+        self.blocks_ok = True
+
+    def set_seq(self, seq: int) -> None:
+        """Record the database seq the rows reflect."""
+        self.seq = seq
+        self.conn.execute("UPDATE settee_view_groups SET seq = ? WHERE gid = ?", (seq, self.gid))
+
+    def source(self, view: int) -> RowSource:
+        """The rows of view number ``view``."""
+        return _SQLiteRows(self.conn, self.gid, view, self.blocks_ok)
+
+
+class ViewGroups:
+    """The in-process view groups of one engine: design-document groups of memory
+    databases (and of read-only SQLite files), and Python-view groups (the few most
+    recently used map functions)."""
+
+    def __init__(self, python_size: int = 16) -> None:
+        self._lock = threading.Lock()
+        self._design: dict[tuple[str, Hashable, str, str], MemoryGroup] = {}
+        self._python: OrderedDict[Hashable, MemoryGroup] = OrderedDict()
+        self._python_size = python_size
+        #: Whether this engine's SQLite file has been given the view tables.
+        self.sql_ready = False
+
+    def design(self, db: str, handle: Hashable, ddoc: str, sig: str, views: int) -> MemoryGroup:
+        """The group of ``ddoc`` at signature ``sig``, made empty if new."""
+        key = (db, handle, ddoc, sig)
+        with self._lock:
+            group = self._design.get(key)
+            if group is None:
+                # A recreated database, or a changed design document, leaves groups behind.
+                for old in [
+                    k for k in self._design if k[0] == db and (k[1] != handle or k[2] == ddoc)
+                ]:
+                    del self._design[old]
+                group = self._design[key] = MemoryGroup(views)
+            return group
+
+    def python(self, key: Hashable) -> MemoryGroup:
+        """The group of a Python map function (``key`` names it and its database)."""
+        with self._lock:
+            group = self._python.get(key)
+            if group is None:
+                group = self._python[key] = MemoryGroup(1)
+                while len(self._python) > self._python_size:
+                    self._python.popitem(last=False)
+            self._python.move_to_end(key)
+            return group
+
+    def forget(self, db: str, keep: Iterable[tuple[str, str]] = ()) -> int:
+        """Drop ``db``'s design groups but those ``(ddoc, sig)`` in ``keep``; how many."""
+        kept = set(keep)
+        with self._lock:
+            doomed = [k for k in self._design if k[0] == db and (k[2], k[3]) not in kept]
+            for key in doomed:
+                del self._design[key]
+            return len(doomed)
+
+
+# -- queries ------------------------------------------------------------------
 
 
 def _bool(params: Mapping[str, Any], name: str, default: bool) -> bool:
@@ -125,171 +807,6 @@ def _int(params: Mapping[str, Any], name: str) -> int | None:
     return int(value)
 
 
-class _Top:
-    """Greater than every document id: the far end of one key's rows."""
-
-    def __lt__(self, other: object) -> bool:
-        return False
-
-    def __gt__(self, other: object) -> bool:
-        return True
-
-
-_TOP: Any = _Top()
-
-
-class ViewIndex:
-    """Emitted rows sorted by ``(key, docid)``, searchable by bisection.
-
-    Built once per view and database state; every query after that costs
-    ``O(log n)`` plus the rows it returns.
-    """
-
-    __slots__ = ("positions", "rows")
-
-    def __init__(self, rows: Iterable[ViewRow]) -> None:
-        # A stable sort: one document's rows under one key stay in emission order.
-        self.rows: list[ViewRow] = sorted(rows, key=lambda row: (row[0], row[1]))
-        self.positions: list[tuple[Any, str]] = [(row[0], row[1]) for row in self.rows]
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def key_slice(self, key: Any) -> tuple[int, int]:
-        """The index range of the rows emitted under ``key``."""
-        k = sort_key(key)
-        return (
-            bisect.bisect_left(self.positions, (k,)),
-            bisect.bisect_right(self.positions, (k, _TOP)),
-        )
-
-    def bound(self, key: Any, docid: Any, *, low: bool, inclusive: bool) -> int:
-        """The slice index for a range bound (``low``: first row in; else: first row out)."""
-        k = sort_key(key)
-        before: tuple[Any, ...]
-        after: tuple[Any, ...]
-        if docid is _UNSET:
-            before, after = (k,), (k, _TOP)
-        else:
-            before = after = (k, docid)
-        if low:
-            return (
-                bisect.bisect_left(self.positions, before)
-                if inclusive
-                else bisect.bisect_right(self.positions, after)
-            )
-        return (
-            bisect.bisect_right(self.positions, after)
-            if inclusive
-            else bisect.bisect_left(self.positions, before)
-        )
-
-
-def query_rows(
-    rows: Iterable[ViewRow] | ViewIndex,
-    params: Mapping[str, Any],
-    *,
-    reduce: Any = None,
-    keys: Sequence[Any] | None = None,
-) -> dict[str, Any]:
-    """Apply a view query to emitted ``rows`` (or a built index); the CouchDB response body.
-
-    ``include_docs`` is left to the caller: map rows carry ``id`` so it can add ``doc``.
-    """
-    index = rows if isinstance(rows, ViewIndex) else ViewIndex(rows)
-    descending = _bool(params, "descending", False)
-    inclusive_end = _bool(params, "inclusive_end", True)
-    limit = _int(params, "limit")
-    skip = _int(params, "skip") or 0
-    do_reduce = _bool(params, "reduce", reduce is not None)
-    if do_reduce and reduce is None:
-        raise _query_error("Reduce is invalid for map-only views.")
-    group_level = _int(params, "group_level")
-    group = _bool(params, "group", False) or group_level is not None
-    if not do_reduce and group and reduce is None:
-        raise _query_error("Invalid use of grouping on a map view.")
-    if do_reduce and _bool(params, "include_docs", False):
-        raise _query_error("`include_docs` is invalid for reduce")
-    ranged = ("key", "startkey", "start_key", "endkey", "end_key")
-    if keys is not None and any(params.get(name) is not None for name in ranged):
-        raise _query_error("`keys` is incompatible with `key`, `start_key` and `end_key`")
-
-    offset: int | None = None
-    if keys is not None:
-        selected: list[ViewRow] = []
-        for wanted in keys:
-            start, stop = index.key_slice(wanted)
-            match = index.rows[start:stop]
-            # CouchDB answers multi-key queries key by key in the order given.
-            selected.extend(reversed(match) if descending else match)
-    else:
-        start, stop = _range(index, params, descending, inclusive_end)
-        selected = index.rows[start:stop]
-        if descending:
-            selected.reverse()
-        # CouchDB counts the rows before the first one returned, in the scan direction.
-        offset = min((len(index) - stop if descending else start) + skip, len(index))
-
-    if do_reduce:
-        fn = builtin_reduce(reduce)
-        groups = _group(selected, group, group_level)
-        out_rows = [
-            {
-                "key": key,
-                "value": fn([[r[2], r[1]] for r in members], [r[3] for r in members], False),
-            }
-            for key, members in groups
-        ]
-        out_rows = out_rows[skip:]
-        if limit is not None:
-            out_rows = out_rows[:limit]
-        return {"rows": out_rows}
-
-    page = selected[skip:]
-    if limit is not None:
-        page = page[:limit]
-    body: dict[str, Any] = {"total_rows": len(index)}
-    if offset is not None:
-        body["offset"] = offset
-    body["rows"] = [{"id": row[1], "key": row[2], "value": row[3]} for row in page]
-    return body
-
-
-def _range(
-    index: ViewIndex, params: Mapping[str, Any], descending: bool, inclusive_end: bool
-) -> tuple[int, int]:
-    """The ``[start, stop)`` slice of ``index`` the key range selects."""
-
-    def get(*names: str) -> Any:
-        for name in names:
-            if params.get(name) is not None:
-                return params[name]
-        return _UNSET
-
-    start = get("startkey", "start_key")
-    end = get("endkey", "end_key")
-    start_docid = get("startkey_docid", "start_key_docid")
-    end_docid = get("endkey_docid", "end_key_docid")
-    key = get("key")
-    if key is not _UNSET:
-        start, end, inclusive_end = key, key, True
-        start_docid = end_docid = _UNSET
-    # The scan runs from ``start`` to ``end``; descending swaps which end is low.
-    low, low_docid, low_incl = (
-        (end, end_docid, inclusive_end) if descending else (start, start_docid, True)
-    )
-    high, high_docid, high_incl = (
-        (start, start_docid, True) if descending else (end, end_docid, inclusive_end)
-    )
-    first = 0 if low is _UNSET else index.bound(low, low_docid, low=True, inclusive=low_incl)
-    stop = (
-        len(index)
-        if high is _UNSET
-        else index.bound(high, high_docid, low=False, inclusive=high_incl)
-    )
-    return first, max(first, stop)
-
-
 class _Unset:
     pass
 
@@ -297,29 +814,166 @@ class _Unset:
 _UNSET: Any = _Unset()
 
 
-def _group(
-    rows: list[ViewRow], group: bool, group_level: int | None
-) -> list[tuple[Any, list[ViewRow]]]:
-    if not group:
-        return [(None, rows)] if rows else []
-    groups: list[tuple[Any, list[ViewRow]]] = []
-    last: Any = _UNSET
-    for row in rows:
-        key = row[2]
-        if group_level is not None and isinstance(key, list):
-            key = key[:group_level]
-        gk = sort_key(key)
-        if last is not _UNSET and gk == last:
-            groups[-1][1].append(row)
+def _cuts(params: Mapping[str, Any], descending: bool) -> tuple[Cut | None, Cut | None]:
+    """The low and high cuts of the key range ``params`` select."""
+
+    def get(*names: str) -> Any:
+        for name in names:
+            if params.get(name) is not None:
+                return params[name]
+        return _UNSET
+
+    inclusive_end = _bool(params, "inclusive_end", True)
+    start = get("startkey", "start_key")
+    end = get("endkey", "end_key")
+    start_docid = get("startkey_docid", "start_key_docid", "start_key_doc_id")
+    end_docid = get("endkey_docid", "end_key_docid", "end_key_doc_id")
+    key = get("key")
+    if key is not _UNSET:
+        start, end, inclusive_end = key, key, True
+        start_docid = end_docid = _UNSET
+    # The scan runs from ``start`` to ``end``; descending swaps which end is low.
+    if descending:
+        low, low_docid, low_incl = end, end_docid, inclusive_end
+        high, high_docid, high_incl = start, start_docid, True
+    else:
+        low, low_docid, low_incl = start, start_docid, True
+        high, high_docid, high_incl = end, end_docid, inclusive_end
+
+    def cut(value: Any, docid: Any, after: bool) -> Cut | None:
+        if value is _UNSET:
+            return None
+        try:
+            encoded = encode_key(value)
+        except TypeError as exc:
+            raise _query_error(f"Invalid key: {exc}") from exc
+        return Cut(encoded, None if docid is _UNSET else str(docid), after)
+
+    return cut(low, low_docid, not low_incl), cut(high, high_docid, high_incl)
+
+
+def check_query(params: Mapping[str, Any], *, reducible: bool) -> None:
+    """``BadRequest`` (``query_parse_error``) for options a view of this kind refuses."""
+    do_reduce = _bool(params, "reduce", reducible)
+    if do_reduce and not reducible:
+        raise _query_error("Reduce is invalid for map-only views.")
+    group_level = _int(params, "group_level")
+    group = _bool(params, "group", False) or group_level is not None
+    if not do_reduce and group and not reducible:
+        raise _query_error("Invalid use of grouping on a map view.")
+    if do_reduce and _bool(params, "include_docs", False):
+        raise _query_error("`include_docs` is invalid for reduce")
+
+
+def query_view(
+    source: RowSource,
+    params: Mapping[str, Any],
+    *,
+    reduce: ReduceFn | None = None,
+    keys: Sequence[Any] | None = None,
+    docid_filter: Callable[[str], bool] | None = None,
+) -> dict[str, Any]:
+    """Apply a view query to ``source``; the CouchDB response body.
+
+    ``include_docs`` is left to the caller: map rows carry ``id`` so it can add
+    ``doc``. ``docid_filter`` keeps only the rows of some documents (a partition),
+    at the cost of reading the whole range.
+    """
+    check_query(params, reducible=reduce is not None)
+    descending = _bool(params, "descending", False)
+    limit = _int(params, "limit")
+    skip = _int(params, "skip") or 0
+    do_reduce = _bool(params, "reduce", reduce is not None)
+    group_level = _int(params, "group_level")
+    group = _bool(params, "group", False) or group_level is not None
+    ranged = ("key", "startkey", "start_key", "endkey", "end_key")
+    if keys is not None and any(params.get(name) is not None for name in ranged):
+        raise _query_error("`keys` is incompatible with `key`, `start_key` and `end_key`")
+
+    def fetch(lo: Cut | None, hi: Cut | None, skip: int, limit: int | None) -> list[OutRow]:
+        if docid_filter is None:
+            return source.rows(lo, hi, descending=descending, skip=skip, limit=limit)
+        found = source.rows(lo, hi, descending=descending, skip=0, limit=None)
+        kept = [row for row in found if docid_filter(row[0])][skip:]
+        return kept if limit is None else kept[:limit]
+
+    filtered = docid_filter is not None
+    if do_reduce or keys is not None:
+        # Reduces read their whole range; multi-key queries answer key by key.
+        if keys is None:
+            lo, hi = _cuts(params, descending)
+            selected = fetch(lo, hi, 0, None)
         else:
-            groups.append((key, [row]))
-            last = gk
+            selected = []
+            for wanted in keys:
+                try:
+                    encoded = encode_key(wanted)
+                except TypeError as exc:
+                    raise _query_error(f"Invalid key: {exc}") from exc
+                selected += fetch(Cut(encoded, None, False), Cut(encoded, None, True), 0, None)
+        if do_reduce:
+            assert reduce is not None
+            out_rows = [
+                {"key": key, "value": reduce(pairs, values, False)}
+                for key, pairs, values in _group(selected, group, group_level)
+            ][skip:]
+            return {"rows": out_rows if limit is None else out_rows[:limit]}
+        page = selected[skip:]
+        if limit is not None:
+            page = page[:limit]
+        total = len(fetch(None, None, 0, None)) if filtered else source.total()
+        return {"total_rows": total, "rows": [_row(row) for row in page]}
+
+    lo, hi = _cuts(params, descending)
+    page = fetch(lo, hi, skip, limit)
+    if filtered:
+        everything = fetch(None, None, 0, None)
+        total = len(everything)
+        before = fetch(None, lo, 0, None) if lo is not None else []
+        after = fetch(hi, None, 0, None) if hi is not None else []
+        # In the scan direction: with descending the rows above the high cut come first.
+        outside = len(after if descending else before)
+    else:
+        total = source.total()
+        if descending:
+            outside = 0 if hi is None else total - source.position(hi)
+        else:
+            outside = 0 if lo is None else source.position(lo)
+    offset = min(outside + skip, total)
+    return {"total_rows": total, "offset": offset, "rows": [_row(row) for row in page]}
+
+
+def _row(row: OutRow) -> dict[str, Any]:
+    return {"id": row[0], "key": json.loads(row[1]), "value": json.loads(row[2])}
+
+
+def _group(
+    rows: list[OutRow], group: bool, group_level: int | None
+) -> list[tuple[Any, list[list[Any]], list[Any]]]:
+    """``(group key, [[key, docid]...], [value...])`` for each group, in row order."""
+    if not group:
+        if not rows:
+            return []
+        pairs = [[json.loads(r[1]), r[0]] for r in rows]
+        return [(None, pairs, [json.loads(r[2]) for r in rows])]
+    groups: list[tuple[Any, list[list[Any]], list[Any]]] = []
+    last: Any = _UNSET
+    for docid, key_json, value_json in rows:
+        key = json.loads(key_json)
+        grouped = key[:group_level] if group_level is not None and isinstance(key, list) else key
+        encoded = encode_key(grouped)
+        if last is not _UNSET and encoded == last:
+            groups[-1][1].append([key, docid])
+            groups[-1][2].append(json.loads(value_json))
+        else:
+            groups.append((grouped, [[key, docid]], [json.loads(value_json)]))
+            last = encoded
     return groups
 
 
 class ViewCache:
-    """The few most recent query indexes (Python views, sorted ``_find`` results),
-    each valid for one ``update_seq``."""
+    """The few most recent query indexes (sorted ``_find`` results), each valid for one
+    ``update_seq``."""
 
     def __init__(self, size: int = 8) -> None:
         self._size = size

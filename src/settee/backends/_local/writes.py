@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from settee.backends._local import js
 from settee.backends._local.attachments import decode_attachments
 from settee.backends._local.local_docs import write_local
 from settee.backends._local.revtree import RevTree, make_rev, parse_rev
@@ -67,6 +68,7 @@ def bulk_docs(
         loaded = txn.load_docs(meta, [i for i in dict.fromkeys(ids) if not i.startswith("_local/")])
         pending: dict[str, _Write] = {}
         results: list[dict[str, Any]] = []
+        checks = js.validators(txn, meta, ids)  # validate_doc_update functions (issue 11)
         for doc, rejected in prepared:
             if doc is None:
                 assert rejected is not None
@@ -75,6 +77,10 @@ def bulk_docs(
             docid = doc["_id"]
             result: dict[str, Any] | None
             try:
+                if checks:
+                    staged = dict(pending[docid].bodies) if docid in pending else {}
+                    info = _current(docid, pending, loaded)
+                    js.check_write(txn, meta, checks, doc, info, staged, new_edits=new_edits)
                 if docid.startswith("_local/"):
                     result = write_local(txn, meta, doc)
                 elif new_edits:

@@ -34,6 +34,7 @@ _COUCHDB2_CAPS = _POUCHDB_CAPS | {
     "seq_interval",
     "mango_partial_indexes",
     "server_replicator",
+    "couchdb_view_surface",  # PouchDB Server's views lack these extras
 }
 _COUCHDB3_CAPS = _COUCHDB2_CAPS | {"partitions"}
 # Cloudant has no user-visible /_config.

@@ -1,0 +1,344 @@
+"""Views as indexes on the local engine: the collation as bytes, incremental
+updates, stored SQLite indexes, update=false|lazy, and QuickJS's limits.
+
+No server: the engine's own backends, and subprocesses where a whole process
+matters (settee without the settee[js] extra).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+
+from settee.backends import open_backend
+from settee.backends._local import js
+from settee.backends._local.collation import sort_key
+from settee.backends._local.views import encode_key
+from settee.backends.base import Backend
+from settee.errors import BadRequest, Forbidden, NotFound, ServerError
+from tests.unit.test_collation import COLLATION_TABLE, json_values
+
+DB = "db"
+ROOT = Path(__file__).resolve().parents[2]
+
+needs_js = pytest.mark.skipif(not js.available(), reason="the settee[js] extra (quickjs) is absent")
+
+
+@settings(max_examples=150, deadline=None)
+@given(json_values, json_values)
+def test_encoded_keys_order_as_the_collation(a: object, b: object) -> None:
+    ka, kb = sort_key(a), sort_key(b)
+    ea, eb = encode_key(a), encode_key(b)
+    assert (ka < kb) == (ea < eb)
+    assert (ka == kb) == (ea == eb)
+
+
+def test_encoded_keys_of_the_collation_table_ascend() -> None:
+    encoded = [encode_key(value) for value in COLLATION_TABLE]
+    assert all(a < b for a, b in itertools.pairwise(encoded))
+    assert encode_key(1) == encode_key(1.0) and encode_key(-0.0) == encode_key(0)
+    with pytest.raises(TypeError):
+        encode_key(object())
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    url = "memory:" if request.param == "memory" else "sqlite:///" + str(tmp_path / "store.db")
+    b = open_backend(url)
+    b.create_db(DB)
+    yield b
+    b.close()
+
+
+def test_python_view_maps_only_the_documents_written_since(backend: Backend) -> None:
+    backend.bulk_docs(DB, [{"_id": f"d{i}", "n": i} for i in range(20)])
+    calls: list[str] = []
+
+    def by_n(doc: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+        calls.append(doc["_id"])
+        yield doc["n"] % 3, doc["n"]
+
+    assert backend.python_view(DB, by_n, reduce="_count")["rows"][0]["value"] == 20
+    assert len(calls) == 20
+    rev = backend.get_doc(DB, "d4")["_rev"]
+    backend.put_doc(DB, {"_id": "d4", "_rev": rev, "n": 5})
+    backend.delete_doc(DB, "d7", backend.get_doc(DB, "d7")["_rev"])
+    body = backend.python_view(DB, by_n, {"group": True}, reduce="_sum")
+    assert calls[20:] == ["d4"]  # the deletion maps nothing, the update one document
+    expected: dict[int, int] = {}
+    for i in [*range(4), 5, 5, 6, *range(8, 20)]:
+        expected[i % 3] = expected.get(i % 3, 0) + i
+    assert body["rows"] == [{"key": k, "value": v} for k, v in sorted(expected.items())]
+    stale = backend.python_view(DB, by_n, {"update": False, "key": 0})
+    assert len(calls) == 21 and stale["total_rows"] == 19
+
+
+def test_approx_count_distinct_counts_distinct_keys(backend: Backend) -> None:
+    backend.bulk_docs(DB, [{"_id": f"d{i}", "k": i % 4} for i in range(12)])
+    body = backend.python_view(DB, lambda d: [(d["k"], 1)], reduce="_approx_count_distinct")
+    assert body["rows"] == [{"key": None, "value": 4}]
+
+
+DDOC = {
+    "_id": "_design/d",
+    "views": {
+        "by_n": {"map": "function (doc) { if (doc.n !== undefined) emit(doc.n, doc._id); }"},
+        "sum": {"map": "function (doc) { emit(doc.g || null, doc.n || 0); }", "reduce": "_sum"},
+        "js": {
+            "map": "function (doc) { if (doc.n !== undefined) emit([doc.g, doc.n], 1); }",
+            "reduce": "function (k, v, re) { return sum(v) * 10; }",
+        },
+    },
+}
+
+
+@needs_js
+def test_design_views_update_and_rebuild(backend: Backend) -> None:
+    backend.bulk_docs(DB, [{"_id": f"d{i}", "n": i, "g": i % 2} for i in range(10)])
+    backend.put_doc(DB, dict(DDOC))
+    body = backend.view(DB, "d", "by_n", {"startkey": 3, "limit": 2})
+    assert [r["id"] for r in body["rows"]] == ["d3", "d4"] and body["offset"] == 3
+    assert body["total_rows"] == 10
+    grouped = backend.view(DB, "d", "js", {"group_level": 1})["rows"]
+    assert grouped == [{"key": [0], "value": 50}, {"key": [1], "value": 50}]
+    backend.put_doc(DB, {"_id": "late", "n": 100, "g": 1})
+    lazy = backend.view(DB, "d", "by_n", {"update": "lazy"})
+    assert lazy["total_rows"] == 10  # answered first, updated after
+    assert backend.view(DB, "d", "by_n", {"stale": "ok"})["total_rows"] == 11
+    ddoc = backend.get_doc(DB, "_design/d")
+    ddoc["views"]["by_n"]["map"] = "function (doc) { if (doc.n > 5) emit(doc.n, null); }"
+    backend.put_doc(DB, ddoc)
+    assert [r["key"] for r in backend.view(DB, "d", "by_n")["rows"]] == [6, 7, 8, 9, 100]
+    with pytest.raises(NotFound):
+        backend.view(DB, "d", "nope")
+    with pytest.raises(BadRequest):
+        backend.view(DB, "d", "by_n", {"update": "sometimes"})
+    assert backend.view_cleanup(DB) == {"ok": True}
+
+
+@needs_js
+def test_a_throwing_map_function_emits_nothing_for_that_document(backend: Backend) -> None:
+    backend.bulk_docs(DB, [{"_id": "a", "x": {"y": 1}}, {"_id": "b"}])
+    backend.put_doc(
+        DB,
+        {"_id": "_design/t", "views": {"v": {"map": "function (doc) { emit(doc.x.y, 1); }"}}},
+    )
+    assert [r["id"] for r in backend.view(DB, "t", "v")["rows"]] == ["a"]
+
+
+@needs_js
+def test_a_broken_map_function_is_a_compilation_error(backend: Backend) -> None:
+    backend.put_doc(DB, {"_id": "_design/t", "views": {"v": {"map": "function (doc) {"}}})
+    with pytest.raises(BadRequest) as raised:
+        backend.view(DB, "t", "v")
+    assert raised.value.error == "compilation_error"
+
+
+@needs_js
+def test_runaway_javascript_is_stopped(backend: Backend) -> None:
+    js.configure(time_limit=0.5)
+    try:
+        backend.put_doc(DB, {"_id": "x"})
+        loop = {"map": "function (doc) { while (true) {} }"}
+        backend.put_doc(DB, {"_id": "_design/t", "views": {"v": loop}})
+        with pytest.raises(ServerError) as raised:
+            backend.view(DB, "t", "v")
+        assert raised.value.error == "os_process_timeout"
+        hog = {"map": "function (doc) { var a = []; while (true) a.push(new Array(1e5)); }"}
+        js.configure(time_limit=20, memory_limit=32 * 1024 * 1024)
+        backend.put_doc(DB, {"_id": "_design/h", "views": {"v": hog}})
+        # Out of memory is an exception inside the map function: that document emits nothing.
+        assert backend.view(DB, "h", "v")["rows"] == []
+    finally:
+        js.configure(time_limit=5.0, memory_limit=256 * 1024 * 1024)
+    # A fresh runtime answers again.
+    emits = {"map": "function (doc) { emit(1, 2); }"}
+    backend.put_doc(DB, {"_id": "_design/m", "views": {"v": emits}})
+    assert backend.view(DB, "m", "v")["rows"] == [{"id": "x", "key": 1, "value": 2}]
+    with pytest.raises(ValueError):
+        js.configure(time_limit=0)
+
+
+@needs_js
+def test_validate_doc_update_sees_the_security_object(backend: Backend) -> None:
+    backend.put_security(DB, {"members": {"names": ["ann"]}})
+    vdu = """function (newDoc, oldDoc, userCtx, secObj) {
+      if (newDoc.owner && secObj.members.names.indexOf(newDoc.owner) < 0)
+        throw({forbidden: newDoc.owner + " is not a member of " + userCtx.db});
+    }"""
+    backend.put_doc(DB, {"_id": "_design/v", "validate_doc_update": vdu})
+    backend.put_doc(DB, {"_id": "a", "owner": "ann"})
+    with pytest.raises(Forbidden, match="bob is not a member of db"):
+        backend.put_doc(DB, {"_id": "b", "owner": "bob"})
+    backend.put_doc(DB, {"_id": "_local/x", "owner": "bob"})  # _local docs are not validated
+
+
+def test_sqlite_keeps_the_index_across_reopening(tmp_path: Path) -> None:
+    if not js.available():
+        pytest.skip("the settee[js] extra (quickjs) is absent")
+    path = tmp_path / "views.db"
+    b = open_backend(f"sqlite:///{path}")
+    b.create_db(DB)
+    b.bulk_docs(DB, [{"_id": f"d{i}", "n": i} for i in range(50)])
+    b.put_doc(DB, dict(DDOC))
+    assert b.view(DB, "d", "by_n")["total_rows"] == 50
+    b.close()
+    conn = sqlite3.connect(path)
+    (seq,) = conn.execute("SELECT seq FROM settee_view_groups").fetchone()
+    (rows,) = conn.execute("SELECT COUNT(*) FROM settee_view_rows WHERE view = 0").fetchone()
+    conn.close()
+    assert (seq, rows) == (51, 50)
+    b = open_backend(f"sqlite:///{path}?mode=ro")
+    assert b.view(DB, "d", "by_n", {"limit": 1})["rows"][0]["id"] == "d0"
+    b.close()
+
+
+SCRIPT_WITHOUT_JS = """
+import sys
+sys.modules["quickjs"] = None  # as if the settee[js] extra were not installed
+from settee.backends import open_backend
+from settee.errors import NotSupported
+b = open_backend("memory:")
+assert "javascript_views" not in b.capabilities
+b.create_db("db")
+b.put_doc("db", {"_id": "_design/d", "views": {"v": {"map": "function (doc) {}"}},
+                 "validate_doc_update": "function () {}"})
+for attempt in (lambda: b.view("db", "d", "v"), lambda: b.put_doc("db", {"_id": "x"})):
+    try:
+        attempt()
+    except NotSupported as exc:
+        print(str(exc))
+    else:
+        raise SystemExit("no NotSupported")
+"""
+
+
+def test_without_the_js_extra_views_and_validation_are_not_supported() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT_WITHOUT_JS],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and all("settee[js]" in line for line in lines), lines
+    assert json.dumps(lines)  # both sentences name the extra
+
+
+VIEW_WRITER = """
+import sys
+from settee.backends import open_backend
+b = open_backend("sqlite:///" + sys.argv[1])
+for i in range(1_000_000):
+    b.bulk_docs("db", [{"_id": f"w{i:07d}-{k}", "n": i} for k in range(3)])
+    b.view("db", "d", "by_n", {"limit": 1})
+    print(i, flush=True)
+"""
+
+
+@needs_js
+def test_a_view_index_never_disagrees_with_its_documents_after_sigkill(tmp_path: Path) -> None:
+    path = str(tmp_path / "crash.db")
+    b = open_backend("sqlite:///" + path)
+    b.create_db(DB)
+    b.put_doc(DB, dict(DDOC))
+    b.close()
+    with subprocess.Popen(
+        [sys.executable, "-c", VIEW_WRITER, path],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+    ) as writer:
+        assert writer.stdout is not None and writer.stderr is not None
+        done = 0
+        deadline = time.monotonic() + 60
+        while done < 150 and time.monotonic() < deadline:
+            if not writer.stdout.readline():
+                break
+            done += 1
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait(10)
+        assert done >= 150, writer.stderr.read()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    (indexed_seq,) = conn.execute("SELECT seq FROM settee_view_groups").fetchone()
+    # Documents are only ever added here, so the index at seq S holds exactly
+    # the documents written at or before S.
+    at_seq = sorted(
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM docs WHERE seq <= ? AND id NOT LIKE '_design/%'", (indexed_seq,)
+        )
+    )
+    conn.close()
+    b = open_backend("sqlite:///" + path)
+    stale = b.view(DB, "d", "by_n", {"stale": "ok"})
+    assert sorted(r["id"] for r in stale["rows"]) == at_seq and stale["total_rows"] == len(at_seq)
+    fresh = b.view(DB, "d", "by_n")
+    live = [r["id"] for r in b.all_docs(DB)["rows"] if not r["id"].startswith("_design/")]
+    assert sorted(r["id"] for r in fresh["rows"]) == sorted(live)
+    assert b.view(DB, "d", "sum")["rows"][0]["value"] == sum(int(docid[1:8]) for docid in live)
+    b.close()
+
+
+@needs_js
+def test_offsets_stay_exact_as_blocks_fill_split_and_empty(tmp_path: Path) -> None:
+    """SQLite keeps per-block row counts for ``offset``: check them against a scan
+    while writes fill blocks past a split and deletes empty them."""
+    b = open_backend(f"sqlite:///{tmp_path / 'blocks.db'}")
+    b.create_db(DB)
+    b.put_doc(DB, dict(DDOC))
+    b.bulk_docs(DB, [{"_id": f"a{i:05d}", "n": i % 700} for i in range(2500)])
+    assert b.view(DB, "d", "by_n", {"limit": 1})["total_rows"] == 2500  # first build
+    # Many rows into one block (keys 10..20) until it splits, then deletions.
+    b.bulk_docs(DB, [{"_id": f"b{i:05d}", "n": 10 + i % 10} for i in range(2500)])
+    gone = b.all_docs(DB, {"startkey": "a00000", "endkey": "a01000"})["rows"]
+    b.bulk_docs(DB, [{"_id": r["id"], "_rev": r["value"]["rev"], "_deleted": True} for r in gone])
+    everything = b.view(DB, "d", "by_n", {})["rows"]
+    left = 5000 - len(gone)
+    assert b.view(DB, "d", "by_n", {"limit": 1})["total_rows"] == len(everything) == left
+    keys = [r["key"] for r in everything]
+    for start in (0, 5, 10, 15, 19, 20, 350, 699, 700):
+        body = b.view(DB, "d", "by_n", {"startkey": start, "limit": 1})
+        assert body["offset"] == sum(1 for k in keys if k < start), start
+        desc = b.view(DB, "d", "by_n", {"startkey": start, "descending": True, "limit": 1})
+        assert desc["offset"] == sum(1 for k in keys if k > start), start
+    conn = sqlite3.connect(tmp_path / "blocks.db")
+    blocks = conn.execute("SELECT count FROM settee_view_blocks WHERE view = 0").fetchall()
+    conn.close()
+    assert len(blocks) > 3 and sum(c for (c,) in blocks) == left
+    b.close()
+
+
+@needs_js
+def test_validators_follow_design_document_changes(backend: Backend) -> None:
+    refuse = "function (doc) { if (doc.bad) throw({forbidden: 'bad'}); }"
+    backend.put_doc(DB, {"_id": "ok", "bad": False})
+    rev = backend.put_doc(DB, {"_id": "_design/v", "validate_doc_update": refuse})["rev"]
+    with pytest.raises(Forbidden):
+        backend.put_doc(DB, {"_id": "x", "bad": True})
+    loose = "function (doc) { if (doc.worse) throw({forbidden: 'worse'}); }"
+    rev = backend.put_doc(DB, {"_id": "_design/v", "_rev": rev, "validate_doc_update": loose})[
+        "rev"
+    ]
+    assert backend.put_doc(DB, {"_id": "x", "bad": True})["ok"]
+    with pytest.raises(Forbidden):
+        backend.put_doc(DB, {"_id": "y", "worse": True})
+    backend.delete_doc(DB, "_design/v", rev)
+    assert backend.put_doc(DB, {"_id": "y", "worse": True})["ok"]
