@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import settee
-from tests.conftest import SEMANTICS_OF, settled, unique_name
+from tests.conftest import settled, unique_name
 
 KINDS = ["memory", "sqlite", "pouchdb", "couchdb", "couchdb-cluster"]
 PAIRS = list(itertools.product(KINDS, KINDS))
@@ -60,7 +60,7 @@ def kind_of(db: settee.Database) -> str:
 
 
 def read_your_writes(*dbs: settee.Database) -> bool:
-    return all("read_your_writes" in SEMANTICS_OF.get(kind_of(db), frozenset()) for db in dbs)
+    return all("read_your_writes" in db.backend.capabilities for db in dbs)
 
 
 @pytest.fixture(params=PAIRS, ids=[f"{a}->{b}" for a, b in PAIRS])
