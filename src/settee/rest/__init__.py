@@ -21,6 +21,7 @@ from settee.rest._http import RestRetryPolicy
 from settee.rest.client import NS, Action, Client, Collection, CrudClient, Resource
 from settee.rest.crud import Endpoint, HeadResult
 from settee.rest.resourceset import ResourceSet, parse_content_range
+from settee.rest.specs import Specs, SpecValidationError
 
 __all__ = [
     "NS",
@@ -38,5 +39,7 @@ __all__ = [
     "Resource",
     "ResourceSet",
     "RestRetryPolicy",
+    "SpecValidationError",
+    "Specs",
     "parse_content_range",
 ]

@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import builtins
 import logging
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar, overload
+from urllib.parse import unquote as unquote_id
+from urllib.parse import urlsplit
 
 from settee import errors
+from settee._doccache import BoundedCache
 from settee.auth.schemes import ApiKeyAuth
 from settee.http.options import (
     DEFAULT_RETRY_STATUS_CODES,
@@ -39,10 +43,24 @@ from settee.rest._http import (
 )
 from settee.rest.crud import CRUDS_RETRY_STATUS_CODES, Endpoint, FileValue, HeadResult
 from settee.rest.resourceset import ResourceSet
+from settee.rest.specs import (
+    Operation,
+    Specs,
+    SpecValidationError,
+    cached_url_specs,
+    is_url,
+    parse_specs,
+    read_specs_file,
+    remember_url_specs,
+)
 
 __all__ = ["NS", "Action", "Client", "Collection", "CrudClient", "Resource"]
 
 _KWARGS = frozenset({"headers", "params", "timeout"})
+_T = TypeVar("_T")
+
+#: Bodies cached per client (``cache_size``), as on the CouchDB side.
+DEFAULT_CACHE_SIZE = 1024
 
 
 def _check_name(name: object, what: str) -> str:
@@ -93,6 +111,14 @@ class Client(_CollectionsAsAttributes):
     CRUDs' names). ``default_headers`` and ``max_retries`` are Connect's
     names; ``verify_ssl``/``headers``/``retries`` are a ``TypeError`` naming
     these (see docs/compat.md).
+
+    ``cache_size`` (1024) bounds the resource bodies the collections' mapping
+    view keeps (LRU), ``cache_ttl`` (seconds, None: no expiry) ages them out.
+    ``use_specs=True`` loads the OpenAPI 3 document at ``specs_location`` (a
+    path or an http(s) URL, JSON or YAML) once; ``validate_using_specs``
+    (True) then checks every call against it before sending
+    (:class:`~settee.rest.SpecValidationError`), ``validate_responses`` (False)
+    checks the answers too, and ``help()`` explains what the spec says.
     """
 
     @refuse_misspellings(
@@ -123,7 +149,21 @@ class Client(_CollectionsAsAttributes):
         raise_status: bool = True,
         status_ignore: Iterable[int] = (),
         pool_maxsize: int = 10,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        cache_ttl: float | None = None,
+        use_specs: bool = False,
+        specs_location: str | Path | None = None,
+        validate_using_specs: bool = True,
+        validate_responses: bool = False,
     ) -> None:
+        if not isinstance(cache_size, int) or isinstance(cache_size, bool) or cache_size < 1:
+            raise ValueError("cache_size must be an int >= 1")
+        if cache_ttl is not None and (
+            isinstance(cache_ttl, bool) or not isinstance(cache_ttl, (int, float)) or cache_ttl <= 0
+        ):
+            raise ValueError("cache_ttl must be a positive number of seconds, or None")
+        if use_specs and specs_location is None:
+            raise ValueError("use_specs=True needs specs_location= (a path or an http(s) URL)")
         if isinstance(auth, str):
             auth = ApiKeyAuth(auth)
         if logger is not None and not isinstance(logger, logging.Logger):
@@ -149,18 +189,81 @@ class Client(_CollectionsAsAttributes):
         self.resourceset_append = bool(resourceset_append)
         self.raise_status = bool(raise_status)
         self.status_ignore: set[int] = set(status_ignore)
+        self.cache_size = cache_size
+        self.cache_ttl = cache_ttl
+        #: Resource URL -> its last known body (the collections' mapping view).
+        self.cache: BoundedCache[Any] = BoundedCache(cache_size, cache_ttl)
+        self.validate_using_specs = bool(validate_using_specs)
+        self.validate_responses = bool(validate_responses)
+        #: The parsed OpenAPI document (None without ``use_specs``).
+        self.specs: Specs | None = None
+        if use_specs and specs_location is not None:
+            self.specs = self._load_specs(str(specs_location))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.endpoint!r}, auth={self.transport.auth!r})"
 
+    def _load_specs(self, location: str) -> Specs:
+        if not is_url(location):
+            return read_specs_file(location)
+        found = cached_url_specs(location)
+        if found is None:
+            response = self.transport.request("GET", location)
+            found = parse_specs(response.content, location=location)
+            remember_url_specs(location, found)
+        return found
+
+    def _specs_for(self, url: str) -> Specs | None:
+        """The spec that governs ``url`` (None without specs or off the endpoint's origin)."""
+        if self.specs is None:
+            return None
+        here, there = urlsplit(self.endpoint), urlsplit(url)
+        if (here.scheme, here.netloc) != (there.scheme, there.netloc):
+            return None
+        return self.specs
+
+    def check_path(self, url: str, what: str) -> None:
+        """With specs and ``validate_using_specs``: ``SpecValidationError`` if no spec path
+        is at or below ``url`` (a collection, namespace or action name the API lacks)."""
+        specs = self._specs_for(url) if self.validate_using_specs else None
+        if specs is not None and not specs.has_prefix(urlsplit(url).path):
+            path = urlsplit(url).path
+            raise SpecValidationError(
+                f"{what} {path}: the spec ({specs.location}) has no path here",
+                operation=path,
+                field="path",
+                reason=f"no such {what}",
+            )
+
+    def describe(self, url: str, *, exact: bool = False, title: str = "") -> str:
+        """What the spec says about ``url`` (and below, unless ``exact``); a note without one."""
+        specs = self._specs_for(url)
+        if specs is None:
+            return f"{title}\n  no OpenAPI spec (Client(..., use_specs=True, specs_location=...))"
+        return specs.describe(urlsplit(url).path, exact=exact, title=title)
+
+    def help(self) -> str:
+        """Print and return what the spec says about every operation of the API."""
+        text = self.describe(self.endpoint, title=f"{type(self).__name__}({self.endpoint})")
+        print(text)
+        return text
+
     # -- navigation ------------------------------------------------------------
     def collection(self, name: str) -> Collection:
-        """The collection ``name`` at the top level: ``client.collection("products")``."""
-        return Collection(self, join_url(self.endpoint, _check_name(name, "collection")))
+        """The collection ``name`` at the top level: ``client.collection("products")``.
+
+        With specs (and ``validate_using_specs``), a name the spec has no path
+        for raises :class:`~settee.rest.SpecValidationError`.
+        """
+        url = join_url(self.endpoint, _check_name(name, "collection"))
+        self.check_path(url, "collection")
+        return Collection(self, url)
 
     def ns(self, name: str) -> NS:
         """The namespace ``name``: ``client.ns("devops")`` (also ``client("devops")``)."""
-        return NS(self, join_url(self.endpoint, _check_name(name, "namespace")))
+        url = join_url(self.endpoint, _check_name(name, "namespace"))
+        self.check_path(url, "namespace")
+        return NS(self, url)
 
     def crud(self, path: str) -> Endpoint:
         """CRUD verbs (:class:`~settee.rest.Endpoint`) on ``path`` (relative or absolute)."""
@@ -207,6 +310,7 @@ class Client(_CollectionsAsAttributes):
         ``TransportError`` when no answer arrives.
         """
         target = with_params(self.url(url), params)
+        operation = self._check_request(method, target, json_body, data)
         response = self.transport.request(
             method,
             target,
@@ -219,7 +323,20 @@ class Client(_CollectionsAsAttributes):
         ok = 200 <= response.status_code < 300
         if not ok and raise_status and response.status_code not in set(status_ignore):
             raise self.transport.error_from(response)
+        if operation is not None and self.validate_responses and self.specs is not None:
+            body = decode_body(response)
+            if not isinstance(body, bytes):
+                self.specs.check_response(operation, response.status_code, body)
         return response
+
+    def _check_request(
+        self, method: str, url: str, json_body: Any, data: bytes | str | None
+    ) -> Operation | None:
+        specs = self._specs_for(url) if self.validate_using_specs else None
+        if specs is None:
+            return None
+        has_body = json_body is not None or data is not None
+        return specs.check_request(method, url, json_body, has_body=has_body)
 
     def execute(self, method: str, url: str, payload: Any = None, **kwargs: Any) -> Any:
         """Send ``payload`` as JSON with ``method``; return the decoded answer.
@@ -286,6 +403,18 @@ class _Node:
         """CloudCIX/CRUDs verbs on this URL (:class:`~settee.rest.Endpoint`)."""
         return Endpoint(self._client, self._url)
 
+    def _below(self, name: str, what: str) -> str:
+        """The URL of ``name`` under this one, checked against the spec when there is one."""
+        url = join_url(self._url, _check_name(name, what))
+        self._client.check_path(url, what)
+        return url
+
+    def help(self) -> str:
+        """Print and return what the OpenAPI spec says about this URL and below."""
+        text = self._client.describe(self._url, title=f"{type(self).__name__} {self.path}")
+        print(text)
+        return text
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path!r})"
 
@@ -306,18 +435,37 @@ class NS(_Node, _CollectionsAsAttributes):
 
     def collection(self, name: str) -> Collection:
         """The collection ``name`` in this namespace (also ``ns.name``)."""
-        return Collection(self._client, join_url(self._url, _check_name(name, "collection")))
+        return Collection(self._client, self._below(name, "collection"))
 
     def ns(self, name: str) -> NS:
         """The namespace ``name`` nested in this one (also ``ns(name)``)."""
-        return NS(self._client, join_url(self._url, _check_name(name, "namespace")))
+        return NS(self._client, self._below(name, "namespace"))
 
     def __call__(self, name: str) -> NS:
         return self.ns(name)
 
 
+def _resource_url(collection_url: str, resource_id: object) -> str:
+    if isinstance(resource_id, bool) or not isinstance(resource_id, (str, int)):
+        raise TypeError(f"a resource id must be a str or int, not {type(resource_id)}")
+    return join_url(collection_url, str(resource_id))
+
+
 class Collection(_Node):
-    """A collection of resources of one type."""
+    """A collection of resources of one type, and a mapping of resource id → body.
+
+    The fluent side (Connect's): ``collection[id]`` / ``resource(id)`` is a
+    :class:`Resource` handle (nothing fetched), ``filter()``/``all()`` a
+    :class:`~settee.rest.ResourceSet``, ``(name)`` an :class:`Action`.
+
+    The mapping side (python-cloudant's ``remote=`` rules, bodies cached in
+    the client's bounded cache): ``id in collection`` asks the server on a
+    miss, ``get(id, default, remote=False)``, ``keys(remote=...)``,
+    ``values()``, ``items()`` and iteration page through the server,
+    ``len()`` is the server's count, ``collection[id] = body`` updates or
+    creates, ``del collection[id]`` forgets the cached body and
+    ``__delitem__(id, remote=True)`` deletes on the server.
+    """
 
     def all(self) -> ResourceSet:
         """A lazy :class:`~settee.rest.ResourceSet` over every resource."""
@@ -334,16 +482,18 @@ class Collection(_Node):
 
     def resource(self, resource_id: str | int) -> Resource:
         """The resource ``resource_id`` (also ``collection[resource_id]``); nothing is fetched."""
-        if isinstance(resource_id, bool) or not isinstance(resource_id, (str, int)):
-            raise TypeError(f"a resource id must be a str or int, not {type(resource_id)}")
-        return Resource(self._client, join_url(self._url, str(resource_id)))
+        url = _resource_url(self._url, resource_id)
+        self._client.check_path(url, "resource")
+        return Resource(self._client, url)
 
     def __getitem__(self, resource_id: str | int) -> Resource:
+        """The :class:`Resource` handle (the fluent form wins: see docs/rest.md); nothing is
+        fetched. Its ``body`` is the cached body, fetched on a miss."""
         return self.resource(resource_id)
 
     def action(self, name: str) -> Action:
         """The action ``name`` on this collection (also ``collection(name)``)."""
-        return Action(self._client, join_url(self._url, _check_name(name, "action")))
+        return Action(self._client, self._below(name, "action"))
 
     def __call__(self, name: str) -> Action:
         return self.action(name)
@@ -352,11 +502,17 @@ class Collection(_Node):
         """POST a new resource; return the created resource as the server sent it."""
         if payload is not None and not isinstance(payload, Mapping):
             raise TypeError("create() takes a dict payload; use bulk_create() for a list")
-        return self._client.execute("POST", self._url, payload, **kwargs)
+        created = self._client.execute("POST", self._url, payload, **kwargs)
+        self._remember(created)
+        return created
 
     def _bulk(self, method: str, payload: Any, kwargs: dict[str, Any]) -> Any:
         if not isinstance(payload, (list, tuple)):
             raise TypeError(f"a bulk payload must be a list or tuple, not {type(payload)}")
+        # The bodies the server now holds are not the ones cached: forget them.
+        for entry in payload:
+            if isinstance(entry, Mapping) and isinstance(entry.get("id"), (str, int)):
+                self._client.cache.pop(_resource_url(self._url, entry["id"]), None)
         return self._client.execute(method, self._url, list(payload), **kwargs)
 
     def bulk_create(self, payload: list[Any] | tuple[Any, ...], **kwargs: Any) -> Any:
@@ -371,20 +527,153 @@ class Collection(_Node):
         """DELETE the resources listed (``[{"id": ...}, ...]``) in one call."""
         return self._bulk("DELETE", payload, kwargs)
 
+    # -- the mapping view ---------------------------------------------------------
+    def _remember(self, body: Any) -> None:
+        if isinstance(body, Mapping) and isinstance(body.get("id"), (str, int)):
+            self._client.cache[_resource_url(self._url, body["id"])] = body
+
+    def _fetch(self, resource_id: str | int) -> Any:
+        """The server's body of ``resource_id`` (cached); ``DocumentNotFound`` if absent."""
+        return Resource(self._client, _resource_url(self._url, resource_id)).fetch()
+
+    def __contains__(self, resource_id: object) -> bool:
+        """True if cached, else asks the server (one GET, whose body is cached)."""
+        if isinstance(resource_id, bool) or not isinstance(resource_id, (str, int)):
+            return False
+        if resource_id == "":
+            return False
+        if _resource_url(self._url, resource_id) in self._client.cache:
+            return True
+        try:
+            self._fetch(resource_id)
+        except errors.NotFound:
+            return False
+        return True
+
+    @overload
+    def get(self, resource_id: str | int, default: None = None, remote: bool = False) -> Any: ...
+    @overload
+    def get(self, resource_id: str | int, default: _T, remote: bool = False) -> Any | _T: ...
+    def get(self, resource_id: str | int, default: object = None, remote: bool = False) -> Any:
+        """The cached body of ``resource_id`` or ``default``; ``remote=True`` asks the server
+        (and caches its answer), ``default`` if it has no such resource."""
+        url = _resource_url(self._url, resource_id)
+        if not remote:
+            return self._client.cache.get(url, default)
+        try:
+            return self._fetch(resource_id)
+        except errors.NotFound:
+            self._client.cache.pop(url, None)
+            return default
+
+    @overload
+    def keys(self, remote: Literal[False] = False) -> list[str]: ...
+    @overload
+    def keys(self, remote: Literal[True]) -> Iterator[str]: ...
+    @overload
+    def keys(self, remote: bool) -> list[str] | Iterator[str]: ...
+    def keys(self, remote: bool = False) -> list[str] | Iterator[str]:
+        """The ids cached (a list); ``remote=True``: every id on the server, paged lazily."""
+        if not remote:
+            prefix = self._url + "/"
+            return [
+                unquote_id(url[len(prefix) :])
+                for url in self._client.cache
+                if url.startswith(prefix) and "/" not in url[len(prefix) :]
+            ]
+        return (str(body["id"]) for body in self.all() if isinstance(body, Mapping))
+
+    def values(self) -> Iterator[Any]:
+        """Every resource body on the server, one page in memory at a time (not cached)."""
+        return iter(self.all())
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        """``(id, body)`` for every resource on the server, paged lazily."""
+        return ((str(b["id"]), b) for b in self.all() if isinstance(b, Mapping))
+
+    def __iter__(self) -> Iterator[Any]:
+        """Every resource body on the server, paged (as iterating a ``Database`` yields
+        its documents)."""
+        return self.values()
+
+    def __len__(self) -> int:
+        """The server's count (one ``limit=0`` request)."""
+        return self.all().count()
+
+    def __bool__(self) -> bool:
+        return True  # an empty collection is still a collection: `if c:` must not ask
+
+    def __setitem__(self, resource_id: str | int, body: Mapping[str, Any]) -> None:
+        """Update the resource (PUT) or, if the server has none, create it (POST with its id);
+        the server's answer is cached."""
+        if not isinstance(body, Mapping):
+            raise TypeError(f"a resource body must be a mapping, not {type(body).__name__}")
+        handle = Resource(self._client, _resource_url(self._url, resource_id))
+        try:
+            handle.update(dict(body))
+        except errors.NotFound:
+            self.create({**body, "id": resource_id})
+
+    def __delitem__(self, resource_id: str | int, remote: bool = False) -> None:
+        """Forget the cached body (``KeyError`` if none); ``remote=True`` deletes the resource
+        on the server too (``DocumentNotFound``, a ``KeyError``, if it has none)."""
+        url = _resource_url(self._url, resource_id)
+        if not remote:
+            if self._client.cache.pop(url, _ABSENT) is _ABSENT:
+                raise KeyError(resource_id)
+            return
+        Resource(self._client, url).delete()
+
+    def clear_cache(self) -> None:
+        """Forget every cached body of this collection."""
+        prefix = self._url + "/"
+        for url in list(self._client.cache):
+            if url.startswith(prefix):
+                self._client.cache.pop(url, None)
+
+
+_ABSENT = object()
+
 
 class Resource(_Node, _CollectionsAsAttributes):
     """One resource: its data, its actions and its nested collections."""
 
     def get(self, **kwargs: Any) -> Any:
-        """Fetch the resource. Raises ``NotFound`` if it does not exist."""
-        return self._client.execute("GET", self._url, **kwargs)
+        """Fetch the resource (and cache its body). Raises ``NotFound`` if it does not exist."""
+        body = self._client.execute("GET", self._url, **kwargs)
+        self._client.cache[self._url] = body
+        return body
+
+    def fetch(self) -> Any:
+        """:meth:`get`, with a missing resource raised as ``DocumentNotFound`` (a ``KeyError``)."""
+        try:
+            return self.get()
+        except errors.NotFound as exc:
+            self._client.cache.pop(self._url, None)
+            raise _as_key_error(exc) from exc
+
+    @property
+    def body(self) -> Any:
+        """The cached body, fetched (one GET) on a miss; ``DocumentNotFound`` if absent."""
+        cached = self._client.cache.get(self._url, _ABSENT)
+        return self.fetch() if cached is _ABSENT else cached
 
     def update(self, payload: Any = None, **kwargs: Any) -> Any:
         """PUT ``payload`` to the resource (Connect semantics); return the updated resource."""
-        return self._client.execute("PUT", self._url, payload, **kwargs)
+        try:
+            body = self._client.execute("PUT", self._url, payload, **kwargs)
+        except errors.NotFound:
+            self._client.cache.pop(self._url, None)
+            raise
+        if isinstance(body, Mapping):
+            self._client.cache[self._url] = body
+        else:
+            self._client.cache.pop(self._url, None)
+        return body
 
     def delete(self, **kwargs: Any) -> Any:
         """DELETE the resource. Raises ``NotFound`` if it does not exist."""
+        self._client.cache.pop(self._url, None)
         return self._client.execute("DELETE", self._url, **kwargs)
 
     def exists(self) -> bool:
@@ -404,18 +693,38 @@ class Resource(_Node, _CollectionsAsAttributes):
 
     def action(self, name: str) -> Action:
         """The action ``name`` on this resource (also ``resource(name)``)."""
-        return Action(self._client, join_url(self._url, _check_name(name, "action")))
+        return Action(self._client, self._below(name, "action"))
 
     def __call__(self, name: str) -> Action:
         return self.action(name)
 
     def collection(self, name: str) -> Collection:
         """The collection ``name`` nested under this resource (also ``resource.name``)."""
-        return Collection(self._client, join_url(self._url, _check_name(name, "collection")))
+        return Collection(self._client, self._below(name, "collection"))
+
+
+def _as_key_error(exc: errors.NotFound) -> errors.DocumentNotFound:
+    found = errors.DocumentNotFound(
+        exc.reason,
+        error=exc.error,
+        status=exc.status,
+        method=exc.method,
+        url=exc.url,
+        body=exc.body,
+    )
+    return found
 
 
 class Action(_Node):
     """An operation on a collection or a resource, run with one HTTP verb."""
+
+    def help(self) -> str:
+        """Print and return what the OpenAPI spec says about this action."""
+        text = self._client.describe(
+            self._url, exact=True, title=f"{type(self).__name__} {self.path}"
+        )
+        print(text)
+        return text
 
     def get(self, **kwargs: Any) -> Any:
         """GET the action; return the decoded answer (JSON, bytes, or None)."""

@@ -116,6 +116,12 @@ class ResourceSet:
     def __repr__(self) -> str:
         return f"ResourceSet({self.url_for(self._limit, self._offset)!r})"
 
+    def help(self) -> str:
+        """Print and return what the OpenAPI spec says about listing this collection."""
+        text = self._client.describe(self._url, exact=True, title=f"ResourceSet {self._url}")
+        print(text)
+        return text
+
     # -- building ----------------------------------------------------------------
     def all(self) -> ResourceSet:
         """A copy of this ResourceSet (nothing fetched)."""
