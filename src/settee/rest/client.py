@@ -229,7 +229,7 @@ class Client(_CollectionsAsAttributes):
         if specs is not None and not specs.has_prefix(urlsplit(url).path):
             path = urlsplit(url).path
             raise SpecValidationError(
-                f"{what} {path}: the spec ({specs.location}) has no path here",
+                f"{what} {path}: path: the spec ({specs.location}) has no path here",
                 operation=path,
                 field="path",
                 reason=f"no such {what}",

@@ -309,7 +309,7 @@ class Specs:
         call = f"{method.upper()} {parts.path}"
         if found is None:
             raise SpecValidationError(
-                f"{call}: the spec ({self.location}) has no such path",
+                f"{call}: path: the spec ({self.location}) has no such path",
                 operation=call,
                 field="path",
                 reason="no such path",
@@ -319,7 +319,7 @@ class Specs:
         if op is None:
             allowed = ", ".join(m.upper() for m in _METHODS if isinstance(item.get(m), Mapping))
             raise SpecValidationError(
-                f"{call}: the spec allows only {allowed} on {template}",
+                f"{call}: method: the spec allows only {allowed} on {template}",
                 operation=call,
                 field="method",
                 reason=f"{method.upper()} not allowed",
