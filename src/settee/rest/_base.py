@@ -19,7 +19,13 @@ from urllib.parse import unquote, urlsplit
 from settee import errors
 from settee._doccache import BoundedCache
 from settee.auth.schemes import ApiKeyAuth
-from settee.http.options import TimeoutArg, TransportOptions, check_timeout
+from settee.http.options import (
+    DEFAULT_RETRY_STATUS_CODES,
+    TimeoutArg,
+    TransportOptions,
+    check_timeout,
+    refuse_misspellings,
+)
 from settee.rest._http import check_limit, decode_body, join_url, with_params
 from settee.rest.specs import (
     Operation,
@@ -111,32 +117,34 @@ class ClientBase:
 
     endpoint: str
 
-    def _configure(
+    @refuse_misspellings(CLIENT_MISSPELLINGS)
+    def __init__(
         self,
-        auth: Any,
+        endpoint: str,
+        auth: Any = None,
         *,
-        default_headers: Mapping[str, str] | None,
-        default_limit: int,
-        max_retries: int,
-        logger: logging.Logger | None,
-        timeout: TimeoutArg,
-        resourceset_append: bool,
-        retry_post: bool,
-        backoff_factor: float,
-        backoff_max: float,
-        retry_status_codes: Iterable[int],
-        verify: bool | str,
-        raise_status: bool,
-        status_ignore: Iterable[int],
-        pool_maxsize: int,
-        cache_size: int,
-        cache_ttl: float | None,
-        use_specs: bool,
-        specs_location: str | Path | None,
-        validate_using_specs: bool,
-        validate_responses: bool,
-    ) -> tuple[Any, TransportOptions]:
-        """Check and keep the options; return the auth and the transport options."""
+        default_headers: Mapping[str, str] | None = None,
+        default_limit: int = 100,
+        max_retries: int = 3,
+        logger: logging.Logger | None = None,
+        timeout: TimeoutArg = (15.0, 180.0),
+        resourceset_append: bool = False,
+        retry_post: bool = False,
+        backoff_factor: float = 0.5,
+        backoff_max: float = 30.0,
+        retry_status_codes: Iterable[int] = DEFAULT_RETRY_STATUS_CODES,
+        verify: bool | str = True,
+        raise_status: bool = True,
+        status_ignore: Iterable[int] = (),
+        pool_maxsize: int = 10,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        cache_ttl: float | None = None,
+        use_specs: bool = False,
+        specs_location: str | Path | None = None,
+        validate_using_specs: bool = True,
+        validate_responses: bool = False,
+    ) -> None:
+        # Check and keep the options; the shell opens its transport.
         if not isinstance(cache_size, int) or isinstance(cache_size, bool) or cache_size < 1:
             raise ValueError("cache_size must be an int >= 1")
         if cache_ttl is not None and (
@@ -179,7 +187,12 @@ class ClientBase:
         self.specs_location = str(specs_location) if use_specs and specs_location else None
         if self.specs_location is not None and not is_url(self.specs_location):
             self.specs = read_specs_file(self.specs_location)
-        return auth, options
+        self.endpoint = self._open(endpoint, auth, options)
+
+    def _open(self, endpoint: str, auth: Any, options: TransportOptions) -> str:
+        """Open the shell's transport (and fetch a spec URL if the shell can); return the
+        endpoint as the transport stored it."""
+        raise NotImplementedError
 
     # -- URLs and the spec -------------------------------------------------------------
     def url(self, path: str) -> str:

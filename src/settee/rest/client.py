@@ -20,15 +20,12 @@ from __future__ import annotations
 import builtins
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 
 from settee import errors
-from settee.http.options import DEFAULT_RETRY_STATUS_CODES, TimeoutArg, refuse_misspellings
+from settee.http.options import TimeoutArg, TransportOptions, refuse_misspellings
 from settee.http.transport import Response, Transport
 from settee.rest._base import (
-    CLIENT_MISSPELLINGS,
-    DEFAULT_CACHE_SIZE,
     MISSING,
     ActionBase,
     ClientBase,
@@ -78,62 +75,15 @@ class Client(ClientBase, CollectionsAsAttributes):
     checks the answers too, and ``help()`` explains what the spec says.
     """
 
-    @refuse_misspellings(CLIENT_MISSPELLINGS)
-    def __init__(
-        self,
-        endpoint: str,
-        auth: Any = None,
-        *,
-        default_headers: Mapping[str, str] | None = None,
-        default_limit: int = 100,
-        max_retries: int = 3,
-        logger: logging.Logger | None = None,
-        timeout: TimeoutArg = (15.0, 180.0),
-        resourceset_append: bool = False,
-        retry_post: bool = False,
-        backoff_factor: float = 0.5,
-        backoff_max: float = 30.0,
-        retry_status_codes: Iterable[int] = DEFAULT_RETRY_STATUS_CODES,
-        verify: bool | str = True,
-        raise_status: bool = True,
-        status_ignore: Iterable[int] = (),
-        pool_maxsize: int = 10,
-        cache_size: int = DEFAULT_CACHE_SIZE,
-        cache_ttl: float | None = None,
-        use_specs: bool = False,
-        specs_location: str | Path | None = None,
-        validate_using_specs: bool = True,
-        validate_responses: bool = False,
-    ) -> None:
-        auth, options = self._configure(
-            auth,
-            default_headers=default_headers,
-            default_limit=default_limit,
-            max_retries=max_retries,
-            logger=logger,
-            timeout=timeout,
-            resourceset_append=resourceset_append,
-            retry_post=retry_post,
-            backoff_factor=backoff_factor,
-            backoff_max=backoff_max,
-            retry_status_codes=retry_status_codes,
-            verify=verify,
-            raise_status=raise_status,
-            status_ignore=status_ignore,
-            pool_maxsize=pool_maxsize,
-            cache_size=cache_size,
-            cache_ttl=cache_ttl,
-            use_specs=use_specs,
-            specs_location=specs_location,
-            validate_using_specs=validate_using_specs,
-            validate_responses=validate_responses,
-        )
+    transport: Transport
+
+    def _open(self, endpoint: str, auth: Any, options: TransportOptions) -> str:
         self.transport = Transport(endpoint, auth=auth, options=options)
         # REST verbs follow HTTP's idempotency, not CouchDB's rev= rule.
         self.transport.use_retry(RestRetryPolicy.like(self.transport.retry))
-        self.endpoint = self.transport.base_url
         if self.specs is None and self.specs_location is not None:
             self.specs = self._fetch_specs(self.specs_location)
+        return self.transport.base_url
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.endpoint!r}, auth={self.transport.auth!r})"
