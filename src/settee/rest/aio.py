@@ -121,6 +121,10 @@ class AsyncClient(ClientBase, CollectionsAsAttributes):
         """The last raw ``httpx.Response`` (None before the first request)."""
         return self.transport.last_response
 
+    @response.setter
+    def response(self, value: AsyncResponse | None) -> None:
+        self.transport.last_response = value
+
     async def send(
         self,
         method: str,
