@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from settee import errors
@@ -287,13 +287,16 @@ class ClientBase:
                 self.specs.check_response(operation, response.status_code, body)
 
 
-class CollectionsAsAttributes:
+_C = TypeVar("_C")
+
+
+class CollectionsAsAttributes(Generic[_C]):
     """``handle.name`` is ``handle.collection("name")``; ``_``-names stay attributes."""
 
-    def collection(self, name: str) -> Any:
+    def collection(self, name: str) -> _C:
         raise NotImplementedError
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> _C:
         # Only called for names the class does not define, so methods win.
         if name.startswith("_"):
             raise AttributeError(name)

@@ -57,7 +57,7 @@ __all__ = [
 _T = TypeVar("_T")
 
 
-class AsyncClient(ClientBase, CollectionsAsAttributes):
+class AsyncClient(ClientBase, CollectionsAsAttributes["AsyncCollection"]):
     """The async twin of :class:`settee.rest.Client`: the same options and names, every
     verb awaited.
 
@@ -208,7 +208,7 @@ class _AsyncNode(NodeBase):
         return AsyncEndpoint(self._client, self._url)
 
 
-class AsyncNS(_AsyncNode, CollectionsAsAttributes):
+class AsyncNS(_AsyncNode, CollectionsAsAttributes["AsyncCollection"]):
     """A namespace: a group of collections (and nested namespaces)."""
 
     def collection(self, name: str) -> AsyncCollection:
@@ -330,7 +330,7 @@ class AsyncCollection(_AsyncNode, CollectionBase):
             return await self.create({**body, "id": resource_id})
 
 
-class AsyncResource(_AsyncNode, ResourceBase, CollectionsAsAttributes):
+class AsyncResource(_AsyncNode, ResourceBase, CollectionsAsAttributes["AsyncCollection"]):
     """One resource: its data, its actions and its nested collections."""
 
     async def get(self, **kwargs: Any) -> Any:

@@ -47,7 +47,7 @@ __all__ = ["NS", "Action", "Client", "Collection", "CrudClient", "Resource"]
 _T = TypeVar("_T")
 
 
-class Client(ClientBase, CollectionsAsAttributes):
+class Client(ClientBase, CollectionsAsAttributes["Collection"]):
     """A REST API client: collections, namespaces and raw verbs under ``endpoint``.
 
     ``auth`` is any :mod:`settee.auth` strategy, a
@@ -215,7 +215,7 @@ class _Node(NodeBase):
         return Endpoint(self._client, self._url)
 
 
-class NS(_Node, CollectionsAsAttributes):
+class NS(_Node, CollectionsAsAttributes["Collection"]):
     """A namespace: a group of collections (and nested namespaces)."""
 
     def collection(self, name: str) -> Collection:
@@ -377,7 +377,7 @@ class Collection(_Node, CollectionBase):
         self._handle(resource_id).delete()
 
 
-class Resource(_Node, ResourceBase, CollectionsAsAttributes):
+class Resource(_Node, ResourceBase, CollectionsAsAttributes["Collection"]):
     """One resource: its data, its actions and its nested collections."""
 
     def get(self, **kwargs: Any) -> Any:
