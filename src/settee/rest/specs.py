@@ -74,7 +74,9 @@ def _load_yaml(text: str) -> Any:
         import yaml
     except ImportError as exc:  # pragma: no cover - the test extra installs it
         raise ImportError(_MISSING_EXTRA) from exc
-    return yaml.safe_load(text)
+    # libyaml's loader when PyYAML was built with it: ~50x faster on a large spec.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)  # a safe loader either way
 
 
 def parse_specs(content: bytes | str, *, location: str = "<specs>") -> Specs:
