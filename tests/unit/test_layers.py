@@ -16,7 +16,15 @@ ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "settee"
 
 #: Optional extras, imported where they are used so settee works without them.
-OPTIONAL_EXTRAS = ("orjson", "ijson.backends", "tqdm")
+OPTIONAL_EXTRAS = (
+    "orjson",
+    "ijson.backends",
+    "tqdm",
+    "yaml",
+    "jsonschema",
+    "openapi_schema_validator",
+    "referencing",
+)
 
 
 def _is_optional(module: str) -> bool:

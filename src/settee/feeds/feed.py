@@ -239,6 +239,9 @@ class Feed(_Stoppable, Generic[RowT]):
 
 # -- InfiniteFeed ----------------------------------------------------------------
 
+_NOTHING = object()  # no seq to checkpoint
+
+#: The failures a follower recovers from (the rest are terminal).
 _RETRYABLE: tuple[type[BaseException], ...] = (
     errors.TransportError,
     errors.FeedError,
@@ -359,18 +362,21 @@ class InfiniteFeed(_Stoppable, Generic[RowT]):
                 break
             stream = self._stream
             assert stream is not None
-            self._failures = 0
-            self._rows_this_connection += 1
-            seq = _row_seq(row, stream)
-            # Only a real seq is a position: a "seq": null row (seq_interval)
-            # leaves last_seq, the resume point and the checkpoint where they are.
-            if seq is not None and seq != self.last_seq:
-                self.last_seq = seq
-                self._unsaved = seq
-                self._has_unsaved = True
+            self._handed_out(_row_seq(row, stream))
             return row  # type: ignore[no-any-return]  # what the stream yields is RowT
         self._drop_stream()
         raise StopIteration
+
+    def _handed_out(self, seq: Any) -> None:
+        """Book a row handed out with ``seq`` (None: a ``"seq": null`` row)."""
+        self._failures = 0
+        self._rows_this_connection += 1
+        # Only a real seq is a position: a "seq": null row (seq_interval)
+        # leaves last_seq, the resume point and the checkpoint where they are.
+        if seq is not None and seq != self.last_seq:
+            self.last_seq = seq
+            self._unsaved = seq
+            self._has_unsaved = True
 
     def _start(self) -> None:
         self._started = True
@@ -385,8 +391,7 @@ class InfiniteFeed(_Stoppable, Generic[RowT]):
         # "since=now" must become a concrete seq before the first row, or a
         # reconnect would skip what happened while the connection was down.
         while not self._stopped:
-            params = {k: v for k, v in self.params.items() if k not in ("heartbeat", "timeout")}
-            params.update(feed="normal", since="now")
+            params = self._now_params()
             try:
                 stream = self._opener(params)
                 try:
@@ -400,11 +405,21 @@ class InfiniteFeed(_Stoppable, Generic[RowT]):
             return stream.last_seq if stream.last_seq is not None else "now"
         return "now"
 
-    def _connect(self) -> Iterator[Any]:
+    def _now_params(self) -> dict[str, Any]:
+        """The one-off normal feed that turns ``since="now"`` into a concrete seq."""
+        params = {k: v for k, v in self.params.items() if k not in ("heartbeat", "timeout")}
+        params.update(feed="normal", since="now")
+        return params
+
+    def _connect_params(self) -> dict[str, Any]:
+        """The options of the next connection: resume from the last seq handed out."""
         params = dict(self.params)
         if self.last_seq is not None:
             params["since"] = self.last_seq
-        stream = self._opener(params)
+        return params
+
+    def _connect(self) -> Iterator[Any]:
+        stream = self._opener(self._connect_params())
         with self._lock:
             self._stream = stream
             stopped = self._stopped
@@ -419,17 +434,29 @@ class InfiniteFeed(_Stoppable, Generic[RowT]):
         # The server ended the response (longpoll answer, feed timeout): go on
         # from its last_seq at once.
         stream = self._stream
-        if stream is not None and not self._stopped and stream.last_seq is not None:
-            self.last_seq = stream.last_seq
-            # We are inside next(): every row handed out has been processed.
-            self._unsaved = self.last_seq
-            self._has_unsaved = True
+        if stream is not None and self._server_ended(stream.last_seq):
             self._commit()
         self._drop_stream()
 
+    def _server_ended(self, last_seq: Any) -> bool:
+        """Book a response the server ended at ``last_seq``; True if there is a seq to save."""
+        if self._stopped or last_seq is None:
+            return False
+        self.last_seq = last_seq
+        # We are inside next(): every row handed out has been processed.
+        self._unsaved = self.last_seq
+        self._has_unsaved = True
+        return True
+
     def _failed(self, exc: BaseException) -> None:
+        delay = self._failure_delay(exc)
+        if delay > 0:
+            self._wake.wait(delay)
+
+    def _failure_delay(self, exc: BaseException) -> float:
+        """Book a failure: the seconds to back off (``exc`` raised past ``max_reconnects``)."""
         if self._stopped:
-            return
+            return 0.0
         self._failures += 1
         self.reconnects += 1
         if self.max_reconnects is not None and self._failures > self.max_reconnects:
@@ -444,13 +471,18 @@ class InfiniteFeed(_Stoppable, Generic[RowT]):
         )
         if self.on_error is not None:
             self.on_error(exc, delay)
-        if delay > 0:
-            self._wake.wait(delay)
+        return delay
 
     def _commit(self) -> None:
-        if self._has_unsaved and self.checkpoint is not None:
-            self.checkpoint.save(self._unsaved)
+        seq = self._take_unsaved()
+        if seq is not _NOTHING and self.checkpoint is not None:
+            self.checkpoint.save(seq)
+
+    def _take_unsaved(self) -> Any:
+        """The seq to checkpoint now (``_NOTHING`` if none), marked saved."""
+        seq = self._unsaved if self._has_unsaved and self.checkpoint is not None else _NOTHING
         self._has_unsaved = False
+        return seq
 
     def _flush_checkpoint(self) -> None:
         flush = getattr(self.checkpoint, "flush", None)

@@ -7,13 +7,49 @@ each complete line as soon as its chunk arrives.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from settee.errors import FeedError
 from settee.feeds.base import _LOAD_ERRORS, _FeedParserBase, loads
 
-__all__ = ["ContinuousFeedParser", "dechunk"]
+__all__ = ["NEED_DATA", "ChunkFeeder", "ContinuousFeedParser", "dechunk"]
+
+
+class _NeedData(bytes):
+    __slots__ = ()
+
+
+#: A chunk source with nothing yet (a :class:`ChunkFeeder`) gives this; the
+#: continuous parser then yields it back instead of a row, so an async shell
+#: can await more bytes and push them (``feeder.push(chunk)``) without a thread.
+NEED_DATA: bytes = _NeedData()
+
+
+class ChunkFeeder:
+    """A chunk iterator the caller fills: the bytes pushed, :data:`NEED_DATA` when
+    there are none, the end after :meth:`end`."""
+
+    def __init__(self) -> None:
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._ended = False
+
+    def push(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+
+    def end(self) -> None:
+        self._ended = True
+
+    def __iter__(self) -> ChunkFeeder:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._chunks:
+            return self._chunks.popleft()
+        if self._ended:
+            raise StopIteration
+        return NEED_DATA
 
 
 class ContinuousFeedParser(_FeedParserBase):
@@ -24,7 +60,8 @@ class ContinuousFeedParser(_FeedParserBase):
     it where it is); the ``{"last_seq": ...}`` line sets ``last_seq``/``pending``
     and ends iteration. A line that does not parse, an
     ``{"error": ...}`` line, or a body that ends without the ``last_seq`` line
-    raises :class:`FeedError`.
+    raises :class:`FeedError`. Fed by a :class:`ChunkFeeder`, it yields
+    :data:`NEED_DATA` whenever the feeder is empty.
     """
 
     def __iter__(self) -> Iterator[Any]:
@@ -38,6 +75,9 @@ class ContinuousFeedParser(_FeedParserBase):
         raw = self.raw
         parts: list[bytes] = []
         for chunk in self._chunks:
+            if chunk is NEED_DATA:
+                yield NEED_DATA
+                continue
             if b"\n" not in chunk:
                 if chunk:
                     parts.append(chunk)

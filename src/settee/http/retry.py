@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, ProtocolError
 from urllib3.util.retry import Retry
 
 from settee._validate import check_number
 from settee.http.options import TransportOptions
 
-__all__ = ["RetryPolicy", "earlier_attempt_may_have_applied"]
+__all__ = ["NOTHING_SENT", "SENT", "RetryPolicy", "earlier_attempt_may_have_applied"]
 
 # POST endpoints that only read (or are idempotent), so replaying one is safe.
 _SAFE_POST_SEGMENTS = frozenset(
@@ -50,6 +50,23 @@ def earlier_attempt_may_have_applied(retries: Retry | None) -> bool:
             continue
         return True
     return False
+
+
+#: What a transport without urllib3 underneath (httpx) reports to
+#: :meth:`RetryPolicy.next_attempt`: the attempt failed before anything was
+#: sent (connecting), or after the request went out (it may have applied).
+NOTHING_SENT = "nothing_sent"
+SENT = "sent"
+
+
+class _Answer:
+    # The two things urllib3's Retry reads from a response, from any HTTP library's answer.
+    def __init__(self, status: int, headers: Any) -> None:
+        self.status = status
+        self.headers = headers
+
+    def get_redirect_location(self) -> bool:
+        return False
 
 
 class RetryPolicy(Retry):
@@ -135,6 +152,40 @@ class RetryPolicy(Retry):
                 return True
             return bool(segments) and segments[-1] in _SAFE_POST_SEGMENTS
         return False
+
+    def next_attempt(
+        self,
+        method: str,
+        url: str,
+        *,
+        status: int | None = None,
+        headers: Any = None,
+        failure: str | None = None,
+    ) -> tuple[RetryPolicy, float] | None:
+        """The sans-I/O retry decision: ``(policy for the next attempt, seconds to wait)``, or None.
+
+        For a transport that does not run on urllib3 (the async one): give the
+        answer's ``status`` and ``headers``, or ``failure`` (:data:`NOTHING_SENT`
+        / :data:`SENT`) for an attempt that got no answer. The same counters,
+        status list, ``Retry-After`` and replay rules as the sync adapter apply.
+        """
+        answer: _Answer | None = None
+        error: HTTPError | None = None
+        if failure is not None:
+            error = ConnectTimeoutError(url) if failure == NOTHING_SENT else ProtocolError(url)
+        else:
+            assert status is not None
+            has_after = headers is not None and "Retry-After" in headers
+            if not self.is_retry(method, status, has_after):
+                return None
+            answer = _Answer(status, headers)
+        try:
+            following = self.increment(method, url, response=answer, error=error)
+        except HTTPError:  # exhausted, or not replayable
+            return None
+        assert isinstance(following, RetryPolicy)
+        delay = following.get_retry_after(answer) if answer is not None else None
+        return following, following.get_backoff_time() if delay is None else delay
 
     def get_retry_after(self, response: Any) -> float | None:
         after = super().get_retry_after(response)

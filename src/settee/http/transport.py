@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import http.client
 import http.cookiejar
-import json
 import logging
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 import requests
 import urllib3.exceptions
@@ -28,13 +26,21 @@ from requests.structures import CaseInsensitiveDict
 from settee import errors
 from settee.auth.protocol import Auth, Request
 from settee.auth.schemes import coerce_auth
+from settee.http.core import (
+    BASE_HEADERS,
+    decode_body,
+    dumps,
+    error_for_answer,
+    request_body,
+    request_url,
+    segments_url,
+)
 from settee.http.intercept import mount_intercepts
 from settee.http.options import TimeoutArg, TransportOptions, check_timeout
 from settee.http.retry import RetryPolicy, earlier_attempt_may_have_applied
 from settee.urls import (
     _redact_exception,
     _redact_text,
-    quote_segment,
     redact_url,
     split_credentials,
 )
@@ -104,7 +110,7 @@ class Transport:
         self.session.cookies.set_policy(_NoCookies())
         self.session.verify = options.verify
         self.session.trust_env = False  # no proxy from the environment for a database URL
-        self.session.headers.update({"Accept": "application/json", "User-Agent": "settee"})
+        self.session.headers.update(BASE_HEADERS)
         if options.headers:
             self.session.headers.update(options.headers)
         mounted = options.adapter or HTTPAdapter(
@@ -124,9 +130,7 @@ class Transport:
 
         A document id is given as its segments: ``url(db, *doc_id_segments(docid))``.
         """
-        if not segments:
-            return self.base_url + "/"
-        return self.base_url + "/" + "/".join(quote_segment(s) for s in segments)
+        return segments_url(self.base_url, *segments)
 
     # -- sending ------------------------------------------------------------
     def request(
@@ -152,25 +156,8 @@ class Transport:
         as ``not_found``); connection failures and timeouts raise
         ``TransportError``.
         """
-        if isinstance(path, (tuple, list)):
-            url = self.url(*path)
-        elif path.startswith(("http://", "https://")):
-            url = path
-        else:
-            url = self.base_url + "/" + path.lstrip("/")
-        if params:
-            query = urlencode([(k, v) for k, v in params.items() if v is not None], doseq=True)
-            if query:
-                url = f"{url}?{query}"
-        send_headers: dict[str, str] = {}
-        if headers:
-            send_headers.update(headers)
-        body: bytes | None = None
-        if json_body is not None:
-            body = self.dumps(json_body)
-            send_headers.setdefault("Content-Type", "application/json")
-        elif data is not None:
-            body = data.encode() if isinstance(data, str) else data
+        url = request_url(self.base_url, path, params)
+        body, send_headers = request_body(json_body, data, headers)
         use_timeout = self.timeout if timeout == "default" else check_timeout(timeout, "timeout")
         response = self._run_flow(
             Request(method.upper(), url, send_headers, body, self.base_url), stream, use_timeout
@@ -189,27 +176,27 @@ class Transport:
         response = self.request(method, path, **kwargs)
         return self.decode(response)
 
-    @staticmethod
-    def dumps(value: Any) -> bytes:
-        """Serialise ``value`` as JSON; ``TypeError`` naming the culprit if it cannot be."""
-        try:
-            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-            return text.encode("utf-8")  # a lone surrogate cannot be: refused here
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"value is not JSON-serialisable: {exc}") from exc
+    #: Serialise a value as JSON; ``TypeError`` naming the culprit if it cannot be.
+    dumps = staticmethod(dumps)
 
     def decode(self, response: requests.Response) -> Any:
         """The JSON body of ``response``; ``TransportError`` if it is not valid JSON."""
+        method = response.request.method if response.request else None
         try:
-            return json.loads(response.content)
-        except (ValueError, requests.RequestException) as exc:
-            ctype = response.headers.get("Content-Type", "?")
+            content = response.content
+        except requests.RequestException as exc:
             raise errors.TransportError(
-                f"server answered {response.status_code} with a body that is not valid JSON "
-                f"(Content-Type {ctype}, {len(response.content or b'')} bytes)",
-                method=response.request.method if response.request else None,
+                f"server answered {response.status_code}; reading the body failed: {exc}",
+                method=method,
                 url=redact_url(response.url or ""),
             ) from exc
+        return decode_body(
+            content,
+            status=response.status_code,
+            content_type=response.headers.get("Content-Type"),
+            method=method,
+            url=response.url or "",
+        )
 
     def _run_flow(
         self, request: Request, stream: bool, timeout: tuple[float, float | None] | None
@@ -278,33 +265,15 @@ class Transport:
         self, response: requests.Response, *, not_found: type[errors.NotFound] = errors.NotFound
     ) -> errors.CouchError:
         """The :mod:`settee.errors` exception for a non-2xx response."""
-        body: Any = None
         try:
-            body = json.loads(response.content) if response.content else None
-        except (ValueError, requests.RequestException):
-            body = None
-        error = reason = None
-        if isinstance(body, dict):
-            error = body.get("error")
-            reason = (
-                body.get("reason")
-                or body.get("detail")
-                or body.get("message")
-                or body.get("error_description")  # OAuth2 token endpoints
-            )
-            if error is not None and not isinstance(error, str):
-                error = json.dumps(error)
-            if reason is not None and not isinstance(reason, str):
-                reason = json.dumps(reason)
-        elif response.content:
-            reason = response.content[:200].decode("utf-8", "replace")
-        return errors.error_for(
+            content = response.content or b""
+        except requests.RequestException:
+            content = b""
+        return error_for_answer(
             response.status_code,
-            error,
-            reason,
+            content,
             method=response.request.method if response.request else None,
-            url=redact_url(response.url or ""),
-            body=body,
+            url=response.url or "",
             not_found=not_found,
         )
 

@@ -19,11 +19,19 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, overload
 
 from settee.errors import SetteeError
-from settee.pages.paging import DEFAULT_PAGE_SIZE, _check_position, _count, _slice_limit
+from settee.pages.paging import (
+    DEFAULT_PAGE_SIZE,
+    Fetch,
+    PagePlan,
+    _check_position,
+    _count,
+    _slice_limit,
+    drive_pages,
+)
 from settee.rows import DocumentBody
 
 __all__ = ["BookmarkPager", "QueryFetcher", "QueryResult"]
@@ -97,7 +105,7 @@ class BookmarkPager:
 
     def __init__(
         self,
-        find: QueryFetcher,
+        find: QueryFetcher | None,
         query: Mapping[str, Any],
         *,
         page_size: int = DEFAULT_PAGE_SIZE,
@@ -123,9 +131,11 @@ class BookmarkPager:
             self._strip = tuple(f for f in dict.fromkeys(("_id", self._order)) if f not in fields)
             self.query["fields"] = [*fields, *self._strip]
 
-    def _call(self, body: dict[str, Any]) -> list[DocumentBody]:
+    def _call(
+        self, body: dict[str, Any]
+    ) -> Generator[Fetch, Mapping[str, Any], list[DocumentBody]]:
         self.requests += 1
-        answer = self._find(body)
+        answer = yield Fetch(body)
         if answer.get("warning"):
             log.debug("_find warning: %s", answer["warning"])
         self.bookmark = answer.get("bookmark")
@@ -139,7 +149,14 @@ class BookmarkPager:
         return [{k: v for k, v in doc.items() if k not in strip} for doc in docs]
 
     def pages(self) -> Iterator[list[DocumentBody]]:
-        """Yield the documents a page at a time."""
+        """Yield the documents a page at a time (``find`` answers each request)."""
+        if self._find is None:
+            raise TypeError("this pager has no find function: drive its plan()")
+        find = self._find
+        return drive_pages(self.plan(), lambda fetch: find(fetch.params))
+
+    def plan(self) -> PagePlan:
+        """The sans-I/O pager: yields :class:`~settee.pages.paging.Fetch` es and pages."""
         remaining = self.limit
         bookmark = self._start
         given: list[DocumentBody] = []  # what was handed out, kept only until bookmarks work
@@ -150,7 +167,7 @@ class BookmarkPager:
                 body["bookmark"] = bookmark
             if self.skip and self.requests == 0:
                 body["skip"] = self.skip
-            docs = self._call(body)
+            docs = yield from self._call(body)
             if docs:
                 yield self._deliver(docs)
             if remaining is not None:
@@ -167,9 +184,7 @@ class BookmarkPager:
             given = []
             bookmark = next_bookmark
 
-    def _key_pages(
-        self, given: list[DocumentBody], remaining: int | None
-    ) -> Iterator[list[DocumentBody]]:
+    def _key_pages(self, given: list[DocumentBody], remaining: int | None) -> PagePlan:
         field, descending = self._order, self._descending
         if field == "_id" and "sort" not in self.query:
             if self.skip:
@@ -203,7 +218,7 @@ class BookmarkPager:
                 )
                 if run:
                     body["skip"] = run
-            docs = self._call(body)
+            docs = yield from self._call(body)
             # A short page ends it, as it did under the skip this replaced.
             short = len(docs) < self.page_size
             if remaining is not None:
@@ -233,7 +248,7 @@ class BookmarkPager:
 
     def _id_pages(
         self, last: str | None, seen: set[str], remaining: int | None, descending: bool = False
-    ) -> Iterator[list[DocumentBody]]:
+    ) -> PagePlan:
         # Always a whole page (trimmed here): a tiny limit is what PouchDB can
         # turn into an empty page while matches remain, so only an empty page ends it.
         selector = self.query["selector"]
@@ -242,7 +257,7 @@ class BookmarkPager:
             body["sort"] = [{"_id": "desc" if descending else "asc"}]
             # From the start, ``$gt: null`` (below every id) keeps the one shape.
             body["selector"] = _and(selector, "_id", {"$lt" if descending else "$gt": last})
-            docs = self._call(body)
+            docs = yield from self._call(body)
             if not docs:
                 return
             last = str(docs[-1]["_id"])
@@ -253,12 +268,12 @@ class BookmarkPager:
             if fresh:
                 yield self._deliver(fresh)
 
-    def _skip_pages(self, done: int, remaining: int | None) -> Iterator[list[DocumentBody]]:
+    def _skip_pages(self, done: int, remaining: int | None) -> PagePlan:
         # The one growing skip (see the module docstring).
         while remaining is None or remaining > 0:
             size = self.page_size if remaining is None else min(self.page_size, remaining)
             body = dict(self.query, limit=size, skip=self.skip + done)
-            docs = self._call(body)
+            docs = yield from self._call(body)
             if docs:
                 yield self._deliver(docs)
             done += len(docs)

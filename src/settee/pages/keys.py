@@ -34,10 +34,18 @@ returns a lazy result set that starts at ``a``; ``result[ResultByKey(k)]``
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast, overload
 
-from settee.pages.paging import DEFAULT_PAGE_SIZE, _check_position, _count, _slice_limit
+from settee.pages.paging import (
+    DEFAULT_PAGE_SIZE,
+    Fetch,
+    PagePlan,
+    _check_position,
+    _count,
+    _slice_limit,
+    drive_pages,
+)
 
 __all__ = ["Result", "ResultByKey", "RowFetcher"]
 
@@ -172,6 +180,17 @@ class Result(Generic[RowT]):
         rows: list[dict[str, Any]] = list(self._fetch(params, keys).get("rows", []))
         return rows
 
+    def _request(
+        self, params: dict[str, Any], keys: list[Any] | None
+    ) -> Generator[Fetch, Mapping[str, Any], list[dict[str, Any]]]:
+        self.requests += 1
+        answer = yield Fetch(params, keys)
+        rows: list[dict[str, Any]] = list(answer.get("rows", []))
+        return rows
+
+    def _answer(self, fetch: Fetch) -> Mapping[str, Any]:
+        return self._fetch(fetch.params, fetch.keys)
+
     # -- paging -------------------------------------------------------------
     def pages(self) -> Iterator[list[RowT]]:
         """Yield the rows a page at a time (each list at most ``page_size`` long)."""
@@ -181,14 +200,18 @@ class Result(Generic[RowT]):
 
     def _pages(self) -> Iterator[list[dict[str, Any]]]:
         try:
-            if self._keys is not None:
-                yield from self._keys_pages()
-            else:
-                yield from self._key_pages()
+            yield from drive_pages(self.plan(), self._answer)
         finally:
             self.buffered = 0
 
-    def _key_pages(self) -> Iterator[list[dict[str, Any]]]:
+    def plan(self) -> PagePlan:
+        """The sans-I/O pager: yields :class:`~settee.pages.paging.Fetch` es and pages."""
+        if self._keys is not None:
+            yield from self._keys_pages()
+        else:
+            yield from self._key_pages()
+
+    def _key_pages(self) -> PagePlan:
         params = dict(self.options)
         remaining = self._limit
         skip = self._skip
@@ -209,7 +232,7 @@ class Result(Generic[RowT]):
             query["limit"] = want + drop + (0 if last else 1)
             if skip:
                 query["skip"] = skip
-            rows = self._call(query, None)
+            rows = yield from self._request(query, None)
             if not from_start and (
                 drop or (by_docid and expected is not None and "id" in expected)
             ):
@@ -267,7 +290,7 @@ class Result(Generic[RowT]):
             if remaining is not None:
                 remaining -= want
 
-    def _keys_pages(self) -> Iterator[list[dict[str, Any]]]:
+    def _keys_pages(self) -> PagePlan:
         # Each request carries page_size keys; skip/limit apply to the joined rows.
         assert self._keys is not None
         to_skip = self._skip
@@ -275,7 +298,8 @@ class Result(Generic[RowT]):
         for start in range(0, len(self._keys), self.page_size):
             if remaining is not None and remaining <= 0:
                 return
-            rows = self._call(dict(self.options), self._keys[start : start + self.page_size])
+            keys = self._keys[start : start + self.page_size]
+            rows = yield from self._request(dict(self.options), keys)
             if to_skip:
                 taken = min(to_skip, len(rows))
                 rows, to_skip = rows[taken:], to_skip - taken

@@ -1,14 +1,52 @@
-"""Paging arithmetic shared by :mod:`settee.pages` and :mod:`settee.pages.bookmarks`."""
+"""Paging arithmetic shared by :mod:`settee.pages` and :mod:`settee.pages.bookmarks`.
+
+The pagers are sans-I/O: a pager's plan is a generator that yields a
+:class:`Fetch` when it needs an answer (it is sent the answer back) and a
+page (a list) when it has one. :func:`drive_pages` runs a plan with a sync
+fetch function; settee.aio runs the same plans with an async one.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from collections.abc import Callable, Generator, Iterator, Mapping
+from typing import Any, Union
 
 from settee._validate import check_int
 
-__all__ = ["DEFAULT_PAGE_SIZE"]
+__all__ = ["DEFAULT_PAGE_SIZE", "Fetch", "PagePlan", "drive_pages"]
 
 DEFAULT_PAGE_SIZE = 100
+
+
+@dataclasses.dataclass(frozen=True)
+class Fetch:
+    """One request a pager needs: query ``params`` (and ``keys``), or a ``_find`` body."""
+
+    params: dict[str, Any]
+    keys: list[Any] | None = None
+
+
+#: A pager's plan: yields :class:`Fetch` (sent the answer) or a page of rows.
+PagePlan = Generator[Union[Fetch, "list[dict[str, Any]]"], Any, None]
+
+
+def drive_pages(
+    plan: PagePlan, answer: Callable[[Fetch], Mapping[str, Any]]
+) -> Iterator[list[dict[str, Any]]]:
+    """The pages of ``plan``, each :class:`Fetch` answered by ``answer`` (the sync shell)."""
+    try:
+        step = next(plan)
+        while True:
+            if isinstance(step, Fetch):
+                step = plan.send(answer(step))
+            else:
+                yield step
+                step = next(plan)
+    except StopIteration:
+        return
+    finally:
+        plan.close()
 
 
 def _count(name: str, value: Any, minimum: int) -> int:

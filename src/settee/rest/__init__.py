@@ -10,6 +10,9 @@
         ...
     client.crud("api/products/").get_all({"status": "draft"})
 
+    async with await AsyncClient.open(url, auth=key) as aclient:   # the `async` extra
+        product = await aclient.products["PRD-1"].get()
+
 See docs/rest.md.
 """
 
@@ -21,11 +24,33 @@ from settee.rest._http import RestRetryPolicy
 from settee.rest.client import NS, Action, Client, Collection, CrudClient, Resource
 from settee.rest.crud import Endpoint, HeadResult
 from settee.rest.resourceset import ResourceSet, parse_content_range
+from settee.rest.specs import Specs, SpecValidationError
+
+try:  # the async client needs the `async` extra (httpx)
+    from settee.rest.aio import (
+        AsyncAction,
+        AsyncClient,
+        AsyncCollection,
+        AsyncEndpoint,
+        AsyncNS,
+        AsyncResource,
+        AsyncResourceSet,
+    )
+except ImportError as exc:  # pragma: no cover - the test extra installs httpx
+    if exc.name != "httpx":
+        raise
 
 __all__ = [
     "NS",
     "Action",
     "ApiKeyAuth",
+    "AsyncAction",
+    "AsyncClient",
+    "AsyncCollection",
+    "AsyncEndpoint",
+    "AsyncNS",
+    "AsyncResource",
+    "AsyncResourceSet",
     "BearerAuth",
     "Client",
     "Collection",
@@ -38,5 +63,7 @@ __all__ = [
     "Resource",
     "ResourceSet",
     "RestRetryPolicy",
+    "SpecValidationError",
+    "Specs",
     "parse_content_range",
 ]

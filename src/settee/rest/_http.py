@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from settee.errors import TransportError
 from settee.http.retry import RetryPolicy
-from settee.http.transport import Response
 from settee.urls import quote_segment, redact_url
+
+if TYPE_CHECKING:
+    from settee.http.async_transport import AsyncResponse
+    from settee.http.transport import Response
 
 __all__ = [
     "RestRetryPolicy",
@@ -102,8 +105,9 @@ def with_params(url: str, params: Mapping[str, Any] | None) -> str:
     return f"{url}{'&' if '?' in url else '?'}{query}"
 
 
-def decode_body(response: Response, *, empty: Any = None) -> Any:
-    """The JSON body of ``response``, its raw bytes if it is not JSON, ``empty`` if none."""
+def decode_body(response: Response | AsyncResponse, *, empty: Any = None) -> Any:
+    """The JSON body of ``response`` (either transport's), its raw bytes if it is not JSON,
+    ``empty`` if none."""
     content = response.content
     if not content:
         return empty
@@ -115,7 +119,7 @@ def decode_body(response: Response, *, empty: Any = None) -> Any:
             raise TransportError(
                 f"server answered {response.status_code} with {ctype} that is not valid JSON",
                 method=response.request.method if response.request else None,
-                url=redact_url(response.url or ""),
+                url=redact_url(str(response.url or "")),
             ) from exc
     return content
 

@@ -10,72 +10,44 @@ Connect-style::
 Every object is a cheap, immutable handle on a URL; nothing is fetched until a
 verb (``get``, ``create``, iteration, ...) runs. Errors are :mod:`settee.errors`
 classes carrying ``status``, ``error_code``, ``errors`` and ``reason``.
+
+This module is the requests shell: URLs, spec checks, the body cache and the
+answer checks are :mod:`settee.rest._base`'s, shared with :mod:`settee.rest.aio`.
 """
 
 from __future__ import annotations
 
 import builtins
 import logging
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Literal, TypeVar, overload
 
 from settee import errors
-from settee.auth.schemes import ApiKeyAuth
-from settee.http.options import (
-    DEFAULT_RETRY_STATUS_CODES,
-    TimeoutArg,
-    TransportOptions,
-    check_timeout,
-    refuse_misspellings,
-)
+from settee.http.options import TimeoutArg, TransportOptions, refuse_misspellings
 from settee.http.transport import Response, Transport
-from settee.rest._http import (
-    RestRetryPolicy,
-    check_limit,
-    decode_body,
-    join_url,
-    pick,
-    with_params,
+from settee.rest._base import (
+    MISSING,
+    ActionBase,
+    ClientBase,
+    CollectionBase,
+    CollectionsAsAttributes,
+    NodeBase,
+    ResourceBase,
+    check_kwargs,
+    not_found_as_key_error,
+    resource_url,
 )
+from settee.rest._http import RestRetryPolicy, decode_body, pick
 from settee.rest.crud import CRUDS_RETRY_STATUS_CODES, Endpoint, FileValue, HeadResult
 from settee.rest.resourceset import ResourceSet
+from settee.rest.specs import Specs, cached_url_specs, parse_specs, remember_url_specs
 
 __all__ = ["NS", "Action", "Client", "Collection", "CrudClient", "Resource"]
 
-_KWARGS = frozenset({"headers", "params", "timeout"})
+_T = TypeVar("_T")
 
 
-def _check_name(name: object, what: str) -> str:
-    if not isinstance(name, str):
-        raise TypeError(f"the {what} name must be a str, not {type(name).__name__}")
-    if not name.strip():
-        raise ValueError(f"the {what} name must not be blank")
-    return name
-
-
-def _check_kwargs(kwargs: Mapping[str, Any]) -> None:
-    unknown = set(kwargs) - _KWARGS
-    if unknown:
-        raise TypeError(
-            f"unexpected keyword argument(s) {sorted(unknown)}; "
-            "a request takes headers=, params= and timeout="
-        )
-
-
-class _CollectionsAsAttributes:
-    """``handle.name`` is ``handle.collection("name")``; ``_``-names stay attributes."""
-
-    def collection(self, name: str) -> Collection:
-        raise NotImplementedError
-
-    def __getattr__(self, name: str) -> Collection:
-        # Only called for names the class does not define, so methods win.
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return self.collection(name)
-
-
-class Client(_CollectionsAsAttributes):
+class Client(ClientBase, CollectionsAsAttributes["Collection"]):
     """A REST API client: collections, namespaces and raw verbs under ``endpoint``.
 
     ``auth`` is any :mod:`settee.auth` strategy, a
@@ -93,74 +65,48 @@ class Client(_CollectionsAsAttributes):
     CRUDs' names). ``default_headers`` and ``max_retries`` are Connect's
     names; ``verify_ssl``/``headers``/``retries`` are a ``TypeError`` naming
     these (see docs/compat.md).
+
+    ``cache_size`` (1024) bounds the resource bodies the collections' mapping
+    view keeps (LRU), ``cache_ttl`` (seconds, None: no expiry) ages them out.
+    ``use_specs=True`` loads the OpenAPI 3 document at ``specs_location`` (a
+    path or an http(s) URL, JSON or YAML) once; ``validate_using_specs``
+    (True) then checks every call against it before sending
+    (:class:`~settee.rest.SpecValidationError`), ``validate_responses`` (False)
+    checks the answers too, and ``help()`` explains what the spec says.
     """
 
-    @refuse_misspellings(
-        {
-            "verify_ssl": "verify",
-            "headers": "default_headers",
-            "retries": "max_retries",
-            "replay_post": "retry_post",
-            "raise_for_status": "raise_status",
-        }
-    )
-    def __init__(
-        self,
-        endpoint: str,
-        auth: Any = None,
-        *,
-        default_headers: Mapping[str, str] | None = None,
-        default_limit: int = 100,
-        max_retries: int = 3,
-        logger: logging.Logger | None = None,
-        timeout: TimeoutArg = (15.0, 180.0),
-        resourceset_append: bool = False,
-        retry_post: bool = False,
-        backoff_factor: float = 0.5,
-        backoff_max: float = 30.0,
-        retry_status_codes: Iterable[int] = DEFAULT_RETRY_STATUS_CODES,
-        verify: bool | str = True,
-        raise_status: bool = True,
-        status_ignore: Iterable[int] = (),
-        pool_maxsize: int = 10,
-    ) -> None:
-        if isinstance(auth, str):
-            auth = ApiKeyAuth(auth)
-        if logger is not None and not isinstance(logger, logging.Logger):
-            raise TypeError("logger must be a logging.Logger")
-        check_limit(default_limit)
-        options = TransportOptions(
-            timeout=check_timeout(timeout, "timeout"),
-            max_retries=max_retries,
-            backoff_factor=backoff_factor,
-            backoff_max=backoff_max,
-            retry_status_codes=tuple(retry_status_codes),
-            retry_post=retry_post,
-            verify=verify,
-            headers=dict(default_headers or {}),
-            pool_maxsize=pool_maxsize,
-            logger=logger,
-        )
+    transport: Transport
+
+    def _open(self, endpoint: str, auth: Any, options: TransportOptions) -> str:
         self.transport = Transport(endpoint, auth=auth, options=options)
         # REST verbs follow HTTP's idempotency, not CouchDB's rev= rule.
         self.transport.use_retry(RestRetryPolicy.like(self.transport.retry))
-        self.endpoint = self.transport.base_url
-        self.default_limit = default_limit
-        self.resourceset_append = bool(resourceset_append)
-        self.raise_status = bool(raise_status)
-        self.status_ignore: set[int] = set(status_ignore)
+        if self.specs is None and self.specs_location is not None:
+            self.specs = self._fetch_specs(self.specs_location)
+        return self.transport.base_url
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.endpoint!r}, auth={self.transport.auth!r})"
 
+    def _fetch_specs(self, url: str) -> Specs:
+        found = cached_url_specs(url)
+        if found is None:
+            found = parse_specs(self.transport.request("GET", url).content, location=url)
+            remember_url_specs(url, found)
+        return found
+
     # -- navigation ------------------------------------------------------------
     def collection(self, name: str) -> Collection:
-        """The collection ``name`` at the top level: ``client.collection("products")``."""
-        return Collection(self, join_url(self.endpoint, _check_name(name, "collection")))
+        """The collection ``name`` at the top level: ``client.collection("products")``.
+
+        With specs (and ``validate_using_specs``), a name the spec has no path
+        for raises :class:`~settee.rest.SpecValidationError`.
+        """
+        return Collection(self, self.collection_url(name))
 
     def ns(self, name: str) -> NS:
         """The namespace ``name``: ``client.ns("devops")`` (also ``client("devops")``)."""
-        return NS(self, join_url(self.endpoint, _check_name(name, "namespace")))
+        return NS(self, self.ns_url(name))
 
     def crud(self, path: str) -> Endpoint:
         """CRUD verbs (:class:`~settee.rest.Endpoint`) on ``path`` (relative or absolute)."""
@@ -179,14 +125,6 @@ class Client(_CollectionsAsAttributes):
     def response(self, value: Response | None) -> None:
         self.transport.last_response = value
 
-    def url(self, path: str) -> str:
-        """The absolute URL of ``path``: kept if absolute, else under the endpoint."""
-        if not isinstance(path, str):
-            raise TypeError(f"url must be a str, not {type(path).__name__}")
-        if path.lower().startswith(("http://", "https://")):
-            return path
-        return self.endpoint + "/" + path.lstrip("/")
-
     def send(
         self,
         method: str,
@@ -202,11 +140,12 @@ class Client(_CollectionsAsAttributes):
     ) -> Response:
         """Send one request and return the raw response.
 
-        Raises the :mod:`settee.errors` class for a non-2xx status (unless
-        ``raise_status`` is False or the status is in ``status_ignore``) and
-        ``TransportError`` when no answer arrives.
+        Raises :class:`~settee.rest.SpecValidationError` before sending a call
+        the spec refuses, the :mod:`settee.errors` class for a non-2xx status
+        (unless ``raise_status`` is False or the status is in
+        ``status_ignore``) and ``TransportError`` when no answer arrives.
         """
-        target = with_params(self.url(url), params)
+        target, operation = self.prepare(method, url, params, json_body, data)
         response = self.transport.request(
             method,
             target,
@@ -216,9 +155,13 @@ class Client(_CollectionsAsAttributes):
             timeout=timeout,
             raise_for_status=False,
         )
-        ok = 200 <= response.status_code < 300
-        if not ok and raise_status and response.status_code not in set(status_ignore):
-            raise self.transport.error_from(response)
+        self.finish(
+            response,
+            operation,
+            self.transport.error_from,
+            raise_status=raise_status,
+            status_ignore=status_ignore,
+        )
         return response
 
     def execute(self, method: str, url: str, payload: Any = None, **kwargs: Any) -> Any:
@@ -228,9 +171,8 @@ class Client(_CollectionsAsAttributes):
         Returns the JSON body, the raw bytes of a non-JSON body, or None when
         the body is empty. Raises :mod:`settee.errors` classes.
         """
-        _check_kwargs(kwargs)
-        response = self.send(method, url, json_body=payload, **kwargs)
-        return decode_body(response)
+        check_kwargs(kwargs)
+        return decode_body(self.send(method, url, json_body=payload, **kwargs))
 
     def get(self, url: str, **kwargs: Any) -> Any:
         """GET ``url``; return the decoded answer (see :meth:`execute`)."""
@@ -259,12 +201,8 @@ class Client(_CollectionsAsAttributes):
         self.close()
 
 
-class _Node:
-    """A handle on one URL of the API."""
-
-    def __init__(self, client: Client, url: str) -> None:
-        self._client = client
-        self._url = url
+class _Node(NodeBase):
+    _client: Client
 
     @property
     def client(self) -> Client:
@@ -272,52 +210,41 @@ class _Node:
         return self._client
 
     @property
-    def url(self) -> str:
-        """The absolute URL this handle addresses."""
-        return self._url
-
-    @property
-    def path(self) -> str:
-        """The URL relative to the client's endpoint."""
-        return self._url[len(self._client.endpoint) :].lstrip("/")
-
-    @property
     def crud(self) -> Endpoint:
         """CloudCIX/CRUDs verbs on this URL (:class:`~settee.rest.Endpoint`)."""
         return Endpoint(self._client, self._url)
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.path!r})"
 
-    def __eq__(self, other: object) -> bool:
-        return (
-            type(other) is type(self)
-            and isinstance(other, _Node)
-            and other._client is self._client
-            and other._url == self._url
-        )
-
-    def __hash__(self) -> int:
-        return hash((type(self), id(self._client), self._url))
-
-
-class NS(_Node, _CollectionsAsAttributes):
+class NS(_Node, CollectionsAsAttributes["Collection"]):
     """A namespace: a group of collections (and nested namespaces)."""
 
     def collection(self, name: str) -> Collection:
         """The collection ``name`` in this namespace (also ``ns.name``)."""
-        return Collection(self._client, join_url(self._url, _check_name(name, "collection")))
+        return Collection(self._client, self.below(name, "collection"))
 
     def ns(self, name: str) -> NS:
         """The namespace ``name`` nested in this one (also ``ns(name)``)."""
-        return NS(self._client, join_url(self._url, _check_name(name, "namespace")))
+        return NS(self._client, self.below(name, "namespace"))
 
     def __call__(self, name: str) -> NS:
         return self.ns(name)
 
 
-class Collection(_Node):
-    """A collection of resources of one type."""
+class Collection(_Node, CollectionBase):
+    """A collection of resources of one type, and a mapping of resource id → body.
+
+    The fluent side (Connect's): ``collection[id]`` / ``resource(id)`` is a
+    :class:`Resource` handle (nothing fetched), ``filter()``/``all()`` a
+    :class:`~settee.rest.ResourceSet`, ``(name)`` an :class:`Action`.
+
+    The mapping side (python-cloudant's ``remote=`` rules, bodies cached in
+    the client's bounded cache): ``id in collection`` asks the server on a
+    miss, ``get(id, default, remote=False)``, ``keys(remote=...)``,
+    ``values()``, ``items()`` and iteration page through the server,
+    ``len()`` is the server's count, ``collection[id] = body`` updates or
+    creates, ``del collection[id]`` forgets the cached body and
+    ``__delitem__(id, remote=True)`` deletes on the server.
+    """
 
     def all(self) -> ResourceSet:
         """A lazy :class:`~settee.rest.ResourceSet` over every resource."""
@@ -334,57 +261,151 @@ class Collection(_Node):
 
     def resource(self, resource_id: str | int) -> Resource:
         """The resource ``resource_id`` (also ``collection[resource_id]``); nothing is fetched."""
-        if isinstance(resource_id, bool) or not isinstance(resource_id, (str, int)):
-            raise TypeError(f"a resource id must be a str or int, not {type(resource_id)}")
-        return Resource(self._client, join_url(self._url, str(resource_id)))
+        return Resource(self._client, self.resource_url(resource_id))
 
     def __getitem__(self, resource_id: str | int) -> Resource:
+        """The :class:`Resource` handle (the fluent form wins: see docs/rest.md); nothing is
+        fetched. Its ``body`` is the cached body, fetched on a miss."""
         return self.resource(resource_id)
 
     def action(self, name: str) -> Action:
         """The action ``name`` on this collection (also ``collection(name)``)."""
-        return Action(self._client, join_url(self._url, _check_name(name, "action")))
+        return Action(self._client, self.below(name, "action"))
 
     def __call__(self, name: str) -> Action:
         return self.action(name)
 
     def create(self, payload: Any = None, **kwargs: Any) -> Any:
-        """POST a new resource; return the created resource as the server sent it."""
-        if payload is not None and not isinstance(payload, Mapping):
-            raise TypeError("create() takes a dict payload; use bulk_create() for a list")
-        return self._client.execute("POST", self._url, payload, **kwargs)
-
-    def _bulk(self, method: str, payload: Any, kwargs: dict[str, Any]) -> Any:
-        if not isinstance(payload, (list, tuple)):
-            raise TypeError(f"a bulk payload must be a list or tuple, not {type(payload)}")
-        return self._client.execute(method, self._url, list(payload), **kwargs)
+        """POST a new resource; return (and cache) the created resource as the server sent it."""
+        self.check_create(payload)
+        created = self._client.execute("POST", self._url, payload, **kwargs)
+        self.remember(created)
+        return created
 
     def bulk_create(self, payload: list[Any] | tuple[Any, ...], **kwargs: Any) -> Any:
         """POST a list of resources in one call; return the server's answer (the list)."""
-        return self._bulk("POST", payload, kwargs)
+        return self._client.execute("POST", self._url, self.check_bulk(payload), **kwargs)
 
     def bulk_update(self, payload: list[Any] | tuple[Any, ...], **kwargs: Any) -> Any:
         """PUT a list of partial resources (each with its ``id``) in one call."""
-        return self._bulk("PUT", payload, kwargs)
+        return self._client.execute("PUT", self._url, self.check_bulk(payload), **kwargs)
 
     def bulk_delete(self, payload: list[Any] | tuple[Any, ...], **kwargs: Any) -> Any:
         """DELETE the resources listed (``[{"id": ...}, ...]``) in one call."""
-        return self._bulk("DELETE", payload, kwargs)
+        return self._client.execute("DELETE", self._url, self.check_bulk(payload), **kwargs)
+
+    # -- the mapping view ---------------------------------------------------------
+    def _handle(self, resource_id: str | int) -> Resource:
+        return Resource(self._client, resource_url(self._url, resource_id))
+
+    def __contains__(self, resource_id: object) -> bool:
+        """True if cached, else asks the server (one GET, whose body is cached)."""
+        if not self.is_id(resource_id):
+            return False
+        assert isinstance(resource_id, (str, int))
+        if self.cached(resource_id, MISSING) is not MISSING:
+            return True
+        try:
+            self._handle(resource_id).fetch()
+        except errors.NotFound:
+            return False
+        return True
+
+    @overload
+    def get(self, resource_id: str | int, default: None = None, remote: bool = False) -> Any: ...
+    @overload
+    def get(self, resource_id: str | int, default: _T, remote: bool = False) -> Any | _T: ...
+    def get(self, resource_id: str | int, default: object = None, remote: bool = False) -> Any:
+        """The cached body of ``resource_id`` or ``default``; ``remote=True`` asks the server
+        (and caches its answer), ``default`` if it has no such resource."""
+        if not remote:
+            return self.cached(resource_id, default)
+        try:
+            return self._handle(resource_id).fetch()
+        except errors.NotFound:
+            return default
+
+    @overload
+    def keys(self, remote: Literal[False] = False) -> list[str]: ...
+    @overload
+    def keys(self, remote: Literal[True]) -> Iterator[str]: ...
+    @overload
+    def keys(self, remote: bool) -> list[str] | Iterator[str]: ...
+    def keys(self, remote: bool = False) -> list[str] | Iterator[str]:
+        """The ids cached (a list); ``remote=True``: every id on the server, paged lazily."""
+        if not remote:
+            return self.cached_ids()
+        return (str(body["id"]) for body in self.all() if isinstance(body, Mapping))
+
+    def values(self) -> Iterator[Any]:
+        """Every resource body on the server, one page in memory at a time (not cached)."""
+        return iter(self.all())
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        """``(id, body)`` for every resource on the server, paged lazily."""
+        return ((str(b["id"]), b) for b in self.all() if isinstance(b, Mapping))
+
+    def __iter__(self) -> Iterator[Any]:
+        """Every resource body on the server, paged (as iterating a ``Database`` yields
+        its documents)."""
+        return self.values()
+
+    def __len__(self) -> int:
+        """The server's count (one ``limit=0`` request)."""
+        return self.all().count()
+
+    def __bool__(self) -> bool:
+        return True  # an empty collection is still a collection: `if c:` must not ask
+
+    def __setitem__(self, resource_id: str | int, body: Mapping[str, Any]) -> None:
+        """Update the resource (PUT) or, if the server has none, create it (POST with its id);
+        the server's answer is cached."""
+        if not isinstance(body, Mapping):
+            raise TypeError(f"a resource body must be a mapping, not {type(body).__name__}")
+        try:
+            self._handle(resource_id).update(dict(body))
+        except errors.NotFound:
+            self.create({**body, "id": resource_id})
+
+    def __delitem__(self, resource_id: str | int, remote: bool = False) -> None:
+        """Forget the cached body (``KeyError`` if none); ``remote=True`` deletes the resource
+        on the server too (``NotFound`` if it has none)."""
+        if not remote:
+            if not self.forget(resource_id):
+                raise KeyError(resource_id)
+            return
+        self._handle(resource_id).delete()
 
 
-class Resource(_Node, _CollectionsAsAttributes):
+class Resource(_Node, ResourceBase, CollectionsAsAttributes["Collection"]):
     """One resource: its data, its actions and its nested collections."""
 
     def get(self, **kwargs: Any) -> Any:
-        """Fetch the resource. Raises ``NotFound`` if it does not exist."""
-        return self._client.execute("GET", self._url, **kwargs)
+        """Fetch the resource (and cache its body). Raises ``NotFound`` if it does not exist."""
+        return self.remember(self._client.execute("GET", self._url, **kwargs))
+
+    def fetch(self) -> Any:
+        """:meth:`get`, with a missing resource raised as ``DocumentNotFound`` (a ``KeyError``)."""
+        try:
+            return self.get()
+        except errors.NotFound as exc:
+            self.forget()
+            raise not_found_as_key_error(exc) from exc
+
+    @property
+    def body(self) -> Any:
+        """The cached body, fetched (one GET) on a miss; ``DocumentNotFound`` if absent."""
+        cached = self.cached()
+        return self.fetch() if cached is MISSING else cached
 
     def update(self, payload: Any = None, **kwargs: Any) -> Any:
-        """PUT ``payload`` to the resource (Connect semantics); return the updated resource."""
-        return self._client.execute("PUT", self._url, payload, **kwargs)
+        """PUT ``payload`` to the resource (Connect semantics); return (and cache) the answer."""
+        self.forget()
+        return self.remember(self._client.execute("PUT", self._url, payload, **kwargs))
 
     def delete(self, **kwargs: Any) -> Any:
         """DELETE the resource. Raises ``NotFound`` if it does not exist."""
+        self.forget()
         return self._client.execute("DELETE", self._url, **kwargs)
 
     def exists(self) -> bool:
@@ -397,24 +418,22 @@ class Resource(_Node, _CollectionsAsAttributes):
 
     def values(self, *fields: str) -> dict[str, Any]:
         """Fetch the resource and return ``{field: value}`` for dot-path ``fields``."""
-        for f in fields:
-            if not isinstance(f, str) or not f:
-                raise TypeError("values() takes field names as non-empty strings")
+        self.check_fields(fields)
         return pick(self.get(), fields)
 
     def action(self, name: str) -> Action:
         """The action ``name`` on this resource (also ``resource(name)``)."""
-        return Action(self._client, join_url(self._url, _check_name(name, "action")))
+        return Action(self._client, self.below(name, "action"))
 
     def __call__(self, name: str) -> Action:
         return self.action(name)
 
     def collection(self, name: str) -> Collection:
         """The collection ``name`` nested under this resource (also ``resource.name``)."""
-        return Collection(self._client, join_url(self._url, _check_name(name, "collection")))
+        return Collection(self._client, self.below(name, "collection"))
 
 
-class Action(_Node):
+class Action(_Node, ActionBase):
     """An operation on a collection or a resource, run with one HTTP verb."""
 
     def get(self, **kwargs: Any) -> Any:

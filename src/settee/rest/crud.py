@@ -20,8 +20,9 @@ then the decoded error body is returned.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from settee import errors
@@ -32,9 +33,22 @@ from settee.rest.resourceset import parse_content_range
 from settee.urls import redact_url
 
 if TYPE_CHECKING:
+    from settee.http.async_transport import AsyncResponse
+    from settee.rest._base import ClientBase
     from settee.rest.client import Client
 
-__all__ = ["CRUDS_RETRY_STATUS_CODES", "Endpoint", "FileValue", "HeadResult"]
+__all__ = [
+    "CRUDS_RETRY_STATUS_CODES",
+    "AllPlan",
+    "Endpoint",
+    "EndpointBase",
+    "FileValue",
+    "HeadResult",
+    "PageCall",
+    "PageItems",
+]
+
+_E = TypeVar("_E", bound="EndpointBase")
 
 #: CRUDs' default retry statuses.
 CRUDS_RETRY_STATUS_CODES: tuple[int, ...] = (504, 503, 502, 500, 429, 425, 408)
@@ -111,10 +125,31 @@ def _multipart(data: Any, files: Mapping[str, FileValue]) -> tuple[bytes, str]:
     return encode_multipart(fields)
 
 
-class Endpoint:
-    """CRUD verbs on one URL; options (``raise_status``, ``status_ignore``) come from the client."""
+@dataclass(frozen=True)
+class PageCall:
+    """A page request the paging plan wants sent: GET with ``params`` or of ``url``."""
 
-    def __init__(self, client: Client, url: str) -> None:
+    params: Mapping[str, Any] | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class PageItems:
+    """Items the paging plan hands to the caller."""
+
+    items: builtins.list[Any]
+
+
+#: :meth:`EndpointBase.plan_all`: yields calls and items, is sent each call's response.
+AllPlan = Generator["PageCall | PageItems", "Response | AsyncResponse", None]
+
+
+class EndpointBase:
+    """An Endpoint's URL, request bodies and the plan of ``iter_all`` (no I/O)."""
+
+    _client: ClientBase
+
+    def __init__(self, client: ClientBase, url: str) -> None:
         self._client = client
         self._url = url
 
@@ -124,16 +159,15 @@ class Endpoint:
         return self._url
 
     def __repr__(self) -> str:
-        return f"Endpoint({self._url!r})"
+        return f"{type(self).__name__}({self._url!r})"
 
-    def __truediv__(self, segment: str | int) -> Endpoint:
+    def __truediv__(self: _E, segment: str | int) -> _E:
         """``endpoint / "42"``: the URL one (percent-encoded) segment below, trailing ``/`` kept."""
         trailing = self._url.endswith("/")
         url = join_url(self._url, str(segment))
-        return Endpoint(self._client, url + "/" if trailing else url)
+        return type(self)(self._client, url + "/" if trailing else url)
 
-    # -- sending -----------------------------------------------------------------
-    def _send(
+    def _request(
         self,
         method: str,
         *,
@@ -141,7 +175,8 @@ class Endpoint:
         params: Mapping[str, Any] | None = None,
         files: Mapping[str, FileValue] | None = None,
         url: str | None = None,
-    ) -> Response:
+    ) -> dict[str, Any]:
+        """The arguments of the client's ``send`` for one verb."""
         json_body: Any = None
         raw: bytes | str | None = None
         headers: dict[str, str] = {}
@@ -152,15 +187,115 @@ class Endpoint:
         else:
             json_body = data
         client = self._client
-        return client.send(
-            method,
-            with_params(url or self._url, params),
-            json_body=json_body,
-            data=raw,
-            headers=headers,
-            raise_status=client.raise_status,
-            status_ignore=client.status_ignore,
+        return {
+            "method": method,
+            "url": with_params(url or self._url, params),
+            "json_body": json_body,
+            "data": raw,
+            "headers": headers,
+            "raise_status": client.raise_status,
+            "status_ignore": client.status_ignore,
+        }
+
+    def plan_all(self, params: Mapping[str, Any] | None = None) -> AllPlan:
+        """Which pages ``iter_all`` fetches and which items it yields, told each response."""
+        base = dict(params or {})
+        response = yield PageCall(params=base)
+        body = decode_body(response, empty=[])
+        if isinstance(body, list):
+            yield PageItems(body)
+            content_range = parse_content_range(response.headers.get("Content-Range"))
+            if content_range is None or content_range[2] is None or not body:
+                return
+            total, page = content_range[2], len(body)
+            offset = content_range[1] + 1
+            while offset < total:
+                response = yield PageCall(params={**base, "limit": page, "offset": offset})
+                chunk = decode_body(response, empty=[])
+                if not isinstance(chunk, list) or not chunk:
+                    return
+                yield PageItems(chunk)
+                offset += len(chunk)
+            return
+        if isinstance(body, dict) and isinstance(body.get("results"), list):
+            page_url = str(response.url or "") or with_params(self._url, base)
+            followed = {_link_key(page_url)}
+            while True:
+                yield PageItems(body["results"])
+                link = body.get("next")
+                if not link or not body["results"]:
+                    return
+                page_url = self._next_url(page_url, link, followed)
+                body = decode_body((yield PageCall(url=page_url)), empty={})
+                if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+                    return
+        if isinstance(body, dict) and isinstance(body.get("content"), list):
+            seen = 0
+            page_no = int(base.get("page", 0))
+            while True:
+                content = body["content"]
+                yield PageItems(content)
+                seen += len(content)
+                meta = body.get("_metadata") or {}
+                records: Any = meta.get("total_records") if isinstance(meta, dict) else None
+                if not content or not isinstance(records, int) or seen >= records:
+                    return
+                page_no += 1
+                limit = meta.get("limit", len(content))
+                call = PageCall(params={**base, "page": page_no, "limit": limit})
+                body = decode_body((yield call), empty={})
+                if not isinstance(body, dict) or not isinstance(body.get("content"), list):
+                    return
+        raise errors.TransportError(
+            f"get_all: {redact_url(self._url)} answered a {type(body).__name__} that is "
+            "neither a list nor a known page envelope",
+            method="GET",
+            url=redact_url(self._url),
         )
+
+    def _next_url(self, page_url: str, link: object, followed: set[tuple[str, ...]]) -> str:
+        """The absolute URL of a server-sent ``next`` link, if it may be followed.
+
+        Credentials go with every request, so a link is followed only within
+        the origin of this endpoint; anything else raises before it is sent.
+        """
+        if not isinstance(link, str):
+            raise errors.TransportError(
+                f"get_all: the next link of {redact_url(page_url)} is a "
+                f"{type(link).__name__}, not a URL",
+                method="GET",
+                url=redact_url(page_url),
+            )
+        url = urljoin(page_url, link)
+        origin = _origin(url)
+        if origin is None or origin != _origin(self._url):
+            shown = _shown_origin(url)
+            raise errors.TransportError(
+                f"get_all: the next link of {redact_url(page_url)} points to another origin, "
+                f"{shown}; it is not followed, so no credentials are sent there (links are "
+                f"followed only within {_shown_origin(self._url)})",
+                method="GET",
+                url=redact_url(page_url),
+            )
+        key = _link_key(url)
+        if key in followed:
+            raise errors.TransportError(
+                f"get_all: the next link of {redact_url(page_url)} names a page already "
+                "followed; the server's pages loop",
+                method="GET",
+                url=redact_url(url),
+            )
+        followed.add(key)
+        return url
+
+
+class Endpoint(EndpointBase):
+    """CRUD verbs on one URL; options (``raise_status``, ``status_ignore``) come from the client."""
+
+    _client: Client
+
+    def _send(self, method: str, **kwargs: Any) -> Response:
+        return self._client.send(**self._request(method, **kwargs))
 
     def _call(self, method: str, **kwargs: Any) -> Any:
         return decode_body(self._send(method, **kwargs), empty=b"")
@@ -218,96 +353,18 @@ class Endpoint:
         page; one to another origin, with userinfo, or naming a page already
         followed raises ``TransportError`` before anything is sent.
         """
-        base = dict(params or {})
-        response = self._send("GET", params=base)
-        body = decode_body(response, empty=[])
-        if isinstance(body, list):
-            yield from body
-            content_range = parse_content_range(response.headers.get("Content-Range"))
-            if content_range is None or content_range[2] is None or not body:
-                return
-            total, page = content_range[2], len(body)
-            offset = content_range[1] + 1
-            while offset < total:
-                response = self._send("GET", params={**base, "limit": page, "offset": offset})
-                chunk = decode_body(response, empty=[])
-                if not isinstance(chunk, list) or not chunk:
-                    return
-                yield from chunk
-                offset += len(chunk)
+        plan = self.plan_all(params)
+        try:
+            step = next(plan)
+            while True:
+                if isinstance(step, PageItems):
+                    yield from step.items
+                    step = next(plan)
+                else:
+                    step = plan.send(self._send("GET", params=step.params, url=step.url))
+        except StopIteration:
             return
-        if isinstance(body, dict) and isinstance(body.get("results"), list):
-            page_url = response.url or with_params(self._url, base)
-            followed = {_link_key(page_url)}
-            while True:
-                yield from body["results"]
-                link = body.get("next")
-                if not link or not body["results"]:
-                    return
-                page_url = self._next_url(page_url, link, followed)
-                body = decode_body(self._send("GET", url=page_url), empty={})
-                if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-                    return
-        if isinstance(body, dict) and isinstance(body.get("content"), list):
-            seen = 0
-            page_no = int(base.get("page", 0))
-            while True:
-                content = body["content"]
-                yield from content
-                seen += len(content)
-                meta = body.get("_metadata") or {}
-                records: Any = meta.get("total_records") if isinstance(meta, dict) else None
-                if not content or not isinstance(records, int) or seen >= records:
-                    return
-                page_no += 1
-                limit = meta.get("limit", len(content))
-                body = decode_body(
-                    self._send("GET", params={**base, "page": page_no, "limit": limit}), empty={}
-                )
-                if not isinstance(body, dict) or not isinstance(body.get("content"), list):
-                    return
-        raise errors.TransportError(
-            f"get_all: {redact_url(self._url)} answered a {type(body).__name__} that is "
-            "neither a list nor a known page envelope",
-            method="GET",
-            url=redact_url(self._url),
-        )
 
     def get_all(self, params: Mapping[str, Any] | None = None) -> builtins.list[Any]:
         """Every item of every page as one list (see :meth:`iter_all`)."""
         return list(self.iter_all(params))
-
-    def _next_url(self, page_url: str, link: object, followed: set[tuple[str, ...]]) -> str:
-        """The absolute URL of a server-sent ``next`` link, if it may be followed.
-
-        Credentials go with every request, so a link is followed only within
-        the origin of this endpoint; anything else raises before it is sent.
-        """
-        if not isinstance(link, str):
-            raise errors.TransportError(
-                f"get_all: the next link of {redact_url(page_url)} is a "
-                f"{type(link).__name__}, not a URL",
-                method="GET",
-                url=redact_url(page_url),
-            )
-        url = urljoin(page_url, link)
-        origin = _origin(url)
-        if origin is None or origin != _origin(self._url):
-            shown = _shown_origin(url)
-            raise errors.TransportError(
-                f"get_all: the next link of {redact_url(page_url)} points to another origin, "
-                f"{shown}; it is not followed, so no credentials are sent there (links are "
-                f"followed only within {_shown_origin(self._url)})",
-                method="GET",
-                url=redact_url(page_url),
-            )
-        key = _link_key(url)
-        if key in followed:
-            raise errors.TransportError(
-                f"get_all: the next link of {redact_url(page_url)} names a page already "
-                "followed; the server's pages loop",
-                method="GET",
-                url=redact_url(url),
-            )
-        followed.add(key)
-        return url

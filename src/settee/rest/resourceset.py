@@ -15,8 +15,8 @@ left as it was.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, overload
+from collections.abc import Generator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from settee.errors import TransportError
 from settee.rest._http import check_limit, decode_body, encode_rql, pick, with_params
@@ -25,9 +25,18 @@ from settee.rql.render import render_value
 from settee.urls import redact_url
 
 if TYPE_CHECKING:
+    from settee.http.async_transport import AsyncResponse
+    from settee.http.transport import Response
+    from settee.rest._base import ClientBase
     from settee.rest.client import Client
 
-__all__ = ["ResourceSet", "parse_content_range"]
+__all__ = ["PagePlan", "ResourceSet", "ResourceSetBase", "parse_content_range"]
+
+_RS = TypeVar("_RS", bound="ResourceSetBase")
+
+#: The paging plan: yields ``(limit, offset)`` of the next page, is sent
+#: ``(items, total)`` of the page fetched, returns when the walk is over.
+PagePlan = Generator[tuple[int, int], tuple[list[Any], "int | None"], None]
 
 _CONTENT_RANGE = re.compile(r"^\s*items\s+(\d+)\s*-\s*(\d+)\s*/\s*(\d+|\*)\s*$")
 _CONFIG_KEYS = frozenset({"headers", "params", "timeout"})
@@ -67,12 +76,18 @@ def _check_fields(method: str, fields: tuple[Any, ...]) -> tuple[str, ...]:
     return fields
 
 
-class ResourceSet:
-    """A lazy set of resources from one collection; iterate it to page through the server."""
+class ResourceSetBase:
+    """A ResourceSet's state, builders, URLs, page parsing and paging plan (no I/O).
+
+    :class:`ResourceSet` (requests) and :class:`~settee.rest.aio.AsyncResourceSet`
+    (httpx) only send the page requests this plans and feed the answers back.
+    """
+
+    _client: ClientBase
 
     def __init__(
         self,
-        client: Client,
+        client: ClientBase,
         url: str,
         *,
         query: tuple[str, ...] = (),
@@ -99,7 +114,7 @@ class ResourceSet:
         self._cache: list[Any] = []
         self._complete = False
 
-    def _copy(self, **changes: Any) -> ResourceSet:
+    def _copy(self: _RS, **changes: Any) -> _RS:
         state: dict[str, Any] = {
             "query": self._query,
             "ordering": self._ordering,
@@ -111,17 +126,25 @@ class ResourceSet:
             "config": self._config,
         }
         state.update(changes)
-        return ResourceSet(self._client, self._url, **state)
+        return type(self)(self._client, self._url, **state)
 
     def __repr__(self) -> str:
-        return f"ResourceSet({self.url_for(self._limit, self._offset)!r})"
+        return f"{type(self).__name__}({self.url_for(self._limit, self._offset)!r})"
+
+    def help(self) -> str:
+        """Print and return what the OpenAPI spec says about listing this collection."""
+        text = self._client.describe(
+            self._url, exact=True, title=f"{type(self).__name__} {self._url}"
+        )
+        print(text)
+        return text
 
     # -- building ----------------------------------------------------------------
-    def all(self) -> ResourceSet:
+    def all(self: _RS) -> _RS:
         """A copy of this ResourceSet (nothing fetched)."""
         return self._copy()
 
-    def filter(self, *queries: Any, **lookups: Any) -> ResourceSet:
+    def filter(self: _RS, *queries: Any, **lookups: Any) -> _RS:
         """A copy with RQL ``queries`` (strings or ``R``) and ``field__op=value`` lookups added.
 
         Everything is combined with ``and``. Raises ``TypeError`` for a query
@@ -132,28 +155,28 @@ class ResourceSet:
             terms.append(_lookups_text(lookups))
         return self._copy(query=self._query + tuple(t for t in terms if t))
 
-    def order_by(self, *fields: str) -> ResourceSet:
+    def order_by(self: _RS, *fields: str) -> _RS:
         """A copy ordered by ``fields`` too (``"-created"`` for descending)."""
         return self._copy(ordering=self._ordering + _check_fields("order_by", fields))
 
-    def select(self, *fields: str) -> ResourceSet:
+    def select(self: _RS, *fields: str) -> _RS:
         """A copy with the RQL ``select`` operator (``"-field"`` leaves a field out)."""
         return self._copy(select=self._select + _check_fields("select", fields))
 
-    def search(self, term: str) -> ResourceSet:
+    def search(self: _RS, term: str) -> _RS:
         """A copy that asks for the server's full-text ``search=term``."""
         if not isinstance(term, str):
             raise TypeError(f"search() takes a str, not {type(term).__name__}")
         return self._copy(search=term)
 
-    def limit(self, limit: int) -> ResourceSet:
+    def limit(self: _RS, limit: int) -> _RS:
         """A copy that fetches ``limit`` resources per request.
 
         Raises ``TypeError`` if ``limit`` is not an int, ``ValueError`` if it is not positive.
         """
         return self._copy(limit=check_limit(limit))
 
-    def configure(self, **kwargs: Any) -> ResourceSet:
+    def configure(self: _RS, **kwargs: Any) -> _RS:
         """A copy whose page requests also send ``headers=``, ``params=`` or use ``timeout=``."""
         unknown = set(kwargs) - _CONFIG_KEYS
         if unknown:
@@ -184,27 +207,30 @@ class ResourceSet:
         url = f"{self._url}?{'&'.join(terms)}"
         return with_params(url, self._config.get("params"))
 
-    # -- fetching ---------------------------------------------------------------------
-    def _fetch(self, limit: int, offset: int) -> list[Any]:
-        response = self._client.send(
-            "GET",
-            self.url_for(limit, offset),
-            headers=self._config.get("headers"),
-            timeout=self._config.get("timeout", "default"),
-        )
+    def _page_request(self, limit: int, offset: int) -> dict[str, Any]:
+        """The keywords of the client's ``send`` for one page."""
+        return {
+            "headers": self._config.get("headers"),
+            "timeout": self._config.get("timeout", "default"),
+        }
+
+    # -- the pure steps of paging ---------------------------------------------------------
+    def _take_page(self, response: Response | AsyncResponse) -> list[Any]:
+        """The items of one page's answer; its Content-Range total is kept."""
         body = decode_body(response, empty=[])
         if not isinstance(body, list):
             raise TransportError(
                 f"expected a JSON list from a collection, got {type(body).__name__}",
                 method="GET",
-                url=redact_url(response.url or ""),
+                url=redact_url(str(response.url or "")),
             )
         content_range = parse_content_range(response.headers.get("Content-Range"))
         if content_range is not None and content_range[2] is not None:
             self._total = content_range[2]
         return body
 
-    def _pages(self, start: int) -> Iterator[list[Any]]:
+    def _plan(self, start: int) -> PagePlan:
+        """Which pages to fetch from ``start`` on, told what each page held."""
         offset = start
         while True:
             limit = self._limit
@@ -213,35 +239,23 @@ class ResourceSet:
             if limit <= 0:
                 return
             self._total = None  # learn it afresh from this walk's own pages
-            items = self._fetch(limit, offset)
+            items, total = yield limit, offset
             if not items:
                 return
-            yield items
             offset += len(items)
-            if self._total is not None:
+            if total is not None:
                 # The server may cap the page below `limit`: go by the total.
-                if offset >= self._total:
+                if offset >= total:
                     return
             elif len(items) < limit:
                 return  # without Content-Range, a short page is the last one
 
-    def __iter__(self) -> Iterator[Any]:
-        if not self._append:
-            for page in self._pages(self._offset):
-                yield from page
-            return
-        yield from list(self._cache)
-        if self._complete:
-            return
-        for page in self._pages(self._offset + len(self._cache)):
-            self._cache.extend(page)
-            yield from page
-        self._complete = True
+    def _resume_at(self) -> int | None:
+        """Where an appending walk resumes (None: it is complete, replay the kept items)."""
+        return None if self._complete else self._offset + len(self._cache)
 
-    def count(self) -> int:
-        """The number of resources in the set (one ``limit=0`` request if none was fetched)."""
-        if self._total is None:
-            self._fetch(0, 0)
+    def _counted(self) -> int:
+        """The count from the total learnt (``TransportError`` if the server sent none)."""
         if self._total is None:
             raise TransportError(
                 "the server sent no Content-Range total, so the set cannot be counted",
@@ -251,12 +265,101 @@ class ResourceSet:
         end = self._total if self._stop is None else min(self._total, self._stop)
         return max(0, end - self._offset)
 
+    def _first_known(self) -> tuple[bool, Any]:
+        """``(True, answer)`` when ``first()`` needs no request, else ``(False, None)``."""
+        if self._append and self._cache:
+            return True, self._cache[0]
+        if self._stop is not None and self._stop <= self._offset:
+            return True, None
+        return False, None
+
+    def _window(self: _RS, key: slice) -> _RS:
+        """``rs[a:b]``: a copy over that window (``ValueError``/``TypeError`` for bad bounds)."""
+        if key.step not in (None, 1):
+            raise ValueError("a ResourceSet slice cannot have a step")
+        start = key.start or 0
+        stop = key.stop
+        if not isinstance(start, int) or (stop is not None and not isinstance(stop, int)):
+            raise TypeError("slice bounds must be ints")
+        if start < 0 or (key.stop is not None and key.stop < 0):
+            raise ValueError("a ResourceSet slice cannot have negative bounds")
+        new_start = self._offset + start
+        new_stop = None if key.stop is None else self._offset + max(key.stop, start)
+        if self._stop is not None:
+            new_start = min(new_start, self._stop)
+            new_stop = self._stop if new_stop is None else min(new_stop, self._stop)
+        return self._copy(offset=new_start, stop=new_stop)
+
+    @staticmethod
+    def _check_index(key: object) -> int:
+        if isinstance(key, bool) or not isinstance(key, int):
+            raise TypeError(f"ResourceSet indices must be ints or slices, not {type(key).__name__}")
+        return key
+
+    def _position(self, index: int) -> tuple[bool, Any]:
+        """For a non-negative ``index``: ``(True, item)`` if kept, else ``(False, offset)``
+        to fetch; ``IndexError`` past a window's end."""
+        if self._append and index < len(self._cache):
+            return True, self._cache[index]
+        position = self._offset + index
+        if self._stop is not None and position >= self._stop:
+            raise IndexError("ResourceSet index out of range")
+        return False, position
+
+    @staticmethod
+    def _check_value_fields(fields: tuple[Any, ...]) -> None:
+        for f in fields:
+            if not isinstance(f, str) or not f:
+                raise TypeError("values_list() takes field names as non-empty strings")
+
+
+class ResourceSet(ResourceSetBase):
+    """A lazy set of resources from one collection; iterate it to page through the server."""
+
+    _client: Client
+
+    def _fetch(self, limit: int, offset: int) -> list[Any]:
+        response = self._client.send(
+            "GET", self.url_for(limit, offset), **self._page_request(limit, offset)
+        )
+        return self._take_page(response)
+
+    def _pages(self, start: int) -> Iterator[list[Any]]:
+        plan = self._plan(start)
+        try:
+            limit, offset = next(plan)
+            while True:
+                items = self._fetch(limit, offset)
+                yield items
+                limit, offset = plan.send((items, self._total))
+        except StopIteration:
+            return
+
+    def __iter__(self) -> Iterator[Any]:
+        if not self._append:
+            for page in self._pages(self._offset):
+                yield from page
+            return
+        yield from list(self._cache)
+        resume = self._resume_at()
+        if resume is None:
+            return
+        for page in self._pages(resume):
+            self._cache.extend(page)
+            yield from page
+        self._complete = True
+
+    def count(self) -> int:
+        """The number of resources in the set (one ``limit=0`` request if none was fetched)."""
+        if self._total is None:
+            self._fetch(0, 0)
+        return self._counted()
+
     def first(self) -> Any:
         """The first resource, or None if the set is empty (one request of one item)."""
-        if self._append and self._cache:
-            return self._cache[0]
-        if self._stop is not None and self._stop <= self._offset:
-            return None
+        known, answer = self._first_known()
+        if known:
+            return answer
         items = self._fetch(1, self._offset)
         return items[0] if items else None
 
@@ -267,9 +370,7 @@ class ResourceSet:
 
     def values_list(self, *fields: str) -> list[dict[str, Any]]:
         """``[{field: value}, ...]`` for dot-path ``fields`` of every resource in the set."""
-        for f in fields:
-            if not isinstance(f, str) or not f:
-                raise TypeError("values_list() takes field names as non-empty strings")
+        self._check_value_fields(fields)
         return [pick(item, fields) for item in self]
 
     @overload
@@ -285,33 +386,16 @@ class ResourceSet:
         negative slice bounds, ``TypeError`` for any other key.
         """
         if isinstance(key, slice):
-            if key.step not in (None, 1):
-                raise ValueError("a ResourceSet slice cannot have a step")
-            start = key.start or 0
-            stop = key.stop
-            if not isinstance(start, int) or (stop is not None and not isinstance(stop, int)):
-                raise TypeError("slice bounds must be ints")
-            if start < 0 or (key.stop is not None and key.stop < 0):
-                raise ValueError("a ResourceSet slice cannot have negative bounds")
-            new_start = self._offset + start
-            new_stop = None if key.stop is None else self._offset + max(key.stop, start)
-            if self._stop is not None:
-                new_start = min(new_start, self._stop)
-                new_stop = self._stop if new_stop is None else min(new_stop, self._stop)
-            return self._copy(offset=new_start, stop=new_stop)
-        if isinstance(key, bool) or not isinstance(key, int):
-            raise TypeError(f"ResourceSet indices must be ints or slices, not {type(key).__name__}")
-        index = key
+            return self._window(key)
+        index = self._check_index(key)
         if index < 0:
             index += self.count()
             if index < 0:
                 raise IndexError("ResourceSet index out of range")
-        if self._append and index < len(self._cache):
-            return self._cache[index]
-        position = self._offset + index
-        if self._stop is not None and position >= self._stop:
-            raise IndexError("ResourceSet index out of range")
-        items = self._fetch(1, position)
+        known, found = self._position(index)
+        if known:
+            return found
+        items = self._fetch(1, found)
         if not items:
             raise IndexError("ResourceSet index out of range")
         return items[0]

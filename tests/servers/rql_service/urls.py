@@ -46,6 +46,7 @@ public = [
         views.ProductViewSet.as_view({"get": "retrieve"}),
         {"only_status": "retired"},
     ),
+    path("openapi.<str:fmt>", views.openapi),
     path("faults/<str:key>", views.fault),
     path("faults/<str:key>/attempts", views.fault_attempts),
 ]

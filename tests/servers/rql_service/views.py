@@ -13,7 +13,7 @@ from dj_rql.drf.backend import RQLFilterBackend
 from dj_rql.drf.paginations import RQLContentRangeLimitOffsetPagination
 from django.db import transaction
 from django.db.models import QuerySet, Sum
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from py_rql.exceptions import RQLFilterError
@@ -302,6 +302,15 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonR
 
 def server_error(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"error_code": "SRV_000", "errors": ["Internal error."]}, status=500)
+
+
+def openapi(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The service's OpenAPI 3 document (see openapi.py), as JSON or YAML."""
+    from . import openapi as spec
+
+    if fmt == "yaml":
+        return HttpResponse(spec.as_yaml(), content_type="application/yaml")
+    return HttpResponse(spec.as_json(), content_type="application/json")
 
 
 class ApiKeyMiddleware:

@@ -1,7 +1,11 @@
 """The HTTP backend: CouchDB, Cloudant and PouchDB Server over :class:`~settee.http.Transport`.
 
-Every primitive of :class:`~settee.backends.base.Backend` is one request (the
-change feeds are opened by :mod:`settee.backends.http.changes`), except
+:class:`HTTPBackend` is the sync shell: each primitive of
+:class:`~settee.backends.base.Backend` is an operation of
+:class:`~settee.backends.http.ops.HTTPOps` (sans-I/O: it yields the requests
+it needs and never touches a socket) driven with the requests transport;
+settee.aio drives the same operations with httpx. Every primitive is one
+request (the change feeds are opened by :mod:`settee.backends.http.changes`), except
 where PouchDB Server 4.2 needs help to give CouchDB's answer: deleting a
 missing database or index checks first (it answers 200 or 500),
 ``_revs_limit`` raises ``NotSupported``, and ``_all_docs`` and unindexed
@@ -25,93 +29,55 @@ Usage::
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
-from urllib.parse import quote
+from typing import Any, TypeVar
 
 from settee import errors
-from settee._validate import check_changes_filter, check_int, validate_doc_id
-from settee.backends.base import ChangesStream, MapFunction, ReduceSpec, require
+from settee.backends.base import ChangesStream, MapFunction, ReduceSpec
 from settee.backends.http.changes import open_changes
-from settee.backends.http.support import (
-    _bound_all_docs,
-    _bound_find,
-    capabilities_for,
-    encode_params,
-    is_pouchdb,
-    semantics_for,
-)
+from settee.backends.http.ops import Call, HTTPOps, Op, _check_db, recast_missing_db
 from settee.http.options import TransportOptions, refuse_unknown
 from settee.http.transport import Transport
-from settee.urls import doc_id_segments, quote_segment, redact_url
+from settee.urls import redact_url
 
-__all__ = ["HTTPBackend"]
+__all__ = ["HTTPBackend", "run_sync"]
 
-_UUIDS_PER_REQUEST = 1000
-_log = logging.getLogger("settee")
-
-
-def _warn_if_accepted(status: int, what: str, target: str, w: object) -> None:
-    """Log CouchDB's 202: the write is stored, on fewer copies than the write quorum
-    (``w``, else the server's majority) within its timeout; the rest follow later, so
-    a read right after it may miss it."""
-    if status == 202:
-        quorum = f"write quorum w={w}" if w is not None else "the server's write quorum"
-        _log.warning(
-            "%s %s: accepted (202) by fewer copies than %s; stored, still propagating",
-            what,
-            target,
-            quorum,
-        )
+_T = TypeVar("_T")
 
 
-# 404 reasons that mean the database, not the document, is missing.
-_NO_DB_REASONS = frozenset({"Database does not exist.", "no_db_file"})
+def _answer(transport: Transport, call: Call) -> Any:
+    try:
+        if call.content:
+            response = transport.request(call.method, call.path, **call.transport_kwargs)
+            content_type = response.headers.get("Content-Type", "application/octet-stream")
+            return response.content, content_type
+        if call.status:
+            response = transport.request(call.method, call.path, **call.transport_kwargs)
+            return response.status_code, transport.decode(response)
+        return transport.json(call.method, call.path, **call.transport_kwargs)
+    except errors.SetteeError as exc:
+        recast = recast_missing_db(call, exc)
+        if recast is exc:
+            raise
+        raise recast from exc
 
 
-def _check_db(db: str) -> str:
-    if not isinstance(db, str):
-        raise TypeError(f"database names are strings, not {type(db).__name__}")
-    if not db:
-        raise ValueError("a database name cannot be empty")
-    return db
-
-
-def _ddoc_name(ddoc: str) -> str:
-    if not isinstance(ddoc, str):
-        raise TypeError(f"design document names are strings, not {type(ddoc).__name__}")
-    name = ddoc[len("_design/") :] if ddoc.startswith("_design/") else ddoc
-    if not name:
-        raise ValueError(f"invalid design document name {ddoc!r}")
-    return name
-
-
-def _checked_doc(answer: Any, db: str, docid: str, params: Mapping[str, Any] | None) -> Any:
-    """A ``GET /db/docid`` answer, refused (``ServerError``) unless it is that document."""
-    where = f"malformed answer to GET of document {docid!r} in {db!r}"
-    if params and params.get("open_revs") is not None:
-        if not isinstance(answer, list):
-            raise errors.ServerError(
-                f"{where}: expected a JSON array for open_revs, got {type(answer).__name__}",
-                error="bad_response",
-                method="GET",
-            )
-        return answer
-    if not isinstance(answer, dict):
-        raise errors.ServerError(
-            f"{where}: expected a JSON object, got {type(answer).__name__}",
-            error="bad_response",
-            method="GET",
-        )
-    if answer.get("_id") != docid:
-        raise errors.ServerError(
-            f"{where}: the answer is document {answer.get('_id')!r}",
-            error="bad_response",
-            method="GET",
-        )
-    return answer
+def run_sync(transport: Transport, op: Op[_T]) -> _T:
+    """Drive ``op`` with ``transport``: send each call, send back its answer or throw its error."""
+    try:
+        call = next(op)
+        while True:
+            try:
+                answer = _answer(transport, call)
+            except errors.SetteeError as exc:
+                call = op.throw(exc)
+            else:
+                call = op.send(answer)
+    except StopIteration as done:
+        result: _T = done.value
+        return result
+    finally:
+        op.close()
 
 
 class HTTPBackend:
@@ -124,7 +90,8 @@ class HTTPBackend:
     ``max_retries``, ``headers``, ...; its fields may be given as keywords
     instead) for the :class:`~settee.http.Transport`; anything else is a
     ``TypeError`` naming it. ``transport`` is the transport (public: the client
-    reaches sessions, ``_config`` and Cloudant endpoints through it).
+    reaches sessions, ``_config`` and Cloudant endpoints through it); ``ops``
+    the sans-I/O operations it drives.
     """
 
     kind = "http"
@@ -141,146 +108,49 @@ class HTTPBackend:
         refuse_unknown("the http backend", unknown)
         self.transport = Transport(url, auth=auth, options=options)
         self.url = redact_url(self.transport.base_url)
-        self._capabilities: frozenset[str] | None = None
-        self._info: dict[str, Any] | None = None
-        self._lock = threading.Lock()
+        self.ops = HTTPOps(self.transport.base_url)
 
     def __repr__(self) -> str:
         return f"HTTPBackend({self.url!r})"
 
-    # -- capabilities --------------------------------------------------------
+    def _run(self, op: Op[_T]) -> _T:
+        return run_sync(self.transport, op)
+
     @property
     def capabilities(self) -> frozenset[str]:
         """Capabilities of the server, from ``GET /`` on first use, then cached."""
-        if self._capabilities is None:
-            info = self.server_info()
-            caps = capabilities_for(info) | semantics_for(info, self._membership(info))
-            with self._lock:
-                self._info = info
-                self._capabilities = caps
-        return self._capabilities
-
-    def _membership(self, info: Mapping[str, Any]) -> object:
-        """``GET /_membership`` of a CouchDB (how many nodes hold copies), ``None`` when
-        the server is PouchDB Server or refuses it; no request to PouchDB Server."""
-        if is_pouchdb(info):
-            return None
-        try:
-            answer: object = self.transport.json("GET", ("_membership",))
-        except (errors.CouchError, errors.TransportError):
-            return None
-        return answer
+        return self._run(self.ops.server_capabilities())
 
     def _is_pouchdb(self) -> bool:
         """Whether the server is PouchDB Server (whose quirks some primitives work around)."""
-        if self._info is None:
-            try:
-                _ = self.capabilities
-            except errors.CouchError:
-                # GET / refused (e.g. a proxy that only routes /db paths): not
-                # PouchDB Server, which always answers it. Not cached.
-                return False
-        return is_pouchdb(self._info or {})
-
-    # -- helpers -------------------------------------------------------------
-    def _json(
-        self,
-        method: str,
-        path: tuple[str, ...] | str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        document: bool = False,
-    ) -> Any:
-        """One request, JSON answer. ``document``: a 404 is ``DocumentNotFound``
-        unless the body says the database is missing."""
-        return self._exchange(
-            method, path, params=params, json_body=json_body, headers=headers, document=document
-        )[1]
-
-    def _exchange(
-        self,
-        method: str,
-        path: tuple[str, ...] | str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        document: bool = False,
-    ) -> tuple[int, Any]:
-        """One request (see :meth:`_json`): the status code and the JSON answer."""
-        try:
-            response = self.transport.request(
-                method,
-                path,
-                params=encode_params(params),
-                json_body=json_body,
-                headers=headers,
-                not_found=errors.DocumentNotFound if document else errors.NotFound,
-            )
-            return response.status_code, self.transport.decode(response)
-        except errors.DocumentNotFound as exc:
-            if exc.reason in _NO_DB_REASONS:
-                raise errors._recast(exc, errors.NotFound, exc.reason) from exc
-            raise
+        return self._run(self.ops._is_pouchdb())
 
     # -- server --------------------------------------------------------------
     def server_info(self) -> dict[str, Any]:
         """``GET /`` (welcome, version, vendor...)."""
-        info: dict[str, Any] = self.transport.json("GET", ())
-        return info
+        return self._run(self.ops.server_info())
 
     def all_dbs(self) -> list[str]:
         """``GET /_all_dbs``, sorted."""
-        names: list[str] = self._json("GET", ("_all_dbs",))
-        return sorted(names)
+        return self._run(self.ops.all_dbs())
 
     def uuids(self, count: int) -> list[str]:
         """``count`` ids from ``GET /_uuids`` (dashes removed: 32 hex digits)."""
-        check_int("count", count)
-        ids: list[str] = []
-        while len(ids) < count:
-            # Servers cap one request (CouchDB's [uuids] max_count, 1000 by default).
-            batch = min(count - len(ids), _UUIDS_PER_REQUEST)
-            answer = self._json("GET", ("_uuids",), params={"count": batch})
-            # PouchDB Server answers RFC 4122 uuids with dashes; CouchDB 32 hex digits.
-            ids.extend(str(u).replace("-", "") for u in answer["uuids"])
-        return ids
+        return self._run(self.ops.uuids(count))
 
     def create_db(
         self, db: str, *, partitioned: bool = False, params: Mapping[str, Any] | None = None
     ) -> None:
         """``PUT /db``; ``PreconditionFailed`` (``file_exists``) if it exists."""
-        query = dict(params or {})
-        if partitioned:
-            require(self, "partitions", "a partitioned database")
-            query["partitioned"] = True
-        self._json("PUT", (_check_db(db),), params=query)
+        self._run(self.ops.create_db(db, partitioned=partitioned, params=params))
 
     def delete_db(self, db: str) -> None:
         """``DELETE /db``; ``NotFound`` if absent."""
-        if self._is_pouchdb():
-            # PouchDB Server answers 200 to deleting a database that does not
-            # exist; ask first so every backend raises NotFound alike. Asked
-            # through _all_dbs, not GET /db: PouchDB Server 4.2 hangs (or
-            # dies) on a database request that arrives without a valid
-            # session, and _all_dbs is safe. It lists "a/b" as "ab".
-            names = set(self._json("GET", ("_all_dbs",)))
-            if db not in names and db.replace("/", "") not in names:
-                raise errors.NotFound(
-                    "Database does not exist.",
-                    error="not_found",
-                    status=404,
-                    method="DELETE",
-                    url=self.transport.url(_check_db(db)),
-                )
-        self._json("DELETE", (_check_db(db),))
+        self._run(self.ops.delete_db(db))
 
     def db_info(self, db: str) -> dict[str, Any]:
         """``GET /db``; ``NotFound`` if absent."""
-        info: dict[str, Any] = self._json("GET", (_check_db(db),))
-        return info
+        return self._run(self.ops.db_info(db))
 
     def close(self) -> None:
         """Close the transport's connections. Idempotent."""
@@ -290,63 +160,21 @@ class HTTPBackend:
     def get_doc(self, db: str, docid: str, params: Mapping[str, Any] | None = None) -> Any:
         """``GET /db/docid``; ``DocumentNotFound`` if absent, ``NotFound`` if the db is.
 
-        ``ServerError`` if the answer is not that document (not an object, or
-        another ``_id``; with ``open_revs``, not a list).
+        ``ServerError`` if the answer is not that document.
         """
-        answer = self._json(
-            "GET",
-            (_check_db(db), *doc_id_segments(validate_doc_id(docid))),
-            params=params,
-            document=True,
-        )
-        return _checked_doc(answer, db, docid, params)
+        return self._run(self.ops.get_doc(db, docid, params))
 
     def put_doc(
         self, db: str, doc: dict[str, Any], params: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
-        """``PUT /db/docid`` (``rev=`` in the query when the doc has ``_rev``).
-
-        ``Conflict`` on a stale or missing ``_rev``; ``TypeError`` before any
-        request when the document is not JSON-serialisable.
-        """
-        if not isinstance(doc, dict):
-            raise TypeError(f"a document is a dict, not {type(doc).__name__}")
-        docid = doc.get("_id")
-        if not isinstance(docid, str):
-            raise ValueError("put_doc needs a document with a string _id")
-        query = dict(params or {})
-        # rev= in the URL marks the PUT as replay-safe for RetryPolicy.
-        if doc.get("_rev") is not None:
-            query.setdefault("rev", doc["_rev"])
-        body = Transport.dumps(doc)  # TypeError before anything is sent
-        response = self.transport.request(
-            "PUT",
-            (_check_db(db), *doc_id_segments(validate_doc_id(docid))),
-            params=encode_params(query),
-            data=body,
-            headers={"Content-Type": "application/json"},
-            not_found=errors.NotFound,
-        )
-        _warn_if_accepted(response.status_code, "PUT", docid, query.get("w"))
-        result: dict[str, Any] = self.transport.decode(response)
-        return result
+        """``PUT /db/docid``; ``Conflict`` on a stale ``_rev``; ``TypeError`` before sending."""
+        return self._run(self.ops.put_doc(db, doc, params))
 
     def delete_doc(
         self, db: str, docid: str, rev: str, params: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         """``DELETE /db/docid?rev=``; ``Conflict`` on a stale rev, ``DocumentNotFound``."""
-        if not isinstance(rev, str) or not rev:
-            raise ValueError("delete_doc needs the document's current rev")
-        query = {**(params or {}), "rev": rev}
-        status, result = self._exchange(
-            "DELETE",
-            (_check_db(db), *doc_id_segments(validate_doc_id(docid))),
-            params=query,
-            document=True,
-        )
-        _warn_if_accepted(status, "DELETE", docid, query.get("w"))
-        answer: dict[str, Any] = result
-        return answer
+        return self._run(self.ops.delete_doc(db, docid, rev, params))
 
     def bulk_docs(
         self,
@@ -356,17 +184,8 @@ class HTTPBackend:
         new_edits: bool = True,
         w: int | None = None,
     ) -> list[dict[str, Any]]:
-        """``POST /db/_bulk_docs``: one result per document (``[]`` with new_edits=False);
-        ``w`` goes in the body, where CouchDB reads it."""
-        body: dict[str, Any] = {"docs": list(docs)}
-        if not new_edits:
-            body["new_edits"] = False
-        if w is not None:
-            body["w"] = w
-        status, results = self._exchange("POST", (_check_db(db), "_bulk_docs"), json_body=body)
-        _warn_if_accepted(status, "_bulk_docs of", f"{len(body['docs'])} documents", w)
-        answer: list[dict[str, Any]] = results
-        return answer
+        """``POST /db/_bulk_docs``: one result per document (``[]`` with new_edits=False)."""
+        return self._run(self.ops.bulk_docs(db, docs, new_edits=new_edits, w=w))
 
     def all_docs(
         self,
@@ -377,84 +196,27 @@ class HTTPBackend:
         partition: str | None = None,
     ) -> dict[str, Any]:
         """``_all_docs`` (``POST`` with ``{"keys": [...]}`` when ``keys`` is given)."""
-        path = self._partitioned(db, partition, "_all_docs")
-        encode_params(params)  # TypeError before any request, the capability probe included
-        if keys is None and self._is_pouchdb():
-            params = _bound_all_docs(params)
-        return self._query(path, params, keys)
-
-    def _partitioned(self, db: str, partition: str | None, *rest: str) -> tuple[str, ...]:
-        if partition is None:
-            return (_check_db(db), *rest)
-        if not isinstance(partition, str) or not partition or partition.startswith("_"):
-            raise ValueError(f"invalid partition name {partition!r}")
-        return (_check_db(db), "_partition", partition, *rest)
-
-    def _query(
-        self, path: tuple[str, ...], params: Mapping[str, Any] | None, keys: Sequence[Any] | None
-    ) -> dict[str, Any]:
-        if keys is None:
-            result: dict[str, Any] = self._json("GET", path, params=params)
-        else:
-            result = self._json("POST", path, params=params, json_body={"keys": list(keys)})
-        return result
+        return self._run(self.ops.all_docs(db, params, keys=keys, partition=partition))
 
     def find(
         self, db: str, query: Mapping[str, Any], *, partition: str | None = None
     ) -> dict[str, Any]:
         """``POST /db/_find`` (or the partition's)."""
-        body = dict(query)
-        data = Transport.dumps(body)  # TypeError before any request, the capability probe included
-        if self._is_pouchdb():
-            bounded = _bound_find(body)
-            if bounded is not body:
-                data = Transport.dumps(bounded)  # the bounded query is a new body
-        result: dict[str, Any] = self.transport.json(
-            "POST",
-            self._partitioned(db, partition, "_find"),
-            data=data,
-            headers={"Content-Type": "application/json"},
-        )
-        return result
+        return self._run(self.ops.find(db, query, partition=partition))
 
     def create_index(self, db: str, index: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /db/_index``."""
-        result: dict[str, Any] = self._json(
-            "POST", (_check_db(db), "_index"), json_body=dict(index)
-        )
-        return result
+        return self._run(self.ops.create_index(db, index))
 
     def get_indexes(self, db: str) -> dict[str, Any]:
         """``GET /db/_index``."""
-        result: dict[str, Any] = self._json("GET", (_check_db(db), "_index"))
-        return result
+        return self._run(self.ops.get_indexes(db))
 
     def delete_index(
         self, db: str, ddoc: str, name: str, *, index_type: str = "json"
     ) -> dict[str, Any]:
         """``DELETE /db/_index/_design%2F{ddoc}/{type}/{name}``; ``NotFound`` if absent."""
-        if not isinstance(index_type, str) or not isinstance(name, str) or not name:
-            raise ValueError("delete_index needs an index type and a non-empty index name")
-        # The design doc id travels as ONE segment ("_design%2Fddoc"): PouchDB
-        # Server routes /:db/_index/:ddoc/:type/:name, and CouchDB accepts both.
-        url = "/".join(
-            (
-                self.transport.url(_check_db(db), "_index"),
-                quote(f"_design/{_ddoc_name(ddoc)}", safe=""),
-                quote_segment(index_type),
-                quote_segment(name),
-            )
-        )
-        if self._is_pouchdb() and not any(
-            ix.get("ddoc") == f"_design/{_ddoc_name(ddoc)}" and ix.get("name") == name
-            for ix in self.get_indexes(db).get("indexes", [])
-        ):
-            # PouchDB Server answers 500 to deleting an index that does not exist.
-            raise errors.NotFound(
-                "Index not found", error="not_found", status=404, method="DELETE", url=url
-            )
-        result: dict[str, Any] = self._json("DELETE", url)
-        return result
+        return self._run(self.ops.delete_index(db, ddoc, name, index_type=index_type))
 
     def view(
         self,
@@ -467,8 +229,7 @@ class HTTPBackend:
         partition: str | None = None,
     ) -> dict[str, Any]:
         """A design-document view page (``POST`` with ``{"keys": [...]}`` when given)."""
-        path = self._partitioned(db, partition, "_design", _ddoc_name(ddoc), "_view", view)
-        return self._query(path, params, keys)
+        return self._run(self.ops.view(db, ddoc, view, params, keys=keys, partition=partition))
 
     def python_view(
         self,
@@ -497,8 +258,7 @@ class HTTPBackend:
         chunk_size: int = 65536,
     ) -> ChangesStream:
         """Open ``/db/_changes`` (a POST when ``body`` is given); see ``backends.http.changes``."""
-        if "changes_filter_404" not in self.capabilities:  # PouchDB Server dies on a missing one
-            check_changes_filter(params or {}, lambda docid: self.get_doc(db, docid))
+        self._run(self.ops.check_feed_filter(db, params))
         return open_changes(
             self.transport,
             (_check_db(db), "_changes"),
@@ -512,104 +272,57 @@ class HTTPBackend:
         self, params: Mapping[str, Any] | None = None, *, raw: bool = False, chunk_size: int = 65536
     ) -> ChangesStream:
         """Open the server's ``/_db_updates`` feed (``NotSupported`` where it has none)."""
-        require(self, "db_updates", "the _db_updates feed")
+        self._run(self.ops._require("db_updates", "the _db_updates feed"))
         return open_changes(
             self.transport, ("_db_updates",), params, raw=raw, chunk_size=chunk_size
         )
 
     def revs_diff(self, db: str, revs: Mapping[str, Sequence[str]]) -> dict[str, Any]:
         """``POST /db/_revs_diff``."""
-        body = {docid: list(rs) for docid, rs in revs.items()}
-        result: dict[str, Any] = self._json("POST", (_check_db(db), "_revs_diff"), json_body=body)
-        return result
+        return self._run(self.ops.revs_diff(db, revs))
 
     # -- attachments ---------------------------------------------------------
-    def _attachment_path(self, db: str, docid: str, name: str) -> tuple[str, ...]:
-        if not isinstance(name, str) or not name:
-            raise ValueError("an attachment name is a non-empty string")
-        return (_check_db(db), *doc_id_segments(validate_doc_id(docid)), name)
-
     def get_attachment(
         self, db: str, docid: str, name: str, *, rev: str | None = None
     ) -> tuple[bytes, str]:
         """``(data, content_type)``; ``NotFound`` if the attachment, document or db is absent."""
-        response = self.transport.request(
-            "GET",
-            self._attachment_path(db, docid, name),
-            params=encode_params({"rev": rev}),
-            headers={"Accept": "*/*"},
-        )
-        content_type = response.headers.get("Content-Type", "application/octet-stream")
-        return response.content, content_type
+        return self._run(self.ops.get_attachment(db, docid, name, rev=rev))
 
     def put_attachment(
         self, db: str, docid: str, name: str, data: bytes, content_type: str, *, rev: str | None
     ) -> dict[str, Any]:
         """``PUT /db/docid/name?rev=``; creates the document when ``rev`` is None."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"attachment data must be bytes, not {type(data).__name__}")
-        result: dict[str, Any] = self.transport.json(
-            "PUT",
-            self._attachment_path(db, docid, name),
-            params=encode_params({"rev": rev}),
-            data=bytes(data),
-            headers={"Content-Type": content_type},
-        )
-        return result
+        return self._run(self.ops.put_attachment(db, docid, name, data, content_type, rev=rev))
 
     def delete_attachment(self, db: str, docid: str, name: str, *, rev: str) -> dict[str, Any]:
         """``DELETE /db/docid/name?rev=``; ``NotFound``/``Conflict``."""
-        result: dict[str, Any] = self._json(
-            "DELETE", self._attachment_path(db, docid, name), params={"rev": rev}
-        )
-        return result
+        return self._run(self.ops.delete_attachment(db, docid, name, rev=rev))
 
     # -- database administration ---------------------------------------------
     def get_security(self, db: str) -> dict[str, Any]:
         """``GET /db/_security``."""
-        result: dict[str, Any] = self._json("GET", (_check_db(db), "_security"))
-        return result
+        return self._run(self.ops.get_security(db))
 
     def put_security(self, db: str, security: Mapping[str, Any]) -> dict[str, Any]:
         """``PUT /db/_security``."""
-        result: dict[str, Any] = self._json(
-            "PUT", (_check_db(db), "_security"), json_body=dict(security)
-        )
-        return result
-
-    def _no_revs_limit(self) -> None:
-        if self._is_pouchdb():
-            raise errors.NotSupported(
-                f"{self.url} is PouchDB Server, which has no _revs_limit endpoint"
-            )
+        return self._run(self.ops.put_security(db, security))
 
     def get_revs_limit(self, db: str) -> int:
         """``GET /db/_revs_limit``; ``NotSupported`` on PouchDB Server."""
-        self._no_revs_limit()
-        return int(self._json("GET", (_check_db(db), "_revs_limit")))
+        return self._run(self.ops.get_revs_limit(db))
 
     def set_revs_limit(self, db: str, limit: int) -> dict[str, Any]:
         """``PUT /db/_revs_limit``; ``NotSupported`` on PouchDB Server."""
-        check_int("revs_limit", limit, 1)
-        self._no_revs_limit()
-        result: dict[str, Any] = self._json("PUT", (_check_db(db), "_revs_limit"), json_body=limit)
-        return result
+        return self._run(self.ops.set_revs_limit(db, limit))
 
     def compact(self, db: str) -> dict[str, Any]:
-        """``POST /db/_compact`` (CouchDB insists on the JSON content type)."""
-        result: dict[str, Any] = self._json(
-            "POST", (_check_db(db), "_compact"), headers={"Content-Type": "application/json"}
-        )
-        return result
+        """``POST /db/_compact``."""
+        return self._run(self.ops.compact(db))
 
     def view_cleanup(self, db: str) -> dict[str, Any]:
         """``POST /db/_view_cleanup``."""
-        result: dict[str, Any] = self._json(
-            "POST", (_check_db(db), "_view_cleanup"), headers={"Content-Type": "application/json"}
-        )
-        return result
+        return self._run(self.ops.view_cleanup(db))
 
     def partition_info(self, db: str, partition: str) -> dict[str, Any]:
         """``GET /db/_partition/{partition}``."""
-        result: dict[str, Any] = self._json("GET", self._partitioned(db, partition))
-        return result
+        return self._run(self.ops.partition_info(db, partition))

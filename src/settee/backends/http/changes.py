@@ -17,6 +17,7 @@ the iteration then ends quietly.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.client
 import json
 import socket
@@ -30,7 +31,14 @@ from settee.feeds.stream import ContinuousFeedParser, dechunk
 from settee.http.transport import BODY_ERRORS, CLOSE_RACE_ERRORS, Response, Transport
 from settee.urls import redact_url
 
-__all__ = ["HTTPChangesStream", "encode_feed_params", "feed_read_timeout", "open_changes"]
+__all__ = [
+    "FeedRequest",
+    "HTTPChangesStream",
+    "encode_feed_params",
+    "feed_read_timeout",
+    "feed_request",
+    "open_changes",
+]
 
 #: CouchDB's default ``changes_timeout``: a longpoll/continuous feed without
 #: ``heartbeat`` or ``timeout`` is ended by the server after this long.
@@ -289,6 +297,84 @@ def _socket_file(raw: Any) -> Any:
     return sockfile if sockfile is not None and hasattr(sockfile, "read1") else None
 
 
+@dataclasses.dataclass(frozen=True)
+class FeedRequest:
+    """The request of a feed, worked out once for both shells (sync and settee.aio).
+
+    ``options`` are the feed's query options as Python values (encode them
+    with :func:`encode_feed_params`); ``can_resume``: a normal body may be
+    asked for again from a seq (ascending order only).
+    """
+
+    method: str
+    path: tuple[str, ...]
+    options: dict[str, Any]
+    json_body: dict[str, Any] | None
+    headers: dict[str, str] | None
+    timeout: tuple[float, float | None]
+    feed: str
+    can_resume: bool
+
+    def query(self, last_seq: Any = None, handed_out: int = 0) -> dict[str, Any]:
+        """The options to ask again from ``last_seq`` (``handed_out`` rows up to it left out)."""
+        query = dict(self.options)
+        if last_seq is not None:
+            query["since"] = last_seq
+        elif query.get("since") == "now":
+            # "now" asked again would be a later "now": the rows of this body
+            # would be skipped. (The parser keeps a body's first bytes for this
+            # case; only a body longer than that without a real seq gets here.)
+            raise errors.FeedError(
+                "an integer beyond 64 bits came before any row with a real seq in a body "
+                "requested with since='now', too far into it to read it again; "
+                "ask with a concrete since"
+            )
+        if isinstance(query.get("limit"), int):
+            query["limit"] = max(int(query["limit"]) - handed_out, 0)
+        return query
+
+
+def feed_request(
+    timeout: tuple[float, float | None] | None,
+    feed_timeout: tuple[float, float | None] | None,
+    path_segments: tuple[str, ...],
+    params: Mapping[str, Any] | None,
+    body: Mapping[str, Any] | None = None,
+) -> FeedRequest:
+    """The feed request for a transport with these timeouts (see :func:`open_changes`)."""
+    # The options were checked once, by settee.feeds.options, before the backend.
+    options = dict(params or {})
+    feed = str(options.get("feed") or "normal")
+    method = "GET"
+    if body is not None:
+        method = "POST"
+        if "doc_ids" in body:
+            options.setdefault("filter", "_doc_ids")
+        elif "selector" in body:
+            options.setdefault("filter", "_selector")
+    connect, default_read = feed_timeout or (None, None)
+    if default_read is None and timeout is not None and feed == "normal":
+        default_read = timeout[1]
+    read = feed_read_timeout(options, default_read)
+    if feed_timeout is not None and feed_timeout[1] is not None:
+        read = feed_timeout[1]  # configured explicitly: it wins
+    # A compressing server (Express, proxies) buffers its gzip stream until it
+    # fills, holding events and heartbeats back: ask for the bytes as they are.
+    headers = {"Accept-Encoding": "identity"} if feed != "normal" else None
+    # since= means "after" only in ascending order, so only then can we resume.
+    can_resume = feed != "continuous" and options.get("descending") not in (True, "true")
+    return FeedRequest(
+        method,
+        path_segments,
+        options,
+        dict(body) if body is not None else None,
+        headers,
+        (connect or 10.0, read),
+        feed,
+        can_resume,
+    )
+
+
 def open_changes(
     transport: Transport,
     path_segments: tuple[str, ...],
@@ -305,62 +391,30 @@ def open_changes(
     ``filter=_doc_ids`` / ``_selector``. Raises the transport's errors for a
     refused request or a non-2xx answer.
     """
-    # The options were checked once, by settee.feeds.options, before the backend.
-    options = dict(params or {})
-    feed = str(options.get("feed") or "normal")
-    method = "GET"
-    if body is not None:
-        method = "POST"
-        if "doc_ids" in body:
-            options.setdefault("filter", "_doc_ids")
-        elif "selector" in body:
-            options.setdefault("filter", "_selector")
-    connect, default_read = transport.feed_timeout or (None, None)
-    if default_read is None and transport.timeout is not None and feed == "normal":
-        default_read = transport.timeout[1]
-    read = feed_read_timeout(options, default_read)
-    if transport.feed_timeout is not None and transport.feed_timeout[1] is not None:
-        read = transport.feed_timeout[1]  # configured explicitly: it wins
-    timeout = (connect or 10.0, read)
-    # A compressing server (Express, proxies) buffers its gzip stream until it
-    # fills, holding events and heartbeats back: ask for the bytes as they are.
-    headers = {"Accept-Encoding": "identity"} if feed != "normal" else None
+    plan = feed_request(transport.timeout, transport.feed_timeout, path_segments, params, body)
 
     def send(query: Mapping[str, Any]) -> Response:
         return transport.request(
-            method,
-            path_segments,
+            plan.method,
+            plan.path,
             params=encode_feed_params(query),
-            json_body=dict(body) if body is not None else None,
-            headers=headers,
+            json_body=plan.json_body,
+            headers=plan.headers,
             stream=True,
-            timeout=timeout,
+            timeout=plan.timeout,
         )
 
     def reopen(last_seq: Any, handed_out: int) -> Response:
-        # ``handed_out``: rows up to ``last_seq``, which the new body leaves out.
-        query = dict(options)
-        if last_seq is not None:
-            query["since"] = last_seq
-        elif query.get("since") == "now":
-            # "now" asked again would be a later "now": the rows of this body
-            # would be skipped. (The parser keeps a body's first bytes for this
-            # case; only a body longer than that without a real seq gets here.)
-            raise errors.FeedError(
-                "an integer beyond 64 bits came before any row with a real seq in a body "
-                "requested with since='now', too far into it to read it again; "
-                "ask with a concrete since"
-            )
-        if isinstance(query.get("limit"), int):
-            query["limit"] = max(int(query["limit"]) - handed_out, 0)
-        return send(query)
+        return send(plan.query(last_seq, handed_out))
 
-    # since= means "after" only in ascending order, so only then can we resume.
-    can_resume = feed != "continuous" and options.get("descending") not in (True, "true")
-    response = send(options)
+    response = send(plan.options)
     try:
         return HTTPChangesStream(
-            response, feed, raw=raw, chunk_size=chunk_size, reopen=reopen if can_resume else None
+            response,
+            plan.feed,
+            raw=raw,
+            chunk_size=chunk_size,
+            reopen=reopen if plan.can_resume else None,
         )
     except Exception:
         response.close()

@@ -1,0 +1,139 @@
+"""The sans-I/O half of the HTTP layer: what both transports compute without a socket.
+
+:class:`~settee.http.transport.Transport` (requests) and
+:class:`~settee.http.async_transport.AsyncTransport` (httpx) are thin shells
+around these pure functions: the URL of a request (:func:`request_url`), its
+body and headers (:func:`request_body`), the JSON codec (:func:`dumps`,
+:func:`decode_body`) and the :mod:`settee.errors` class of a non-2xx answer
+(:func:`error_for_answer`). Neither imports an HTTP library.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from settee import errors
+from settee.urls import quote_segment, redact_url
+
+__all__ = [
+    "BASE_HEADERS",
+    "decode_body",
+    "dumps",
+    "error_for_answer",
+    "request_body",
+    "request_url",
+    "segments_url",
+]
+
+#: Headers every request carries (the transport's options may add more).
+BASE_HEADERS: dict[str, str] = {"Accept": "application/json", "User-Agent": "settee"}
+
+
+def segments_url(base_url: str, *segments: str) -> str:
+    """Absolute URL of ``segments`` under ``base_url``, each encoded as ONE segment."""
+    if not segments:
+        return base_url + "/"
+    return base_url + "/" + "/".join(quote_segment(s) for s in segments)
+
+
+def request_url(
+    base_url: str,
+    path: str | tuple[str, ...] | list[str],
+    params: Mapping[str, Any] | None = None,
+) -> str:
+    """The URL to send: raw segments (encoded here), an absolute URL, or a path under the base.
+
+    ``params`` become the query string (``None`` values dropped).
+    """
+    if isinstance(path, (tuple, list)):
+        url = segments_url(base_url, *path)
+    elif path.startswith(("http://", "https://")):
+        url = path
+    else:
+        url = base_url + "/" + path.lstrip("/")
+    if params:
+        query = urlencode([(k, v) for k, v in params.items() if v is not None], doseq=True)
+        if query:
+            url = f"{url}?{query}"
+    return url
+
+
+def request_body(
+    json_body: Any, data: bytes | str | None, headers: Mapping[str, str] | None
+) -> tuple[bytes | None, dict[str, str]]:
+    """The body bytes and the headers of a request; ``TypeError`` for a body JSON cannot encode."""
+    send_headers: dict[str, str] = dict(headers or {})
+    body: bytes | None = None
+    if json_body is not None:
+        body = dumps(json_body)
+        send_headers.setdefault("Content-Type", "application/json")
+    elif data is not None:
+        body = data.encode() if isinstance(data, str) else data
+    return body, send_headers
+
+
+def dumps(value: Any) -> bytes:
+    """Serialise ``value`` as JSON; ``TypeError`` naming the culprit if it cannot be."""
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return text.encode("utf-8")  # a lone surrogate cannot be: refused here
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"value is not JSON-serialisable: {exc}") from exc
+
+
+def decode_body(
+    content: bytes, *, status: int, content_type: str | None, method: str | None, url: str
+) -> Any:
+    """The JSON value of an answer's ``content``; ``TransportError`` if it is not valid JSON."""
+    try:
+        return json.loads(content)
+    except ValueError as exc:
+        raise errors.TransportError(
+            f"server answered {status} with a body that is not valid JSON "
+            f"(Content-Type {content_type or '?'}, {len(content or b'')} bytes)",
+            method=method,
+            url=redact_url(url),
+        ) from exc
+
+
+def error_for_answer(
+    status: int,
+    content: bytes,
+    *,
+    method: str | None,
+    url: str,
+    not_found: type[errors.NotFound] = errors.NotFound,
+) -> errors.CouchError:
+    """The :mod:`settee.errors` exception for a non-2xx answer (``status`` and body ``content``)."""
+    body: Any = None
+    try:
+        body = json.loads(content) if content else None
+    except ValueError:
+        body = None
+    error = reason = None
+    if isinstance(body, dict):
+        error = body.get("error")
+        reason = (
+            body.get("reason")
+            or body.get("detail")
+            or body.get("message")
+            or body.get("error_description")  # OAuth2 token endpoints
+        )
+        if error is not None and not isinstance(error, str):
+            error = json.dumps(error)
+        if reason is not None and not isinstance(reason, str):
+            reason = json.dumps(reason)
+    elif content:
+        reason = content[:200].decode("utf-8", "replace")
+    return errors.error_for(
+        status,
+        error,
+        reason,
+        method=method,
+        url=redact_url(url),
+        body=body,
+        not_found=not_found,
+    )

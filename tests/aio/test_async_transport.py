@@ -1,0 +1,126 @@
+"""settee.http.AsyncTransport against PouchDB Server, and through the fault proxy."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from settee import errors
+from settee.http.async_transport import AsyncTransport
+from settee.http.options import TransportOptions
+from settee.http.retry import NOTHING_SENT, SENT, RetryPolicy
+from tests.conftest import Server, unique_name
+from tests.http.proxy import FaultProxy
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_json_errors_and_ids(pouchdb_server: Server) -> None:
+    async with await AsyncTransport.open(pouchdb_server.url, auth=pouchdb_server.auth) as t:
+        db = unique_name("at")
+        assert (await t.json("PUT", (db,)))["ok"] is True
+        with pytest.raises(errors.PreconditionFailed):
+            await t.json("PUT", (db,))
+        # ".." and "a/b" stay one segment each: no id reaches another endpoint.
+        for docid in ("..", "a/b", "é ?#"):
+            answer = await t.json("PUT", (db, docid), json_body={"n": 1})
+            assert answer["id"] == docid
+            assert (await t.json("GET", (db, docid)))["_id"] == docid
+        with pytest.raises(errors.NotFound):
+            await t.json("GET", (db, "missing"))
+        with pytest.raises(TypeError):
+            await t.json("PUT", (db, "x"), json_body={"bad": object()})
+        await t.json("DELETE", (db,))
+
+
+async def test_streamed_body(pouchdb_server: Server) -> None:
+    async with await AsyncTransport.open(pouchdb_server.url, auth=pouchdb_server.auth) as t:
+        db = unique_name("at")
+        await t.json("PUT", (db,))
+        await t.json("POST", (db, "_bulk_docs"), json_body={"docs": [{"n": i} for i in range(50)]})
+        response = await t.request("GET", (db, "_all_docs"), stream=True)
+        body = b"".join([block async for block in response.aiter_bytes()])
+        await response.aclose()
+        assert body.count(b'"id"') == 50
+        await t.json("DELETE", (db,))
+
+
+@pytest.fixture
+def proxy(pouchdb_server: Server) -> Iterator[FaultProxy]:
+    with FaultProxy(int(pouchdb_server.url.rsplit(":", 1)[1])) as running:
+        yield running
+
+
+async def test_retries_a_read_not_a_write(pouchdb_server: Server, proxy: FaultProxy) -> None:
+    options = TransportOptions(backoff_factor=0.01)
+    async with await AsyncTransport.open(proxy.url, auth=pouchdb_server.auth, options=options) as t:
+        db = unique_name("at")
+        await t.json("PUT", (db,))
+        # Injected answers go to new connections: drop the pooled one first.
+        proxy.drop_all()
+        proxy.inject_status(503, 2)
+        assert (await t.json("GET", (db,)))["db_name"] == db  # replayed after two 503s
+        proxy.drop_all()
+        proxy.inject_status(503, 1)
+        with pytest.raises(errors.ServerError) as refused:
+            await t.json("POST", (db,), json_body={"n": 1})  # a POST may have applied
+        assert refused.value.status == 503
+        proxy.drop_all()
+        proxy.inject_status(429, 1)
+        assert (await t.json("POST", (db,), json_body={"n": 2}))["ok"]  # 429: not processed
+        await t.json("DELETE", (db,))
+
+
+async def test_connection_refused_is_a_transport_error() -> None:
+    options = TransportOptions(max_retries=1, backoff_factor=0.01)
+    async with await AsyncTransport.open("http://127.0.0.1:9", options=options) as t:
+        with pytest.raises(errors.TransportError):
+            await t.json("GET", ())
+
+
+def test_next_attempt_is_the_sync_rules() -> None:
+    policy = RetryPolicy(
+        total=2,
+        connect=2,
+        read=2,
+        status=2,
+        status_forcelist=(503,),
+        allowed_methods=None,
+        raise_on_status=False,
+        backoff_factor=0.0,
+    )
+    url = "http://h/db/doc"
+    assert policy.next_attempt("GET", url, status=503, headers={}) is not None
+    assert policy.next_attempt("POST", url, status=503, headers={}) is None
+    assert policy.next_attempt("POST", url, status=200, headers={}) is None
+    assert policy.next_attempt("POST", url, failure=NOTHING_SENT) is not None
+    assert policy.next_attempt("POST", url, failure=SENT) is None
+    assert policy.next_attempt("PUT", url + "?rev=1-a", failure=SENT) is not None
+    following, _ = policy.next_attempt("GET", url, failure=SENT) or (None, 0)
+    assert following is not None
+    twice, _ = following.next_attempt("GET", url, failure=SENT) or (None, 0)
+    assert twice is None or twice.next_attempt("GET", url, failure=SENT) is None
+
+
+async def test_backoff_does_not_block_the_loop() -> None:
+    # Two refused connections back off with asyncio.sleep: a ticker keeps running.
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    started = time.monotonic()
+    options = TransportOptions(max_retries=2, backoff_factor=0.1)
+    async with await AsyncTransport.open("http://127.0.0.1:9", options=options) as t:
+        with pytest.raises(errors.TransportError):
+            await t.json("GET", ())
+    task.cancel()
+    assert time.monotonic() - started > 0.1  # it did wait
+    assert ticks >= 5
