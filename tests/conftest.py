@@ -50,8 +50,8 @@ SEMANTICS: dict[str, str] = {
     "versioned_local_docs": "_local documents refuse a stale _rev (Conflict)",
 }
 SEMANTICS_OF: dict[str, frozenset[str]] = {
-    "memory": frozenset(SEMANTICS),
-    "sqlite": frozenset(SEMANTICS),
+    "memory": frozenset(SEMANTICS) - {"versioned_local_docs"},  # as CouchDB 3.5
+    "sqlite": frozenset(SEMANTICS) - {"versioned_local_docs"},
     "pouchdb": frozenset(SEMANTICS),
     "couchdb": frozenset({"read_your_writes", "strict_conflicts"}),  # q=2: order per shard
     "couchdb-cluster": frozenset(),  # n=3 copies: reads may reach a copy behind the write

@@ -393,9 +393,15 @@ def test_local_documents(backend: Backend) -> None:
     assert r1 == {"ok": True, "id": "_local/ck", "rev": "0-1"}
     r2 = backend.put_doc(DB, {"_id": "_local/ck", "_rev": "0-1", "seq": 2})
     assert r2["rev"] == "0-2"
-    with pytest.raises(Conflict):
-        backend.put_doc(DB, {"_id": "_local/ck", "_rev": "0-1", "seq": 3})
-    assert backend.get_doc(DB, "_local/ck") == {"_id": "_local/ck", "_rev": "0-2", "seq": 2}
+    # Unversioned, as in CouchDB 3.5: a stale _rev is the one sent + 1, the last write wins.
+    assert backend.put_doc(DB, {"_id": "_local/ck", "_rev": "0-1", "seq": 3})["rev"] == "0-2"
+    assert backend.get_doc(DB, "_local/ck") == {"_id": "_local/ck", "_rev": "0-2", "seq": 3}
+    assert backend.put_doc(DB, {"_id": "_local/ck", "_rev": "0-7", "seq": 4})["rev"] == "0-8"
+    assert backend.put_doc(DB, {"_id": "_local/ck", "seq": 5})["rev"] == "0-1"
+    with pytest.raises(BadRequest):
+        backend.put_doc(DB, {"_id": "_local/ck", "_rev": "1-abc", "seq": 6})
+    assert backend.get_doc(DB, "_local/ck")["seq"] == 5
+    assert backend.put_doc(DB, {"_id": "_local/ck", "_rev": "0-1", "seq": 2})["rev"] == "0-2"
     assert backend.all_docs(DB)["rows"] == []
     assert list(backend.changes(DB)) == []
     assert backend.db_info(DB)["update_seq"] == 0
