@@ -181,6 +181,12 @@ class LocalBackend:
         """A ``_find`` page: ``{"docs", "bookmark"}`` (and ``"warning"``)."""
         return find.find(self._state, db, query, partition=partition)
 
+    def explain(
+        self, db: str, query: Mapping[str, Any], *, partition: str | None = None
+    ) -> dict[str, Any]:
+        """``_explain``: which index a ``_find`` of ``query`` reads, and its key range."""
+        return find.explain(self._state, db, query, partition=partition)
+
     def create_index(self, db: str, index: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /db/_index``."""
         return indexes.create_index(self._state, db, index)

@@ -10,6 +10,12 @@ records and answers range scans, inside transactions:
   no caller can change a stored document through a shared reference.
 * Every change bumps the database's ``update_seq``; a document appears in the
   by-seq index once, at its latest seq.
+* Live and deleted document counts are kept per database as documents are
+  saved (``DbMeta.doc_count``/``del_count``), never counted per request.
+* Mango json indexes are rows ``(key bytes, id)`` per index, sorted by key
+  then id, written in the same transaction as the documents they index
+  (:mod:`.jsonindex` computes the keys): an index never disagrees with its
+  documents, whatever happens to the process.
 
 ``MemoryStorage`` keeps dicts behind one lock; ``sqlstore.SQLiteStorage``
 keeps tables in one SQLite file.
@@ -21,13 +27,13 @@ import bisect
 import contextlib
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from settee.backends._local.revtree import RevTree
 
-__all__ = ["DbMeta", "DocInfo", "MemoryStorage", "Storage", "Txn"]
+__all__ = ["DbMeta", "DocInfo", "IndexRow", "MemoryStorage", "Storage", "Txn"]
 
 #: Revision body key: ``(docid, rev)``.
 BodyKey = tuple[str, str]
@@ -54,6 +60,13 @@ class DbMeta:
     revs_limit: int = 1000
     security: dict[str, Any] = field(default_factory=dict)
     partitioned: bool = False
+    #: Live and deleted documents (``_local`` ones aside), kept as documents are saved.
+    doc_count: int = 0
+    del_count: int = 0
+
+
+#: One row of a json index: the encoded key and the document id.
+IndexRow = tuple[bytes, str]
 
 
 class Txn(Protocol):
@@ -81,8 +94,11 @@ class Txn(Protocol):
         infos: Sequence[DocInfo],
         bodies: Sequence[tuple[str, str, str]],
         dropped: Sequence[BodyKey],
+        previous: Mapping[str, DocInfo] | None = None,
     ) -> None:
-        """Store ``infos`` (seqs assigned) and ``bodies``, forget ``dropped``, keep update_seq."""
+        """Store ``infos`` (seqs assigned) and ``bodies``, forget ``dropped``, keep update_seq
+        and the document counts. ``previous`` holds what the transaction read of those
+        documents before (a storage looks up what it lacks)."""
         ...
 
     def scan_ids(
@@ -124,6 +140,35 @@ class Txn(Protocol):
         """Drop the bodies of non-leaf revisions (compaction); return how many."""
         ...
 
+    def index_defs(self, meta: DbMeta) -> dict[str, str]:
+        """``{index name: definition JSON}`` of the json indexes built for ``meta``."""
+        ...
+
+    def set_index(self, meta: DbMeta, name: str, definition: str | None) -> None:
+        """Register ``name`` with no rows (replacing any), or with None drop it and its rows."""
+        ...
+
+    def index_update(
+        self, meta: DbMeta, name: str, removed: Sequence[str], added: Sequence[IndexRow]
+    ) -> None:
+        """Remove the rows of the ``removed`` ids from index ``name``, then add ``added``."""
+        ...
+
+    def index_scan(
+        self,
+        meta: DbMeta,
+        name: str,
+        lo: bytes,
+        hi: bytes,
+        *,
+        descending: bool,
+        limit: int,
+        after: IndexRow | None,
+    ) -> list[IndexRow]:
+        """Rows of index ``name`` with ``lo <= key <= hi``, by (key, id) (reversed when
+        descending), strictly after ``after`` in that order when given."""
+        ...
+
 
 class Storage(Protocol):
     """Transactions plus a way to wait for changes."""
@@ -151,6 +196,40 @@ class Storage(Protocol):
 # -- memory ------------------------------------------------------------------
 
 
+def _row_key(row: IndexRow) -> bytes:
+    return row[0]
+
+
+class _MemIndex:
+    """One json index in memory: rows sorted by (key, id), and each id's key."""
+
+    __slots__ = ("definition", "keys", "rows")
+
+    def __init__(self, definition: str) -> None:
+        self.definition = definition
+        self.rows: list[IndexRow] = []
+        self.keys: dict[str, bytes] = {}
+
+    def update(self, removed: Sequence[str], added: Sequence[IndexRow]) -> None:
+        gone = [(self.keys.pop(docid), docid) for docid in removed if docid in self.keys]
+        if len(gone) + len(added) > 64:
+            # A big batch: one merge (timsort finds the two sorted runs) beats many inserts.
+            if gone:
+                dead = {docid for _, docid in gone}
+                self.rows = [row for row in self.rows if row[1] not in dead]
+            self.rows.extend(added)
+            self.rows.sort()
+        else:
+            for row in gone:
+                index = bisect.bisect_left(self.rows, row)
+                if index < len(self.rows) and self.rows[index] == row:
+                    del self.rows[index]
+            for row in added:
+                bisect.insort(self.rows, row)
+        for key, docid in added:
+            self.keys[docid] = key
+
+
 class _MemDb:
     def __init__(self, name: str, partitioned: bool) -> None:
         self.meta = DbMeta(name=name, handle=self, update_seq=0, partitioned=partitioned)
@@ -159,14 +238,8 @@ class _MemDb:
         self.local: dict[str, tuple[str, str]] = {}
         self.by_seq: dict[int, str] = {}
         self.seq_list: list[int] = []
-        self._sorted_ids: list[str] | None = []
-        self.live = 0
-        self.deleted = 0
-
-    def sorted_ids(self) -> list[str]:
-        if self._sorted_ids is None:
-            self._sorted_ids = sorted(self.docs)
-        return self._sorted_ids
+        self.sorted_ids: list[str] = []
+        self.indexes: dict[str, _MemIndex] = {}
 
     def live_seqs(self) -> list[int]:
         # seq_list only grows; dead entries are dropped when they dominate.
@@ -226,31 +299,35 @@ class _MemTxn:
         infos: Sequence[DocInfo],
         bodies: Sequence[tuple[str, str, str]],
         dropped: Sequence[BodyKey],
+        previous: Mapping[str, DocInfo] | None = None,
     ) -> None:
         db: _MemDb = meta.handle
         for docid, rev, body in bodies:
             db.bodies.setdefault(docid, {})[rev] = body
         for docid, rev in dropped:
             db.bodies.get(docid, {}).pop(rev, None)
-        new_ids = [info.id for info in infos if info.id not in db.docs]
-        if db._sorted_ids is not None:
-            if len(new_ids) <= 64:
-                for docid in new_ids:
-                    bisect.insort(db._sorted_ids, docid)
-            else:
-                db._sorted_ids = None  # re-sorted on the next scan
+        new_ids = sorted(info.id for info in infos if info.id not in db.docs)
+        ids = db.sorted_ids
+        if len(new_ids) <= 64:
+            for docid in new_ids:
+                bisect.insort(ids, docid)
+        elif not ids or new_ids[0] > ids[-1]:
+            ids.extend(new_ids)
+        else:
+            ids.extend(new_ids)
+            ids.sort()  # two sorted runs: timsort merges them in linear time
         for info in infos:
             old = db.docs.get(info.id)
             if old is not None:
                 db.by_seq.pop(old.seq, None)
                 if old.deleted:
-                    db.deleted -= 1
+                    meta.del_count -= 1
                 else:
-                    db.live -= 1
+                    meta.doc_count -= 1
             if info.deleted:
-                db.deleted += 1
+                meta.del_count += 1
             else:
-                db.live += 1
+                meta.doc_count += 1
             db.docs[info.id] = info
             db.by_seq[info.seq] = info.id
             db.seq_list.append(info.seq)
@@ -268,7 +345,7 @@ class _MemTxn:
         include_deleted: bool,
     ) -> list[DocInfo]:
         db: _MemDb = meta.handle
-        ids = db.sorted_ids()
+        ids = db.sorted_ids
         start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
         indexes = range(end - 1, start - 1, -1) if descending else range(start, end)
         out: list[DocInfo] = []
@@ -285,9 +362,11 @@ class _MemTxn:
     ) -> tuple[int, int]:
         db: _MemDb = meta.handle
         if lo is None and hi is None:
-            return db.live, db.deleted
-        ids = db.sorted_ids()
+            return meta.doc_count, meta.del_count
+        ids = db.sorted_ids
         start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
+        if meta.del_count == 0:
+            return end - start, 0
         deleted = sum(1 for index in range(start, end) if db.docs[ids[index]].deleted)
         return end - start - deleted, deleted
 
@@ -313,6 +392,45 @@ class _MemTxn:
         seqs = db.live_seqs()
         start = bisect.bisect_right(seqs, seq)
         return sum(1 for s in seqs[start:] if s in db.by_seq)
+
+    def index_defs(self, meta: DbMeta) -> dict[str, str]:
+        indexes: dict[str, _MemIndex] = meta.handle.indexes
+        return {name: index.definition for name, index in indexes.items()}
+
+    def set_index(self, meta: DbMeta, name: str, definition: str | None) -> None:
+        indexes: dict[str, _MemIndex] = meta.handle.indexes
+        if definition is None:
+            indexes.pop(name, None)
+        else:
+            indexes[name] = _MemIndex(definition)
+
+    def index_update(
+        self, meta: DbMeta, name: str, removed: Sequence[str], added: Sequence[IndexRow]
+    ) -> None:
+        meta.handle.indexes[name].update(removed, added)
+
+    def index_scan(
+        self,
+        meta: DbMeta,
+        name: str,
+        lo: bytes,
+        hi: bytes,
+        *,
+        descending: bool,
+        limit: int,
+        after: IndexRow | None,
+    ) -> list[IndexRow]:
+        rows: list[IndexRow] = meta.handle.indexes[name].rows
+        start = bisect.bisect_left(rows, lo, key=_row_key)
+        end = bisect.bisect_right(rows, hi, key=_row_key)
+        if after is not None:
+            if descending:
+                end = min(end, bisect.bisect_left(rows, after))
+            else:
+                start = max(start, bisect.bisect_right(rows, after))
+        if descending:
+            return rows[max(start, end - limit) : end][::-1]
+        return rows[start : min(end, start + limit)]
 
     def get_local(self, meta: DbMeta, docid: str) -> tuple[str, str] | None:
         local: dict[str, tuple[str, str]] = meta.handle.local

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from settee.backends._local import jsonindex
 from settee.backends._local.attachments import decode_attachments
 from settee.backends._local.local_docs import write_local
 from settee.backends._local.revtree import RevTree, make_rev, parse_rev
@@ -87,11 +88,11 @@ def bulk_docs(
             if result is not None:
                 results.append(result)
         if pending:
-            _save(txn, meta, pending)
+            _save(txn, meta, pending, loaded)
     return results
 
 
-def _save(txn: Txn, meta: DbMeta, pending: dict[str, _Write]) -> None:
+def _save(txn: Txn, meta: DbMeta, pending: dict[str, _Write], loaded: dict[str, DocInfo]) -> None:
     infos: list[DocInfo] = []
     bodies: list[tuple[str, str, str]] = []
     dropped: list[tuple[str, str]] = []
@@ -105,7 +106,10 @@ def _save(txn: Txn, meta: DbMeta, pending: dict[str, _Write]) -> None:
         # A revision written and stemmed away in the same batch is never stored.
         bodies.extend((docid, rev, text) for rev, text in write.bodies if rev not in gone)
     meta.update_seq = seq
-    txn.save(meta, infos, bodies, dropped)
+    # Index rows are computed before anything is saved: a bad document fails the batch whole.
+    changes = jsonindex.row_changes(txn, meta, infos, bodies)
+    txn.save(meta, infos, bodies, dropped, loaded)
+    jsonindex.apply_row_changes(txn, meta, changes)
 
 
 def _prepare(
