@@ -153,6 +153,7 @@ class _SQLTxn:
             partitioned=bool(partitioned),
             doc_count=doc_count,
             del_count=del_count,
+            uid=dbid,
         )
 
     def create_db(self, name: str, partitioned: bool) -> None:

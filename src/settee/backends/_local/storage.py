@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import itertools
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -60,9 +61,12 @@ class DbMeta:
     revs_limit: int = 1000
     security: dict[str, Any] = field(default_factory=dict)
     partitioned: bool = False
-    #: Live and deleted documents (``_local`` ones aside), kept as documents are saved.
+    #: Live and deleted documents (``_local`` ones aside), kept as documents are saved
+    #: (-1: not kept, in a read-only SQLite file older than the counters).
     doc_count: int = 0
     del_count: int = 0
+    #: Never the uid of another database of the same store, even after a delete.
+    uid: int = -1
 
 
 #: One row of a json index: the encoded key and the document id.
@@ -196,6 +200,9 @@ class Storage(Protocol):
 # -- memory ------------------------------------------------------------------
 
 
+_SERIALS = itertools.count()
+
+
 def _row_key(row: IndexRow) -> bytes:
     return row[0]
 
@@ -232,7 +239,9 @@ class _MemIndex:
 
 class _MemDb:
     def __init__(self, name: str, partitioned: bool) -> None:
-        self.meta = DbMeta(name=name, handle=self, update_seq=0, partitioned=partitioned)
+        self.meta = DbMeta(
+            name=name, handle=self, update_seq=0, partitioned=partitioned, uid=next(_SERIALS)
+        )
         self.docs: dict[str, DocInfo] = {}
         self.bodies: dict[str, dict[str, str]] = {}
         self.local: dict[str, tuple[str, str]] = {}
