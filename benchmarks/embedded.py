@@ -28,6 +28,7 @@ same size, growth between sizes, and peak RSS.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -112,9 +113,7 @@ def run_settee(url: str, count: int, rounds: int) -> dict[str, float]:
     out["point reads"] = best(rounds, lambda: [db.get(i, remote=True) for i in ids])
     found = db.get_query_result(SELECTOR, page_size=1000).all()
     out["_rows mango"] = len(found)
-    out["indexed mango"] = best(
-        rounds, lambda: db.get_query_result(SELECTOR, page_size=1000).all()
-    )
+    out["indexed mango"] = best(rounds, lambda: db.get_query_result(SELECTOR, page_size=1000).all())
     out["all_docs scan"] = best(rounds, lambda: sum(1 for _ in db.all_docs(page_size=1000)))
     out["changes"] = best(rounds, lambda: sum(1 for _ in db.changes()))
     blob = os.urandom(ATTACHMENT)
@@ -258,10 +257,11 @@ def main() -> None:
             raw = row["raw"][work]
             sq = row["sqlite"][work]
             mem = row["memory"][work]
-            print(f"{work:<18}{raw:>9.4f}{sq:>10.4f}{sq / raw:>6.1f}x{mem:>10.4f}{mem / raw:>6.1f}x")
+            ratios = f"{sq:>10.4f}{sq / raw:>6.1f}x{mem:>10.4f}{mem / raw:>6.1f}x"
+            print(f"{work:<18}{raw:>9.4f}{ratios}")
         peaks = "  ".join(f"{kind} {row[kind]['_peak MiB']:.0f}" for kind in KINDS)
         print(f"{'peak RSS MiB':<18}{peaks}")
-    for small, large in zip(sizes, sizes[1:], strict=False):
+    for small, large in itertools.pairwise(sizes):
         print(f"\ngrowth time({large:,}) / time({small:,})")
         for work in works:
             cells = "  ".join(
