@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import json
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -311,11 +311,16 @@ def row_changes(
     meta: DbMeta,
     infos: Sequence[DocInfo],
     bodies: Sequence[tuple[str, str, str]],
+    parsed: Mapping[tuple[str, str], dict[str, Any]] | None = None,
+    existed: Container[str] | None = None,
 ) -> RowChanges:
-    """What the built indexes need for ``infos`` (about to be saved with ``bodies``)."""
+    """What the built indexes need for ``infos`` (about to be saved with ``bodies``;
+    ``parsed`` holds some of them as dicts already, keyed ``(id, rev)``; only ids in
+    ``existed``, when given, can have rows to remove)."""
     built = txn.index_defs(meta)
     if not built:
         return []
+    parsed = parsed or {}
     staged = {(docid, rev): text for docid, rev, text in bodies}
     wanted = [
         (info.id, info.winner)
@@ -327,14 +332,19 @@ def row_changes(
     for info in infos:
         if info.id.startswith("_design/"):
             continue
-        text = None
-        if not info.deleted:
-            text = staged.get((info.id, info.winner)) or stored.get((info.id, info.winner))
+        if info.deleted:
+            docs.append((info.id, None))
+            continue
+        body = parsed.get((info.id, info.winner))
+        if body is not None:
+            docs.append((info.id, {**body, "_id": info.id, "_rev": info.winner}))
+            continue
+        text = staged.get((info.id, info.winner)) or stored.get((info.id, info.winner))
         docs.append((info.id, _doc(info, text) if text is not None else None))
     out: RowChanges = []
     for key, definition in built.items():
         keyer = _keyer(definition)
-        removed = [docid for docid, _ in docs]
+        removed = [docid for docid, _ in docs if existed is None or docid in existed]
         added: list[IndexRow] = []
         for docid, doc in docs:
             row = keyer.key(doc) if doc is not None else None

@@ -33,7 +33,6 @@ from typing import Any
 from urllib.parse import quote
 
 from settee._validate import check_number
-from settee.backends._local.revtree import RevTree
 from settee.backends._local.storage import BodyKey, DbMeta, DocInfo, IndexRow, Txn
 from settee.errors import Forbidden, ServerError
 
@@ -117,7 +116,7 @@ def _has_counts(conn: sqlite3.Connection) -> bool:
 
 def _info(row: Sequence[Any]) -> DocInfo:
     docid, seq, deleted, winner, tree = row
-    return DocInfo(docid, seq, RevTree.from_json(json.loads(tree)), winner, bool(deleted))
+    return DocInfo.lazy(docid, seq, tree, winner, bool(deleted))
 
 
 _DOC_COLUMNS = "id, seq, deleted, winner, tree"

@@ -26,6 +26,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import itertools
+import json
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -40,15 +41,62 @@ __all__ = ["DbMeta", "DocInfo", "IndexRow", "MemoryStorage", "Storage", "Txn"]
 BodyKey = tuple[str, str]
 
 
-@dataclass(slots=True)
 class DocInfo:
-    """One document's metadata: the latest seq and the revision tree."""
+    """One document's metadata: the latest seq and the revision tree.
 
-    id: str
-    seq: int
-    tree: RevTree
-    winner: str
-    deleted: bool
+    A storage may hand the tree over as its JSON text (:meth:`lazy`): it is parsed
+    the first time ``tree`` is read, so listings that need only ids and winning
+    revisions never parse it.
+    """
+
+    __slots__ = ("_text", "_tree", "deleted", "id", "seq", "winner")
+
+    def __init__(self, id: str, seq: int, tree: RevTree, winner: str, deleted: bool) -> None:
+        self.id = id
+        self.seq = seq
+        self._tree: RevTree | None = tree
+        self._text: str | None = None
+        self.winner = winner
+        self.deleted = deleted
+
+    @classmethod
+    def lazy(cls, id: str, seq: int, tree_json: str, winner: str, deleted: bool) -> DocInfo:
+        """A record whose tree is parsed from ``tree_json`` when first read."""
+        info = cls.__new__(cls)
+        info.id, info.seq, info.winner, info.deleted = id, seq, winner, deleted
+        info._tree, info._text = None, tree_json
+        return info
+
+    @property
+    def tree(self) -> RevTree:
+        """The revision tree."""
+        if self._tree is None:
+            assert self._text is not None
+            self._tree = RevTree.from_json(json.loads(self._text))
+            self._text = None
+        return self._tree
+
+    @tree.setter
+    def tree(self, tree: RevTree) -> None:
+        self._tree, self._text = tree, None
+
+    def __repr__(self) -> str:
+        return (
+            f"DocInfo({self.id!r}, seq={self.seq}, winner={self.winner!r}, deleted={self.deleted})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DocInfo):
+            return NotImplemented
+        return (self.id, self.seq, self.winner, self.deleted, self.tree.to_json()) == (
+            other.id,
+            other.seq,
+            other.winner,
+            other.deleted,
+            other.tree.to_json(),
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass(slots=True)

@@ -46,12 +46,14 @@ def result_error(result: Mapping[str, Any]) -> CouchError:
 class _Write:
     """One document's pending state inside a write batch."""
 
-    __slots__ = ("bodies", "dropped", "info")
+    __slots__ = ("bodies", "dropped", "info", "parsed")
 
     def __init__(self, info: DocInfo) -> None:
         self.info = info
         self.bodies: list[tuple[str, str]] = []
         self.dropped: list[str] = []
+        # The staged bodies as dicts, so the json indexes need not parse them again.
+        self.parsed: dict[str, dict[str, Any]] = {}
 
 
 def bulk_docs(
@@ -107,7 +109,12 @@ def _save(txn: Txn, meta: DbMeta, pending: dict[str, _Write], loaded: dict[str, 
         bodies.extend((docid, rev, text) for rev, text in write.bodies if rev not in gone)
     meta.update_seq = seq
     # Index rows are computed before anything is saved: a bad document fails the batch whole.
-    changes = jsonindex.row_changes(txn, meta, infos, bodies)
+    parsed = {
+        (docid, write.info.winner): write.parsed[write.info.winner]
+        for docid, write in pending.items()
+        if write.info.winner in write.parsed
+    }
+    changes = jsonindex.row_changes(txn, meta, infos, bodies, parsed, loaded)
     txn.save(meta, infos, bodies, dropped, loaded)
     jsonindex.apply_row_changes(txn, meta, changes)
 
@@ -230,7 +237,7 @@ def _edit(
         text = dumps(body)
     tree.add(new_rev, parent, deleted)
     dropped = tree.stem(meta.revs_limit)
-    _stage(pending, docid, tree, text, new_rev, dropped)
+    _stage(pending, docid, tree, text, new_rev, dropped, body)
     return {"ok": True, "id": docid, "rev": new_rev}
 
 
@@ -278,7 +285,7 @@ def _replicate(
     text = dumps(body)
     tree.merge_path(path, deleted)
     dropped = tree.stem(meta.revs_limit)
-    _stage(pending, docid, tree, text, rev, dropped)
+    _stage(pending, docid, tree, text, rev, dropped, body)
     return None
 
 
@@ -289,6 +296,7 @@ def _stage(
     text: str,
     new_rev: str,
     dropped: list[str],
+    body: dict[str, Any],
 ) -> None:
     winner = tree.winner()
     info = DocInfo(docid, 0, tree, winner, tree.is_deleted(winner))
@@ -296,6 +304,7 @@ def _stage(
     write = pending.pop(docid, None) or _Write(info)
     write.info = info
     write.bodies.append((new_rev, text))
+    write.parsed[new_rev] = body
     write.dropped.extend(dropped)
     pending[docid] = write
 
