@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import quote
 
 from settee._validate import check_number
-from settee.backends._local.storage import BodyKey, DbMeta, DocInfo, IndexRow, Txn
+from settee.backends._local.storage import BodyKey, DbMeta, DocInfo, IndexRow, Txn, blob_refs
 from settee.errors import Forbidden, ServerError
 
 __all__ = ["SQLiteStorage"]
@@ -78,6 +78,14 @@ CREATE TABLE IF NOT EXISTS mango_rows (
     PRIMARY KEY (dbid, name, key, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS mango_rows_by_id ON mango_rows (dbid, name, id);
+CREATE TABLE IF NOT EXISTS att_chunks (
+    dbid INTEGER NOT NULL,
+    blob TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    created REAL NOT NULL,
+    data BLOB NOT NULL,
+    UNIQUE (dbid, blob, n)
+);
 CREATE TABLE IF NOT EXISTS local_docs (
     dbid INTEGER NOT NULL,
     id TEXT NOT NULL,
@@ -161,7 +169,8 @@ class _SQLTxn:
         )
 
     def drop_db(self, meta: DbMeta) -> None:
-        for table in ("docs", "revs", "local_docs", "mango_rows", "mango_indexes", "dbs"):
+        tables = ("docs", "revs", "local_docs", "mango_rows", "mango_indexes", "att_chunks", "dbs")
+        for table in tables:
             self.conn.execute(f"DELETE FROM {table} WHERE dbid = ?", (meta.handle,))
 
     def set_db_props(self, meta: DbMeta) -> None:
@@ -318,6 +327,34 @@ class _SQLTxn:
             "SELECT COUNT(*) FROM docs WHERE dbid = ? AND seq > ?", (meta.handle, seq)
         ).fetchone()
         return int(count)
+
+    # -- attachment contents -------------------------------------------------
+    def put_chunk(self, meta: DbMeta, blob: str, n: int, data: bytes) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO att_chunks (dbid, blob, n, created, data) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (meta.handle, blob, n, time.time(), data),
+        )
+
+    def get_chunk(self, meta: DbMeta, blob: str, n: int) -> bytes | None:
+        row = self.conn.execute(
+            "SELECT data FROM att_chunks WHERE dbid = ? AND blob = ? AND n = ?",
+            (meta.handle, blob, n),
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def prune_blobs(self, meta: DbMeta, before: float) -> int:
+        rows = self.conn.execute(
+            "SELECT body FROM revs WHERE dbid = ? AND body LIKE '%\"blob\":%'", (meta.handle,)
+        )
+        used = blob_refs(text for (text,) in rows)
+        stored = self.conn.execute(
+            "SELECT blob, MIN(created) FROM att_chunks WHERE dbid = ? GROUP BY blob",
+            (meta.handle,),
+        ).fetchall()
+        doomed = [(meta.handle, b) for b, made in stored if b not in used and made < before]
+        self.conn.executemany("DELETE FROM att_chunks WHERE dbid = ? AND blob = ?", doomed)
+        return len(doomed)
 
     # -- json indexes --------------------------------------------------------
     def index_defs(self, meta: DbMeta) -> dict[str, str]:

@@ -29,13 +29,21 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from settee.backends._local.revtree import RevTree
 
-__all__ = ["DbMeta", "DocInfo", "IndexRow", "MemoryStorage", "Storage", "Txn"]
+__all__ = [
+    "DbMeta",
+    "DocInfo",
+    "IndexRow",
+    "MemoryStorage",
+    "Storage",
+    "Txn",
+    "blob_refs",
+]
 
 #: Revision body key: ``(docid, rev)``.
 BodyKey = tuple[str, str]
@@ -192,6 +200,19 @@ class Txn(Protocol):
         """Drop the bodies of non-leaf revisions (compaction); return how many."""
         ...
 
+    def put_chunk(self, meta: DbMeta, blob: str, n: int, data: bytes) -> None:
+        """Store chunk ``n`` of attachment content ``blob``."""
+        ...
+
+    def get_chunk(self, meta: DbMeta, blob: str, n: int) -> bytes | None:
+        """Chunk ``n`` of ``blob``, or None past its end."""
+        ...
+
+    def prune_blobs(self, meta: DbMeta, before: float) -> int:
+        """Drop the chunks of contents stored before ``before`` (a ``time.time()``) that no
+        stored revision refers to; return how many contents went."""
+        ...
+
     def index_defs(self, meta: DbMeta) -> dict[str, str]:
         """``{index name: definition JSON}`` of the json indexes built for ``meta``."""
         ...
@@ -251,6 +272,17 @@ class Storage(Protocol):
 _SERIALS = itertools.count()
 
 
+def blob_refs(bodies: Iterable[str]) -> set[str]:
+    """The attachment contents (``"blob"`` ids) the revision ``bodies`` refer to."""
+    used: set[str] = set()
+    for text in bodies:
+        if '"blob":' not in text:
+            continue
+        atts = json.loads(text).get("_attachments") or {}
+        used.update(att["blob"] for att in atts.values() if isinstance(att.get("blob"), str))
+    return used
+
+
 def _row_key(row: IndexRow) -> bytes:
     return row[0]
 
@@ -297,6 +329,7 @@ class _MemDb:
         self.seq_list: list[int] = []
         self.sorted_ids: list[str] = []
         self.indexes: dict[str, _MemIndex] = {}
+        self.blobs: dict[str, tuple[float, dict[int, bytes]]] = {}
 
     def live_seqs(self) -> list[int]:
         # seq_list only grows; dead entries are dropped when they dominate.
@@ -498,6 +531,22 @@ class _MemTxn:
 
     def delete_local(self, meta: DbMeta, docid: str) -> None:
         meta.handle.local.pop(docid, None)
+
+    def put_chunk(self, meta: DbMeta, blob: str, n: int, data: bytes) -> None:
+        blobs: dict[str, tuple[float, dict[int, bytes]]] = meta.handle.blobs
+        blobs.setdefault(blob, (time.time(), {}))[1][n] = bytes(data)
+
+    def get_chunk(self, meta: DbMeta, blob: str, n: int) -> bytes | None:
+        found = meta.handle.blobs.get(blob)
+        return None if found is None else found[1].get(n)
+
+    def prune_blobs(self, meta: DbMeta, before: float) -> int:
+        db: _MemDb = meta.handle
+        used = blob_refs(text for revs in db.bodies.values() for text in revs.values())
+        doomed = [b for b, (made, _) in db.blobs.items() if b not in used and made < before]
+        for blob in doomed:
+            del db.blobs[blob]
+        return len(doomed)
 
     def prune_bodies(self, meta: DbMeta) -> int:
         db: _MemDb = meta.handle

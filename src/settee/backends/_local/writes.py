@@ -57,10 +57,16 @@ class _Write:
 
 
 def bulk_docs(
-    state: EngineState, db: str, docs: Sequence[Mapping[str, Any]], *, new_edits: bool = True
+    state: EngineState,
+    db: str,
+    docs: Sequence[Mapping[str, Any]],
+    *,
+    new_edits: bool = True,
+    stored: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Write ``docs`` in one transaction; one result per document (none for successful
-    ``new_edits=False`` writes), errors included, never raised."""
+    ``new_edits=False`` writes), errors included, never raised. ``stored``: attachments
+    of the (one) new edit whose content :func:`.attachments.store_content` stored."""
     if not isinstance(docs, Sequence) or isinstance(docs, (str, bytes)):
         raise BadRequest("docs must be a list of documents", error="bad_request")
     with state.storage.write() as txn:
@@ -81,7 +87,7 @@ def bulk_docs(
                 if docid.startswith("_local/"):
                     result = write_local(txn, meta, doc)
                 elif new_edits:
-                    result = _edit(txn, meta, doc, pending, loaded)
+                    result = _edit(txn, meta, doc, pending, loaded, stored)
                 else:
                     result = _replicate(txn, meta, doc, pending, loaded)
             except CouchError as exc:
@@ -200,6 +206,7 @@ def _edit(
     doc: Mapping[str, Any],
     pending: dict[str, _Write],
     loaded: dict[str, DocInfo],
+    stored: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     docid: str = doc["_id"]
     info = _current(docid, pending, loaded)
@@ -228,6 +235,7 @@ def _edit(
         lambda: _parent_atts(txn, meta, docid, [parent] if parent else [], pending),
         pos,
         keep_revpos=False,
+        stored=stored,
     )
     body = _body(doc)
     text = dumps(body)
@@ -310,11 +318,16 @@ def _stage(
 
 
 def put_doc(
-    state: EngineState, db: str, doc: Mapping[str, Any], params: Mapping[str, Any] | None = None
+    state: EngineState,
+    db: str,
+    doc: Mapping[str, Any],
+    params: Mapping[str, Any] | None = None,
+    *,
+    stored: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Write one document; raise what its ``bulk_docs`` error result says."""
     new_edits = flag(dict(params or {}), "new_edits", True)
-    results = bulk_docs(state, db, [doc], new_edits=new_edits)
+    results = bulk_docs(state, db, [doc], new_edits=new_edits, stored=stored)
     if not results:
         return {"ok": True, "id": doc.get("_id"), "rev": doc.get("_rev")}
     result = results[0]

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 from settee import errors
@@ -483,17 +483,47 @@ class HTTPBackend:
         content_type = response.headers.get("Content-Type", "application/octet-stream")
         return response.content, content_type
 
+    def stream_attachment(
+        self, db: str, docid: str, name: str, write_to: IO[bytes], *, rev: str | None = None
+    ) -> str:
+        """``GET`` the attachment as a streamed response, written to ``write_to`` in chunks
+        of 1 MiB; return its content type. ``NotFound`` if absent."""
+        response = self.transport.request(
+            "GET",
+            self._attachment_path(db, docid, name),
+            params=encode_params({"rev": rev}),
+            headers={"Accept": "*/*"},
+            stream=True,
+        )
+        with response:
+            for chunk in self.transport.iter_body(response, 1 << 20):
+                write_to.write(chunk)
+        return str(response.headers.get("Content-Type", "application/octet-stream"))
+
     def put_attachment(
-        self, db: str, docid: str, name: str, data: bytes, content_type: str, *, rev: str | None
+        self,
+        db: str,
+        docid: str,
+        name: str,
+        data: bytes | IO[bytes],
+        content_type: str,
+        *,
+        rev: str | None,
     ) -> dict[str, Any]:
-        """``PUT /db/docid/name?rev=``; creates the document when ``rev`` is None."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
+        """``PUT /db/docid/name?rev=``; creates the document when ``rev`` is None. A binary
+        file object is sent as a streamed request body (never read whole)."""
+        body: bytes | IO[bytes]
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            body = bytes(data)
+        elif hasattr(data, "read"):
+            body = data
+        else:
             raise TypeError(f"attachment data must be bytes, not {type(data).__name__}")
         result: dict[str, Any] = self.transport.json(
             "PUT",
             self._attachment_path(db, docid, name),
             params=encode_params({"rev": rev}),
-            data=bytes(data),
+            data=body,
             headers={"Content-Type": content_type},
         )
         return result
