@@ -237,6 +237,12 @@ class Backend(Protocol):
         """``POST /db/_find``: ``{"docs": [...], "bookmark": ..., "warning"?: ...}``."""
         ...
 
+    def explain(
+        self, db: str, query: Mapping[str, Any], *, partition: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /db/_explain``: the index a ``_find`` of ``query`` would use (``index``)."""
+        ...
+
     def create_index(self, db: str, index: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /db/_index`` body as given; ``{"result": "created"|"exists", "id", "name"}``."""
         ...

@@ -86,7 +86,17 @@ def _number(value: float) -> bytes:
         raw = bytearray(b ^ 0xFF for b in raw)
     else:
         raw[0] |= 0x80
-    return bytes(raw)
+    # Integers that share a double with their neighbours (beyond 2**53) are told apart
+    # by how far they are from it: 0x01 none, 0x00 below, 0x02 above (then 16 bytes).
+    delta = 0
+    if isinstance(value, int) and abs(value) > 2**53 and number not in _INFINITIES:
+        delta = value - int(number)
+    if delta == 0 or abs(delta) >= 2**127:
+        return bytes(raw) + b"\x01"
+    return bytes(raw) + (b"\x02" if delta > 0 else b"\x00") + (delta + 2**127).to_bytes(16, "big")
+
+
+_INFINITIES = (float("inf"), float("-inf"))
 
 
 def _encode(value: Any, out: bytearray) -> None:
@@ -120,8 +130,9 @@ def _encode(value: Any, out: bytearray) -> None:
 def encode(value: Any, *, raw: bool = False) -> bytes:
     """Bytes that order as CouchDB collates ``value`` (strings by code point with ``raw``).
 
-    Numbers are compared as doubles: integers beyond 2**53 that round to the
-    same double tie (the query's selector still decides what matches).
+    Numbers compare by value, integers beyond 2**53 exactly up to about 2**180
+    (beyond that, those that round to one double tie: the selector still decides
+    what matches).
     """
     if raw and isinstance(value, str):
         return bytes([_STRING]) + value.encode("utf-8").replace(b"\x00", b"\x00\xff") + b"\x00\x00"
@@ -215,17 +226,21 @@ def defined_indexes(txn: Txn, meta: DbMeta) -> list[IndexDef]:
             options = view.get("options") if isinstance(view, dict) else None
             definition = options.get("def") if isinstance(options, dict) else None
             if isinstance(definition, dict) and _valid(definition):
-                out.append(IndexDef(ddoc_id, name, definition))
+                out.append(IndexDef(ddoc_id, name, _normal(definition)))
     return out
 
 
-def _valid(definition: Any) -> bool:
-    if not isinstance(definition, dict):
-        return False
+def _valid(definition: dict[str, Any]) -> bool:
     fields = definition.get("fields")
     if not isinstance(fields, list) or not fields:
         return False
-    return all(isinstance(f, dict) and len(f) == 1 for f in fields)
+    return all(isinstance(f, str) or (isinstance(f, dict) and len(f) == 1) for f in fields)
+
+
+def _normal(definition: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` as ``[{name: direction}]`` (a bare name is ascending)."""
+    fields = [{f: "asc"} if isinstance(f, str) else f for f in definition["fields"]]
+    return {**definition, "fields": fields}
 
 
 def usable_indexes(txn: Txn, meta: DbMeta) -> tuple[list[IndexDef], list[IndexDef]]:
@@ -456,9 +471,11 @@ def _narrow(index: IndexDef, conds: Mapping[Any, Any], descending: bool) -> Plan
         upper = next(((op, arg) for op, arg in found if op in ("$lt", "$lte")), None)
         if lower is not None:
             lo = encode(lower[1], raw=raw)
+            if lower[0] == "$gt" and _exact(lower[1]):
+                lo += TOP  # past every key equal to the bound
             start.append(lower[1])
         if upper is not None:
-            hi = encode(upper[1], raw=raw)
+            hi = encode(upper[1], raw=raw)  # $lt too: its edge is left to the selector
             end.append(upper[1])
         if lower is not None or upper is not None:
             narrowed += 1
@@ -473,6 +490,14 @@ def _narrow(index: IndexDef, conds: Mapping[Any, Any], descending: bool) -> Plan
         start_key=start,
         end_key=[*end, "<MAX>"],
     )
+
+
+def _exact(value: Any) -> bool:
+    """Whether keys equal to ``value``'s encoding are exactly the values equal to it
+    (not so for the largest integers, see :func:`encode`)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return not isinstance(value, (list, dict))
+    return abs(value) <= 2**170
 
 
 def _named(use_index: Any) -> tuple[str, str] | None:

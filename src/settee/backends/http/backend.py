@@ -358,6 +358,19 @@ class HTTPBackend:
         )
         return result
 
+    def explain(
+        self, db: str, query: Mapping[str, Any], *, partition: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /db/_explain`` (or the partition's): which index a ``_find`` would use."""
+        data = Transport.dumps(dict(query))  # TypeError before any request
+        result: dict[str, Any] = self.transport.json(
+            "POST",
+            self._partitioned(db, partition, "_explain"),
+            data=data,
+            headers={"Content-Type": "application/json"},
+        )
+        return result
+
     def create_index(self, db: str, index: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /db/_index``."""
         result: dict[str, Any] = self._json(
