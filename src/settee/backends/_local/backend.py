@@ -9,6 +9,7 @@ written through ``get_doc``/``put_doc`` (stored form in :mod:`.attachments`).
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import uuid
@@ -31,6 +32,9 @@ __all__ = ["BLOB_GRACE_SECONDS", "LocalBackend", "ignore_options", "settee_versi
 
 #: How old an unreferenced attachment content must be before compaction drops it.
 BLOB_GRACE_SECONDS = 3600.0
+
+# Attachments given as bytes up to this size stay inline in the revision body.
+_INLINE_MAX = 64 * 1024
 
 
 def ignore_options(
@@ -327,8 +331,10 @@ class LocalBackend:
             doc.pop("_deleted", None)
         atts = doc.setdefault("_attachments", {})
         if isinstance(data, (bytes, bytearray)):
-            atts[name] = {"content_type": content_type, "data": b64(bytes(data))}
-            return self.put_doc(db, doc)
+            if len(data) <= _INLINE_MAX:
+                atts[name] = {"content_type": content_type, "data": b64(bytes(data))}
+                return self.put_doc(db, doc)
+            data = io.BytesIO(data)  # large: stored in chunks, no base64 or JSON of it
         content = store_content(self._state, db, data)
         atts[name] = {"stub": True}
         stored = {name: {**content, "content_type": content_type}}
