@@ -19,7 +19,7 @@ import io
 import json
 import uuid
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from settee import errors
 from settee._validate import check_int, check_json, validate_doc_id
@@ -222,13 +222,19 @@ class Document(dict[str, Any]):
         """The attachment's content: ``bytes`` (``"binary"``), ``str`` (``"text"``) or JSON.
 
         ``attachment_type`` None picks by content type (``text/*`` -> str,
-        ``application/json`` -> parsed JSON, else bytes). With ``write_to`` the
-        raw content is also written to that file object (bytes to a binary
-        file, text to a text file). Raises ``NotFound`` if it does not exist.
+        ``application/json`` -> parsed JSON, else bytes). With a binary file
+        ``write_to`` the content is streamed into it in chunks, never whole in
+        memory, and None is returned; with a text file it is decoded and
+        written, and returned too. Raises ``NotFound`` if it does not exist.
         """
         if attachment_type not in (None, "binary", "text", "json"):
             raise ValueError("attachment_type must be None, 'binary', 'text' or 'json'")
         backend, db = self._backend_args()
+        if write_to is not None and not isinstance(write_to, io.TextIOBase):
+            backend.stream_attachment(
+                db, self._require_id(), attachment, write_to, rev=self.get("_rev")
+            )
+            return None
         data, content_type = backend.get_attachment(
             db, self._require_id(), attachment, rev=self.get("_rev")
         )
@@ -257,33 +263,42 @@ class Document(dict[str, Any]):
     ) -> dict[str, Any]:
         """Add or replace an attachment; update ``_rev``; return the server's answer.
 
-        ``data`` may be bytes, str (UTF-8 encoded) or a readable file object.
+        ``data`` may be bytes, str (UTF-8 encoded) or a readable file object;
+        a seekable binary file is read in chunks from where it stands and sent
+        as a stream, never whole in memory (any other file is read whole).
         Creates the document when it has no ``_rev``. ``Conflict`` if ``_rev`` is stale.
         """
         if not isinstance(attachment, str) or not attachment:
             raise ValueError("attachment name must be a non-empty str")
         if not isinstance(content_type, str) or not content_type:
             raise ValueError("content_type must be a non-empty str")
-        if hasattr(data, "read"):
-            data = data.read()
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        if not isinstance(data, (bytes, bytearray)):
-            raise TypeError("attachment data must be bytes, str or a readable file object")
+        streamed = _seekable_binary(data)
+        if streamed is not None:
+            md5, length = _digest_of(streamed)
+            body: bytes | IO[bytes] = streamed
+        else:
+            if hasattr(data, "read"):
+                data = data.read()
+            if isinstance(data, str):
+                data = data.encode("utf-8")
+            if not isinstance(data, (bytes, bytearray)):
+                raise TypeError("attachment data must be bytes, str or a readable file object")
+            body = bytes(data)
+            md5, length = hashlib.md5(body).digest(), len(body)
         if self.get("_id") is None:
             self["_id"] = uuid.uuid4().hex
         backend, db = self._backend_args()
         result: dict[str, Any] = backend.put_attachment(
-            db, self._require_id(), attachment, bytes(data), content_type, rev=self.get("_rev")
+            db, self._require_id(), attachment, body, content_type, rev=self.get("_rev")
         )
         self["_rev"] = result["rev"]
         # A stub keeps the attachment when this copy is saved again later.
         # PouchDB finds a stub's data by digest, CouchDB by name: give both.
-        digest = base64.b64encode(hashlib.md5(data).digest()).decode("ascii")
+        digest = base64.b64encode(md5).decode("ascii")
         self.setdefault("_attachments", {})[attachment] = {
             "content_type": content_type,
             "digest": f"md5-{digest}",
-            "length": len(data),
+            "length": length,
             "stub": True,
         }
         self._database.cache_document(self)
@@ -441,3 +456,30 @@ class DesignDocument(Document):
     def list_indexes(self) -> list[str]:
         """The search index names."""
         return list(self.indexes)
+
+
+def _seekable_binary(data: object) -> IO[bytes] | None:
+    """``data`` as a binary file that can be read twice from where it stands, else None."""
+    if not hasattr(data, "read") or isinstance(data, io.TextIOBase):
+        return None
+    try:
+        if not data.seekable():  # type: ignore[attr-defined]
+            return None
+    except (AttributeError, OSError, ValueError):
+        return None
+    return cast("IO[bytes]", data)
+
+
+def _digest_of(stream: IO[bytes]) -> tuple[bytes, int]:
+    """The md5 and length of ``stream`` from its position on, read in chunks; the
+    position is put back."""
+    start = stream.tell()
+    md5 = hashlib.md5()
+    length = 0
+    while chunk := stream.read(1 << 20):
+        if not isinstance(chunk, bytes):
+            raise TypeError("attachment data must be bytes, str or a readable file object")
+        md5.update(chunk)
+        length += len(chunk)
+    stream.seek(start)
+    return md5.digest(), length

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from settee.backends.base import Backend, MapFunction, ReduceSpec
     from settee.client import Client
 
-__all__ = ["FindOptions", "PythonViewOptions", "QueryScope", "ViewOptions"]
+__all__ = ["FindOptions", "PythonViewOptions", "QueryPlan", "QueryScope", "ViewOptions"]
 
 
 class PythonViewOptions(TypedDict, total=False):
@@ -70,6 +70,22 @@ class ViewOptions(PythonViewOptions, total=False):
     """
 
     reduce: bool
+
+
+class QueryPlan(TypedDict, total=False):
+    """CouchDB's ``_explain`` answer: the chosen ``index`` (``ddoc``, ``name``, ``type``,
+    ``def``), the query as understood, and the key range read (``mrargs``)."""
+
+    dbname: str
+    index: dict[str, Any]
+    partitioned: Any
+    selector: dict[str, Any]
+    opts: dict[str, Any]
+    limit: int
+    skip: int
+    fields: Any
+    mrargs: dict[str, Any]
+    covering: bool
 
 
 class FindOptions(TypedDict, total=False):
@@ -288,3 +304,32 @@ class QueryScope:
             page: FindPage = find({k: v for k, v in query.items() if v is not None})  # type: ignore[assignment]
             return page
         return QueryResult(find, query, page_size=page_size)
+
+    def explain_query(
+        self,
+        selector: Mapping[str, Any],
+        fields: list[str] | None = None,
+        sort: list[Any] | None = None,
+        **kwargs: Unpack[FindOptions],
+    ) -> QueryPlan:
+        """CouchDB's ``_explain`` of the query :meth:`get_query_result` would send: which
+        index it reads (``plan["index"]["name"]``) and the key range (``mrargs``).
+
+        Options as for :meth:`get_query_result` (``page_size`` aside). A ``sort`` no
+        index serves is ``BadRequest`` (``no_usable_index``), as on CouchDB.
+        """
+        check_options("explain_query", kwargs, FindOptions)
+        if not isinstance(selector, Mapping):
+            raise TypeError("selector must be a dict")
+        query: dict[str, Any] = {"selector": dict(selector), **kwargs}
+        query.pop("page_size", None)
+        if fields is not None:
+            query["fields"] = list(fields)
+        if sort is not None:
+            query["sort"] = list(sort)
+        check_json(query, "query")
+        body = {k: v for k, v in query.items() if v is not None}
+        plan: QueryPlan = self.backend.explain(  # type: ignore[assignment]
+            self.database_name, body, partition=self.partition_key
+        )
+        return plan

@@ -79,7 +79,7 @@ A call that needs a capability the backend lacks (a partitioned database, the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import IO, Any, Protocol, runtime_checkable
 
 from settee.errors import NotSupported
 
@@ -266,6 +266,12 @@ class Backend(Protocol):
         """``POST /db/_find``: ``{"docs": [...], "bookmark": ..., "warning"?: ...}``."""
         ...
 
+    def explain(
+        self, db: str, query: Mapping[str, Any], *, partition: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /db/_explain``: the index a ``_find`` of ``query`` would use (``index``)."""
+        ...
+
     def create_index(self, db: str, index: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /db/_index`` body as given; ``{"result": "created"|"exists", "id", "name"}``."""
         ...
@@ -337,10 +343,25 @@ class Backend(Protocol):
         """``(data, content_type)``; ``NotFound`` if absent."""
         ...
 
+    def stream_attachment(
+        self, db: str, docid: str, name: str, write_to: IO[bytes], *, rev: str | None = None
+    ) -> str:
+        """Write the attachment's content to ``write_to`` in chunks (never whole in
+        memory); return its content type. ``NotFound`` if absent."""
+        ...
+
     def put_attachment(
-        self, db: str, docid: str, name: str, data: bytes, content_type: str, *, rev: str | None
+        self,
+        db: str,
+        docid: str,
+        name: str,
+        data: bytes | IO[bytes],
+        content_type: str,
+        *,
+        rev: str | None,
     ) -> dict[str, Any]:
-        """Add/replace one attachment; creates the document when ``rev`` is None."""
+        """Add/replace one attachment; creates the document when ``rev`` is None. ``data``
+        is bytes or a binary file object, read in chunks (never whole in memory)."""
         ...
 
     def delete_attachment(self, db: str, docid: str, name: str, *, rev: str) -> dict[str, Any]:

@@ -15,8 +15,8 @@ import http.client
 import http.cookiejar
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import IO, Any
 
 import requests
 import urllib3.exceptions
@@ -140,7 +140,7 @@ class Transport:
         *,
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
-        data: bytes | str | None = None,
+        data: bytes | str | IO[bytes] | None = None,
         headers: Mapping[str, str] | None = None,
         stream: bool = False,
         timeout: TimeoutArg | str = "default",
@@ -152,15 +152,26 @@ class Transport:
         ``path`` is a tuple of raw segments (encoded here) or an already
         encoded absolute URL/path string. ``json_body`` is serialised here; a
         value JSON cannot encode raises ``TypeError`` before anything is sent.
+        ``data`` may be a binary file object: it is streamed (read in blocks as it
+        is sent), from its current position again if the request must be resent.
         A non-2xx answer raises the matching :mod:`settee.errors` class (404
         as ``not_found``); connection failures and timeouts raise
         ``TransportError``.
         """
         url = request_url(self.base_url, path, params)
-        body, send_headers = request_body(json_body, data, headers)
+        upload: IO[bytes] | None = None
+        inline: bytes | str | None = None
+        if isinstance(data, (bytes, bytearray, str)):
+            inline = bytes(data) if isinstance(data, bytearray) else data
+        elif json_body is None and data is not None:
+            upload = data  # a binary file: streamed, never read whole
+        body, send_headers = request_body(json_body, inline, headers)
         use_timeout = self.timeout if timeout == "default" else check_timeout(timeout, "timeout")
         response = self._run_flow(
-            Request(method.upper(), url, send_headers, body, self.base_url), stream, use_timeout
+            Request(method.upper(), url, send_headers, body, self.base_url),
+            stream,
+            use_timeout,
+            upload,
         )
         self.last_response = response
         if raise_for_status and not 200 <= response.status_code < 300:
@@ -198,14 +209,43 @@ class Transport:
             url=response.url or "",
         )
 
+    def iter_body(self, response: requests.Response, chunk_size: int) -> Iterator[bytes]:
+        """A streamed response's body in chunks of up to ``chunk_size`` bytes;
+        ``TransportError`` if the connection fails part-way."""
+        try:
+            yield from response.iter_content(chunk_size)
+        except requests.RequestException as exc:
+            _redact_exception(exc)
+            shown = redact_url(response.url or "")
+            raise errors.TransportError(
+                f"reading {shown}: {type(exc).__name__}: {_redact_text(str(exc))}",
+                url=shown,
+            ) from exc
+
     def _run_flow(
-        self, request: Request, stream: bool, timeout: tuple[float, float | None] | None
+        self,
+        request: Request,
+        stream: bool,
+        timeout: tuple[float, float | None] | None,
+        upload: IO[bytes] | None = None,
     ) -> requests.Response:
         flow = self.auth.auth_flow(request)
+        start = _position(upload)
+        sent = False
         try:
             to_send = next(flow)
             while True:
-                response = self._send(to_send, stream, timeout)
+                if upload is not None and sent:
+                    if start is None:
+                        raise errors.TransportError(
+                            f"{request.method} {redact_url(request.url)}: the request must be "
+                            "sent again and its body is a stream that cannot be rewound",
+                            method=request.method,
+                            url=redact_url(request.url),
+                        )
+                    upload.seek(start)
+                sent = True
+                response = self._send(to_send, stream, timeout, upload)
                 try:
                     to_send = flow.send(response)
                 except StopIteration:
@@ -215,13 +255,17 @@ class Transport:
             flow.close()
 
     def _send(
-        self, request: Request, stream: bool, timeout: tuple[float, float | None] | None
+        self,
+        request: Request,
+        stream: bool,
+        timeout: tuple[float, float | None] | None,
+        upload: IO[bytes] | None = None,
     ) -> requests.Response:
         shown = redact_url(request.url)
+        # A login request the auth flow sends has its own body; the upload is the user's.
+        body: Any = upload if upload is not None and request.body is None else request.body
         prepared = self.session.prepare_request(
-            requests.Request(
-                request.method, request.url, headers=request.headers, data=request.body
-            )
+            requests.Request(request.method, request.url, headers=request.headers, data=body)
         )
         if request.url.isascii():
             # requests re-quotes URLs and turns "%2E" back into ".": an id
@@ -293,3 +337,13 @@ class Transport:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _position(upload: IO[bytes] | None) -> int | None:
+    """Where a seekable upload starts (to send it again from there), else None."""
+    if upload is None:
+        return None
+    try:
+        return upload.tell() if upload.seekable() else None
+    except (AttributeError, OSError, ValueError):
+        return None

@@ -44,9 +44,9 @@ def all_docs(
         check_partition(meta, partition)
         if partition is not None:
             plo, phi = partition_bounds(partition)
-            total = txn.count_ids(meta, plo, True, phi, False)[0]
+            total = _count(state, txn, meta, (plo, True, phi, False))
         else:
-            total = txn.count_ids(meta, None, True, None, True)[0]
+            total = txn.count_ids(meta, None, True, None, True)[0]  # the kept counter
         if keys is not None:
             rows = _all_docs_keys(state, txn, meta, keys, include_docs, opts, partition)
             if descending:
@@ -85,6 +85,12 @@ def all_docs(
                 more = _scan_all(state, txn, meta, lo, lo_incl, hi, hi_incl, descending, infos)
                 infos.extend(more)
             offset = _offset(state, txn, meta, bounds, descending, partition) + skip
+            if infos:
+                # The pager's next page starts at the last row (inclusive) or after it.
+                last = infos[-1].id
+                here = (meta.uid, meta.update_seq, partition, descending, last)
+                state.positions.put((*here, True), offset + len(infos) - 1)
+                state.positions.put((*here, False), offset + len(infos))
         docs = winner_docs(txn, meta, infos, opts) if include_docs else {}
         rows = []
         for info in infos:
@@ -147,15 +153,37 @@ def _offset(
     descending: bool,
     partition: str | None,
 ) -> int:
+    """Live ids before the range in the listing's direction: counted once per snapshot
+    and boundary (a page records where the next one starts), O(position) otherwise."""
     lo, lo_incl, hi, hi_incl = bounds
     plo, phi = partition_bounds(partition) if partition is not None else (None, None)
     if not descending:
-        if lo is None:
+        if lo is None or (lo == plo and lo_incl):
             return 0
-        return txn.count_ids(meta, plo, True, lo, not lo_incl)[0]
-    if hi is None:
-        return 0
-    return txn.count_ids(meta, hi, not hi_incl, phi, False)[0]
+        edge, incl = lo, lo_incl
+    else:
+        if hi is None or hi == phi:
+            return 0
+        edge, incl = hi, hi_incl
+    key = (meta.uid, meta.update_seq, partition, descending, edge, incl)
+    known = state.positions.get(key)
+    if known is not None:
+        return known
+    if not descending:
+        counted = txn.count_ids(meta, plo, True, lo, not lo_incl)[0]
+    else:
+        counted = txn.count_ids(meta, hi, not hi_incl, phi, False)[0]
+    state.positions.put(key, counted)
+    return counted
+
+
+def _count(state: EngineState, txn: Txn, meta: DbMeta, bounds: tuple[str, bool, str, bool]) -> int:
+    key = (meta.uid, meta.update_seq, "count", *bounds)
+    known = state.positions.get(key)
+    if known is None:
+        known = txn.count_ids(meta, *bounds)[0]
+        state.positions.put(key, known)
+    return known
 
 
 def _id_range(

@@ -9,15 +9,17 @@ written through ``get_doc``/``put_doc`` (stored form in :mod:`.attachments`).
 
 from __future__ import annotations
 
-import base64
+import io
 import json
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from importlib import metadata
-from typing import Any
+from typing import IO, Any
 
 from settee._validate import check_changes_filter, check_int, is_valid_db_name
 from settee.backends._local import all_docs, find, indexes, js, python_views, reads, writes
+from settee.backends._local.attachments import content_chunks, store_content
 from settee.backends._local.changes import open_changes
 from settee.backends._local.state import EngineState, check_partition, open_db
 from settee.backends._local.storage import Storage
@@ -26,7 +28,13 @@ from settee.backends.base import ChangesStream, MapFunction, ReduceSpec, require
 from settee.errors import BadRequest, DocumentNotFound, NotFound, NotSupported, PreconditionFailed
 from settee.http.options import TransportOptions, refuse_unknown
 
-__all__ = ["LocalBackend", "ignore_options", "settee_version"]
+__all__ = ["BLOB_GRACE_SECONDS", "LocalBackend", "ignore_options", "settee_version"]
+
+#: How old an unreferenced attachment content must be before compaction drops it.
+BLOB_GRACE_SECONDS = 3600.0
+
+# Attachments given as bytes up to this size stay inline in the revision body.
+_INLINE_MAX = 64 * 1024
 
 #: One copy, one writer at a time: what the engine promises beyond every backend's
 #: baseline. ``_local`` documents are unversioned, as in CouchDB 3.
@@ -199,6 +207,12 @@ class LocalBackend:
         """A ``_find`` page: ``{"docs", "bookmark"}`` (and ``"warning"``)."""
         return find.find(self._state, db, query, partition=partition)
 
+    def explain(
+        self, db: str, query: Mapping[str, Any], *, partition: str | None = None
+    ) -> dict[str, Any]:
+        """``_explain``: which index a ``_find`` of ``query`` reads, and its key range."""
+        return find.explain(self._state, db, query, partition=partition)
+
     def create_index(self, db: str, index: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /db/_index``."""
         return indexes.create_index(self._state, db, index)
@@ -273,21 +287,51 @@ class LocalBackend:
         self, db: str, docid: str, name: str, *, rev: str | None = None
     ) -> tuple[bytes, str]:
         """``(data, content_type)``; ``NotFound`` for a missing document or attachment."""
-        params: dict[str, Any] = {"attachments": True}
-        if rev is not None:
-            params["rev"] = rev
-        doc = self.get_doc(db, docid, params)
-        att = (doc.get("_attachments") or {}).get(name)
-        if att is None:
+        att = self._stored_attachment(db, docid, name, rev)
+        return b"".join(content_chunks(self._state, db, att)), str(att["content_type"])
+
+    def stream_attachment(
+        self, db: str, docid: str, name: str, write_to: IO[bytes], *, rev: str | None = None
+    ) -> str:
+        """Write the attachment's content to ``write_to`` one chunk at a time; return its
+        content type. ``NotFound`` for a missing document or attachment."""
+        att = self._stored_attachment(db, docid, name, rev)
+        for chunk in content_chunks(self._state, db, att):
+            write_to.write(chunk)
+        return str(att["content_type"])
+
+    def _stored_attachment(self, db: str, docid: str, name: str, rev: str | None) -> dict[str, Any]:
+        with self._storage.read() as txn:
+            meta = open_db(txn, db)
+            info = txn.load_docs(meta, [docid]).get(docid)
+            if info is None or (rev is None and info.deleted):
+                raise DocumentNotFound("deleted" if info else "missing", error="not_found")
+            wanted = info.winner if rev is None else rev
+            body = txn.load_bodies(meta, [(docid, wanted)]).get((docid, wanted))
+        if body is None:
+            raise DocumentNotFound("missing", error="not_found")
+        att = (json.loads(body).get("_attachments") or {}).get(name)
+        if not isinstance(att, dict):
             raise NotFound("Document is missing attachment", error="not_found")
-        return base64.b64decode(att["data"]), str(att["content_type"])
+        return att
 
     def put_attachment(
-        self, db: str, docid: str, name: str, data: bytes, content_type: str, *, rev: str | None
+        self,
+        db: str,
+        docid: str,
+        name: str,
+        data: bytes | IO[bytes],
+        content_type: str,
+        *,
+        rev: str | None,
     ) -> dict[str, Any]:
-        """Add or replace one attachment: a new revision (a new document when ``rev`` is None)."""
-        if not isinstance(data, (bytes, bytearray)):
-            raise TypeError("attachment data must be bytes")
+        """Add or replace one attachment: a new revision (a new document when ``rev`` is None).
+
+        ``data`` is bytes, or a binary file object read to its end one chunk at a time
+        and stored in chunks (never whole in memory).
+        """
+        if not isinstance(data, (bytes, bytearray)) and not hasattr(data, "read"):
+            raise TypeError("attachment data must be bytes or a binary file object")
         if rev is None:
             doc: dict[str, Any] = {"_id": docid}
             try:
@@ -303,8 +347,15 @@ class LocalBackend:
                 raise conflict() from exc
             doc.pop("_deleted", None)
         atts = doc.setdefault("_attachments", {})
-        atts[name] = {"content_type": content_type, "data": b64(bytes(data))}
-        return self.put_doc(db, doc)
+        if isinstance(data, (bytes, bytearray)):
+            if len(data) <= _INLINE_MAX:
+                atts[name] = {"content_type": content_type, "data": b64(bytes(data))}
+                return self.put_doc(db, doc)
+            data = io.BytesIO(data)  # large: stored in chunks, no base64 or JSON of it
+        content = store_content(self._state, db, data)
+        atts[name] = {"stub": True}
+        stored = {name: {**content, "content_type": content_type}}
+        return writes.put_doc(self._state, db, doc, stored=stored)
 
     def delete_attachment(self, db: str, docid: str, name: str, *, rev: str) -> dict[str, Any]:
         """Remove one attachment: a new revision without it."""
@@ -356,7 +407,11 @@ class LocalBackend:
     def compact(self, db: str) -> dict[str, Any]:
         """Drop the bodies of non-leaf revisions, as CouchDB's compaction does."""
         with self._storage.write() as txn:
-            txn.prune_bodies(open_db(txn, db))
+            meta = open_db(txn, db)
+            txn.prune_bodies(meta)
+            # Contents stored a while ago that no revision refers to (an upload whose
+            # revision never got written); recent ones may be an upload under way.
+            txn.prune_blobs(meta, time.time() - BLOB_GRACE_SECONDS)
         self._storage.reclaim()
         return {"ok": True}
 

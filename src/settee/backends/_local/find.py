@@ -1,4 +1,4 @@
-"""Mango ``_find``: selector, sort, paging by bookmark, partial indexes.
+"""Mango ``_find`` and ``_explain``: selector, sort, paging by bookmark, json indexes.
 
 Each function takes the :class:`~.state.EngineState` first; the backend's methods
 of the same names call them.
@@ -7,21 +7,19 @@ of the same names call them.
 from __future__ import annotations
 
 import base64
-import bisect
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from settee.backends._local.collation import raw_sort_key, sort_key
-from settee.backends._local.indexes import get_indexes
-from settee.backends._local.mango import MISSING, compile_selector, get_field, parse_sort, project
-from settee.backends._local.reads import iter_docs
+from settee.backends._local import jsonindex
+from settee.backends._local.mango import compile_selector, parse_sort, project
+from settee.backends._local.reads import winner_docs
 from settee.backends._local.state import EngineState, check_partition, open_db
-from settee.backends._local.storage import DbMeta, DocInfo
-from settee.backends._local.util import dumps, flag, number
+from settee.backends._local.storage import DbMeta, DocInfo, Txn
+from settee.backends._local.util import PAGE, dumps, flag, number, partition_bounds
 from settee.errors import BadRequest
 
-__all__ = ["find"]
+__all__ = ["explain", "find"]
 
 _NO_INDEX_WARNING = "No matching index found, create an index to optimize query time."
 
@@ -29,78 +27,35 @@ _NO_INDEX_WARNING = "No matching index found, create an index to optimize query 
 def find(
     state: EngineState, db: str, query: Mapping[str, Any], *, partition: str | None = None
 ) -> dict[str, Any]:
-    """``_find``: selector, fields, sort, limit (default 25), skip, bookmark."""
-    if not isinstance(query, Mapping):
-        raise BadRequest("Query must be a JSON object", error="bad_request")
-    if "selector" not in query:
-        raise BadRequest("Missing required key: selector", error="missing_required_key")
-    match = compile_selector(query["selector"])
-    partial = _partial_filter(state, db, query.get("use_index"))
-    if partial is not None:
-        # The index CouchDB is told to use holds only documents passing its
-        # partial_filter_selector, so the query sees only those.
-        selector_match, partial_match = match, compile_selector(partial)
+    """``_find``: selector, fields, sort, limit (default 25), skip, bookmark, use_index.
 
-        def match(doc: Any) -> bool:
-            return bool(selector_match(doc) and partial_match(doc))
-
-    sort = parse_sort(query.get("sort"))
-    limit = number(query, "limit", 25)
-    skip = number(query, "skip", 0) or 0
-    fields = query.get("fields")
-    if fields is not None and (
-        not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)
-    ):
-        raise BadRequest("fields must be an array of strings", error="invalid_fields")
-    conflicts = flag(query, "conflicts")
-    after = _decode_bookmark(query.get("bookmark"))
+    The page is read in one snapshot, through the index :func:`.jsonindex.plan`
+    picks: the rows read are those of the page plus the ones the selector
+    refuses on the way. ``BadRequest`` ``no_usable_index`` for a sort no index serves.
+    """
+    request = _Request(query)
+    jsonindex.ensure(state, db)
     with state.storage.read() as txn:
         meta = open_db(txn, db)
         check_partition(meta, partition)
-    page: list[tuple[Any, dict[str, Any]]]
-    if sort:
-        matches, examined = _sorted_matches(
-            state,
-            db,
-            meta,
-            {"$and": [query["selector"], partial or {}]},
-            sort,
-            match,
-            conflicts,
-            partition,
-        )
-        descending = sort[0][2]
-        positions = [position for position, _ in matches]
-        try:
-            if after is None:
-                start, stop = 0, len(matches)
-            elif descending:
-                start, stop = 0, bisect.bisect_left(positions, after)
-            else:
-                start, stop = bisect.bisect_right(positions, after), len(matches)
-        except TypeError as exc:
-            raise BadRequest("Invalid bookmark value", error="invalid_bookmark") from exc
-        window = matches[start:stop]
-        if descending:
-            window = window[::-1]
-        page = window[skip:]
-        if limit is not None:
-            page = page[:limit]
-        # The cached documents stay private: hand out copies.
-        page = [(position, json.loads(dumps(doc))) for position, doc in page]
-    else:
-        page, examined = _unsorted_page(
-            state, db, query["selector"], match, after, skip, limit, conflicts, partition
-        )
-    docs = [project(doc, fields) for _, doc in page]
+        built, unbuilt = jsonindex.usable_indexes(txn, meta)
+        chosen = jsonindex.plan(built, request.selector, request.sort, query.get("use_index"))
+        match = request.matcher(built + unbuilt)
+        if chosen.index is not None:
+            page, examined, keys = _index_page(txn, meta, chosen, request, match, partition)
+        else:
+            page, examined, keys = _id_page(txn, meta, chosen, request, match, partition)
+    docs = [project(doc, request.fields) for _, doc in page]
     # An empty page hands back the bookmark it was given, as CouchDB does.
     bookmark = _encode_bookmark(page[-1][0]) if page else str(query.get("bookmark") or "nil")
     body: dict[str, Any] = {"docs": docs, "bookmark": bookmark}
-    if not _index_covers(state, db, query["selector"], sort):
+    if chosen.warning is not None:
+        body["warning"] = chosen.warning
+    elif chosen.index is None:
         body["warning"] = _NO_INDEX_WARNING
     if flag(query, "execution_stats"):
         body["execution_stats"] = {
-            "total_keys_examined": 0,
+            "total_keys_examined": keys,
             "total_docs_examined": examined,
             "total_quorum_docs_examined": 0,
             "results_returned": len(docs),
@@ -109,124 +64,233 @@ def find(
     return body
 
 
+def explain(
+    state: EngineState, db: str, query: Mapping[str, Any], *, partition: str | None = None
+) -> dict[str, Any]:
+    """``_explain``: the index a ``_find`` would read (CouchDB's shape: ``index``,
+    ``selector``, ``opts``, ``limit``, ``skip``, ``fields``, ``mrargs``)."""
+    request = _Request(query)
+    jsonindex.ensure(state, db)
+    with state.storage.read() as txn:
+        meta = open_db(txn, db)
+        check_partition(meta, partition)
+        built, _ = jsonindex.usable_indexes(txn, meta)
+        chosen = jsonindex.plan(built, request.selector, request.sort, query.get("use_index"))
+    if chosen.index is None:
+        index: dict[str, Any] = {
+            "ddoc": None,
+            "name": "_all_docs",
+            "type": "special",
+            "def": {"fields": [{"_id": "asc"}]},
+        }
+    else:
+        index = {
+            "ddoc": chosen.index.ddoc,
+            "name": chosen.index.name,
+            "type": "json",
+            "partitioned": meta.partitioned,
+            "def": chosen.index.definition,
+        }
+    return {
+        "dbname": db,
+        "index": index,
+        "partitioned": partition is not None,
+        "selector": request.selector,
+        "opts": {
+            "use_index": query.get("use_index") or [],
+            "bookmark": query.get("bookmark") or "nil",
+            "limit": request.limit,
+            "skip": request.skip,
+            "sort": {name: "desc" if desc else "asc" for _, name, desc in request.sort},
+            "fields": request.fields or [],
+            "conflicts": request.conflicts,
+        },
+        "limit": request.limit,
+        "skip": request.skip,
+        "fields": request.fields or "all_fields",
+        "mrargs": {
+            "start_key": chosen.start_key,
+            "end_key": chosen.end_key,
+            "direction": "rev" if chosen.descending else "fwd",
+            "include_docs": True,
+        },
+        "covering": False,
+    }
+
+
+class _Request:
+    """A validated ``_find`` body."""
+
+    def __init__(self, query: Mapping[str, Any]) -> None:
+        if not isinstance(query, Mapping):
+            raise BadRequest("Query must be a JSON object", error="bad_request")
+        if "selector" not in query:
+            raise BadRequest("Missing required key: selector", error="missing_required_key")
+        self.selector = query["selector"]
+        self.match = compile_selector(self.selector)
+        self.sort = parse_sort(query.get("sort"))
+        self.limit = number(query, "limit", 25)
+        self.skip = number(query, "skip", 0) or 0
+        fields = query.get("fields")
+        if fields is not None and (
+            not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)
+        ):
+            raise BadRequest("fields must be an array of strings", error="invalid_fields")
+        self.fields: list[str] | None = fields
+        self.conflicts = flag(query, "conflicts")
+        self.after = _decode_bookmark(query.get("bookmark"))
+        self.use_index = query.get("use_index")
+
+    def matcher(self, indexes: list[jsonindex.IndexDef]) -> Any:
+        """The selector, and the ``partial_filter_selector`` of the index use_index names:
+        that index holds only the documents passing it, so the query sees only those."""
+        named = jsonindex.named_index(indexes, self.use_index)
+        if named is None or named.partial is None:
+            return self.match
+        selector_match, partial_match = self.match, compile_selector(named.partial)
+
+        def match(doc: Any) -> bool:
+            return bool(selector_match(doc) and partial_match(doc))
+
+        return match
+
+    @property
+    def wanted(self) -> int | None:
+        return None if self.limit is None else self.limit + self.skip
+
+
 def _conflicts_of(info: DocInfo) -> list[str]:
     return [r for r in info.tree.leaves()[1:] if not info.tree.is_deleted(r)]
 
 
-def _unsorted_page(
-    state: EngineState,
-    db: str,
-    selector: Any,
-    match: Any,
-    after: Any,
-    skip: int,
-    limit: int | None,
-    conflicts: bool,
-    partition: str | None,
-) -> tuple[list[tuple[Any, dict[str, Any]]], int]:
-    """Matches in id order after the bookmark's id, reading no further than needed."""
-    lo, lo_incl, hi, hi_incl = _id_bounds(selector)
-    if isinstance(after, str) and (lo is None or after >= lo):
-        lo, lo_incl = after, False  # resume right after the bookmark, not from the start
-    elif after is not None and not isinstance(after, str):
-        raise BadRequest("Invalid bookmark value", error="invalid_bookmark")
-    stop = None if limit is None else limit + skip
-    results: list[tuple[Any, dict[str, Any]]] = []
-    examined = 0
-    for info, doc in iter_docs(state, db, partition=partition, bounds=(lo, lo_incl, hi, hi_incl)):
-        if stop is not None and len(results) >= stop:
-            break
-        examined += 1
-        if not match(doc):
-            continue
-        if conflicts and _conflicts_of(info):
-            doc["_conflicts"] = _conflicts_of(info)
-        results.append((info.id, doc))
-    page = results[skip:]
-    return (page if limit is None else page[:limit]), examined
-
-
-def _sorted_matches(
-    state: EngineState,
-    db: str,
-    meta: DbMeta,
-    selector: Any,
-    sort: list[tuple[list[str], str, bool]],
-    match: Any,
-    conflicts: bool,
-    partition: str | None,
-) -> tuple[list[tuple[Any, dict[str, Any]]], int]:
-    """Every match as ``(position, doc)`` in ascending sort order, and how many were read.
-
-    Kept per database state like a view index, so paging a sorted query by
-    bookmark reads the database once, not once per page.
-    """
-    cache_key = (
-        "find",
-        db,
-        meta.handle,
-        partition,
-        dumps(selector),
-        dumps([[name, desc] for _, name, desc in sort]),
-        conflicts,
-    )
-    cached: _Matches | None = state.view_cache.get(cache_key, meta.update_seq)
-    if cached is not None:
-        return cached.rows, 0
-    lo, lo_incl, hi, hi_incl = _id_bounds(selector)
-    matches: list[tuple[Any, dict[str, Any]]] = []
-    examined = 0
-    for info, doc in iter_docs(state, db, partition=partition, bounds=(lo, lo_incl, hi, hi_incl)):
-        examined += 1
-        if not match(doc):
-            continue
-        values = [get_field(doc, path) for path, _, _ in sort]
-        if any(v is MISSING for v in values):
-            continue  # CouchDB's json index holds only documents with every sort field
-        # _id sorts raw (it is _all_docs order), everything else by collation.
-        keys = [
-            raw_sort_key(v) if path == ["_id"] else sort_key(v)
-            for v, (path, _, _) in zip(values, sort, strict=True)
-        ]
-        if conflicts and _conflicts_of(info):
-            doc["_conflicts"] = _conflicts_of(info)
-        matches.append(((keys, info.id), doc))
-    matches.sort(key=lambda item: item[0])
-    state.view_cache.put(cache_key, meta.update_seq, _Matches(matches))
-    return matches, examined
-
-
-class _Matches:
-    """A cached sorted ``_find`` result (stored beside view indexes)."""
-
-    __slots__ = ("rows",)
-
-    def __init__(self, rows: list[tuple[Any, dict[str, Any]]]) -> None:
-        self.rows = rows
-
-
-def _partial_filter(state: EngineState, db: str, use_index: Any) -> Any:
-    """The ``partial_filter_selector`` of the index ``use_index`` names, if it has one."""
-    if use_index is None:
+def _accept(
+    info: DocInfo, doc: dict[str, Any] | None, request: _Request, match: Any
+) -> dict[str, Any] | None:
+    if doc is None or not match(doc):
         return None
-    if isinstance(use_index, str):
-        ddoc, _, name = use_index.partition("/")  # "ddoc" or "ddoc/name"
-        if ddoc == "_design" and name:
-            ddoc, _, name = name.partition("/")
-            ddoc = "_design/" + ddoc
-    elif (
-        isinstance(use_index, list)
-        and 1 <= len(use_index) <= 2
-        and all(isinstance(p, str) for p in use_index)
-    ):
-        ddoc, name = use_index[0], (use_index[1] if len(use_index) == 2 else "")
+    if request.conflicts and _conflicts_of(info):
+        doc["_conflicts"] = _conflicts_of(info)
+    return doc
+
+
+def _id_page(
+    txn: Txn,
+    meta: DbMeta,
+    chosen: jsonindex.Plan,
+    request: _Request,
+    match: Any,
+    partition: str | None,
+) -> tuple[list[tuple[Any, dict[str, Any]]], int, int]:
+    """Matches in id order (``_all_docs``) after the bookmark's id, reading no further
+    than needed: ``(page, docs examined, keys examined)``."""
+    lo, lo_incl, hi, hi_incl = _id_bounds(request.selector)
+    if partition is not None:
+        plo, phi = partition_bounds(partition)
+        if lo is None or lo < plo:
+            lo, lo_incl = plo, True
+        if hi is None or hi >= phi:
+            hi, hi_incl = phi, False
+    after = request.after
+    if after is not None and not isinstance(after, str):
+        raise BadRequest("Invalid bookmark value", error="invalid_bookmark")
+    if isinstance(after, str):
+        # Resume right after the bookmark, not from the start.
+        if chosen.descending and (hi is None or after <= hi):
+            hi, hi_incl = after, False
+        elif not chosen.descending and (lo is None or after >= lo):
+            lo, lo_incl = after, False
+    stop = request.wanted
+    results: list[tuple[Any, dict[str, Any]]] = []
+    examined = keys = 0
+    while stop is None or len(results) < stop:
+        infos = txn.scan_ids(
+            meta,
+            lo,
+            lo_incl,
+            hi,
+            hi_incl,
+            descending=chosen.descending,
+            limit=PAGE,
+            include_deleted=False,
+        )
+        keys += len(infos)
+        wanted = [info for info in infos if not info.id.startswith("_design/")]
+        docs = winner_docs(txn, meta, wanted, {})
+        for info in wanted:
+            if stop is not None and len(results) >= stop:
+                break
+            examined += 1
+            doc = _accept(info, docs.get(info.id), request, match)
+            if doc is not None:
+                results.append((info.id, doc))
+        if len(infos) < PAGE:
+            break
+        if chosen.descending:
+            hi, hi_incl = infos[-1].id, False
+        else:
+            lo, lo_incl = infos[-1].id, False
+    page = results[request.skip :]
+    return (page if request.limit is None else page[: request.limit]), examined, keys
+
+
+def _index_page(
+    txn: Txn,
+    meta: DbMeta,
+    chosen: jsonindex.Plan,
+    request: _Request,
+    match: Any,
+    partition: str | None,
+) -> tuple[list[tuple[Any, dict[str, Any]]], int, int]:
+    """Matches in index order after the bookmark's row: ``(page, docs examined, keys
+    examined)``."""
+    assert chosen.index is not None
+    after = request.after
+    if after is not None:
+        if not (
+            isinstance(after, list)
+            and len(after) == 2
+            and all(isinstance(part, str) for part in after)
+        ):
+            raise BadRequest("Invalid bookmark value", error="invalid_bookmark")
+        try:
+            position: tuple[bytes, str] | None = (bytes.fromhex(after[0]), after[1])
+        except ValueError as exc:
+            raise BadRequest("Invalid bookmark value", error="invalid_bookmark") from exc
     else:
-        raise BadRequest("use_index must be a string or a list of strings", error="bad_request")
-    ddoc = ddoc if ddoc.startswith("_design/") else "_design/" + ddoc
-    for index in get_indexes(state, db)["indexes"]:
-        if index["ddoc"] == ddoc and (not name or index["name"] == name):
-            return index["def"].get("partial_filter_selector")
-    return None
+        position = None
+    prefix = None if partition is None else partition + ":"
+    stop = request.wanted
+    results: list[tuple[Any, dict[str, Any]]] = []
+    examined = keys = 0
+    while stop is None or len(results) < stop:
+        rows = txn.index_scan(
+            meta,
+            chosen.index.key,
+            chosen.lo,
+            chosen.hi,
+            descending=chosen.descending,
+            limit=PAGE,
+            after=position,
+        )
+        keys += len(rows)
+        wanted = [row for row in rows if prefix is None or row[1].startswith(prefix)]
+        infos = txn.load_docs(meta, [docid for _, docid in wanted])
+        docs = winner_docs(txn, meta, list(infos.values()), {})
+        for key, docid in wanted:
+            if stop is not None and len(results) >= stop:
+                break
+            info = infos.get(docid)
+            if info is None or info.deleted:
+                continue
+            examined += 1
+            doc = _accept(info, docs.get(docid), request, match)
+            if doc is not None:
+                results.append(([key.hex(), docid], doc))
+        if len(rows) < PAGE:
+            break
+        position = rows[-1]
+    page = results[request.skip :]
+    return (page if request.limit is None else page[: request.limit]), examined, keys
 
 
 def _id_bounds(selector: Any) -> tuple[str | None, bool, str | None, bool]:
@@ -257,20 +321,6 @@ def _id_bounds(selector: Any) -> tuple[str | None, bool, str | None, bool]:
             ):
                 hi, hi_incl = arg, op != "$lt"
     return lo, lo_incl, hi, hi_incl
-
-
-def _index_covers(
-    state: EngineState, db: str, selector: Any, sort: list[tuple[list[str], str, bool]]
-) -> bool:
-    """Whether a user index would serve this query on CouchDB (decides the warning)."""
-    names = set(selector) if isinstance(selector, dict) else set()
-    for index in get_indexes(state, db)["indexes"]:
-        if index["type"] != "json":
-            continue
-        fields = [next(iter(f)) for f in index["def"]["fields"]]
-        if fields and all(f in names or f in {s[1] for s in sort} for f in fields[:1]):
-            return True
-    return False
 
 
 def _encode_bookmark(position: Any) -> str:

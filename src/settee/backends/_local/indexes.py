@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from settee.backends._local import jsonindex
 from settee.backends._local.mango import compile_selector
 from settee.backends._local.reads import get_doc, winner_docs
 from settee.backends._local.state import EngineState, open_db
@@ -70,6 +71,7 @@ def create_index(state: EngineState, db: str, index: Mapping[str, Any]) -> dict[
             put_doc(state, db, current)
         except Conflict:
             continue  # someone else changed the design document: read it again
+        jsonindex.ensure(state, db)  # built now, as CouchDB builds on first use
         return {"result": "created", "id": ddoc_id, "name": name}
     raise conflict()
 

@@ -1,6 +1,8 @@
 """``_local/`` documents: not replicated, revisions ``0-N``, no revision tree.
 
-``get_doc`` and ``bulk_docs`` route ids starting ``_local/`` here.
+``get_doc`` and ``bulk_docs`` route ids starting ``_local/`` here. As in
+CouchDB 3.5 they are not versioned: a write never conflicts, its revision is
+the one sent plus one (``0-1`` without one), and the last write wins.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from typing import Any
 
 from settee.backends._local.state import EngineState, open_db
 from settee.backends._local.storage import DbMeta, Txn
-from settee.backends._local.util import conflict, doc_missing, dumps
+from settee.backends._local.util import doc_missing, dumps
+from settee.errors import BadRequest
 
 __all__ = ["get_local", "write_local"]
 
@@ -27,21 +30,28 @@ def get_local(state: EngineState, db: str, docid: str) -> dict[str, Any]:
 
 
 def write_local(txn: Txn, meta: DbMeta, doc: Mapping[str, Any]) -> dict[str, Any]:
-    """Write (or with ``_deleted`` remove) a ``_local/`` document; ``Conflict`` on a stale rev."""
+    """Write (or with ``_deleted`` remove) a ``_local/`` document, whatever ``_rev`` it has.
+
+    The new revision is ``0-(N+1)`` for a sent ``_rev`` of ``0-N`` (``0-1`` without one),
+    as CouchDB 3.5 answers; a ``_rev`` that is not ``<n>-<integer>`` is ``BadRequest``.
+    """
     docid = doc["_id"]
-    found = txn.get_local(meta, docid)
-    rev = doc.get("_rev")
-    if found is not None and rev != found[0]:
-        raise conflict()
-    if found is None and rev not in (None, "0-0"):
-        raise conflict()
+    counter = _rev_counter(doc.get("_rev"))
     if doc.get("_deleted"):
-        if found is None:
+        if txn.get_local(meta, docid) is None:
             raise doc_missing()
         txn.delete_local(meta, docid)
         return {"ok": True, "id": docid, "rev": "0-0"}
     body = {k: v for k, v in doc.items() if not k.startswith("_")}
-    counter = int(found[0].split("-", 1)[1]) + 1 if found else 1
-    new_rev = f"0-{counter}"
+    new_rev = f"0-{counter + 1}"
     txn.put_local(meta, docid, new_rev, dumps(body))
     return {"ok": True, "id": docid, "rev": new_rev}
+
+
+def _rev_counter(rev: Any) -> int:
+    if rev is None:
+        return 0
+    _, sep, counter = str(rev).partition("-")
+    if not sep or not counter.isdigit():
+        raise BadRequest(f"Invalid rev format: {rev!r}", error="bad_request")
+    return int(counter)

@@ -7,10 +7,10 @@ winning revisions of many documents for queries and feeds.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from settee.backends._local.attachments import render_attachment
+from settee.backends._local.attachments import blob_loader, render_attachment
 from settee.backends._local.local_docs import get_local
 from settee.backends._local.revtree import RevTree, parse_rev
 from settee.backends._local.state import EngineState, open_db
@@ -58,9 +58,10 @@ def get_doc(
         elif rev not in info.tree:
             raise doc_missing()
         bodies = txn.load_bodies(meta, [(docid, rev)])
-    if (docid, rev) not in bodies:
-        raise doc_missing()
-    return render(info, rev, bodies[(docid, rev)], opts)
+        if (docid, rev) not in bodies:
+            raise doc_missing()
+        load = blob_loader(txn, meta) if opts["attachments"] else None
+        return render(info, rev, bodies[(docid, rev)], opts, load)
 
 
 def _open_revs(
@@ -86,13 +87,14 @@ def _open_revs(
     if info is not None and latest:
         revs = [_latest(info.tree, rev) for rev in revs]
     bodies = txn.load_bodies(meta, [(docid, rev) for rev in revs]) if info else {}
+    load = blob_loader(txn, meta) if opts.get("attachments") else None
     out: list[dict[str, Any]] = []
     for rev in revs:
         body = bodies.get((docid, rev))
         if info is None or body is None:
             out.append({"missing": rev})
         else:
-            out.append({"ok": render(info, rev, body, opts)})
+            out.append({"ok": render(info, rev, body, opts, load)})
     return out
 
 
@@ -105,8 +107,15 @@ def _latest(tree: RevTree, rev: str) -> str:
     return rev
 
 
-def render(info: DocInfo, rev: str, body_text: str, opts: Mapping[str, bool]) -> dict[str, Any]:
-    """Revision ``rev`` of ``info`` in CouchDB's read form, with the ``opts`` asked for."""
+def render(
+    info: DocInfo,
+    rev: str,
+    body_text: str,
+    opts: Mapping[str, bool],
+    load: Callable[[str], bytes] | None = None,
+) -> dict[str, Any]:
+    """Revision ``rev`` of ``info`` in CouchDB's read form, with the ``opts`` asked for
+    (``load`` reads a chunked attachment content, for ``attachments``)."""
     body: dict[str, Any] = json.loads(body_text)
     doc: dict[str, Any] = {"_id": info.id, "_rev": rev}
     tree = info.tree
@@ -116,7 +125,7 @@ def render(info: DocInfo, rev: str, body_text: str, opts: Mapping[str, bool]) ->
     doc.update(body)
     if atts:
         doc["_attachments"] = {
-            name: render_attachment(att, opts.get("attachments", False))
+            name: render_attachment(att, opts.get("attachments", False), load)
             for name, att in atts.items()
         }
     if opts.get("conflicts") or opts.get("deleted_conflicts"):
@@ -146,11 +155,12 @@ def winner_docs(
 ) -> dict[str, dict[str, Any]]:
     """``{id: document}``: the winning revision of each of ``infos`` that has a body."""
     bodies = txn.load_bodies(meta, [(info.id, info.winner) for info in infos])
+    load = blob_loader(txn, meta) if opts.get("attachments") else None
     out: dict[str, dict[str, Any]] = {}
     for info in infos:
         text = bodies.get((info.id, info.winner))
         if text is not None:
-            out[info.id] = render(info, info.winner, text, opts)
+            out[info.id] = render(info, info.winner, text, opts, load)
     return out
 
 

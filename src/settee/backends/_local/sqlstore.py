@@ -28,13 +28,12 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
 from settee._validate import check_number
-from settee.backends._local.revtree import RevTree
-from settee.backends._local.storage import BodyKey, DbMeta, DocInfo, Txn
+from settee.backends._local.storage import BodyKey, DbMeta, DocInfo, IndexRow, Txn, blob_refs
 from settee.errors import Forbidden, ServerError
 
 __all__ = ["SQLiteStorage"]
@@ -65,6 +64,28 @@ CREATE TABLE IF NOT EXISTS revs (
     body TEXT NOT NULL,
     PRIMARY KEY (dbid, id, rev)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS mango_indexes (
+    dbid INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    def TEXT NOT NULL,
+    PRIMARY KEY (dbid, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS mango_rows (
+    dbid INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    key BLOB NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (dbid, name, key, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS mango_rows_by_id ON mango_rows (dbid, name, id);
+CREATE TABLE IF NOT EXISTS att_chunks (
+    dbid INTEGER NOT NULL,
+    blob TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    created REAL NOT NULL,
+    data BLOB NOT NULL,
+    UNIQUE (dbid, blob, n)
+);
 CREATE TABLE IF NOT EXISTS local_docs (
     dbid INTEGER NOT NULL,
     id TEXT NOT NULL,
@@ -73,6 +94,15 @@ CREATE TABLE IF NOT EXISTS local_docs (
     PRIMARY KEY (dbid, id)
 ) WITHOUT ROWID;
 """
+
+# Added after the first release: files made before get them (and their counts) on open.
+_COUNT_COLUMNS = (
+    "ALTER TABLE dbs ADD COLUMN doc_count INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE dbs ADD COLUMN del_count INTEGER NOT NULL DEFAULT 0",
+    "UPDATE dbs SET "
+    "doc_count = (SELECT COUNT(*) FROM docs WHERE docs.dbid = dbs.dbid AND deleted = 0), "
+    "del_count = (SELECT COUNT(*) FROM docs WHERE docs.dbid = dbs.dbid AND deleted = 1)",
+)
 
 # SQLite limits host parameters per statement; stay well under the old 999.
 _CHUNK = 500
@@ -87,9 +117,14 @@ def _condition(path: str) -> threading.Condition:
         return _CONDITIONS.setdefault(path, threading.Condition())
 
 
+def _has_counts(conn: sqlite3.Connection) -> bool:
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(dbs)")}
+    return "doc_count" in columns
+
+
 def _info(row: Sequence[Any]) -> DocInfo:
     docid, seq, deleted, winner, tree = row
-    return DocInfo(docid, seq, RevTree.from_json(json.loads(tree)), winner, bool(deleted))
+    return DocInfo.lazy(docid, seq, tree, winner, bool(deleted))
 
 
 _DOC_COLUMNS = "id, seq, deleted, winner, tree"
@@ -97,21 +132,25 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 class _SQLTxn:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, counted: bool) -> None:
         self.conn = conn
+        # False only for a read-only file older than the dbs.doc_count column.
+        self.counted = counted
 
     # -- databases -----------------------------------------------------------
     def list_dbs(self) -> list[str]:
         return [row[0] for row in self.conn.execute("SELECT name FROM dbs ORDER BY name")]
 
     def get_db(self, name: str) -> DbMeta | None:
+        counts = "doc_count, del_count" if self.counted else "-1, -1"
         row = self.conn.execute(
-            "SELECT dbid, update_seq, revs_limit, security, partitioned FROM dbs WHERE name = ?",
+            "SELECT dbid, update_seq, revs_limit, security, partitioned, "
+            f"{counts} FROM dbs WHERE name = ?",
             (name,),
         ).fetchone()
         if row is None:
             return None
-        dbid, update_seq, revs_limit, security, partitioned = row
+        dbid, update_seq, revs_limit, security, partitioned, doc_count, del_count = row
         return DbMeta(
             name=name,
             handle=dbid,
@@ -119,6 +158,9 @@ class _SQLTxn:
             revs_limit=revs_limit,
             security=json.loads(security),
             partitioned=bool(partitioned),
+            doc_count=doc_count,
+            del_count=del_count,
+            uid=dbid,
         )
 
     def create_db(self, name: str, partitioned: bool) -> None:
@@ -127,7 +169,8 @@ class _SQLTxn:
         )
 
     def drop_db(self, meta: DbMeta) -> None:
-        for table in ("docs", "revs", "local_docs", "dbs"):
+        tables = ("docs", "revs", "local_docs", "mango_rows", "mango_indexes", "att_chunks", "dbs")
+        for table in tables:
             self.conn.execute(f"DELETE FROM {table} WHERE dbid = ?", (meta.handle,))
 
     def set_db_props(self, meta: DbMeta) -> None:
@@ -169,8 +212,24 @@ class _SQLTxn:
         infos: Sequence[DocInfo],
         bodies: Sequence[tuple[str, str, str]],
         dropped: Sequence[BodyKey],
+        previous: Mapping[str, DocInfo] | None = None,
     ) -> None:
         dbid = meta.handle
+        known = dict(previous or {})
+        unknown = [info.id for info in infos if info.id not in known]
+        if unknown:
+            known.update(self.load_docs(meta, unknown))
+        for info in infos:
+            old = known.get(info.id)
+            if old is not None:
+                if old.deleted:
+                    meta.del_count -= 1
+                else:
+                    meta.doc_count -= 1
+            if info.deleted:
+                meta.del_count += 1
+            else:
+                meta.doc_count += 1
         self.conn.executemany(
             "INSERT OR REPLACE INTO docs (dbid, id, seq, deleted, winner, tree) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -195,7 +254,10 @@ class _SQLTxn:
                 "DELETE FROM revs WHERE dbid = ? AND id = ? AND rev = ?",
                 ((dbid, docid, rev) for docid, rev in dropped),
             )
-        self.conn.execute("UPDATE dbs SET update_seq = ? WHERE dbid = ?", (meta.update_seq, dbid))
+        self.conn.execute(
+            "UPDATE dbs SET update_seq = ?, doc_count = ?, del_count = ? WHERE dbid = ?",
+            (meta.update_seq, meta.doc_count, meta.del_count, dbid),
+        )
 
     @staticmethod
     def _range(
@@ -236,6 +298,8 @@ class _SQLTxn:
     def count_ids(
         self, meta: DbMeta, lo: str | None, lo_incl: bool, hi: str | None, hi_incl: bool
     ) -> tuple[int, int]:
+        if lo is None and hi is None and self.counted:
+            return meta.doc_count, meta.del_count
         where, args = self._range(lo, lo_incl, hi, hi_incl)
         total, deleted = self.conn.execute(
             f"SELECT COUNT(*), COALESCE(SUM(deleted), 0) FROM docs WHERE dbid = ?{where}",
@@ -263,6 +327,91 @@ class _SQLTxn:
             "SELECT COUNT(*) FROM docs WHERE dbid = ? AND seq > ?", (meta.handle, seq)
         ).fetchone()
         return int(count)
+
+    # -- attachment contents -------------------------------------------------
+    def put_chunk(self, meta: DbMeta, blob: str, n: int, data: bytes) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO att_chunks (dbid, blob, n, created, data) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (meta.handle, blob, n, time.time(), data),
+        )
+
+    def get_chunk(self, meta: DbMeta, blob: str, n: int) -> bytes | None:
+        row = self.conn.execute(
+            "SELECT data FROM att_chunks WHERE dbid = ? AND blob = ? AND n = ?",
+            (meta.handle, blob, n),
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def prune_blobs(self, meta: DbMeta, before: float) -> int:
+        rows = self.conn.execute(
+            "SELECT body FROM revs WHERE dbid = ? AND body LIKE '%\"blob\":%'", (meta.handle,)
+        )
+        used = blob_refs(text for (text,) in rows)
+        stored = self.conn.execute(
+            "SELECT blob, MIN(created) FROM att_chunks WHERE dbid = ? GROUP BY blob",
+            (meta.handle,),
+        ).fetchall()
+        doomed = [(meta.handle, b) for b, made in stored if b not in used and made < before]
+        self.conn.executemany("DELETE FROM att_chunks WHERE dbid = ? AND blob = ?", doomed)
+        return len(doomed)
+
+    # -- json indexes --------------------------------------------------------
+    def index_defs(self, meta: DbMeta) -> dict[str, str]:
+        return dict(
+            self.conn.execute(
+                "SELECT name, def FROM mango_indexes WHERE dbid = ?", (meta.handle,)
+            ).fetchall()
+        )
+
+    def set_index(self, meta: DbMeta, name: str, definition: str | None) -> None:
+        self.conn.execute("DELETE FROM mango_rows WHERE dbid = ? AND name = ?", (meta.handle, name))
+        if definition is None:
+            self.conn.execute(
+                "DELETE FROM mango_indexes WHERE dbid = ? AND name = ?", (meta.handle, name)
+            )
+        else:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO mango_indexes (dbid, name, def) VALUES (?, ?, ?)",
+                (meta.handle, name, definition),
+            )
+
+    def index_update(
+        self, meta: DbMeta, name: str, removed: Sequence[str], added: Sequence[IndexRow]
+    ) -> None:
+        dbid = meta.handle
+        self.conn.executemany(
+            "DELETE FROM mango_rows WHERE dbid = ? AND name = ? AND id = ?",
+            ((dbid, name, docid) for docid in removed),
+        )
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO mango_rows (dbid, name, key, id) VALUES (?, ?, ?, ?)",
+            ((dbid, name, key, docid) for key, docid in added),
+        )
+
+    def index_scan(
+        self,
+        meta: DbMeta,
+        name: str,
+        lo: bytes,
+        hi: bytes,
+        *,
+        descending: bool,
+        limit: int,
+        after: IndexRow | None,
+    ) -> list[IndexRow]:
+        where = ""
+        args: list[Any] = [meta.handle, name, lo, hi]
+        if after is not None:
+            where = " AND (key, id) < (?, ?)" if descending else " AND (key, id) > (?, ?)"
+            args.extend(after)
+        order = "DESC" if descending else "ASC"
+        rows = self.conn.execute(
+            "SELECT key, id FROM mango_rows WHERE dbid = ? AND name = ? AND key >= ? AND key <= ?"
+            f"{where} ORDER BY key {order}, id {order} LIMIT ?",
+            (*args, limit),
+        )
+        return [(bytes(key), docid) for key, docid in rows]
 
     # -- local documents -----------------------------------------------------
     def get_local(self, meta: DbMeta, docid: str) -> tuple[str, str] | None:
@@ -334,6 +483,7 @@ class SQLiteStorage:
         #: True when the file is opened with SQLite's mode=ro: every write is Forbidden.
         self.read_only = read_only or (exists and not os.access(self.path, os.W_OK))
         self._free: list[sqlite3.Connection] = []
+        self._counted = False
         self._pool_lock = threading.Lock()
         self._closed = False
         self._cond = _condition(self.path)
@@ -347,6 +497,7 @@ class SQLiteStorage:
                 row = conn.execute(
                     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dbs'"
                 ).fetchone()
+                self._counted = row is not None and _has_counts(conn)
             if row is None:
                 self.close()
                 raise ValueError(
@@ -357,6 +508,17 @@ class SQLiteStorage:
         with self._connection() as conn:
             # executescript commits first; the script brings its own transaction.
             conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
+            if not _has_counts(conn):
+                conn.execute("BEGIN IMMEDIATE")  # re-checked under the lock: one process adds them
+                try:
+                    if not _has_counts(conn):
+                        for statement in _COUNT_COLUMNS:
+                            conn.execute(statement)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+        self._counted = True
 
     @contextlib.contextmanager
     def _translate(self) -> Iterator[None]:
@@ -418,7 +580,7 @@ class SQLiteStorage:
         with self._connection() as conn:
             conn.execute("BEGIN")
             try:
-                yield _SQLTxn(conn)
+                yield _SQLTxn(conn, self._counted)
             finally:
                 conn.execute("COMMIT")
 
@@ -432,7 +594,7 @@ class SQLiteStorage:
         with self._connection() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                yield _SQLTxn(conn)
+                yield _SQLTxn(conn, self._counted)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise

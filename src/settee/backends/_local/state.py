@@ -7,24 +7,52 @@ functions taking an :class:`EngineState` first; the backend holds one.
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
+from cachetools import LRUCache
+
 from settee.backends._local.storage import DbMeta, Storage, Txn
 from settee.backends._local.util import db_missing
 from settee.backends._local.views import ViewCache, ViewGroups
 from settee.errors import BadRequest
 
-__all__ = ["EngineState", "check_partition", "open_db"]
+__all__ = ["EngineState", "Positions", "check_partition", "open_db"]
 
 
 class EngineState:
-    """The storage that keeps the records, the cache of built query indexes, the view groups."""
+    """The storage that keeps the records, the cache of built query indexes, the view
+    groups, and ``positions``: counts worked out for one snapshot (keyed by database
+    handle and update_seq), so the next page of a listing need not count again."""
 
-    __slots__ = ("storage", "view_cache", "views")
+    __slots__ = ("positions", "storage", "view_cache", "views")
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self.view_cache = ViewCache()
         #: The in-process view groups (:mod:`.python_views`).
         self.views = ViewGroups()
+        self.positions = Positions()
+
+
+class Positions:
+    """A bounded, thread-safe ``{key: count}`` (keys start with a database uid and seq)."""
+
+    __slots__ = ("_cache", "_lock")
+
+    def __init__(self, size: int = 1024) -> None:
+        self._cache: LRUCache[tuple[Any, ...], int] = LRUCache(maxsize=size)
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> int | None:
+        """The count stored under ``key``, or None."""
+        with self._lock:
+            return self._cache.get(key)
+
+    def put(self, key: tuple[Any, ...], value: int) -> None:
+        """Remember ``value`` under ``key`` (the least recently used key goes when full)."""
+        with self._lock:
+            self._cache[key] = value
 
 
 def open_db(txn: Txn, name: str) -> DbMeta:

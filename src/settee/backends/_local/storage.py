@@ -10,6 +10,12 @@ records and answers range scans, inside transactions:
   no caller can change a stored document through a shared reference.
 * Every change bumps the database's ``update_seq``; a document appears in the
   by-seq index once, at its latest seq.
+* Live and deleted document counts are kept per database as documents are
+  saved (``DbMeta.doc_count``/``del_count``), never counted per request.
+* Mango json indexes are rows ``(key bytes, id)`` per index, sorted by key
+  then id, written in the same transaction as the documents they index
+  (:mod:`.jsonindex` computes the keys): an index never disagrees with its
+  documents, whatever happens to the process.
 
 ``MemoryStorage`` keeps dicts behind one lock; ``sqlstore.SQLiteStorage``
 keeps tables in one SQLite file.
@@ -19,29 +25,86 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import itertools
+import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from settee.backends._local.revtree import RevTree
 
-__all__ = ["DbMeta", "DocInfo", "MemoryStorage", "Storage", "Txn"]
+__all__ = [
+    "DbMeta",
+    "DocInfo",
+    "IndexRow",
+    "MemoryStorage",
+    "Storage",
+    "Txn",
+    "blob_refs",
+]
 
 #: Revision body key: ``(docid, rev)``.
 BodyKey = tuple[str, str]
 
 
-@dataclass(slots=True)
 class DocInfo:
-    """One document's metadata: the latest seq and the revision tree."""
+    """One document's metadata: the latest seq and the revision tree.
 
-    id: str
-    seq: int
-    tree: RevTree
-    winner: str
-    deleted: bool
+    A storage may hand the tree over as its JSON text (:meth:`lazy`): it is parsed
+    the first time ``tree`` is read, so listings that need only ids and winning
+    revisions never parse it.
+    """
+
+    __slots__ = ("_text", "_tree", "deleted", "id", "seq", "winner")
+
+    def __init__(self, id: str, seq: int, tree: RevTree, winner: str, deleted: bool) -> None:
+        self.id = id
+        self.seq = seq
+        self._tree: RevTree | None = tree
+        self._text: str | None = None
+        self.winner = winner
+        self.deleted = deleted
+
+    @classmethod
+    def lazy(cls, id: str, seq: int, tree_json: str, winner: str, deleted: bool) -> DocInfo:
+        """A record whose tree is parsed from ``tree_json`` when first read."""
+        info = cls.__new__(cls)
+        info.id, info.seq, info.winner, info.deleted = id, seq, winner, deleted
+        info._tree, info._text = None, tree_json
+        return info
+
+    @property
+    def tree(self) -> RevTree:
+        """The revision tree."""
+        if self._tree is None:
+            assert self._text is not None
+            self._tree = RevTree.from_json(json.loads(self._text))
+            self._text = None
+        return self._tree
+
+    @tree.setter
+    def tree(self, tree: RevTree) -> None:
+        self._tree, self._text = tree, None
+
+    def __repr__(self) -> str:
+        return (
+            f"DocInfo({self.id!r}, seq={self.seq}, winner={self.winner!r}, deleted={self.deleted})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DocInfo):
+            return NotImplemented
+        return (self.id, self.seq, self.winner, self.deleted, self.tree.to_json()) == (
+            other.id,
+            other.seq,
+            other.winner,
+            other.deleted,
+            other.tree.to_json(),
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass(slots=True)
@@ -54,6 +117,16 @@ class DbMeta:
     revs_limit: int = 1000
     security: dict[str, Any] = field(default_factory=dict)
     partitioned: bool = False
+    #: Live and deleted documents (``_local`` ones aside), kept as documents are saved
+    #: (-1: not kept, in a read-only SQLite file older than the counters).
+    doc_count: int = 0
+    del_count: int = 0
+    #: Never the uid of another database of the same store, even after a delete.
+    uid: int = -1
+
+
+#: One row of a json index: the encoded key and the document id.
+IndexRow = tuple[bytes, str]
 
 
 class Txn(Protocol):
@@ -81,8 +154,11 @@ class Txn(Protocol):
         infos: Sequence[DocInfo],
         bodies: Sequence[tuple[str, str, str]],
         dropped: Sequence[BodyKey],
+        previous: Mapping[str, DocInfo] | None = None,
     ) -> None:
-        """Store ``infos`` (seqs assigned) and ``bodies``, forget ``dropped``, keep update_seq."""
+        """Store ``infos`` (seqs assigned) and ``bodies``, forget ``dropped``, keep update_seq
+        and the document counts. ``previous`` holds what the transaction read of those
+        documents before (a storage looks up what it lacks)."""
         ...
 
     def scan_ids(
@@ -124,6 +200,48 @@ class Txn(Protocol):
         """Drop the bodies of non-leaf revisions (compaction); return how many."""
         ...
 
+    def put_chunk(self, meta: DbMeta, blob: str, n: int, data: bytes) -> None:
+        """Store chunk ``n`` of attachment content ``blob``."""
+        ...
+
+    def get_chunk(self, meta: DbMeta, blob: str, n: int) -> bytes | None:
+        """Chunk ``n`` of ``blob``, or None past its end."""
+        ...
+
+    def prune_blobs(self, meta: DbMeta, before: float) -> int:
+        """Drop the chunks of contents stored before ``before`` (a ``time.time()``) that no
+        stored revision refers to; return how many contents went."""
+        ...
+
+    def index_defs(self, meta: DbMeta) -> dict[str, str]:
+        """``{index name: definition JSON}`` of the json indexes built for ``meta``."""
+        ...
+
+    def set_index(self, meta: DbMeta, name: str, definition: str | None) -> None:
+        """Register ``name`` with no rows (replacing any), or with None drop it and its rows."""
+        ...
+
+    def index_update(
+        self, meta: DbMeta, name: str, removed: Sequence[str], added: Sequence[IndexRow]
+    ) -> None:
+        """Remove the rows of the ``removed`` ids from index ``name``, then add ``added``."""
+        ...
+
+    def index_scan(
+        self,
+        meta: DbMeta,
+        name: str,
+        lo: bytes,
+        hi: bytes,
+        *,
+        descending: bool,
+        limit: int,
+        after: IndexRow | None,
+    ) -> list[IndexRow]:
+        """Rows of index ``name`` with ``lo <= key <= hi``, by (key, id) (reversed when
+        descending), strictly after ``after`` in that order when given."""
+        ...
+
 
 class Storage(Protocol):
     """Transactions plus a way to wait for changes."""
@@ -151,22 +269,67 @@ class Storage(Protocol):
 # -- memory ------------------------------------------------------------------
 
 
+_SERIALS = itertools.count()
+
+
+def blob_refs(bodies: Iterable[str]) -> set[str]:
+    """The attachment contents (``"blob"`` ids) the revision ``bodies`` refer to."""
+    used: set[str] = set()
+    for text in bodies:
+        if '"blob":' not in text:
+            continue
+        atts = json.loads(text).get("_attachments") or {}
+        used.update(att["blob"] for att in atts.values() if isinstance(att.get("blob"), str))
+    return used
+
+
+def _row_key(row: IndexRow) -> bytes:
+    return row[0]
+
+
+class _MemIndex:
+    """One json index in memory: rows sorted by (key, id), and each id's key."""
+
+    __slots__ = ("definition", "keys", "rows")
+
+    def __init__(self, definition: str) -> None:
+        self.definition = definition
+        self.rows: list[IndexRow] = []
+        self.keys: dict[str, bytes] = {}
+
+    def update(self, removed: Sequence[str], added: Sequence[IndexRow]) -> None:
+        gone = [(self.keys.pop(docid), docid) for docid in removed if docid in self.keys]
+        if len(gone) + len(added) > 64:
+            # A big batch: one merge (timsort finds the two sorted runs) beats many inserts.
+            if gone:
+                dead = {docid for _, docid in gone}
+                self.rows = [row for row in self.rows if row[1] not in dead]
+            self.rows.extend(added)
+            self.rows.sort()
+        else:
+            for row in gone:
+                index = bisect.bisect_left(self.rows, row)
+                if index < len(self.rows) and self.rows[index] == row:
+                    del self.rows[index]
+            for row in added:
+                bisect.insort(self.rows, row)
+        for key, docid in added:
+            self.keys[docid] = key
+
+
 class _MemDb:
     def __init__(self, name: str, partitioned: bool) -> None:
-        self.meta = DbMeta(name=name, handle=self, update_seq=0, partitioned=partitioned)
+        self.meta = DbMeta(
+            name=name, handle=self, update_seq=0, partitioned=partitioned, uid=next(_SERIALS)
+        )
         self.docs: dict[str, DocInfo] = {}
         self.bodies: dict[str, dict[str, str]] = {}
         self.local: dict[str, tuple[str, str]] = {}
         self.by_seq: dict[int, str] = {}
         self.seq_list: list[int] = []
-        self._sorted_ids: list[str] | None = []
-        self.live = 0
-        self.deleted = 0
-
-    def sorted_ids(self) -> list[str]:
-        if self._sorted_ids is None:
-            self._sorted_ids = sorted(self.docs)
-        return self._sorted_ids
+        self.sorted_ids: list[str] = []
+        self.indexes: dict[str, _MemIndex] = {}
+        self.blobs: dict[str, tuple[float, dict[int, bytes]]] = {}
 
     def live_seqs(self) -> list[int]:
         # seq_list only grows; dead entries are dropped when they dominate.
@@ -226,31 +389,35 @@ class _MemTxn:
         infos: Sequence[DocInfo],
         bodies: Sequence[tuple[str, str, str]],
         dropped: Sequence[BodyKey],
+        previous: Mapping[str, DocInfo] | None = None,
     ) -> None:
         db: _MemDb = meta.handle
         for docid, rev, body in bodies:
             db.bodies.setdefault(docid, {})[rev] = body
         for docid, rev in dropped:
             db.bodies.get(docid, {}).pop(rev, None)
-        new_ids = [info.id for info in infos if info.id not in db.docs]
-        if db._sorted_ids is not None:
-            if len(new_ids) <= 64:
-                for docid in new_ids:
-                    bisect.insort(db._sorted_ids, docid)
-            else:
-                db._sorted_ids = None  # re-sorted on the next scan
+        new_ids = sorted(info.id for info in infos if info.id not in db.docs)
+        ids = db.sorted_ids
+        if len(new_ids) <= 64:
+            for docid in new_ids:
+                bisect.insort(ids, docid)
+        elif not ids or new_ids[0] > ids[-1]:
+            ids.extend(new_ids)
+        else:
+            ids.extend(new_ids)
+            ids.sort()  # two sorted runs: timsort merges them in linear time
         for info in infos:
             old = db.docs.get(info.id)
             if old is not None:
                 db.by_seq.pop(old.seq, None)
                 if old.deleted:
-                    db.deleted -= 1
+                    meta.del_count -= 1
                 else:
-                    db.live -= 1
+                    meta.doc_count -= 1
             if info.deleted:
-                db.deleted += 1
+                meta.del_count += 1
             else:
-                db.live += 1
+                meta.doc_count += 1
             db.docs[info.id] = info
             db.by_seq[info.seq] = info.id
             db.seq_list.append(info.seq)
@@ -268,7 +435,7 @@ class _MemTxn:
         include_deleted: bool,
     ) -> list[DocInfo]:
         db: _MemDb = meta.handle
-        ids = db.sorted_ids()
+        ids = db.sorted_ids
         start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
         indexes = range(end - 1, start - 1, -1) if descending else range(start, end)
         out: list[DocInfo] = []
@@ -285,9 +452,11 @@ class _MemTxn:
     ) -> tuple[int, int]:
         db: _MemDb = meta.handle
         if lo is None and hi is None:
-            return db.live, db.deleted
-        ids = db.sorted_ids()
+            return meta.doc_count, meta.del_count
+        ids = db.sorted_ids
         start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
+        if meta.del_count == 0:
+            return end - start, 0
         deleted = sum(1 for index in range(start, end) if db.docs[ids[index]].deleted)
         return end - start - deleted, deleted
 
@@ -314,6 +483,45 @@ class _MemTxn:
         start = bisect.bisect_right(seqs, seq)
         return sum(1 for s in seqs[start:] if s in db.by_seq)
 
+    def index_defs(self, meta: DbMeta) -> dict[str, str]:
+        indexes: dict[str, _MemIndex] = meta.handle.indexes
+        return {name: index.definition for name, index in indexes.items()}
+
+    def set_index(self, meta: DbMeta, name: str, definition: str | None) -> None:
+        indexes: dict[str, _MemIndex] = meta.handle.indexes
+        if definition is None:
+            indexes.pop(name, None)
+        else:
+            indexes[name] = _MemIndex(definition)
+
+    def index_update(
+        self, meta: DbMeta, name: str, removed: Sequence[str], added: Sequence[IndexRow]
+    ) -> None:
+        meta.handle.indexes[name].update(removed, added)
+
+    def index_scan(
+        self,
+        meta: DbMeta,
+        name: str,
+        lo: bytes,
+        hi: bytes,
+        *,
+        descending: bool,
+        limit: int,
+        after: IndexRow | None,
+    ) -> list[IndexRow]:
+        rows: list[IndexRow] = meta.handle.indexes[name].rows
+        start = bisect.bisect_left(rows, lo, key=_row_key)
+        end = bisect.bisect_right(rows, hi, key=_row_key)
+        if after is not None:
+            if descending:
+                end = min(end, bisect.bisect_left(rows, after))
+            else:
+                start = max(start, bisect.bisect_right(rows, after))
+        if descending:
+            return rows[max(start, end - limit) : end][::-1]
+        return rows[start : min(end, start + limit)]
+
     def get_local(self, meta: DbMeta, docid: str) -> tuple[str, str] | None:
         local: dict[str, tuple[str, str]] = meta.handle.local
         return local.get(docid)
@@ -323,6 +531,22 @@ class _MemTxn:
 
     def delete_local(self, meta: DbMeta, docid: str) -> None:
         meta.handle.local.pop(docid, None)
+
+    def put_chunk(self, meta: DbMeta, blob: str, n: int, data: bytes) -> None:
+        blobs: dict[str, tuple[float, dict[int, bytes]]] = meta.handle.blobs
+        blobs.setdefault(blob, (time.time(), {}))[1][n] = bytes(data)
+
+    def get_chunk(self, meta: DbMeta, blob: str, n: int) -> bytes | None:
+        found = meta.handle.blobs.get(blob)
+        return None if found is None else found[1].get(n)
+
+    def prune_blobs(self, meta: DbMeta, before: float) -> int:
+        db: _MemDb = meta.handle
+        used = blob_refs(text for revs in db.bodies.values() for text in revs.values())
+        doomed = [b for b, (made, _) in db.blobs.items() if b not in used and made < before]
+        for blob in doomed:
+            del db.blobs[blob]
+        return len(doomed)
 
     def prune_bodies(self, meta: DbMeta) -> int:
         db: _MemDb = meta.handle

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from settee.backends._local import js
+from settee.backends._local import js, jsonindex
 from settee.backends._local.attachments import decode_attachments
 from settee.backends._local.local_docs import write_local
 from settee.backends._local.revtree import RevTree, make_rev, parse_rev
@@ -46,19 +46,27 @@ def result_error(result: Mapping[str, Any]) -> CouchError:
 class _Write:
     """One document's pending state inside a write batch."""
 
-    __slots__ = ("bodies", "dropped", "info")
+    __slots__ = ("bodies", "dropped", "info", "parsed")
 
     def __init__(self, info: DocInfo) -> None:
         self.info = info
         self.bodies: list[tuple[str, str]] = []
         self.dropped: list[str] = []
+        # The staged bodies as dicts, so the json indexes need not parse them again.
+        self.parsed: dict[str, dict[str, Any]] = {}
 
 
 def bulk_docs(
-    state: EngineState, db: str, docs: Sequence[Mapping[str, Any]], *, new_edits: bool = True
+    state: EngineState,
+    db: str,
+    docs: Sequence[Mapping[str, Any]],
+    *,
+    new_edits: bool = True,
+    stored: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Write ``docs`` in one transaction; one result per document (none for successful
-    ``new_edits=False`` writes), errors included, never raised."""
+    ``new_edits=False`` writes), errors included, never raised. ``stored``: attachments
+    of the (one) new edit whose content :func:`.attachments.store_content` stored."""
     if not isinstance(docs, Sequence) or isinstance(docs, (str, bytes)):
         raise BadRequest("docs must be a list of documents", error="bad_request")
     with state.storage.write() as txn:
@@ -84,7 +92,7 @@ def bulk_docs(
                 if docid.startswith("_local/"):
                     result = write_local(txn, meta, doc)
                 elif new_edits:
-                    result = _edit(txn, meta, doc, pending, loaded)
+                    result = _edit(txn, meta, doc, pending, loaded, stored)
                 else:
                     result = _replicate(txn, meta, doc, pending, loaded)
             except CouchError as exc:
@@ -93,11 +101,11 @@ def bulk_docs(
             if result is not None:
                 results.append(result)
         if pending:
-            _save(txn, meta, pending)
+            _save(txn, meta, pending, loaded)
     return results
 
 
-def _save(txn: Txn, meta: DbMeta, pending: dict[str, _Write]) -> None:
+def _save(txn: Txn, meta: DbMeta, pending: dict[str, _Write], loaded: dict[str, DocInfo]) -> None:
     infos: list[DocInfo] = []
     bodies: list[tuple[str, str, str]] = []
     dropped: list[tuple[str, str]] = []
@@ -111,7 +119,15 @@ def _save(txn: Txn, meta: DbMeta, pending: dict[str, _Write]) -> None:
         # A revision written and stemmed away in the same batch is never stored.
         bodies.extend((docid, rev, text) for rev, text in write.bodies if rev not in gone)
     meta.update_seq = seq
-    txn.save(meta, infos, bodies, dropped)
+    # Index rows are computed before anything is saved: a bad document fails the batch whole.
+    parsed = {
+        (docid, write.info.winner): write.parsed[write.info.winner]
+        for docid, write in pending.items()
+        if write.info.winner in write.parsed
+    }
+    changes = jsonindex.row_changes(txn, meta, infos, bodies, parsed, loaded)
+    txn.save(meta, infos, bodies, dropped, loaded)
+    jsonindex.apply_row_changes(txn, meta, changes)
 
 
 def _prepare(
@@ -195,6 +211,7 @@ def _edit(
     doc: Mapping[str, Any],
     pending: dict[str, _Write],
     loaded: dict[str, DocInfo],
+    stored: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     docid: str = doc["_id"]
     info = _current(docid, pending, loaded)
@@ -223,6 +240,7 @@ def _edit(
         lambda: _parent_atts(txn, meta, docid, [parent] if parent else [], pending),
         pos,
         keep_revpos=False,
+        stored=stored,
     )
     body = _body(doc)
     text = dumps(body)
@@ -232,7 +250,7 @@ def _edit(
         text = dumps(body)
     tree.add(new_rev, parent, deleted)
     dropped = tree.stem(meta.revs_limit)
-    _stage(pending, docid, tree, text, new_rev, dropped)
+    _stage(pending, docid, tree, text, new_rev, dropped, body)
     return {"ok": True, "id": docid, "rev": new_rev}
 
 
@@ -280,7 +298,7 @@ def _replicate(
     text = dumps(body)
     tree.merge_path(path, deleted)
     dropped = tree.stem(meta.revs_limit)
-    _stage(pending, docid, tree, text, rev, dropped)
+    _stage(pending, docid, tree, text, rev, dropped, body)
     return None
 
 
@@ -291,6 +309,7 @@ def _stage(
     text: str,
     new_rev: str,
     dropped: list[str],
+    body: dict[str, Any],
 ) -> None:
     winner = tree.winner()
     info = DocInfo(docid, 0, tree, winner, tree.is_deleted(winner))
@@ -298,16 +317,22 @@ def _stage(
     write = pending.pop(docid, None) or _Write(info)
     write.info = info
     write.bodies.append((new_rev, text))
+    write.parsed[new_rev] = body
     write.dropped.extend(dropped)
     pending[docid] = write
 
 
 def put_doc(
-    state: EngineState, db: str, doc: Mapping[str, Any], params: Mapping[str, Any] | None = None
+    state: EngineState,
+    db: str,
+    doc: Mapping[str, Any],
+    params: Mapping[str, Any] | None = None,
+    *,
+    stored: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Write one document; raise what its ``bulk_docs`` error result says."""
     new_edits = flag(dict(params or {}), "new_edits", True)
-    results = bulk_docs(state, db, [doc], new_edits=new_edits)
+    results = bulk_docs(state, db, [doc], new_edits=new_edits, stored=stored)
     if not results:
         return {"ok": True, "id": doc.get("_id"), "rev": doc.get("_rev")}
     result = results[0]

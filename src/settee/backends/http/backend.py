@@ -30,7 +30,7 @@ Usage::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from settee import errors
 from settee.backends.base import ChangesStream, MapFunction, ReduceSpec
@@ -204,6 +204,12 @@ class HTTPBackend:
         """``POST /db/_find`` (or the partition's)."""
         return self._run(self.ops.find(db, query, partition=partition))
 
+    def explain(
+        self, db: str, query: Mapping[str, Any], *, partition: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /db/_explain`` (or the partition's): which index a ``_find`` would use."""
+        return self._run(self.ops.explain(db, query, partition=partition))
+
     def create_index(self, db: str, index: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /db/_index``."""
         return self._run(self.ops.create_index(db, index))
@@ -289,10 +295,32 @@ class HTTPBackend:
         return self._run(self.ops.get_attachment(db, docid, name, rev=rev))
 
     def put_attachment(
-        self, db: str, docid: str, name: str, data: bytes, content_type: str, *, rev: str | None
+        self,
+        db: str,
+        docid: str,
+        name: str,
+        data: bytes | IO[bytes],
+        content_type: str,
+        *,
+        rev: str | None,
     ) -> dict[str, Any]:
-        """``PUT /db/docid/name?rev=``; creates the document when ``rev`` is None."""
+        """``PUT /db/docid/name?rev=``; creates the document when ``rev`` is None. A binary
+        file object is sent as a streamed request body (never read whole)."""
         return self._run(self.ops.put_attachment(db, docid, name, data, content_type, rev=rev))
+
+    def stream_attachment(
+        self, db: str, docid: str, name: str, write_to: IO[bytes], *, rev: str | None = None
+    ) -> str:
+        """``GET`` the attachment as a streamed response, written to ``write_to`` in chunks
+        of 1 MiB; return its content type. ``NotFound`` if absent."""
+        call = self.ops.attachment_call(db, docid, name, rev=rev)
+        response = self.transport.request(
+            call.method, call.path, **call.transport_kwargs, stream=True
+        )
+        with response:
+            for chunk in self.transport.iter_body(response, 1 << 20):
+                write_to.write(chunk)
+        return str(response.headers.get("Content-Type", "application/octet-stream"))
 
     def delete_attachment(self, db: str, docid: str, name: str, *, rev: str) -> dict[str, Any]:
         """``DELETE /db/docid/name?rev=``; ``NotFound``/``Conflict``."""

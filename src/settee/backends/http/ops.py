@@ -18,7 +18,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Generator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
 from settee import errors
@@ -61,7 +61,7 @@ class Call:
     path: tuple[str, ...] | str
     params: Mapping[str, Any] | None = None
     json_body: Any = None
-    data: bytes | None = None
+    data: bytes | IO[bytes] | None = None
     headers: Mapping[str, str] | None = None
     not_found: type[errors.NotFound] = errors.NotFound
     document: bool = False
@@ -419,6 +419,19 @@ class HTTPOps:
         )
         return result
 
+    def explain(
+        self, db: str, query: Mapping[str, Any], *, partition: str | None = None
+    ) -> Op[dict[str, Any]]:
+        """``POST /db/_explain`` (or the partition's): which index a ``_find`` would use."""
+        data = dumps(dict(query))  # TypeError before any request
+        result: dict[str, Any] = yield Call(
+            "POST",
+            self._partitioned(db, partition, "_explain"),
+            data=data,
+            headers={"Content-Type": "application/json"},
+        )
+        return result
+
     def create_index(self, db: str, index: Mapping[str, Any]) -> Op[dict[str, Any]]:
         """``POST /db/_index``."""
         result: dict[str, Any] = yield Call.json(
@@ -504,16 +517,29 @@ class HTTPOps:
         )
 
     def put_attachment(
-        self, db: str, docid: str, name: str, data: bytes, content_type: str, *, rev: str | None
+        self,
+        db: str,
+        docid: str,
+        name: str,
+        data: bytes | IO[bytes],
+        content_type: str,
+        *,
+        rev: str | None,
     ) -> Op[dict[str, Any]]:
-        """``PUT /db/docid/name?rev=``; creates the document when ``rev`` is None."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
+        """``PUT /db/docid/name?rev=``; creates the document when ``rev`` is None. A binary
+        file object is sent as a streamed request body (never read whole)."""
+        body: bytes | IO[bytes]
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            body = bytes(data)
+        elif hasattr(data, "read"):
+            body = data
+        else:
             raise TypeError(f"attachment data must be bytes, not {type(data).__name__}")
         result: dict[str, Any] = yield Call(
             "PUT",
             self._attachment_path(db, docid, name),
             params=encode_params({"rev": rev}),
-            data=bytes(data),
+            data=body,
             headers={"Content-Type": content_type},
         )
         return result

@@ -1,0 +1,288 @@
+"""The embedded backends (``sqlite:``, ``memory:``) vs raw ``sqlite3`` doing the same work.
+
+Run by hand (not in CI)::
+
+    PYTHONPATH=src .venv/bin/python benchmarks/embedded.py            # 10k and 100k docs
+    PYTHONPATH=src .venv/bin/python benchmarks/embedded.py --million  # and 1M (slow)
+
+The same rows (~150 B: ``category``, ``price``, ``name``) in each store:
+
+* bulk insert: ``db.bulk_docs`` in chunks of 5,000, a json index on
+  ``[category, price]`` created first, vs ``executemany`` of ``(id, rev, seq,
+  body)`` in 5,000-row transactions into a table with an expression index on
+  ``json_extract(body, '$.category'), json_extract(body, '$.price')``;
+* point reads: 2,000 ``db.get(id, remote=True)`` vs ``SELECT body ... WHERE id = ?``
+  + ``json.loads``;
+* indexed Mango: ``{"category": "books", "price": {"$lt": 20}}``, every match
+  (``.all()``), vs the same ``WHERE`` on the expression index + ``json.loads``;
+* all_docs scan: iterate ``db.all_docs()`` (ids and revs) vs ``SELECT id, rev
+  ORDER BY id``;
+* changes: iterate ``db.changes()`` vs ``SELECT seq, id, rev ORDER BY seq``;
+* attachments: a 20 MB attachment put and read back vs a blob row.
+
+Each store runs in its own subprocess (so peak RSS is its own), the stores
+interleaved round by round; each timing is the best of ``--rounds``. Printed:
+seconds, the ratio to raw sqlite3 of the same size, growth between sizes, and
+peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import random
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+CHUNK = 5000
+READS = 2000
+CATEGORIES = ["books", "music", "games", "tools", "food"]
+SELECTOR = {"category": "books", "price": {"$lt": 20}}
+ATTACHMENT = 20 * 1024 * 1024
+KINDS = ("raw", "sqlite", "memory")
+
+
+def make_docs(count: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "_id": f"doc{i:08d}",
+            "category": CATEGORIES[i % 5],
+            "price": (i * 7919) % 100,
+            "name": f"item number {i} of the benchmark catalogue",
+        }
+        for i in range(count)
+    ]
+
+
+def best(rounds: int, work: Callable[[], Any]) -> float:
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- settee ---------------------------------------------------------------------------
+
+
+def run_settee(url: str, count: int, rounds: int) -> dict[str, float]:
+    import settee
+
+    docs = make_docs(count)
+    ids = random.Random(1).sample([d["_id"] for d in docs], min(READS, count))
+    out: dict[str, float] = {}
+
+    def insert() -> None:
+        client = settee.connect(url)
+        if "bench" in client.all_dbs():
+            client.delete_database("bench")
+        db = client.create_database("bench")
+        db.create_query_index(fields=["category", "price"])
+        for start in range(0, count, CHUNK):
+            db.bulk_docs(docs[start : start + CHUNK], chunk_size=CHUNK)
+
+    # Insert is timed once per round into a fresh database (memory: a fresh store).
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        insert()
+        times.append(time.perf_counter() - started)
+    out["bulk insert"] = min(times)
+    client = settee.connect(url)
+    if url != "memory:":
+        db = client["bench"]
+    else:
+        # memory: is private per connect(): load it once more in this client.
+        db = client.create_database("bench2")
+        db.create_query_index(fields=["category", "price"])
+        for start in range(0, count, CHUNK):
+            db.bulk_docs(docs[start : start + CHUNK], chunk_size=CHUNK)
+    out["point reads"] = best(rounds, lambda: [db.get(i, remote=True) for i in ids])
+    found = db.get_query_result(SELECTOR, page_size=1000).all()
+    out["_rows mango"] = len(found)
+    out["indexed mango"] = best(rounds, lambda: db.get_query_result(SELECTOR, page_size=1000).all())
+    out["all_docs scan"] = best(rounds, lambda: sum(1 for _ in db.all_docs(page_size=1000)))
+    out["changes"] = best(rounds, lambda: sum(1 for _ in db.changes()))
+    blob = os.urandom(ATTACHMENT)
+
+    def attachment() -> None:
+        doc = db.create_document({"_id": f"att-{time.perf_counter_ns()}"})
+        doc.put_attachment("blob.bin", "application/octet-stream", blob)
+        assert doc.get_attachment("blob.bin", attachment_type="binary") == blob
+
+    out["attachment 20MB"] = best(rounds, attachment)
+    out["_peak MiB"] = peak_mib()
+    return out
+
+
+# -- raw sqlite3 ----------------------------------------------------------------------
+
+
+def run_raw(path: str, count: int, rounds: int) -> dict[str, float]:
+    docs = make_docs(count)
+    ids = random.Random(1).sample([d["_id"] for d in docs], min(READS, count))
+    out: dict[str, float] = {}
+
+    def insert() -> sqlite3.Connection:
+        if os.path.exists(path):
+            os.unlink(path)
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(
+            "CREATE TABLE docs (id TEXT PRIMARY KEY, rev TEXT, seq INTEGER UNIQUE, body TEXT)"
+            " WITHOUT ROWID"
+        )
+        conn.execute(
+            "CREATE INDEX by_cat_price ON docs "
+            "(json_extract(body, '$.category'), json_extract(body, '$.price'))"
+        )
+        conn.execute("CREATE TABLE atts (id TEXT PRIMARY KEY, data BLOB)")
+        for start in range(0, count, CHUNK):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "INSERT INTO docs VALUES (?, ?, ?, ?)",
+                (
+                    (d["_id"], "1-" + "0" * 32, start + n + 1, json.dumps(d))
+                    for n, d in enumerate(docs[start : start + CHUNK])
+                ),
+            )
+            conn.execute("COMMIT")
+        return conn
+
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        conn = insert()
+        times.append(time.perf_counter() - started)
+        conn.close()
+    out["bulk insert"] = min(times)
+    conn = sqlite3.connect(path, isolation_level=None)
+
+    def reads() -> None:
+        for docid in ids:
+            json.loads(conn.execute("SELECT body FROM docs WHERE id = ?", (docid,)).fetchone()[0])
+
+    out["point reads"] = best(rounds, reads)
+    query = (
+        "SELECT body FROM docs WHERE json_extract(body, '$.category') = ? "
+        "AND json_extract(body, '$.price') < ? "
+        "ORDER BY json_extract(body, '$.category'), json_extract(body, '$.price')"
+    )
+    out["_rows mango"] = len(conn.execute(query, ("books", 20)).fetchall())
+    out["indexed mango"] = best(
+        rounds, lambda: [json.loads(b) for (b,) in conn.execute(query, ("books", 20))]
+    )
+    out["all_docs scan"] = best(
+        rounds, lambda: sum(1 for _ in conn.execute("SELECT id, rev FROM docs ORDER BY id"))
+    )
+    out["changes"] = best(
+        rounds,
+        lambda: sum(1 for _ in conn.execute("SELECT seq, id, rev FROM docs ORDER BY seq")),
+    )
+    blob = os.urandom(ATTACHMENT)
+
+    def attachment() -> None:
+        key = f"att-{time.perf_counter_ns()}"
+        conn.execute("INSERT INTO atts VALUES (?, ?)", (key, blob))
+        (data,) = conn.execute("SELECT data FROM atts WHERE id = ?", (key,)).fetchone()
+        assert data == blob
+
+    out["attachment 20MB"] = best(rounds, attachment)
+    out["_peak MiB"] = peak_mib()
+    return out
+
+
+# -- driver ---------------------------------------------------------------------------
+
+
+def child(kind: str, count: int, rounds: int, workdir: str) -> dict[str, float]:
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(count), str(rounds), workdir],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    parsed: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+    return parsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--million", action="store_true", help="also 1,000,000 documents")
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated doc counts")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, count, rounds, workdir = args.child
+        n, r = int(count), int(rounds)
+        if kind == "raw":
+            out = run_raw(os.path.join(workdir, f"raw-{n}.db"), n, r)
+        elif kind == "sqlite":
+            out = run_settee(f"sqlite:///{workdir}/settee-{n}.db", n, r)
+        else:
+            out = run_settee("memory:", n, r)
+        print(json.dumps(out))
+        return
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.million:
+        sizes.append(1_000_000)
+    results: dict[int, dict[str, dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="settee-bench-") as workdir:
+        for size in sizes:
+            rounds = 1 if size >= 1_000_000 else args.rounds
+            # Rounds interleave the stores (raw, sqlite, memory, raw, ...), each in a fresh
+            # process, so a change in the machine's load hits all of them alike.
+            runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in KINDS}
+            for _ in range(rounds):
+                for kind in KINDS:
+                    runs[kind].append(child(kind, size, 1, workdir))
+                    for name in list(Path(workdir).iterdir()):
+                        name.unlink()
+            results[size] = {
+                kind: {
+                    work: (max if work == "_peak MiB" else min)(run[work] for run in done)
+                    for work in done[0]
+                }
+                for kind, done in runs.items()
+            }
+    works = [w for w in results[sizes[0]]["raw"] if not w.startswith("_")]
+    for size in sizes:
+        row = results[size]
+        print(f"\n{size:,} documents ({int(row['raw']['_rows mango'])} Mango matches)")
+        print(f"{'work':<18}{'raw s':>9}{'sqlite s':>10}{'ratio':>7}{'memory s':>10}{'ratio':>7}")
+        for work in works:
+            raw = row["raw"][work]
+            sq = row["sqlite"][work]
+            mem = row["memory"][work]
+            ratios = f"{sq:>10.4f}{sq / raw:>6.1f}x{mem:>10.4f}{mem / raw:>6.1f}x"
+            print(f"{work:<18}{raw:>9.4f}{ratios}")
+        peaks = "  ".join(f"{kind} {row[kind]['_peak MiB']:.0f}" for kind in KINDS)
+        print(f"{'peak RSS MiB':<18}{peaks}")
+    for small, large in itertools.pairwise(sizes):
+        print(f"\ngrowth time({large:,}) / time({small:,})")
+        for work in works:
+            cells = "  ".join(
+                f"{kind} {results[large][kind][work] / results[small][kind][work]:.1f}"
+                for kind in KINDS
+            )
+            print(f"{work:<18}{cells}")
+
+
+if __name__ == "__main__":
+    main()
