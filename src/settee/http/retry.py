@@ -171,7 +171,7 @@ class Replay429Adapter(HTTPAdapter):
     Mount it with ``CouchDB(..., adapter=Replay429Adapter())``.
     """
 
-    def __init__(self, retries: int = 3, initialBackoff: float = 0.25) -> None:  # noqa: N803
+    def __init__(self, retries: int = 3, initialBackoff: float = 0.25) -> None:
         check_number("initialBackoff", initialBackoff)
         super().__init__(
             max_retries=RetryPolicy(

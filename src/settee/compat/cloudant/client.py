@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from settee import client as native
-from settee.cloudant import Cloudant as NativeCloudant
 from settee import errors
+from settee.cloudant import Cloudant as NativeCloudant
 from settee.compat.cloudant.database import CloudantDatabase, CouchDatabase
 from settee.compat.cloudant.error import CloudantClientException, CloudantFeedException
 from settee.compat.cloudant.feed import Feed, InfiniteFeed
@@ -36,7 +36,7 @@ def _credentials(
     if creds is None:
         return user, auth_token, admin_party, url
     if user is None and auth_token is None and not admin_party:
-        return creds.user, creds.password, False, clean
+        return creds[0], creds[1], False, clean
     return user, auth_token, admin_party, clean
 
 
@@ -47,11 +47,9 @@ class _Compat:
     _r_session: AuthenticatedSession | None
 
     def _set_encoder(self, encoder: type[json.JSONEncoder] | None) -> None:
-        if encoder is None:
-            encoder = json.JSONEncoder
-        if not (isinstance(encoder, type) and issubclass(encoder, json.JSONEncoder)):
-            raise TypeError("encoder must be a json.JSONEncoder subclass")
-        self.encoder = encoder
+        # Kept as given, as python-cloudant does; document bodies go through it
+        # only when it is a JSONEncoder subclass.
+        self.encoder = json.JSONEncoder if encoder is None else encoder
         self._r_session = None
 
 

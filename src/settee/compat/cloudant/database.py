@@ -25,7 +25,6 @@ from settee.compat.cloudant.design_document import DesignDocument
 from settee.compat.cloudant.document import Document, encode
 from settee.compat.cloudant.error import (
     CloudantArgumentError,
-    CloudantClientException,
     CloudantDatabaseException,
 )
 from settee.compat.cloudant.feed import Feed, InfiniteFeed
@@ -42,7 +41,20 @@ if TYPE_CHECKING:
 
 __all__ = ["CloudantDatabase", "CouchDatabase"]
 
-_ROLES = ("_admin", "_reader", "_writer", "_replicator", "_db_updates", "_design", "_shards", "_security")
+_ROLES = (
+    "_admin",
+    "_reader",
+    "_writer",
+    "_replicator",
+    "_db_updates",
+    "_design",
+    "_shards",
+    "_security",
+)
+
+
+#: List, show and update functions answer what they render (HTML, text), not only JSON.
+_ANY = {"Accept": "*/*"}
 
 
 def _options(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -186,7 +198,8 @@ class CouchDatabase(native.Database, dict[str, Any]):  # type: ignore[misc]
         """The cached ids (a dict view); ``remote=True``: every id in the database (a list)."""
         if not remote:
             return dict.keys(self)
-        return native.Database.keys(self, remote=True)
+        rows = native.Database.all_docs(self, page_size=max(self._fetch_limit, 1000))
+        return [row["id"] for row in rows]
 
     def clear_cache(self) -> None:
         dict.clear(self)
@@ -258,10 +271,8 @@ class CouchDatabase(native.Database, dict[str, Any]):  # type: ignore[misc]
     def get_design_document(self, ddoc_id: str) -> DesignDocument:  # type: ignore[override]
         """The design document, fetched (an empty one when it does not exist)."""
         ddoc = DesignDocument(self, ddoc_id)
-        try:
+        with contextlib.suppress(errors.DocumentNotFound):
             ddoc.fetch()
-        except errors.DocumentNotFound:
-            pass
         return ddoc
 
     def get_security_document(self) -> SecurityDocument:  # type: ignore[override]
@@ -416,9 +427,7 @@ class CouchDatabase(native.Database, dict[str, Any]):  # type: ignore[misc]
         index.delete()
 
     # -- design-document functions ---------------------------------------------------------
-    def _ddoc_request(
-        self, method: str, segments: tuple[str, ...], **kwargs: Any
-    ) -> Any:
+    def _ddoc_request(self, method: str, segments: tuple[str, ...], **kwargs: Any) -> Any:
         transport = self.client.server_session.transport("design document functions")
         return transport.request(method, (self.database_name, *segments), **kwargs)
 
@@ -430,13 +439,14 @@ class CouchDatabase(native.Database, dict[str, Any]):  # type: ignore[misc]
             "GET",
             ("_design", ddoc_name(ddoc_id), "_list", list_name, view_name),
             params=_view_params(kwargs),
+            headers=_ANY,
         )
         return str(response.text)
 
     def get_show_function_result(self, ddoc_id: str, show_name: str, doc_id: str) -> str:
         """The text a show function renders for ``doc_id``."""
         response = self._ddoc_request(
-            "GET", ("_design", ddoc_name(ddoc_id), "_show", show_name, doc_id)
+            "GET", ("_design", ddoc_name(ddoc_id), "_show", show_name, doc_id), headers=_ANY
         )
         return str(response.text)
 
@@ -454,8 +464,10 @@ class CouchDatabase(native.Database, dict[str, Any]):  # type: ignore[misc]
         if doc_id is not None:
             segments = (*segments, doc_id)
             method = "PUT"
-        body = data if isinstance(data, (bytes, str)) or data is None else str(data)
-        response = self._ddoc_request(method, segments, params=params or None, data=body)
+        body = data if isinstance(data, (bytes, str)) or data is None else json.dumps(data)
+        response = self._ddoc_request(
+            method, segments, params=params or None, data=body, headers=_ANY
+        )
         return str(response.text)
 
     # -- revisions ---------------------------------------------------------------------------
@@ -520,7 +532,9 @@ class CloudantDatabase(CouchDatabase):
         answer: dict[str, Any] = response.json()
         return answer
 
-    def get_search_result(self, ddoc_id: str, index_name: str, **query_params: Any) -> dict[str, Any]:
+    def get_search_result(
+        self, ddoc_id: str, index_name: str, **query_params: Any
+    ) -> dict[str, Any]:
         """A search index's JSON answer (``query``/``q`` and search options)."""
         if ("query" in query_params) == ("q" in query_params):
             raise CloudantArgumentError(104, query_params)

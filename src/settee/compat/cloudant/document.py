@@ -9,6 +9,7 @@ also ``requests.HTTPError`` with ``.response``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
@@ -26,21 +27,27 @@ if TYPE_CHECKING:
 __all__ = ["Document"]
 
 
-def encode(value: Any, encoder: type[json.JSONEncoder]) -> Any:
+def encode(value: Any, encoder: Any) -> Any:
     """``value`` as plain JSON values, through ``encoder`` (custom types become JSON)."""
+    if not (isinstance(encoder, type) and issubclass(encoder, json.JSONEncoder)):
+        return value
     if encoder is json.JSONEncoder:
         return value
     try:
         return json.loads(json.dumps(value, cls=encoder))
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"document is not JSON-serialisable with {encoder.__name__}: {exc}") from exc
+        raise TypeError(
+            f"document is not JSON-serialisable with {encoder.__name__}: {exc}"
+        ) from exc
 
 
 class Document(native.Document):
     """``Document(database, document_id=None, **kwargs)``; ``encoder=`` overrides the
     client's. Nothing is requested on construction."""
 
-    def __init__(self, database: CouchDatabase, document_id: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, database: CouchDatabase, document_id: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(database, document_id)
         self._document_id = document_id
         given = kwargs.pop("encoder", None)
@@ -66,7 +73,8 @@ class Document(native.Document):
 
     def json(self) -> str:
         """The document as JSON text, encoded with ``encoder``."""
-        return json.dumps(dict(self), cls=self.encoder)
+        encoder = self.encoder if isinstance(self.encoder, type) else None
+        return json.dumps(dict(self), cls=encoder)
 
     def _body(self) -> dict[str, Any]:
         body: dict[str, Any] = encode(dict(self), self.encoder)
@@ -169,10 +177,8 @@ class Document(native.Document):
     # -- with-block ---------------------------------------------------------------
     def __enter__(self) -> Document:
         """Fetch the document (start empty when it does not exist); return it."""
-        try:
+        with contextlib.suppress(errors.DocumentNotFound):
             self.fetch()
-        except errors.DocumentNotFound:
-            pass
         return self
 
     def __exit__(

@@ -39,15 +39,17 @@ class CloudantException(SetteeError):
         self.status_code = code
 
 
-def _message(kind: str, code: int, args: tuple[Any, ...], texts: dict[int, str]) -> str:
-    template = texts.get(code)
-    if template is None:
-        detail = ", ".join(str(a) for a in args)
-        return f"{kind} error {code}" + (f": {detail}" if detail else "")
-    try:
-        return template.format(*args)
-    except IndexError:
-        return template
+def _message(
+    kind: str, code: object, args: tuple[Any, ...], texts: dict[int, str]
+) -> tuple[str, int]:
+    """The message and code; an unknown code, or too few ``args``, is the general 100."""
+    template = texts.get(code) if isinstance(code, int) else None
+    if template is not None:
+        try:
+            return template.format(*args), int(code)  # type: ignore[call-overload]
+        except (IndexError, KeyError):
+            pass
+    return f"A {kind.lower()} error was raised", 100
 
 
 class _Coded(CloudantException):
@@ -57,7 +59,8 @@ class _Coded(CloudantException):
     _texts: dict[int, str] = {}
 
     def __init__(self, code: int = 100, *args: Any) -> None:
-        super().__init__(_message(self._kind, code, args, self._texts), code)
+        message, known = _message(self._kind, code, args, self._texts)
+        super().__init__(message, known)
 
 
 class CloudantArgumentError(_Coded):

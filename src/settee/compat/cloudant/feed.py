@@ -82,8 +82,6 @@ class InfiniteFeed(Feed):
                 return native.infinite_changes_feed(
                     self._source, raw_data=self._raw_data, **options
                 )
-            return native.infinite_db_updates_feed(
-                self._source, raw_data=self._raw_data, **options
-            )
+            return native.infinite_db_updates_feed(self._source, raw_data=self._raw_data, **options)
         except TypeError as exc:
             raise CloudantArgumentError(116, exc) from exc

@@ -127,7 +127,9 @@ class Result:
         start, stop = part.start, part.stop
         if part.step is not None:
             raise ResultException(101, part)
-        ints = all(x is None or (isinstance(x, int) and not isinstance(x, bool)) for x in (start, stop))
+        ints = all(
+            x is None or (isinstance(x, int) and not isinstance(x, bool)) for x in (start, stop)
+        )
         if ints:
             if (start is not None and start < 0) or (stop is not None and stop < 0):
                 raise ResultException(101, part)
@@ -179,10 +181,14 @@ class QueryResult(Result):
     def __getitem__(self, arg: Any) -> list[dict[str, Any]]:
         if isinstance(arg, int) and not isinstance(arg, bool) and arg >= 0:
             return self._rows(skip=arg, limit=1)
-        if isinstance(arg, slice) and all(
-            x is None or (isinstance(x, int) and not isinstance(x, bool) and x >= 0)
-            for x in (arg.start, arg.stop)
-        ) and arg.step is None:
+        if (
+            isinstance(arg, slice)
+            and all(
+                x is None or (isinstance(x, int) and not isinstance(x, bool) and x >= 0)
+                for x in (arg.start, arg.stop)
+            )
+            and arg.step is None
+        ):
             return self._slice(arg)
         raise ResultException(101, arg)
 

@@ -18,7 +18,9 @@ class Scheduler:
         self._transport = client.server_session.transport("Scheduler")
 
     def _get(self, *segments: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        answer: dict[str, Any] = self._transport.json("GET", ("_scheduler", *segments), params=params)
+        answer: dict[str, Any] = self._transport.json(
+            "GET", ("_scheduler", *segments), params=params
+        )
         return answer
 
     def list_docs(self, limit: int | None = None, skip: int | None = None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from settee.compat.cloudant.error import CloudantArgumentError, CloudantViewException
 from settee.compat.cloudant.result import Result
-from settee.queries import ddoc_name
+from settee.queries import QueryScope, ddoc_name
 
 if TYPE_CHECKING:
     from settee.compat.cloudant.design_document import DesignDocument
@@ -83,9 +83,9 @@ class View(dict[str, Any]):
         if not isinstance(ddoc_id, str):
             raise CloudantArgumentError(105, "the view's design document has no _id")
         db = self.design_doc.database
-        scope = db if self._partition_key is None else db.partition(self._partition_key)
-        answer: dict[str, Any] = scope.get_view_result(
-            ddoc_name(ddoc_id), self.view_name, raw_result=True, **_keys_first(kwargs)
+        scope: QueryScope = db if self._partition_key is None else db.partition(self._partition_key)
+        answer: dict[str, Any] = QueryScope.get_view_result(
+            scope, ddoc_name(ddoc_id), self.view_name, raw_result=True, **_keys_first(kwargs)
         )
         return answer
 
