@@ -300,8 +300,9 @@ class Transport:
             url=plain.url,
             body=plain.body,
         )
-        answer.response = response
-        answer.request = response.request
+        # The class is also a requests.HTTPError: these are its attributes.
+        answer.response = response  # type: ignore[attr-defined]
+        answer.request = response.request  # type: ignore[attr-defined]
         return answer
 
     def send_raw(

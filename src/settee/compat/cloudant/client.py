@@ -113,13 +113,11 @@ class CouchDB(native.CouchDB, _Compat):
         assert isinstance(db, CouchDatabase)
         return db
 
-    def get(  # type: ignore[override]
-        self, key: str, default: Any = None, remote: bool = False
-    ) -> Any:
+    def get(self, key: str, default: Any = None, remote: bool = False) -> Any:
         """The cached database, or ``default``; ``remote=True`` asks the server."""
         return super().get(key, default, remote)
 
-    def __setitem__(self, key: str, value: CouchDatabase, remote: bool = False) -> None:
+    def __setitem__(self, key: str, value: Any, remote: bool = False) -> None:
         """Cache ``value`` as ``key``; ``remote=True`` also creates it on the server.
         ``CloudantClientException(101)`` unless ``value`` is a database."""
         if not isinstance(value, CouchDatabase):

@@ -61,7 +61,7 @@ def _options(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if v is not None}
 
 
-class CouchDatabase(native.Database, dict[str, Any]):  # type: ignore[misc]
+class CouchDatabase(native.Database, dict[str, Any]):
     """``CouchDatabase(client, database_name, fetch_limit=100, partitioned=False)``."""
 
     def __init__(
@@ -79,7 +79,7 @@ class CouchDatabase(native.Database, dict[str, Any]):  # type: ignore[misc]
     def __repr__(self) -> str:
         return f"CouchDatabase({self.database_name!r}, url={self.client.url!r})"
 
-    __hash__ = object.__hash__
+    __hash__ = object.__hash__  # type: ignore[assignment]
 
     def __eq__(self, other: object) -> bool:
         return self is other
@@ -148,7 +148,7 @@ class CouchDatabase(native.Database, dict[str, Any]):  # type: ignore[misc]
         dict.__setitem__(self, key, doc)
         return doc
 
-    def get(self, key: str, default: Any = None, remote: bool = False) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None, remote: bool = False) -> Any:
         """The cached document or ``default``; ``remote=True`` fetches it on a miss."""
         if remote:
             try:
@@ -194,7 +194,7 @@ class CouchDatabase(native.Database, dict[str, Any]):  # type: ignore[misc]
     def __setitem__(self, key: str, value: Any) -> None:
         dict.__setitem__(self, key, value)
 
-    def keys(self, remote: bool = False) -> Any:  # type: ignore[override]
+    def keys(self, remote: bool = False) -> Any:
         """The cached ids (a dict view); ``remote=True``: every id in the database (a list)."""
         if not remote:
             return dict.keys(self)
@@ -205,7 +205,7 @@ class CouchDatabase(native.Database, dict[str, Any]):  # type: ignore[misc]
         dict.clear(self)
 
     # -- lifecycle --------------------------------------------------------------------------
-    def create(self, throw_on_exists: bool = False) -> CouchDatabase:  # type: ignore[override]
+    def create(self, throw_on_exists: bool = False) -> CouchDatabase:
         """Create the database; return self. ``CloudantDatabaseException``: 412 if it
         exists and ``throw_on_exists``, 400/401 as the server refuses."""
         try:
@@ -250,7 +250,7 @@ class CouchDatabase(native.Database, dict[str, Any]):  # type: ignore[misc]
         dict.__setitem__(self, doc["_id"], doc)
         return doc
 
-    def new_document(self) -> Document:  # type: ignore[override]
+    def new_document(self) -> Document:
         """Create an empty document with a server uuid; return it, cached."""
         doc = Document(self, None)
         doc.create()
@@ -275,7 +275,7 @@ class CouchDatabase(native.Database, dict[str, Any]):  # type: ignore[misc]
             ddoc.fetch()
         return ddoc
 
-    def get_security_document(self) -> SecurityDocument:  # type: ignore[override]
+    def get_security_document(self) -> SecurityDocument:
         """The database's :class:`SecurityDocument`, fetched."""
         sdoc = SecurityDocument(self)
         sdoc.fetch()
@@ -369,7 +369,7 @@ class CouchDatabase(native.Database, dict[str, Any]):  # type: ignore[misc]
             return query()
         return QueryResult(query, page_size=page_size)
 
-    def get_query_indexes(self, raw_result: bool = False) -> Any:  # type: ignore[override]
+    def get_query_indexes(self, raw_result: bool = False) -> Any:
         """The Mango indexes as :class:`Index`/:class:`TextIndex`/:class:`SpecialIndex`
         objects, or the JSON with ``raw_result=True``."""
         answer = native.Database.get_query_indexes(self, raw_result=True)

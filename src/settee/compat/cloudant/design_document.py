@@ -208,14 +208,14 @@ class DesignDocument(Document):
             else:
                 views[name] = View(self, name, map_func, reduce_func, **body)
 
-    def fetch(self) -> None:
+    def fetch(self) -> None:  # type: ignore[override]
         """Replace the content with the stored design document; views become :class:`View`."""
         super().fetch()
         self._wrap_views()
         for prop in _NESTED:
             self.setdefault(prop, {})
 
-    def save(self) -> None:
+    def save(self) -> None:  # type: ignore[override]
         """Create or update it; empty ``views``/``indexes``/``lists``/``shows`` are not
         saved. ``CloudantDesignDocumentException`` 104/105 for a view of the other
         language, 106/107 for a search index of the wrong shape."""

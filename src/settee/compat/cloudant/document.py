@@ -155,7 +155,7 @@ class Document(native.Document):
         else:
             doc[field] = value
 
-    def update_field(  # type: ignore[override]
+    def update_field(
         self,
         action: Callable[[native.Document, str, Any], None],
         field: str,
@@ -204,7 +204,7 @@ class Document(native.Document):
             attachment_type = None
         return super().get_attachment(attachment, write_to, attachment_type)
 
-    def put_attachment(  # type: ignore[override]
+    def put_attachment(
         self,
         attachment: str,
         content_type: str,
@@ -216,7 +216,7 @@ class Document(native.Document):
         self.fetch()
         return result
 
-    def delete_attachment(  # type: ignore[override]
+    def delete_attachment(
         self, attachment: str, headers: dict[str, str] | None = None
     ) -> dict[str, Any]:
         """Remove an attachment, then fetch the document; return the answer."""

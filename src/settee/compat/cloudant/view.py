@@ -57,7 +57,7 @@ class View(dict[str, Any]):
         return self.get("map")
 
     @map.setter
-    def map(self, js_func: str) -> None:
+    def map(self, js_func: Any) -> None:
         self["map"] = str(js_func)
 
     @property
@@ -122,7 +122,7 @@ class QueryIndexView(View):
         return self.get("map")
 
     @map.setter
-    def map(self, map_func: dict[str, Any]) -> None:
+    def map(self, map_func: Any) -> None:
         if not isinstance(map_func, dict):
             raise CloudantArgumentError(132)
         self["map"] = map_func
