@@ -100,8 +100,6 @@ class Document(native.Document):
     def fetch(self) -> None:  # type: ignore[override]
         """Replace the content with the stored document.
         ``CloudantDocumentException(101)`` without an ``_id``; 404 ``DocumentNotFound``."""
-        if self.document_url is None and self.database.backend.kind == "http":
-            raise CloudantDocumentException(101)
         if self.get("_id") is None:
             raise CloudantDocumentException(101)
         super().fetch()
