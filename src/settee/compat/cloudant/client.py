@@ -80,6 +80,7 @@ class CouchDB(native.CouchDB, _Compat):
         if url is None:
             raise CloudantClientException(102)
         super().__init__(user, auth_token, admin_party, url=url, **kwargs)
+        self._user = user
         if connect:
             self.connect()
 

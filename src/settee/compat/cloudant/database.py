@@ -79,10 +79,9 @@ class CouchDatabase(native.Database, dict[str, Any]):
     def __repr__(self) -> str:
         return f"CouchDatabase({self.database_name!r}, url={self.client.url!r})"
 
+    # Equality is the dict's (the cached documents), as python-cloudant's; a handle
+    # stays hashable by identity.
     __hash__ = object.__hash__  # type: ignore[assignment]
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
 
     # -- where it lives -------------------------------------------------------------
     @property

@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 from settee import document as native
 from settee import errors
 from settee.compat.cloudant.error import CloudantDocumentException
+from settee.urls import doc_id_segments
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -43,7 +44,8 @@ def encode(value: Any, encoder: Any) -> Any:
 
 class Document(native.Document):
     """``Document(database, document_id=None, **kwargs)``; ``encoder=`` overrides the
-    client's. Nothing is requested on construction."""
+    client's, ``decoder=`` (a ``json.JSONDecoder`` subclass) reads fetched bodies
+    (HTTP backends). Nothing is requested on construction."""
 
     def __init__(
         self, database: CouchDatabase, document_id: str | None = None, **kwargs: Any
@@ -51,6 +53,7 @@ class Document(native.Document):
         super().__init__(database, document_id)
         self._document_id = document_id
         given = kwargs.pop("encoder", None)
+        self.decoder: type[json.JSONDecoder] | None = kwargs.pop("decoder", None)
         if kwargs:
             raise TypeError(f"Document() got unexpected keyword arguments {sorted(kwargs)}")
         client_encoder = getattr(database.client, "encoder", json.JSONEncoder)
@@ -102,7 +105,18 @@ class Document(native.Document):
         ``CloudantDocumentException(101)`` without an ``_id``; 404 ``DocumentNotFound``."""
         if self.get("_id") is None:
             raise CloudantDocumentException(101)
-        super().fetch()
+        if self.decoder is None or self.database.backend.kind != "http":
+            super().fetch()
+            return
+        transport = self.client.server_session.transport("decoder")
+        response = transport.request(
+            "GET",
+            (self.database.database_name, *doc_id_segments(self._require_id())),
+            not_found=errors.DocumentNotFound,
+        )
+        stored = json.loads(response.content, cls=self.decoder)
+        self.clear()
+        self.update(stored)
 
     def save(self) -> None:  # type: ignore[override]
         """Create it if it does not exist, else write it (a 409 ``Conflict`` on a stale
@@ -167,7 +181,10 @@ class Document(native.Document):
             try:
                 self.save()
                 return
-            except errors.Conflict:
+            except Exception as exc:  # a Conflict, or any HTTPError answering 409
+                status = getattr(getattr(exc, "response", None), "status_code", None)
+                if not isinstance(exc, errors.Conflict) and status != 409:
+                    raise
                 if attempt >= max_tries:
                     raise
                 self.fetch()
