@@ -65,9 +65,14 @@ class ResultByKey(keys.ResultByKey):
 
 
 def _check_page_size(page_size: object) -> int:
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size <= 0:
+    """``page_size`` as a positive int (``"3"`` is read as 3); ``ResultException(104)``."""
+    try:
+        size = int(page_size)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise ResultException(104, page_size) from None
+    if isinstance(page_size, bool) or size <= 0:
         raise ResultException(104, page_size)
-    return page_size
+    return size
 
 
 class Result:
@@ -82,8 +87,9 @@ class Result:
 
     def __init__(self, method_ref: Callable[..., Mapping[str, Any]], **options: Any) -> None:
         self.method_ref = method_ref
+        self._ref = method_ref  # python-cloudant's attribute name
+        self._page_size: Any = options.pop("page_size", 100)
         self.options = options
-        self._page_size = _check_page_size(options.pop("page_size", 100))
 
     def _fetch(self, query: dict[str, Any], keys_: list[Any] | None) -> Mapping[str, Any]:
         params = {k: v for k, v in query.items() if v is not None}
@@ -93,10 +99,11 @@ class Result:
 
     def _native(self, **changes: Any) -> keys.Result[dict[str, Any]]:
         options = {**self.options, **changes}
-        return keys.Result(self._fetch, page_size=self._page_size, **options)
+        return keys.Result(self._fetch, page_size=_check_page_size(self._page_size), **options)
 
     def _rows(self, **params: Any) -> list[dict[str, Any]]:
-        answer = self.method_ref(**{**self.options, **params})
+        merged = {k: v for k, v in {**self.options, **params}.items() if v is not None}
+        answer = self.method_ref(**merged)
         rows: list[dict[str, Any]] = list(answer.get("rows", []))
         return rows
 
@@ -106,12 +113,25 @@ class Result:
         if isinstance(arg, int):
             if arg < 0:
                 raise ResultException(101, arg)
-            return self._rows(skip=arg, limit=1)
+            return self._window(arg, arg + 1)
         if isinstance(arg, slice):
             return self._slice(arg)
         if isinstance(arg, (str, list, ResultByKey, keys.ResultByKey)) or arg is None:
             return self._by_key(arg)
         raise ResultException(101, arg)
+
+    def _window(self, start: int, stop: int | None) -> list[dict[str, Any]]:
+        """Rows ``start`` to ``stop`` (exclusive) of the result, counted after the
+        result's own ``skip`` and within its own ``limit``."""
+        base_skip = int(self.options.get("skip") or 0)
+        base_limit = self.options.get("limit")
+        if base_limit is not None:
+            stop = base_limit if stop is None else min(stop, base_limit)
+        if stop is not None and stop <= start:
+            return []
+        params: dict[str, Any] = {"skip": base_skip + start or None}
+        params["limit"] = None if stop is None else stop - start
+        return self._rows(**params)
 
     def _key_options_given(self) -> list[str]:
         return [k for k in _KEY_OPTIONS if self.options.get(k) is not None]
@@ -133,12 +153,11 @@ class Result:
         if ints:
             if (start is not None and start < 0) or (stop is not None and stop < 0):
                 raise ResultException(101, part)
-            skip = start or 0
-            if stop is not None:
-                if stop <= skip:
-                    return []
-                return self._rows(skip=skip, limit=stop - skip)
-            return self._rows(skip=skip) if skip else self._rows()
+            if start is not None and stop is not None and stop <= start:
+                raise ResultException(101, part)
+            return self._window(start or 0, stop)
+        if start is not None and stop is not None and type(start) is not type(stop):
+            raise ResultException(101, part)
         refused = self._key_options_given()
         if refused:
             raise ResultException(102, refused, self.options)
@@ -171,16 +190,21 @@ class QueryResult(Result):
     """
 
     def __init__(self, query: Callable[..., Mapping[str, Any]], **options: Any) -> None:
+        if isinstance(query, Mapping):
+            for name in ("skip", "limit"):
+                if name in query and name not in options:
+                    options[name] = query[name]
         super().__init__(query, **options)
 
     def _rows(self, **params: Any) -> list[dict[str, Any]]:
-        answer = self.method_ref(**{**self.options, **params})
+        merged = {k: v for k, v in {**self.options, **params}.items() if v is not None}
+        answer = self.method_ref(**merged)
         docs: list[dict[str, Any]] = list(answer.get("docs", []))
         return docs
 
     def __getitem__(self, arg: Any) -> list[dict[str, Any]]:
         if isinstance(arg, int) and not isinstance(arg, bool) and arg >= 0:
-            return self._rows(skip=arg, limit=1)
+            return self._window(arg, arg + 1)
         if (
             isinstance(arg, slice)
             and all(
@@ -204,4 +228,4 @@ class QueryResult(Result):
             merged = {k: v for k, v in body.items()}
             return dict(self.method_ref(**merged))
 
-        return iter(bookmarks.QueryResult(find, base, page_size=self._page_size))
+        return iter(bookmarks.QueryResult(find, base, page_size=_check_page_size(self._page_size)))
