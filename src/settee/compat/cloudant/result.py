@@ -66,9 +66,11 @@ class ResultByKey(keys.ResultByKey):
 
 def _check_page_size(page_size: object) -> int:
     """``page_size`` as a positive int (``"3"`` is read as 3); ``ResultException(104)``."""
+    if not isinstance(page_size, (int, str)):
+        raise ResultException(104, page_size)
     try:
-        size = int(page_size)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+        size = int(page_size)
+    except ValueError:
         raise ResultException(104, page_size) from None
     if isinstance(page_size, bool) or size <= 0:
         raise ResultException(104, page_size)
