@@ -41,7 +41,7 @@ class Feed:
             if _is_database(self._source):
                 return native.changes_feed(self._source, raw_data=self._raw_data, **options)
             return native.db_updates_feed(self._source, raw_data=self._raw_data, **options)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise CloudantArgumentError(116, exc) from exc
 
     @property
@@ -83,5 +83,5 @@ class InfiniteFeed(Feed):
                     self._source, raw_data=self._raw_data, **options
                 )
             return native.infinite_db_updates_feed(self._source, raw_data=self._raw_data, **options)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise CloudantArgumentError(116, exc) from exc
