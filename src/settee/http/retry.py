@@ -8,13 +8,20 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, ProtocolError
 from urllib3.util.retry import Retry
 
 from settee._validate import check_number
 from settee.http.options import TransportOptions
 
-__all__ = ["NOTHING_SENT", "SENT", "RetryPolicy", "earlier_attempt_may_have_applied"]
+__all__ = [
+    "NOTHING_SENT",
+    "SENT",
+    "Replay429Adapter",
+    "RetryPolicy",
+    "earlier_attempt_may_have_applied",
+]
 
 # POST endpoints that only read (or are idempotent), so replaying one is safe.
 _SAFE_POST_SEGMENTS = frozenset(
@@ -210,3 +217,30 @@ class RetryPolicy(Retry):
             # raise_on_status is False: urlopen hands back this response.
             raise MaxRetryError(_pool, url or "", error)
         return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+class Replay429Adapter(HTTPAdapter):
+    """An ``HTTPAdapter`` that replays a request answered 429 Too Many Requests.
+
+    python-cloudant's adapter: up to ``retries`` replays, the first after
+    ``initialBackoff`` seconds, doubling each time (a ``Retry-After`` header is
+    honoured). Only 429s are replayed: the server did not process those.
+    Mount it with ``CouchDB(..., adapter=Replay429Adapter())``.
+    """
+
+    def __init__(self, retries: int = 3, initialBackoff: float = 0.25) -> None:
+        check_number("initialBackoff", initialBackoff)
+        super().__init__(
+            max_retries=RetryPolicy(
+                total=retries,
+                connect=0,
+                read=0,
+                other=0,
+                status=retries,
+                allowed_methods=None,
+                status_forcelist=(429,),
+                backoff_factor=initialBackoff,
+                raise_on_status=False,
+                respect_retry_after_header=True,
+            )
+        )

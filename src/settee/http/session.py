@@ -23,10 +23,46 @@ from settee.http.transport import Transport
 if TYPE_CHECKING:
     from settee.backends.base import Backend
 
-__all__ = ["HTTPSession", "ServerSession"]
+__all__ = ["AuthenticatedSession", "HTTPSession", "ServerSession"]
 
 #: The HTTP library's session class (what ``client.r_session`` is).
 HTTPSession = requests.Session
+
+
+class AuthenticatedSession(requests.Session):
+    """A ``requests.Session`` whose every request goes through ``transport``'s auth flow.
+
+    Raw calls (``session.get(url)``, ``session.post(url, json=...)``) carry the
+    client's credentials (cookie login and re-login, basic, IAM token) and
+    share its headers, adapters and retry policy; answers are returned
+    whatever their status, as ``requests`` does. Closing it leaves the
+    transport open.
+    """
+
+    def __init__(self, transport: Transport) -> None:
+        super().__init__()
+        self.transport = transport
+        self.headers = transport.session.headers
+        self.adapters = transport.session.adapters
+        self.verify = transport.session.verify
+        self.trust_env = False
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """Send ``request`` through the transport's auth flow; return the response."""
+        body = request.body
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        elif body is not None and not isinstance(body, bytes):
+            body = b"".join(c if isinstance(c, bytes) else str(c).encode() for c in body)
+        timeout = kwargs.get("timeout")
+        return self.transport.send_raw(
+            request.method or "GET",
+            request.url or "",
+            headers=dict(request.headers),
+            body=body,
+            stream=bool(kwargs.get("stream", False)),
+            timeout="default" if timeout is None else timeout,
+        )
 
 
 class ServerSession:

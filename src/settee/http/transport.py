@@ -45,7 +45,14 @@ from settee.urls import (
     split_credentials,
 )
 
-__all__ = ["BODY_ERRORS", "CLOSE_RACE_ERRORS", "Headers", "Response", "Transport"]
+__all__ = [
+    "BODY_ERRORS",
+    "CLOSE_RACE_ERRORS",
+    "Headers",
+    "Response",
+    "Transport",
+    "http_error_class",
+]
 
 _module_logger = logging.getLogger("settee")
 
@@ -313,13 +320,47 @@ class Transport:
             content = response.content or b""
         except requests.RequestException:
             content = b""
-        return error_for_answer(
+        plain = error_for_answer(
             response.status_code,
             content,
             method=response.request.method if response.request else None,
             url=response.url or "",
             not_found=not_found,
         )
+        answer = http_error_class(type(plain))(
+            plain.reason,
+            error=plain.error,
+            status=plain.status,
+            method=plain.method,
+            url=plain.url,
+            body=plain.body,
+        )
+        # The class is also a requests.HTTPError: these are its attributes.
+        answer.response = response  # type: ignore[attr-defined]
+        answer.request = response.request  # type: ignore[attr-defined]
+        return answer
+
+    def send_raw(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        stream: bool = False,
+        timeout: TimeoutArg | str = "default",
+    ) -> requests.Response:
+        """Send one request through the auth flow and return its response, whatever
+        the status (nothing is raised for a non-2xx answer; ``TransportError`` when
+        no answer came). What an authenticated raw session sends through."""
+        use_timeout = self.timeout if timeout == "default" else check_timeout(timeout, "timeout")
+        response = self._run_flow(
+            Request(method.upper(), url, dict(headers or {}), body, self.base_url),
+            stream,
+            use_timeout,
+        )
+        self.last_response = response
+        return response
 
     def use_retry(self, retry: RetryPolicy) -> None:
         """Replace the retry policy: mount a new pooled adapter that applies ``retry``."""
@@ -347,3 +388,23 @@ def _position(upload: IO[bytes] | None) -> int | None:
         return upload.tell() if upload.seekable() else None
     except (AttributeError, OSError, ValueError):
         return None
+
+
+_HTTP_CLASSES: dict[type[errors.CouchError], type[errors.CouchError]] = {}
+
+
+def http_error_class(cls: type[errors.CouchError]) -> type[errors.CouchError]:
+    """``cls`` that is also a ``requests.HTTPError``: what the HTTP backend raises.
+
+    An answer's error is then caught by ``except Conflict`` and by the
+    ``except requests.HTTPError as e: e.response.status_code`` that
+    python-cloudant users write; ``response`` and ``request`` are set on it.
+    The class keeps ``cls``'s name and module; one is made per class.
+    """
+    made = _HTTP_CLASSES.get(cls)
+    if made is None:
+        namespace = {"__module__": cls.__module__, "response": None, "request": None}
+        made = type(cls.__name__, (cls, requests.HTTPError), namespace)
+        made.__qualname__ = cls.__qualname__
+        _HTTP_CLASSES[cls] = made
+    return made

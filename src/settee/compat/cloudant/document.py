@@ -1,0 +1,240 @@
+"""python-cloudant's ``cloudant.document``: :class:`Document`.
+
+A :class:`settee.document.Document` with python-cloudant's behaviour: the
+body is encoded with the client's ``encoder``; ``fetch()``/``save()``/
+``delete()`` return None; errors from the server are settee's
+:class:`~settee.errors.CouchError` classes, which on the HTTP backend are
+also ``requests.HTTPError`` with ``.response``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any
+
+from settee import document as native
+from settee import errors
+from settee.compat.cloudant.error import CloudantDocumentException
+from settee.urls import doc_id_segments
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from settee.compat.cloudant.database import CouchDatabase
+    from settee.http.session import AuthenticatedSession
+
+__all__ = ["Document"]
+
+
+def encode(value: Any, encoder: Any) -> Any:
+    """``value`` as plain JSON values, through ``encoder`` (custom types become JSON)."""
+    if not (isinstance(encoder, type) and issubclass(encoder, json.JSONEncoder)):
+        return value
+    if encoder is json.JSONEncoder:
+        return value
+    try:
+        return json.loads(json.dumps(value, cls=encoder))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"document is not JSON-serialisable with {encoder.__name__}: {exc}"
+        ) from exc
+
+
+class Document(native.Document):
+    """``Document(database, document_id=None, **kwargs)``; ``encoder=`` overrides the
+    client's, ``decoder=`` (a ``json.JSONDecoder`` subclass) reads fetched bodies
+    (HTTP backends). Nothing is requested on construction."""
+
+    def __init__(
+        self, database: CouchDatabase, document_id: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(database, document_id)
+        self._document_id = document_id
+        given = kwargs.pop("encoder", None)
+        self.decoder: type[json.JSONDecoder] | None = kwargs.pop("decoder", None)
+        if kwargs:
+            raise TypeError(f"Document() got unexpected keyword arguments {sorted(kwargs)}")
+        client_encoder = getattr(database.client, "encoder", json.JSONEncoder)
+        self.encoder: type[json.JSONEncoder] = given or client_encoder
+
+    @property
+    def r_session(self) -> AuthenticatedSession | None:
+        """The client's authenticated session (None before it connects)."""
+        session: AuthenticatedSession | None = getattr(self.client, "r_session", None)
+        return session
+
+    @property
+    def document_url(self) -> str | None:  # type: ignore[override]
+        """The document's URL; None while it has no ``_id``."""
+        if self.get("_id") is None and self._document_id is None:
+            return None
+        if self.get("_id") is None:
+            self["_id"] = self._document_id
+        return super().document_url
+
+    def json(self) -> str:
+        """The document as JSON text, encoded with ``encoder``."""
+        encoder = self.encoder if isinstance(self.encoder, type) else None
+        return json.dumps(dict(self), cls=encoder)
+
+    def _body(self) -> dict[str, Any]:
+        body: dict[str, Any] = encode(dict(self), self.encoder)
+        return body
+
+    def exists(self) -> bool:
+        """Whether the document exists on the server; False while it has no ``_id``."""
+        if self.get("_id") is None:
+            return False
+        return super().exists()
+
+    def create(self) -> None:  # type: ignore[override]
+        """Create it (a server-made uuid ``_id`` when it has none); set ``_id``/``_rev``.
+        A 409 ``Conflict`` (also an ``HTTPError``) when the id exists."""
+        if self.get("_id") is None:
+            self["_id"] = self.database.client.uuids(1)[0]
+        body = {k: v for k, v in self._body().items() if k != "_rev"}
+        result = self.database.put_doc(body)
+        self["_rev"] = result["rev"]
+        self._document_id = self["_id"]
+        self.database.cache_document(self)
+
+    def fetch(self) -> None:  # type: ignore[override]
+        """Replace the content with the stored document.
+        ``CloudantDocumentException(101)`` without an ``_id``; 404 ``DocumentNotFound``."""
+        if self.get("_id") is None:
+            raise CloudantDocumentException(101)
+        if self.decoder is None or self.database.backend.kind != "http":
+            super().fetch()
+            return
+        transport = self.client.server_session.transport("decoder")
+        response = transport.request(
+            "GET",
+            (self.database.database_name, *doc_id_segments(self._require_id())),
+            not_found=errors.DocumentNotFound,
+        )
+        stored = json.loads(response.content, cls=self.decoder)
+        self.clear()
+        self.update(stored)
+
+    def save(self) -> None:  # type: ignore[override]
+        """Create it if it does not exist, else write it (a 409 ``Conflict`` on a stale
+        or missing ``_rev``); ``_rev`` is updated."""
+        if not self.exists():
+            self.create()
+            return
+        result = self.database.put_doc(self._body())
+        self["_rev"] = result["rev"]
+        self.database.cache_document(self)
+
+    def delete(self) -> None:
+        """Delete it; the local copy keeps only ``_id``.
+        ``CloudantDocumentException(103)`` without ``_rev``."""
+        if not self.get("_rev"):
+            raise CloudantDocumentException(103)
+        docid = self._require_id()
+        self.database.delete_doc(docid, self["_rev"])
+        self.database.forget_document(docid)
+        self.clear()
+        self["_id"] = docid
+
+    # -- field helpers ---------------------------------------------------------
+    @staticmethod
+    def list_field_append(doc: native.Document, field: str, value: Any) -> None:
+        """Append ``value`` to the list ``doc[field]`` (created when missing);
+        ``CloudantDocumentException(102)`` if it is not a list."""
+        if doc.get(field) is None:
+            doc[field] = []
+        if not isinstance(doc[field], list):
+            raise CloudantDocumentException(102, field)
+        if value is not None:
+            doc[field].append(value)
+
+    @staticmethod
+    def list_field_remove(doc: native.Document, field: str, value: Any) -> None:
+        """Remove ``value`` from the list ``doc[field]``; ``CloudantDocumentException(102)``
+        if it is not a list."""
+        if not isinstance(doc.get(field), list):
+            raise CloudantDocumentException(102, field)
+        doc[field].remove(value)
+
+    @staticmethod
+    def field_set(doc: native.Document, field: str, value: Any) -> None:
+        """Set ``doc[field]`` to ``value``; None removes the field."""
+        if value is None:
+            doc.pop(field, None)
+        else:
+            doc[field] = value
+
+    def update_field(
+        self,
+        action: Callable[[native.Document, str, Any], None],
+        field: str,
+        value: Any,
+        max_tries: int = 10,
+    ) -> None:
+        """Apply ``action(doc, field, value)`` and save, fetching and retrying on a
+        409 conflict up to ``max_tries`` times."""
+        for attempt in range(max_tries + 1):
+            action(self, field, value)
+            try:
+                self.save()
+                return
+            except Exception as exc:  # a Conflict, or any HTTPError answering 409
+                status = getattr(getattr(exc, "response", None), "status_code", None)
+                if not isinstance(exc, errors.Conflict) and status != 409:
+                    raise
+                if attempt >= max_tries:
+                    raise
+                self.fetch()
+
+    # -- with-block ---------------------------------------------------------------
+    def __enter__(self) -> Document:
+        """Fetch the document (start empty when it does not exist); return it."""
+        with contextlib.suppress(errors.DocumentNotFound):
+            self.fetch()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.save()
+
+    # -- attachments -------------------------------------------------------------
+    def get_attachment(  # type: ignore[override]
+        self,
+        attachment: str,
+        headers: dict[str, str] | None = None,
+        write_to: IO[Any] | None = None,
+        attachment_type: str | None = None,
+    ) -> bytes | str | Any:
+        """The attachment's content (``bytes``, ``str`` or JSON by ``attachment_type``
+        or its content type); written to ``write_to`` too when given."""
+        if attachment_type == "auto":
+            attachment_type = None
+        return super().get_attachment(attachment, write_to, attachment_type)
+
+    def put_attachment(
+        self,
+        attachment: str,
+        content_type: str,
+        data: bytes | str | IO[Any],
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Add or replace an attachment, then fetch the document; return the answer."""
+        result = super().put_attachment(attachment, content_type, data)
+        self.fetch()
+        return result
+
+    def delete_attachment(
+        self, attachment: str, headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Remove an attachment, then fetch the document; return the answer."""
+        result = super().delete_attachment(attachment)
+        self.fetch()
+        return result

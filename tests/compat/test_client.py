@@ -1,0 +1,77 @@
+"""cloudant.client: CouchDB's constructor, encoder, r_session, the dict of databases."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from settee.compat.cloudant import couchdb
+from settee.compat.cloudant.client import CouchDB
+from settee.compat.cloudant.database import CouchDatabase
+from settee.compat.cloudant.error import CloudantClientException
+from tests.conftest import Server, unique_name
+
+
+def test_r_session_is_authenticated_and_ends_with_disconnect(http_server: Server) -> None:
+    client = CouchDB(http_server.user, http_server.password, url=http_server.url)
+    assert client.r_session is None  # until connect(), as python-cloudant documents
+    client.connect()
+    session = client.r_session
+    assert session is not None
+    answer = session.get(f"{http_server.url}/_session")
+    assert answer.status_code == 200
+    assert answer.json()["userCtx"]["name"] == http_server.user
+    client.disconnect()
+    assert client.r_session is None
+
+
+def test_credentials_in_the_url(http_server: Server) -> None:
+    host = http_server.url.split("://", 1)[1]
+    url = f"http://{http_server.user}:{http_server.password}@{host}"
+    with couchdb(None, None, url=url) as client:  # type: ignore[arg-type]
+        assert http_server.password not in client.server_url
+        assert client.session()["userCtx"]["name"] == http_server.user
+
+
+def test_encoder_option(http_server: Server) -> None:
+    class SetEncoder(json.JSONEncoder):
+        def default(self, o: object) -> object:
+            return sorted(o) if isinstance(o, set) else super().default(o)
+
+    client = CouchDB(
+        http_server.user, http_server.password, url=http_server.url, encoder=SetEncoder
+    )
+    assert client.encoder is SetEncoder
+    assert CouchDB(None, None, True, url=http_server.url).encoder is json.JSONEncoder
+    db = client.create_database(unique_name("enc"))
+    try:
+        doc = db.create_document({"_id": "s", "tags": {"b", "a"}})
+        assert doc.exists()
+        assert db.get("s", remote=True) is not None
+        client.clear_cache()
+        assert client[db.database_name]["s"]["tags"] == ["a", "b"]
+    finally:
+        db.delete()
+
+
+def test_create_and_delete_database(client: CouchDB) -> None:
+    name = unique_name("cd")
+    db = client.create_database(name)
+    assert isinstance(db, CouchDatabase) and name in client.all_dbs()
+    assert client.create_database(name) is not None  # exists: no error by default
+    with pytest.raises(CloudantClientException) as exists:
+        client.create_database(name, throw_on_exists=True)
+    assert exists.value.status_code == 412
+    client.delete_database(name)
+    with pytest.raises(CloudantClientException) as gone:
+        client.delete_database(name)
+    assert gone.value.status_code == 404
+    with pytest.raises(KeyError):
+        client[name]
+
+
+def test_setitem_needs_a_database(client: CouchDB) -> None:
+    with pytest.raises(CloudantClientException) as caught:
+        client["x"] = "not a database"  # type: ignore[assignment]
+    assert caught.value.status_code == 101

@@ -1,0 +1,60 @@
+"""cloudant.query, cloudant.index, cloudant.result: Mango through python-cloudant's names."""
+
+from __future__ import annotations
+
+import pytest
+
+from settee.compat.cloudant.database import CouchDatabase
+from settee.compat.cloudant.error import (
+    CloudantArgumentError,
+    CloudantIndexException,
+    ResultException,
+)
+from settee.compat.cloudant.index import Index, SpecialIndex
+from settee.compat.cloudant.query import Query
+from settee.compat.cloudant.result import QueryResult, Result, ResultByKey
+
+
+def test_query_and_query_result(db: CouchDatabase) -> None:
+    db.bulk_docs([{"_id": f"{i:02}", "n": i} for i in range(12)])
+    query = Query(db, selector={"n": {"$gte": 5}}, fields=["_id", "n"])
+    answer = query(limit=3)
+    assert [d["n"] for d in answer["docs"]] == [5, 6, 7]
+    assert [d["n"] for d in query.result] == list(range(5, 12))
+    with query.custom_result(page_size=2) as docs:
+        assert len(list(docs)) == 7
+        assert docs[0] == [{"_id": "05", "n": 5}]
+    result = db.get_query_result({"n": {"$lt": 3}}, page_size=2)
+    assert isinstance(result, QueryResult)
+    assert sorted(d["n"] for d in result) == [0, 1, 2]
+    with pytest.raises(CloudantArgumentError) as caught:
+        Query(db)()
+    assert caught.value.status_code == 131
+
+
+def test_indexes(db: CouchDatabase) -> None:
+    index = db.create_query_index("ddoc_n", "by_n", fields=["n"])
+    assert isinstance(index, Index) and index.design_document_id == "_design/ddoc_n"
+    found = db.get_query_indexes()
+    assert any(isinstance(i, SpecialIndex) for i in found)
+    assert any(i.name == "by_n" for i in found)
+    with pytest.raises(CloudantIndexException):
+        SpecialIndex(db).create()
+    db.delete_query_index("ddoc_n", "json", "by_n")
+    assert not any(i.name == "by_n" for i in db.get_query_indexes())
+
+
+def test_result_access(db: CouchDatabase) -> None:
+    db.bulk_docs([{"_id": k} for k in "abcde"])
+    result = Result(db.all_docs, page_size=2)
+    assert [r["id"] for r in result] == list("abcde")
+    assert [r["id"] for r in result[0]] == ["a"]
+    assert [r["id"] for r in result["c"]] == ["c"]
+    assert [r["id"] for r in result[ResultByKey("d")]] == ["d"]
+    assert [r["id"] for r in result["b":"c"]] == ["b", "c"]
+    assert [r["id"] for r in result[3:]] == ["d", "e"]
+    with pytest.raises(ResultException) as refused:
+        iter(Result(db.all_docs, limit=1))
+    assert refused.value.status_code == 103
+    with pytest.raises(ResultException):
+        iter(Result(db.all_docs, page_size=0))  # checked when iterating, as python-cloudant does
