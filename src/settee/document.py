@@ -40,6 +40,56 @@ _TEXT_TYPES = ("text/", "application/xml", "application/javascript")
 _JSON_TYPES = ("application/json",)
 
 
+def decode_attachment(data: bytes, content_type: str | None, attachment_type: str | None) -> Any:
+    """An attachment's content as ``attachment_type`` asks (None: by its content type)."""
+    kind = attachment_type
+    if kind is None:
+        ctype = (content_type or "").split(";")[0].strip().lower()
+        if ctype.startswith(_JSON_TYPES):
+            kind = "json"
+        elif ctype.startswith(_TEXT_TYPES):
+            kind = "text"
+        else:
+            kind = "binary"
+    if kind == "text":
+        return data.decode("utf-8")
+    if kind == "json":
+        return json.loads(data)
+    return data
+
+
+def attachment_bytes(attachment: str, content_type: str, data: bytes | str | IO[Any]) -> bytes:
+    """The bytes to upload (``str`` UTF-8 encoded, a file read); ``ValueError``/``TypeError``."""
+    if not isinstance(attachment, str) or not attachment:
+        raise ValueError("attachment name must be a non-empty str")
+    if not isinstance(content_type, str) or not content_type:
+        raise ValueError("content_type must be a non-empty str")
+    if hasattr(data, "read"):
+        data = data.read()
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError("attachment data must be bytes, str or a readable file object")
+    return bytes(data)
+
+
+def attachment_stub(data: bytes, content_type: str) -> dict[str, Any]:
+    """The ``_attachments`` stub that keeps an uploaded attachment when the doc is saved again."""
+    # PouchDB finds a stub's data by digest, CouchDB by name: give both.
+    digest = base64.b64encode(hashlib.md5(data).digest()).decode("ascii")
+    return {"content_type": content_type, "digest": f"md5-{digest}", "length": len(data),
+            "stub": True}  # fmt: skip
+
+
+def drop_attachment_stub(doc: dict[str, Any], attachment: str) -> None:
+    """Forget the stub of a deleted attachment (and ``_attachments`` once empty)."""
+    stubs = doc.get("_attachments")
+    if isinstance(stubs, dict):
+        stubs.pop(attachment, None)
+        if not stubs:
+            del doc["_attachments"]
+
+
 class Document(dict[str, Any]):
     """One document of ``database``; ``document_id`` None lets ``create()`` pick a uuid.
 
@@ -239,20 +289,7 @@ class Document(dict[str, Any]):
                 write_to.write(data.decode("utf-8"))
             else:
                 write_to.write(data)
-        kind = attachment_type
-        if kind is None:
-            ctype = (content_type or "").split(";")[0].strip().lower()
-            if ctype.startswith(_JSON_TYPES):
-                kind = "json"
-            elif ctype.startswith(_TEXT_TYPES):
-                kind = "text"
-            else:
-                kind = "binary"
-        if kind == "text":
-            return data.decode("utf-8")
-        if kind == "json":
-            return json.loads(data)
-        return data
+        return decode_attachment(data, content_type, attachment_type)
 
     def put_attachment(
         self, attachment: str, content_type: str, data: bytes | str | IO[Any]
@@ -262,16 +299,7 @@ class Document(dict[str, Any]):
         ``data`` may be bytes, str (UTF-8 encoded) or a readable file object.
         Creates the document when it has no ``_rev``. ``Conflict`` if ``_rev`` is stale.
         """
-        if not isinstance(attachment, str) or not attachment:
-            raise ValueError("attachment name must be a non-empty str")
-        if not isinstance(content_type, str) or not content_type:
-            raise ValueError("content_type must be a non-empty str")
-        if hasattr(data, "read"):
-            data = data.read()
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        if not isinstance(data, (bytes, bytearray)):
-            raise TypeError("attachment data must be bytes, str or a readable file object")
+        data = attachment_bytes(attachment, content_type, data)
         if self.get("_id") is None:
             self["_id"] = uuid.uuid4().hex
         backend, db = self._backend_args()
@@ -279,15 +307,7 @@ class Document(dict[str, Any]):
             db, self._require_id(), attachment, bytes(data), content_type, rev=self.get("_rev")
         )
         self["_rev"] = result["rev"]
-        # A stub keeps the attachment when this copy is saved again later.
-        # PouchDB finds a stub's data by digest, CouchDB by name: give both.
-        digest = base64.b64encode(hashlib.md5(data).digest()).decode("ascii")
-        self.setdefault("_attachments", {})[attachment] = {
-            "content_type": content_type,
-            "digest": f"md5-{digest}",
-            "length": len(data),
-            "stub": True,
-        }
+        self.setdefault("_attachments", {})[attachment] = attachment_stub(data, content_type)
         self._database.cache_document(self)
         return result
 
@@ -301,11 +321,7 @@ class Document(dict[str, Any]):
             db, self._require_id(), attachment, rev=rev
         )
         self["_rev"] = result["rev"]
-        stubs = self.get("_attachments")
-        if isinstance(stubs, dict):
-            stubs.pop(attachment, None)
-            if not stubs:
-                del self["_attachments"]
+        drop_attachment_stub(self, attachment)
         self._database.cache_document(self)
         return result
 

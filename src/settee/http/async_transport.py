@@ -33,7 +33,7 @@ import http.cookiejar
 import logging
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -303,6 +303,22 @@ class AsyncTransport:
             await response.aclose()
             retry, delay = decision
             await asyncio.sleep(delay)
+
+    async def body_chunks(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        """The (decoded) body of a streamed ``response`` as it arrives, one read at a time.
+
+        A connection that breaks or times out mid-body raises ``TransportError``.
+        """
+        try:
+            async for block in response.aiter_bytes():
+                yield block
+        except httpx.TransportError as exc:
+            raise errors.TransportError(
+                f"{response.request.method} {redact_url(str(response.request.url))}: the body "
+                f"broke off ({type(exc).__name__}: {_redact_text(str(exc))})",
+                method=response.request.method,
+                url=redact_url(str(response.request.url)),
+            ) from exc
 
     async def aclose(self) -> None:
         """Close the pooled connections. Idempotent."""
