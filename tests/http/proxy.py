@@ -13,7 +13,8 @@ ways, one thread per direction per connection. Faults are armed from the test
   server restart: connections are refused), then listen again on the port.
 * ``inject_status(status, count)``: the next ``count`` new connections get
   this HTTP error instead of reaching the server (``Retry-After: 0``).
-* ``drop_all()``: close every open connection now.
+* ``drop_all()``: close every open connection now; ``open_connections``
+  counts them.
 * ``expire_sessions()``: every ``AuthSession`` cookie counts as expired until
   the client logs in again (``POST /_session``): a request carrying one is
   answered ``401`` by the proxy (what CouchDB does for an expired cookie on a
@@ -145,6 +146,12 @@ class FaultProxy:
             # A cookie the server renewed in a Set-Cookie since is just as old:
             # every cookie counts as expired until the client logs in again.
             self._expire_until_login = True
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections the proxy is forwarding right now."""
+        with self._lock:
+            return len(self._open) // 2  # each is a (client, upstream) pair
 
     def drop_all(self) -> None:
         with self._lock:

@@ -50,8 +50,27 @@ class AsyncChangesStream(Protocol):
     async def aclose(self) -> None: ...
 
 
-def _take(rows: Iterator[Any], count: int) -> list[Any]:
-    return list(itertools.islice(rows, count))
+def _take(rows: Iterator[Any], count: int) -> tuple[list[Any], BaseException | None]:
+    # Up to ``count`` rows, and the error that cut them short: the rows before it
+    # are handed out first, so the error's last good seq is the last row's.
+    taken: list[Any] = []
+    try:
+        taken.extend(itertools.islice(rows, count))
+    except Exception as exc:
+        return taken, exc
+    return taken, None
+
+
+async def _batches(rows: Iterator[Any], count: int) -> AsyncIterator[Any]:
+    """``rows`` (a sync iterator that may block) iterated in a worker thread, in batches."""
+    while True:
+        batch, error = await asyncio.to_thread(_take, rows, count)
+        for row in batch:
+            yield row
+        if error is not None:
+            raise error
+        if len(batch) < count:
+            return
 
 
 class AsyncHTTPChangesStream:
@@ -147,13 +166,8 @@ class AsyncHTTPChangesStream:
 
         parser = NormalFeedParser(chunks(), raw=self.raw, resumable=False)
         self._parser = parser
-        rows = iter(parser)
-        while True:
-            batch = await asyncio.to_thread(_take, rows, _BATCH)
-            for row in batch:
-                yield row
-            if len(batch) < _BATCH:
-                return
+        async for row in _batches(iter(parser), _BATCH):
+            yield row
 
     async def aclose(self) -> None:
         """Close the response (its connection). Idempotent."""
@@ -179,14 +193,9 @@ class ThreadedChangesStream:
         return self._stream.pending
 
     async def __aiter__(self) -> AsyncIterator[Any]:
-        rows = iter(self._stream)
         try:
-            while True:
-                batch = await asyncio.to_thread(_take, rows, self._batch)
-                for row in batch:
-                    yield row
-                if len(batch) < self._batch:
-                    return
+            async for row in _batches(iter(self._stream), self._batch):
+                yield row
         finally:
             await self.aclose()
 
