@@ -63,6 +63,9 @@ _module_logger = logging.getLogger("settee")
 #: What :meth:`AsyncTransport.request` returns; layers above name it from here.
 AsyncResponse = httpx.Response
 
+#: Connections one AsyncTransport opens at most (pool_maxsize raises it).
+_CONNECTIONS = 100
+
 # Failures before the request went out: replaying cannot apply anything twice.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -95,7 +98,10 @@ def _timeout(value: tuple[float, float | None] | None) -> httpx.Timeout:
     if value is None:
         return httpx.Timeout(None)
     connect, read = value
-    return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
+    # pool=None: a task queued behind others for a pooled connection waits its turn
+    # (thousands of concurrent requests share _CONNECTIONS sockets); the connect
+    # and read timeouts still bound the request itself.
+    return httpx.Timeout(connect=connect, read=read, write=read, pool=None)
 
 
 class AsyncTransport:
@@ -141,8 +147,11 @@ class AsyncTransport:
             verify=_verify(options.verify),
             trust_env=False,  # no proxy from the environment for a database URL
             follow_redirects=False,
+            # Many tasks share one client: up to _CONNECTIONS sockets, all kept alive
+            # (a burst of concurrent reads reuses them instead of reconnecting).
             limits=httpx.Limits(
-                max_connections=None, max_keepalive_connections=options.pool_maxsize
+                max_connections=max(_CONNECTIONS, options.pool_maxsize),
+                max_keepalive_connections=max(_CONNECTIONS, options.pool_maxsize),
             ),
         )
         self.last_response: httpx.Response | None = None
