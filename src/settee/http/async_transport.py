@@ -42,9 +42,9 @@ import httpx
 
 from settee import errors
 from settee.auth.protocol import Auth, Request
-from settee.auth.schemes import coerce_auth
 from settee.http.core import (
     BASE_HEADERS,
+    Endpoint,
     decode_body,
     dumps,
     error_for_answer,
@@ -54,7 +54,7 @@ from settee.http.core import (
 )
 from settee.http.options import TimeoutArg, TransportOptions, check_timeout
 from settee.http.retry import NOTHING_SENT, SENT, RetryPolicy, earlier_attempt_may_have_applied
-from settee.urls import _redact_text, redact_url, split_credentials
+from settee.urls import _redact_text, redact_url
 
 __all__ = ["AsyncResponse", "AsyncTransport"]
 
@@ -121,21 +121,14 @@ class AsyncTransport:
         options: TransportOptions | None = None,
         **fields: object,
     ) -> None:
-        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
-            raise ValueError(f"expected an http(s):// URL, got {redact_url(str(url))!r}")
-        if options is None:
-            options = TransportOptions.from_kwargs(fields, "AsyncTransport")
-        elif fields:
-            raise TypeError("give AsyncTransport either options= or option keywords, not both")
-        if options.adapter is not None:
+        endpoint = Endpoint("AsyncTransport", url, auth, options, fields)
+        if endpoint.options.adapter is not None:
             raise TypeError("adapter= is a requests HTTPAdapter: the async transport has none")
-        base, creds = split_credentials(url)
-        if auth is None and creds is not None:
-            auth = creds
-        self.base_url = base
+        options = endpoint.options
+        self.base_url = endpoint.base_url
         self.options = options
         self.logger = options.logger if options.logger is not None else _module_logger
-        self.auth: Auth = coerce_auth(auth)
+        self.auth: Auth = endpoint.auth
         self.timeout = options.timeout
         self.feed_timeout = options.feed_timeout
         self.retry = RetryPolicy.from_options(options)
