@@ -143,7 +143,7 @@ def reads_threads(url: str, db_name: str) -> float:
 
 # -- 2. many consumers of one feed --------------------------------------------------
 async def consumers_aio(url: str, db_name: str) -> float:
-    async with settee.aio.connect(url) as client:
+    async with settee.aio.connect(url, feed_timeout=(10, 300)) as client:
         db = client.database(db_name)
 
         async def consume() -> None:
@@ -174,7 +174,8 @@ async def consumers_aiocouch(url: str, db_name: str) -> float:
 
 
 def consumers_threads(url: str, db_name: str) -> float:
-    client = settee.connect(url, pool_maxsize=CONSUMERS + 10)
+    # A loaded server answers 100 feeds slowly: a long read timeout, as for settee.aio.
+    client = settee.connect(url, pool_maxsize=CONSUMERS + 10, feed_timeout=(10, 300))
     db = client[db_name]
 
     def consume() -> None:
@@ -283,6 +284,7 @@ def run(url: str, rounds: int) -> None:
 
     def record(name: str, seconds: float) -> None:
         results.setdefault(name, []).append(seconds)
+        print(f"  {name}: {seconds:.3f} s", flush=True)
 
     # aiocouch insists on a JSON Content-Type that PouchDB Server 4.2 does not send
     # (it answers documents as text/plain): it is measured against CouchDB only.
