@@ -147,6 +147,7 @@ class AsyncTransport:
                 max_keepalive_connections=max(_CONNECTIONS, options.pool_maxsize),
             ),
         )
+        self._slots = asyncio.Semaphore(max(_CONNECTIONS, options.pool_maxsize))
         self.last_response: httpx.Response | None = None
 
     @classmethod
@@ -250,7 +251,21 @@ class AsyncTransport:
     async def _send(
         self, request: Request, stream: bool, timeout: tuple[float, float | None] | None
     ) -> tuple[httpx.Response, RetryPolicy]:
-        """One request with the retry policy's replays; the final response and the policy."""
+        """One request with the retry policy's replays; the final response and the policy.
+
+        At most as many requests with a body to read are in flight as there are pooled
+        connections; the others wait here, not in httpcore's pool, whose bookkeeping
+        grows with every waiting request. (A stream holds its connection for long: it
+        does not take a slot.)
+        """
+        if stream:
+            return await self._attempts(request, stream, timeout)
+        async with self._slots:
+            return await self._attempts(request, stream, timeout)
+
+    async def _attempts(
+        self, request: Request, stream: bool, timeout: tuple[float, float | None] | None
+    ) -> tuple[httpx.Response, RetryPolicy]:
         shown = redact_url(request.url)
         retry = self.retry
         while True:
