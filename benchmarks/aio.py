@@ -21,6 +21,7 @@ rounds), wall seconds:
 from __future__ import annotations
 
 import argparse
+import json
 import asyncio
 import os
 import shutil
@@ -249,7 +250,7 @@ async def raw_aiohttp(url: str, db_name: str) -> float:
 
         async def get(u: str) -> Any:
             async with session.get(u) as response:
-                return await response.json()
+                return json.loads(await response.read())  # PouchDB answers text/plain
 
         return await timed(lambda: asyncio.gather(*(get(u) for u in urls)))
 
