@@ -21,8 +21,8 @@ rounds), wall seconds:
 from __future__ import annotations
 
 import argparse
-import json
 import asyncio
+import json
 import os
 import shutil
 import socket
