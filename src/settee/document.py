@@ -40,6 +40,78 @@ _TEXT_TYPES = ("text/", "application/xml", "application/javascript")
 _JSON_TYPES = ("application/json",)
 
 
+def decode_attachment(data: bytes, content_type: str | None, attachment_type: str | None) -> Any:
+    """An attachment's content as ``attachment_type`` asks (None: by its content type)."""
+    kind = attachment_type
+    if kind is None:
+        ctype = (content_type or "").split(";")[0].strip().lower()
+        if ctype.startswith(_JSON_TYPES):
+            kind = "json"
+        elif ctype.startswith(_TEXT_TYPES):
+            kind = "text"
+        else:
+            kind = "binary"
+    if kind == "text":
+        return data.decode("utf-8")
+    if kind == "json":
+        return json.loads(data)
+    return data
+
+
+def _check_attachment_names(attachment: object, content_type: object) -> None:
+    if not isinstance(attachment, str) or not attachment:
+        raise ValueError("attachment name must be a non-empty str")
+    if not isinstance(content_type, str) or not content_type:
+        raise ValueError("content_type must be a non-empty str")
+
+
+def attachment_bytes(attachment: str, content_type: str, data: bytes | str | IO[Any]) -> bytes:
+    """The bytes to upload (``str`` UTF-8 encoded, a file read); ``ValueError``/``TypeError``."""
+    _check_attachment_names(attachment, content_type)
+    if hasattr(data, "read"):
+        data = data.read()
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError("attachment data must be bytes, str or a readable file object")
+    return bytes(data)
+
+
+def attachment_body(
+    attachment: str, content_type: str, data: bytes | str | IO[Any]
+) -> tuple[bytes | IO[bytes], dict[str, Any]]:
+    """What to upload and its ``_attachments`` stub: a seekable binary file as itself
+    (streamed, its digest read in chunks), anything else as :func:`attachment_bytes`."""
+    _check_attachment_names(attachment, content_type)
+    streamed = _seekable_binary(data)
+    if streamed is None:
+        body = attachment_bytes(attachment, content_type, data)
+        return body, attachment_stub(body, content_type)
+    md5, length = _digest_of(streamed)
+    return streamed, _stub(md5, length, content_type)
+
+
+def attachment_stub(data: bytes, content_type: str) -> dict[str, Any]:
+    """The ``_attachments`` stub that keeps an uploaded attachment when the doc is saved again."""
+    return _stub(hashlib.md5(data).digest(), len(data), content_type)
+
+
+def _stub(md5: bytes, length: int, content_type: str) -> dict[str, Any]:
+    # PouchDB finds a stub's data by digest, CouchDB by name: give both.
+    digest = base64.b64encode(md5).decode("ascii")
+    return {"content_type": content_type, "digest": f"md5-{digest}", "length": length,
+            "stub": True}  # fmt: skip
+
+
+def drop_attachment_stub(doc: dict[str, Any], attachment: str) -> None:
+    """Forget the stub of a deleted attachment (and ``_attachments`` once empty)."""
+    stubs = doc.get("_attachments")
+    if isinstance(stubs, dict):
+        stubs.pop(attachment, None)
+        if not stubs:
+            del doc["_attachments"]
+
+
 class Document(dict[str, Any]):
     """One document of ``database``; ``document_id`` None lets ``create()`` pick a uuid.
 
@@ -243,20 +315,7 @@ class Document(dict[str, Any]):
                 write_to.write(data.decode("utf-8"))
             else:
                 write_to.write(data)
-        kind = attachment_type
-        if kind is None:
-            ctype = (content_type or "").split(";")[0].strip().lower()
-            if ctype.startswith(_JSON_TYPES):
-                kind = "json"
-            elif ctype.startswith(_TEXT_TYPES):
-                kind = "text"
-            else:
-                kind = "binary"
-        if kind == "text":
-            return data.decode("utf-8")
-        if kind == "json":
-            return json.loads(data)
-        return data
+        return decode_attachment(data, content_type, attachment_type)
 
     def put_attachment(
         self, attachment: str, content_type: str, data: bytes | str | IO[Any]
@@ -268,23 +327,7 @@ class Document(dict[str, Any]):
         as a stream, never whole in memory (any other file is read whole).
         Creates the document when it has no ``_rev``. ``Conflict`` if ``_rev`` is stale.
         """
-        if not isinstance(attachment, str) or not attachment:
-            raise ValueError("attachment name must be a non-empty str")
-        if not isinstance(content_type, str) or not content_type:
-            raise ValueError("content_type must be a non-empty str")
-        streamed = _seekable_binary(data)
-        if streamed is not None:
-            md5, length = _digest_of(streamed)
-            body: bytes | IO[bytes] = streamed
-        else:
-            if hasattr(data, "read"):
-                data = data.read()
-            if isinstance(data, str):
-                data = data.encode("utf-8")
-            if not isinstance(data, (bytes, bytearray)):
-                raise TypeError("attachment data must be bytes, str or a readable file object")
-            body = bytes(data)
-            md5, length = hashlib.md5(body).digest(), len(body)
+        body, stub = attachment_body(attachment, content_type, data)
         if self.get("_id") is None:
             self["_id"] = uuid.uuid4().hex
         backend, db = self._backend_args()
@@ -293,14 +336,7 @@ class Document(dict[str, Any]):
         )
         self["_rev"] = result["rev"]
         # A stub keeps the attachment when this copy is saved again later.
-        # PouchDB finds a stub's data by digest, CouchDB by name: give both.
-        digest = base64.b64encode(md5).decode("ascii")
-        self.setdefault("_attachments", {})[attachment] = {
-            "content_type": content_type,
-            "digest": f"md5-{digest}",
-            "length": length,
-            "stub": True,
-        }
+        self.setdefault("_attachments", {})[attachment] = stub
         self._database.cache_document(self)
         return result
 
@@ -314,11 +350,7 @@ class Document(dict[str, Any]):
             db, self._require_id(), attachment, rev=rev
         )
         self["_rev"] = result["rev"]
-        stubs = self.get("_attachments")
-        if isinstance(stubs, dict):
-            stubs.pop(attachment, None)
-            if not stubs:
-                del self["_attachments"]
+        drop_attachment_stub(self, attachment)
         self._database.cache_document(self)
         return result
 

@@ -12,6 +12,7 @@ from settee import errors
 from settee.http.async_transport import AsyncTransport
 from settee.http.options import TransportOptions
 from settee.http.retry import NOTHING_SENT, SENT, RetryPolicy
+from tests.aio.conftest import SlowSteps
 from tests.conftest import Server, unique_name
 from tests.http.proxy import FaultProxy
 
@@ -124,3 +125,11 @@ async def test_backoff_does_not_block_the_loop() -> None:
     task.cancel()
     assert time.monotonic() - started > 0.1  # it did wait
     assert ticks >= 5
+
+
+async def test_the_loop_check_catches_a_blocking_call(loop_never_blocks: SlowSteps) -> None:
+    # The check this directory relies on: a coroutine that blocks (a sync sleep) is caught.
+    time.sleep(0.12)
+    await asyncio.sleep(0)
+    assert any("held the loop" in seen for seen in loop_never_blocks.seen)
+    loop_never_blocks.seen.clear()  # expected here; any other test fails on it

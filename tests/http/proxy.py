@@ -16,7 +16,8 @@ ways, one thread per direction per connection. Faults are armed from the test
 * ``cut_request(marker, after)``: the next request whose bytes hold ``marker``
   (``b"POST /db/_bulk_docs"``) reaches the server, and its connection is
   closed ``after`` bytes into the response (a write that applied, unanswered).
-* ``drop_all()``: close every open connection now.
+* ``drop_all()``: close every open connection now; ``open_connections``
+  counts them.
 * ``expire_sessions()``: every ``AuthSession`` cookie counts as expired until
   the client logs in again (``POST /_session``): a request carrying one is
   answered ``401`` by the proxy (what CouchDB does for an expired cookie on a
@@ -153,6 +154,12 @@ class FaultProxy:
             # A cookie the server renewed in a Set-Cookie since is just as old:
             # every cookie counts as expired until the client logs in again.
             self._expire_until_login = True
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections the proxy is forwarding right now."""
+        with self._lock:
+            return len(self._open) // 2  # each is a (client, upstream) pair
 
     def drop_all(self) -> None:
         with self._lock:

@@ -33,7 +33,7 @@ import http.cookiejar
 import logging
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +42,9 @@ import httpx
 
 from settee import errors
 from settee.auth.protocol import Auth, Request
-from settee.auth.schemes import coerce_auth
 from settee.http.core import (
     BASE_HEADERS,
+    Endpoint,
     decode_body,
     dumps,
     error_for_answer,
@@ -54,7 +54,7 @@ from settee.http.core import (
 )
 from settee.http.options import TimeoutArg, TransportOptions, check_timeout
 from settee.http.retry import NOTHING_SENT, SENT, RetryPolicy, earlier_attempt_may_have_applied
-from settee.urls import _redact_text, redact_url, split_credentials
+from settee.urls import _redact_text, redact_url
 
 __all__ = ["AsyncResponse", "AsyncTransport"]
 
@@ -62,6 +62,9 @@ _module_logger = logging.getLogger("settee")
 
 #: What :meth:`AsyncTransport.request` returns; layers above name it from here.
 AsyncResponse = httpx.Response
+
+#: Connections one AsyncTransport opens at most (pool_maxsize raises it).
+_CONNECTIONS = 100
 
 # Failures before the request went out: replaying cannot apply anything twice.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -95,7 +98,10 @@ def _timeout(value: tuple[float, float | None] | None) -> httpx.Timeout:
     if value is None:
         return httpx.Timeout(None)
     connect, read = value
-    return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
+    # pool=None: a task queued behind others for a pooled connection waits its turn
+    # (thousands of concurrent requests share _CONNECTIONS sockets); the connect
+    # and read timeouts still bound the request itself.
+    return httpx.Timeout(connect=connect, read=read, write=read, pool=None)
 
 
 class AsyncTransport:
@@ -115,21 +121,14 @@ class AsyncTransport:
         options: TransportOptions | None = None,
         **fields: object,
     ) -> None:
-        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
-            raise ValueError(f"expected an http(s):// URL, got {redact_url(str(url))!r}")
-        if options is None:
-            options = TransportOptions.from_kwargs(fields, "AsyncTransport")
-        elif fields:
-            raise TypeError("give AsyncTransport either options= or option keywords, not both")
-        if options.adapter is not None:
+        endpoint = Endpoint("AsyncTransport", url, auth, options, fields)
+        if endpoint.options.adapter is not None:
             raise TypeError("adapter= is a requests HTTPAdapter: the async transport has none")
-        base, creds = split_credentials(url)
-        if auth is None and creds is not None:
-            auth = creds
-        self.base_url = base
+        options = endpoint.options
+        self.base_url = endpoint.base_url
         self.options = options
         self.logger = options.logger if options.logger is not None else _module_logger
-        self.auth: Auth = coerce_auth(auth)
+        self.auth: Auth = endpoint.auth
         self.timeout = options.timeout
         self.feed_timeout = options.feed_timeout
         self.retry = RetryPolicy.from_options(options)
@@ -141,10 +140,14 @@ class AsyncTransport:
             verify=_verify(options.verify),
             trust_env=False,  # no proxy from the environment for a database URL
             follow_redirects=False,
+            # Many tasks share one client: up to _CONNECTIONS sockets, all kept alive
+            # (a burst of concurrent reads reuses them instead of reconnecting).
             limits=httpx.Limits(
-                max_connections=None, max_keepalive_connections=options.pool_maxsize
+                max_connections=max(_CONNECTIONS, options.pool_maxsize),
+                max_keepalive_connections=max(_CONNECTIONS, options.pool_maxsize),
             ),
         )
+        self._slots = asyncio.Semaphore(max(_CONNECTIONS, options.pool_maxsize))
         self.last_response: httpx.Response | None = None
 
     @classmethod
@@ -248,7 +251,21 @@ class AsyncTransport:
     async def _send(
         self, request: Request, stream: bool, timeout: tuple[float, float | None] | None
     ) -> tuple[httpx.Response, RetryPolicy]:
-        """One request with the retry policy's replays; the final response and the policy."""
+        """One request with the retry policy's replays; the final response and the policy.
+
+        At most as many requests with a body to read are in flight as there are pooled
+        connections; the others wait here, not in httpcore's pool, whose bookkeeping
+        grows with every waiting request. (A stream holds its connection for long: it
+        does not take a slot.)
+        """
+        if stream:
+            return await self._attempts(request, stream, timeout)
+        async with self._slots:
+            return await self._attempts(request, stream, timeout)
+
+    async def _attempts(
+        self, request: Request, stream: bool, timeout: tuple[float, float | None] | None
+    ) -> tuple[httpx.Response, RetryPolicy]:
         shown = redact_url(request.url)
         retry = self.retry
         while True:
@@ -303,6 +320,22 @@ class AsyncTransport:
             await response.aclose()
             retry, delay = decision
             await asyncio.sleep(delay)
+
+    async def body_chunks(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        """The (decoded) body of a streamed ``response`` as it arrives, one read at a time.
+
+        A connection that breaks or times out mid-body raises ``TransportError``.
+        """
+        try:
+            async for block in response.aiter_bytes():
+                yield block
+        except httpx.TransportError as exc:
+            raise errors.TransportError(
+                f"{response.request.method} {redact_url(str(response.request.url))}: the body "
+                f"broke off ({type(exc).__name__}: {_redact_text(str(exc))})",
+                method=response.request.method,
+                url=redact_url(str(response.request.url)),
+            ) from exc
 
     async def aclose(self) -> None:
         """Close the pooled connections. Idempotent."""

@@ -16,10 +16,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from settee import errors
-from settee.urls import quote_segment, redact_url
+from settee.auth.protocol import Auth
+from settee.auth.schemes import coerce_auth
+from settee.http.options import TransportOptions
+from settee.urls import quote_segment, redact_url, split_credentials
 
 __all__ = [
     "BASE_HEADERS",
+    "Endpoint",
     "decode_body",
     "dumps",
     "error_for_answer",
@@ -30,6 +34,33 @@ __all__ = [
 
 #: Headers every request carries (the transport's options may add more).
 BASE_HEADERS: dict[str, str] = {"Accept": "application/json", "User-Agent": "settee"}
+
+
+class Endpoint:
+    """What a transport is built from, checked once: the clean base URL, the auth
+    strategy (``user:password@`` in the URL becomes ``BasicAuth`` when ``auth`` is
+    None) and the options (``options``, or its fields as keywords, never both)."""
+
+    def __init__(
+        self,
+        owner: str,
+        url: str,
+        auth: Any,
+        options: TransportOptions | None,
+        fields: Mapping[str, object],
+    ) -> None:
+        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+            raise ValueError(f"expected an http(s):// URL, got {redact_url(str(url))!r}")
+        if options is None:
+            options = TransportOptions.from_kwargs(fields, owner)
+        elif fields:
+            raise TypeError(f"give {owner} either options= or option keywords, not both")
+        base, creds = split_credentials(url)
+        if auth is None and creds is not None:
+            auth = creds
+        self.base_url: str = base
+        self.auth: Auth = coerce_auth(auth)
+        self.options: TransportOptions = options
 
 
 def segments_url(base_url: str, *segments: str) -> str:

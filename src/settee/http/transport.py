@@ -25,9 +25,9 @@ from requests.structures import CaseInsensitiveDict
 
 from settee import errors
 from settee.auth.protocol import Auth, Request
-from settee.auth.schemes import coerce_auth
 from settee.http.core import (
     BASE_HEADERS,
+    Endpoint,
     decode_body,
     dumps,
     error_for_answer,
@@ -42,7 +42,6 @@ from settee.urls import (
     _redact_exception,
     _redact_text,
     redact_url,
-    split_credentials,
 )
 
 __all__ = [
@@ -97,19 +96,12 @@ class Transport:
         options: TransportOptions | None = None,
         **fields: object,
     ) -> None:
-        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
-            raise ValueError(f"expected an http(s):// URL, got {redact_url(str(url))!r}")
-        if options is None:
-            options = TransportOptions.from_kwargs(fields, "Transport")
-        elif fields:
-            raise TypeError("give Transport either options= or option keywords, not both")
-        base, creds = split_credentials(url)
-        if auth is None and creds is not None:
-            auth = creds
-        self.base_url = base
+        endpoint = Endpoint("Transport", url, auth, options, fields)
+        options = endpoint.options
+        self.base_url = endpoint.base_url
         self.options = options
         self.logger = options.logger if options.logger is not None else _module_logger
-        self.auth: Auth = coerce_auth(auth)
+        self.auth: Auth = endpoint.auth
         self.timeout = options.timeout
         self.feed_timeout = options.feed_timeout
         self.retry = RetryPolicy.from_options(options)

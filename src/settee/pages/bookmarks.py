@@ -323,16 +323,20 @@ class QueryResult:
         self.requests += 1
         return self._find(body)
 
-    def pages(self) -> Iterator[list[DocumentBody]]:
-        """Yield the documents a page at a time."""
-        pager = BookmarkPager(
-            self._call,
+    def pager(self, find: QueryFetcher | None = None) -> BookmarkPager:
+        """The bookmark pager of this result set (settee.aio drives its ``plan()``)."""
+        return BookmarkPager(
+            find,
             self.query,
             page_size=self.page_size,
             limit=self._limit,
             skip=self._skip,
             bookmark=self._bookmark,
         )
+
+    def pages(self) -> Iterator[list[DocumentBody]]:
+        """Yield the documents a page at a time."""
+        pager = self.pager(self._call)
         try:
             for docs in pager.pages():
                 self.bookmark = pager.bookmark

@@ -222,16 +222,23 @@ class MangoQuerySet:
         try:
             return database.backend.find(database.database_name, body)
         except BadRequest as exc:
-            text = f"{exc.error or ''} {exc.reason or ''}".lower()
-            if self._sort and "index" in text and "sort" in text:
-                names = [f.lstrip("+-") for f in self._sort]
-                reason = (
-                    f"sorting by {', '.join(self._sort)} needs a Mango index on those fields, "
-                    f"e.g. db.create_query_index(fields={names!r}); "
-                    f"server said: {exc.reason}"
-                )
-                raise _recast(exc, BadRequest, reason) from exc
-            raise
+            explained = self.explain_error(exc)
+            if explained is exc:
+                raise
+            raise explained from exc
+
+    def explain_error(self, exc: BadRequest) -> BadRequest:
+        """``exc`` or, when a sort needs an index the database lacks, one that says which."""
+        text = f"{exc.error or ''} {exc.reason or ''}".lower()
+        if self._sort and "index" in text and "sort" in text:
+            names = [f.lstrip("+-") for f in self._sort]
+            reason = (
+                f"sorting by {', '.join(self._sort)} needs a Mango index on those fields, "
+                f"e.g. db.create_query_index(fields={names!r}); "
+                f"server said: {exc.reason}"
+            )
+            return _recast(exc, BadRequest, reason)
+        return exc
 
     def _body(
         self, selector: dict[str, Any], size: int, fields: list[str] | None
@@ -246,19 +253,25 @@ class MangoQuerySet:
 
     def _pages(self, fields: tuple[str, ...] | None) -> Iterator[list[dict[str, Any]]]:
         """Yield pages of documents (the one bookmark pager, :class:`BookmarkPager`)."""
+        return self.pager(fields).pages()
+
+    def pager(self, fields: tuple[str, ...] | None = None) -> BookmarkPager:
+        """The bookmark pager of this set (``fields`` None: the set's own); settee.aio
+        drives its ``plan()``."""
+        if fields is None:
+            fields = self._fields
         query = self._body(
             self._selector, self._page_size, None if fields is None else list(fields)
         )
         del query["limit"]
-        pager = BookmarkPager(
+        return BookmarkPager(
             self._find, query, page_size=self._page_size, limit=self._limit, skip=self._skip
         )
-        return pager.pages()
 
     # -- reading ------------------------------------------------------------
     def __iter__(self) -> Iterator[dict[str, Any]]:
         """Yield every matching document, one ``page_size`` page in memory at a time."""
-        for page in self._pages(self._fields):
+        for page in self._pages(None):
             yield from page
 
     def all(self) -> list[dict[str, Any]]:

@@ -1,0 +1,182 @@
+"""AsyncDocument: a dict with awaited remote operations, and ``async with db.document(id)``."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any
+
+from settee import errors
+from settee._validate import check_json, validate_doc_id
+from settee.document import (
+    attachment_bytes,
+    attachment_stub,
+    decode_attachment,
+    drop_attachment_stub,
+)
+
+if TYPE_CHECKING:
+    from settee.aio.database import AsyncDatabase
+
+__all__ = ["AsyncDocument"]
+
+
+class AsyncDocument(dict[str, Any]):
+    """One document of ``database`` (a dict of its fields) with awaited remote operations.
+
+    ``await doc.fetch()``, ``create()``, ``save()``, ``delete()``, ``exists()``;
+    attachments with ``put_attachment``, ``get_attachment``,
+    ``attachment_chunks`` (streamed) and ``delete_attachment``.
+    ``async with db.document(id) as doc:`` fetches it (a missing one starts
+    empty) and saves it when the block ends without an exception.
+    """
+
+    def __init__(self, database: AsyncDatabase, document_id: str | None = None) -> None:
+        super().__init__()
+        self._database = database
+        if document_id is not None:
+            self["_id"] = validate_doc_id(document_id)
+
+    def __repr__(self) -> str:
+        return f"AsyncDocument({dict(self)!r})"
+
+    @property
+    def database(self) -> AsyncDatabase:
+        return self._database
+
+    @property
+    def document_id(self) -> str | None:
+        docid = self.get("_id")
+        return docid if isinstance(docid, str) else None
+
+    def _require_id(self) -> str:
+        docid = self.get("_id")
+        if not isinstance(docid, str):
+            raise ValueError("the document has no _id")
+        return docid
+
+    async def exists(self) -> bool:
+        """Whether the document exists (one GET; the local content is left alone)."""
+        try:
+            await self._database.get_doc(self._require_id())
+        except errors.DocumentNotFound:
+            return False
+        return True
+
+    async def fetch(self) -> AsyncDocument:
+        """Replace the content with the stored document; ``DocumentNotFound`` if absent."""
+        stored = await self._database.get_doc(self._require_id())
+        self.clear()
+        self.update(stored)
+        return self
+
+    async def create(self) -> AsyncDocument:
+        """Write a new document (a uuid ``_id`` if missing); ``Conflict`` if the id exists."""
+        if self.get("_id") is None:
+            self["_id"] = uuid.uuid4().hex
+        body = {k: v for k, v in self.items() if k != "_rev"}
+        check_json(body)
+        result = await self._database.put_doc(body)
+        self["_rev"] = result["rev"]
+        self._database.cache_document(self)
+        return self
+
+    async def save(self) -> AsyncDocument:
+        """Write the document (``create()`` without ``_rev``); ``Conflict`` on a stale ``_rev``."""
+        if self.get("_rev") is None:
+            return await self.create()
+        self._require_id()
+        body = dict(self)
+        check_json(body)
+        result = await self._database.put_doc(body)
+        self["_rev"] = result["rev"]
+        self._database.cache_document(self)
+        return self
+
+    async def delete(self) -> None:
+        """Delete the stored document (needs ``_rev``); the local copy keeps only ``_id``."""
+        docid = self._require_id()
+        rev = self.get("_rev")
+        if not isinstance(rev, str) or not rev:
+            raise ValueError(f"document {docid!r} has no _rev: fetch() it first, then delete()")
+        await self._database.delete_doc(docid, rev)
+        self._database.forget_document(docid)
+        self.clear()
+        self["_id"] = docid
+
+    # -- attachments -----------------------------------------------------------
+    async def attachment_chunks(self, attachment: str) -> AsyncIterator[bytes]:
+        """The attachment's bytes as they arrive over the network (``NotFound`` if absent)."""
+        rev = self.get("_rev")
+        async for block in self._database.backend.attachment_chunks(
+            self._database.database_name, self._require_id(), attachment, rev=rev
+        ):
+            yield block
+
+    async def get_attachment(
+        self, attachment: str, attachment_type: str | None = None
+    ) -> bytes | str | Any:
+        """The attachment's content: bytes, str (``text/*``) or JSON, as the sync method."""
+        if attachment_type not in (None, "binary", "text", "json"):
+            raise ValueError("attachment_type must be None, 'binary', 'text' or 'json'")
+        data, content_type = await self._database.backend.call(
+            "get_attachment",
+            self._database.database_name,
+            self._require_id(),
+            attachment,
+            rev=self.get("_rev"),
+        )
+        return decode_attachment(data, content_type, attachment_type)
+
+    async def put_attachment(
+        self, attachment: str, content_type: str, data: bytes | str | IO[Any]
+    ) -> dict[str, Any]:
+        """Add or replace an attachment (creates the document without ``_rev``)."""
+        payload = attachment_bytes(attachment, content_type, data)
+        if self.get("_id") is None:
+            self["_id"] = uuid.uuid4().hex
+        result: dict[str, Any] = await self._database.backend.call(
+            "put_attachment",
+            self._database.database_name,
+            self._require_id(),
+            attachment,
+            payload,
+            content_type,
+            rev=self.get("_rev"),
+        )
+        self["_rev"] = result["rev"]
+        self.setdefault("_attachments", {})[attachment] = attachment_stub(payload, content_type)
+        self._database.cache_document(self)
+        return result
+
+    async def delete_attachment(self, attachment: str) -> dict[str, Any]:
+        """Remove an attachment (needs ``_rev``)."""
+        rev = self.get("_rev")
+        if not isinstance(rev, str) or not rev:
+            raise ValueError("the document has no _rev: fetch() it first")
+        result: dict[str, Any] = await self._database.backend.call(
+            "delete_attachment", self._database.database_name, self._require_id(), attachment,
+            rev=rev,
+        )  # fmt: skip
+        self["_rev"] = result["rev"]
+        drop_attachment_stub(self, attachment)
+        self._database.cache_document(self)
+        return result
+
+    # -- async with -------------------------------------------------------------
+    async def __aenter__(self) -> AsyncDocument:
+        if self.get("_id") is not None:
+            with contextlib.suppress(errors.DocumentNotFound):
+                await self.fetch()  # a missing document is a new one: created on exit
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            await self.save()
