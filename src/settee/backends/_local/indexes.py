@@ -13,7 +13,7 @@ from typing import Any
 from settee.backends._local import jsonindex
 from settee.backends._local.mango import compile_selector
 from settee.backends._local.reads import get_doc, winner_docs
-from settee.backends._local.state import EngineState, open_db
+from settee.backends._local.state import EngineState, design_infos, open_db
 from settee.backends._local.util import conflict, dumps
 from settee.backends._local.writes import delete_doc, put_doc
 from settee.errors import BadRequest, Conflict, DocumentNotFound, NotFound, NotSupported
@@ -88,16 +88,7 @@ def get_indexes(state: EngineState, db: str) -> dict[str, Any]:
     ]
     with state.storage.read() as txn:
         meta = open_db(txn, db)
-        infos = txn.scan_ids(
-            meta,
-            "_design/",
-            True,
-            "_design0",
-            False,
-            descending=False,
-            limit=10**9,
-            include_deleted=False,
-        )
+        infos = design_infos(txn, meta)
         docs = winner_docs(txn, meta, infos, {})
     for ddoc_id in sorted(docs):
         ddoc = docs[ddoc_id]

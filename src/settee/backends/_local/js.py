@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from settee.backends._local.reads import get_doc, render
-from settee.backends._local.state import EngineState
+from settee.backends._local.state import EngineState, design_infos
 from settee.backends._local.storage import DbMeta, DocInfo, Txn
 from settee.errors import BadRequest, Forbidden, NotFound, NotSupported, ServerError, Unauthorized
 
@@ -317,16 +317,7 @@ def validators(txn: Txn, meta: DbMeta, ids: Sequence[str] = ()) -> list[str]:
 
 
 def _scan_validators(txn: Txn, meta: DbMeta) -> list[str]:
-    infos = txn.scan_ids(
-        meta,
-        "_design/",
-        True,
-        "_design0",
-        False,
-        descending=False,
-        limit=10**9,
-        include_deleted=False,
-    )
+    infos = design_infos(txn, meta)
     found: list[str] = []
     for info in infos:
         key = (meta.name, meta.handle, info.id, info.winner)

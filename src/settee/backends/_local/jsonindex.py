@@ -35,7 +35,7 @@ from settee.backends._local.mango import (
     split_field,
 )
 from settee.backends._local.reads import winner_docs
-from settee.backends._local.state import EngineState, open_db
+from settee.backends._local.state import EngineState, design_infos, open_db
 from settee.backends._local.storage import DbMeta, DocInfo, IndexRow, Txn
 from settee.backends._local.util import PAGE, dumps
 from settee.errors import BadRequest, Forbidden
@@ -202,16 +202,7 @@ def _keyer(definition: str) -> _Keyer:
 
 def defined_indexes(txn: Txn, meta: DbMeta) -> list[IndexDef]:
     """The json indexes the ``_design/`` documents of this snapshot define, sorted."""
-    infos = txn.scan_ids(
-        meta,
-        "_design/",
-        True,
-        "_design0",
-        False,
-        descending=False,
-        limit=10**9,
-        include_deleted=False,
-    )
+    infos = design_infos(txn, meta)
     docs = winner_docs(txn, meta, infos, {})
     out: list[IndexDef] = []
     for ddoc_id in sorted(docs):

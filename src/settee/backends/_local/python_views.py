@@ -28,7 +28,7 @@ from typing import Any
 
 from settee.backends._local import js
 from settee.backends._local.reads import render, winner_docs
-from settee.backends._local.state import EngineState, check_partition, open_db
+from settee.backends._local.state import EngineState, check_partition, design_infos, open_db
 from settee.backends._local.storage import DbMeta, Txn
 from settee.backends._local.util import PAGE, flag
 from settee.backends._local.views import (
@@ -375,16 +375,7 @@ def view_cleanup(state: EngineState, db: str) -> dict[str, Any]:
 
 def _current_designs(txn: Txn, meta: DbMeta) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    infos = txn.scan_ids(
-        meta,
-        "_design/",
-        True,
-        "_design0",
-        False,
-        descending=False,
-        limit=10**9,
-        include_deleted=False,
-    )
+    infos = design_infos(txn, meta)
     bodies = txn.load_bodies(meta, [(i.id, i.winner) for i in infos])
     for info in infos:
         body = bodies.get((info.id, info.winner))

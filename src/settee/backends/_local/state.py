@@ -12,12 +12,12 @@ from typing import Any
 
 from cachetools import LRUCache
 
-from settee.backends._local.storage import DbMeta, Storage, Txn
+from settee.backends._local.storage import DbMeta, DocInfo, Storage, Txn
 from settee.backends._local.util import db_missing
 from settee.backends._local.views import ViewCache, ViewGroups
 from settee.errors import BadRequest
 
-__all__ = ["EngineState", "Positions", "check_partition", "open_db"]
+__all__ = ["EngineState", "Positions", "check_partition", "design_infos", "open_db"]
 
 
 class EngineState:
@@ -53,6 +53,14 @@ class Positions:
         """Remember ``value`` under ``key`` (the least recently used key goes when full)."""
         with self._lock:
             self._cache[key] = value
+
+
+def design_infos(txn: Txn, meta: DbMeta) -> list[DocInfo]:
+    """Every live ``_design/`` document of ``meta`` in this snapshot, in id order."""
+    return txn.scan_ids(
+        meta, "_design/", True, "_design0", False, descending=False, limit=10**9,
+        include_deleted=False,
+    )  # fmt: skip
 
 
 def open_db(txn: Txn, name: str) -> DbMeta:
