@@ -61,7 +61,8 @@ SEMANTICS_OF: dict[str, frozenset[str]] = {
 }
 COUCHDB_CAPS = frozenset(
     {"javascript_views", "sessions", "config", "db_updates", "changes_selector", "partitions",
-     "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_filter_404"}
+     "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_filter_404",
+     "mango_bookmarks"}
 )  # fmt: skip
 
 

@@ -287,4 +287,5 @@ class QueryScope:
         if raw_result:
             page: FindPage = find({k: v for k, v in query.items() if v is not None})  # type: ignore[assignment]
             return page
-        return QueryResult(find, query, page_size=page_size)
+        bookmarks = "mango_bookmarks" in backend.capabilities
+        return QueryResult(find, query, page_size=page_size, bookmarks=bookmarks)

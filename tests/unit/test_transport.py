@@ -342,7 +342,7 @@ ASF = "The Apache Software Foundation"
             {
                 "javascript_views", "sessions", "config", "db_updates", "partitions",
                 "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_selector",
-                "changes_filter_404",
+                "changes_filter_404", "mango_bookmarks",
             },
         ),
         (
@@ -350,7 +350,7 @@ ASF = "The Apache Software Foundation"
             {
                 "javascript_views", "sessions", "config", "db_updates",
                 "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_selector",
-                "changes_filter_404",
+                "changes_filter_404", "mango_bookmarks",
             },
         ),
         (
@@ -358,7 +358,7 @@ ASF = "The Apache Software Foundation"
             {
                 "javascript_views", "sessions", "db_updates", "partitions",
                 "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_selector",
-                "changes_filter_404",
+                "changes_filter_404", "mango_bookmarks",
             },
         ),
         ({"couchdb": "Welcome"}, {"javascript_views", "sessions"}),

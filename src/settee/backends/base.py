@@ -95,6 +95,8 @@ CAPABILITIES: dict[str, str] = {
     "function (PouchDB Server 4.2's process dies: settee checks the design document first)",
     "multiprocess": "several processes may open the same store",
     "mango_partial_indexes": "partial_filter_selector in Mango indexes",
+    "mango_bookmarks": "_find answers carry a bookmark for the next page "
+    "(PouchDB Server 4.2 sends none, apache/pouchdb#8497: settee pages by key there)",
 }
 
 

@@ -40,6 +40,9 @@ __all__ = ["MangoQuerySet"]
 
 
 class _Finder(Protocol):
+    @property
+    def capabilities(self) -> frozenset[str]: ...
+
     def find(
         self, db: str, query: Mapping[str, Any], *, partition: str | None = None
     ) -> dict[str, Any]: ...
@@ -251,7 +254,12 @@ class MangoQuerySet:
         )
         del query["limit"]
         pager = BookmarkPager(
-            self._find, query, page_size=self._page_size, limit=self._limit, skip=self._skip
+            self._find,
+            query,
+            page_size=self._page_size,
+            limit=self._limit,
+            skip=self._skip,
+            bookmarks="mango_bookmarks" in self._database.backend.capabilities,
         )
         return pager.pages()
 
