@@ -187,6 +187,18 @@ class Follower:
             self.feed.stop()
             watcher.join(timeout=DEADLINE)
 
+    def explain(self, ids: list[str]) -> str:
+        """What the follower saw of ``ids`` and what the server's feed says of them now."""
+        writer = self.writer
+        seen = {i: sorted(rev for doc_id, rev in self.seen if doc_id == i) for i in ids}
+        try:
+            rows = writer.server.raw(
+                "POST", f"/{writer.db}/_changes?filter=_doc_ids", {"doc_ids": ids}
+            )
+        except OSError as exc:
+            rows = repr(exc)
+        return f"written {[writer.final[i] for i in ids]}, seen {seen}, server's feed {rows}"
+
     def check(self, started: float) -> str:
         writer = self.writer
         if writer.error is not None:
@@ -195,7 +207,7 @@ class Follower:
         missing = self.missing()
         assert not missing, (
             f"{len(missing)} documents' final revision not seen in {DEADLINE:.0f} s, "
-            f"e.g. {sorted(missing)[:5]}"
+            f"e.g. {sorted(missing)[:5]}; {self.explain(sorted(missing)[:3])}"
         )
         return (
             f"{DOCS} docs, {len(self.first_conn)} distinct rows, {len(self.duplicates)} repeats, "
@@ -284,12 +296,12 @@ def test_cluster_soak_with_a_node_killed(couchdb_cluster_server: Server) -> None
             thread.start()
         try:
             follower.follow()
+            summary = follower.check(started)
         finally:
             client.disconnect()
             for thread in threads:
                 thread.join(timeout=150)
             server.raw("DELETE", f"/{db}")
-    summary = follower.check(started)
     assert chaos[-1:] and chaos[-1].startswith("rejoined"), f"the node did not rejoin: {chaos}"
     assert feed.reconnects >= 1 and proxy.cuts >= 1
     print(f"cluster soak, node 3 {', '.join(chaos)}: {summary}")
