@@ -32,9 +32,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.servers.couchdb.launcher import Launch
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_USER = "admin"
@@ -59,7 +62,7 @@ SEMANTICS_OF: dict[str, frozenset[str]] = {
 COUCHDB_CAPS = frozenset(
     {"javascript_views", "sessions", "config", "db_updates", "changes_selector", "partitions",
      "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_filter_404",
-     "server_replicator", "bulk_get", "couchdb_view_surface"}
+     "server_replicator", "bulk_get", "couchdb_view_surface", "mango_bookmarks"}
 )  # fmt: skip
 
 
@@ -74,6 +77,16 @@ class Server:
     capabilities: frozenset[str] = field(default_factory=frozenset)
     process: subprocess.Popen[bytes] | None = None
     node_urls: tuple[str, ...] = ()  # every node of a cluster we started
+    launch: Launch | None = None  # the nodes we started (kill/restart one); None: yours
+
+    def require_launched(self) -> Launch:
+        """The launcher's handle on our own nodes; skips (with the reason) on a server of yours."""
+        if self.launch is None:
+            pytest.skip(
+                f"{self.kind} is a server of yours (COUCHDB_*URL): the suite only kills "
+                "and restarts nodes it started from SETTEE_COUCHDB_HOME"
+            )
+        return self.launch
 
     @property
     def auth(self) -> tuple[str, str]:
@@ -89,10 +102,14 @@ class Server:
 
     def raw(self, method: str, path: str, body: object = None) -> object:
         """A plain urllib call as admin, independent of settee (for setup and checks)."""
+        return self.raw_at(self.url, method, path, body)
+
+    def raw_at(self, node_url: str, method: str, path: str, body: object = None) -> object:
+        """:meth:`raw` through ``node_url`` (one of ``node_urls``: another node of a cluster)."""
         import base64
 
         req = urllib.request.Request(
-            self.url + path,
+            node_url + path,
             method=method,
             data=None if body is None else json.dumps(body).encode(),
             headers={
@@ -223,7 +240,9 @@ def _couchdb(kind: str, factory: pytest.TempPathFactory) -> Iterator[Server]:
         pytest.fail(f"SETTEE_COUCHDB_HOME={home}: {exc}")
     try:
         urls = tuple(started.urls)
-        yield Server(kind, started.url, ADMIN_USER, ADMIN_PASSWORD, caps, node_urls=urls)
+        yield Server(
+            kind, started.url, ADMIN_USER, ADMIN_PASSWORD, caps, node_urls=urls, launch=started
+        )
     finally:
         started.stop()
 

@@ -303,7 +303,12 @@ class QueryScope:
         if raw_result:
             page: FindPage = find({k: v for k, v in query.items() if v is not None})  # type: ignore[assignment]
             return page
-        return QueryResult(find, query, page_size=page_size)
+        return QueryResult(
+            find,
+            query,
+            page_size=page_size,
+            bookmarks=lambda: "mango_bookmarks" in backend.capabilities,
+        )
 
     def explain_query(
         self,

@@ -75,6 +75,13 @@ class FaultProxy:
         self._threads: list[threading.Thread] = []
         self._timer: threading.Timer | None = None
 
+    @classmethod
+    def to(cls, url: str, *, max_lifetime: float = 600.0) -> FaultProxy:
+        """A proxy (not started) in front of the server at ``url`` (``http://127.0.0.1:PORT``)."""
+        host_port = url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+        host, _, port = host_port.rpartition(":")
+        return cls(int(port), target_host=host or "127.0.0.1", max_lifetime=max_lifetime)
+
     # -- lifecycle -----------------------------------------------------------
     @property
     def url(self) -> str:

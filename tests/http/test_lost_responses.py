@@ -11,6 +11,7 @@ settee talks to the server through one of two stand-ins the tests own:
   forwards to the real server and answers the next document write with a
   504 - after applying it, or after another writer got there first.
 
+``proxy`` and ``db_name`` are the shared fixtures of tests/http/conftest.py.
 The client sends ``Connection: close`` so that every request opens its own
 connection and an armed fault hits exactly the next request. The transport's
 retry replays the write; the server refuses the replay (409, or 404 for a
@@ -19,7 +20,6 @@ deleted document) and settee must report what really happened.
 
 from __future__ import annotations
 
-import contextlib
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -30,30 +30,12 @@ import pytest
 import settee
 from settee import errors
 from settee.document import Document
-from tests.conftest import Server, unique_name
+from tests.conftest import Server
 from tests.http.fakes import FakeServer, Recorded, Reply
 from tests.http.proxy import FaultProxy
 
 FAST: dict[str, Any] = {"backoff_factor": 0.01, "backoff_max": 0.1}
 CLOSE = {"Connection": "close"}
-
-
-@pytest.fixture
-def proxy(http_server: Server) -> Iterator[FaultProxy]:
-    port = int(http_server.url.rsplit(":", 1)[1])
-    with FaultProxy(port, max_lifetime=120) as p:
-        yield p
-
-
-@pytest.fixture
-def db_name(http_server: Server) -> Iterator[str]:
-    name = unique_name("lost")
-    http_server.raw("PUT", f"/{name}")
-    try:
-        yield name
-    finally:
-        with contextlib.suppress(Exception):
-            http_server.raw("DELETE", f"/{name}")
 
 
 @pytest.fixture

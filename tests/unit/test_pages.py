@@ -334,7 +334,9 @@ def test_bookmark_paging_stops_on_a_short_or_empty_page() -> None:
 
 def test_no_bookmark_falls_back_to_skip() -> None:
     fake = FakeFind(23, bookmarks=False)
-    result = QueryResult(fake, {"selector": {}, "skip": 2, "limit": 15}, page_size=6)
+    result = QueryResult(
+        fake, {"selector": {}, "skip": 2, "limit": 15}, page_size=6, bookmarks=False
+    )
     assert [d["n"] for d in result] == list(range(2, 17))
     assert [q.get("skip") for q in fake.requests] == [2, 8, 14]
     assert [q["limit"] for q in fake.requests] == [6, 6, 3]
@@ -343,7 +345,7 @@ def test_no_bookmark_falls_back_to_skip() -> None:
 def test_no_bookmark_falls_back_to_id_keys_not_a_growing_skip() -> None:
     # Issue 9: get_query_result went on with skip=6, 12, ...; filter() by _id keys.
     fake = FakeFind(23, bookmarks=False)
-    result = QueryResult(fake, {"selector": {}, "limit": 15}, page_size=6)
+    result = QueryResult(fake, {"selector": {}, "limit": 15}, page_size=6, bookmarks=False)
     assert [d["n"] for d in result] == list(range(15))
     assert all("skip" not in q for q in fake.requests)
     assert [q["selector"] for q in fake.requests] == [
@@ -353,6 +355,20 @@ def test_no_bookmark_falls_back_to_id_keys_not_a_growing_skip() -> None:
         {"_id": {"$gt": "d011"}},
     ]
     assert [q["sort"] for q in fake.requests[1:]] == [[{"_id": "asc"}]] * 3
+
+
+def test_the_fallback_is_chosen_by_capability_not_by_a_missing_bookmark() -> None:
+    # Without mango_bookmarks: key paging after the first page, even when the
+    # answers carry bookmarks; with it, a full page without one is an error.
+    fake = FakeFind(13)
+    result = QueryResult(fake, {"selector": {}}, page_size=6, bookmarks=False)
+    assert [d["n"] for d in result] == list(range(13))
+    assert all("bookmark" not in q for q in fake.requests)
+    assert fake.requests[1]["selector"] == {"_id": {"$gt": None}}
+    without = FakeFind(13, bookmarks=False)
+    with pytest.raises(SetteeError, match="without a bookmark"):
+        QueryResult(without, {"selector": {}}, page_size=6).all()
+    assert len(without.requests) == 1
 
 
 def test_query_result_index_slice_first() -> None:
@@ -387,7 +403,10 @@ def test_key_paging_narrows_the_selector_s_own_bound() -> None:
         return {"docs": matching[skip : skip + body["limit"]]}
 
     pager = BookmarkPager(
-        find, {"selector": {"k": {"$gte": None}}, "sort": [{"k": "asc"}]}, page_size=3
+        find,
+        {"selector": {"k": {"$gte": None}}, "sort": [{"k": "asc"}]},
+        page_size=3,
+        bookmarks=False,
     )
     got = [d["_id"] for page in pager.pages() for d in page]
     assert got == [r["_id"] for r in rows]
@@ -409,7 +428,9 @@ def test_key_paging_that_makes_no_progress_raises_instead_of_looping() -> None:
         assert calls < 50, "the pager kept asking"
         return {"docs": pages[calls % 2]}
 
-    pager = BookmarkPager(find, {"selector": {}, "sort": [{"k": "asc"}]}, page_size=2)
+    pager = BookmarkPager(
+        find, {"selector": {}, "sort": [{"k": "asc"}]}, page_size=2, bookmarks=False
+    )
     with pytest.raises(SetteeError, match="did not answer sorted"):
         for _ in pager.pages():
             pass

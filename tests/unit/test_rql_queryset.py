@@ -38,6 +38,11 @@ class FakeBackend:
         self.stuck_bookmark = False
         self.short_by = 0
 
+    @property
+    def capabilities(self) -> frozenset[str]:
+        # The pager picks bookmark or key paging by this capability.
+        return frozenset({"mango_bookmarks"}) if self.bookmarks else frozenset()
+
     @staticmethod
     def _after(selector: dict[str, Any]) -> Any:
         clauses = selector.get("$and", [selector])

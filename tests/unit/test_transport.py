@@ -343,6 +343,7 @@ ASF = "The Apache Software Foundation"
                 "javascript_views", "sessions", "config", "db_updates", "partitions",
                 "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_selector",
                 "changes_filter_404", "bulk_get", "server_replicator", "couchdb_view_surface",
+                "mango_bookmarks",
             },
         ),
         (
@@ -351,6 +352,7 @@ ASF = "The Apache Software Foundation"
                 "javascript_views", "sessions", "config", "db_updates",
                 "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_selector",
                 "changes_filter_404", "bulk_get", "server_replicator", "couchdb_view_surface",
+                "mango_bookmarks",
             },
         ),
         (
@@ -359,6 +361,7 @@ ASF = "The Apache Software Foundation"
                 "javascript_views", "sessions", "db_updates", "partitions",
                 "feed_timeout", "seq_interval", "mango_partial_indexes", "changes_selector",
                 "changes_filter_404", "bulk_get", "server_replicator", "couchdb_view_surface",
+                "mango_bookmarks",
             },
         ),
         ({"couchdb": "Welcome"}, {"javascript_views", "sessions"}),

@@ -45,6 +45,10 @@ class AsyncBackend(Protocol):
 
     async def capabilities(self) -> frozenset[str]: ...
 
+    def known_capabilities(self) -> frozenset[str] | None:
+        """The capabilities if known without I/O (after the first request), else None."""
+        ...
+
     async def changes(
         self,
         db: str,
@@ -127,6 +131,10 @@ class AsyncHTTPBackend:
         """The server's capabilities (``GET /`` once, then cached)."""
         return await run_async(self.transport, self.ops.server_capabilities())
 
+    def known_capabilities(self) -> frozenset[str] | None:
+        """The capabilities once the first request has learnt them, else None."""
+        return self.ops.known_capabilities
+
     async def _open(
         self,
         path: tuple[str, ...],
@@ -194,6 +202,10 @@ class ThreadedBackend:
 
     async def capabilities(self) -> frozenset[str]:
         return await asyncio.to_thread(lambda: self.backend.capabilities)
+
+    def known_capabilities(self) -> frozenset[str] | None:
+        """An embedded store's capabilities (a constant)."""
+        return self.backend.capabilities if self.backend.kind != "http" else None
 
     async def changes(
         self,
@@ -266,6 +278,9 @@ class LoopBridge:
 
     @property
     def capabilities(self) -> frozenset[str]:
+        known = self._backend.known_capabilities()  # callable on the loop too
+        if known is not None:
+            return known
         caps: frozenset[str] = self._wait(self._backend.capabilities())
         return caps
 

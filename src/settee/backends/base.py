@@ -113,6 +113,8 @@ CAPABILITIES: dict[str, str] = {
     "server_replicator": "the server's own replicator (_replicator documents, _scheduler, "
     "POST /_replicate)",
     "bulk_get": "POST /db/_bulk_get (many documents' revisions in one request)",
+    "mango_bookmarks": "_find answers carry a bookmark for the next page "
+    "(PouchDB Server 4.2 sends none, apache/pouchdb#8497: settee pages by key there)",
 }
 
 

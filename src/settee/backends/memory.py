@@ -39,6 +39,7 @@ class MemoryBackend(LocalBackend):
             "feed_timeout",
             "partitions",
             "mango_partial_indexes",
+            "mango_bookmarks",
             "changes_selector",
             "changes_filter_404",
         }

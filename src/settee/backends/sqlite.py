@@ -69,6 +69,7 @@ class SQLiteBackend(LocalBackend):
             "partitions",
             "multiprocess",
             "mango_partial_indexes",
+            "mango_bookmarks",
             "changes_selector",
             "changes_filter_404",
         }

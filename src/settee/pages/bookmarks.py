@@ -3,16 +3,17 @@
 Re-exported from :mod:`settee.pages`, whose docstring describes paging and costs.
 
 Paging sends ``limit`` and the previous answer's ``bookmark``, and stops at
-the first short page. A server that answers a full page without a bookmark
-(PouchDB Server, apache/pouchdb#8497) is paged by key from there on, never by
-an ever-growing ``skip``: by the sort's first field (``$gte`` the last value
-seen, skipping the run of rows with that value already handed out), or,
-unsorted, by ``_id`` (it restarts sorted by ``_id``, ``$gt`` the last id, and
-drops the ids already handed out). No backend capability says "bookmarks":
-whether a server sends them is read from each answer, which costs nothing
-and cannot go stale. One case keeps a ``skip`` that grows: unsorted with a
-caller's ``skip`` on a server without bookmarks (which documents that skip
-passed over, in the server's index order, cannot be known).
+the first short page. Whether to page by bookmark is the backend's
+``mango_bookmarks`` capability (``bookmarks=``), never read from an answer: a
+backend without it (PouchDB Server, apache/pouchdb#8497) is paged by key
+after the first page, never by an ever-growing ``skip``: by the sort's first
+field (``$gte`` the last value seen, skipping the run of rows with that value
+already handed out), or, unsorted, by ``_id`` (it restarts sorted by ``_id``,
+``$gt`` the last id, and drops the ids already handed out). A backend with the
+capability that answers a full page without a bookmark raises
+:class:`~settee.errors.SetteeError`. One case keeps a ``skip`` that grows:
+unsorted with a caller's ``skip`` on a server without bookmarks (which
+documents that skip passed over, in the server's index order, cannot be known).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ log = logging.getLogger("settee")
 
 #: ``find(query)`` answers one ``_find`` page: ``{"docs": [...], "bookmark": ...}``.
 QueryFetcher = Callable[[dict[str, Any]], Mapping[str, Any]]
+#: Whether a backend has ``mango_bookmarks``: known, or asked when first needed.
+Bookmarks = bool | Callable[[], bool]
 
 
 def _canonical(value: Any) -> str:
@@ -100,7 +103,10 @@ class BookmarkPager:
     ``find`` answers one ``_find`` body; ``query`` holds ``selector`` and
     optionally ``fields``/``sort`` and the rest of a ``_find`` body (never
     ``limit``/``skip``/``bookmark``: they are the arguments). ``bookmark`` is
-    the last answer's, ``requests`` counts the calls of ``find``.
+    the last answer's, ``requests`` counts the calls of ``find``. ``bookmarks``:
+    the backend has the ``mango_bookmarks`` capability (else: key paging), or a
+    callable that says so, asked only once a full page has come (after the
+    first request, so a backend has its capabilities at hand by then).
     """
 
     def __init__(
@@ -112,8 +118,10 @@ class BookmarkPager:
         limit: int | None = None,
         skip: int = 0,
         bookmark: str | None = None,
+        bookmarks: Bookmarks = True,
     ) -> None:
         self._find = find
+        self._bookmarks = bookmarks
         self.query = dict(query)
         self.page_size = page_size
         self.limit = limit
@@ -155,6 +163,13 @@ class BookmarkPager:
         find = self._find
         return drive_pages(self.plan(), lambda fetch: find(fetch.params))
 
+    @property
+    def use_bookmarks(self) -> bool:
+        """Whether the backend pages ``_find`` by bookmark (see ``bookmarks=``)."""
+        if callable(self._bookmarks):
+            self._bookmarks = bool(self._bookmarks())
+        return self._bookmarks
+
     def plan(self) -> PagePlan:
         """The sans-I/O pager: yields :class:`~settee.pages.paging.Fetch` es and pages."""
         remaining = self.limit
@@ -175,10 +190,15 @@ class BookmarkPager:
             if len(docs) < size or remaining == 0:
                 return
             next_bookmark = self.bookmark
-            if not next_bookmark or next_bookmark == "nil":
+            if not self.use_bookmarks:
                 given.extend(docs)
                 yield from self._key_pages(given, remaining)
                 return
+            if not next_bookmark or next_bookmark == "nil":
+                raise SetteeError(
+                    f"_find answered a full page of {size} without a bookmark, from a backend "
+                    "with the mango_bookmarks capability: the next page cannot be asked for"
+                )
             if next_bookmark == bookmark:
                 return
             given = []
@@ -288,13 +308,20 @@ class QueryResult:
 
     Iterate it for documents; ``pages()``, ``first()``, ``all()``, ``[i]`` and
     slices as on :class:`Result` (positions only). Built by
-    :meth:`Database.get_query_result`.
+    :meth:`Database.get_query_result`; ``bookmarks``: the backend has the
+    ``mango_bookmarks`` capability (see :class:`BookmarkPager`).
     """
 
     def __init__(
-        self, find: QueryFetcher, query: Mapping[str, Any], *, page_size: int = DEFAULT_PAGE_SIZE
+        self,
+        find: QueryFetcher,
+        query: Mapping[str, Any],
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        bookmarks: Bookmarks = True,
     ) -> None:
         self._find = find
+        self._bookmarks = bookmarks
         self.page_size = _count("page_size", page_size, 1)
         body = {k: v for k, v in query.items() if v is not None}
         if not isinstance(body.get("selector"), Mapping):
@@ -317,7 +344,7 @@ class QueryResult:
 
     def _derive(self, *, skip: int, limit: int | None) -> QueryResult:
         query = dict(self.query, skip=skip or None, limit=limit, bookmark=self._bookmark)
-        return QueryResult(self._find, query, page_size=self.page_size)
+        return QueryResult(self._find, query, page_size=self.page_size, bookmarks=self._bookmarks)
 
     def _call(self, body: dict[str, Any]) -> Mapping[str, Any]:
         self.requests += 1
@@ -332,6 +359,7 @@ class QueryResult:
             limit=self._limit,
             skip=self._skip,
             bookmark=self._bookmark,
+            bookmarks=self._bookmarks,
         )
 
     def pages(self) -> Iterator[list[DocumentBody]]:

@@ -40,6 +40,9 @@ __all__ = ["MangoQuerySet"]
 
 
 class _Finder(Protocol):
+    @property
+    def capabilities(self) -> frozenset[str]: ...
+
     def find(
         self, db: str, query: Mapping[str, Any], *, partition: str | None = None
     ) -> dict[str, Any]: ...
@@ -264,8 +267,14 @@ class MangoQuerySet:
             self._selector, self._page_size, None if fields is None else list(fields)
         )
         del query["limit"]
+        backend = self._database.backend
         return BookmarkPager(
-            self._find, query, page_size=self._page_size, limit=self._limit, skip=self._skip
+            self._find,
+            query,
+            page_size=self._page_size,
+            limit=self._limit,
+            skip=self._skip,
+            bookmarks=lambda: "mango_bookmarks" in backend.capabilities,
         )
 
     # -- reading ------------------------------------------------------------

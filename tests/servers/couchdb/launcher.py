@@ -24,6 +24,11 @@ others; then ``_users``, ``_replicator`` and ``_global_changes`` (which
 membership seen by every node, system databases) is waited for with one
 bounded deadline. Each process runs in a session of its own; ``stop()``
 signals each process group (SIGTERM, then SIGKILL), epmd last.
+
+``kill(i)`` crashes one node (SIGKILL to its process group: no shutdown, no
+flush) and ``restart(i)`` starts it again with the same data directory, ports
+and config, then waits (bounded) until it answers ``/_up`` and every node
+lists it as a member again - what a cluster's follower must survive.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 __all__ = ["CouchDBError", "Installation", "Launch", "launch"]
 
@@ -107,6 +113,8 @@ class Node:
     port: int
     directory: Path
     process: subprocess.Popen[bytes] | None = None
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -153,6 +161,56 @@ class Launch:
         )
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return json.loads(resp.read() or b"null")
+
+    def kill(self, index: int) -> None:
+        """SIGKILL node ``index`` (0-based) and its children; returns once it is gone."""
+        node = self.nodes[index]
+        process = node.process
+        if process is None or process.poll() is not None:
+            raise CouchDBError(f"{node.name} is not running")
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+    def restart(self, index: int, timeout: float = 120) -> None:
+        """Start node ``index`` again (same data, ports, config); wait until it rejoined.
+
+        Raises :class:`CouchDBError` when it is not up and a member of the
+        cluster on every node within ``timeout`` seconds.
+        """
+        node = self.nodes[index]
+        if node.process is not None and node.process.poll() is None:
+            raise CouchDBError(f"{node.name} is still running")
+        deadline = time.monotonic() + timeout
+        with open(node.log, "ab") as log:
+            log.write(b"\n=== restarted by the launcher ===\n")
+            log.flush()
+            node.process = _spawn(node, log)
+        _wait(f"{node.url}/_up after a restart", deadline, lambda: self._up(node), self.nodes)
+        _wait(f"{node.name} a member again", deadline, self._joined, self.nodes)
+        _wait("every node ready after a restart", deadline, self._ready, self.nodes)
+
+    def _up(self, node: Node) -> bool:
+        answer = self.request("GET", node.url + "/_up", timeout=2)
+        return isinstance(answer, dict) and answer.get("status") == "ok"
+
+    def _joined(self) -> bool:
+        names = sorted(node.name for node in self.nodes)
+        for node in self.nodes:
+            answer = self.request("GET", node.url + "/_membership", timeout=5)
+            assert isinstance(answer, dict)
+            if sorted(answer.get("cluster_nodes", [])) != names:
+                return False
+            if sorted(answer.get("all_nodes", [])) != names:
+                return False
+        return True
+
+    def _ready(self) -> bool:
+        for node in self.nodes:
+            if not self._up(node):
+                return False
+            self.request("GET", node.url + "/_users", timeout=5)
+        return True
 
     def stop(self) -> None:
         """Stop every process started, nodes first; safe to call more than once."""
@@ -324,15 +382,10 @@ def _start(
             "COUCHDB_ARGS_FILE": str(directory / "vm.args"),
             "COUCHDB_INI_FILES": " ".join(str(p) for p in ini_files),
         }
+        node.command = [str(install.home / "bin/couchdb")]
+        node.env = node_env
         with open(node.log, "wb") as log:
-            node.process = subprocess.Popen(
-                [str(install.home / "bin/couchdb")],
-                env=node_env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            node.process = _spawn(node, log)
         started.nodes.append(node)
 
     def up(node: Node) -> bool:
@@ -347,17 +400,7 @@ def _start(
         with contextlib.suppress(urllib.error.HTTPError):  # 409: already a member
             started.request("PUT", path, {})
 
-    def joined() -> bool:
-        for node in started.nodes:
-            answer = started.request("GET", node.url + "/_membership", timeout=5)
-            assert isinstance(answer, dict)
-            if sorted(answer.get("cluster_nodes", [])) != names:
-                return False
-            if sorted(answer.get("all_nodes", [])) != names:
-                return False
-        return True
-
-    _wait(f"membership {names}", deadline, joined, started.nodes)
+    _wait(f"membership {names}", deadline, started._joined, started.nodes)
     for db in ("_users", "_replicator", "_global_changes"):
 
         def created(db: str = db) -> bool:
@@ -370,15 +413,20 @@ def _start(
 
         _wait(f"system database {db}", deadline, created, started.nodes)
 
-    def ready() -> bool:
-        for node in started.nodes:
-            answer = started.request("GET", node.url + "/_up", timeout=5)
-            if not isinstance(answer, dict) or answer.get("status") != "ok":
-                return False
-            started.request("GET", node.url + "/_users", timeout=5)
-        return True
+    _wait("every node ready", deadline, started._ready, started.nodes)
 
-    _wait("every node ready", deadline, ready, started.nodes)
+
+def _spawn(node: Node, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    # A session of its own: stop()/kill() signal the whole group (beam.smp,
+    # erl_child_setup, couchjs).
+    return subprocess.Popen(
+        node.command,
+        env=node.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

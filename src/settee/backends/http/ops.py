@@ -197,6 +197,11 @@ class HTTPOps:
         """The capabilities found by :meth:`server_capabilities` (empty before it ran)."""
         return self._capabilities or frozenset()
 
+    @property
+    def known_capabilities(self) -> frozenset[str] | None:
+        """The capabilities once a request has learnt them (no I/O), else None."""
+        return self._capabilities
+
     def server_capabilities(self) -> Op[frozenset[str]]:
         """Capabilities of the server, from ``GET /`` on first use, then cached."""
         if self._capabilities is None:

@@ -27,6 +27,7 @@ _JSON_PARAMS = frozenset(
 # first (one GET) and raises NotFound itself.
 _POUCHDB_CAPS = frozenset({"javascript_views", "sessions", "config", "bulk_get"})
 _COUCHDB2_CAPS = _POUCHDB_CAPS | {
+    "mango_bookmarks",
     "changes_filter_404",
     "changes_selector",
     "db_updates",
