@@ -67,7 +67,27 @@ def test_endpoint_puts_credentials_in_the_auth_object(pouchdb_server: Server) ->
         "auth": {"basic": {"username": "u", "password": "p@ss"}},
     }
     assert pouchdb_server.password not in repr(ServerReplicator(client))
+    given = {"url": "http://127.0.0.1:5984/db", "headers": {"Authorization": "Basic eDp5"}}
+    built = endpoint(given)  # type: ignore[arg-type]  # a plain dict, as callers pass one
+    assert built == given and built is not given
+    with pytest.raises(TypeError):
+        endpoint({"headers": {}})
     client.disconnect()
+
+
+def test_endpoint_objects_and_further_fields(couch: settee.Client) -> None:
+    source, target = _db(couch), _db(couch)
+    replicator = ServerReplicator(couch)
+    doc = replicator.create_replication(
+        endpoint(source),
+        endpoint(target),
+        fields={"worker_processes": 1, "_rev": "9-x", "source": "overridden"},
+    )
+    stored = replicator.get_replication(doc["_id"])
+    assert stored["source"] == endpoint(source)
+    assert stored["worker_processes"] == 1  # type: ignore[typeddict-item]
+    assert stored["_rev"] == doc["_rev"] and doc["_rev"].startswith("1-")
+    replicator.cancel_replication(doc["_id"])
 
 
 def test_replication_document_lifecycle(couch: settee.Client) -> None:

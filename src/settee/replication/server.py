@@ -80,11 +80,17 @@ class ReplicationDocument(TypedDict, total=False):
     _replication_id: str
 
 
-def endpoint(where: Database | str) -> Endpoint:
-    """The endpoint object for a database handle or a URL (userinfo moved to ``auth``).
+def endpoint(where: Database | str | Endpoint) -> Endpoint:
+    """The endpoint object for a database handle or a URL (userinfo moved to ``auth``);
+    an endpoint object already built (a mapping with ``url``) is returned as a copy.
 
     ``NotSupported`` for a database on a local backend (the server cannot reach it).
     """
+    if isinstance(where, Mapping):
+        if not isinstance(where.get("url"), str):
+            raise TypeError("an endpoint object needs a 'url' string")
+        built: Endpoint = dict(where)  # type: ignore[assignment]  # copied as given
+        return built
     if isinstance(where, Database):
         transport = where.client.server_session.transport("a server-side replication endpoint")
         url, creds = split_credentials(transport.url(where.database_name))
@@ -98,7 +104,10 @@ def endpoint(where: Database | str) -> Endpoint:
             result["auth"] = {"basic": {"username": creds[0], "password": creds[1]}}
         return result
     if not isinstance(where, str):
-        raise TypeError(f"an endpoint is a Database or a URL string, not {type(where).__name__}")
+        raise TypeError(
+            "an endpoint is a Database, a URL string or an endpoint object,"
+            f" not {type(where).__name__}"
+        )
     url, creds = split_credentials(where)
     plain: Endpoint = {"url": url}
     if creds is not None:
@@ -127,8 +136,8 @@ class ServerReplicator:
     # -- _replicator documents ---------------------------------------------------------
     def create_replication(
         self,
-        source: Database | str,
-        target: Database | str,
+        source: Database | str | Endpoint,
+        target: Database | str | Endpoint,
         *,
         doc_id: str | None = None,
         continuous: bool = False,
@@ -139,20 +148,22 @@ class ServerReplicator:
         query_params: Mapping[str, Any] | None = None,
         since_seq: Any = None,
         user_ctx: Mapping[str, Any] | None = None,
+        fields: Mapping[str, Any] | None = None,
         create_replicator_db: bool = True,
     ) -> ReplicationDocument:
         """Write a replication document; returns it with ``_id`` and ``_rev``.
 
-        ``doc_id`` defaults to a fresh uuid. The ``_replicator`` database is
-        created first when missing (``create_replicator_db``). ``Conflict`` if
-        ``doc_id`` exists.
+        ``doc_id`` defaults to a fresh uuid. ``fields``: further document fields
+        (``worker_processes``, ``use_checkpoints``...), below ``_id``, ``source``,
+        ``target`` and the named options. The ``_replicator`` database is created
+        first when missing (``create_replicator_db``). ``Conflict`` if ``doc_id`` exists.
         """
         transport = self._transport("create_replication")
-        doc: ReplicationDocument = {
-            "_id": doc_id or self.client.backend.uuids(1)[0],
-            "source": endpoint(source),
-            "target": endpoint(target),
-        }
+        doc: ReplicationDocument = {**(fields or {})}  # type: ignore[typeddict-item]
+        doc["_id"] = doc_id or self.client.backend.uuids(1)[0]
+        doc["source"] = endpoint(source)
+        doc["target"] = endpoint(target)
+        doc.pop("_rev", None)
         if continuous:
             doc["continuous"] = True
         if create_target:

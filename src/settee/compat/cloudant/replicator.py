@@ -1,9 +1,9 @@
 """python-cloudant's ``cloudant.replicator``: :class:`Replicator`, replications as
 documents in the server's ``_replicator`` database.
 
-Written over the client's own database handles and HTTP transport; the
-settee-native server-replicator API (``settee.replication.server``) is
-built separately, and this class is meant to fold onto it once it lands.
+A thin adapter over :class:`settee.replication.server.ServerReplicator`: the
+requests are its; this module keeps python-cloudant's signatures, its endpoint
+form (``headers``/``Authorization``), :class:`Document` results and exceptions.
 """
 
 from __future__ import annotations
@@ -13,9 +13,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from settee import errors
+from settee.auth.iam import IAMAuth
 from settee.compat.cloudant.document import Document
-from settee.compat.cloudant.error import CloudantClientException, CloudantReplicatorException
-from settee.compat.cloudant.scheduler import Scheduler
+from settee.compat.cloudant.error import (
+    CloudantClientException,
+    CloudantDatabaseException,
+    CloudantReplicatorException,
+)
+from settee.replication.server import Endpoint, ReplicationDocument, ServerReplicator
 
 if TYPE_CHECKING:
     from settee.compat.cloudant.client import CouchDB
@@ -26,14 +31,14 @@ __all__ = ["Replicator"]
 _TERMINAL = ("error", "failed", "completed")
 
 
-def _endpoint(db: CouchDatabase) -> dict[str, Any]:
-    endpoint: dict[str, Any] = {"url": db.database_url}
+def _endpoint(db: CouchDatabase) -> Endpoint:
+    endpoint: Endpoint = {"url": db.database_url}
     client = db.client
     if client.admin_party:
         return endpoint
-    if client.is_iam_authenticated:
-        auth = client.auth
-        endpoint["auth"] = {"iam": {"api_key": getattr(auth, "api_key", None)}}
+    auth = client.auth
+    if client.is_iam_authenticated and isinstance(auth, IAMAuth):
+        endpoint["auth"] = {"iam": {"api_key": auth.api_key}}
         return endpoint
     basic = client.basic_auth_str()
     if basic is not None:
@@ -51,6 +56,12 @@ class Replicator:
             self.database: CouchDatabase = client["_replicator"]
         except KeyError as exc:
             raise CloudantClientException(404, "_replicator") from exc
+        self._server = ServerReplicator(client)
+
+    def _document(self, body: ReplicationDocument | dict[str, Any]) -> Document:
+        doc = Document(self.database, body["_id"])
+        doc.update(body)
+        return doc
 
     def create_replication(
         self,
@@ -67,56 +78,57 @@ class Replicator:
             raise CloudantReplicatorException(101)
         if target_db is None:
             raise CloudantReplicatorException(102)
-        data: dict[str, Any] = {"_id": repl_id or str(uuid.uuid4()), **kwargs}
-        data["source"] = _endpoint(source_db)
-        data["target"] = _endpoint(target_db)
-        if not data.get("user_ctx") and not self.database.admin_party:
-            user_ctx = self.client.session().get("userCtx")
-            if user_ctx:
-                data["user_ctx"] = user_ctx
-        return self.database.create_document(data, throw_on_exists=True)
+        doc_id = repl_id or str(uuid.uuid4())
+        user_ctx = kwargs.pop("user_ctx", None)
+        if not user_ctx and not self.database.admin_party:
+            user_ctx = self.client.session().get("userCtx") or None
+        try:
+            body = self._server.create_replication(
+                _endpoint(source_db),
+                _endpoint(target_db),
+                doc_id=doc_id,
+                user_ctx=user_ctx or None,
+                fields=kwargs,
+                create_replicator_db=False,
+            )
+        except errors.Conflict as exc:
+            raise CloudantDatabaseException(409, doc_id) from exc
+        doc = self._document(body)
+        dict.__setitem__(self.database, doc_id, doc)
+        return doc
 
     def list_replications(self) -> list[Document]:
         """Every replication document (design documents left out)."""
-        rows = self.database.all_docs(include_docs=True)["rows"]
-        documents: list[Document] = []
-        for row in rows:
-            if row["id"].startswith("_design/"):
-                continue
-            doc = Document(self.database, row["id"])
-            doc.update(row["doc"])
-            documents.append(doc)
-        return documents
+        return [self._document(body) for body in self._server.list_replications()]
 
     def _state(self, repl_id: str) -> tuple[dict[str, Any] | None, str | None]:
         if "scheduler" in self.client.features():
             try:
-                answer = Scheduler(self.client).get_doc(repl_id)
+                answer = self._server.scheduler_doc(repl_id)
             except errors.NotFound:
                 return None, None
             return answer, answer.get("state")
-        doc = self.database.get(repl_id, remote=True)
-        if doc is None:
+        try:
+            body = self._server.get_replication(repl_id)
+        except errors.NotFound:
             return None, None
-        doc.fetch()
-        return doc, doc.get("_replication_state")
+        return self._document(body), body.get("_replication_state")
 
     def replication_state(self, repl_id: str) -> str | None:
         """The replication's state (``running``, ``completed``, ``failed``... ; None
         before it starts). ``CloudantReplicatorException(404)`` if unknown."""
         if "scheduler" in self.client.features():
             try:
-                answer = Scheduler(self.client).get_doc(repl_id)
+                answer = self._server.scheduler_doc(repl_id)
             except errors.CouchError as exc:
                 raise CloudantReplicatorException(exc.status, repl_id) from exc
             state: str | None = answer.get("state")
             return state
-        doc = self.database.get(repl_id, remote=True)
-        if doc is None:
-            raise CloudantReplicatorException(404, repl_id)
-        doc.fetch()
-        state = doc.get("_replication_state")
-        return state
+        try:
+            body = self._server.get_replication(repl_id)
+        except errors.NotFound as exc:
+            raise CloudantReplicatorException(404, repl_id) from exc
+        return body.get("_replication_state")
 
     def follow_replication(self, repl_id: str) -> Iterator[dict[str, Any]]:
         """Yield the replication's document (or scheduler entry) each time it changes,
@@ -137,8 +149,8 @@ class Replicator:
 
     def stop_replication(self, repl_id: str) -> None:
         """Delete the replication document; ``CloudantReplicatorException(404)`` if absent."""
-        doc = self.database.get(repl_id, remote=True)
-        if doc is None:
-            raise CloudantReplicatorException(404, repl_id)
-        doc.fetch()
-        doc.delete()
+        try:
+            self._server.cancel_replication(repl_id)
+        except errors.NotFound as exc:
+            raise CloudantReplicatorException(404, repl_id) from exc
+        self.database.forget_document(repl_id)
