@@ -25,14 +25,17 @@ FAST = {"backoff_factor": 0.01, "backoff_max": 0.5}
 def scripted(*replies: Reply, welcome: bool = True) -> Callable[[Recorded], Reply]:
     """Answer with ``replies`` in turn, then keep repeating the last one.
 
-    ``GET /`` (the backend's one-off capability probe) is answered with a
-    CouchDB welcome outside the script unless ``welcome`` is False.
+    ``GET /`` and ``GET /_membership`` (the backend's one-off capability probe)
+    are answered as a CouchDB single node outside the script unless ``welcome``
+    is False.
     """
     queue = list(replies)
 
     def handler(req: Recorded) -> Reply:
         if welcome and req.method == "GET" and req.route == "/":
             return Reply.json(200, WELCOME)
+        if welcome and req.method == "GET" and req.route == "/_membership":
+            return Reply.json(200, {"all_nodes": ["couchdb@127.0.0.1"]})
         return queue.pop(0) if len(queue) > 1 else queue[0]
 
     return handler
@@ -246,6 +249,8 @@ def test_wire_format(caplog: pytest.LogCaptureFixture) -> None:
     def answer(r: Recorded) -> Reply:
         if r.route == "/":  # the capability probe: a CouchDB 3 (partitions)
             return Reply.json(200, WELCOME)
+        if r.route == "/_membership":  # and its single node
+            return Reply.json(200, {"all_nodes": ["couchdb@127.0.0.1"]})
         if "open_revs" in r.query:
             return Reply.json(200, [])
         return Reply.json(200, {"ok": True, "id": "x", "rev": "2-a", "rows": [], "uuids": []})
@@ -258,7 +263,8 @@ def test_wire_format(caplog: pytest.LogCaptureFixture) -> None:
         backend.create_db("p", partitioned=True)
         backend.compact("db")
         backend.put_attachment("db", "d", "f/g.txt", b"\x00\x01", "application/x-raw", rev="2-b")
-        get, post, put, create, compact, att = [r for r in fake.requests if r.route != "/"]
+        probes = ("/", "/_membership")
+        get, post, put, create, compact, att = [r for r in fake.requests if r.route not in probes]
         assert get.method == "GET" and get.route == "/my%2Fdb/a%2Fb%3Fc%23d"
         assert get.query == {"open_revs": ["all"], "revs": ["true"]}
         assert get.headers["Accept"] == "application/json"
