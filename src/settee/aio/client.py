@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable, Generator
 from types import TracebackType
-from typing import Any, Literal, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 from settee import errors
 from settee._doccache import BoundedCache
@@ -23,8 +23,17 @@ from settee.aio.feeds import AsyncFeed, AsyncInfiniteFeed
 from settee.auth.protocol import Auth
 from settee.backends.base import Backend
 from settee.client import DEFAULT_CACHE_SIZE, Client
-from settee.feeds.options import _DB_UPDATES_OPTIONS, _split_infinite, _validate
+from settee.feeds.options import (
+    _DB_UPDATES_OPTIONS,
+    DbUpdatesOptions,
+    InfiniteDbUpdatesOptions,
+    _split_infinite,
+    _validate,
+)
 from settee.rows import DbUpdateRow
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["AsyncClient", "connect"]
 
@@ -165,12 +174,14 @@ class AsyncClient:
 
     @overload
     def db_updates(
-        self, *, raw_data: Literal[False] = ..., **options: Any
+        self, *, raw_data: Literal[False] = ..., **options: Unpack[DbUpdatesOptions]
     ) -> AsyncFeed[DbUpdateRow]: ...
     @overload
-    def db_updates(self, *, raw_data: Literal[True], **options: Any) -> AsyncFeed[str]: ...
     def db_updates(
-        self, *, raw_data: bool = False, **options: Any
+        self, *, raw_data: Literal[True], **options: Unpack[DbUpdatesOptions]
+    ) -> AsyncFeed[str]: ...
+    def db_updates(
+        self, *, raw_data: bool = False, **options: Unpack[DbUpdatesOptions]
     ) -> AsyncFeed[DbUpdateRow] | AsyncFeed[str]:
         """One ``_db_updates`` response (``NotSupported`` where the server has none)."""
         spec = _validate(
@@ -181,7 +192,7 @@ class AsyncClient:
         return feed
 
     def infinite_db_updates(
-        self, *, raw_data: bool = False, **options: Any
+        self, *, raw_data: bool = False, **options: Unpack[InfiniteDbUpdatesOptions]
     ) -> AsyncInfiniteFeed[DbUpdateRow] | AsyncInfiniteFeed[str]:
         """Follow ``_db_updates`` for ever."""
         rest, infinite = _split_infinite(dict(options, raw_data=raw_data), "infinite_db_updates")

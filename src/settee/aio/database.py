@@ -30,19 +30,23 @@ from settee.backends.base import MapFunction, ReduceSpec
 from settee.database import Database, _checked_write, _may_have_applied
 from settee.feeds.options import (
     _CHANGES_OPTIONS,
+    ChangesOptions,
+    InfiniteChangesOptions,
     _FeedSpec,
     _split_infinite,
     _validate,
 )
 from settee.pages.paging import DEFAULT_PAGE_SIZE, Fetch
 from settee.partition import Partition
-from settee.queries import ddoc_name
+from settee.queries import FindOptions, PythonViewOptions, ViewOptions, ddoc_name
 from settee.results import raise_for_result
 from settee.rows import AllDocsRow, ChangeRow, ViewRow
 from settee.rql.mango import QueryLike
 from settee.rql.queryset import MangoQuerySet
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from settee.aio.backends import AsyncBackend
     from settee.aio.client import AsyncClient
     from settee.queries import QueryScope
@@ -77,17 +81,19 @@ class _AsyncScope:
 
         return answer
 
-    def all_docs(self, **params: Any) -> AsyncResult[AllDocsRow]:
+    def all_docs(self, **params: Unpack[ViewOptions]) -> AsyncResult[AllDocsRow]:
         """``_all_docs`` rows, key-paged: ``async for row in db.all_docs(include_docs=True)``."""
         return AsyncResult(self._sync.all_docs(**params), self._answer("all_docs"))
 
-    def get_view_result(self, ddoc_id: str, view_name: str, **params: Any) -> AsyncResult[ViewRow]:
+    def get_view_result(
+        self, ddoc_id: str, view_name: str, **params: Unpack[ViewOptions]
+    ) -> AsyncResult[ViewRow]:
         """A design-document view's rows, key-paged."""
         result = self._sync.get_view_result(ddoc_id, view_name, **params)
         return AsyncResult(result, self._answer("view", ddoc_name(ddoc_id), view_name))
 
     def view(
-        self, map_fn: MapFunction, reduce: ReduceSpec = None, **params: Any
+        self, map_fn: MapFunction, reduce: ReduceSpec = None, **params: Unpack[PythonViewOptions]
     ) -> AsyncResult[ViewRow]:
         """Rows of a Python-callable view (embedded stores; ``NotSupported`` over HTTP)."""
         result = self._sync.view(map_fn, reduce, **params)
@@ -98,7 +104,7 @@ class _AsyncScope:
         selector: Mapping[str, Any],
         fields: list[str] | None = None,
         sort: list[Any] | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[FindOptions],
     ) -> AsyncQueryResult:
         """A Mango query's documents, bookmark-paged: ``async for doc in db.find(selector)``."""
         result = self._sync.get_query_result(selector, fields, sort, **kwargs)
@@ -319,16 +325,18 @@ class AsyncDatabase:
         return results
 
     # -- queries (see _AsyncScope) ---------------------------------------------------
-    def all_docs(self, **params: Any) -> AsyncResult[AllDocsRow]:
+    def all_docs(self, **params: Unpack[ViewOptions]) -> AsyncResult[AllDocsRow]:
         """``_all_docs`` rows, key-paged (constant memory)."""
         return self._scope.all_docs(**params)
 
-    def get_view_result(self, ddoc_id: str, view_name: str, **params: Any) -> AsyncResult[ViewRow]:
+    def get_view_result(
+        self, ddoc_id: str, view_name: str, **params: Unpack[ViewOptions]
+    ) -> AsyncResult[ViewRow]:
         """A design-document view's rows, key-paged."""
         return self._scope.get_view_result(ddoc_id, view_name, **params)
 
     def view(
-        self, map_fn: MapFunction, reduce: ReduceSpec = None, **params: Any
+        self, map_fn: MapFunction, reduce: ReduceSpec = None, **params: Unpack[PythonViewOptions]
     ) -> AsyncResult[ViewRow]:
         """A Python-callable view (embedded stores)."""
         return self._scope.view(map_fn, reduce, **params)
@@ -338,7 +346,7 @@ class AsyncDatabase:
         selector: Mapping[str, Any],
         fields: list[str] | None = None,
         sort: list[Any] | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[FindOptions],
     ) -> AsyncQueryResult:
         """A Mango query's documents, bookmark-paged."""
         return self._scope.get_query_result(selector, fields, sort, **kwargs)
@@ -388,12 +396,14 @@ class AsyncDatabase:
 
     @overload
     def changes(
-        self, *, raw_data: Literal[False] = ..., **options: Any
+        self, *, raw_data: Literal[False] = ..., **options: Unpack[ChangesOptions]
     ) -> AsyncFeed[ChangeRow]: ...
     @overload
-    def changes(self, *, raw_data: Literal[True], **options: Any) -> AsyncFeed[str]: ...
     def changes(
-        self, *, raw_data: bool = False, **options: Any
+        self, *, raw_data: Literal[True], **options: Unpack[ChangesOptions]
+    ) -> AsyncFeed[str]: ...
+    def changes(
+        self, *, raw_data: bool = False, **options: Unpack[ChangesOptions]
     ) -> AsyncFeed[ChangeRow] | AsyncFeed[str]:
         """One ``_changes`` response: ``async for change in db.changes(feed="continuous")``.
 
@@ -408,14 +418,14 @@ class AsyncDatabase:
 
     @overload
     def infinite_changes(
-        self, *, raw_data: Literal[False] = ..., **options: Any
+        self, *, raw_data: Literal[False] = ..., **options: Unpack[InfiniteChangesOptions]
     ) -> AsyncInfiniteFeed[ChangeRow]: ...
     @overload
     def infinite_changes(
-        self, *, raw_data: Literal[True], **options: Any
+        self, *, raw_data: Literal[True], **options: Unpack[InfiniteChangesOptions]
     ) -> AsyncInfiniteFeed[str]: ...
     def infinite_changes(
-        self, *, raw_data: bool = False, **options: Any
+        self, *, raw_data: bool = False, **options: Unpack[InfiniteChangesOptions]
     ) -> AsyncInfiniteFeed[ChangeRow] | AsyncInfiniteFeed[str]:
         """Follow ``_changes`` for ever (reconnects, resumes, ``checkpoint=``)."""
         rest, infinite = _split_infinite(dict(options, raw_data=raw_data), "infinite_changes")
