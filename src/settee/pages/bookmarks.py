@@ -35,7 +35,7 @@ from settee.pages.paging import (
 )
 from settee.rows import DocumentBody
 
-__all__ = ["BookmarkPager", "QueryFetcher", "QueryResult"]
+__all__ = ["BookmarkPager", "Bookmarks", "QueryFetcher", "QueryResult"]
 
 log = logging.getLogger("settee")
 

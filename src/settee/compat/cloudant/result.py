@@ -230,4 +230,13 @@ class QueryResult(Result):
             merged = {k: v for k, v in body.items()}
             return dict(self.method_ref(**merged))
 
-        return iter(bookmarks.QueryResult(find, base, page_size=_check_page_size(self._page_size)))
+        database = getattr(self.method_ref, "_database", None)
+        paging: bookmarks.Bookmarks = True
+        if database is not None:
+            backend = database.backend
+            paging = lambda: "mango_bookmarks" in backend.capabilities  # noqa: E731
+        return iter(
+            bookmarks.QueryResult(
+                find, base, page_size=_check_page_size(self._page_size), bookmarks=paging
+            )
+        )
