@@ -80,6 +80,31 @@ class ReplicationDocument(TypedDict, total=False):
     _replication_id: str
 
 
+def _add_options(
+    spec: dict[str, Any],
+    *,
+    continuous: bool,
+    create_target: bool,
+    doc_ids: Sequence[str] | None,
+    selector: Mapping[str, Any] | None,
+    filter: str | None,
+    query_params: Mapping[str, Any] | None,
+) -> None:
+    """The options a ``_replicator`` document and a ``POST /_replicate`` body share."""
+    if continuous:
+        spec["continuous"] = True
+    if create_target:
+        spec["create_target"] = True
+    if doc_ids is not None:
+        spec["doc_ids"] = list(doc_ids)
+    if selector is not None:
+        spec["selector"] = dict(selector)
+    if filter is not None:
+        spec["filter"] = filter
+    if query_params is not None:
+        spec["query_params"] = dict(query_params)
+
+
 def endpoint(where: Database | str | Endpoint) -> Endpoint:
     """The endpoint object for a database handle or a URL (userinfo moved to ``auth``);
     an endpoint object already built (a mapping with ``url``) is returned as a copy.
@@ -164,18 +189,15 @@ class ServerReplicator:
         doc["source"] = endpoint(source)
         doc["target"] = endpoint(target)
         doc.pop("_rev", None)
-        if continuous:
-            doc["continuous"] = True
-        if create_target:
-            doc["create_target"] = True
-        if doc_ids is not None:
-            doc["doc_ids"] = list(doc_ids)
-        if selector is not None:
-            doc["selector"] = dict(selector)
-        if filter is not None:
-            doc["filter"] = filter
-        if query_params is not None:
-            doc["query_params"] = dict(query_params)
+        _add_options(
+            doc,  # type: ignore[arg-type]
+            continuous=continuous,
+            create_target=create_target,
+            doc_ids=doc_ids,
+            selector=selector,
+            filter=filter,
+            query_params=query_params,
+        )
         if since_seq is not None:
             doc["since_seq"] = since_seq
         if user_ctx is not None:
@@ -306,18 +328,15 @@ class ServerReplicator:
         with its ``_local_id``, which ``cancel=True`` with the same options stops."""
         transport = self._transport("replicate")
         body: dict[str, Any] = {"source": endpoint(source), "target": endpoint(target)}
-        if continuous:
-            body["continuous"] = True
-        if create_target:
-            body["create_target"] = True
-        if doc_ids is not None:
-            body["doc_ids"] = list(doc_ids)
-        if selector is not None:
-            body["selector"] = dict(selector)
-        if filter is not None:
-            body["filter"] = filter
-        if query_params is not None:
-            body["query_params"] = dict(query_params)
+        _add_options(
+            body,
+            continuous=continuous,
+            create_target=create_target,
+            doc_ids=doc_ids,
+            selector=selector,
+            filter=filter,
+            query_params=query_params,
+        )
         if cancel:
             body["cancel"] = True
         answer: dict[str, Any] = transport.json(
