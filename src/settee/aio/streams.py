@@ -28,6 +28,7 @@ from settee.backends.http.changes import FeedRequest, encode_feed_params
 from settee.feeds.normal import NormalFeedParser
 from settee.feeds.stream import NEED_DATA, ChunkFeeder, ContinuousFeedParser
 from settee.http.async_transport import AsyncResponse, AsyncTransport
+from settee.rows import Seq
 
 __all__ = ["AsyncChangesStream", "AsyncHTTPChangesStream", "ThreadedChangesStream"]
 
@@ -40,7 +41,7 @@ class AsyncChangesStream(Protocol):
     """The async twin of :class:`~settee.backends.base.ChangesStream`."""
 
     @property
-    def last_seq(self) -> Any: ...
+    def last_seq(self) -> Seq | None: ...
 
     @property
     def pending(self) -> int | None: ...
@@ -106,7 +107,7 @@ class AsyncHTTPChangesStream:
         return cls(transport, response, plan, raw)
 
     @property
-    def last_seq(self) -> Any:
+    def last_seq(self) -> Seq | None:
         return None if self._parser is None else self._parser.last_seq
 
     @property
@@ -185,7 +186,7 @@ class ThreadedChangesStream:
         self.tracks_row_seq = bool(getattr(stream, "tracks_row_seq", False))
 
     @property
-    def last_seq(self) -> Any:
+    def last_seq(self) -> Seq | None:
         return self._stream.last_seq
 
     @property

@@ -82,6 +82,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any, Protocol, runtime_checkable
 
 from settee.errors import NotSupported
+from settee.rows import Seq
 
 __all__ = ["CAPABILITIES", "Backend", "ChangesStream", "MapFunction", "ReduceSpec", "require"]
 
@@ -154,7 +155,7 @@ class ChangesStream(Protocol):
     """
 
     @property
-    def last_seq(self) -> Any:
+    def last_seq(self) -> Seq | None:
         """The server's ``last_seq`` once the response ended, else None."""
         ...
 

@@ -29,6 +29,7 @@ from settee import errors
 from settee.feeds.normal import IntegerOverflow, NormalFeedParser
 from settee.feeds.stream import ContinuousFeedParser, dechunk
 from settee.http.transport import BODY_ERRORS, CLOSE_RACE_ERRORS, Response, Transport
+from settee.rows import Seq
 from settee.urls import redact_url
 
 __all__ = [
@@ -138,8 +139,9 @@ class HTTPChangesStream:
         return f"HTTPChangesStream({self.feed!r}, {self.url!r})"
 
     @property
-    def last_seq(self) -> Any:
-        return self._parser.last_seq
+    def last_seq(self) -> Seq | None:
+        seq: Seq | None = self._parser.last_seq
+        return seq
 
     @property
     def pending(self) -> int | None:
