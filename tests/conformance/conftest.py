@@ -82,6 +82,14 @@ def require(client: settee.Client, capability: str) -> None:
         pytest.skip(f"{kind} backend lacks {capability} ({what})")
 
 
+def full_quorum(db: settee.Database) -> settee.Database:
+    """``db`` writing to every copy before a write returns where a read may miss a write
+    (the suite's cluster keeps n=3 copies): then its reads see its writes."""
+    if not has(db.client, "read_your_writes"):
+        db.write_quorum = 3
+    return db
+
+
 def settled(client: settee.Client, read: Callable[[], T], done: Callable[[T], bool]) -> T:
     """``read()``, again until ``done`` where the backend lacks read_your_writes (a cluster)."""
     return settled_read(read, done, read_your_writes=has(client, "read_your_writes"))

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import settee
-from tests.conformance.conftest import has, settled
+from tests.conformance.conftest import full_quorum, has, settled
 
 CATEGORIES = ["books", "music", "games"]
 
@@ -31,7 +31,7 @@ def shop(db: settee.Database) -> settee.Database:
         for i in range(60)
     ]
     docs.append({"_id": "no-price", "category": "books", "name": "free"})
-    results = db.bulk_docs(docs)
+    results = full_quorum(db).bulk_docs(docs)
     assert all(r.get("ok") for r in results)
     db.create_query_index("_design/cat", "cat", fields=["category"])
     db.create_query_index("_design/cat-price", "cat-price", fields=["category", "price"])

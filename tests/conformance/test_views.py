@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import settee
-from tests.conformance.conftest import has, require, settled
+from tests.conformance.conftest import full_quorum, has, require, settled
 
 # Keys [category, price]: reduces by group_level 1 (per category) and 2 (exact key).
 MAP_BY_CATEGORY = """function (doc) {
@@ -220,6 +220,7 @@ def test_missing_views_and_bad_queries(shop: settee.Database) -> None:
 
 def test_validate_doc_update_on_writes(db: settee.Database) -> None:
     require(db.client, "javascript_views")
+    full_quorum(db)  # each write below reads the one before it (oldDoc, _rev)
     db.put_doc({"_id": "_design/rules", "validate_doc_update": VALIDATE})
     ok = db.put_doc(_item("ok", "books", 3, []))
     assert ok["ok"]
