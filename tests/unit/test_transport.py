@@ -12,7 +12,12 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutErr
 from urllib3.response import HTTPResponse
 
 from settee.auth.schemes import BasicAuth, BearerAuth, NoAuth
-from settee.backends.http.support import capabilities_for, encode_params, semantics_for
+from settee.backends.http.support import (
+    capabilities_for,
+    encode_params,
+    needs_membership,
+    semantics_for,
+)
 from settee.http.retry import RetryPolicy
 from settee.http.transport import Transport
 from settee.urls import doc_id_segments, quote_segment, redact_url, split_credentials
@@ -394,6 +399,12 @@ _CLUSTER = {"all_nodes": ["a@h", "b@h", "c@h"], "cluster_nodes": ["a@h", "b@h", 
 )  # fmt: skip
 def test_semantics_for(info: dict[str, Any], membership: object, expected: set[str]) -> None:
     assert semantics_for(info, membership) == expected
+
+
+def test_only_an_apache_couchdb_is_asked_its_membership() -> None:
+    assert needs_membership(_COUCHDB3)
+    assert not needs_membership({"express-pouchdb": "Welcome!", "version": "4.2.0"})
+    assert not needs_membership({**_COUCHDB3, "vendor": {"name": "IBM Cloudant"}})
 
 
 # -- properties -----------------------------------------------------------------------------

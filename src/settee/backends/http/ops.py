@@ -30,6 +30,7 @@ from settee.backends.http.support import (
     capabilities_for,
     encode_params,
     is_pouchdb,
+    needs_membership,
     semantics_for,
 )
 from settee.http.core import dumps, segments_url
@@ -207,7 +208,7 @@ class HTTPOps:
         if self._capabilities is None:
             info = yield from self.server_info()
             membership: object = None
-            if not is_pouchdb(info):  # how many nodes hold copies: a single node or a cluster
+            if needs_membership(info):  # how many nodes hold copies: a single node or a cluster
                 try:
                     membership = yield Call("GET", ("_membership",))
                 except (errors.CouchError, errors.TransportError):

@@ -14,7 +14,14 @@ from typing import Any
 
 from settee.http.transport import Transport
 
-__all__ = ["capabilities_for", "encode_params", "is_pouchdb", "semantics_for"]
+__all__ = [
+    "capabilities_for",
+    "encode_params",
+    "is_cloudant",
+    "is_pouchdb",
+    "needs_membership",
+    "semantics_for",
+]
 
 # Query options whose values are JSON (CouchDB parses them as JSON).
 _JSON_PARAMS = frozenset(
@@ -85,6 +92,19 @@ def is_pouchdb(info: Mapping[str, Any]) -> bool:
     )
 
 
+def is_cloudant(info: Mapping[str, Any]) -> bool:
+    """Whether a ``GET /`` answer is IBM Cloudant's."""
+    vendor = info.get("vendor")
+    vendor_name = str(vendor.get("name", "")) if isinstance(vendor, Mapping) else ""
+    return "cloudant" in vendor_name.lower() or "cloudant_build" in info
+
+
+def needs_membership(info: Mapping[str, Any]) -> bool:
+    """Whether :func:`semantics_for` reads ``GET /_membership`` for this server (an
+    Apache CouchDB: PouchDB Server and Cloudant are decided by ``GET /`` alone)."""
+    return not (is_pouchdb(info) or is_cloudant(info))
+
+
 def capabilities_for(info: Mapping[str, Any]) -> frozenset[str]:
     """Capability names for a server, from its ``GET /`` answer.
 
@@ -95,9 +115,7 @@ def capabilities_for(info: Mapping[str, Any]) -> frozenset[str]:
     """
     if is_pouchdb(info):
         return _POUCHDB_CAPS
-    vendor = info.get("vendor")
-    vendor_name = str(vendor.get("name", "")) if isinstance(vendor, Mapping) else ""
-    if "cloudant" in vendor_name.lower() or "cloudant_build" in info:
+    if is_cloudant(info):
         return _CLOUDANT_CAPS
     version = str(info.get("version", ""))
     major = version.split(".", 1)[0]
@@ -127,7 +145,7 @@ def semantics_for(info: Mapping[str, Any], membership: object) -> frozenset[str]
     """
     if is_pouchdb(info):
         return _POUCHDB_SEMANTICS
-    if capabilities_for(info) is _CLOUDANT_CAPS or not isinstance(membership, Mapping):
+    if is_cloudant(info) or not isinstance(membership, Mapping):
         return frozenset()
     nodes = membership.get("all_nodes")
     if isinstance(nodes, list) and len(nodes) == 1:
