@@ -17,7 +17,7 @@ only, nothing faked).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,6 +25,7 @@ import pytest
 import settee
 from settee.database import Database
 from tests.conftest import Server, settled, unique_name
+from tests.http.test_find_paging_http import record_find
 
 N = 23
 
@@ -39,19 +40,6 @@ def db(http_server: Server) -> Iterator[Database]:
     finally:
         database.delete()
         client.disconnect()
-
-
-def _record(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    sent: list[dict[str, Any]] = []
-    find = db.backend.find
-
-    def recording(name: str, query: Mapping[str, Any], **kw: Any) -> dict[str, Any]:
-        sent.append(dict(query))
-        answer: dict[str, Any] = find(name, query, **kw)
-        return answer
-
-    monkeypatch.setattr(db.backend, "find", recording)
-    return sent
 
 
 def test_the_probe_names_mango_bookmarks_as_the_suite_expects(
@@ -69,7 +57,7 @@ def test_mango_paging_by_bookmark_or_by_key_as_the_capability_says(
     # A cluster's _find may answer from a copy behind the bulk write: wait for all N.
     settled(lambda: db.get_query_result({"kind": "x"}).all(), lambda d: len(d) == N,
             read_your_writes=rywrites)  # fmt: skip
-    sent = _record(db, monkeypatch)
+    sent = record_find(db, monkeypatch)
     docs = db.get_query_result({"kind": "x"}, page_size=5).all()
     assert sorted(d["_id"] for d in docs) == [f"d{i:03d}" for i in range(N)]
     if "mango_bookmarks" in http_server.capabilities:

@@ -30,7 +30,8 @@ def db(pouchdb_server: Server) -> Iterator[Database]:
         client.disconnect()
 
 
-def _record(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+def record_find(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every ``_find`` body ``db`` sends from now on, in order."""
     sent: list[dict[str, Any]] = []
     find = db.backend.find
 
@@ -46,7 +47,7 @@ def _record(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any
 def test_get_query_result_pages_by_id_without_bookmarks(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sent = _record(db, monkeypatch)
+    sent = record_find(db, monkeypatch)
     docs = list(db.get_query_result({"kind": "x"}, page_size=5))
     assert sorted(d["_id"] for d in docs) == [f"d{i:03d}" for i in range(23)]
     assert len(docs) == 23
@@ -59,7 +60,7 @@ def test_filter_and_sorted_query_page_by_key_without_bookmarks(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db.create_query_index(fields=["n"])
-    sent = _record(db, monkeypatch)
+    sent = record_find(db, monkeypatch)
     docs = list(db.get_query_result({"n": {"$gte": 0}}, sort=[{"n": "asc"}], page_size=4))
     assert [d["n"] for d in docs] == list(range(23))
     assert len(sent) > 4
