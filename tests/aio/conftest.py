@@ -1,25 +1,30 @@
 """Async tests run on asyncio through anyio's pytest plugin (``@pytest.mark.anyio``).
 
-Every test here fails if any step on the event loop (a callback, one stretch
-of a coroutine between two awaits) holds the loop for more than 50 ms - the
-check asyncio's debug mode makes with its slow-callback warning, made an
-error. The machine running the suite may be loaded (many processes on few
-cores), so the time a step spent *waiting for a CPU* is not counted: it is
-read from Linux's per-thread scheduler statistics
-(``/proc/thread-self/schedstat``: run-queue wait), and so is the CPU time
-other threads of the process used meanwhile (the GIL the loop waited for,
-e.g. a worker thread of ``asyncio.to_thread``). A step counts as blocking for
-the rest of its wall time - its own CPU time plus any time it slept or waited
-on I/O, which is what blocking the loop means.
+Every test here fails if a step on the event loop (a callback, one stretch of a
+coroutine between two awaits) makes a *blocking call*: one that waits on the
+thread instead of handing the wait to the loop. The check is by what is called,
+not by how long it took (a timing threshold fails on a loaded machine and passes
+a blocking call that happened to be quick). While a loop step runs, these are
+blocking calls on the loop's thread:
+
+- ``time.sleep``;
+- any I/O on a *blocking* socket (``connect``, ``send*``, ``recv*``, ``accept``,
+  ``makefile``): the loop's own sockets are non-blocking, so these are what
+  ``requests``/``urllib3`` or a sync settee transport would do;
+- opening a SQLite database (``sqlite3.connect``'s audit event), and any read or
+  write transaction of the embedded stores (``MemoryStorage``/``SQLiteStorage``
+  ``read()``/``write()``): the async API runs them in worker threads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
+import socket
+import sys
+import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,25 +32,14 @@ import pytest
 
 import settee
 import settee.aio
+from settee.backends._local.sqlstore import SQLiteStorage
+from settee.backends._local.storage import MemoryStorage
 from tests.conftest import Server, unique_name
-
-#: A step holding the loop longer than this fails the test.
-SLOW_STEP_SECONDS = 0.05
-_SCHEDSTAT = "/proc/thread-self/schedstat"
-
-
-def _run_queue_wait() -> float:
-    """Seconds this thread has spent runnable but waiting for a CPU (0 if unknown)."""
-    try:
-        with open(_SCHEDSTAT, "rb") as stats:
-            return int(stats.read().split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return 0.0
 
 
 def _loop() -> asyncio.AbstractEventLoop:
     loop = asyncio.new_event_loop()
-    loop.slow_callback_duration = 3600.0  # the check is ours (below), load-proof
+    loop.slow_callback_duration = 3600.0  # the check is ours (below), by call, not by time
     return loop
 
 
@@ -70,60 +64,118 @@ def _where(handle: asyncio.Handle) -> str:
 
 
 def _harness(handle: asyncio.Handle) -> bool:
-    # asyncio's own loop teardown (it joins the worker threads), and the step in which
-    # asyncio.to_thread's executor starts a new worker thread (Thread.start() waits
-    # until the OS runs it: on a loaded machine that is the load's time, not the
-    # code's, and it is the stdlib's only way off the loop).
-    # Also a step whose innermost frame is anyio's own test runner (between tests it
-    # runs pytest's fixture setup and teardown there); a test body's step names the
-    # test's own frame and is still checked.
+    # asyncio's own loop teardown (it joins the worker threads), and steps whose
+    # innermost frame is anyio's own test runner (between tests it runs pytest's
+    # fixture setup and teardown there, which may build a store synchronously);
+    # a test body's step names the test's own frame and is still checked.
     where = _where(handle)
     return any(
         part in where
         for part in (
             "shutdown_default_executor",
             "shutdown_asyncgens",
-            "asyncio/threads.py",
             "anyio/_backends/_asyncio.py",
         )
     )
 
 
+class _Step(threading.local):
+    """The loop step running on this thread, if any (what a blocking call is charged to)."""
+
+    calls: list[str] | None = None  # the blocking calls the running step made
+
+
+_STEP = _Step()
+
+
+def _blocked(call: str) -> None:
+    calls = _STEP.calls
+    if calls is not None and call not in calls:
+        calls.append(call)
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if _STEP.calls is None:
+        return
+    if event == "sqlite3.connect":
+        _blocked(event)
+    elif event == "socket.connect" and isinstance(args[0], socket.socket) and args[0].getblocking():
+        _blocked(f"connect on a blocking socket to {args[1]!r}")
+
+
+sys.addaudithook(_audit)  # audit hooks cannot be removed: it does nothing outside a watched step
+
+_SOCKET_CALLS = ("send", "sendall", "sendto", "recv", "recv_into", "recvfrom", "accept", "makefile")
+
+
+def _watched_socket_call(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    def call(self: socket.socket, *args: Any, **kwargs: Any) -> Any:
+        if _STEP.calls is not None and self.getblocking():
+            _blocked(f"socket.{name} on a blocking socket")
+        return original(self, *args, **kwargs)
+
+    return call
+
+
+def _watched_sleep(original: Callable[[float], None]) -> Callable[[float], None]:
+    # Python 3.13 audits time.sleep; before it, the module attribute is replaced.
+    def sleep(seconds: float) -> None:
+        if _STEP.calls is not None:
+            _blocked("time.sleep")
+        original(seconds)
+
+    return sleep
+
+
+def _watched_transaction(kind: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    def transaction(self: object, *args: Any, **kwargs: Any) -> Any:
+        if _STEP.calls is not None:
+            _blocked(f"{type(self).__name__}.{kind}() (an embedded-store transaction)")
+        return original(self, *args, **kwargs)
+
+    return transaction
+
+
 class SlowSteps:
-    """The loop steps that held the loop too long (what blocked, for how long)."""
+    """The loop steps that made a blocking call (where, and which call)."""
 
     def __init__(self) -> None:
         self.seen: list[str] = []
 
     @contextlib.contextmanager
     def watching(self) -> Iterator[None]:
-        original = asyncio.events.Handle._run
+        original_run = asyncio.events.Handle._run
         seen = self.seen
-        use_stats = os.path.exists(_SCHEDSTAT)
 
-        def timed(handle: asyncio.Handle) -> None:
-            waited = _run_queue_wait() if use_stats else 0.0
-            process, thread = time.process_time(), time.thread_time()
-            started = time.perf_counter()
-            original(handle)
-            wall = time.perf_counter() - started
-            waited = (_run_queue_wait() - waited) if use_stats else 0.0
-            # Other threads of this process on a CPU meanwhile held the GIL the loop waited for.
-            others = (time.process_time() - process) - (time.thread_time() - thread)
-            held = wall - waited - max(others, 0.0)
-            if held >= SLOW_STEP_SECONDS and not _harness(handle):
-                seen.append(f"{_where(handle)} held the loop {held * 1000:.0f} ms")
+        def watched(handle: asyncio.Handle) -> None:
+            outer, _STEP.calls = _STEP.calls, []
+            try:
+                original_run(handle)
+            finally:
+                calls, _STEP.calls = _STEP.calls, outer
+            # Where the step ended names whose it was (the test's frame, or the harness's).
+            if calls and not _harness(handle):
+                seen.append(f"{_where(handle)} made a blocking call: {'; '.join(calls)}")
 
-        asyncio.events.Handle._run = timed  # type: ignore[method-assign]
-        try:
+        patches: list[tuple[object, str, object]] = [
+            (asyncio.events.Handle, "_run", watched),
+            (time, "sleep", _watched_sleep(time.sleep)),
+        ]
+        for name in _SOCKET_CALLS:
+            original = getattr(socket.socket, name)
+            patches.append((socket.socket, name, _watched_socket_call(name, original)))
+        for store in (MemoryStorage, SQLiteStorage):
+            for kind in ("read", "write"):
+                patches.append((store, kind, _watched_transaction(kind, getattr(store, kind))))
+        with contextlib.ExitStack() as undo:
+            for owner, name, replacement in patches:
+                undo.enter_context(pytest.MonkeyPatch.context()).setattr(owner, name, replacement)
             yield
-        finally:
-            asyncio.events.Handle._run = original  # type: ignore[method-assign]
 
 
 @pytest.fixture(autouse=True)
 def loop_never_blocks() -> Iterator[SlowSteps]:
-    """Fail the test when any step on the event loop held it longer than 50 ms."""
+    """Fail the test when any step on the event loop made a blocking call."""
     steps = SlowSteps()
     with steps.watching():
         yield steps

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Iterator
 
 import pytest
 
+import settee
 from settee import errors
 from settee.http.async_transport import AsyncTransport
 from settee.http.options import TransportOptions
@@ -127,9 +129,46 @@ async def test_backoff_does_not_block_the_loop() -> None:
     assert ticks >= 5
 
 
-async def test_the_loop_check_catches_a_blocking_call(loop_never_blocks: SlowSteps) -> None:
+async def test_the_loop_check_catches_a_blocking_sleep(loop_never_blocks: SlowSteps) -> None:
     # The check this directory relies on: a coroutine that blocks (a sync sleep) is caught.
-    time.sleep(0.12)
+    time.sleep(0.001)
     await asyncio.sleep(0)
-    assert any("held the loop" in seen for seen in loop_never_blocks.seen)
+    assert any("time.sleep" in seen for seen in loop_never_blocks.seen)
     loop_never_blocks.seen.clear()  # expected here; any other test fails on it
+
+
+async def test_the_loop_check_catches_blocking_socket_io(loop_never_blocks: SlowSteps) -> None:
+    # A sync HTTP client's way of talking: a blocking socket, used on the loop's thread.
+    left, right = socket.socketpair()
+    with left, right:
+        left.sendall(b"x")
+        assert right.recv(1) == b"x"
+    await asyncio.sleep(0)
+    assert any("socket.sendall on a blocking socket" in seen for seen in loop_never_blocks.seen)
+    loop_never_blocks.seen.clear()
+
+
+async def test_the_loop_check_passes_non_blocking_sockets(loop_never_blocks: SlowSteps) -> None:
+    # The loop's own sockets are non-blocking: streams over them are not reported.
+    left, right = socket.socketpair()
+    _reader, writer = await asyncio.open_connection(sock=left)
+    right.setblocking(False)
+    writer.write(b"ping")
+    await writer.drain()
+    loop = asyncio.get_running_loop()
+    assert await loop.sock_recv(right, 4) == b"ping"
+    writer.close()
+    await writer.wait_closed()
+    right.close()
+    assert loop_never_blocks.seen == []
+
+
+async def test_the_loop_check_catches_an_embedded_store_used_on_the_loop(
+    loop_never_blocks: SlowSteps,
+) -> None:
+    # The sync embedded backend used from a coroutine (not through settee.aio's threads).
+    client = settee.connect("memory:")
+    client.create_database(unique_name("onloop"))
+    await asyncio.sleep(0)
+    assert any("MemoryStorage.write()" in seen for seen in loop_never_blocks.seen)
+    loop_never_blocks.seen.clear()
