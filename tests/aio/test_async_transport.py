@@ -77,6 +77,21 @@ async def test_retries_a_read_not_a_write(pouchdb_server: Server, proxy: FaultPr
         await t.json("DELETE", (db,))
 
 
+async def test_a_write_after_the_server_closed_idle_connections_goes_out_once(
+    pouchdb_server: Server, proxy: FaultProxy
+) -> None:
+    # Servers close idle keep-alive connections (Node after 5 s): a POST must not be sent
+    # on such a connection (it would fail after being written, and is never replayed).
+    async with await AsyncTransport.open(proxy.url, auth=pouchdb_server.auth) as t:
+        db = unique_name("at")
+        await t.json("PUT", (db,))
+        for n in range(5):
+            proxy.drop_all()
+            assert (await t.json("POST", (db,), json_body={"n": n}))["ok"]
+        assert (await t.json("GET", (db,)))["doc_count"] == 5
+        await t.json("DELETE", (db,))
+
+
 async def test_connection_refused_is_a_transport_error() -> None:
     options = TransportOptions(max_retries=1, backoff_factor=0.01)
     async with await AsyncTransport.open("http://127.0.0.1:9", options=options) as t:

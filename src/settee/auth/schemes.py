@@ -52,12 +52,16 @@ _COOKIE_SPLIT_RE = re.compile(r",\s*(?=[!#$%&'*+\-.^_`|~0-9A-Za-z]+=)")
 
 def _set_cookie_values(response: ResponseLike) -> list[str]:
     """Every ``Set-Cookie`` value of ``response``, one cookie each."""
+    # urllib3's headers (under requests) have getlist; aiohttp's multidict has getall.
     raw_headers = getattr(getattr(response, "raw", None), "headers", None)
     getlist = getattr(raw_headers, "getlist", None)
     if callable(getlist):
         values = [str(v) for v in getlist("Set-Cookie")]
         if values:
             return values
+    getall = getattr(response.headers, "getall", None)
+    if callable(getall):
+        return [str(v) for v in getall("Set-Cookie", [])]
     joined = response.headers.get("Set-Cookie")
     if not joined:
         return []
