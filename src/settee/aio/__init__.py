@@ -12,7 +12,7 @@
         async for change in db.changes(feed="continuous", since="0", limit=1):
             ...
 
-HTTP servers are reached with httpx (``pip install settee[async]``);
+HTTP servers are reached with aiohttp (``pip install settee[async]``);
 ``memory:`` and ``sqlite:`` stores run in worker threads. The request
 building, paging, retry rules, auth flows and feed parsing are the sync
 side's own, sans-I/O code (see docs/aio.md).

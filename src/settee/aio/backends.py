@@ -105,7 +105,7 @@ async def run_async(transport: AsyncTransport, op: Op[_T]) -> _T:
 
 
 class AsyncHTTPBackend:
-    """CouchDB, Cloudant or PouchDB Server over httpx; built by :func:`open_async_backend`."""
+    """CouchDB, Cloudant or PouchDB Server over aiohttp; built by :func:`open_async_backend`."""
 
     kind = "http"
 
@@ -236,7 +236,7 @@ class ThreadedBackend:
 
 
 async def open_async_backend(url: str, **options: Any) -> AsyncHTTPBackend | ThreadedBackend:
-    """The async backend for ``url``: httpx for ``http(s)://``, a worker thread otherwise.
+    """The async backend for ``url``: aiohttp for ``http(s)://``, a worker thread otherwise.
 
     Options as :func:`settee.backends.open_backend`; built off the loop.
     """
@@ -254,7 +254,7 @@ async def open_async_backend(url: str, **options: Any) -> AsyncHTTPBackend | Thr
 
 class LoopBridge:
     """A sync :class:`Backend` facade over an async backend, for the sync core run in a worker
-    thread: each primitive is awaited on ``loop`` (so HTTP goes through httpx) and its
+    thread: each primitive is awaited on ``loop`` (so HTTP goes through aiohttp) and its
     answer handed back. Calling it from the loop's own thread raises ``RuntimeError``."""
 
     def __init__(self, backend: AsyncBackend, loop: asyncio.AbstractEventLoop) -> None:

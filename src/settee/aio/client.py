@@ -256,7 +256,7 @@ def connect(
 ) -> _Connecting:
     """``client = await settee.aio.connect(url)``, or ``async with settee.aio.connect(url)``.
 
-    URLs and options as :func:`settee.connect`: ``http(s)://`` over httpx (the
+    URLs and options as :func:`settee.connect`: ``http(s)://`` over aiohttp (the
     ``async`` extra), ``memory:`` and ``sqlite:///file.db`` in worker threads.
     """
     if auth is not None:

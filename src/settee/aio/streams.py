@@ -75,7 +75,7 @@ async def _batches(rows: Iterator[Any], count: int) -> AsyncIterator[Any]:
 
 
 class AsyncHTTPChangesStream:
-    """A streamed feed response over httpx; built by :meth:`open`."""
+    """A streamed feed response over aiohttp; built by :meth:`open`."""
 
     tracks_row_seq = True
 

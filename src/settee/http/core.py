@@ -1,7 +1,7 @@
 """The sans-I/O half of the HTTP layer: what both transports compute without a socket.
 
 :class:`~settee.http.transport.Transport` (requests) and
-:class:`~settee.http.async_transport.AsyncTransport` (httpx) are thin shells
+:class:`~settee.http.async_transport.AsyncTransport` (aiohttp) are thin shells
 around these pure functions: the URL of a request (:func:`request_url`), its
 body and headers (:func:`request_body`), the JSON codec (:func:`dumps`,
 :func:`decode_body`) and the :mod:`settee.errors` class of a non-2xx answer

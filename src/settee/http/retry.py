@@ -59,7 +59,7 @@ def earlier_attempt_may_have_applied(retries: Retry | None) -> bool:
     return False
 
 
-#: What a transport without urllib3 underneath (httpx) reports to
+#: What a transport without urllib3 underneath (aiohttp) reports to
 #: :meth:`RetryPolicy.next_attempt`: the attempt failed before anything was
 #: sent (connecting), or after the request went out (it may have applied).
 NOTHING_SENT = "nothing_sent"

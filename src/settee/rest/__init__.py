@@ -26,7 +26,7 @@ from settee.rest.crud import Endpoint, HeadResult
 from settee.rest.resourceset import ResourceSet, parse_content_range
 from settee.rest.specs import Specs, SpecValidationError
 
-try:  # the async client needs the `async` extra (httpx)
+try:  # the async client needs the `async` extra (aiohttp)
     from settee.rest.aio import (
         AsyncAction,
         AsyncClient,
@@ -36,8 +36,8 @@ try:  # the async client needs the `async` extra (httpx)
         AsyncResource,
         AsyncResourceSet,
     )
-except ImportError as exc:  # pragma: no cover - the test extra installs httpx
-    if exc.name != "httpx":
+except ImportError as exc:  # pragma: no cover - the test extra installs aiohttp
+    if exc.name not in ("aiohttp", "yarl"):
         raise
 
 __all__ = [

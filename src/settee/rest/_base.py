@@ -5,7 +5,7 @@ the OpenAPI spec) and the pure steps around a request — the target URL, the
 spec check before sending, the status and spec checks of the answer.
 The node bases hold navigation (URLs, names, spec paths) and the cache
 bookkeeping of the mapping view. :mod:`settee.rest.client` (requests) and
-:mod:`settee.rest.aio` (httpx) are thin shells that only send and await.
+:mod:`settee.rest.aio` (aiohttp) are thin shells that only send and await.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The async REST client: ``AsyncClient`` → ``AsyncNS`` → ``AsyncCollection`` → ``AsyncResource``.
 
 Connect's ``AsyncConnectClient`` shape, on settee's :class:`~settee.http.AsyncTransport`
-(httpx; the ``async`` extra)::
+(aiohttp; the ``async`` extra)::
 
     async with await AsyncClient.open(url, auth="ApiKey SU-...") as client:
         product = await client.products["PRD-000-001"].get()
@@ -118,7 +118,7 @@ class AsyncClient(ClientBase, CollectionsAsAttributes["AsyncCollection"]):
     # -- raw verbs ------------------------------------------------------------
     @property
     def response(self) -> AsyncResponse | None:
-        """The last raw ``httpx.Response`` (None before the first request)."""
+        """The last raw ``AsyncResponse`` (None before the first request)."""
         return self.transport.last_response
 
     @response.setter

@@ -80,7 +80,7 @@ class ResourceSetBase:
     """A ResourceSet's state, builders, URLs, page parsing and paging plan (no I/O).
 
     :class:`ResourceSet` (requests) and :class:`~settee.rest.aio.AsyncResourceSet`
-    (httpx) only send the page requests this plans and feed the answers back.
+    (aiohttp) only send the page requests this plans and feed the answers back.
     """
 
     _client: ClientBase

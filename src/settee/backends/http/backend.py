@@ -4,7 +4,7 @@
 :class:`~settee.backends.base.Backend` is an operation of
 :class:`~settee.backends.http.ops.HTTPOps` (sans-I/O: it yields the requests
 it needs and never touches a socket) driven with the requests transport;
-settee.aio drives the same operations with httpx. Every primitive is one
+settee.aio drives the same operations with aiohttp. Every primitive is one
 request (the change feeds are opened by :mod:`settee.backends.http.changes`), except
 where PouchDB Server 4.2 needs help to give CouchDB's answer: deleting a
 missing database or index checks first (it answers 200 or 500),

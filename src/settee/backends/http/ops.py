@@ -6,7 +6,7 @@ method of :class:`HTTPOps`: it validates its arguments, yields the
 class) it needs, receives the decoded answer, and returns the primitive's
 result. It never touches a socket: :class:`~settee.backends.http.HTTPBackend`
 drives it with the requests transport (:func:`run_sync`), settee.aio's HTTP
-backend with the httpx one, so the request building, the PouchDB Server
+backend with the aiohttp one, so the request building, the PouchDB Server
 workarounds and the answer checks exist once. An op may need several calls
 (``delete_db`` on PouchDB Server asks ``_all_dbs`` first; the server is
 identified once, from ``GET /``, whichever op needs it first).
