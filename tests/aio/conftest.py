@@ -95,45 +95,42 @@ def _blocked(call: str) -> None:
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if _STEP.calls is None:
-        return
-    if event == "sqlite3.connect":
+    if event == "sqlite3.connect" and _STEP.calls is not None:
         _blocked(event)
-    elif event == "socket.connect" and isinstance(args[0], socket.socket) and args[0].getblocking():
-        _blocked(f"connect on a blocking socket to {args[1]!r}")
 
 
 sys.addaudithook(_audit)  # audit hooks cannot be removed: it does nothing outside a watched step
 
-_SOCKET_CALLS = ("send", "sendall", "sendto", "recv", "recv_into", "recvfrom", "accept", "makefile")
+_SOCKET_CALLS = (
+    "connect", "send", "sendall", "sendto", "recv", "recv_into", "recvfrom", "accept", "makefile"
+)  # fmt: skip
 
 
-def _watched_socket_call(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
-    def call(self: socket.socket, *args: Any, **kwargs: Any) -> Any:
-        if _STEP.calls is not None and self.getblocking():
-            _blocked(f"socket.{name} on a blocking socket")
-        return original(self, *args, **kwargs)
+def _watched(original: Callable[..., Any], blocking: Callable[..., str | None]) -> Any:
+    """``original``, reporting to the running loop step the call ``blocking`` names (if any)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if _STEP.calls is not None:
+            what = blocking(*args)
+            if what is not None:
+                _blocked(what)
+        return original(*args, **kwargs)
 
     return call
 
 
-def _watched_sleep(original: Callable[[float], None]) -> Callable[[float], None]:
-    # Python 3.13 audits time.sleep; before it, the module attribute is replaced.
-    def sleep(seconds: float) -> None:
-        if _STEP.calls is not None:
-            _blocked("time.sleep")
-        original(seconds)
+def _on_blocking_socket(name: str) -> Callable[..., str | None]:
+    def blocking(sock: socket.socket, *args: Any) -> str | None:
+        return f"socket.{name} on a blocking socket" if sock.getblocking() else None
 
-    return sleep
+    return blocking
 
 
-def _watched_transaction(kind: str, original: Callable[..., Any]) -> Callable[..., Any]:
-    def transaction(self: object, *args: Any, **kwargs: Any) -> Any:
-        if _STEP.calls is not None:
-            _blocked(f"{type(self).__name__}.{kind}() (an embedded-store transaction)")
-        return original(self, *args, **kwargs)
+def _store_transaction(kind: str) -> Callable[..., str | None]:
+    def blocking(store: object, *args: Any) -> str | None:
+        return f"{type(store).__name__}.{kind}() (an embedded-store transaction)"
 
-    return transaction
+    return blocking
 
 
 class SlowSteps:
@@ -157,19 +154,21 @@ class SlowSteps:
             if calls and not _harness(handle):
                 seen.append(f"{_where(handle)} made a blocking call: {'; '.join(calls)}")
 
+        # Python 3.13 audits time.sleep; before it, the module attribute is replaced.
         patches: list[tuple[object, str, object]] = [
             (asyncio.events.Handle, "_run", watched),
-            (time, "sleep", _watched_sleep(time.sleep)),
+            (time, "sleep", _watched(time.sleep, lambda *args: "time.sleep")),
         ]
         for name in _SOCKET_CALLS:
             original = getattr(socket.socket, name)
-            patches.append((socket.socket, name, _watched_socket_call(name, original)))
+            patches.append((socket.socket, name, _watched(original, _on_blocking_socket(name))))
         for store in (MemoryStorage, SQLiteStorage):
             for kind in ("read", "write"):
-                patches.append((store, kind, _watched_transaction(kind, getattr(store, kind))))
-        with contextlib.ExitStack() as undo:
+                replacement = _watched(getattr(store, kind), _store_transaction(kind))
+                patches.append((store, kind, replacement))
+        with pytest.MonkeyPatch.context() as patch:
             for owner, name, replacement in patches:
-                undo.enter_context(pytest.MonkeyPatch.context()).setattr(owner, name, replacement)
+                patch.setattr(owner, name, replacement)
             yield
 
 
