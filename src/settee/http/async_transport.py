@@ -70,6 +70,8 @@ _module_logger = logging.getLogger("settee")
 #: Connections one AsyncTransport opens at most (pool_maxsize raises it).
 _CONNECTIONS = 100
 
+# What a request that failed raises (aiohttp's timeouts are asyncio.TimeoutError too).
+_FAILED = (aiohttp.ClientError, asyncio.TimeoutError)
 # Failures before the request went out: replaying cannot apply anything twice.
 _NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 
@@ -375,6 +377,7 @@ class AsyncTransport:
         shown = redact_url(request.url)
         retry = self.retry
         session = self._client()
+        phases = _timeout(timeout)
         while True:
             if not retry.replayable(request.method, request.url):
                 await _notice_closed_connections()
@@ -387,10 +390,10 @@ class AsyncTransport:
                     yarl.URL(request.url, encoded=True),
                     headers=request.headers,
                     data=request.body,
-                    timeout=_timeout(timeout),
+                    timeout=phases,
                     allow_redirects=False,
                 )
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except _FAILED as exc:
                 failure = NOTHING_SENT if isinstance(exc, _NOT_SENT) else SENT
                 decision = retry.next_attempt(request.method, request.url, failure=failure)
                 self.logger.debug("%s %s -> %s", request.method, shown, type(exc).__name__)
@@ -414,7 +417,7 @@ class AsyncTransport:
                 if not stream:
                     try:
                         await response.aread()
-                    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    except _FAILED as exc:
                         await response.aclose()
                         raise _transport_error(
                             request.method, shown, exc, "the body broke off"
@@ -432,7 +435,7 @@ class AsyncTransport:
         try:
             async for block in response.aiter_bytes():
                 yield block
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except _FAILED as exc:
             shown = redact_url(response.request.url)
             raise _transport_error(
                 response.request.method, shown, exc, "the body broke off"
