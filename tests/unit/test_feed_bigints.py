@@ -122,3 +122,21 @@ def test_malformed_after_an_overflow_is_still_a_feed_error() -> None:
     with pytest.raises(FeedError) as info:
         list(NormalFeedParser(chunks(data, 16)))
     assert not isinstance(info.value, IntegerOverflow)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1234567890123456789", True),  # 19 digits: past int64
+        ("x123456789012345678y", False),  # 18 digits
+        ('{"a": 12345678901234567, "b": 12}', False),
+        ('{"s": "é1234567890123456789"}', True),  # non-ASCII before the run
+        ("\ud8001234567890123456789", True),  # a lone surrogate still encodes
+        ("١٢٣٤٥٦٧٨٩٠١٢٣٤٥٦٧٨٩", False),  # non-ASCII digits are not JSON numbers
+        ("", False),
+    ],
+)
+def test_long_digit_runs_are_found_in_text_and_bytes(text: str, expected: bool) -> None:
+    assert _feedbase._has_long_digit_run(text) is expected
+    if "\ud800" not in text:
+        assert _feedbase._has_long_digit_run(text.encode()) is expected

