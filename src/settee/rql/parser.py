@@ -42,7 +42,7 @@ At the top level, ``limit``, ``offset`` and ``search`` in ``eq`` form
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -221,10 +221,14 @@ class _Parser:
 
     def conjunction(self, *, top: bool) -> list[_Item]:
         """``or_expr (',' or_expr)*``; directives are only kept when ``top``."""
-        items = self.disjunction(top=top)
-        while self.tok.kind == ",":
+        return self.series(",", self.disjunction, top=top)
+
+    def series(self, separator: str, part: Callable[..., list[_Item]], *, top: bool) -> list[_Item]:
+        """``part (separator part)*``: the items of every part, in order."""
+        items: list[_Item] = part(top=top)
+        while self.tok.kind == separator:
             self.advance()
-            items += self.disjunction(top=top)
+            items += part(top=top)
         return items
 
     def disjunction(self, *, top: bool) -> list[_Item]:
@@ -241,11 +245,7 @@ class _Parser:
         return [node] if node is not None else []
 
     def and_items(self, *, top: bool) -> list[_Item]:
-        items = self.unary(top=top)
-        while self.tok.kind == "&":
-            self.advance()
-            items += self.unary(top=top)
-        return items
+        return self.series("&", self.unary, top=top)
 
     def filter_of(self, items: list[_Item], pos: int) -> Node | None:
         """The conjunction of ``items`` (``pos`` where they start), which hold no directive."""
