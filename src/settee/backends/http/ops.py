@@ -417,24 +417,19 @@ class HTTPOps:
             bounded = _bound_find(body)
             if bounded is not body:
                 data = dumps(bounded)  # the bounded query is a new body
-        result: dict[str, Any] = yield Call(
-            "POST",
-            self._partitioned(db, partition, "_find"),
-            data=data,
-            headers={"Content-Type": "application/json"},
-        )
-        return result
+        return (yield from self._post_query(self._partitioned(db, partition, "_find"), data))
 
     def explain(
         self, db: str, query: Mapping[str, Any], *, partition: str | None = None
     ) -> Op[dict[str, Any]]:
         """``POST /db/_explain`` (or the partition's): which index a ``_find`` would use."""
         data = dumps(dict(query))  # TypeError before any request
+        return (yield from self._post_query(self._partitioned(db, partition, "_explain"), data))
+
+    def _post_query(self, path: tuple[str, ...], data: bytes) -> Op[dict[str, Any]]:
+        # The body is encoded already (before any request, capability probes included).
         result: dict[str, Any] = yield Call(
-            "POST",
-            self._partitioned(db, partition, "_explain"),
-            data=data,
-            headers={"Content-Type": "application/json"},
+            "POST", path, data=data, headers={"Content-Type": "application/json"}
         )
         return result
 
