@@ -45,6 +45,7 @@ __all__ = [
     "ActionBase",
     "ClientBase",
     "CollectionBase",
+    "Handle",
     "NodeBase",
     "ResourceBase",
     "check_kwargs",
@@ -303,8 +304,8 @@ class CollectionsAsAttributes(Generic[_C]):
         return self.collection(name)
 
 
-class NodeBase:
-    """A handle on one URL of the API (no I/O)."""
+class Handle:
+    """A client and one absolute URL of its API: what every REST handle is built from."""
 
     _client: ClientBase
 
@@ -316,6 +317,10 @@ class NodeBase:
     def url(self) -> str:
         """The absolute URL this handle addresses."""
         return self._url
+
+
+class NodeBase(Handle):
+    """A handle on one URL of the API (no I/O)."""
 
     @property
     def path(self) -> str:
