@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from settee import errors
-from settee._doccache import BoundedCache
+from settee._doccache import BoundedCache, check_cache_options
 from settee.auth.schemes import ApiKeyAuth
 from settee.http.options import (
     DEFAULT_RETRY_STATUS_CODES,
@@ -146,12 +146,7 @@ class ClientBase:
         validate_responses: bool = False,
     ) -> None:
         # Check and keep the options; the shell opens its transport.
-        if not isinstance(cache_size, int) or isinstance(cache_size, bool) or cache_size < 1:
-            raise ValueError("cache_size must be an int >= 1")
-        if cache_ttl is not None and (
-            isinstance(cache_ttl, bool) or not isinstance(cache_ttl, (int, float)) or cache_ttl <= 0
-        ):
-            raise ValueError("cache_ttl must be a positive number of seconds, or None")
+        check_cache_options(cache_size, cache_ttl)
         if use_specs and specs_location is None:
             raise ValueError("use_specs=True needs specs_location= (a path or an http(s) URL)")
         if isinstance(auth, str):
