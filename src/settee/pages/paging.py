@@ -14,7 +14,7 @@ from typing import Any, Union
 
 from settee._validate import check_int
 
-__all__ = ["DEFAULT_PAGE_SIZE", "Fetch", "PagePlan", "drive_pages"]
+__all__ = ["DEFAULT_PAGE_SIZE", "Fetch", "PagePlan", "PlanRun", "drive_pages"]
 
 DEFAULT_PAGE_SIZE = 100
 
@@ -31,22 +31,39 @@ class Fetch:
 PagePlan = Generator[Union[Fetch, "list[dict[str, Any]]"], Any, None]
 
 
+class PlanRun:
+    """A plan being driven: iterate it for the plan's steps (a :class:`Fetch` or a page);
+    the answer to a :class:`Fetch` is set as :attr:`reply` before the next step. The plan
+    is closed when the ``with`` block ends."""
+
+    def __init__(self, plan: PagePlan) -> None:
+        self._plan = plan
+        self.reply: Any = None
+
+    def __iter__(self) -> PlanRun:
+        return self
+
+    def __next__(self) -> Fetch | list[dict[str, Any]]:
+        reply, self.reply = self.reply, None
+        return self._plan.send(reply)  # send(None) is next(): the first step, and after a page
+
+    def __enter__(self) -> PlanRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._plan.close()
+
+
 def drive_pages(
     plan: PagePlan, answer: Callable[[Fetch], Mapping[str, Any]]
 ) -> Iterator[list[dict[str, Any]]]:
     """The pages of ``plan``, each :class:`Fetch` answered by ``answer`` (the sync shell)."""
-    try:
-        step = next(plan)
-        while True:
+    with PlanRun(plan) as run:
+        for step in run:
             if isinstance(step, Fetch):
-                step = plan.send(answer(step))
+                run.reply = answer(step)
             else:
                 yield step
-                step = next(plan)
-    except StopIteration:
-        return
-    finally:
-        plan.close()
 
 
 def _count(name: str, value: Any, minimum: int) -> int:
