@@ -268,14 +268,7 @@ class Transport(TransportCore):
             url=response.url or "",
             not_found=not_found,
         )
-        answer = http_error_class(type(plain))(
-            plain.reason,
-            error=plain.error,
-            status=plain.status,
-            method=plain.method,
-            url=plain.url,
-            body=plain.body,
-        )
+        answer = errors._recast(plain, http_error_class(type(plain)), plain.reason)
         # The class is also a requests.HTTPError: these are its attributes.
         answer.response = response  # type: ignore[attr-defined]
         answer.request = response.request  # type: ignore[attr-defined]
