@@ -380,14 +380,19 @@ class _Parser:
     def membership(self, op: str) -> Node:
         field = self.prop()
         self.expect(",")
+        values = self.value_list(op)
+        self.expect(")")
+        return Member(op, field, values)
+
+    def value_list(self, op: str) -> tuple[Value, ...]:
+        """``'(' value (',' value)* ')'``: the values of an ``in``/``out``."""
         self.expect("(")
         values = [self.value(op)]
         while self.tok.kind == ",":
             self.advance()
             values.append(self.value(op))
         self.expect(")")
-        self.expect(")")
-        return Member(op, field, tuple(values))
+        return tuple(values)
 
     def shorthand(self) -> _Item:
         """``prop=value`` or ``prop=op=value`` (``op`` a comparison, ``in`` or ``out``)."""
@@ -402,13 +407,7 @@ class _Parser:
                 raise self.error(f"unknown operator {op!r}", op_tok.pos)
             self.advance()
         if op in LIST_OPS:
-            self.expect("(")
-            values = [self.value(op)]
-            while self.tok.kind == ",":
-                self.advance()
-                values.append(self.value(op))
-            self.expect(")")
-            return Member(op, field, tuple(values))
+            return Member(op, field, self.value_list(op))
         if field in _RESERVED and op == "eq":
             if field == "search" and self.tok.kind in ("word", "quoted"):
                 return _Directive(field, self.advance().text, field_tok.pos)
