@@ -359,13 +359,7 @@ class AsyncTransport(TransportCore):
                 await asyncio.sleep(delay)
                 continue
             response = AsyncResponse(raw, RequestLine(request.method, request.url))
-            self.logger.debug(
-                "%s %s -> %s (%.1f ms)",
-                request.method,
-                shown,
-                response.status_code,
-                (time.monotonic() - started) * 1000,
-            )
+            self.log_answer(request.method, shown, response.status_code, started)
             decision = retry.next_attempt(
                 request.method, request.url, status=response.status_code, headers=response.headers
             )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -204,6 +205,13 @@ class TransportCore:
 
     #: Serialise a value as JSON; ``TypeError`` naming the culprit if it cannot be.
     dumps = staticmethod(dumps)
+
+    def log_answer(self, method: str, shown: str, status: int, started: float) -> None:
+        """Log one answer: method, redacted URL, status and the time since ``started``
+        (a ``time.monotonic()``)."""
+        self.logger.debug(
+            "%s %s -> %s (%.1f ms)", method, shown, status, (time.monotonic() - started) * 1000
+        )
 
     def use_timeout(self, timeout: TimeoutArg | str) -> tuple[float, float | None] | None:
         """The timeouts of one call: the transport's for ``"default"``, else ``timeout`` checked."""

@@ -244,13 +244,7 @@ class Transport(TransportCore):
                 method=request.method,
                 url=shown,
             ) from exc
-        self.logger.debug(
-            "%s %s -> %s (%.1f ms)",
-            request.method,
-            shown,
-            response.status_code,
-            (time.monotonic() - started) * 1000,
-        )
+        self.log_answer(request.method, shown, response.status_code, started)
         return response
 
     def error_from(
