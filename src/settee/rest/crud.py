@@ -28,6 +28,7 @@ from urllib.parse import urljoin, urlsplit
 from settee import errors
 from settee.http.multipart import FormValue, encode_multipart
 from settee.http.transport import Headers, Response, Transport
+from settee.pages.paging import PlanRun
 from settee.rest._base import Handle
 from settee.rest._http import decode_body, join_url, with_params
 from settee.rest.resourceset import parse_content_range
@@ -343,17 +344,12 @@ class Endpoint(EndpointBase):
         page; one to another origin, with userinfo, or naming a page already
         followed raises ``TransportError`` before anything is sent.
         """
-        plan = self.plan_all(params)
-        try:
-            step = next(plan)
-            while True:
+        with PlanRun(self.plan_all(params)) as run:
+            for step in run:
                 if isinstance(step, PageItems):
                     yield from step.items
-                    step = next(plan)
                 else:
-                    step = plan.send(self._send("GET", params=step.params, url=step.url))
-        except StopIteration:
-            return
+                    run.reply = self._send("GET", params=step.params, url=step.url)
 
     def get_all(self, params: Mapping[str, Any] | None = None) -> builtins.list[Any]:
         """Every item of every page as one list (see :meth:`iter_all`)."""

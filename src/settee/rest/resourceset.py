@@ -19,6 +19,7 @@ from collections.abc import Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from settee.errors import TransportError
+from settee.pages.paging import PlanRun
 from settee.rest._http import check_limit, decode_body, encode_rql, pick, with_params
 from settee.rql.builder import R
 from settee.rql.render import directive_terms
@@ -318,15 +319,11 @@ class ResourceSet(ResourceSetBase):
         return self._take_page(response)
 
     def _pages(self, start: int) -> Iterator[list[Any]]:
-        plan = self._plan(start)
-        try:
-            limit, offset = next(plan)
-            while True:
+        with PlanRun(self._plan(start)) as run:
+            for limit, offset in run:
                 items = self._fetch(limit, offset)
                 yield items
-                limit, offset = plan.send((items, self._total))
-        except StopIteration:
-            return
+                run.reply = (items, self._total)
 
     def __iter__(self) -> Iterator[Any]:
         if not self._append:
