@@ -32,9 +32,20 @@ import cachetools
 if TYPE_CHECKING:
     from settee.document import Document
 
-__all__ = ["BoundedCache", "DocumentCache"]
+__all__ = ["BoundedCache", "DocumentCache", "check_cache_options"]
 
 _V = TypeVar("_V")
+
+
+def check_cache_options(cache_size: object, cache_ttl: object) -> None:
+    """``ValueError`` unless ``cache_size`` is an int >= 1 and ``cache_ttl`` a positive
+    number of seconds or None (what a :class:`BoundedCache` is built from)."""
+    if not isinstance(cache_size, int) or isinstance(cache_size, bool) or cache_size < 1:
+        raise ValueError("cache_size must be an int >= 1")
+    if cache_ttl is not None and (
+        isinstance(cache_ttl, bool) or not isinstance(cache_ttl, (int, float)) or cache_ttl <= 0
+    ):
+        raise ValueError("cache_ttl must be a positive number of seconds, or None")
 
 
 class BoundedCache(MutableMapping[str, _V]):

@@ -33,7 +33,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from settee import errors
-from settee._doccache import BoundedCache
+from settee._doccache import BoundedCache, check_cache_options
 from settee._validate import check_int, is_valid_db_name, validate_db_name
 from settee.auth.protocol import Auth
 from settee.auth.schemes import BasicAuth, NoAuth, SessionAuth
@@ -95,12 +95,7 @@ class Client:
         backend: Backend | None = None,
         **options: Any,
     ) -> None:
-        if not isinstance(cache_size, int) or isinstance(cache_size, bool) or cache_size < 1:
-            raise ValueError("cache_size must be an int >= 1")
-        if cache_ttl is not None and (
-            isinstance(cache_ttl, bool) or not isinstance(cache_ttl, (int, float)) or cache_ttl <= 0
-        ):
-            raise ValueError("cache_ttl must be a positive number of seconds, or None")
+        check_cache_options(cache_size, cache_ttl)
         self.cache_size = cache_size
         self.cache_ttl = cache_ttl
         self.cache_timer = cache_timer

@@ -18,8 +18,8 @@ import hashlib
 import io
 import json
 import uuid
-from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Mapping
+from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from settee import errors
 from settee._validate import check_int, check_json, validate_doc_id
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from settee.client import Client
     from settee.database import Database
 
-__all__ = ["DesignDocument", "Document"]
+__all__ = ["DesignDocument", "Document", "DocumentBase"]
 
 FieldAction = Callable[["Document", str, Any], None]
 
@@ -112,32 +112,30 @@ def drop_attachment_stub(doc: dict[str, Any], attachment: str) -> None:
             del doc["_attachments"]
 
 
-class Document(dict[str, Any]):
-    """One document of ``database``; ``document_id`` None lets ``create()`` pick a uuid.
+class _Holder(Protocol):
+    # What a document asks of the database it belongs to, sync or async.
+    def cache_document(self, doc: Any) -> None: ...
+    def forget_document(self, docid: str) -> None: ...
 
-    Nothing is requested on construction: call ``fetch()`` (or use
-    ``db[doc_id]``, which fetches and caches) to load it.
-    """
 
-    def __init__(self, database: Database, document_id: str | None = None) -> None:
+_DB = TypeVar("_DB", bound=_Holder)
+
+
+class DocumentBase(dict[str, Any], Generic[_DB]):
+    """What :class:`Document` and :class:`settee.aio.AsyncDocument` are alike, no I/O:
+    the fields, the database, the id checks and the bookkeeping around each write
+    (the body sent, the ``_rev`` kept, the database's cache). The subclasses send."""
+
+    def __init__(self, database: _DB, document_id: str | None = None) -> None:
         super().__init__()
         self._database = database
         if document_id is not None:
             self["_id"] = validate_doc_id(document_id)
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._database.database_name!r}, {dict(self)!r})"
-
-    # -- where it lives -----------------------------------------------------
     @property
-    def database(self) -> Database:
-        """The :class:`Database` this document belongs to."""
+    def database(self) -> _DB:
+        """The database this document belongs to."""
         return self._database
-
-    @property
-    def client(self) -> Client:
-        """The client of the database."""
-        return self._database.client
 
     @property
     def document_id(self) -> str | None:
@@ -145,18 +143,91 @@ class Document(dict[str, Any]):
         docid = self.get("_id")
         return docid if isinstance(docid, str) else None
 
+    def _require_id(self) -> str:
+        docid = self.get("_id")
+        if docid is None:
+            raise ValueError("this document has no _id yet: set doc['_id'] or call create()")
+        return validate_doc_id(docid)
+
+    def _give_id(self) -> str:
+        # A new document without an _id gets a uuid.
+        if self.get("_id") is None:
+            self["_id"] = uuid.uuid4().hex
+        return self._require_id()
+
+    def _create_body(self) -> dict[str, Any]:
+        """The body ``create()`` sends (no ``_rev``); ``TypeError`` if it is not JSON."""
+        self._give_id()
+        body = {k: v for k, v in self.items() if k != "_rev"}
+        check_json(body)
+        return body
+
+    def _save_body(self) -> dict[str, Any]:
+        """The body ``save()`` sends (with its ``_rev``); ``TypeError`` if it is not JSON."""
+        self._require_id()
+        body = dict(self)
+        check_json(body)
+        return body
+
+    def _written(self, result: Mapping[str, Any]) -> None:
+        # The write's answer names the new revision: this copy is the cached one now.
+        self["_rev"] = result["rev"]
+        self._database.cache_document(self)
+
+    def _delete_rev(self) -> tuple[str, str]:
+        """``(_id, _rev)`` of the stored document to delete; ``ValueError`` without ``_rev``."""
+        docid = self._require_id()
+        rev = self.get("_rev")
+        if not isinstance(rev, str) or not rev:
+            raise ValueError(f"document {docid!r} has no _rev: fetch() it first, then delete()")
+        return docid, rev
+
+    def _deleted(self, docid: str) -> None:
+        self._database.forget_document(docid)
+        self.clear()
+        self["_id"] = docid
+
+    def _attachment_rev(self) -> str:
+        """The ``_rev`` an attachment's removal needs; ``ValueError`` without one."""
+        rev = self.get("_rev")
+        if not isinstance(rev, str) or not rev:
+            raise ValueError("the document has no _rev: fetch() it first")
+        return rev
+
+    def _attached(self, result: Mapping[str, Any], attachment: str, stub: dict[str, Any]) -> None:
+        # A stub keeps the attachment when this copy is saved again later.
+        self["_rev"] = result["rev"]
+        self.setdefault("_attachments", {})[attachment] = stub
+        self._database.cache_document(self)
+
+    def _detached(self, result: Mapping[str, Any], attachment: str) -> None:
+        self["_rev"] = result["rev"]
+        drop_attachment_stub(self, attachment)
+        self._database.cache_document(self)
+
+
+class Document(DocumentBase["Database"]):
+    """One document of ``database``; ``document_id`` None lets ``create()`` pick a uuid.
+
+    Nothing is requested on construction: call ``fetch()`` (or use
+    ``db[doc_id]``, which fetches and caches) to load it.
+    """
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._database.database_name!r}, {dict(self)!r})"
+
+    # -- where it lives -----------------------------------------------------
+    @property
+    def client(self) -> Client:
+        """The client of the database."""
+        return self._database.client
+
     @property
     def document_url(self) -> str:
         """The document's URL (HTTP backends only; ``NotSupported`` elsewhere)."""
         transport = self._database.client.server_session.transport("document_url")
         segments = doc_id_segments(self._require_id())
         return str(transport.url(self._database.database_name, *segments))
-
-    def _require_id(self) -> str:
-        docid = self.get("_id")
-        if docid is None:
-            raise ValueError("this document has no _id yet: set doc['_id'] or call create()")
-        return validate_doc_id(docid)
 
     def _backend_args(self) -> tuple[Backend, str]:
         return self._database.backend, self._database.database_name
@@ -194,15 +265,10 @@ class Document(dict[str, Any]):
         Raises ``Conflict`` if a document with that id exists (it is not
         overwritten), ``TypeError`` if the content is not JSON-serialisable.
         """
-        if self.get("_id") is None:
-            self["_id"] = uuid.uuid4().hex
-        docid = self._require_id()
-        body = {k: v for k, v in self.items() if k != "_rev"}
-        check_json(body)
+        body = self._create_body()
         result = self._database.put_doc(body)
-        self["_id"] = docid  # the answer named this id: checked by the database
-        self["_rev"] = result["rev"]
-        self._database.cache_document(self)
+        self["_id"] = body["_id"]  # the answer named this id: checked by the database
+        self._written(result)
         return self
 
     def save(self) -> Document:
@@ -215,12 +281,7 @@ class Document(dict[str, Any]):
         """
         if self.get("_rev") is None:
             return self.create()
-        self._require_id()
-        body = dict(self)
-        check_json(body)
-        result = self._database.put_doc(body)
-        self["_rev"] = result["rev"]
-        self._database.cache_document(self)
+        self._written(self._database.put_doc(self._save_body()))
         return self
 
     def delete(self) -> None:
@@ -229,14 +290,9 @@ class Document(dict[str, Any]):
         Raises ``ValueError`` without ``_rev``, ``Conflict`` when it is stale
         (a delete whose answer was lost is checked as ``save()`` is).
         """
-        docid = self._require_id()
-        rev = self.get("_rev")
-        if not isinstance(rev, str) or not rev:
-            raise ValueError(f"document {docid!r} has no _rev: fetch() it first, then delete()")
+        docid, rev = self._delete_rev()
         self._database.delete_doc(docid, rev)
-        self._database.forget_document(docid)
-        self.clear()
-        self["_id"] = docid
+        self._deleted(docid)
 
     # -- field updates with conflict retries ----------------------------------
     @staticmethod
@@ -328,30 +384,22 @@ class Document(dict[str, Any]):
         Creates the document when it has no ``_rev``. ``Conflict`` if ``_rev`` is stale.
         """
         body, stub = attachment_body(attachment, content_type, data)
-        if self.get("_id") is None:
-            self["_id"] = uuid.uuid4().hex
+        docid = self._give_id()
         backend, db = self._backend_args()
         result: dict[str, Any] = backend.put_attachment(
-            db, self._require_id(), attachment, body, content_type, rev=self.get("_rev")
+            db, docid, attachment, body, content_type, rev=self.get("_rev")
         )
-        self["_rev"] = result["rev"]
-        # A stub keeps the attachment when this copy is saved again later.
-        self.setdefault("_attachments", {})[attachment] = stub
-        self._database.cache_document(self)
+        self._attached(result, attachment, stub)
         return result
 
     def delete_attachment(self, attachment: str) -> dict[str, Any]:
         """Remove an attachment (needs ``_rev``); update ``_rev``; return the answer."""
-        rev = self.get("_rev")
-        if not isinstance(rev, str) or not rev:
-            raise ValueError("the document has no _rev: fetch() it first")
+        rev = self._attachment_rev()
         backend, db = self._backend_args()
         result: dict[str, Any] = backend.delete_attachment(
             db, self._require_id(), attachment, rev=rev
         )
-        self["_rev"] = result["rev"]
-        drop_attachment_stub(self, attachment)
-        self._database.cache_document(self)
+        self._detached(result, attachment)
         return result
 
     # -- with-block ---------------------------------------------------------

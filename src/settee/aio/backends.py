@@ -24,8 +24,8 @@ from settee.aio.streams import AsyncChangesStream, AsyncHTTPChangesStream, Threa
 from settee.backends import open_backend
 from settee.backends.base import Backend
 from settee.backends.http.changes import feed_request
-from settee.backends.http.ops import Call, HTTPOps, Op, recast_missing_db
-from settee.http.async_transport import AsyncTransport
+from settee.backends.http.ops import Call, HTTPOps, Op, OpRun
+from settee.http.async_transport import AsyncResponse, AsyncTransport
 from settee.http.options import TransportOptions, refuse_unknown
 
 __all__ = ["AsyncBackend", "AsyncHTTPBackend", "ThreadedBackend", "open_async_backend", "run_async"]
@@ -69,39 +69,19 @@ class AsyncBackend(Protocol):
     async def aclose(self) -> None: ...
 
 
-async def _answer(transport: AsyncTransport, call: Call) -> Any:
+async def _send(transport: AsyncTransport, call: Call) -> AsyncResponse | errors.SetteeError:
     try:
-        if call.content:
-            response = await transport.request(call.method, call.path, **call.transport_kwargs)
-            content_type = response.headers.get("Content-Type", "application/octet-stream")
-            return response.content, content_type
-        if call.status:
-            response = await transport.request(call.method, call.path, **call.transport_kwargs)
-            return response.status_code, transport.decode(response)
-        return await transport.json(call.method, call.path, **call.transport_kwargs)
+        return await transport.request(call.method, call.path, **call.transport_kwargs)
     except errors.SetteeError as exc:
-        recast = recast_missing_db(call, exc)
-        if recast is exc:
-            raise
-        raise recast from exc
+        return exc
 
 
 async def run_async(transport: AsyncTransport, op: Op[_T]) -> _T:
     """Drive ``op`` with the async transport (the twin of ``backends.http.run_sync``)."""
-    try:
-        call = next(op)
-        while True:
-            try:
-                answer = await _answer(transport, call)
-            except errors.SetteeError as exc:
-                call = op.throw(exc)
-            else:
-                call = op.send(answer)
-    except StopIteration as done:
-        result: _T = done.value
-        return result
-    finally:
-        op.close()
+    with OpRun(op, transport.decode) as run:
+        while run.call is not None:
+            run.step(await _send(transport, run.call))
+        return run.result
 
 
 class AsyncHTTPBackend:

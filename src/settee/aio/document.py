@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
 from settee import errors
-from settee._validate import check_json, validate_doc_id
-from settee.document import (
-    attachment_bytes,
-    attachment_stub,
-    decode_attachment,
-    drop_attachment_stub,
-)
+from settee.document import DocumentBase, attachment_bytes, attachment_stub, decode_attachment
 
 if TYPE_CHECKING:
     from settee.aio.database import AsyncDatabase
@@ -23,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncDocument"]
 
 
-class AsyncDocument(dict[str, Any]):
+class AsyncDocument(DocumentBase["AsyncDatabase"]):
     """One document of ``database`` (a dict of its fields) with awaited remote operations.
 
     ``await doc.fetch()``, ``create()``, ``save()``, ``delete()``, ``exists()``;
@@ -33,29 +26,10 @@ class AsyncDocument(dict[str, Any]):
     empty) and saves it when the block ends without an exception.
     """
 
-    def __init__(self, database: AsyncDatabase, document_id: str | None = None) -> None:
-        super().__init__()
-        self._database = database
-        if document_id is not None:
-            self["_id"] = validate_doc_id(document_id)
+    _database: AsyncDatabase
 
     def __repr__(self) -> str:
         return f"AsyncDocument({dict(self)!r})"
-
-    @property
-    def database(self) -> AsyncDatabase:
-        return self._database
-
-    @property
-    def document_id(self) -> str | None:
-        docid = self.get("_id")
-        return docid if isinstance(docid, str) else None
-
-    def _require_id(self) -> str:
-        docid = self.get("_id")
-        if not isinstance(docid, str):
-            raise ValueError("the document has no _id")
-        return docid
 
     async def exists(self) -> bool:
         """Whether the document exists (one GET; the local content is left alone)."""
@@ -74,37 +48,21 @@ class AsyncDocument(dict[str, Any]):
 
     async def create(self) -> AsyncDocument:
         """Write a new document (a uuid ``_id`` if missing); ``Conflict`` if the id exists."""
-        if self.get("_id") is None:
-            self["_id"] = uuid.uuid4().hex
-        body = {k: v for k, v in self.items() if k != "_rev"}
-        check_json(body)
-        result = await self._database.put_doc(body)
-        self["_rev"] = result["rev"]
-        self._database.cache_document(self)
+        self._written(await self._database.put_doc(self._create_body()))
         return self
 
     async def save(self) -> AsyncDocument:
         """Write the document (``create()`` without ``_rev``); ``Conflict`` on a stale ``_rev``."""
         if self.get("_rev") is None:
             return await self.create()
-        self._require_id()
-        body = dict(self)
-        check_json(body)
-        result = await self._database.put_doc(body)
-        self["_rev"] = result["rev"]
-        self._database.cache_document(self)
+        self._written(await self._database.put_doc(self._save_body()))
         return self
 
     async def delete(self) -> None:
         """Delete the stored document (needs ``_rev``); the local copy keeps only ``_id``."""
-        docid = self._require_id()
-        rev = self.get("_rev")
-        if not isinstance(rev, str) or not rev:
-            raise ValueError(f"document {docid!r} has no _rev: fetch() it first, then delete()")
+        docid, rev = self._delete_rev()
         await self._database.delete_doc(docid, rev)
-        self._database.forget_document(docid)
-        self.clear()
-        self["_id"] = docid
+        self._deleted(docid)
 
     # -- attachments -----------------------------------------------------------
     async def attachment_chunks(self, attachment: str) -> AsyncIterator[bytes]:
@@ -135,34 +93,27 @@ class AsyncDocument(dict[str, Any]):
     ) -> dict[str, Any]:
         """Add or replace an attachment (creates the document without ``_rev``)."""
         payload = attachment_bytes(attachment, content_type, data)
-        if self.get("_id") is None:
-            self["_id"] = uuid.uuid4().hex
+        docid = self._give_id()
         result: dict[str, Any] = await self._database.backend.call(
             "put_attachment",
             self._database.database_name,
-            self._require_id(),
+            docid,
             attachment,
             payload,
             content_type,
             rev=self.get("_rev"),
         )
-        self["_rev"] = result["rev"]
-        self.setdefault("_attachments", {})[attachment] = attachment_stub(payload, content_type)
-        self._database.cache_document(self)
+        self._attached(result, attachment, attachment_stub(payload, content_type))
         return result
 
     async def delete_attachment(self, attachment: str) -> dict[str, Any]:
         """Remove an attachment (needs ``_rev``)."""
-        rev = self.get("_rev")
-        if not isinstance(rev, str) or not rev:
-            raise ValueError("the document has no _rev: fetch() it first")
+        rev = self._attachment_rev()
         result: dict[str, Any] = await self._database.backend.call(
             "delete_attachment", self._database.database_name, self._require_id(), attachment,
             rev=rev,
         )  # fmt: skip
-        self["_rev"] = result["rev"]
-        drop_attachment_stub(self, attachment)
-        self._database.cache_document(self)
+        self._detached(result, attachment)
         return result
 
     # -- async with -------------------------------------------------------------

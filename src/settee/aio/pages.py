@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from settee.errors import BadRequest
 from settee.pages import QueryResult, Result
-from settee.pages.paging import Fetch, PagePlan
+from settee.pages.paging import Fetch, PagePlan, PlanRun
 from settee.rql.mango import QueryLike
 from settee.rql.queryset import MangoQuerySet
 
@@ -30,18 +30,12 @@ async def drive_pages_async(
     plan: PagePlan, answer: AsyncAnswer
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """The pages of ``plan``, each :class:`Fetch` awaited (the twin of ``drive_pages``)."""
-    try:
-        step = next(plan)
-        while True:
+    with PlanRun(plan) as run:
+        for step in run:
             if isinstance(step, Fetch):
-                step = plan.send(await answer(step))
+                run.reply = await answer(step)
             else:
                 yield step
-                step = next(plan)
-    except StopIteration:
-        return
-    finally:
-        plan.close()
 
 
 class _Paged(Generic[RowT]):

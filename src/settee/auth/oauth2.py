@@ -16,6 +16,8 @@ thread fetches while the others wait for its token.
 The client secret travels as HTTP basic auth (``client_auth="basic"``, the
 default, RFC 6749 §2.3.1) or as ``client_id``/``client_secret`` form fields
 (``client_auth="body"``). Secrets and tokens never appear in ``repr()``.
+Every grant takes the keyword options of :class:`~settee.auth.tokens.OAuth2Options`
+(``scope``, ``client_auth``, ``extra_params``, ``refresh_margin``, ``clock``).
 
 ``exchange_code_for_token`` is the one call that performs I/O by itself (the
 user is not making an API request at that moment): it uses the ``transport``
@@ -27,16 +29,17 @@ on the token URL. :meth:`OAuth2AuthorizationCode.exchange_request` and
 from __future__ import annotations
 
 import secrets
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from settee import errors
 from settee.auth.protocol import Request
-from settee.auth.tokens import _check_http_url, _OAuth2
+from settee.auth.tokens import OAuth2Options, _check_http_url, _OAuth2
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from settee.http.transport import Transport
 
 __all__ = ["OAuth2AuthorizationCode", "OAuth2ClientCredentials", "OAuth2Password"]
@@ -55,25 +58,11 @@ class OAuth2ClientCredentials(_OAuth2):
         token_url: str,
         client_id: str,
         client_secret: str,
-        *,
-        scope: str | None = None,
-        client_auth: str = "basic",
-        extra_params: Mapping[str, str] | None = None,
-        refresh_margin: float = 30.0,
-        clock: Callable[[], float] = time.time,
+        **options: Unpack[OAuth2Options],
     ) -> None:
         if not isinstance(client_secret, str) or not client_secret:
             raise TypeError("the client credentials grant needs a client_secret")
-        super().__init__(
-            token_url,
-            client_id,
-            client_secret,
-            scope=scope,
-            client_auth=client_auth,
-            extra_params=extra_params,
-            refresh_margin=refresh_margin,
-            clock=clock,
-        )
+        super().__init__(token_url, client_id, client_secret, **options)
 
     def grant_params(self) -> dict[str, str]:
         return self._with_scope({"grant_type": "client_credentials", **self.extra_params})
@@ -92,24 +81,11 @@ class OAuth2Password(_OAuth2):
         *,
         username: str,
         password: str,
-        scope: str | None = None,
-        client_auth: str = "basic",
-        extra_params: Mapping[str, str] | None = None,
-        refresh_margin: float = 30.0,
-        clock: Callable[[], float] = time.time,
+        **options: Unpack[OAuth2Options],
     ) -> None:
         if not isinstance(username, str) or not isinstance(password, str) or not username:
             raise TypeError("OAuth2Password needs a username and a password (strings)")
-        super().__init__(
-            token_url,
-            client_id,
-            client_secret,
-            scope=scope,
-            client_auth=client_auth,
-            extra_params=extra_params,
-            refresh_margin=refresh_margin,
-            clock=clock,
-        )
+        super().__init__(token_url, client_id, client_secret, **options)
         self.username = username
         self.password = password
 
@@ -154,24 +130,11 @@ class OAuth2AuthorizationCode(_OAuth2):
         *,
         authorization_url: str,
         redirect_uri: str,
-        scope: str | None = None,
-        client_auth: str = "basic",
-        extra_params: Mapping[str, str] | None = None,
-        refresh_margin: float = 30.0,
         state_bytes: int = 32,
         transport: Transport | None = None,
-        clock: Callable[[], float] = time.time,
+        **options: Unpack[OAuth2Options],
     ) -> None:
-        super().__init__(
-            token_url,
-            client_id,
-            client_secret,
-            scope=scope,
-            client_auth=client_auth,
-            extra_params=extra_params,
-            refresh_margin=refresh_margin,
-            clock=clock,
-        )
+        super().__init__(token_url, client_id, client_secret, **options)
         _check_http_url("authorization_url", authorization_url)
         if not isinstance(redirect_uri, str) or not redirect_uri:
             raise TypeError("redirect_uri must be a non-empty string")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Generator, Mapping
+from typing import TypedDict
 from urllib.parse import quote_plus
 
 from settee import errors
@@ -25,7 +26,7 @@ from settee.auth.protocol import (
 )
 from settee.urls import redact_url
 
-__all__ = ["OAuth2Token"]
+__all__ = ["OAuth2Options", "OAuth2Token"]
 
 _CLIENT_AUTH = ("basic", "body")
 
@@ -61,6 +62,16 @@ class OAuth2Token:
             f"OAuth2Token(token_type={self.token_type!r}, expires_at={self.expires_at!r}, "
             f"scope={self.scope!r}, refresh_token={'***' if self.refresh_token else None})"
         )
+
+
+class OAuth2Options(TypedDict, total=False):
+    """The keyword options every grant takes (see :class:`settee.auth.oauth2`'s classes)."""
+
+    scope: str | None
+    client_auth: str
+    extra_params: Mapping[str, str] | None
+    refresh_margin: float
+    clock: Callable[[], float]
 
 
 class _OAuth2:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from settee.backends._local.backend import LocalBackend, ignore_options
 from settee.backends._local.sqlstore import SQLiteStorage
+from settee.backends.memory import MemoryBackend
 from settee.http.options import TransportOptions
 
 __all__ = ["SQLiteBackend"]
@@ -62,18 +63,8 @@ class SQLiteBackend(LocalBackend):
     """
 
     kind = "sqlite"
-    _capabilities = frozenset(
-        {
-            "python_views",
-            "feed_timeout",
-            "partitions",
-            "multiprocess",
-            "mango_partial_indexes",
-            "mango_bookmarks",
-            "changes_selector",
-            "changes_filter_404",
-        }
-    )
+    # The embedded engine's, as in memory, and other processes' writes seen.
+    _capabilities = MemoryBackend._capabilities | {"multiprocess"}
 
     def __init__(
         self,

@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import logging
 import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -48,24 +47,13 @@ import requests.utils
 import yarl
 
 from settee import errors
-from settee.auth.protocol import Auth, Request
-from settee.http.core import (
-    BASE_HEADERS,
-    Endpoint,
-    decode_body,
-    dumps,
-    error_for_answer,
-    request_body,
-    request_url,
-    segments_url,
-)
-from settee.http.options import TimeoutArg, TransportOptions, check_timeout
+from settee.auth.protocol import Request
+from settee.http.core import TransportCore, decode_body, error_for_answer
+from settee.http.options import TimeoutArg, TransportOptions
 from settee.http.retry import NOTHING_SENT, SENT, RetryPolicy, earlier_attempt_may_have_applied
 from settee.urls import _redact_text, redact_url
 
 __all__ = ["AsyncResponse", "AsyncTransport"]
-
-_module_logger = logging.getLogger("settee")
 
 #: Connections one AsyncTransport opens at most (pool_maxsize raises it).
 _CONNECTIONS = 100
@@ -208,7 +196,7 @@ def _timeout(value: tuple[float, float | None] | None) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
 
 
-class AsyncTransport:
+class AsyncTransport(TransportCore):
     """A configured ``aiohttp.ClientSession`` against one server root.
 
     Same constructor as :class:`~settee.http.transport.Transport`: ``url`` may
@@ -218,28 +206,9 @@ class AsyncTransport:
     session itself is opened on the loop, at the first request.
     """
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        auth: Any = None,
-        options: TransportOptions | None = None,
-        **fields: object,
-    ) -> None:
-        endpoint = Endpoint("AsyncTransport", url, auth, options, fields)
-        if endpoint.options.adapter is not None:
+    def _open(self, options: TransportOptions) -> None:
+        if options.adapter is not None:
             raise TypeError("adapter= is a requests HTTPAdapter: the async transport has none")
-        options = endpoint.options
-        self.base_url = endpoint.base_url
-        self.options = options
-        self.logger = options.logger if options.logger is not None else _module_logger
-        self.auth: Auth = endpoint.auth
-        self.timeout = options.timeout
-        self.feed_timeout = options.feed_timeout
-        self.retry = RetryPolicy.from_options(options)
-        headers = dict(BASE_HEADERS)
-        headers.update(options.headers)
-        self._headers = headers
         self._ssl = _verify(options.verify)
         self._connections = max(_CONNECTIONS, options.pool_maxsize)
         self._session: aiohttp.ClientSession | None = None
@@ -261,7 +230,7 @@ class AsyncTransport:
                 connector=aiohttp.TCPConnector(
                     limit=self._connections, ssl=self._ssl, keepalive_timeout=4.0
                 ),
-                headers=self._headers,
+                headers=self.headers,
                 # Auth state lives in the strategy, never in a hidden cookie jar.
                 cookie_jar=aiohttp.DummyCookieJar(),
                 trust_env=False,  # no proxy from the environment for a database URL
@@ -275,16 +244,6 @@ class AsyncTransport:
     ) -> AsyncTransport:
         """Build the transport in a worker thread (TLS set-up reads files: not on the loop)."""
         return await asyncio.to_thread(functools.partial(cls, url, auth=auth, options=options))
-
-    def __repr__(self) -> str:
-        return f"AsyncTransport({redact_url(self.base_url)!r}, auth={self.auth!r})"
-
-    def url(self, *segments: str) -> str:
-        """Absolute URL of ``segments`` under the base, each encoded as ONE segment."""
-        return segments_url(self.base_url, *segments)
-
-    #: Serialise a value as JSON; ``TypeError`` naming the culprit if it cannot be.
-    dumps = staticmethod(dumps)
 
     async def request(
         self,
@@ -305,11 +264,8 @@ class AsyncTransport:
         Arguments as :meth:`Transport.request <settee.http.transport.Transport.request>`.
         With ``stream=True`` a 2xx body is left unread (``aiter_bytes()``, then ``aclose()``).
         """
-        url = request_url(self.base_url, path, params)
-        body, send_headers = request_body(json_body, data, headers)
-        use_timeout = self.timeout if timeout == "default" else check_timeout(timeout, "timeout")
-        request = Request(method.upper(), url, send_headers, body, self.base_url)
-        response, retries = await self._run_flow(request, stream, use_timeout)
+        request = self.start(method, path, params, json_body, data, headers)
+        response, retries = await self._run_flow(request, stream, self.use_timeout(timeout))
         self.last_response = response
         if raise_for_status and not 200 <= response.status_code < 300:
             await response.aread()
@@ -403,13 +359,7 @@ class AsyncTransport:
                 await asyncio.sleep(delay)
                 continue
             response = AsyncResponse(raw, RequestLine(request.method, request.url))
-            self.logger.debug(
-                "%s %s -> %s (%.1f ms)",
-                request.method,
-                shown,
-                response.status_code,
-                (time.monotonic() - started) * 1000,
-            )
+            self.log_answer(request.method, shown, response.status_code, started)
             decision = retry.next_attempt(
                 request.method, request.url, status=response.status_code, headers=response.headers
             )

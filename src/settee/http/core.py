@@ -2,28 +2,33 @@
 
 :class:`~settee.http.transport.Transport` (requests) and
 :class:`~settee.http.async_transport.AsyncTransport` (aiohttp) are thin shells
-around these pure functions: the URL of a request (:func:`request_url`), its
-body and headers (:func:`request_body`), the JSON codec (:func:`dumps`,
-:func:`decode_body`) and the :mod:`settee.errors` class of a non-2xx answer
-(:func:`error_for_answer`). Neither imports an HTTP library.
+around :class:`TransportCore` (what they hold and compute alike: base URL, auth,
+options, timeouts, retry policy, the first request of a call) and these pure
+functions: the URL of a request (:func:`request_url`), its body and headers
+(:func:`request_body`), the JSON codec (:func:`dumps`, :func:`decode_body`) and
+the :mod:`settee.errors` class of a non-2xx answer (:func:`error_for_answer`).
+Nothing here sends: the retry policy is a value object both transports consult.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 from settee import errors
-from settee.auth.protocol import Auth
+from settee.auth.protocol import Auth, Request
 from settee.auth.schemes import coerce_auth
-from settee.http.options import TransportOptions
+from settee.http.options import TimeoutArg, TransportOptions, check_timeout
+from settee.http.retry import RetryPolicy
 from settee.urls import quote_segment, redact_url, split_credentials
 
 __all__ = [
     "BASE_HEADERS",
-    "Endpoint",
+    "TransportCore",
     "decode_body",
     "dumps",
     "error_for_answer",
@@ -32,35 +37,10 @@ __all__ = [
     "segments_url",
 ]
 
+_module_logger = logging.getLogger("settee")
+
 #: Headers every request carries (the transport's options may add more).
 BASE_HEADERS: dict[str, str] = {"Accept": "application/json", "User-Agent": "settee"}
-
-
-class Endpoint:
-    """What a transport is built from, checked once: the clean base URL, the auth
-    strategy (``user:password@`` in the URL becomes ``BasicAuth`` when ``auth`` is
-    None) and the options (``options``, or its fields as keywords, never both)."""
-
-    def __init__(
-        self,
-        owner: str,
-        url: str,
-        auth: Any,
-        options: TransportOptions | None,
-        fields: Mapping[str, object],
-    ) -> None:
-        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
-            raise ValueError(f"expected an http(s):// URL, got {redact_url(str(url))!r}")
-        if options is None:
-            options = TransportOptions.from_kwargs(fields, owner)
-        elif fields:
-            raise TypeError(f"give {owner} either options= or option keywords, not both")
-        base, creds = split_credentials(url)
-        if auth is None and creds is not None:
-            auth = creds
-        self.base_url: str = base
-        self.auth: Auth = coerce_auth(auth)
-        self.options: TransportOptions = options
 
 
 def segments_url(base_url: str, *segments: str) -> str:
@@ -168,3 +148,85 @@ def error_for_answer(
         body=body,
         not_found=not_found,
     )
+
+
+class TransportCore:
+    """What both transports hold and compute alike: the clean base URL, the auth strategy
+    (``user:password@`` in the URL becomes ``BasicAuth`` when ``auth`` is None), the
+    options (``options``, or its fields as keywords, never both), the logger, the
+    timeouts and the retry policy; URLs and the :class:`Request` a call starts from.
+
+    The subclasses add the HTTP library in ``_open`` (called last by ``__init__``):
+    they send, read and close.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        auth: Any = None,
+        options: TransportOptions | None = None,
+        **fields: object,
+    ) -> None:
+        owner = type(self).__name__
+        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+            raise ValueError(f"expected an http(s):// URL, got {redact_url(str(url))!r}")
+        if options is None:
+            options = TransportOptions.from_kwargs(fields, owner)
+        elif fields:
+            raise TypeError(f"give {owner} either options= or option keywords, not both")
+        base, creds = split_credentials(url)
+        if auth is None and creds is not None:
+            auth = creds
+        self.base_url: str = base
+        self.auth: Auth = coerce_auth(auth)
+        self.options: TransportOptions = options
+        self.logger = options.logger if options.logger is not None else _module_logger
+        self.timeout = options.timeout
+        self.feed_timeout = options.feed_timeout
+        self.retry = RetryPolicy.from_options(options)
+        #: What every request carries (:data:`BASE_HEADERS` and the options' ``headers``).
+        self.headers: dict[str, str] = {**BASE_HEADERS, **options.headers}
+        self._open(options)
+
+    def _open(self, options: TransportOptions) -> None:
+        """Set up the HTTP library's side (the subclass's); called last by ``__init__``."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({redact_url(self.base_url)!r}, auth={self.auth!r})"
+
+    def url(self, *segments: str) -> str:
+        """Absolute URL of ``segments`` under the base, each encoded as ONE segment.
+
+        A document id is given as its segments: ``url(db, *doc_id_segments(docid))``.
+        """
+        return segments_url(self.base_url, *segments)
+
+    #: Serialise a value as JSON; ``TypeError`` naming the culprit if it cannot be.
+    dumps = staticmethod(dumps)
+
+    def log_answer(self, method: str, shown: str, status: int, started: float) -> None:
+        """Log one answer: method, redacted URL, status and the time since ``started``
+        (a ``time.monotonic()``)."""
+        self.logger.debug(
+            "%s %s -> %s (%.1f ms)", method, shown, status, (time.monotonic() - started) * 1000
+        )
+
+    def use_timeout(self, timeout: TimeoutArg | str) -> tuple[float, float | None] | None:
+        """The timeouts of one call: the transport's for ``"default"``, else ``timeout`` checked."""
+        return self.timeout if timeout == "default" else check_timeout(timeout, "timeout")
+
+    def start(
+        self,
+        method: str,
+        path: str | tuple[str, ...] | list[str],
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        data: bytes | str | None,
+        headers: Mapping[str, str] | None,
+    ) -> Request:
+        """The request a call sends first (its URL, body and headers built here)."""
+        url = request_url(self.base_url, path, params)
+        body, send_headers = request_body(json_body, data, headers)
+        return Request(method.upper(), url, send_headers, body, self.base_url)

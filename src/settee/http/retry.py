@@ -21,6 +21,7 @@ __all__ = [
     "Replay429Adapter",
     "RetryPolicy",
     "earlier_attempt_may_have_applied",
+    "retry_settings",
 ]
 
 # POST endpoints that only read (or are idempotent), so replaying one is safe.
@@ -76,6 +77,25 @@ class _Answer:
         return False
 
 
+def retry_settings(retry: Retry) -> dict[str, Any]:
+    """The settings of ``retry`` as the keywords a ``Retry`` is built from: the counts,
+    the methods and status list, the backoff, ``Retry-After`` and ``raise_on_status``."""
+    return {
+        "total": retry.total,
+        "connect": retry.connect,
+        "read": retry.read,
+        "status": retry.status,
+        "other": retry.other,
+        "allowed_methods": retry.allowed_methods,
+        "status_forcelist": retry.status_forcelist,
+        "backoff_factor": retry.backoff_factor,
+        "backoff_max": retry.backoff_max,
+        "backoff_jitter": retry.backoff_jitter,
+        "raise_on_status": retry.raise_on_status,
+        "respect_retry_after_header": retry.respect_retry_after_header,
+    }
+
+
 class RetryPolicy(Retry):
     """urllib3 ``Retry`` that never replays a request that may have applied.
 
@@ -107,21 +127,9 @@ class RetryPolicy(Retry):
         """
         given = options.max_retries
         if isinstance(given, Retry):
-            return cls(
-                total=given.total,
-                connect=given.connect,
-                read=given.read,
-                status=given.status,
-                other=given.other,
-                allowed_methods=None,
-                status_forcelist=given.status_forcelist,
-                backoff_factor=given.backoff_factor,
-                backoff_max=given.backoff_max,
-                backoff_jitter=given.backoff_jitter,
-                raise_on_status=False,
-                respect_retry_after_header=given.respect_retry_after_header,
-                retry_post=options.retry_post,
-            )
+            settings = retry_settings(given)
+            settings.update(allowed_methods=None, raise_on_status=False)
+            return cls(**settings, retry_post=options.retry_post)
         return cls(
             total=given,
             connect=given,

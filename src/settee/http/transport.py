@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import http.client
 import http.cookiejar
-import logging
 import time
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
@@ -24,19 +23,10 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from settee import errors
-from settee.auth.protocol import Auth, Request
-from settee.http.core import (
-    BASE_HEADERS,
-    Endpoint,
-    decode_body,
-    dumps,
-    error_for_answer,
-    request_body,
-    request_url,
-    segments_url,
-)
+from settee.auth.protocol import Request
+from settee.http.core import TransportCore, decode_body, error_for_answer
 from settee.http.intercept import mount_intercepts
-from settee.http.options import TimeoutArg, TransportOptions, check_timeout
+from settee.http.options import TimeoutArg, TransportOptions
 from settee.http.retry import RetryPolicy, earlier_attempt_may_have_applied
 from settee.urls import (
     _redact_exception,
@@ -52,8 +42,6 @@ __all__ = [
     "Transport",
     "http_error_class",
 ]
-
-_module_logger = logging.getLogger("settee")
 
 #: What :meth:`Transport.request` returns; layers above name it from here, not from requests.
 Response = requests.Response
@@ -78,7 +66,7 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
         return False
 
 
-class Transport:
+class Transport(TransportCore):
     """A configured HTTP session against one server root.
 
     ``url`` may carry ``user:password@``: they become :class:`BasicAuth` (when
@@ -88,30 +76,12 @@ class Transport:
     keywords (``Transport(url, max_retries=0)``), never both.
     """
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        auth: Any = None,
-        options: TransportOptions | None = None,
-        **fields: object,
-    ) -> None:
-        endpoint = Endpoint("Transport", url, auth, options, fields)
-        options = endpoint.options
-        self.base_url = endpoint.base_url
-        self.options = options
-        self.logger = options.logger if options.logger is not None else _module_logger
-        self.auth: Auth = endpoint.auth
-        self.timeout = options.timeout
-        self.feed_timeout = options.feed_timeout
-        self.retry = RetryPolicy.from_options(options)
+    def _open(self, options: TransportOptions) -> None:
         self.session = requests.Session()
         self.session.cookies.set_policy(_NoCookies())
         self.session.verify = options.verify
         self.session.trust_env = False  # no proxy from the environment for a database URL
-        self.session.headers.update(BASE_HEADERS)
-        if options.headers:
-            self.session.headers.update(options.headers)
+        self.session.headers.update(self.headers)
         mounted = options.adapter or HTTPAdapter(
             max_retries=self.retry, pool_maxsize=options.pool_maxsize
         )
@@ -119,17 +89,6 @@ class Transport:
         self.session.mount("https://", mounted)
         mount_intercepts(self.session)  # settee.testing's mocker: answered in-process
         self.last_response: requests.Response | None = None
-
-    def __repr__(self) -> str:
-        return f"Transport({redact_url(self.base_url)!r}, auth={self.auth!r})"
-
-    # -- URLs ---------------------------------------------------------------
-    def url(self, *segments: str) -> str:
-        """Absolute URL of ``segments`` under the base, each encoded as ONE segment.
-
-        A document id is given as its segments: ``url(db, *doc_id_segments(docid))``.
-        """
-        return segments_url(self.base_url, *segments)
 
     # -- sending ------------------------------------------------------------
     def request(
@@ -157,21 +116,14 @@ class Transport:
         as ``not_found``); connection failures and timeouts raise
         ``TransportError``.
         """
-        url = request_url(self.base_url, path, params)
         upload: IO[bytes] | None = None
         inline: bytes | str | None = None
         if isinstance(data, (bytes, bytearray, str)):
             inline = bytes(data) if isinstance(data, bytearray) else data
         elif json_body is None and data is not None:
             upload = data  # a binary file: streamed, never read whole
-        body, send_headers = request_body(json_body, inline, headers)
-        use_timeout = self.timeout if timeout == "default" else check_timeout(timeout, "timeout")
-        response = self._run_flow(
-            Request(method.upper(), url, send_headers, body, self.base_url),
-            stream,
-            use_timeout,
-            upload,
-        )
+        request = self.start(method, path, params, json_body, inline, headers)
+        response = self._run_flow(request, stream, self.use_timeout(timeout), upload)
         self.last_response = response
         if raise_for_status and not 200 <= response.status_code < 300:
             error = self.error_from(response, not_found=not_found)
@@ -185,9 +137,6 @@ class Transport:
         """:meth:`request` and decode the JSON answer (``TransportError`` if it is not JSON)."""
         response = self.request(method, path, **kwargs)
         return self.decode(response)
-
-    #: Serialise a value as JSON; ``TypeError`` naming the culprit if it cannot be.
-    dumps = staticmethod(dumps)
 
     def decode(self, response: requests.Response) -> Any:
         """The JSON body of ``response``; ``TransportError`` if it is not valid JSON."""
@@ -295,13 +244,7 @@ class Transport:
                 method=request.method,
                 url=shown,
             ) from exc
-        self.logger.debug(
-            "%s %s -> %s (%.1f ms)",
-            request.method,
-            shown,
-            response.status_code,
-            (time.monotonic() - started) * 1000,
-        )
+        self.log_answer(request.method, shown, response.status_code, started)
         return response
 
     def error_from(
@@ -319,14 +262,7 @@ class Transport:
             url=response.url or "",
             not_found=not_found,
         )
-        answer = http_error_class(type(plain))(
-            plain.reason,
-            error=plain.error,
-            status=plain.status,
-            method=plain.method,
-            url=plain.url,
-            body=plain.body,
-        )
+        answer = errors._recast(plain, http_error_class(type(plain)), plain.reason)
         # The class is also a requests.HTTPError: these are its attributes.
         answer.response = response  # type: ignore[attr-defined]
         answer.request = response.request  # type: ignore[attr-defined]
@@ -345,11 +281,10 @@ class Transport:
         """Send one request through the auth flow and return its response, whatever
         the status (nothing is raised for a non-2xx answer; ``TransportError`` when
         no answer came). What an authenticated raw session sends through."""
-        use_timeout = self.timeout if timeout == "default" else check_timeout(timeout, "timeout")
         response = self._run_flow(
             Request(method.upper(), url, dict(headers or {}), body, self.base_url),
             stream,
-            use_timeout,
+            self.use_timeout(timeout),
         )
         self.last_response = response
         return response

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Generator, Iterator, Mapping
-from typing import Any, Union
+from typing import Any, Generic, TypeVar, Union
 
 from settee._validate import check_int
 
-__all__ = ["DEFAULT_PAGE_SIZE", "Fetch", "PagePlan", "drive_pages"]
+__all__ = ["DEFAULT_PAGE_SIZE", "Fetch", "PagePlan", "PlanRun", "drive_pages"]
 
 DEFAULT_PAGE_SIZE = 100
+
+_Step = TypeVar("_Step")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,22 +33,40 @@ class Fetch:
 PagePlan = Generator[Union[Fetch, "list[dict[str, Any]]"], Any, None]
 
 
+class PlanRun(Generic[_Step]):
+    """A sans-I/O plan being driven (a pager's, or the REST layer's paging plans):
+    iterate it for the plan's steps; what a step asks for is set as :attr:`reply`
+    before the next one (None after a step that asks for nothing). The plan is
+    closed when the ``with`` block ends."""
+
+    def __init__(self, plan: Generator[_Step, Any, None]) -> None:
+        self._plan = plan
+        self.reply: Any = None
+
+    def __iter__(self) -> PlanRun[_Step]:
+        return self
+
+    def __next__(self) -> _Step:
+        reply, self.reply = self.reply, None
+        return self._plan.send(reply)  # send(None) is next(): the first step, and after a page
+
+    def __enter__(self) -> PlanRun[_Step]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._plan.close()
+
+
 def drive_pages(
     plan: PagePlan, answer: Callable[[Fetch], Mapping[str, Any]]
 ) -> Iterator[list[dict[str, Any]]]:
     """The pages of ``plan``, each :class:`Fetch` answered by ``answer`` (the sync shell)."""
-    try:
-        step = next(plan)
-        while True:
+    with PlanRun(plan) as run:
+        for step in run:
             if isinstance(step, Fetch):
-                step = plan.send(answer(step))
+                run.reply = answer(step)
             else:
                 yield step
-                step = next(plan)
-    except StopIteration:
-        return
-    finally:
-        plan.close()
 
 
 def _count(name: str, value: Any, minimum: int) -> int:

@@ -284,28 +284,24 @@ class ServerReplicator:
         self, *, limit: int | None = None, skip: int | None = None
     ) -> dict[str, Any]:
         """``GET /_scheduler/jobs``: ``{"total_rows", "offset", "jobs": [...]}``."""
-        transport = self._transport("scheduler_jobs")
-        answer: dict[str, Any] = transport.json(
-            "GET", ("_scheduler", "jobs"), params={"limit": limit, "skip": skip}
-        )
-        return answer
+        return self._scheduler("scheduler_jobs", ("jobs",), {"limit": limit, "skip": skip})
 
     def scheduler_docs(
         self, *, limit: int | None = None, skip: int | None = None
     ) -> dict[str, Any]:
         """``GET /_scheduler/docs``: ``{"total_rows", "offset", "docs": [...]}``."""
-        transport = self._transport("scheduler_docs")
-        answer: dict[str, Any] = transport.json(
-            "GET", ("_scheduler", "docs"), params={"limit": limit, "skip": skip}
-        )
-        return answer
+        return self._scheduler("scheduler_docs", ("docs",), {"limit": limit, "skip": skip})
 
     def scheduler_doc(self, doc_id: str) -> dict[str, Any]:
         """``GET /_scheduler/docs/_replicator/{doc_id}``: one document's job state;
         ``NotFound`` before the scheduler has seen it."""
-        transport = self._transport("scheduler_doc")
-        answer: dict[str, Any] = transport.json(
-            "GET", ("_scheduler", "docs", REPLICATOR_DB, doc_id)
+        return self._scheduler("scheduler_doc", ("docs", REPLICATOR_DB, doc_id), None)
+
+    def _scheduler(
+        self, what: str, segments: tuple[str, ...], params: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        answer: dict[str, Any] = self._transport(what).json(
+            "GET", ("_scheduler", *segments), params=params
         )
         return answer
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from settee import errors
-from settee._doccache import BoundedCache
+from settee._doccache import BoundedCache, check_cache_options
 from settee.auth.schemes import ApiKeyAuth
 from settee.http.options import (
     DEFAULT_RETRY_STATUS_CODES,
@@ -45,6 +45,7 @@ __all__ = [
     "ActionBase",
     "ClientBase",
     "CollectionBase",
+    "Handle",
     "NodeBase",
     "ResourceBase",
     "check_kwargs",
@@ -99,14 +100,7 @@ def resource_url(collection_url: str, resource_id: object) -> str:
 
 def not_found_as_key_error(exc: errors.NotFound) -> errors.DocumentNotFound:
     """The same 404 as ``DocumentNotFound`` (also a ``KeyError``), for the mapping view."""
-    return errors.DocumentNotFound(
-        exc.reason,
-        error=exc.error,
-        status=exc.status,
-        method=exc.method,
-        url=exc.url,
-        body=exc.body,
-    )
+    return errors._recast(exc, errors.DocumentNotFound, exc.reason)
 
 
 class ClientBase:
@@ -145,12 +139,7 @@ class ClientBase:
         validate_responses: bool = False,
     ) -> None:
         # Check and keep the options; the shell opens its transport.
-        if not isinstance(cache_size, int) or isinstance(cache_size, bool) or cache_size < 1:
-            raise ValueError("cache_size must be an int >= 1")
-        if cache_ttl is not None and (
-            isinstance(cache_ttl, bool) or not isinstance(cache_ttl, (int, float)) or cache_ttl <= 0
-        ):
-            raise ValueError("cache_ttl must be a positive number of seconds, or None")
+        check_cache_options(cache_size, cache_ttl)
         if use_specs and specs_location is None:
             raise ValueError("use_specs=True needs specs_location= (a path or an http(s) URL)")
         if isinstance(auth, str):
@@ -303,8 +292,8 @@ class CollectionsAsAttributes(Generic[_C]):
         return self.collection(name)
 
 
-class NodeBase:
-    """A handle on one URL of the API (no I/O)."""
+class Handle:
+    """A client and one absolute URL of its API: what every REST handle is built from."""
 
     _client: ClientBase
 
@@ -316,6 +305,10 @@ class NodeBase:
     def url(self) -> str:
         """The absolute URL this handle addresses."""
         return self._url
+
+
+class NodeBase(Handle):
+    """A handle on one URL of the API (no I/O)."""
 
     @property
     def path(self) -> str:

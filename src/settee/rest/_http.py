@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from settee.errors import TransportError
-from settee.http.retry import RetryPolicy
+from settee.http.retry import RetryPolicy, retry_settings
 from settee.urls import quote_segment, redact_url
 
 if TYPE_CHECKING:
@@ -50,21 +50,7 @@ class RestRetryPolicy(RetryPolicy):
     @classmethod
     def like(cls, policy: RetryPolicy) -> RestRetryPolicy:
         """A RestRetryPolicy configured exactly as ``policy``."""
-        return cls(
-            total=policy.total,
-            connect=policy.connect,
-            read=policy.read,
-            status=policy.status,
-            other=policy.other,
-            allowed_methods=policy.allowed_methods,
-            status_forcelist=policy.status_forcelist,
-            backoff_factor=policy.backoff_factor,
-            backoff_max=policy.backoff_max,
-            backoff_jitter=policy.backoff_jitter,
-            raise_on_status=policy.raise_on_status,
-            respect_retry_after_header=policy.respect_retry_after_header,
-            retry_post=policy.retry_post,
-        )
+        return cls(**retry_settings(policy), retry_post=policy.retry_post)
 
 
 def join_url(base: str, *segments: str) -> str:

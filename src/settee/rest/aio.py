@@ -27,6 +27,7 @@ from settee import errors
 from settee.http.async_transport import AsyncResponse, AsyncTransport
 from settee.http.options import TimeoutArg, TransportOptions
 from settee.http.transport import Headers
+from settee.pages.paging import PlanRun
 from settee.rest._base import (
     MISSING,
     ActionBase,
@@ -418,15 +419,11 @@ class AsyncResourceSet(ResourceSetBase):
         return self._take_page(response)
 
     async def _pages(self, start: int) -> AsyncIterator[list[Any]]:
-        plan = self._plan(start)
-        try:
-            limit, offset = next(plan)
-            while True:
+        with PlanRun(self._plan(start)) as run:
+            for limit, offset in run:
                 items = await self._fetch(limit, offset)
                 yield items
-                limit, offset = plan.send((items, self._total))
-        except StopIteration:
-            return
+                run.reply = (items, self._total)
 
     async def __aiter__(self) -> AsyncIterator[Any]:
         if not self._append:
@@ -552,18 +549,13 @@ class AsyncEndpoint(EndpointBase):
     async def iter_all(self, params: Mapping[str, Any] | None = None) -> AsyncIterator[Any]:
         """Every item of every page, one page in memory at a time (see
         :meth:`settee.rest.Endpoint.iter_all`)."""
-        plan = self.plan_all(params)
-        try:
-            step = next(plan)
-            while True:
+        with PlanRun(self.plan_all(params)) as run:
+            for step in run:
                 if isinstance(step, PageItems):
                     for item in step.items:
                         yield item
-                    step = next(plan)
                 else:
-                    step = plan.send(await self._send("GET", params=step.params, url=step.url))
-        except StopIteration:
-            return
+                    run.reply = await self._send("GET", params=step.params, url=step.url)
 
     async def get_all(self, params: Mapping[str, Any] | None = None) -> builtins.list[Any]:
         """Every item of every page as one list."""

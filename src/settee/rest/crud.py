@@ -28,13 +28,14 @@ from urllib.parse import urljoin, urlsplit
 from settee import errors
 from settee.http.multipart import FormValue, encode_multipart
 from settee.http.transport import Headers, Response, Transport
+from settee.pages.paging import PlanRun
+from settee.rest._base import Handle
 from settee.rest._http import decode_body, join_url, with_params
 from settee.rest.resourceset import parse_content_range
 from settee.urls import redact_url
 
 if TYPE_CHECKING:
     from settee.http.async_transport import AsyncResponse
-    from settee.rest._base import ClientBase
     from settee.rest.client import Client
 
 __all__ = [
@@ -144,19 +145,9 @@ class PageItems:
 AllPlan = Generator["PageCall | PageItems", "Response | AsyncResponse", None]
 
 
-class EndpointBase:
-    """An Endpoint's URL, request bodies and the plan of ``iter_all`` (no I/O)."""
-
-    _client: ClientBase
-
-    def __init__(self, client: ClientBase, url: str) -> None:
-        self._client = client
-        self._url = url
-
-    @property
-    def url(self) -> str:
-        """The absolute URL the verbs act on."""
-        return self._url
+class EndpointBase(Handle):
+    """An Endpoint's URL (the one its verbs act on), request bodies and the plan of
+    ``iter_all`` (no I/O)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._url!r})"
@@ -353,17 +344,12 @@ class Endpoint(EndpointBase):
         page; one to another origin, with userinfo, or naming a page already
         followed raises ``TransportError`` before anything is sent.
         """
-        plan = self.plan_all(params)
-        try:
-            step = next(plan)
-            while True:
+        with PlanRun(self.plan_all(params)) as run:
+            for step in run:
                 if isinstance(step, PageItems):
                     yield from step.items
-                    step = next(plan)
                 else:
-                    step = plan.send(self._send("GET", params=step.params, url=step.url))
-        except StopIteration:
-            return
+                    run.reply = self._send("GET", params=step.params, url=step.url)
 
     def get_all(self, params: Mapping[str, Any] | None = None) -> builtins.list[Any]:
         """Every item of every page as one list (see :meth:`iter_all`)."""

@@ -19,9 +19,10 @@ from collections.abc import Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from settee.errors import TransportError
+from settee.pages.paging import PlanRun
 from settee.rest._http import check_limit, decode_body, encode_rql, pick, with_params
 from settee.rql.builder import R
-from settee.rql.render import render_value
+from settee.rql.render import directive_terms
 from settee.urls import redact_url
 
 if TYPE_CHECKING:
@@ -185,14 +186,7 @@ class ResourceSetBase:
 
     # -- URLs ----------------------------------------------------------------------
     def _rql_terms(self) -> list[str]:
-        terms = list(self._query)
-        if self._select:
-            terms.append(f"select({','.join(self._select)})")
-        if self._ordering:
-            terms.append(f"ordering({','.join(self._ordering)})")
-        if self._search is not None:
-            terms.append(f"search={render_value('search', self._search)}")
-        return terms
+        return [*self._query, *directive_terms(self._select, self._ordering, self._search)]
 
     def rql(self) -> str:
         """The RQL query text (filters, select, ordering, search), not yet URL-encoded."""
@@ -325,15 +319,11 @@ class ResourceSet(ResourceSetBase):
         return self._take_page(response)
 
     def _pages(self, start: int) -> Iterator[list[Any]]:
-        plan = self._plan(start)
-        try:
-            limit, offset = next(plan)
-            while True:
+        with PlanRun(self._plan(start)) as run:
+            for limit, offset in run:
                 items = self._fetch(limit, offset)
                 yield items
-                limit, offset = plan.send((items, self._total))
-        except StopIteration:
-            return
+                run.reply = (items, self._total)
 
     def __iter__(self) -> Iterator[Any]:
         if not self._append:

@@ -42,7 +42,7 @@ At the top level, ``limit``, ``offset`` and ``search`` in ``eq`` form
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -221,10 +221,14 @@ class _Parser:
 
     def conjunction(self, *, top: bool) -> list[_Item]:
         """``or_expr (',' or_expr)*``; directives are only kept when ``top``."""
-        items = self.disjunction(top=top)
-        while self.tok.kind == ",":
+        return self.series(",", self.disjunction, top=top)
+
+    def series(self, separator: str, part: Callable[..., list[_Item]], *, top: bool) -> list[_Item]:
+        """``part (separator part)*``: the items of every part, in order."""
+        items: list[_Item] = part(top=top)
+        while self.tok.kind == separator:
             self.advance()
-            items += self.disjunction(top=top)
+            items += part(top=top)
         return items
 
     def disjunction(self, *, top: bool) -> list[_Item]:
@@ -241,11 +245,7 @@ class _Parser:
         return [node] if node is not None else []
 
     def and_items(self, *, top: bool) -> list[_Item]:
-        items = self.unary(top=top)
-        while self.tok.kind == "&":
-            self.advance()
-            items += self.unary(top=top)
-        return items
+        return self.series("&", self.unary, top=top)
 
     def filter_of(self, items: list[_Item], pos: int) -> Node | None:
         """The conjunction of ``items`` (``pos`` where they start), which hold no directive."""
@@ -380,14 +380,19 @@ class _Parser:
     def membership(self, op: str) -> Node:
         field = self.prop()
         self.expect(",")
+        values = self.value_list(op)
+        self.expect(")")
+        return Member(op, field, values)
+
+    def value_list(self, op: str) -> tuple[Value, ...]:
+        """``'(' value (',' value)* ')'``: the values of an ``in``/``out``."""
         self.expect("(")
         values = [self.value(op)]
         while self.tok.kind == ",":
             self.advance()
             values.append(self.value(op))
         self.expect(")")
-        self.expect(")")
-        return Member(op, field, tuple(values))
+        return tuple(values)
 
     def shorthand(self) -> _Item:
         """``prop=value`` or ``prop=op=value`` (``op`` a comparison, ``in`` or ``out``)."""
@@ -402,13 +407,7 @@ class _Parser:
                 raise self.error(f"unknown operator {op!r}", op_tok.pos)
             self.advance()
         if op in LIST_OPS:
-            self.expect("(")
-            values = [self.value(op)]
-            while self.tok.kind == ",":
-                self.advance()
-                values.append(self.value(op))
-            self.expect(")")
-            return Member(op, field, tuple(values))
+            return Member(op, field, self.value_list(op))
         if field in _RESERVED and op == "eq":
             if field == "search" and self.tok.kind in ("word", "quoted"):
                 return _Directive(field, self.advance().text, field_tok.pos)

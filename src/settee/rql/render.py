@@ -24,6 +24,7 @@ The text is RQL, not yet a URL: the REST layer percent-encodes it (``&``, ``+``,
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Final, Protocol, runtime_checkable
@@ -42,7 +43,7 @@ from settee.rql.nodes import (
     check_value,
 )
 
-__all__ = ["Filter", "like_escape", "render", "render_value"]
+__all__ = ["Filter", "directive_terms", "like_escape", "render", "render_value"]
 
 _BARE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_.\-:@]*")
 # like/ilike patterns are never read as numbers or dates, and `*` is their wildcard.
@@ -112,16 +113,25 @@ def _render_node(node: Node) -> str:
     return f"{name}({','.join(_render_node(child) for child in node.children)})"
 
 
+def directive_terms(
+    select: Sequence[str], ordering: Sequence[str], search: str | None
+) -> list[str]:
+    """The RQL terms of the ``select``, ``ordering`` and ``search`` directives (those given)."""
+    terms: list[str] = []
+    if select:
+        terms.append(f"select({','.join(select)})")
+    if ordering:
+        terms.append(f"ordering({','.join(ordering)})")
+    if search is not None:
+        terms.append(f"search={_render_str('search', search)}")
+    return terms
+
+
 def _render_query(query: Query) -> str:
     terms: list[str] = []
     if query.where is not None:
         terms.append(_render_node(query.where))
-    if query.select:
-        terms.append(f"select({','.join(query.select)})")
-    if query.ordering:
-        terms.append(f"ordering({','.join(query.ordering)})")
-    if query.search is not None:
-        terms.append(f"search={_render_str('search', query.search)}")
+    terms += directive_terms(query.select, query.ordering, query.search)
     if query.limit is not None:
         terms.append(f"limit={query.limit}")
     if query.offset is not None:

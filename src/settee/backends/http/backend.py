@@ -35,9 +35,9 @@ from typing import IO, Any, TypeVar
 from settee import errors
 from settee.backends.base import ChangesStream, MapFunction, ReduceSpec
 from settee.backends.http.changes import open_changes
-from settee.backends.http.ops import Call, HTTPOps, Op, _check_db, recast_missing_db
+from settee.backends.http.ops import Call, HTTPOps, Op, OpRun, _check_db
 from settee.http.options import TransportOptions, refuse_unknown
-from settee.http.transport import Transport
+from settee.http.transport import Response, Transport
 from settee.urls import redact_url
 
 __all__ = ["HTTPBackend", "run_sync"]
@@ -45,39 +45,19 @@ __all__ = ["HTTPBackend", "run_sync"]
 _T = TypeVar("_T")
 
 
-def _answer(transport: Transport, call: Call) -> Any:
+def _send(transport: Transport, call: Call) -> Response | errors.SetteeError:
     try:
-        if call.content:
-            response = transport.request(call.method, call.path, **call.transport_kwargs)
-            content_type = response.headers.get("Content-Type", "application/octet-stream")
-            return response.content, content_type
-        if call.status:
-            response = transport.request(call.method, call.path, **call.transport_kwargs)
-            return response.status_code, transport.decode(response)
-        return transport.json(call.method, call.path, **call.transport_kwargs)
+        return transport.request(call.method, call.path, **call.transport_kwargs)
     except errors.SetteeError as exc:
-        recast = recast_missing_db(call, exc)
-        if recast is exc:
-            raise
-        raise recast from exc
+        return exc
 
 
 def run_sync(transport: Transport, op: Op[_T]) -> _T:
     """Drive ``op`` with ``transport``: send each call, send back its answer or throw its error."""
-    try:
-        call = next(op)
-        while True:
-            try:
-                answer = _answer(transport, call)
-            except errors.SetteeError as exc:
-                call = op.throw(exc)
-            else:
-                call = op.send(answer)
-    except StopIteration as done:
-        result: _T = done.value
-        return result
-    finally:
-        op.close()
+    with OpRun(op, transport.decode) as run:
+        while run.call is not None:
+            run.step(_send(transport, run.call))
+        return run.result
 
 
 class HTTPBackend:

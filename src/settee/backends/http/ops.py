@@ -17,8 +17,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Generator, Mapping, Sequence
-from typing import IO, Any, TypeVar
+from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import IO, Any, Generic, TypeVar
 from urllib.parse import quote
 
 from settee import errors
@@ -36,7 +36,7 @@ from settee.backends.http.support import (
 from settee.http.core import dumps, segments_url
 from settee.urls import doc_id_segments, quote_segment, redact_url
 
-__all__ = ["Call", "HTTPOps", "Op", "recast_missing_db"]
+__all__ = ["Call", "HTTPOps", "Op", "OpRun", "recast_missing_db"]
 
 _T = TypeVar("_T")
 #: An operation: yields :class:`Call` s, is sent each answer, returns ``_T``.
@@ -111,6 +111,70 @@ def recast_missing_db(call: Call, exc: errors.SetteeError) -> errors.SetteeError
     if call.document and isinstance(exc, errors.DocumentNotFound) and exc.reason in _NO_DB_REASONS:
         return errors._recast(exc, errors.NotFound, exc.reason)
     return exc
+
+
+class OpRun(Generic[_T]):
+    """One op being driven by a shell: the :class:`Call` it waits on, then its result.
+
+    The shell only sends: ``step(response)`` with the answer to :attr:`call` (or the
+    ``SetteeError`` sending it raised) decodes it as the call asks (see :class:`Call`)
+    and hands it to the op, or throws the error (a missing database recast, see
+    :func:`recast_missing_db`) into it::
+
+        with OpRun(op, transport.decode) as run:
+            while run.call is not None:
+                run.step(send(run.call))
+            return run.result
+    """
+
+    def __init__(self, op: Op[_T], decode: Callable[[Any], Any]) -> None:
+        self._op = op
+        self._decode = decode
+        self.call: Call | None = None
+        self.result: _T
+        self._advance(next, op)
+
+    def _advance(self, move: Callable[..., Call], *args: Any) -> None:
+        try:
+            self.call = move(*args)
+        except StopIteration as done:
+            self.call = None
+            self.result = done.value
+
+    def step(self, response: Any) -> None:
+        """Give the op the answer to :attr:`call` (``response``, or the error it raised)."""
+        call = self.call
+        assert call is not None
+        error: errors.SetteeError | None = None
+        answer: Any = None
+        if isinstance(response, errors.SetteeError):
+            error = recast_missing_db(call, response)
+            if error is not response:
+                error.__cause__ = response
+        else:
+            try:
+                answer = self._answer(call, response)
+            except errors.SetteeError as exc:
+                error = exc
+        if error is not None:
+            self._advance(self._op.throw, error)
+        else:
+            self._advance(self._op.send, answer)
+
+    def _answer(self, call: Call, response: Any) -> Any:
+        if call.content:
+            return response.content, response.headers.get(
+                "Content-Type", "application/octet-stream"
+            )
+        if call.status:
+            return response.status_code, self._decode(response)
+        return self._decode(response)
+
+    def __enter__(self) -> OpRun[_T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._op.close()
 
 
 def warn_if_accepted(status: int, what: str, target: str, w: object) -> None:
@@ -417,24 +481,19 @@ class HTTPOps:
             bounded = _bound_find(body)
             if bounded is not body:
                 data = dumps(bounded)  # the bounded query is a new body
-        result: dict[str, Any] = yield Call(
-            "POST",
-            self._partitioned(db, partition, "_find"),
-            data=data,
-            headers={"Content-Type": "application/json"},
-        )
-        return result
+        return (yield from self._post_query(self._partitioned(db, partition, "_find"), data))
 
     def explain(
         self, db: str, query: Mapping[str, Any], *, partition: str | None = None
     ) -> Op[dict[str, Any]]:
         """``POST /db/_explain`` (or the partition's): which index a ``_find`` would use."""
         data = dumps(dict(query))  # TypeError before any request
+        return (yield from self._post_query(self._partitioned(db, partition, "_explain"), data))
+
+    def _post_query(self, path: tuple[str, ...], data: bytes) -> Op[dict[str, Any]]:
+        # The body is encoded already (before any request, capability probes included).
         result: dict[str, Any] = yield Call(
-            "POST",
-            self._partitioned(db, partition, "_explain"),
-            data=data,
-            headers={"Content-Type": "application/json"},
+            "POST", path, data=data, headers={"Content-Type": "application/json"}
         )
         return result
 
