@@ -29,11 +29,13 @@ __all__ = ["Document"]
 
 
 def encode(value: Any, encoder: Any) -> Any:
-    """``value`` as plain JSON values, through ``encoder`` (custom types become JSON)."""
+    """``value`` as plain JSON values, through ``encoder`` (custom types become JSON).
+    ``TypeError`` when ``encoder`` is not a ``json.JSONEncoder`` subclass, as
+    python-cloudant's ``json.dumps(..., cls=encoder)`` raises for every body it sends."""
+    if encoder is None or encoder is json.JSONEncoder:
+        return value
     if not (isinstance(encoder, type) and issubclass(encoder, json.JSONEncoder)):
-        return value
-    if encoder is json.JSONEncoder:
-        return value
+        raise TypeError(f"encoder must be a json.JSONEncoder subclass, not {encoder!r}")
     try:
         return json.loads(json.dumps(value, cls=encoder))
     except (TypeError, ValueError) as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from settee.compat.cloudant.document import encode
 from settee.compat.cloudant.error import CloudantArgumentError, CloudantIndexException
 from settee.queries import ddoc_name
 
@@ -101,6 +102,7 @@ class Index:
             payload["name"] = self._name
         if self._partitioned is not None:
             payload["partitioned"] = bool(self._partitioned)
+        payload = encode(payload, getattr(self._database.client, "encoder", None))
         answer = self._database.backend.create_index(self._database.database_name, payload)
         self._ddoc_id = str(answer["id"])
         self._name = str(answer["name"])
