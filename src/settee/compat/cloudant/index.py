@@ -83,10 +83,11 @@ class Index:
         return index
 
     def _def_check(self) -> None:
-        if self._def != {}:
-            for key in self._def:
-                if key not in ("fields", "partial_filter_selector"):
-                    raise CloudantArgumentError(127, key)
+        """A JSON index takes ``fields`` (and CouchDB's ``partial_filter_selector``):
+        ``CloudantArgumentError(124)`` naming any other argument."""
+        extra = [key for key in self._def if key not in ("fields", "partial_filter_selector")]
+        if extra:
+            raise CloudantArgumentError(124, extra)
 
     def create(self) -> None:
         """Create the index; ``design_document_id`` and ``name`` are set from the answer."""
