@@ -92,6 +92,11 @@ def test_reserved_attachment_names_are_argument_errors(db: CouchDatabase) -> Non
         doc.get_attachment("_att")
     with pytest.raises(CloudantArgumentError):
         doc.delete_attachment("_att")
+    reserved = Document(db)
+    reserved["_id"] = "_index"
+    with pytest.raises(CloudantArgumentError) as first:
+        reserved.delete_attachment("_design/foo/json/bar")
+    assert first.value.status_code == 137  # the id is checked before the name
 
 
 def test_get_attachment_writes_and_returns(db: CouchDatabase) -> None:

@@ -224,10 +224,12 @@ class Document(native.Document):
             self.save()
 
     # -- attachments -------------------------------------------------------------
-    @staticmethod
-    def _attachment_name(attachment: str) -> str:
-        """``attachment``; ``CloudantArgumentError(138)`` for a name CouchDB reserves
-        (one starting with ``_``), before any request."""
+    def _attachment_name(self, attachment: str) -> str:
+        """``attachment``, before any request: the document id is checked first (137),
+        then ``CloudantArgumentError(138)`` for a name CouchDB reserves (one starting
+        with ``_``)."""
+        if self.get("_id") is not None:
+            self._require_id()
         if isinstance(attachment, str) and attachment.startswith("_"):
             raise CloudantArgumentError(138, attachment)
         return attachment
