@@ -3,6 +3,8 @@ cloudant.adapters."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from settee.compat.cloudant.adapters import Replay429Adapter
@@ -21,6 +23,10 @@ def test_feed_over_a_database(db: CouchDatabase) -> None:
     assert feed.last_seq is not None  # a normal feed that ended: the server's last_seq
     raw = list(db.changes(raw_data=True))
     assert raw and all(isinstance(line, bytes) for line in raw)  # python-cloudant's type
+    body = json.loads(b"".join(raw))  # the pieces join into the response's body
+    assert sorted(r["id"] for r in body["results"]) == ["a", "b"] and "last_seq" in body
+    empty = CouchDatabase(db.client, db.database_name)
+    assert json.loads(b"".join(Feed(empty, raw_data=True, since="now")))["results"] == []
 
 
 def test_feed_options_are_checked_when_iteration_starts(db: CouchDatabase) -> None:

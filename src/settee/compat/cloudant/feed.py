@@ -7,14 +7,17 @@
 thread. As in python-cloudant, the options are checked when iteration starts
 (``CloudantArgumentError`` 116-121, before any request), options a ``_changes``
 feed does not know are query parameters for its ``filter`` function, raw rows
-are ``bytes``, and ``last_seq`` is the server's ``last_seq`` once a feed has
-ended by itself (None while it runs, after ``stop()``, and for raw feeds).
+are ``bytes`` (those of a normal or longpoll feed join into the response's
+JSON body, as python-cloudant's lines do), and ``last_seq`` is the server's
+``last_seq`` once a feed has ended by itself (None while it runs, after
+``stop()``, and for raw feeds).
 python-cloudant's ``chunk_size`` is accepted and ignored (rows are read as
 they arrive).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -131,14 +134,35 @@ class Feed:
             if self._stopped:
                 raise StopIteration
             self._feed = self._open(self._native_options())
-            self._rows = iter(self._feed)
-        try:
-            row = next(self._rows)
-        except StopIteration:
-            if not self._stopped and not self._raw_data:
-                self._last_seq = self._feed.last_seq if self._feed is not None else None
-            raise
-        return row.encode("utf-8") if isinstance(row, str) else row
+            self._rows = self._generate(self._feed)
+        return next(self._rows)
+
+    def _whole_body(self) -> bool:
+        """Whether raw rows are the lines of one JSON body (a normal or longpoll feed)."""
+        return self._raw_data and self._options.get("feed", "normal") != "continuous"
+
+    def _generate(self, feed: native.Feed[Any] | native.InfiniteFeed[Any]) -> Iterator[Any]:
+        """The rows; raw ones as ``bytes``. A raw normal/longpoll feed is framed as
+        python-cloudant hands it out: its pieces join into the response's JSON body."""
+        body = self._whole_body()
+        opening = b'{"results":['
+        for row in feed:
+            if isinstance(row, str):
+                row = row.encode("utf-8")
+                if body:
+                    row, opening = opening + row, b","
+            yield row
+        if self._stopped:
+            return
+        if not self._raw_data:
+            self._last_seq = feed.last_seq
+        elif body:
+            tail: dict[str, Any] = {"last_seq": feed.last_seq}
+            pending = getattr(feed, "pending", None)
+            if pending is not None:
+                tail["pending"] = pending
+            start = opening if opening != b"," else b""
+            yield start + b"]," + json.dumps(tail, separators=(",", ":")).encode()[1:]
 
     def next(self) -> Any:
         """The next row (python 2 spelling of ``__next__``)."""
@@ -153,6 +177,9 @@ class InfiniteFeed(Feed):
 
     def __init__(self, source: Any, **options: Any) -> None:
         super().__init__(source, raw_data=bool(options.pop("raw_data", False)), **options)
+
+    def _whole_body(self) -> bool:
+        return False  # always continuous: one line a row
 
     def _native_options(self) -> dict[str, Any]:
         feed = self._options.get("feed", "continuous")
