@@ -9,7 +9,7 @@ import pytest
 from settee.compat.cloudant import couchdb
 from settee.compat.cloudant.client import CouchDB
 from settee.compat.cloudant.database import CouchDatabase
-from settee.compat.cloudant.error import CloudantClientException
+from settee.compat.cloudant.error import CloudantClientException, CloudantDatabaseException
 from tests.conftest import Server, unique_name
 
 
@@ -75,3 +75,10 @@ def test_setitem_needs_a_database(client: CouchDB) -> None:
     with pytest.raises(CloudantClientException) as caught:
         client["x"] = "not a database"  # type: ignore[assignment]
     assert caught.value.status_code == 101
+
+
+def test_create_database_with_a_name_couchdb_refuses(client: CouchDB) -> None:
+    with pytest.raises(CloudantDatabaseException) as caught:
+        client.create_database("invalidDbName_")
+    assert caught.value.status_code == 400
+    assert "invaliddbname_" not in client.all_dbs()

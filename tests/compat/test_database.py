@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from settee.compat.cloudant.client import CouchDB
 from settee.compat.cloudant.database import CouchDatabase
+from settee.compat.cloudant.design_document import DesignDocument
 from settee.compat.cloudant.document import Document
-from settee.compat.cloudant.error import CloudantDatabaseException
+from settee.compat.cloudant.error import CloudantArgumentError, CloudantDatabaseException
 from settee.compat.cloudant.security_document import SecurityDocument
+from tests.conftest import Server
 
 
 def test_dict_of_documents(db: CouchDatabase) -> None:
@@ -52,3 +55,39 @@ def test_create_exists_and_security(db: CouchDatabase) -> None:
     sec = db.get_security_document()
     assert isinstance(sec, SecurityDocument)
     assert db.revisions_diff("nope", "1-abc") == {"nope": {"missing": ["1-abc"]}}
+
+
+def test_an_encoder_that_is_no_json_encoder_fails_every_body(
+    http_server: Server, db: CouchDatabase
+) -> None:
+    # python-cloudant hands `encoder` to json.dumps as cls: a str fails every body it sends.
+    client = CouchDB(
+        http_server.user, http_server.password, url=http_server.url, encoder="AEncoder"
+    )
+    other = CouchDatabase(client, db.database_name)
+    with pytest.raises(TypeError):
+        other.bulk_docs([{"_id": "a"}])
+    with pytest.raises(TypeError):
+        other.missing_revisions("a", "1-abc")
+    with pytest.raises(CloudantArgumentError) as caught:
+        other.all_docs(endkey=["foo", 10])
+    assert caught.value.status_code == 136
+    assert db.all_docs()["rows"] == []  # nothing was written
+
+
+def test_update_handler_sends_a_dict_as_a_form(db: CouchDatabase) -> None:
+    ddoc = DesignDocument(db, "_design/ddoc001")
+    ddoc["updates"] = {
+        "make": "function(doc, req) { var d = req.form; d._id = 'made'; "
+        "return [d, 'form: ' + JSON.stringify(req.form)]; }"
+    }
+    ddoc.save()
+    answer = db.update_handler_result("ddoc001", "make", data={"message": "hello"})
+    assert answer == 'form: {"message":"hello","_id":"made"}'
+    assert db["made"]["message"] == "hello"
+
+
+def test_list_function_options_are_checked(db: CouchDatabase) -> None:
+    with pytest.raises(CloudantArgumentError) as caught:
+        db.get_list_function_result("ddoc001", "list001", "view001", foo={"bar": "baz"})
+    assert str(caught.value) == "Invalid argument foo"

@@ -51,3 +51,12 @@ def test_views_and_functions(http_server: Server, db: CouchDatabase) -> None:
     raw = db.get_view_result("_design/app", "by_n", raw_result=True, reduce=False, limit=1)
     assert isinstance(raw, dict) and len(raw["rows"]) == 1
     assert db.get_show_function_result("app", "s", "2") == "shown 2"
+
+
+def test_a_reserved_id_is_refused_as_given(db: CouchDatabase) -> None:
+    # python-cloudant checks the id before it prefixes _design/: "_index" is not "_design/_index".
+    for docid in ("_index", "_design", "_all_docs"):
+        with pytest.raises(CloudantArgumentError) as caught:
+            DesignDocument(db, docid)
+        assert str(caught.value) == f"Invalid document ID: {docid}"
+    assert DesignDocument(db, "ddoc001")["_id"] == "_design/ddoc001"

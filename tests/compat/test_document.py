@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from settee.compat.cloudant.database import CouchDatabase
 from settee.compat.cloudant.document import Document
-from settee.compat.cloudant.error import CloudantDocumentException
+from settee.compat.cloudant.error import CloudantArgumentError, CloudantDocumentException
 from settee.errors import Conflict
 
 
@@ -66,3 +68,48 @@ def test_attachments(db: CouchDatabase) -> None:
     assert doc.get_attachment("a.txt", attachment_type="text") == "hello"
     doc.delete_attachment("a.txt")
     assert "_attachments" not in doc
+
+
+@pytest.mark.parametrize("docid", ["_all_docs", "_design", "_local", "_changes", "_security"])
+def test_reserved_ids_are_argument_errors(db: CouchDatabase, docid: str) -> None:
+    # python-cloudant: CloudantArgumentError(137) "Invalid document ID: <id>", no request.
+    with pytest.raises(CloudantArgumentError) as caught:
+        Document(db, docid)
+    assert caught.value.status_code == 137 and str(caught.value) == f"Invalid document ID: {docid}"
+    doc = Document(db)
+    doc["_id"] = docid
+    for call in (doc.exists, doc.fetch):
+        with pytest.raises(CloudantArgumentError):
+            call()
+
+
+def test_reserved_attachment_names_are_argument_errors(db: CouchDatabase) -> None:
+    doc = db.create_document({"_id": "julia"})
+    with pytest.raises(CloudantArgumentError) as caught:
+        doc.put_attachment("_att", "text/plain", "x")
+    assert caught.value.status_code == 138 and str(caught.value) == "Invalid attachment name: _att"
+    with pytest.raises(CloudantArgumentError):
+        doc.get_attachment("_att")
+    with pytest.raises(CloudantArgumentError):
+        doc.delete_attachment("_att")
+    reserved = Document(db)
+    reserved["_id"] = "_index"
+    with pytest.raises(CloudantArgumentError) as first:
+        reserved.delete_attachment("_design/foo/json/bar")
+    assert first.value.status_code == 137  # the id is checked before the name
+
+
+def test_get_attachment_writes_and_returns(db: CouchDatabase) -> None:
+    doc = db.create_document({"_id": "julia"})
+    doc.put_attachment("smile.bin", "application/octet-stream", b"\xff\xd8\x00")
+    sink = io.BytesIO()
+    assert doc.get_attachment("smile.bin", write_to=sink) == b"\xff\xd8\x00"
+    assert sink.getvalue() == b"\xff\xd8\x00"
+
+
+def test_with_block_without_an_id_creates(db: CouchDatabase) -> None:
+    with Document(db) as doc:
+        doc["_id"] = "julia006"
+        doc["age"] = 6
+    assert doc["_rev"].startswith("1-")
+    assert db["julia006"]["age"] == 6

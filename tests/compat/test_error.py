@@ -20,6 +20,19 @@ def test_codes_and_the_general_code() -> None:
     assert error.CloudantException("msg", 7).status_code == 7
 
 
+def test_messages_are_python_cloudants_words() -> None:
+    # Code compares these texts (python-cloudant's own tests do): the same words.
+    assert str(error.CloudantArgumentError(137, "_all_docs")) == "Invalid document ID: _all_docs"
+    assert str(error.CloudantArgumentError(118, "limit", -1)) == (
+        "Argument limit must be > 0.  Found: -1"
+    )
+    assert str(error.CloudantClientException(412, "animals")) == "Database animals already exists."
+    general = error.CloudantDocumentException(999)
+    assert general.status_code == 100
+    assert str(general) == "A general Cloudant document exception was raised."
+    assert str(error.ResultException()) == "A general result exception was raised."
+
+
 def test_server_errors_are_requests_http_errors(client: CouchDB, db: CouchDatabase) -> None:
     db.create_document({"_id": "a"})
     with pytest.raises(requests.HTTPError) as caught:

@@ -3,12 +3,14 @@ cloudant.adapters."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from settee.compat.cloudant.adapters import Replay429Adapter
 from settee.compat.cloudant.client import CouchDB
 from settee.compat.cloudant.database import CouchDatabase
-from settee.compat.cloudant.error import CloudantArgumentError
+from settee.compat.cloudant.error import CloudantArgumentError, CloudantFeedException
 from settee.compat.cloudant.feed import Feed, InfiniteFeed
 from settee.compat.cloudant.security_document import SecurityDocument
 from tests.conftest import Server
@@ -18,9 +20,64 @@ def test_feed_over_a_database(db: CouchDatabase) -> None:
     db.bulk_docs([{"_id": "a"}, {"_id": "b"}])
     feed = Feed(db, include_docs=True)
     assert sorted(change["id"] for change in feed) == ["a", "b"]
-    assert feed.last_seq is not None
+    assert feed.last_seq is not None  # a normal feed that ended: the server's last_seq
     raw = list(db.changes(raw_data=True))
-    assert all(isinstance(line, str) for line in raw)
+    assert raw and all(isinstance(line, bytes) for line in raw)  # python-cloudant's type
+    body = json.loads(b"".join(raw))  # the pieces join into the response's body
+    assert sorted(r["id"] for r in body["results"]) == ["a", "b"] and "last_seq" in body
+    empty = CouchDatabase(db.client, db.database_name)
+    assert json.loads(b"".join(Feed(empty, raw_data=True, since="now")))["results"] == []
+
+
+def test_feed_options_are_checked_when_iteration_starts(db: CouchDatabase) -> None:
+    cases = [
+        ({"conflicts": 0}, 117, "Argument conflicts not instance of expected type:"),
+        ({"limit": -1}, 118, "Argument limit must be > 0.  Found: -1"),
+        ({"feed": "foo"}, 119, "Invalid value (foo) for feed option."),
+        ({"style": "foo"}, 120, "Invalid value (foo) for style option."),
+    ]
+    for options, code, text in cases:
+        feed = Feed(db, **options)  # nothing is checked or sent yet
+        with pytest.raises(CloudantArgumentError) as caught:
+            list(feed)
+        assert caught.value.status_code == code and str(caught.value).startswith(text)
+
+
+def test_unknown_changes_options_go_to_the_filter(db: CouchDatabase) -> None:
+    db.create_document(
+        {
+            "_id": "_design/mail",
+            "filters": {"box": "function(doc, req) { return doc.box == req.query.box; }"},
+        }
+    )
+    db.bulk_docs([{"_id": "a", "box": "new"}, {"_id": "b", "box": "old"}])
+    assert [c["id"] for c in Feed(db, filter="mail/box", box="new")] == ["a"]
+
+
+def test_continuous_feed_stopped_has_no_last_seq(db: CouchDatabase) -> None:
+    db.bulk_docs([{"_id": "a"}, {"_id": "b"}, {"_id": "c"}])
+    feed = Feed(db, feed="continuous")
+    seen = []
+    for change in feed:
+        seen.append(change["id"])
+        if len(seen) == 2:
+            feed.stop()
+    assert len(seen) == 2 and feed.last_seq is None
+
+
+def test_db_updates_options(client: CouchDB) -> None:
+    for options, text in [
+        ({"foo": "bar"}, "Invalid argument foo"),
+        ({"descending": True}, "Invalid argument descending"),
+        ({"heartbeat": 6}, "Argument heartbeat not instance of expected type:"),
+        ({"timeout": -1}, "Argument timeout must be > 0.  Found: -1"),
+        ({"feed": "normal"}, "Invalid value (normal) for feed option."),  # CouchDB's _db_updates
+    ]:
+        with pytest.raises(CloudantArgumentError) as caught:
+            list(Feed(client, **options))
+        assert str(caught.value).startswith(text)
+    with pytest.raises(CloudantFeedException):
+        list(InfiniteFeed(client))
 
 
 def test_infinite_feed_stops(db: CouchDatabase) -> None:
@@ -29,8 +86,11 @@ def test_infinite_feed_stops(db: CouchDatabase) -> None:
     for change in feed:
         assert change["id"] == "a"
         feed.stop()
-    with pytest.raises(CloudantArgumentError):
-        InfiniteFeed(db, feed="normal")
+    with pytest.raises(CloudantArgumentError) as caught:
+        list(InfiniteFeed(db, feed="longpoll"))
+    assert str(caught.value) == (
+        "Invalid infinite feed option: longpoll.  Must be set to continuous."
+    )
 
 
 def test_security_document(http_server: Server, db: CouchDatabase) -> None:

@@ -58,3 +58,20 @@ def test_result_access(db: CouchDatabase) -> None:
     assert refused.value.status_code == 103
     with pytest.raises(ResultException):
         iter(Result(db.all_docs, page_size=0))  # checked when iterating, as python-cloudant does
+
+
+def test_query_options_are_checked_when_it_runs(db: CouchDatabase) -> None:
+    query = Query(db, foo={"bar": "baz"})  # python-cloudant keeps any field until the call
+    assert query == {"foo": {"bar": "baz"}} and isinstance(query.result, QueryResult)
+    with pytest.raises(CloudantArgumentError) as caught:
+        query(selector={"a": 1})
+    assert str(caught.value) == "Invalid argument: foo"
+
+
+def test_a_json_index_takes_only_fields(db: CouchDatabase) -> None:
+    with pytest.raises(CloudantArgumentError) as caught:
+        Index(db, fields=["name", "age"], selector={}).create()
+    assert caught.value.status_code == 124
+    assert str(caught.value).endswith(
+        "A JSON index requires that only a 'fields' argument is provided."
+    )

@@ -12,18 +12,21 @@ each behaviour difference.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from settee.compat.cloudant.client import Cloudant, CouchDB
 
 __all__ = ["cloudant", "cloudant_bluemix", "cloudant_iam", "couchdb", "couchdb_admin_party"]
 
+_C = TypeVar("_C", bound=CouchDB)
+
 
 @contextlib.contextmanager
-def cloudant(user: str, passwd: str, **kwargs: Any) -> Iterator[Cloudant]:
-    """``with cloudant(user, pw, account=...) as client:`` connects, then disconnects."""
-    client = Cloudant(user, passwd, **kwargs)
+def _connected(make: Callable[[], _C]) -> Iterator[_C]:
+    """Build the client on entering the block (as python-cloudant does), connect it,
+    hand it out, and disconnect it however the block ends."""
+    client = make()
     client.connect()
     try:
         yield client
@@ -31,52 +34,40 @@ def cloudant(user: str, passwd: str, **kwargs: Any) -> Iterator[Cloudant]:
         client.disconnect()
 
 
-@contextlib.contextmanager
-def cloudant_iam(account_name: str | None, api_key: str, **kwargs: Any) -> Iterator[Cloudant]:
-    """``with cloudant_iam(account, api_key) as client:`` (IAM auth)."""
-    client = Cloudant.iam(account_name, api_key, **kwargs)
+def _cloudant(client: object) -> Cloudant:
     assert isinstance(client, Cloudant)
-    client.connect()
-    try:
-        yield client
-    finally:
-        client.disconnect()
+    return client
 
 
-@contextlib.contextmanager
+def cloudant(user: str, passwd: str, **kwargs: Any) -> contextlib.AbstractContextManager[Cloudant]:
+    """``with cloudant(user, pw, account=...) as client:`` connects, then disconnects."""
+    return _connected(lambda: Cloudant(user, passwd, **kwargs))
+
+
+def cloudant_iam(
+    account_name: str | None, api_key: str, **kwargs: Any
+) -> contextlib.AbstractContextManager[Cloudant]:
+    """``with cloudant_iam(account, api_key) as client:`` (IAM auth)."""
+    return _connected(lambda: _cloudant(Cloudant.iam(account_name, api_key, **kwargs)))
+
+
 def cloudant_bluemix(
     vcap_services: Mapping[str, Any] | str,
     instance_name: str | None = None,
     service_name: str | None = None,
     **kwargs: Any,
-) -> Iterator[Cloudant]:
+) -> contextlib.AbstractContextManager[Cloudant]:
     """``with cloudant_bluemix(os.environ["VCAP_SERVICES"]) as client:``."""
-    client = Cloudant.bluemix(vcap_services, instance_name, service_name, **kwargs)
-    assert isinstance(client, Cloudant)
-    client.connect()
-    try:
-        yield client
-    finally:
-        client.disconnect()
+    return _connected(
+        lambda: _cloudant(Cloudant.bluemix(vcap_services, instance_name, service_name, **kwargs))
+    )
 
 
-@contextlib.contextmanager
-def couchdb(user: str, passwd: str, **kwargs: Any) -> Iterator[CouchDB]:
+def couchdb(user: str, passwd: str, **kwargs: Any) -> contextlib.AbstractContextManager[CouchDB]:
     """``with couchdb(user, pw, url=...) as client:`` connects, then disconnects."""
-    client = CouchDB(user, passwd, **kwargs)
-    client.connect()
-    try:
-        yield client
-    finally:
-        client.disconnect()
+    return _connected(lambda: CouchDB(user, passwd, **kwargs))
 
 
-@contextlib.contextmanager
-def couchdb_admin_party(**kwargs: Any) -> Iterator[CouchDB]:
+def couchdb_admin_party(**kwargs: Any) -> contextlib.AbstractContextManager[CouchDB]:
     """``with couchdb_admin_party(url=...) as client:`` without credentials."""
-    client = CouchDB(None, None, True, **kwargs)
-    client.connect()
-    try:
-        yield client
-    finally:
-        client.disconnect()
+    return _connected(lambda: CouchDB(None, None, True, **kwargs))

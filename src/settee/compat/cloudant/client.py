@@ -16,9 +16,14 @@ from typing import Any
 
 from settee import client as native
 from settee import errors
+from settee._validate import is_valid_db_name
 from settee.cloudant import Cloudant as NativeCloudant
 from settee.compat.cloudant.database import CloudantDatabase, CouchDatabase
-from settee.compat.cloudant.error import CloudantClientException, CloudantFeedException
+from settee.compat.cloudant.error import (
+    CloudantClientException,
+    CloudantDatabaseException,
+    CloudantFeedException,
+)
 from settee.compat.cloudant.feed import Feed, InfiniteFeed
 from settee.http.session import AuthenticatedSession
 from settee.urls import split_credentials
@@ -129,8 +134,11 @@ class CouchDB(native.CouchDB, _Compat):
         self, dbname: str, partitioned: bool = False, **kwargs: Any
     ) -> CouchDatabase:
         """Create ``dbname`` and return its handle. ``throw_on_exists=True``:
-        ``CloudantClientException(412)`` when it exists."""
+        ``CloudantClientException(412)`` when it exists; ``CloudantDatabaseException(400)``
+        for a name CouchDB refuses."""
         throw = bool(kwargs.pop("throw_on_exists", False))
+        if isinstance(dbname, str) and not is_valid_db_name(dbname):
+            raise CloudantDatabaseException(400, dbname)  # CouchDB's 400, before the request
         try:
             db = super().create_database(
                 dbname, partitioned=partitioned, throw_on_exists=True, **kwargs

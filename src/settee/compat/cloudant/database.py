@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from settee import database as native
 from settee import errors
@@ -33,7 +34,7 @@ from settee.compat.cloudant.query import Query
 from settee.compat.cloudant.result import QueryResult, Result
 from settee.compat.cloudant.security_document import SecurityDocument
 from settee.compat.cloudant.view import View
-from settee.queries import ddoc_name
+from settee.queries import ViewOptions, ddoc_name
 
 if TYPE_CHECKING:
     from settee.client import Client
@@ -282,15 +283,25 @@ class CouchDatabase(native.Database, dict[str, Any]):
 
     def bulk_docs(self, docs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:  # type: ignore[override]
         """Write ``docs`` in one ``_bulk_docs``; return one result per document."""
-        encoder = getattr(self.client, "encoder", None)
-        bodies = [encode(dict(doc), encoder) if encoder else dict(doc) for doc in docs]
+        bodies = [encode(dict(doc), self.client_encoder) for doc in docs]
         result: list[dict[str, Any]] = self.backend.bulk_docs(self.database_name, bodies)
         return result
+
+    @property
+    def client_encoder(self) -> Any:
+        """The client's ``encoder`` (every JSON body and key goes through it)."""
+        return getattr(self.client, "encoder", None)
 
     # -- queries -------------------------------------------------------------------------------
     def all_docs(self, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
         """``_all_docs``' JSON (``rows``, ``total_rows``, ``offset``) for python-cloudant's
-        view options."""
+        view options; ``CloudantArgumentError(136)`` for keys the encoder cannot encode."""
+        for name in _JSON_KEYS:
+            if name in kwargs:
+                try:
+                    kwargs[name] = encode(kwargs[name], self.client_encoder)
+                except (TypeError, ValueError) as exc:
+                    raise CloudantArgumentError(136, name, exc) from exc
         answer: dict[str, Any] = native.Database.all_docs(self, raw_result=True, **_options(kwargs))
         return answer
 
@@ -437,7 +448,7 @@ class CouchDatabase(native.Database, dict[str, Any]):
         response = self._ddoc_request(
             "GET",
             ("_design", ddoc_name(ddoc_id), "_list", list_name, view_name),
-            params=_view_params(kwargs),
+            params=_view_params(kwargs, self.client_encoder),
             headers=_ANY,
         )
         return str(response.text)
@@ -463,19 +474,27 @@ class CouchDatabase(native.Database, dict[str, Any]):
         if doc_id is not None:
             segments = (*segments, doc_id)
             method = "PUT"
-        body = data if isinstance(data, (bytes, str)) or data is None else json.dumps(data)
+        headers = _ANY
+        body = data
+        if isinstance(data, Mapping):  # a form, as requests sends a dict (req.form)
+            body = urlencode(data)
+            headers = {**_ANY, "Content-Type": "application/x-www-form-urlencoded"}
+        elif not isinstance(data, (bytes, str)) and data is not None:
+            body = json.dumps(data, cls=self.client_encoder)
         response = self._ddoc_request(
-            method, segments, params=params or None, data=body, headers=_ANY
+            method, segments, params=params or None, data=body, headers=headers
         )
         return str(response.text)
 
     # -- revisions ---------------------------------------------------------------------------
     def missing_revisions(self, doc_id: str, *revisions: str) -> list[str]:
         """The revisions of ``doc_id`` among ``revisions`` the database lacks."""
+        encode({doc_id: list(revisions)}, self.client_encoder)  # python-cloudant's TypeError
         return native.Database.missing_revisions(self, doc_id, *revisions)
 
     def revisions_diff(self, doc_id: str, *revisions: str) -> dict[str, Any]:
         """``_revs_diff``' answer for ``doc_id``."""
+        encode({doc_id: list(revisions)}, self.client_encoder)  # python-cloudant's TypeError
         return native.Database.revisions_diff(self, doc_id, *revisions)
 
     def set_revision_limit(self, limit: int) -> dict[str, Any]:
@@ -492,11 +511,27 @@ class CouchDatabase(native.Database, dict[str, Any]):
         return InfiniteFeed(self, **kwargs)
 
 
-def _view_params(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: json.dumps(v) if k in ("key", "keys", "startkey", "endkey") else v
-        for k, v in kwargs.items()
-    }
+#: The view options a list function's view takes (settee's one table of them).
+_VIEW_OPTIONS = frozenset(ViewOptions.__annotations__) - {"page_size"}
+_JSON_KEYS = ("key", "keys", "startkey", "start_key", "endkey", "end_key")
+
+
+def _view_params(kwargs: dict[str, Any], encoder: Any) -> dict[str, Any]:
+    """Query parameters for a view's options: ``CloudantArgumentError(116)`` for an
+    unknown one, keys as JSON through ``encoder`` (``136`` when it cannot encode them)."""
+    params: dict[str, Any] = {}
+    for name, value in kwargs.items():
+        if name not in _VIEW_OPTIONS:
+            raise CloudantArgumentError(116, name)
+        if name in _JSON_KEYS:
+            try:
+                value = json.dumps(value, cls=encoder)
+            except (TypeError, ValueError) as exc:
+                raise CloudantArgumentError(136, name, exc) from exc
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        params[name] = value
+    return params
 
 
 class CloudantDatabase(CouchDatabase):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from settee._validate import validate_doc_id
 from settee.compat.cloudant.document import Document
 from settee.compat.cloudant.error import CloudantArgumentError, CloudantDesignDocumentException
 from settee.compat.cloudant.view import QueryIndexView, View
@@ -29,11 +30,17 @@ _NESTED = ("views", "indexes", "lists", "shows")
 
 class DesignDocument(Document):
     """``DesignDocument(database, document_id=None, partitioned=False)``; the id gets
-    ``_design/`` when it lacks it."""
+    ``_design/`` when it lacks it. As in python-cloudant the id is checked as given
+    first: one CouchDB reserves (``_index``, ``_design``) is ``CloudantArgumentError(137)``."""
 
     def __init__(
         self, database: CouchDatabase, document_id: str | None = None, partitioned: bool = False
     ) -> None:
+        if document_id:
+            try:
+                validate_doc_id(document_id)
+            except ValueError as exc:
+                raise CloudantArgumentError(137, document_id) from exc
         if document_id and not document_id.startswith("_design/"):
             document_id = f"_design/{document_id}"
         super().__init__(database, document_id)

@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from settee import document as native
 from settee import errors
-from settee.compat.cloudant.error import CloudantDocumentException
+from settee.compat.cloudant.error import CloudantArgumentError, CloudantDocumentException
 from settee.urls import doc_id_segments
 
 if TYPE_CHECKING:
@@ -29,11 +29,13 @@ __all__ = ["Document"]
 
 
 def encode(value: Any, encoder: Any) -> Any:
-    """``value`` as plain JSON values, through ``encoder`` (custom types become JSON)."""
+    """``value`` as plain JSON values, through ``encoder`` (custom types become JSON).
+    ``TypeError`` when ``encoder`` is not a ``json.JSONEncoder`` subclass, as
+    python-cloudant's ``json.dumps(..., cls=encoder)`` raises for every body it sends."""
+    if encoder is None or encoder is json.JSONEncoder:
+        return value
     if not (isinstance(encoder, type) and issubclass(encoder, json.JSONEncoder)):
-        return value
-    if encoder is json.JSONEncoder:
-        return value
+        raise TypeError(f"encoder must be a json.JSONEncoder subclass, not {encoder!r}")
     try:
         return json.loads(json.dumps(value, cls=encoder))
     except (TypeError, ValueError) as exc:
@@ -50,7 +52,10 @@ class Document(native.Document):
     def __init__(
         self, database: CouchDatabase, document_id: str | None = None, **kwargs: Any
     ) -> None:
-        super().__init__(database, document_id)
+        try:
+            super().__init__(database, document_id)
+        except ValueError as exc:
+            raise CloudantArgumentError(137, document_id) from exc
         self._document_id = document_id
         given = kwargs.pop("encoder", None)
         self.decoder: type[json.JSONDecoder] | None = kwargs.pop("decoder", None)
@@ -73,6 +78,17 @@ class Document(native.Document):
         if self.get("_id") is None:
             self["_id"] = self._document_id
         return super().document_url
+
+    def _require_id(self) -> str:
+        """The ``_id``; ``CloudantArgumentError(137)`` for one CouchDB reserves (``_all_docs``,
+        ``_design`` without a name...), before any request."""
+        docid = self.get("_id")
+        try:
+            return super()._require_id()
+        except ValueError as exc:
+            if docid is None:
+                raise
+            raise CloudantArgumentError(137, docid) from exc
 
     def json(self) -> str:
         """The document as JSON text, encoded with ``encoder``."""
@@ -191,9 +207,11 @@ class Document(native.Document):
 
     # -- with-block ---------------------------------------------------------------
     def __enter__(self) -> Document:
-        """Fetch the document (start empty when it does not exist); return it."""
-        with contextlib.suppress(errors.DocumentNotFound):
-            self.fetch()
+        """Fetch the document (start empty when it does not exist, or has no ``_id``
+        yet: the block may set one); return it."""
+        if self.get("_id") is not None:
+            with contextlib.suppress(errors.DocumentNotFound):
+                self.fetch()
         return self
 
     def __exit__(
@@ -206,6 +224,16 @@ class Document(native.Document):
             self.save()
 
     # -- attachments -------------------------------------------------------------
+    def _attachment_name(self, attachment: str) -> str:
+        """``attachment``, before any request: the document id is checked first (137),
+        then ``CloudantArgumentError(138)`` for a name CouchDB reserves (one starting
+        with ``_``)."""
+        if self.get("_id") is not None:
+            self._require_id()
+        if isinstance(attachment, str) and attachment.startswith("_"):
+            raise CloudantArgumentError(138, attachment)
+        return attachment
+
     def get_attachment(  # type: ignore[override]
         self,
         attachment: str,
@@ -214,10 +242,17 @@ class Document(native.Document):
         attachment_type: str | None = None,
     ) -> bytes | str | Any:
         """The attachment's content (``bytes``, ``str`` or JSON by ``attachment_type``
-        or its content type); written to ``write_to`` too when given."""
+        or its content type); also written to ``write_to`` when given (``str`` for a
+        text attachment, else ``bytes``), and returned all the same."""
         if attachment_type == "auto":
             attachment_type = None
-        return super().get_attachment(attachment, write_to, attachment_type)
+        content = super().get_attachment(self._attachment_name(attachment), None, attachment_type)
+        if write_to is not None:
+            if isinstance(content, (bytes, str)):
+                write_to.write(content)
+            else:
+                write_to.write(json.dumps(content))
+        return content
 
     def put_attachment(
         self,
@@ -227,7 +262,7 @@ class Document(native.Document):
         headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Add or replace an attachment, then fetch the document; return the answer."""
-        result = super().put_attachment(attachment, content_type, data)
+        result = super().put_attachment(self._attachment_name(attachment), content_type, data)
         self.fetch()
         return result
 
@@ -235,6 +270,6 @@ class Document(native.Document):
         self, attachment: str, headers: dict[str, str] | None = None
     ) -> dict[str, Any]:
         """Remove an attachment, then fetch the document; return the answer."""
-        result = super().delete_attachment(attachment)
+        result = super().delete_attachment(self._attachment_name(attachment))
         self.fetch()
         return result

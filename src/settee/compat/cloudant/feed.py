@@ -2,39 +2,110 @@
 
 ``Feed(db_or_client, raw_data=False, **options)`` follows a database's
 ``_changes`` or (given a client) the server's ``_db_updates``;
-:class:`InfiniteFeed` reconnects for ever from the last seq. Both run on
-settee's feeds (:mod:`settee.feeds.feed`): bodies parsed as they arrive,
-``stop()`` from any thread, ``last_seq``. python-cloudant's ``chunk_size``
-is accepted and ignored (settee reads rows as they arrive).
+:class:`InfiniteFeed` reconnects for ever. Both run on settee's feeds
+(:mod:`settee.feeds.feed`): bodies parsed as they arrive, ``stop()`` from any
+thread. As in python-cloudant, the options are checked when iteration starts
+(``CloudantArgumentError`` 116-121, before any request), options a ``_changes``
+feed does not know are query parameters for its ``filter`` function, raw rows
+are ``bytes`` (those of a normal or longpoll feed join into the response's
+JSON body, as python-cloudant's lines do), and ``last_seq`` is the server's
+``last_seq`` once a feed has ended by itself (None while it runs, after
+``stop()``, and for raw feeds).
+python-cloudant's ``chunk_size`` is accepted and ignored (rows are read as
+they arrive).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from settee.compat.cloudant.error import CloudantArgumentError
+from settee.cloudant import Cloudant as NativeCloudant
+from settee.compat.cloudant.error import CloudantArgumentError, CloudantFeedException
 from settee.feeds import feed as native
 
 __all__ = ["Feed", "InfiniteFeed"]
+
+_INT = (int, type(None))
+#: python-cloudant's documented option types; ``_changes`` passes any other
+#: option to its filter function, ``_db_updates`` refuses it.
+_UPDATES_TYPES: Mapping[str, tuple[type, ...]] = {
+    "feed": (str,),
+    "heartbeat": (bool,),
+    "timeout": _INT,
+    "since": (int, str),
+}
+_CHANGES_TYPES: Mapping[str, tuple[type, ...]] = {
+    **_UPDATES_TYPES,
+    "heartbeat": _INT,
+    "descending": (bool,),
+    "limit": _INT,
+    "conflicts": (bool,),
+    "doc_ids": (list,),
+    "filter": (str,),
+    "include_docs": (bool,),
+    "style": (str,),
+}
+#: settee's further ``_changes`` options, passed on as they are.
+_NATIVE_CHANGES = ("selector", "view", "seq_interval", "attachments", "att_encoding_info")
 
 
 def _is_database(source: object) -> bool:
     return hasattr(source, "database_name") and hasattr(source, "backend")
 
 
+def _check(name: str, value: Any, types: tuple[type, ...], feeds: tuple[str, ...]) -> None:
+    """python-cloudant's rule for one option: its type (117), no negative int (118), the
+    ``feed`` (119) and ``style`` (120) values."""
+    if not isinstance(value, types) or (isinstance(value, bool) and int in types):
+        raise CloudantArgumentError(117, name, types)
+    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+        raise CloudantArgumentError(118, name, value)
+    if name == "feed" and value not in feeds:
+        raise CloudantArgumentError(119, value, feeds)
+    if name == "style" and value not in ("main_only", "all_docs"):
+        raise CloudantArgumentError(120, value)
+
+
 class Feed:
     """``Feed(source, raw_data=False, **options)``: ``source`` a database or client;
     ``options`` CouchDB's feed options (``feed``, ``since``, ``include_docs``,
-    ``heartbeat``, ``timeout``, ``filter``, ``limit``, ``descending``, ``style``...)."""
+    ``heartbeat``, ``timeout``, ``filter``, ``limit``, ``descending``, ``style``...),
+    checked when iteration starts."""
 
     def __init__(self, source: Any, raw_data: bool = False, **options: Any) -> None:
         self._source = source
         self._raw_data = raw_data
         options.pop("chunk_size", None)
         self._options = options
-        self._feed: native.Feed[Any] | native.InfiniteFeed[Any] = self._open(options)
+        self._feed: native.Feed[Any] | native.InfiniteFeed[Any] | None = None
         self._rows: Iterator[Any] | None = None
+        self._stopped = False
+        self._last_seq: Any = None
+
+    def _native_options(self) -> dict[str, Any]:
+        """The options for settee's feed, after python-cloudant's checks."""
+        changes = _is_database(self._source)
+        types = _CHANGES_TYPES if changes else _UPDATES_TYPES
+        feeds: tuple[str, ...] = ("normal", "longpoll", "continuous")
+        if not changes and not isinstance(self._source, NativeCloudant):
+            feeds = ("longpoll", "continuous")  # CouchDB's _db_updates has no normal feed
+        given: dict[str, Any] = {}
+        query: dict[str, Any] = {}
+        for name, value in self._options.items():
+            if name in types:
+                _check(name, value, types[name], feeds)
+                given[name] = value
+            elif changes and name in _NATIVE_CHANGES:
+                given[name] = value
+            elif changes:
+                query[name] = value
+            else:
+                raise CloudantArgumentError(116, name)
+        if query:
+            given["query_params"] = query
+        return given
 
     def _open(self, options: dict[str, Any]) -> native.Feed[Any] | native.InfiniteFeed[Any]:
         try:
@@ -42,24 +113,56 @@ class Feed:
                 return native.changes_feed(self._source, raw_data=self._raw_data, **options)
             return native.db_updates_feed(self._source, raw_data=self._raw_data, **options)
         except (TypeError, ValueError) as exc:
-            raise CloudantArgumentError(116, exc) from exc
+            raise CloudantArgumentError(105, exc) from exc
 
     @property
     def last_seq(self) -> Any:
-        """The last seq handed out (then the server's ``last_seq``)."""
-        return self._feed.last_seq
+        """The server's ``last_seq`` once the feed ended by itself; else None."""
+        return self._last_seq
 
     def stop(self) -> None:
         """End the feed (from any thread); iteration stops."""
-        self._feed.stop()
+        self._stopped = True
+        if self._feed is not None:
+            self._feed.stop()
 
     def __iter__(self) -> Feed:
         return self
 
     def __next__(self) -> Any:
         if self._rows is None:
-            self._rows = iter(self._feed)
+            if self._stopped:
+                raise StopIteration
+            self._feed = self._open(self._native_options())
+            self._rows = self._generate(self._feed)
         return next(self._rows)
+
+    def _whole_body(self) -> bool:
+        """Whether raw rows are the lines of one JSON body (a normal or longpoll feed)."""
+        return self._raw_data and self._options.get("feed", "normal") != "continuous"
+
+    def _generate(self, feed: native.Feed[Any] | native.InfiniteFeed[Any]) -> Iterator[Any]:
+        """The rows; raw ones as ``bytes``. A raw normal/longpoll feed is framed as
+        python-cloudant hands it out: its pieces join into the response's JSON body."""
+        body = self._whole_body()
+        opening = b'{"results":['
+        for row in feed:
+            if isinstance(row, str):
+                row = row.encode("utf-8")
+                if body:
+                    row, opening = opening + row, b","
+            yield row
+        if self._stopped:
+            return
+        if not self._raw_data:
+            self._last_seq = feed.last_seq
+        elif body:
+            tail: dict[str, Any] = {"last_seq": feed.last_seq}
+            pending = getattr(feed, "pending", None)
+            if pending is not None:
+                tail["pending"] = pending
+            start = opening if opening != b"," else b""
+            yield start + b"]," + json.dumps(tail, separators=(",", ":")).encode()[1:]
 
     def next(self) -> Any:
         """The next row (python 2 spelling of ``__next__``)."""
@@ -68,13 +171,25 @@ class Feed:
 
 class InfiniteFeed(Feed):
     """``InfiniteFeed(source, **options)``: a continuous feed that reconnects for ever.
-    ``CloudantArgumentError(121)`` for another ``feed`` than ``continuous``."""
+    When iteration starts: ``CloudantArgumentError(121)`` for another ``feed`` than
+    ``continuous``; ``CloudantFeedException(101)`` for a CouchDB client's
+    ``_db_updates`` (python-cloudant follows only Cloudant's for ever)."""
 
     def __init__(self, source: Any, **options: Any) -> None:
-        feed = options.get("feed", "continuous")
+        super().__init__(source, raw_data=bool(options.pop("raw_data", False)), **options)
+
+    def _whole_body(self) -> bool:
+        return False  # always continuous: one line a row
+
+    def _native_options(self) -> dict[str, Any]:
+        feed = self._options.get("feed", "continuous")
         if feed != "continuous":
             raise CloudantArgumentError(121, feed)
-        super().__init__(source, raw_data=bool(options.pop("raw_data", False)), **options)
+        if not _is_database(self._source) and not isinstance(self._source, NativeCloudant):
+            raise CloudantFeedException(101)
+        options = super()._native_options()
+        options.pop("feed", None)
+        return options
 
     def _open(self, options: dict[str, Any]) -> native.Feed[Any] | native.InfiniteFeed[Any]:
         try:
@@ -84,4 +199,4 @@ class InfiniteFeed(Feed):
                 )
             return native.infinite_db_updates_feed(self._source, raw_data=self._raw_data, **options)
         except (TypeError, ValueError) as exc:
-            raise CloudantArgumentError(116, exc) from exc
+            raise CloudantArgumentError(105, exc) from exc

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from settee.compat.cloudant.document import encode
 from settee.compat.cloudant.error import CloudantArgumentError, CloudantIndexException
 from settee.queries import ddoc_name
 
@@ -82,10 +83,11 @@ class Index:
         return index
 
     def _def_check(self) -> None:
-        if self._def != {}:
-            for key in self._def:
-                if key not in ("fields", "partial_filter_selector"):
-                    raise CloudantArgumentError(127, key)
+        """A JSON index takes ``fields`` (and CouchDB's ``partial_filter_selector``):
+        ``CloudantArgumentError(124)`` naming any other argument."""
+        extra = [key for key in self._def if key not in ("fields", "partial_filter_selector")]
+        if extra:
+            raise CloudantArgumentError(124, extra)
 
     def create(self) -> None:
         """Create the index; ``design_document_id`` and ``name`` are set from the answer."""
@@ -101,6 +103,7 @@ class Index:
             payload["name"] = self._name
         if self._partitioned is not None:
             payload["partitioned"] = bool(self._partitioned)
+        payload = encode(payload, getattr(self._database.client, "encoder", None))
         answer = self._database.backend.create_index(self._database.database_name, payload)
         self._ddoc_id = str(answer["id"])
         self._name = str(answer["name"])

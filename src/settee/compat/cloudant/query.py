@@ -54,7 +54,7 @@ class Query(dict[str, Any]):
         super().__init__()
         self._database = database
         self._partition_key: str | None = kwargs.pop("partition_key", None)
-        self.update(_check(kwargs))
+        self.update(kwargs)  # checked when the query runs, as python-cloudant does
         self.result = QueryResult(self)
 
     @property
@@ -68,7 +68,7 @@ class Query(dict[str, Any]):
     def __call__(self, **kwargs: Any) -> dict[str, Any]:
         """Run the query once (``kwargs`` override its fields); return ``_find``'s JSON.
         ``CloudantArgumentError(131)`` without a selector."""
-        body = {**self, **_check(dict(kwargs))}
+        body = _check({**self, **kwargs})
         partition = body.pop("partition_key", self._partition_key)
         body = {k: v for k, v in body.items() if v is not None}
         if not body.get("selector"):
