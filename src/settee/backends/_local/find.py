@@ -13,7 +13,7 @@ from typing import Any
 
 from settee.backends._local import jsonindex
 from settee.backends._local.mango import compile_selector, parse_sort, project
-from settee.backends._local.reads import winner_docs
+from settee.backends._local.reads import render, winner_docs
 from settee.backends._local.state import EngineState, check_partition, open_db
 from settee.backends._local.storage import DbMeta, DocInfo, Txn
 from settee.backends._local.util import PAGE, dumps, flag, number, partition_bounds
@@ -22,6 +22,8 @@ from settee.errors import BadRequest
 __all__ = ["explain", "find"]
 
 _NO_INDEX_WARNING = "No matching index found, create an index to optimize query time."
+_PLAIN: Mapping[str, bool] = {}
+_NOTHING: tuple[DocInfo | None, str | None] = (None, None)
 
 
 def find(
@@ -274,16 +276,16 @@ def _index_page(
         )
         keys += len(rows)
         wanted = [row for row in rows if prefix is None or row[1].startswith(prefix)]
-        infos = txn.load_docs(meta, [docid for _, docid in wanted])
-        docs = winner_docs(txn, meta, list(infos.values()), {})
+        found = txn.load_winners(meta, [docid for _, docid in wanted])
         for key, docid in wanted:
             if stop is not None and len(results) >= stop:
                 break
-            info = infos.get(docid)
+            info, text = found.get(docid, _NOTHING)
             if info is None or info.deleted:
                 continue
             examined += 1
-            doc = _accept(info, docs.get(docid), request, match)
+            doc = render(info, info.winner, text, _PLAIN) if text is not None else None
+            doc = _accept(info, doc, request, match)
             if doc is not None:
                 results.append(([key.hex(), docid], doc))
         if len(rows) < PAGE:

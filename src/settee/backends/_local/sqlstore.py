@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -33,7 +34,16 @@ from typing import Any
 from urllib.parse import quote
 
 from settee._validate import check_number
-from settee.backends._local.storage import BodyKey, DbMeta, DocInfo, IndexRow, Txn, blob_refs
+from settee.backends._local.revtree import RevTree
+from settee.backends._local.storage import (
+    BodyKey,
+    DbMeta,
+    DocInfo,
+    IndexRow,
+    Txn,
+    Winner,
+    blob_refs,
+)
 from settee.errors import Forbidden, ServerError
 
 __all__ = ["SQLiteStorage"]
@@ -128,6 +138,32 @@ def _info(row: Sequence[Any]) -> DocInfo:
 
 
 _DOC_COLUMNS = "id, seq, deleted, winner, tree"
+# A record and its winner's body: the revs row found by primary key from the docs row.
+_WINNER_SELECT = (
+    "SELECT d.id, d.seq, d.deleted, d.winner, d.tree, r.body FROM docs d "
+    "LEFT JOIN revs r ON r.dbid = d.dbid AND r.id = d.id AND r.rev = d.winner"
+)
+_READ_WINNER = _WINNER_SELECT + " WHERE d.dbid = (SELECT dbid FROM dbs WHERE name = ?) AND d.id = ?"
+
+
+# A revision id as make_rev makes them: nothing in it that JSON would escape.
+_PLAIN_REV = re.compile(r"[0-9]+-[0-9a-f]+")
+
+
+def _tree_text(tree: RevTree) -> str:
+    """``tree.to_json()`` as compact JSON; a new document's one-node tree without the encoder."""
+    if len(tree.nodes) == 1:
+        ((rev, (parent, deleted)),) = tree.nodes.items()
+        if parent is None and _PLAIN_REV.fullmatch(rev):
+            return f'[["{rev}",null,{"true" if deleted else "false"}]]'
+    return _ENCODER.encode(tree.to_json())
+
+
+def _winner(row: Sequence[Any]) -> Winner:
+    docid, seq, deleted, winner, tree, body = row
+    return DocInfo.lazy(docid, seq, tree, winner, bool(deleted)), body
+
+
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
@@ -206,16 +242,28 @@ class _SQLTxn:
                 out[(docid, rev)] = row[0]
         return out
 
+    def load_winners(self, meta: DbMeta, ids: Sequence[str]) -> dict[str, Winner]:
+        out: dict[str, Winner] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                f"{_WINNER_SELECT} WHERE d.dbid = ? AND d.id IN ({marks})",
+                (meta.handle, *chunk),
+            ):
+                out[row[0]] = _winner(row)
+        return out
+
     def save(
         self,
         meta: DbMeta,
         infos: Sequence[DocInfo],
         bodies: Sequence[tuple[str, str, str]],
         dropped: Sequence[BodyKey],
-        previous: Mapping[str, DocInfo] | None = None,
+        previous: Mapping[str, DocInfo | None] | None = None,
     ) -> None:
         dbid = meta.handle
-        known = dict(previous or {})
+        known: dict[str, DocInfo | None] = dict(previous or {})
         unknown = [info.id for info in infos if info.id not in known]
         if unknown:
             known.update(self.load_docs(meta, unknown))
@@ -240,7 +288,7 @@ class _SQLTxn:
                     info.seq,
                     int(info.deleted),
                     info.winner,
-                    _ENCODER.encode(info.tree.to_json()),
+                    _tree_text(info.tree),
                 )
                 for info in infos
             ),
@@ -294,6 +342,27 @@ class _SQLTxn:
             (meta.handle, *args, limit),
         )
         return [_info(row) for row in rows]
+
+    def scan_winners(
+        self,
+        meta: DbMeta,
+        lo: str | None,
+        lo_incl: bool,
+        hi: str | None,
+        hi_incl: bool,
+        *,
+        descending: bool,
+        limit: int,
+    ) -> list[tuple[str, str]]:
+        where, args = self._range(lo, lo_incl, hi, hi_incl)
+        order = "DESC" if descending else "ASC"
+        cursor = self.conn.execute(
+            f"SELECT id, winner FROM docs WHERE dbid = ?{where} AND deleted = 0 "
+            f"ORDER BY id {order} LIMIT ?",
+            (meta.handle, *args, limit),
+        )
+        rows: list[tuple[str, str]] = cursor.fetchall()
+        return rows
 
     def count_ids(
         self, meta: DbMeta, lo: str | None, lo_incl: bool, hi: str | None, hi_incl: bool
@@ -600,6 +669,12 @@ class SQLiteStorage:
                 raise
             conn.execute("COMMIT")
         self.wake()
+
+    def read_winner(self, db: str, docid: str) -> Winner | None:
+        # One statement outside any transaction: SQLite reads it from one snapshot.
+        with self._connection() as conn:
+            row = conn.execute(_READ_WINNER, (db, docid)).fetchone()
+        return None if row is None else _winner(row)
 
     def current_seq(self, db: str) -> int | None:
         """``db``'s update_seq as committed now, or None if it does not exist."""

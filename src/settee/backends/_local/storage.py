@@ -42,6 +42,7 @@ __all__ = [
     "MemoryStorage",
     "Storage",
     "Txn",
+    "Winner",
     "blob_refs",
 ]
 
@@ -128,6 +129,9 @@ class DbMeta:
 #: One row of a json index: the encoded key and the document id.
 IndexRow = tuple[bytes, str]
 
+#: A document's record and the JSON text of its winning revision (None if not stored).
+Winner = tuple[DocInfo, str | None]
+
 
 class Txn(Protocol):
     """The operations the engine runs inside one transaction."""
@@ -148,17 +152,22 @@ class Txn(Protocol):
 
     def load_bodies(self, meta: DbMeta, keys: Sequence[BodyKey]) -> dict[BodyKey, str]: ...
 
+    def load_winners(self, meta: DbMeta, ids: Sequence[str]) -> dict[str, Winner]:
+        """``{id: (record, body of its winning revision or None)}`` for the ``ids`` that
+        exist: :meth:`load_docs` and :meth:`load_bodies` of the winners in one read."""
+        ...
+
     def save(
         self,
         meta: DbMeta,
         infos: Sequence[DocInfo],
         bodies: Sequence[tuple[str, str, str]],
         dropped: Sequence[BodyKey],
-        previous: Mapping[str, DocInfo] | None = None,
+        previous: Mapping[str, DocInfo | None] | None = None,
     ) -> None:
         """Store ``infos`` (seqs assigned) and ``bodies``, forget ``dropped``, keep update_seq
         and the document counts. ``previous`` holds what the transaction read of those
-        documents before (a storage looks up what it lacks)."""
+        documents before, None for an id it found absent (a storage looks up what it lacks)."""
         ...
 
     def scan_ids(
@@ -174,6 +183,21 @@ class Txn(Protocol):
         include_deleted: bool,
     ) -> list[DocInfo]:
         """Documents with ids in the range, in raw id order (reversed when descending)."""
+        ...
+
+    def scan_winners(
+        self,
+        meta: DbMeta,
+        lo: str | None,
+        lo_incl: bool,
+        hi: str | None,
+        hi_incl: bool,
+        *,
+        descending: bool,
+        limit: int,
+    ) -> list[tuple[str, str]]:
+        """``(id, winning revision)`` of the live documents with ids in the range, as
+        :meth:`scan_ids` gives them, without reading their revision trees."""
         ...
 
     def count_ids(
@@ -257,6 +281,12 @@ class Storage(Protocol):
 
     def wake(self) -> None:
         """Make every :meth:`wait` in this process re-check its condition now."""
+        ...
+
+    def read_winner(self, db: str, docid: str) -> Winner | None:
+        """``docid``'s record and winning body in database ``db``, read in one snapshot
+        (on SQLite one statement, no transaction around it); None when the database or
+        the document does not exist (the caller finds out which the ordinary way)."""
         ...
 
     def reclaim(self) -> None:
@@ -383,13 +413,22 @@ class _MemTxn:
                 out[(docid, rev)] = body
         return out
 
+    def load_winners(self, meta: DbMeta, ids: Sequence[str]) -> dict[str, Winner]:
+        db: _MemDb = meta.handle
+        out: dict[str, Winner] = {}
+        for docid in ids:
+            info = db.docs.get(docid)
+            if info is not None:
+                out[docid] = (info, db.bodies.get(docid, {}).get(info.winner))
+        return out
+
     def save(
         self,
         meta: DbMeta,
         infos: Sequence[DocInfo],
         bodies: Sequence[tuple[str, str, str]],
         dropped: Sequence[BodyKey],
-        previous: Mapping[str, DocInfo] | None = None,
+        previous: Mapping[str, DocInfo | None] | None = None,
     ) -> None:
         db: _MemDb = meta.handle
         for docid, rev, body in bodies:
@@ -446,6 +485,36 @@ class _MemTxn:
                 if len(out) >= limit:
                     break
         return out
+
+    def scan_winners(
+        self,
+        meta: DbMeta,
+        lo: str | None,
+        lo_incl: bool,
+        hi: str | None,
+        hi_incl: bool,
+        *,
+        descending: bool,
+        limit: int,
+    ) -> list[tuple[str, str]]:
+        db: _MemDb = meta.handle
+        ids = db.sorted_ids
+        docs = db.docs
+        start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
+        if meta.del_count == 0:
+            # Nothing to skip: slice the window at once.
+            if descending:
+                window = ids[max(start, end - limit) : end][::-1]
+            else:
+                window = ids[start : min(end, start + limit)]
+            return [(docid, docs[docid].winner) for docid in window]
+        return [
+            (info.id, info.winner)
+            for info in self.scan_ids(
+                meta, lo, lo_incl, hi, hi_incl, descending=descending, limit=limit,
+                include_deleted=False,
+            )
+        ]  # fmt: skip
 
     def count_ids(
         self, meta: DbMeta, lo: str | None, lo_incl: bool, hi: str | None, hi_incl: bool
@@ -599,6 +668,14 @@ class MemoryStorage:
     def wake(self) -> None:
         with self._cond:
             self._cond.notify_all()
+
+    def read_winner(self, db: str, docid: str) -> Winner | None:
+        with self._lock:
+            record = self.dbs.get(db)
+            info = record.docs.get(docid) if record is not None else None
+            if record is None or info is None:
+                return None
+            return info, record.bodies.get(docid, {}).get(info.winner)
 
     def reclaim(self) -> None:
         pass  # freed bodies are garbage-collected
