@@ -624,24 +624,31 @@ class SQLiteStorage:
             raise
         return conn
 
+    def _checkout(self) -> sqlite3.Connection:
+        """A connection from the pool (a new one if none is free); give it back with
+        :meth:`_checkin`. sqlite3 errors are the caller's to translate."""
+        with self._pool_lock:
+            if self._closed:
+                raise ServerError(f"the SQLite store {self.path} is closed", error="closed")
+            conn = self._free.pop() if self._free else None
+        return self._open() if conn is None else conn
+
+    def _checkin(self, conn: sqlite3.Connection) -> None:
+        with self._pool_lock:
+            if self._closed:
+                conn.close()
+            else:
+                self._free.append(conn)
+
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         """A pooled connection for the duration of the block (sqlite3 errors translated)."""
         with self._translate():
-            with self._pool_lock:
-                if self._closed:
-                    raise ServerError(f"the SQLite store {self.path} is closed", error="closed")
-                conn = self._free.pop() if self._free else None
-            if conn is None:
-                conn = self._open()
+            conn = self._checkout()
             try:
                 yield conn
             finally:
-                with self._pool_lock:
-                    if self._closed:
-                        conn.close()
-                    else:
-                        self._free.append(conn)
+                self._checkin(conn)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Txn]:
@@ -671,9 +678,16 @@ class SQLiteStorage:
         self.wake()
 
     def read_winner(self, db: str, docid: str) -> Winner | None:
-        # One statement outside any transaction: SQLite reads it from one snapshot.
-        with self._connection() as conn:
-            row = conn.execute(_READ_WINNER, (db, docid)).fetchone()
+        # One statement outside any transaction: SQLite reads it from one snapshot. The
+        # pool is used inline (no context managers): this is every plain document read.
+        try:
+            conn = self._checkout()
+            try:
+                row = conn.execute(_READ_WINNER, (db, docid)).fetchone()
+            finally:
+                self._checkin(conn)
+        except sqlite3.Error as exc:
+            raise ServerError(f"SQLite error on {self.path}: {exc}", error="sqlite_error") from exc
         return None if row is None else _winner(row)
 
     def current_seq(self, db: str) -> int | None:

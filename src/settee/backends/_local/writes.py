@@ -265,10 +265,14 @@ def _create(
 ) -> dict[str, Any]:
     """The first revision of a new id: a one-node tree, its own winner, nothing to stem."""
     docid: str = doc["_id"]
-    atts = decode_attachments(doc, lambda: None, 1, keep_revpos=False, stored=stored)
+    atts = (
+        decode_attachments(doc, lambda: None, 1, keep_revpos=False, stored=stored)
+        if "_attachments" in doc or stored
+        else {}
+    )
     body = _body(doc)
     text = dumps(body)
-    new_rev = make_rev(None, text, deleted, [a["digest"] for a in atts.values()])
+    new_rev = make_rev(None, text, deleted, [a["digest"] for a in atts.values()] if atts else ())
     if atts:
         body["_attachments"] = atts
         text = dumps(body)
