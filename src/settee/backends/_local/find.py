@@ -23,7 +23,6 @@ __all__ = ["explain", "find"]
 
 _NO_INDEX_WARNING = "No matching index found, create an index to optimize query time."
 _PLAIN: Mapping[str, bool] = {}
-_NOTHING: tuple[DocInfo | None, str | None] = (None, None)
 
 
 def find(
@@ -205,6 +204,7 @@ def _id_page(
     results: list[tuple[Any, dict[str, Any]]] = []
     examined = keys = 0
     while stop is None or len(results) < stop:
+        want = PAGE if stop is None else min(PAGE, stop - len(results))
         infos = txn.scan_ids(
             meta,
             lo,
@@ -212,7 +212,7 @@ def _id_page(
             hi,
             hi_incl,
             descending=chosen.descending,
-            limit=PAGE,
+            limit=want,
             include_deleted=False,
         )
         keys += len(infos)
@@ -225,7 +225,7 @@ def _id_page(
             doc = _accept(info, docs.get(info.id), request, match)
             if doc is not None:
                 results.append((info.id, doc))
-        if len(infos) < PAGE:
+        if len(infos) < want:
             break
         if chosen.descending:
             hi, hi_incl = infos[-1].id, False
@@ -265,32 +265,35 @@ def _index_page(
     results: list[tuple[Any, dict[str, Any]]] = []
     examined = keys = 0
     while stop is None or len(results) < stop:
-        rows = txn.index_scan(
+        # No more rows than the page still needs (the selector may refuse some: then
+        # the loop reads on), so a page of 1,001 does not load 2,000 documents.
+        want = PAGE if stop is None else min(PAGE, stop - len(results))
+        rows = txn.index_winners(
             meta,
             chosen.index.key,
             chosen.lo,
             chosen.hi,
             descending=chosen.descending,
-            limit=PAGE,
+            limit=want,
             after=position,
         )
         keys += len(rows)
-        wanted = [row for row in rows if prefix is None or row[1].startswith(prefix)]
-        found = txn.load_winners(meta, [docid for _, docid in wanted])
-        for key, docid in wanted:
+        for (key, docid), found in rows:
             if stop is not None and len(results) >= stop:
                 break
-            info, text = found.get(docid, _NOTHING)
-            if info is None or info.deleted:
+            if found is None or (prefix is not None and not docid.startswith(prefix)):
+                continue
+            info, text = found
+            if info.deleted:
                 continue
             examined += 1
             doc = render(info, info.winner, text, _PLAIN) if text is not None else None
             doc = _accept(info, doc, request, match)
             if doc is not None:
                 results.append(([key.hex(), docid], doc))
-        if len(rows) < PAGE:
+        if len(rows) < want:
             break
-        position = rows[-1]
+        position = rows[-1][0]
     page = results[request.skip :]
     return (page if request.limit is None else page[: request.limit]), examined, keys
 

@@ -482,6 +482,35 @@ class _SQLTxn:
         )
         return [(bytes(key), docid) for key, docid in rows]
 
+    def index_winners(
+        self,
+        meta: DbMeta,
+        name: str,
+        lo: bytes,
+        hi: bytes,
+        *,
+        descending: bool,
+        limit: int,
+        after: IndexRow | None,
+    ) -> list[tuple[IndexRow, Winner | None]]:
+        where = ""
+        args: list[Any] = [meta.handle, name, lo, hi]
+        if after is not None:
+            where = " AND (m.key, m.id) < (?, ?)" if descending else " AND (m.key, m.id) > (?, ?)"
+            args.extend(after)
+        order = "DESC" if descending else "ASC"
+        rows = self.conn.execute(
+            "SELECT m.key, d.id, d.seq, d.deleted, d.winner, d.tree, r.body, m.id "
+            "FROM mango_rows m LEFT JOIN docs d ON d.dbid = m.dbid AND d.id = m.id "
+            "LEFT JOIN revs r ON r.dbid = d.dbid AND r.id = d.id AND r.rev = d.winner "
+            "WHERE m.dbid = ? AND m.name = ? AND m.key >= ? AND m.key <= ?"
+            f"{where} ORDER BY m.key {order}, m.id {order} LIMIT ?",
+            (*args, limit),
+        )
+        return [
+            ((bytes(row[0]), row[7]), None if row[1] is None else _winner(row[1:7])) for row in rows
+        ]
+
     # -- local documents -----------------------------------------------------
     def get_local(self, meta: DbMeta, docid: str) -> tuple[str, str] | None:
         row = self.conn.execute(

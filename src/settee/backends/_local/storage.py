@@ -266,6 +266,21 @@ class Txn(Protocol):
         descending), strictly after ``after`` in that order when given."""
         ...
 
+    def index_winners(
+        self,
+        meta: DbMeta,
+        name: str,
+        lo: bytes,
+        hi: bytes,
+        *,
+        descending: bool,
+        limit: int,
+        after: IndexRow | None,
+    ) -> list[tuple[IndexRow, Winner | None]]:
+        """:meth:`index_scan`'s rows, each with its document's record and winning body
+        (:meth:`load_winners`; None if the document is gone), in one read."""
+        ...
+
 
 class Storage(Protocol):
     """Transactions plus a way to wait for changes."""
@@ -590,6 +605,21 @@ class _MemTxn:
         if descending:
             return rows[max(start, end - limit) : end][::-1]
         return rows[start : min(end, start + limit)]
+
+    def index_winners(
+        self,
+        meta: DbMeta,
+        name: str,
+        lo: bytes,
+        hi: bytes,
+        *,
+        descending: bool,
+        limit: int,
+        after: IndexRow | None,
+    ) -> list[tuple[IndexRow, Winner | None]]:
+        rows = self.index_scan(meta, name, lo, hi, descending=descending, limit=limit, after=after)
+        found = self.load_winners(meta, [docid for _, docid in rows])
+        return [(row, found.get(row[1])) for row in rows]
 
     def get_local(self, meta: DbMeta, docid: str) -> tuple[str, str] | None:
         local: dict[str, tuple[str, str]] = meta.handle.local
