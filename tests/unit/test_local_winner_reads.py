@@ -2,12 +2,14 @@
 (id, winner) listing, and the one-statement document read, on memory and SQLite alike.
 
 Each agrees with the general reads (``load_docs`` + ``load_bodies``, ``scan_ids``)
-on live, deleted, conflicted and missing documents.
+on live, deleted, conflicted and missing documents. And the memory store's merges of
+sorted batches (json index rows, ids) give what a full sort gives.
 """
 
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pytest
 
 from settee.backends._local.sqlstore import SQLiteStorage
 from settee.backends._local.state import EngineState
-from settee.backends._local.storage import MemoryStorage, Storage
+from settee.backends._local.storage import MemoryStorage, Storage, _merged, _without
 from settee.backends._local.writes import bulk_docs
 
 DB = "db"
@@ -99,3 +101,18 @@ def test_read_winner_is_the_record_and_body_or_none(state: EngineState) -> None:
     assert deleted is not None and deleted[0].deleted
     assert state.storage.read_winner(DB, "nope") is None
     assert state.storage.read_winner("no_such_db", "d0") is None
+
+
+def test_memory_sorted_merges_equal_a_full_sort() -> None:
+    rng = random.Random(7)
+    for size, extra in ((0, 70), (200, 70), (5000, 300), (300, 5000)):
+        items = sorted(
+            {(bytes([rng.randrange(256)]) * 3, f"d{rng.randrange(10**6)}") for _ in range(size)}
+        )
+        new = sorted(
+            {(bytes([rng.randrange(256)]) * 3, f"n{rng.randrange(10**6)}") for _ in range(extra)}
+        )
+        assert _merged(list(items), list(new)) == sorted(items + new)
+        doomed = sorted(rng.sample(items, len(items) // 3) + new[:5])  # some not present
+        assert _without(list(items), doomed) == [i for i in items if i not in set(doomed)]
+    assert _merged([("a", "1")], [("b", "2")]) == [("a", "1"), ("b", "2")]  # appended at the end

@@ -332,6 +332,36 @@ def _row_key(row: IndexRow) -> bytes:
     return row[0]
 
 
+def _merged(items: list[Any], new: list[Any]) -> list[Any]:
+    """Sorted ``items`` with sorted ``new`` merged in: a binary search per new item and
+    slices copied between them. (``extend`` + ``sort`` compares every item just to find
+    the sorted run, which made loading in batches quadratic.)"""
+    if not items or new[0] > items[-1]:
+        return items + new
+    out: list[Any] = []
+    start = 0
+    for item in new:
+        at = bisect.bisect_left(items, item, start)
+        out += items[start:at]
+        out.append(item)
+        start = at
+    out += items[start:]
+    return out
+
+
+def _without(items: list[Any], doomed: list[Any]) -> list[Any]:
+    """Sorted ``items`` less the sorted ``doomed`` ones that are there (as :func:`_merged`)."""
+    out: list[Any] = []
+    start = 0
+    for item in doomed:
+        at = bisect.bisect_left(items, item, start)
+        if at < len(items) and items[at] == item:
+            out += items[start:at]
+            start = at + 1
+    out += items[start:]
+    return out
+
+
 class _MemIndex:
     """One json index in memory: rows sorted by (key, id), and each id's key."""
 
@@ -345,12 +375,11 @@ class _MemIndex:
     def update(self, removed: Sequence[str], added: Sequence[IndexRow]) -> None:
         gone = [(self.keys.pop(docid), docid) for docid in removed if docid in self.keys]
         if len(gone) + len(added) > 64:
-            # A big batch: one merge (timsort finds the two sorted runs) beats many inserts.
+            # A big batch: one pass of copying beats many inserts (each a memmove).
             if gone:
-                dead = {docid for _, docid in gone}
-                self.rows = [row for row in self.rows if row[1] not in dead]
-            self.rows.extend(added)
-            self.rows.sort()
+                self.rows = _without(self.rows, sorted(gone))
+            if added:
+                self.rows = _merged(self.rows, sorted(added))
         else:
             for row in gone:
                 index = bisect.bisect_left(self.rows, row)
@@ -458,8 +487,7 @@ class _MemTxn:
         elif not ids or new_ids[0] > ids[-1]:
             ids.extend(new_ids)
         else:
-            ids.extend(new_ids)
-            ids.sort()  # two sorted runs: timsort merges them in linear time
+            db.sorted_ids = _merged(ids, new_ids)
         for info in infos:
             old = db.docs.get(info.id)
             if old is not None:
