@@ -203,8 +203,10 @@ def _id_page(
     stop = request.wanted
     results: list[tuple[Any, dict[str, Any]]] = []
     examined = keys = 0
+    first = True
     while stop is None or len(results) < stop:
-        want = PAGE if stop is None else min(PAGE, stop - len(results))
+        want = PAGE if stop is None or not first else min(PAGE, stop - len(results))
+        first = False
         infos = txn.scan_ids(
             meta,
             lo,
@@ -264,10 +266,13 @@ def _index_page(
     stop = request.wanted
     results: list[tuple[Any, dict[str, Any]]] = []
     examined = keys = 0
+    first = True
     while stop is None or len(results) < stop:
-        # No more rows than the page still needs (the selector may refuse some: then
-        # the loop reads on), so a page of 1,001 does not load 2,000 documents.
-        want = PAGE if stop is None else min(PAGE, stop - len(results))
+        # The first read takes no more rows than the page needs, so a page of 1,001
+        # does not load 2,000 documents; if the selector refused some, the next reads
+        # take whole pages (never one row per statement).
+        want = PAGE if stop is None or not first else min(PAGE, stop - len(results))
+        first = False
         rows = txn.index_winners(
             meta,
             chosen.index.key,
