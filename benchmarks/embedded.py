@@ -18,7 +18,13 @@ The same rows (~150 B: ``category``, ``price``, ``name``) in each store:
 * all_docs scan: iterate ``db.all_docs()`` (ids and revs) vs ``SELECT id, rev
   ORDER BY id``;
 * changes: iterate ``db.changes()`` vs ``SELECT seq, id, rev ORDER BY seq``;
-* attachments: a 20 MB attachment put and read back vs a blob row.
+* attachments: a 20 MB attachment put and read back vs a blob row;
+* view after 1 write (sizes up to 100,000; needs ``settee[js]``): a JavaScript view
+  ``emit(doc.price, null)`` built over the rows (not timed), then rounds of one
+  ``put`` (not timed) and the timed query ``startkey..endkey, limit=10`` (which
+  brings the view up to date with that write), median of the rounds, vs one insert
+  (not timed) and ``SELECT ... WHERE json_extract(body, '$.price') BETWEEN ? AND ?
+  ORDER BY ... LIMIT 10`` on an expression index.
 
 Each store runs in its own subprocess (so peak RSS is its own), the stores
 interleaved round by round; each timing is the best of ``--rounds``. Printed:
@@ -49,6 +55,26 @@ CATEGORIES = ["books", "music", "games", "tools", "food"]
 SELECTOR = {"category": "books", "price": {"$lt": 20}}
 ATTACHMENT = 20 * 1024 * 1024
 KINDS = ("raw", "sqlite", "memory")
+VIEW_MAX = 100_000  # a first JS view build over 1M docs takes minutes: not at that size
+VIEW_ROUNDS = 50
+VIEW_MAP = "function (doc) { if (doc.price !== undefined) emit(doc.price, null); }"
+
+
+def has_js() -> bool:
+    try:
+        import quickjs  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def extra_doc(r: int) -> dict[str, Any]:
+    return {"_id": f"new{r:08d}", "category": "books", "price": (r * 31) % 100, "name": "new"}
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
 
 
 def make_docs(count: int) -> list[dict[str, Any]]:
@@ -125,6 +151,22 @@ def run_settee(url: str, count: int, rounds: int) -> dict[str, float]:
         assert doc.get_attachment("blob.bin", attachment_type="binary") == blob
 
     out["attachment 20MB"] = best(rounds, attachment)
+    if count <= VIEW_MAX and has_js():
+        ddoc = settee.DesignDocument(db, "bench")
+        ddoc.add_view("by_price", VIEW_MAP)
+        ddoc.save()
+        db.get_view_result("bench", "by_price", limit=1).all()  # the first build
+        times = []
+        for r in range(VIEW_ROUNDS):
+            db.create_document(extra_doc(r))
+            low = r % 90
+            started = time.perf_counter()
+            got = db.get_view_result(
+                "bench", "by_price", startkey=low, endkey=low + 10, limit=10
+            ).all()
+            times.append(time.perf_counter() - started)
+            assert len(got) == 10
+        out["view after 1 write"] = median(times)
     out["_peak MiB"] = peak_mib()
     return out
 
@@ -203,6 +245,26 @@ def run_raw(path: str, count: int, rounds: int) -> dict[str, float]:
         assert data == blob
 
     out["attachment 20MB"] = best(rounds, attachment)
+    if count <= VIEW_MAX and has_js():
+        conn.execute("CREATE INDEX by_price ON docs (json_extract(body, '$.price'), id)")
+        view_query = (
+            "SELECT id, json_extract(body, '$.price') FROM docs "
+            "WHERE json_extract(body, '$.price') BETWEEN ? AND ? "
+            "ORDER BY json_extract(body, '$.price'), id LIMIT 10"
+        )
+        times = []
+        for r in range(VIEW_ROUNDS):
+            doc = extra_doc(r)
+            conn.execute(
+                "INSERT INTO docs VALUES (?, ?, ?, ?)",
+                (doc["_id"], "1-" + "0" * 32, count + r + 1, json.dumps(doc)),
+            )
+            low = r % 90
+            started = time.perf_counter()
+            got = conn.execute(view_query, (low, low + 10)).fetchall()
+            times.append(time.perf_counter() - started)
+            assert len(got) == 10
+        out["view after 1 write"] = median(times)
     out["_peak MiB"] = peak_mib()
     return out
 
@@ -267,16 +329,20 @@ def main() -> None:
         print(f"\n{size:,} documents ({int(row['raw']['_rows mango'])} Mango matches)")
         print(f"{'work':<18}{'raw s':>9}{'sqlite s':>10}{'ratio':>7}{'memory s':>10}{'ratio':>7}")
         for work in works:
+            if work not in row["raw"]:
+                continue  # the view row, above VIEW_MAX or without settee[js]
             raw = row["raw"][work]
             sq = row["sqlite"][work]
             mem = row["memory"][work]
-            ratios = f"{sq:>10.4f}{sq / raw:>6.1f}x{mem:>10.4f}{mem / raw:>6.1f}x"
-            print(f"{work:<18}{raw:>9.4f}{ratios}")
+            ratios = f"{sq:>10.5f}{sq / raw:>6.1f}x{mem:>10.5f}{mem / raw:>6.1f}x"
+            print(f"{work:<18}{raw:>9.5f}{ratios}")
         peaks = "  ".join(f"{kind} {row[kind]['_peak MiB']:.0f}" for kind in KINDS)
         print(f"{'peak RSS MiB':<18}{peaks}")
     for small, large in itertools.pairwise(sizes):
         print(f"\ngrowth time({large:,}) / time({small:,})")
         for work in works:
+            if work not in results[large]["raw"]:
+                continue
             cells = "  ".join(
                 f"{kind} {results[large][kind][work] / results[small][kind][work]:.1f}"
                 for kind in KINDS

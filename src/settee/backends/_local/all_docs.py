@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from settee.backends._local.collation import type_rank
-from settee.backends._local.reads import winner_docs
+from settee.backends._local.reads import load_winner_docs, winner_docs
 from settee.backends._local.state import EngineState, check_partition, open_db
-from settee.backends._local.storage import DbMeta, DocInfo, Txn
+from settee.backends._local.storage import DbMeta, Txn
 from settee.backends._local.util import PAGE, flag, number, partition_bounds
 from settee.errors import BadRequest
 
@@ -60,44 +60,35 @@ def all_docs(
             return body
         bounds = _id_range(state, params, descending, partition)
         if bounds is None:
-            infos: list[DocInfo] = []
+            pairs: list[tuple[str, str]] = []
             offset = total
         else:
             lo, lo_incl, hi, hi_incl = bounds
             want = PAGE * 1000 if limit is None else limit + skip
-            infos = (
-                txn.scan_ids(
-                    meta,
-                    lo,
-                    lo_incl,
-                    hi,
-                    hi_incl,
-                    descending=descending,
-                    limit=want,
-                    include_deleted=False,
-                )
+            pairs = (
+                txn.scan_winners(meta, lo, lo_incl, hi, hi_incl, descending=descending, limit=want)
                 if want > 0
                 else []
             )
-            infos = infos[skip:]
-            if limit is None and len(infos) + skip >= want:
+            pairs = pairs[skip:]
+            if limit is None and len(pairs) + skip >= want:
                 # An unbounded listing larger than one scan: keep reading.
-                more = _scan_all(state, txn, meta, lo, lo_incl, hi, hi_incl, descending, infos)
-                infos.extend(more)
+                pairs.extend(_scan_all(txn, meta, lo, lo_incl, hi, hi_incl, descending, pairs))
             offset = _offset(state, txn, meta, bounds, descending, partition) + skip
-            if infos:
+            if pairs:
                 # The pager's next page starts at the last row (inclusive) or after it.
-                last = infos[-1].id
+                last = pairs[-1][0]
                 here = (meta.uid, meta.update_seq, partition, descending, last)
-                state.positions.put((*here, True), offset + len(infos) - 1)
-                state.positions.put((*here, False), offset + len(infos))
-        docs = winner_docs(txn, meta, infos, opts) if include_docs else {}
-        rows = []
-        for info in infos:
-            row: dict[str, Any] = {"id": info.id, "key": info.id, "value": {"rev": info.winner}}
-            if include_docs:
-                row["doc"] = docs.get(info.id)
-            rows.append(row)
+                state.positions.put((*here, True), offset + len(pairs) - 1)
+                state.positions.put((*here, False), offset + len(pairs))
+        if include_docs:
+            docs = load_winner_docs(txn, meta, [docid for docid, _ in pairs], opts)
+            rows = [
+                {"id": docid, "key": docid, "value": {"rev": rev}, "doc": docs.get(docid)}
+                for docid, rev in pairs
+            ]
+        else:
+            rows = [{"id": docid, "key": docid, "value": {"rev": rev}} for docid, rev in pairs]
         body = {"total_rows": total, "offset": min(offset, total), "rows": rows}
         if flag(params, "update_seq"):
             body["update_seq"] = meta.update_seq
@@ -105,7 +96,6 @@ def all_docs(
 
 
 def _scan_all(
-    state: EngineState,
     txn: Txn,
     meta: DbMeta,
     lo: str | None,
@@ -113,35 +103,17 @@ def _scan_all(
     hi: str | None,
     hi_incl: bool,
     descending: bool,
-    got: list[DocInfo],
-) -> list[DocInfo]:
-    out: list[DocInfo] = []
-    last = got[-1].id if got else None
+    got: list[tuple[str, str]],
+) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    last = got[-1][0] if got else None
     while last is not None:
         if descending:
-            page = txn.scan_ids(
-                meta,
-                lo,
-                lo_incl,
-                last,
-                False,
-                descending=True,
-                limit=PAGE,
-                include_deleted=False,
-            )
+            page = txn.scan_winners(meta, lo, lo_incl, last, False, descending=True, limit=PAGE)
         else:
-            page = txn.scan_ids(
-                meta,
-                last,
-                False,
-                hi,
-                hi_incl,
-                descending=False,
-                limit=PAGE,
-                include_deleted=False,
-            )
+            page = txn.scan_winners(meta, last, False, hi, hi_incl, descending=False, limit=PAGE)
         out.extend(page)
-        last = page[-1].id if len(page) == PAGE else None
+        last = page[-1][0] if len(page) == PAGE else None
     return out
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from settee.backends._local import jsonindex
 from settee.backends._local.mango import compile_selector, parse_sort, project
-from settee.backends._local.reads import winner_docs
+from settee.backends._local.reads import render, winner_docs
 from settee.backends._local.state import EngineState, check_partition, open_db
 from settee.backends._local.storage import DbMeta, DocInfo, Txn
 from settee.backends._local.util import PAGE, dumps, flag, number, partition_bounds
@@ -22,6 +22,7 @@ from settee.errors import BadRequest
 __all__ = ["explain", "find"]
 
 _NO_INDEX_WARNING = "No matching index found, create an index to optimize query time."
+_PLAIN: Mapping[str, bool] = {}
 
 
 def find(
@@ -202,7 +203,10 @@ def _id_page(
     stop = request.wanted
     results: list[tuple[Any, dict[str, Any]]] = []
     examined = keys = 0
+    first = True
     while stop is None or len(results) < stop:
+        want = PAGE if stop is None or not first else min(PAGE, stop - len(results))
+        first = False
         infos = txn.scan_ids(
             meta,
             lo,
@@ -210,7 +214,7 @@ def _id_page(
             hi,
             hi_incl,
             descending=chosen.descending,
-            limit=PAGE,
+            limit=want,
             include_deleted=False,
         )
         keys += len(infos)
@@ -223,7 +227,7 @@ def _id_page(
             doc = _accept(info, docs.get(info.id), request, match)
             if doc is not None:
                 results.append((info.id, doc))
-        if len(infos) < PAGE:
+        if len(infos) < want:
             break
         if chosen.descending:
             hi, hi_incl = infos[-1].id, False
@@ -262,33 +266,39 @@ def _index_page(
     stop = request.wanted
     results: list[tuple[Any, dict[str, Any]]] = []
     examined = keys = 0
+    first = True
     while stop is None or len(results) < stop:
-        rows = txn.index_scan(
+        # The first read takes no more rows than the page needs, so a page of 1,001
+        # does not load 2,000 documents; if the selector refused some, the next reads
+        # take whole pages (never one row per statement).
+        want = PAGE if stop is None or not first else min(PAGE, stop - len(results))
+        first = False
+        rows = txn.index_winners(
             meta,
             chosen.index.key,
             chosen.lo,
             chosen.hi,
             descending=chosen.descending,
-            limit=PAGE,
+            limit=want,
             after=position,
         )
         keys += len(rows)
-        wanted = [row for row in rows if prefix is None or row[1].startswith(prefix)]
-        infos = txn.load_docs(meta, [docid for _, docid in wanted])
-        docs = winner_docs(txn, meta, list(infos.values()), {})
-        for key, docid in wanted:
+        for (key, docid), found in rows:
             if stop is not None and len(results) >= stop:
                 break
-            info = infos.get(docid)
-            if info is None or info.deleted:
+            if found is None or (prefix is not None and not docid.startswith(prefix)):
+                continue
+            info, text = found
+            if info.deleted:
                 continue
             examined += 1
-            doc = _accept(info, docs.get(docid), request, match)
+            doc = render(info, info.winner, text, _PLAIN) if text is not None else None
+            doc = _accept(info, doc, request, match)
             if doc is not None:
                 results.append(([key.hex(), docid], doc))
-        if len(rows) < PAGE:
+        if len(rows) < want:
             break
-        position = rows[-1]
+        position = rows[-1][0]
     page = results[request.skip :]
     return (page if request.limit is None else page[: request.limit]), examined, keys
 

@@ -127,6 +127,17 @@ def _encode(value: Any, out: bytearray) -> None:
         raise TypeError(f"not a JSON value: {value!r}")
 
 
+@functools.lru_cache(maxsize=65536)
+def _string_value(text: str) -> bytes:
+    return bytes([_STRING]) + _string(text)
+
+
+# Keys repeat (prices, counts, flags): 1 and 1.0 share an entry, and their bytes too.
+@functools.lru_cache(maxsize=65536)
+def _number_value(value: float) -> bytes:
+    return bytes([_NUMBER]) + _number(value)
+
+
 def encode(value: Any, *, raw: bool = False) -> bytes:
     """Bytes that order as CouchDB collates ``value`` (strings by code point with ``raw``).
 
@@ -136,6 +147,11 @@ def encode(value: Any, *, raw: bool = False) -> bytes:
     """
     if raw and isinstance(value, str):
         return bytes([_STRING]) + value.encode("utf-8").replace(b"\x00", b"\x00\xff") + b"\x00\x00"
+    kind = type(value)
+    if kind is str:
+        return _string_value(value)
+    if kind is int or kind is float:
+        return _number_value(value)
     out = bytearray()
     _encode(value, out)
     return bytes(out)

@@ -18,7 +18,9 @@ from settee.backends._local.storage import DbMeta, DocInfo, Txn
 from settee.backends._local.util import PAGE, doc_missing, flag, partition_bounds
 from settee.errors import BadRequest
 
-__all__ = ["get_doc", "iter_docs", "render", "winner_docs"]
+__all__ = ["get_doc", "iter_docs", "load_winner_docs", "render", "winner_docs"]
+
+_PLAIN: Mapping[str, bool] = {}
 
 
 def get_doc(
@@ -28,6 +30,14 @@ def get_doc(
     params = {k: v for k, v in (params or {}).items() if v is not None}
     if docid.startswith("_local/"):
         return get_local(state, db, docid)
+    if not params:
+        # The common read: the record and the winner's body in one statement. Anything
+        # else (a missing database or document, a deleted one) takes the full path.
+        found = state.storage.read_winner(db, docid)
+        if found is not None:
+            record, text = found
+            if text is not None and not record.deleted:
+                return render(record, record.winner, text, _PLAIN)
     meta_opts = flag(params, "meta")
     opts = {
         "revs": flag(params, "revs"),
@@ -118,8 +128,8 @@ def render(
     (``load`` reads a chunked attachment content, for ``attachments``)."""
     body: dict[str, Any] = json.loads(body_text)
     doc: dict[str, Any] = {"_id": info.id, "_rev": rev}
-    tree = info.tree
-    if tree.is_deleted(rev):
+    # The winner's state is in the record: its tree is parsed only when an option needs it.
+    if info.deleted if rev == info.winner else info.tree.is_deleted(rev):
         doc["_deleted"] = True
     atts = body.pop("_attachments", None)
     doc.update(body)
@@ -128,7 +138,10 @@ def render(
             name: render_attachment(att, opts.get("attachments", False), load)
             for name, att in atts.items()
         }
+    if not opts:
+        return doc
     if opts.get("conflicts") or opts.get("deleted_conflicts"):
+        tree = info.tree
         leaves = tree.leaves()
         if opts.get("conflicts") and rev == info.winner:
             conflicts = [r for r in leaves if r != rev and not tree.is_deleted(r)]
@@ -141,8 +154,9 @@ def render(
     if opts.get("local_seq"):
         doc["_local_seq"] = info.seq
     if opts.get("revs"):
-        doc["_revisions"] = tree.revisions(rev)
+        doc["_revisions"] = info.tree.revisions(rev)
     if opts.get("revs_info"):
+        tree = info.tree
         doc["_revs_info"] = [
             {"rev": r, "status": "deleted" if tree.is_deleted(r) else "available"}
             for r in tree.path(rev)
@@ -162,6 +176,20 @@ def winner_docs(
         if text is not None:
             out[info.id] = render(info, info.winner, text, opts, load)
     return out
+
+
+def load_winner_docs(
+    txn: Txn, meta: DbMeta, ids: Sequence[str], opts: Mapping[str, bool]
+) -> dict[str, dict[str, Any]]:
+    """``{id: document}``: the winning revision of each of ``ids`` that exists and has a
+    body, read with its record in one go (:meth:`.storage.Txn.load_winners`)."""
+    found = txn.load_winners(meta, ids)
+    load = blob_loader(txn, meta) if opts.get("attachments") else None
+    return {
+        docid: render(info, info.winner, text, opts, load)
+        for docid, (info, text) in found.items()
+        if text is not None
+    }
 
 
 def iter_docs(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -33,7 +34,16 @@ from typing import Any
 from urllib.parse import quote
 
 from settee._validate import check_number
-from settee.backends._local.storage import BodyKey, DbMeta, DocInfo, IndexRow, Txn, blob_refs
+from settee.backends._local.revtree import RevTree
+from settee.backends._local.storage import (
+    BodyKey,
+    DbMeta,
+    DocInfo,
+    IndexRow,
+    Txn,
+    Winner,
+    blob_refs,
+)
 from settee.errors import Forbidden, ServerError
 
 __all__ = ["SQLiteStorage"]
@@ -128,6 +138,32 @@ def _info(row: Sequence[Any]) -> DocInfo:
 
 
 _DOC_COLUMNS = "id, seq, deleted, winner, tree"
+# A record and its winner's body: the revs row found by primary key from the docs row.
+_WINNER_SELECT = (
+    "SELECT d.id, d.seq, d.deleted, d.winner, d.tree, r.body FROM docs d "
+    "LEFT JOIN revs r ON r.dbid = d.dbid AND r.id = d.id AND r.rev = d.winner"
+)
+_READ_WINNER = _WINNER_SELECT + " WHERE d.dbid = (SELECT dbid FROM dbs WHERE name = ?) AND d.id = ?"
+
+
+# A revision id as make_rev makes them: nothing in it that JSON would escape.
+_PLAIN_REV = re.compile(r"[0-9]+-[0-9a-f]+")
+
+
+def _tree_text(tree: RevTree) -> str:
+    """``tree.to_json()`` as compact JSON; a new document's one-node tree without the encoder."""
+    if len(tree.nodes) == 1:
+        ((rev, (parent, deleted)),) = tree.nodes.items()
+        if parent is None and _PLAIN_REV.fullmatch(rev):
+            return f'[["{rev}",null,{"true" if deleted else "false"}]]'
+    return _ENCODER.encode(tree.to_json())
+
+
+def _winner(row: Sequence[Any]) -> Winner:
+    docid, seq, deleted, winner, tree, body = row
+    return DocInfo.lazy(docid, seq, tree, winner, bool(deleted)), body
+
+
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
@@ -206,16 +242,28 @@ class _SQLTxn:
                 out[(docid, rev)] = row[0]
         return out
 
+    def load_winners(self, meta: DbMeta, ids: Sequence[str]) -> dict[str, Winner]:
+        out: dict[str, Winner] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                f"{_WINNER_SELECT} WHERE d.dbid = ? AND d.id IN ({marks})",
+                (meta.handle, *chunk),
+            ):
+                out[row[0]] = _winner(row)
+        return out
+
     def save(
         self,
         meta: DbMeta,
         infos: Sequence[DocInfo],
         bodies: Sequence[tuple[str, str, str]],
         dropped: Sequence[BodyKey],
-        previous: Mapping[str, DocInfo] | None = None,
+        previous: Mapping[str, DocInfo | None] | None = None,
     ) -> None:
         dbid = meta.handle
-        known = dict(previous or {})
+        known: dict[str, DocInfo | None] = dict(previous or {})
         unknown = [info.id for info in infos if info.id not in known]
         if unknown:
             known.update(self.load_docs(meta, unknown))
@@ -240,7 +288,7 @@ class _SQLTxn:
                     info.seq,
                     int(info.deleted),
                     info.winner,
-                    _ENCODER.encode(info.tree.to_json()),
+                    _tree_text(info.tree),
                 )
                 for info in infos
             ),
@@ -294,6 +342,27 @@ class _SQLTxn:
             (meta.handle, *args, limit),
         )
         return [_info(row) for row in rows]
+
+    def scan_winners(
+        self,
+        meta: DbMeta,
+        lo: str | None,
+        lo_incl: bool,
+        hi: str | None,
+        hi_incl: bool,
+        *,
+        descending: bool,
+        limit: int,
+    ) -> list[tuple[str, str]]:
+        where, args = self._range(lo, lo_incl, hi, hi_incl)
+        order = "DESC" if descending else "ASC"
+        cursor = self.conn.execute(
+            f"SELECT id, winner FROM docs WHERE dbid = ?{where} AND deleted = 0 "
+            f"ORDER BY id {order} LIMIT ?",
+            (meta.handle, *args, limit),
+        )
+        rows: list[tuple[str, str]] = cursor.fetchall()
+        return rows
 
     def count_ids(
         self, meta: DbMeta, lo: str | None, lo_incl: bool, hi: str | None, hi_incl: bool
@@ -412,6 +481,35 @@ class _SQLTxn:
             (*args, limit),
         )
         return [(bytes(key), docid) for key, docid in rows]
+
+    def index_winners(
+        self,
+        meta: DbMeta,
+        name: str,
+        lo: bytes,
+        hi: bytes,
+        *,
+        descending: bool,
+        limit: int,
+        after: IndexRow | None,
+    ) -> list[tuple[IndexRow, Winner | None]]:
+        where = ""
+        args: list[Any] = [meta.handle, name, lo, hi]
+        if after is not None:
+            where = " AND (m.key, m.id) < (?, ?)" if descending else " AND (m.key, m.id) > (?, ?)"
+            args.extend(after)
+        order = "DESC" if descending else "ASC"
+        rows = self.conn.execute(
+            "SELECT m.key, d.id, d.seq, d.deleted, d.winner, d.tree, r.body, m.id "
+            "FROM mango_rows m LEFT JOIN docs d ON d.dbid = m.dbid AND d.id = m.id "
+            "LEFT JOIN revs r ON r.dbid = d.dbid AND r.id = d.id AND r.rev = d.winner "
+            "WHERE m.dbid = ? AND m.name = ? AND m.key >= ? AND m.key <= ?"
+            f"{where} ORDER BY m.key {order}, m.id {order} LIMIT ?",
+            (*args, limit),
+        )
+        return [
+            ((bytes(row[0]), row[7]), None if row[1] is None else _winner(row[1:7])) for row in rows
+        ]
 
     # -- local documents -----------------------------------------------------
     def get_local(self, meta: DbMeta, docid: str) -> tuple[str, str] | None:
@@ -555,24 +653,31 @@ class SQLiteStorage:
             raise
         return conn
 
+    def _checkout(self) -> sqlite3.Connection:
+        """A connection from the pool (a new one if none is free); give it back with
+        :meth:`_checkin`. sqlite3 errors are the caller's to translate."""
+        with self._pool_lock:
+            if self._closed:
+                raise ServerError(f"the SQLite store {self.path} is closed", error="closed")
+            conn = self._free.pop() if self._free else None
+        return self._open() if conn is None else conn
+
+    def _checkin(self, conn: sqlite3.Connection) -> None:
+        with self._pool_lock:
+            if self._closed:
+                conn.close()
+            else:
+                self._free.append(conn)
+
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         """A pooled connection for the duration of the block (sqlite3 errors translated)."""
         with self._translate():
-            with self._pool_lock:
-                if self._closed:
-                    raise ServerError(f"the SQLite store {self.path} is closed", error="closed")
-                conn = self._free.pop() if self._free else None
-            if conn is None:
-                conn = self._open()
+            conn = self._checkout()
             try:
                 yield conn
             finally:
-                with self._pool_lock:
-                    if self._closed:
-                        conn.close()
-                    else:
-                        self._free.append(conn)
+                self._checkin(conn)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Txn]:
@@ -600,6 +705,19 @@ class SQLiteStorage:
                 raise
             conn.execute("COMMIT")
         self.wake()
+
+    def read_winner(self, db: str, docid: str) -> Winner | None:
+        # One statement outside any transaction: SQLite reads it from one snapshot. The
+        # pool is used inline (no context managers): this is every plain document read.
+        try:
+            conn = self._checkout()
+            try:
+                row = conn.execute(_READ_WINNER, (db, docid)).fetchone()
+            finally:
+                self._checkin(conn)
+        except sqlite3.Error as exc:
+            raise ServerError(f"SQLite error on {self.path}: {exc}", error="sqlite_error") from exc
+        return None if row is None else _winner(row)
 
     def current_seq(self, db: str) -> int | None:
         """``db``'s update_seq as committed now, or None if it does not exist."""

@@ -42,6 +42,7 @@ __all__ = [
     "MemoryStorage",
     "Storage",
     "Txn",
+    "Winner",
     "blob_refs",
 ]
 
@@ -128,6 +129,9 @@ class DbMeta:
 #: One row of a json index: the encoded key and the document id.
 IndexRow = tuple[bytes, str]
 
+#: A document's record and the JSON text of its winning revision (None if not stored).
+Winner = tuple[DocInfo, str | None]
+
 
 class Txn(Protocol):
     """The operations the engine runs inside one transaction."""
@@ -148,17 +152,22 @@ class Txn(Protocol):
 
     def load_bodies(self, meta: DbMeta, keys: Sequence[BodyKey]) -> dict[BodyKey, str]: ...
 
+    def load_winners(self, meta: DbMeta, ids: Sequence[str]) -> dict[str, Winner]:
+        """``{id: (record, body of its winning revision or None)}`` for the ``ids`` that
+        exist: :meth:`load_docs` and :meth:`load_bodies` of the winners in one read."""
+        ...
+
     def save(
         self,
         meta: DbMeta,
         infos: Sequence[DocInfo],
         bodies: Sequence[tuple[str, str, str]],
         dropped: Sequence[BodyKey],
-        previous: Mapping[str, DocInfo] | None = None,
+        previous: Mapping[str, DocInfo | None] | None = None,
     ) -> None:
         """Store ``infos`` (seqs assigned) and ``bodies``, forget ``dropped``, keep update_seq
         and the document counts. ``previous`` holds what the transaction read of those
-        documents before (a storage looks up what it lacks)."""
+        documents before, None for an id it found absent (a storage looks up what it lacks)."""
         ...
 
     def scan_ids(
@@ -174,6 +183,21 @@ class Txn(Protocol):
         include_deleted: bool,
     ) -> list[DocInfo]:
         """Documents with ids in the range, in raw id order (reversed when descending)."""
+        ...
+
+    def scan_winners(
+        self,
+        meta: DbMeta,
+        lo: str | None,
+        lo_incl: bool,
+        hi: str | None,
+        hi_incl: bool,
+        *,
+        descending: bool,
+        limit: int,
+    ) -> list[tuple[str, str]]:
+        """``(id, winning revision)`` of the live documents with ids in the range, as
+        :meth:`scan_ids` gives them, without reading their revision trees."""
         ...
 
     def count_ids(
@@ -242,6 +266,21 @@ class Txn(Protocol):
         descending), strictly after ``after`` in that order when given."""
         ...
 
+    def index_winners(
+        self,
+        meta: DbMeta,
+        name: str,
+        lo: bytes,
+        hi: bytes,
+        *,
+        descending: bool,
+        limit: int,
+        after: IndexRow | None,
+    ) -> list[tuple[IndexRow, Winner | None]]:
+        """:meth:`index_scan`'s rows, each with its document's record and winning body
+        (:meth:`load_winners`; None if the document is gone), in one read."""
+        ...
+
 
 class Storage(Protocol):
     """Transactions plus a way to wait for changes."""
@@ -257,6 +296,12 @@ class Storage(Protocol):
 
     def wake(self) -> None:
         """Make every :meth:`wait` in this process re-check its condition now."""
+        ...
+
+    def read_winner(self, db: str, docid: str) -> Winner | None:
+        """``docid``'s record and winning body in database ``db``, read in one snapshot
+        (on SQLite one statement, no transaction around it); None when the database or
+        the document does not exist (the caller finds out which the ordinary way)."""
         ...
 
     def reclaim(self) -> None:
@@ -287,6 +332,36 @@ def _row_key(row: IndexRow) -> bytes:
     return row[0]
 
 
+def _merged(items: list[Any], new: list[Any]) -> list[Any]:
+    """Sorted ``items`` with sorted ``new`` merged in: a binary search per new item and
+    slices copied between them. (``extend`` + ``sort`` compares every item just to find
+    the sorted run, which made loading in batches quadratic.)"""
+    if not items or new[0] > items[-1]:
+        return items + new
+    out: list[Any] = []
+    start = 0
+    for item in new:
+        at = bisect.bisect_left(items, item, start)
+        out += items[start:at]
+        out.append(item)
+        start = at
+    out += items[start:]
+    return out
+
+
+def _without(items: list[Any], doomed: list[Any]) -> list[Any]:
+    """Sorted ``items`` less the sorted ``doomed`` ones that are there (as :func:`_merged`)."""
+    out: list[Any] = []
+    start = 0
+    for item in doomed:
+        at = bisect.bisect_left(items, item, start)
+        if at < len(items) and items[at] == item:
+            out += items[start:at]
+            start = at + 1
+    out += items[start:]
+    return out
+
+
 class _MemIndex:
     """One json index in memory: rows sorted by (key, id), and each id's key."""
 
@@ -300,12 +375,11 @@ class _MemIndex:
     def update(self, removed: Sequence[str], added: Sequence[IndexRow]) -> None:
         gone = [(self.keys.pop(docid), docid) for docid in removed if docid in self.keys]
         if len(gone) + len(added) > 64:
-            # A big batch: one merge (timsort finds the two sorted runs) beats many inserts.
+            # A big batch: one pass of copying beats many inserts (each a memmove).
             if gone:
-                dead = {docid for _, docid in gone}
-                self.rows = [row for row in self.rows if row[1] not in dead]
-            self.rows.extend(added)
-            self.rows.sort()
+                self.rows = _without(self.rows, sorted(gone))
+            if added:
+                self.rows = _merged(self.rows, sorted(added))
         else:
             for row in gone:
                 index = bisect.bisect_left(self.rows, row)
@@ -383,13 +457,22 @@ class _MemTxn:
                 out[(docid, rev)] = body
         return out
 
+    def load_winners(self, meta: DbMeta, ids: Sequence[str]) -> dict[str, Winner]:
+        db: _MemDb = meta.handle
+        out: dict[str, Winner] = {}
+        for docid in ids:
+            info = db.docs.get(docid)
+            if info is not None:
+                out[docid] = (info, db.bodies.get(docid, {}).get(info.winner))
+        return out
+
     def save(
         self,
         meta: DbMeta,
         infos: Sequence[DocInfo],
         bodies: Sequence[tuple[str, str, str]],
         dropped: Sequence[BodyKey],
-        previous: Mapping[str, DocInfo] | None = None,
+        previous: Mapping[str, DocInfo | None] | None = None,
     ) -> None:
         db: _MemDb = meta.handle
         for docid, rev, body in bodies:
@@ -404,8 +487,7 @@ class _MemTxn:
         elif not ids or new_ids[0] > ids[-1]:
             ids.extend(new_ids)
         else:
-            ids.extend(new_ids)
-            ids.sort()  # two sorted runs: timsort merges them in linear time
+            db.sorted_ids = _merged(ids, new_ids)
         for info in infos:
             old = db.docs.get(info.id)
             if old is not None:
@@ -446,6 +528,36 @@ class _MemTxn:
                 if len(out) >= limit:
                     break
         return out
+
+    def scan_winners(
+        self,
+        meta: DbMeta,
+        lo: str | None,
+        lo_incl: bool,
+        hi: str | None,
+        hi_incl: bool,
+        *,
+        descending: bool,
+        limit: int,
+    ) -> list[tuple[str, str]]:
+        db: _MemDb = meta.handle
+        ids = db.sorted_ids
+        docs = db.docs
+        start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
+        if meta.del_count == 0:
+            # Nothing to skip: slice the window at once.
+            if descending:
+                window = ids[max(start, end - limit) : end][::-1]
+            else:
+                window = ids[start : min(end, start + limit)]
+            return [(docid, docs[docid].winner) for docid in window]
+        return [
+            (info.id, info.winner)
+            for info in self.scan_ids(
+                meta, lo, lo_incl, hi, hi_incl, descending=descending, limit=limit,
+                include_deleted=False,
+            )
+        ]  # fmt: skip
 
     def count_ids(
         self, meta: DbMeta, lo: str | None, lo_incl: bool, hi: str | None, hi_incl: bool
@@ -521,6 +633,21 @@ class _MemTxn:
         if descending:
             return rows[max(start, end - limit) : end][::-1]
         return rows[start : min(end, start + limit)]
+
+    def index_winners(
+        self,
+        meta: DbMeta,
+        name: str,
+        lo: bytes,
+        hi: bytes,
+        *,
+        descending: bool,
+        limit: int,
+        after: IndexRow | None,
+    ) -> list[tuple[IndexRow, Winner | None]]:
+        rows = self.index_scan(meta, name, lo, hi, descending=descending, limit=limit, after=after)
+        found = self.load_winners(meta, [docid for _, docid in rows])
+        return [(row, found.get(row[1])) for row in rows]
 
     def get_local(self, meta: DbMeta, docid: str) -> tuple[str, str] | None:
         local: dict[str, tuple[str, str]] = meta.handle.local
@@ -599,6 +726,14 @@ class MemoryStorage:
     def wake(self) -> None:
         with self._cond:
             self._cond.notify_all()
+
+    def read_winner(self, db: str, docid: str) -> Winner | None:
+        with self._lock:
+            record = self.dbs.get(db)
+            info = record.docs.get(docid) if record is not None else None
+            if record is None or info is None:
+                return None
+            return info, record.bodies.get(docid, {}).get(info.winner)
 
     def reclaim(self) -> None:
         pass  # freed bodies are garbage-collected

@@ -126,7 +126,9 @@ def _save(txn: Txn, meta: DbMeta, pending: dict[str, _Write], loaded: dict[str, 
         if write.info.winner in write.parsed
     }
     changes = jsonindex.row_changes(txn, meta, infos, bodies, parsed, loaded)
-    txn.save(meta, infos, bodies, dropped, loaded)
+    # Every id of the batch was looked up: the ones not loaded are new (None), so the
+    # storage need not look them up again to keep its counts.
+    txn.save(meta, infos, bodies, dropped, {docid: loaded.get(docid) for docid in pending})
     jsonindex.apply_row_changes(txn, meta, changes)
 
 
@@ -222,8 +224,7 @@ def _edit(
     if info is None:
         if rev is not None:
             raise conflict()
-        parent: str | None = None
-        tree = RevTree()
+        return _create(txn, meta, doc, pending, deleted, stored)
     else:
         tree = info.tree.copy()
         if rev is None:
@@ -251,6 +252,35 @@ def _edit(
     tree.add(new_rev, parent, deleted)
     dropped = tree.stem(meta.revs_limit)
     _stage(pending, docid, tree, text, new_rev, dropped, body)
+    return {"ok": True, "id": docid, "rev": new_rev}
+
+
+def _create(
+    txn: Txn,
+    meta: DbMeta,
+    doc: Mapping[str, Any],
+    pending: dict[str, _Write],
+    deleted: bool,
+    stored: Mapping[str, Mapping[str, Any]] | None,
+) -> dict[str, Any]:
+    """The first revision of a new id: a one-node tree, its own winner, nothing to stem."""
+    docid: str = doc["_id"]
+    atts = (
+        decode_attachments(doc, lambda: None, 1, keep_revpos=False, stored=stored)
+        if "_attachments" in doc or stored
+        else {}
+    )
+    body = _body(doc)
+    text = dumps(body)
+    new_rev = make_rev(None, text, deleted, [a["digest"] for a in atts.values()] if atts else ())
+    if atts:
+        body["_attachments"] = atts
+        text = dumps(body)
+    tree = RevTree({new_rev: (None, deleted)})
+    write = _Write(DocInfo(docid, 0, tree, new_rev, deleted))
+    write.bodies.append((new_rev, text))
+    write.parsed[new_rev] = body
+    pending[docid] = write
     return {"ok": True, "id": docid, "rev": new_rev}
 
 
