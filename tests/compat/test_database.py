@@ -91,3 +91,14 @@ def test_list_function_options_are_checked(db: CouchDatabase) -> None:
     with pytest.raises(CloudantArgumentError) as caught:
         db.get_list_function_result("ddoc001", "list001", "view001", foo={"bar": "baz"})
     assert str(caught.value) == "Invalid argument foo"
+
+
+def test_get_takes_remote_as_its_second_positional_parameter(db: CouchDatabase) -> None:
+    # python-cloudant: Database.get(key, remote=False) - db.get(id, True) fetches.
+    db.create_document({"_id": "pos-remote", "n": 1})
+    db.clear()
+    assert db.get("pos-remote") is None
+    fetched = db.get("pos-remote", True)
+    assert fetched is not None and fetched["n"] == 1
+    assert db.get("absent-id", True) is None
+    assert db.get("absent-id", True, default="x") == "x"

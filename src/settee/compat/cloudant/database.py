@@ -148,8 +148,13 @@ class CouchDatabase(native.Database, dict[str, Any]):
         dict.__setitem__(self, key, doc)
         return doc
 
-    def get(self, key: str, default: Any = None, remote: bool = False) -> Any:
-        """The cached document or ``default``; ``remote=True`` fetches it on a miss."""
+    # python-cloudant's signature, not dict's (nor settee's Database.get(docid, default)):
+    # a python-cloudant caller's db.get(doc_id, True) must mean remote=True.
+    def get(self, key: str, remote: bool = False, *, default: Any = None) -> Any:  # type: ignore[override]
+        """The cached document or ``default``; ``remote=True`` fetches it on a miss.
+
+        ``remote`` is the second positional parameter, as in python-cloudant
+        (``db.get(doc_id, True)`` fetches); ``default`` is settee's addition."""
         if remote:
             try:
                 return self[key]
