@@ -64,6 +64,10 @@ def match_results(
         return results
     if len(results) != len(docs):
         raise _malformed(f"{len(results)} results for {len(docs)} documents", answer)
+    if None not in ids and all(r.get("id") == docid for r, docid in zip(results, ids, strict=True)):
+        # Every document has its id and the results name them in order (the usual
+        # answer): matching by id gives this very order, so the queues are skipped.
+        return results
     by_id: dict[str, deque[dict[str, Any]]] = {docid: deque() for docid in sent}
     others: deque[dict[str, Any]] = deque()
     for result in results:

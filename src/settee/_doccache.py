@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import cachetools
@@ -173,6 +173,14 @@ class DocumentCache:
             slots: _Slots | None = self._store.pop(docid, None)
         found = None if slots is None else slots.get(key)
         return default if found is None else found
+
+    def forget(self, docids: Iterable[str]) -> None:
+        """Forget each of ``docids`` for every thread (a bulk write's ids)."""
+        with self._lock:
+            if not len(self._store):
+                return
+            for docid in docids:
+                self._store.pop(docid, None)
 
     def known(self, docid: str) -> bool:
         """Whether some thread holds a cached copy of ``docid``."""

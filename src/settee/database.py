@@ -477,10 +477,9 @@ class Database(QueryScope):
         results: list[dict[str, Any]] = []
         for start in range(0, len(checked), chunk_size):
             chunk = checked[start : start + chunk_size]
-            for body in chunk:
-                docid = body.get("_id")
-                if isinstance(docid, str):
-                    self.cache.pop(docid, None)
+            self.cache.forget(
+                docid for docid in (body.get("_id") for body in chunk) if isinstance(docid, str)
+            )
             try:
                 answer = match_results(
                     chunk,

@@ -252,7 +252,21 @@ def _load_design(txn: Txn, meta: DbMeta, ddoc: str) -> _Design:
     body = txn.load_bodies(meta, [(ddoc_id, info.winner)]).get((ddoc_id, info.winner))
     if body is None:
         raise DocumentNotFound("missing", error="not_found")
-    return _Design(ddoc_id, json.loads(body))
+    # A _Design depends on its id and stored text only: keyed by both, a query of an
+    # unchanged design document neither parses it nor signs its views again.
+    key = (ddoc_id, body)
+    design = _DESIGNS.get(key)
+    if design is None:
+        design = _Design(ddoc_id, json.loads(body))
+        if len(_DESIGNS) >= _DESIGNS_MAX:
+            _DESIGNS.clear()
+        _DESIGNS[key] = design
+    return design
+
+
+#: Parsed design documents by ``(id, stored JSON text)`` (read-only once made).
+_DESIGNS: dict[tuple[str, str], _Design] = {}
+_DESIGNS_MAX = 64
 
 
 def design_view(

@@ -943,8 +943,17 @@ def query_view(
     return {"total_rows": total, "offset": offset, "rows": [_row(row) for row in page]}
 
 
+#: Stored JSON texts that need no parse (values are very often ``null``).
+_LITERALS: dict[str, Any] = {"null": None, "true": True, "false": False}
+
+
 def _row(row: OutRow) -> dict[str, Any]:
-    return {"id": row[0], "key": json.loads(row[1]), "value": json.loads(row[2])}
+    value = row[2]
+    return {
+        "id": row[0],
+        "key": json.loads(row[1]),
+        "value": _LITERALS[value] if value in _LITERALS else json.loads(value),
+    }
 
 
 def _group(
