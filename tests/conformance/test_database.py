@@ -164,19 +164,29 @@ def test_compact_and_view_cleanup(db: settee.Database) -> None:
     assert isinstance(db.view_cleanup(), dict)
 
 
+def _names(security: dict[str, Any], section: str) -> Any:
+    return security.get(section, {}).get("names")
+
+
 def test_security_document_share_unshare(db: settee.Database) -> None:
     start = db.get_security_document()
     assert isinstance(start, dict)
+    # share/unshare read _security and write it back. A cluster reads it from one
+    # copy, which may lag the write before (no read_your_writes): each step is
+    # settled before the next reads it.
+    read = db.get_security_document
     db.share_database("bob")
+    settled(db.client, read, lambda s: _names(s, "members") == ["bob"])
     db.share_database("alice", roles=["_admin"])
+    security = settled(db.client, read, lambda s: _names(s, "admins") == ["alice"])
+    assert _names(security, "members") == ["bob"]
     db.share_database("bob")  # already shared: not listed twice
-    security = db.get_security_document()
-    assert security["members"]["names"] == ["bob"]
-    assert security["admins"]["names"] == ["alice"]
+    security = settled(db.client, read, lambda s: _names(s, "admins") == ["alice"])
+    assert _names(security, "members") == ["bob"]
+    assert _names(security, "admins") == ["alice"]
     db.unshare_database("bob")
-    security = db.get_security_document()
-    assert security["members"]["names"] == []
-    assert security["admins"]["names"] == ["alice"]
+    security = settled(db.client, read, lambda s: _names(s, "members") == [])
+    assert _names(security, "admins") == ["alice"]
     with pytest.raises(ValueError):
         db.share_database("carol", roles=["_root"])
 
