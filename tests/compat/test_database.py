@@ -8,7 +8,6 @@ from settee.compat.cloudant.database import CouchDatabase
 from settee.compat.cloudant.document import Document
 from settee.compat.cloudant.error import CloudantDatabaseException
 from settee.compat.cloudant.security_document import SecurityDocument
-from tests.conformance.conftest import full_quorum
 
 
 def test_dict_of_documents(db: CouchDatabase) -> None:
@@ -29,7 +28,6 @@ def test_dict_of_documents(db: CouchDatabase) -> None:
 
 
 def test_all_docs_is_json(db: CouchDatabase) -> None:
-    full_quorum(db)  # listed at once on a cluster too
     db.bulk_docs([{"_id": "a"}, {"_id": "b"}])
     answer = db.all_docs(include_docs=True)
     assert [row["id"] for row in answer["rows"]] == ["a", "b"]
@@ -39,7 +37,6 @@ def test_all_docs_is_json(db: CouchDatabase) -> None:
 
 
 def test_create_document_throw_on_exists(db: CouchDatabase) -> None:
-    full_quorum(db)  # the second create must meet the first on every copy (a cluster)
     db.create_document({"_id": "x"})
     assert "_rev" not in db.create_document({"_id": "x"})
     with pytest.raises(CloudantDatabaseException) as caught:
