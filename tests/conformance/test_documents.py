@@ -171,6 +171,7 @@ def test_non_serialisable_documents_are_typeerror_and_nothing_written(
 
 
 def test_update_field_retries_on_conflict(db: settee.Database) -> None:
+    full_quorum(db)  # a save on a stale _rev must meet the rival's write on every copy
     db.create_document({"_id": "u", "tags": ["a"]})
     doc = Document(db, "u")
     interfered = []
