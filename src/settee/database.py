@@ -717,6 +717,11 @@ class Database(QueryScope):
 
         On Cloudant (a ``cloudant`` field in the security document) the user's
         roles are also set there. Returns the server's answer.
+
+        It reads ``_security`` and writes it back. A CouchDB cluster (no
+        ``read_your_writes``) answers that read from one copy, which may lag a
+        change just made: let a change show in :meth:`get_security_document`
+        before the next ``share_database``/``unshare_database``, or it is undone.
         """
         if not isinstance(username, str) or not username:
             raise ValueError("username must be a non-empty str")
@@ -737,7 +742,10 @@ class Database(QueryScope):
         return answer
 
     def unshare_database(self, username: str) -> dict[str, Any]:
-        """Remove ``username`` from the admins, members (and Cloudant) lists."""
+        """Remove ``username`` from the admins, members (and Cloudant) lists.
+
+        Reads and writes back ``_security`` as :meth:`share_database` does.
+        """
         security = self.get_security_document()
         for section in ("admins", "members"):
             names = security.get(section, {}).get("names")

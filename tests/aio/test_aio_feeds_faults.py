@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -122,34 +121,30 @@ async def test_expired_cookie_is_renewed_mid_feed(
 async def test_cancelling_the_consumer_closes_the_connection(
     http_server: Server, proxy: FaultProxy, db_name: str
 ) -> None:
+    # Issue 14: a cancelled task closes its feed connection within one heartbeat.
+    # The heartbeat is long, so the server writes nothing to the idle feed while
+    # the test waits: the proxy can only see the connection end because settee
+    # closed it, not because a heartbeat failed to reach a closed socket.
+    heartbeat_ms = 30_000
     async with settee.aio.connect(proxy.url, auth=http_server.auth) as client:
         db = client.database(db_name)
-        started = asyncio.Event()
 
         async def consume() -> None:
-            async for _ in db.changes(feed="continuous", since="now", heartbeat=1000):
+            async for _ in db.changes(feed="continuous", since="now", heartbeat=heartbeat_ms):
                 pass
-
-        async def opened() -> None:
-            while proxy.open_connections == 0:
-                await asyncio.sleep(0.02)
-            started.set()
 
         task = asyncio.create_task(consume())
         async with asyncio.timeout(10):
-            await opened()
-        await asyncio.sleep(0.3)  # idle on the feed: only heartbeats arrive
+            while proxy.open_connections == 0:
+                await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)  # idle on the open feed
         assert proxy.open_connections == 1
-        cancelled_at = time.monotonic()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        # Closed by the time the task is done; the proxy notices within one heartbeat.
-        async with asyncio.timeout(1.0):
+        async with asyncio.timeout(heartbeat_ms / 1000 / 2):
             while proxy.open_connections:
                 await asyncio.sleep(0.01)
-        assert time.monotonic() - cancelled_at < 1.0
-        assert started.is_set()
 
 
 async def test_normal_feed_cut_mid_body_is_a_feed_error_with_the_last_good_seq(

@@ -9,6 +9,7 @@ import pytest
 
 from settee.compat.cloudant.client import CouchDB
 from settee.compat.cloudant.database import CouchDatabase
+from tests.conformance.conftest import full_quorum
 from tests.conftest import Server, unique_name
 
 
@@ -21,6 +22,9 @@ def client(http_server: Server) -> Iterator[CouchDB]:
 
 @pytest.fixture
 def db(client: CouchDB) -> Iterator[CouchDatabase]:
+    """A fresh database whose writes reach every copy before they return (on the
+    cluster: these tests are about python-cloudant's API, not a cluster's lag)."""
     database = client.create_database(unique_name("compat"))
+    full_quorum(database)
     yield database
     database.delete()

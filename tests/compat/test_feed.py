@@ -13,7 +13,7 @@ from settee.compat.cloudant.database import CouchDatabase
 from settee.compat.cloudant.error import CloudantArgumentError, CloudantFeedException
 from settee.compat.cloudant.feed import Feed, InfiniteFeed
 from settee.compat.cloudant.security_document import SecurityDocument
-from tests.conftest import Server
+from tests.conftest import Server, settled
 
 
 def test_feed_over_a_database(db: CouchDatabase) -> None:
@@ -96,8 +96,18 @@ def test_infinite_feed_stops(db: CouchDatabase) -> None:
 def test_security_document(http_server: Server, db: CouchDatabase) -> None:
     with SecurityDocument(db) as sec:
         sec["members"] = {"names": ["someone"], "roles": []}
-    fresh = SecurityDocument(db)
-    fresh.fetch()
+
+    def fetched() -> SecurityDocument:
+        fresh = SecurityDocument(db)
+        fresh.fetch()
+        return fresh
+
+    # A cluster answers GET _security from one copy, which may lag the write.
+    fresh = settled(
+        fetched,
+        lambda doc: "members" in doc,
+        read_your_writes="read_your_writes" in http_server.capabilities,
+    )
     assert fresh["members"]["names"] == ["someone"]
     assert fresh.document_url.endswith("/_security")
 

@@ -8,7 +8,7 @@ import pytest
 
 import settee
 from settee.document import Document
-from tests.conformance.conftest import require, settled
+from tests.conformance.conftest import full_quorum, require, settled
 from tests.conftest import unique_name
 
 
@@ -74,7 +74,7 @@ def test_bulk_docs_updates_document_revs(db: settee.Database) -> None:
 def test_bulk_docs_chunks_large_inputs_in_order(db: settee.Database) -> None:
     counting = CountingBackend(db.client.backend)
     spy = settee.Client(backend=counting)
-    sdb = spy[db.database_name]
+    sdb = full_quorum(spy[db.database_name])  # doc_count counts them at once on a cluster
     docs = [{"_id": f"doc{i:05d}", "n": i} for i in range(1201)]
     results = sdb.bulk_docs(docs)
     assert counting.bulk_calls == [500, 500, 201]
@@ -137,6 +137,7 @@ def test_keys_remote_lists_every_id(db: settee.Database) -> None:
 
 
 def test_revisions_diff_and_missing_revisions(db: settee.Database) -> None:
+    full_quorum(db)  # each _revs_diff may be answered by another copy: all hold the write
     doc = db.create_document({"_id": "r", "v": 1})
     have = doc["_rev"]
     settled(db.client, lambda: db.missing_revisions("r", have), lambda missing: not missing)
@@ -164,19 +165,29 @@ def test_compact_and_view_cleanup(db: settee.Database) -> None:
     assert isinstance(db.view_cleanup(), dict)
 
 
+def _names(security: dict[str, Any], section: str) -> Any:
+    return security.get(section, {}).get("names")
+
+
 def test_security_document_share_unshare(db: settee.Database) -> None:
     start = db.get_security_document()
     assert isinstance(start, dict)
+    # share/unshare read _security and write it back. A cluster reads it from one
+    # copy, which may lag the write before (no read_your_writes): each step is
+    # settled before the next reads it.
+    read = db.get_security_document
     db.share_database("bob")
+    settled(db.client, read, lambda s: _names(s, "members") == ["bob"])
     db.share_database("alice", roles=["_admin"])
+    security = settled(db.client, read, lambda s: _names(s, "admins") == ["alice"])
+    assert _names(security, "members") == ["bob"]
     db.share_database("bob")  # already shared: not listed twice
-    security = db.get_security_document()
-    assert security["members"]["names"] == ["bob"]
-    assert security["admins"]["names"] == ["alice"]
+    security = settled(db.client, read, lambda s: _names(s, "admins") == ["alice"])
+    assert _names(security, "members") == ["bob"]
+    assert _names(security, "admins") == ["alice"]
     db.unshare_database("bob")
-    security = db.get_security_document()
-    assert security["members"]["names"] == []
-    assert security["admins"]["names"] == ["alice"]
+    security = settled(db.client, read, lambda s: _names(s, "members") == [])
+    assert _names(security, "admins") == ["alice"]
     with pytest.raises(ValueError):
         db.share_database("carol", roles=["_root"])
 
@@ -237,9 +248,17 @@ def test_quorums_are_validated_and_accepted_everywhere(db: settee.Database) -> N
     doc["v"] = 2
     doc.save()
     assert db.bulk_docs([{"_id": "r"}])[0]["ok"]
-    assert db.read_doc("q")["v"] == 2
-    assert db.get("r", remote=True) is not None
+
+    # A cluster's w=1, r=1 (1 + 1 <= n=3) may read a copy the write has not reached.
+    def version() -> Any:
+        try:
+            return db.read_doc("q")["v"]
+        except settee.DocumentNotFound:  # a copy the create has not reached yet
+            return None
+
+    assert settled(db.client, version, (2).__eq__) == 2
+    assert settled(db.client, lambda: db.get("r", remote=True), bool) is not None
     doc.delete()
-    assert "q" not in db.keys(remote=True)
+    assert "q" not in settled(db.client, lambda: db.keys(remote=True), lambda ids: "q" not in ids)
     db.write_quorum = None
     assert db.write_quorum is None

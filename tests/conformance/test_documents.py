@@ -158,6 +158,7 @@ def test_non_str_id_is_typeerror(db: settee.Database) -> None:
 def test_non_serialisable_documents_are_typeerror_and_nothing_written(
     db: settee.Database, bad: dict[str, Any]
 ) -> None:
+    full_quorum(db)  # doc_count below counts the write at once on a cluster too
     with pytest.raises(TypeError):
         db.create_document({"_id": "bad", **bad})
     assert "bad" not in db
@@ -170,6 +171,7 @@ def test_non_serialisable_documents_are_typeerror_and_nothing_written(
 
 
 def test_update_field_retries_on_conflict(db: settee.Database) -> None:
+    full_quorum(db)  # a save on a stale _rev must meet the rival's write on every copy
     db.create_document({"_id": "u", "tags": ["a"]})
     doc = Document(db, "u")
     interfered = []
@@ -199,6 +201,7 @@ def test_update_field_retries_on_conflict(db: settee.Database) -> None:
 
 
 def test_update_field_gives_up_after_max_tries(db: settee.Database) -> None:
+    full_quorum(db)  # each save on a stale _rev must meet the rival's write on every copy
     db.create_document({"_id": "u", "n": 0})
 
     def always_interfere(target: Document, field: str, value: Any) -> None:

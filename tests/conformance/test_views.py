@@ -200,10 +200,19 @@ def test_stale_ok_answers_from_the_index_as_it_is(shop: settee.Database) -> None
     require(shop.client, "read_your_writes")
     before = rows(shop, "by_category", reduce=False)
     shop.bulk_docs([_item("e1", "books", 2, [])])
-    assert rows(shop, "by_category", reduce=False, stale="ok") == before
+    # stale=ok (update=false) answers without bringing the index up to date first:
+    # the index as it is, which CouchDB's background indexer (ken) may already have
+    # moved on to the write. Either state is CouchDB's answer; never another. The
+    # embedded engine, with no background indexer, answers the index as the last
+    # updating query left it (pinned in tests/unit/test_view_index.py).
+    stale = [rows(shop, "by_category", reduce=False, stale="ok")]
     if has(shop.client, "couchdb_view_surface"):
-        assert rows(shop, "by_category", reduce=False, update=False) == before
-    assert ("e1", ["books", 2], 2) in rows(shop, "by_category", reduce=False)
+        stale.append(rows(shop, "by_category", reduce=False, update=False))
+    after = rows(shop, "by_category", reduce=False)
+    assert ("e1", ["books", 2], 2) in after
+    assert [row for row in after if row[0] != "e1"] == before
+    for answer in stale:
+        assert answer in (before, after)
 
 
 def test_missing_views_and_bad_queries(shop: settee.Database) -> None:

@@ -17,7 +17,8 @@ ways, one thread per direction per connection. Faults are armed from the test
   (``b"POST /db/_bulk_docs"``) reaches the server, and its connection is
   closed ``after`` bytes into the response (a write that applied, unanswered).
 * ``drop_all()``: close every open connection now; ``open_connections``
-  counts them.
+  counts them. A connection the client closes is closed at once on both
+  sides (no HTTP client half-closes).
 * ``expire_sessions()``: every ``AuthSession`` cookie counts as expired until
   the client logs in again (``POST /_session``): a request carrying one is
   answered ``401`` by the proxy (what CouchDB does for an expired cookie on a
@@ -289,8 +290,12 @@ class FaultProxy:
                         self._cut_request = None
                         state["cut_at"] = (state["sent"] or 0) + marked[1]
                 upstream.sendall(data)
-        with contextlib.suppress(OSError):
-            upstream.shutdown(socket.SHUT_WR)
+        # No HTTP client half-closes: the end of the client's side means the
+        # client closed the connection. Close the pair now, not when a later
+        # response write fails (a continuous feed's next heartbeat or two, since
+        # CouchDB keeps writing to a half-closed socket), so open_connections
+        # counts what the client holds open.
+        self._close_pair(client, upstream)
 
     def _pump_down(
         self,

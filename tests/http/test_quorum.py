@@ -19,6 +19,7 @@ import pytest
 
 import settee
 from settee.client import Client
+from settee.compat.cloudant.client import CouchDB
 from settee.database import Database
 from tests.conftest import Server, unique_name
 
@@ -101,3 +102,23 @@ def test_a_quorum_the_server_cannot_meet_is_stored_and_logged(
             assert "x" not in db.keys(remote=True)
         finally:
             c.delete_database(db.database_name)
+
+
+def test_the_compat_bulk_docs_carries_the_quorum(
+    couchdb_server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    # python-cloudant's CouchDatabase.bulk_docs writes through the backend itself:
+    # the handle's write_quorum goes with it (w=3 on one copy: 202, logged).
+    client = CouchDB(
+        couchdb_server.user, couchdb_server.password, url=couchdb_server.url, connect=True
+    )
+    db = client.create_database(unique_name("quorum"))
+    try:
+        db.write_quorum = 3
+        with caplog.at_level(logging.WARNING, logger="settee"):
+            assert db.bulk_docs([{"_id": "y"}])[0]["ok"]
+        warnings = [r.getMessage() for r in caplog.records if "202" in r.getMessage()]
+        assert len(warnings) == 1 and "w=3" in warnings[0], warnings
+    finally:
+        db.delete()
+        client.disconnect()

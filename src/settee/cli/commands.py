@@ -617,10 +617,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Unreachable as exc:
         print(f"settee: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
-    except OSError as exc:  # a file the command reads or writes
-        where = f": {exc.filename}" if exc.filename else ""
-        print(f"settee: {exc.strerror or exc}{where}", file=sys.stderr)
-        return EXIT_USAGE
     except errors.NotFound as exc:
         print(f"settee: not found: {exc}", file=sys.stderr)
         return EXIT_NOT_FOUND
@@ -647,6 +643,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except errors.SetteeError as exc:
         print(f"settee: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    # After settee's errors: the HTTP backend's are also requests.HTTPError, an
+    # OSError, and belong to the branches above (a locked account was exit 2).
+    except OSError as exc:  # a file the command reads or writes
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"settee: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -287,9 +287,12 @@ class CouchDatabase(native.Database, dict[str, Any]):
         return sdoc
 
     def bulk_docs(self, docs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:  # type: ignore[override]
-        """Write ``docs`` in one ``_bulk_docs``; return one result per document."""
+        """Write ``docs`` in one ``_bulk_docs`` (with :attr:`write_quorum`); return one
+        result per document."""
         bodies = [encode(dict(doc), self.client_encoder) for doc in docs]
-        result: list[dict[str, Any]] = self.backend.bulk_docs(self.database_name, bodies)
+        result: list[dict[str, Any]] = self.backend.bulk_docs(
+            self.database_name, bodies, w=self.write_quorum
+        )
         return result
 
     @property
