@@ -4,6 +4,8 @@ cloudant.adapters."""
 from __future__ import annotations
 
 import json
+import threading
+from typing import Any
 
 import pytest
 
@@ -121,3 +123,22 @@ def test_adapter_mounts(http_server: Server) -> None:
     assert isinstance(client.r_session.get_adapter(http_server.url), Replay429Adapter)
     assert client.all_dbs() is not None
     client.disconnect()
+
+
+@pytest.mark.parametrize("raw", [False, True], ids=["rows", "raw"])
+def test_continuous_feed_with_heartbeat_yields_heartbeats_on_an_idle_database(
+    db: CouchDatabase, raw: bool
+) -> None:
+    # python-cloudant hands out each heartbeat: None, or the empty line (b"") when raw.
+    feed = Feed(db, raw_data=raw, feed="continuous", heartbeat=100)
+    guard = threading.Timer(60, feed.stop)  # a bound if no heartbeat ever comes
+    guard.start()
+    seen: list[Any] = []
+    try:
+        for item in feed:
+            seen.append(item)
+            if len(seen) == 3:
+                feed.stop()
+    finally:
+        guard.cancel()
+    assert seen == [b"" if raw else None] * 3

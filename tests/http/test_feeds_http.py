@@ -21,6 +21,7 @@ import pytest
 
 import settee
 from settee import errors
+from settee.feeds.stream import HEARTBEAT
 from tests.conftest import Server, settled, unique_name
 from tests.http.proxy import FaultProxy
 
@@ -179,6 +180,39 @@ def test_stop_from_another_thread_on_an_idle_continuous_feed(
     timer.join()
     assert len(got) == 2 and rest == []
     assert returned - stopped_at[0] < 2.0  # the bound: within 2 s
+
+
+def test_heartbeats_come_out_only_when_asked(
+    http_server: Server, client: settee.Client, db_name: str
+) -> None:
+    # Opted in: an idle continuous feed hands out each heartbeat as HEARTBEAT.
+    feed = client[db_name].changes(feed="continuous", since="now", heartbeat=50)
+    feed.heartbeats = True
+    guard = threading.Timer(60, feed.stop)  # a bound if none ever comes
+    guard.start()
+    beats: list[Any] = []
+    try:
+        for item in feed:
+            beats.append(item)
+            if len(beats) == 3:
+                feed.stop()
+    finally:
+        guard.cancel()
+    assert beats == [HEARTBEAT] * 3
+    assert "heartbeats" not in feed.params  # nothing new is sent to the server
+    # The default: ~10 heartbeats pass unseen before the row written half a second on.
+    feed = client[db_name].changes(feed="continuous", since="now", heartbeat=50)
+    writer = threading.Timer(0.5, write, (http_server, db_name, [{"_id": "late"}]))
+    writer.start()
+    guard = threading.Timer(60, feed.stop)
+    guard.start()
+    try:
+        first = next(feed)
+        feed.stop()
+    finally:
+        writer.join()
+        guard.cancel()
+    assert first["id"] == "late"
 
 
 def test_a_change_reaches_the_consumer_without_waiting_for_more_bytes(

@@ -14,7 +14,7 @@ from settee.errors import FeedError
 from settee.feeds.base import JSON_LOADS
 from settee.feeds.normal import IJSON_BACKEND, IntegerOverflow, NormalFeedParser, trailing_members
 from settee.feeds.parse import feed_parser
-from settee.feeds.stream import ContinuousFeedParser, dechunk
+from settee.feeds.stream import HEARTBEAT, ContinuousFeedParser, dechunk
 
 # -- bodies in the layouts real servers send -----------------------------------------
 
@@ -286,6 +286,46 @@ def test_continuous_any_chunking(
     got = list(parser)
     assert ([json.loads(r) for r in got] if raw else got) == rows
     assert parser.last_seq == "last" and parser.pending == 0 and parser.finished
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=rows_strategy, sizes=chunk_sizes, raw=st.booleans(), hb=st.integers(1, 3))
+def test_continuous_heartbeats_flag_yields_one_sentinel_per_blank_line(
+    rows: list[dict[str, Any]], sizes: list[int], raw: bool, hb: int
+) -> None:
+    body = b"\n \n" + continuous_body(rows, "last", heartbeats=hb)  # two before any row
+    expected: list[Any] = [HEARTBEAT, HEARTBEAT]
+    for i, row in enumerate(rows):
+        expected.append(row)
+        if i % hb == 0:
+            expected.append(HEARTBEAT)
+    parser = ContinuousFeedParser(chunked(body, sizes), raw=raw, heartbeats=True)
+    got = [r if r is HEARTBEAT or not raw else json.loads(r) for r in parser]
+    assert got == expected
+    assert [i for i, r in enumerate(got) if r is HEARTBEAT] == [
+        i for i, r in enumerate(expected) if r is HEARTBEAT
+    ]
+    assert parser.last_seq == "last" and parser.pending == 0 and parser.finished
+    # Without the flag (the default) the same body's heartbeats are skipped.
+    plain = list(ContinuousFeedParser(chunked(body, sizes), raw=raw))
+    assert HEARTBEAT not in plain and len(plain) == len(rows)
+
+
+def test_continuous_heartbeat_is_yielded_as_it_arrives() -> None:
+    requested: list[int] = []
+
+    def source() -> Iterator[bytes]:
+        for i in range(3):
+            requested.append(i)
+            yield b"\n"
+        yield b'{"last_seq":0}\n'
+
+    it = iter(ContinuousFeedParser(source(), heartbeats=True))
+    for i in range(3):
+        assert next(it) is HEARTBEAT
+        assert requested[-1] == i  # not read ahead: an idle feed hands each one out
+    assert list(it) == []
+    assert repr(HEARTBEAT) == "HEARTBEAT"
 
 
 def test_continuous_yields_each_complete_line_at_once() -> None:

@@ -144,7 +144,11 @@ class ChangesStream(Protocol):
     """One open ``_changes`` / ``_db_updates`` response (or its local twin).
 
     Iterating yields rows: dicts, or the row's JSON text (``str``) when the
-    stream was opened with ``raw=True``. Heartbeats are never yielded. When the
+    stream was opened with ``raw=True``. Heartbeats are never yielded, except by
+    an HTTP stream whose optional ``surface_heartbeats()`` was called before
+    iterating (a continuous body's blank lines then come out as
+    :data:`settee.feeds.stream.HEARTBEAT`); the local backends have no heartbeat
+    lines, have no such method, and never yield one. When the
     response ends normally, ``last_seq`` (and ``pending`` where the server
     says it) are set and iteration stops. A body that breaks off or does not
     parse raises :class:`settee.errors.FeedError`; a dropped connection raises

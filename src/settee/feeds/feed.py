@@ -51,6 +51,7 @@ from settee.feeds.options import (
     _split_infinite,
     _validate,
 )
+from settee.feeds.stream import HEARTBEAT
 from settee.rows import ChangeRow, DbUpdateRow, Seq
 
 if TYPE_CHECKING:  # typing_extensions ships with every type checker; no runtime dependency
@@ -160,10 +161,22 @@ class Feed(_Stoppable, Generic[RowT]):
     (with ``last_seq``) when the body breaks off or does not parse.
     """
 
-    def __init__(self, opener: Opener, params: Mapping[str, Any], *, raw: bool = False) -> None:
+    def __init__(
+        self,
+        opener: Opener,
+        params: Mapping[str, Any],
+        *,
+        raw: bool = False,
+        heartbeats: bool = False,
+    ) -> None:
         self._opener = opener
         self.params = dict(params)
         self.raw = raw
+        #: Opt-in, default off: also yield :data:`~settee.feeds.stream.HEARTBEAT`
+        #: for each heartbeat of a continuous HTTP feed (set before iterating).
+        #: Nothing is sent to the server for it; local backends have no
+        #: heartbeat lines and never yield one.
+        self.heartbeats = heartbeats
         #: The last real seq handed out, then the server's ``last_seq``.
         self.last_seq: Seq | None = None
         self.pending: int | None = None
@@ -196,7 +209,18 @@ class Feed(_Stoppable, Generic[RowT]):
             stream.close()
             return
         try:
-            if not self.raw:
+            surface = getattr(stream, "surface_heartbeats", None) if self.heartbeats else None
+            if surface is not None:
+                surface()
+                for row in stream:
+                    if self._stopped:
+                        return
+                    if row is not HEARTBEAT:
+                        seq = _row_seq(row, stream)
+                        if seq is not None:
+                            self.last_seq = seq
+                    yield row
+            elif not self.raw:
                 for row in stream:
                     if self._stopped:  # stop() ran while we were blocked: drop the row
                         return

@@ -14,7 +14,7 @@ from typing import Any
 from settee.errors import FeedError
 from settee.feeds.base import _LOAD_ERRORS, _FeedParserBase, loads
 
-__all__ = ["NEED_DATA", "ChunkFeeder", "ContinuousFeedParser", "dechunk"]
+__all__ = ["HEARTBEAT", "NEED_DATA", "ChunkFeeder", "ContinuousFeedParser", "dechunk"]
 
 
 class _NeedData(bytes):
@@ -25,6 +25,18 @@ class _NeedData(bytes):
 #: continuous parser then yields it back instead of a row, so an async shell
 #: can await more bytes and push them (``feeder.push(chunk)``) without a thread.
 NEED_DATA: bytes = _NeedData()
+
+
+class _Heartbeat:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "HEARTBEAT"
+
+
+#: What a :class:`ContinuousFeedParser` opened with ``heartbeats=True`` yields
+#: for each blank line (a server heartbeat); test with ``row is HEARTBEAT``.
+HEARTBEAT: Any = _Heartbeat()
 
 
 class ChunkFeeder:
@@ -55,7 +67,8 @@ class ChunkFeeder:
 class ContinuousFeedParser(_FeedParserBase):
     """Rows of a continuous feed, one per line, yielded as each line completes.
 
-    Blank lines (heartbeats) are skipped; ``last_seq`` follows the rows' real
+    Blank lines (heartbeats) are skipped, or yielded as :data:`HEARTBEAT` when
+    opened with ``heartbeats=True`` (off by default); ``last_seq`` follows the rows' real
     seqs (a ``"seq": null`` row, as CouchDB sends with ``seq_interval``, leaves
     it where it is); the ``{"last_seq": ...}`` line sets ``last_seq``/``pending``
     and ends iteration. A line that does not parse, an
@@ -63,6 +76,13 @@ class ContinuousFeedParser(_FeedParserBase):
     raises :class:`FeedError`. Fed by a :class:`ChunkFeeder`, it yields
     :data:`NEED_DATA` whenever the feeder is empty.
     """
+
+    def __init__(
+        self, chunks: Iterable[bytes], *, raw: bool = False, heartbeats: bool = False
+    ) -> None:
+        super().__init__(chunks, raw=raw)
+        #: Yield :data:`HEARTBEAT` for each blank line instead of skipping it.
+        self.heartbeats = heartbeats
 
     def __iter__(self) -> Iterator[Any]:
         try:
@@ -73,6 +93,7 @@ class ContinuousFeedParser(_FeedParserBase):
     def _lines(self) -> Iterator[Any]:
         parse = loads
         raw = self.raw
+        heartbeats = self.heartbeats
         parts: list[bytes] = []
         for chunk in self._chunks:
             if chunk is NEED_DATA:
@@ -91,8 +112,10 @@ class ContinuousFeedParser(_FeedParserBase):
             if rest:
                 parts.append(rest)
             for line in lines:
-                if not line or line.isspace():
-                    continue  # heartbeat
+                if not line or line.isspace():  # a heartbeat
+                    if heartbeats:
+                        yield HEARTBEAT
+                    continue
                 try:
                     obj = parse(line)
                 except _LOAD_ERRORS as exc:

@@ -138,6 +138,14 @@ class HTTPChangesStream:
     def __repr__(self) -> str:
         return f"HTTPChangesStream({self.feed!r}, {self.url!r})"
 
+    def surface_heartbeats(self) -> None:
+        """Yield :data:`~settee.feeds.stream.HEARTBEAT` for each heartbeat (blank
+        line) of a continuous body instead of skipping it. Opt-in, called before
+        iterating (a feed's ``heartbeats=True``); nothing is sent to the server,
+        and a normal or longpoll body is unaffected."""
+        if isinstance(self._parser, ContinuousFeedParser):
+            self._parser.heartbeats = True
+
     @property
     def last_seq(self) -> Seq | None:
         seq: Seq | None = self._parser.last_seq

@@ -11,6 +11,9 @@ are ``bytes`` (those of a normal or longpoll feed join into the response's
 JSON body, as python-cloudant's lines do), and ``last_seq`` is the server's
 ``last_seq`` once a feed has ended by itself (None while it runs, after
 ``stop()``, and for raw feeds).
+A continuous feed's heartbeats come out as python-cloudant's do: ``None``
+when ``heartbeat`` is set, ``b""`` for a raw feed (settee's ``heartbeats``
+opt-in; the local backends send none). A longpoll feed's do not.
 python-cloudant's ``chunk_size`` is accepted and ignored (rows are read as
 they arrive).
 """
@@ -24,6 +27,7 @@ from typing import Any
 from settee.cloudant import Cloudant as NativeCloudant
 from settee.compat.cloudant.error import CloudantArgumentError, CloudantFeedException
 from settee.feeds import feed as native
+from settee.feeds.stream import HEARTBEAT
 
 __all__ = ["Feed", "InfiniteFeed"]
 
@@ -109,11 +113,22 @@ class Feed:
 
     def _open(self, options: dict[str, Any]) -> native.Feed[Any] | native.InfiniteFeed[Any]:
         try:
+            feed: native.Feed[Any]
             if _is_database(self._source):
-                return native.changes_feed(self._source, raw_data=self._raw_data, **options)
-            return native.db_updates_feed(self._source, raw_data=self._raw_data, **options)
+                feed = native.changes_feed(self._source, raw_data=self._raw_data, **options)
+            else:
+                feed = native.db_updates_feed(self._source, raw_data=self._raw_data, **options)
         except (TypeError, ValueError) as exc:
             raise CloudantArgumentError(105, exc) from exc
+        feed.heartbeats = self._wants_heartbeats()
+        return feed
+
+    def _wants_heartbeats(self) -> bool:
+        """Whether heartbeats come out (as python-cloudant's ``_process_data`` hands
+        them out): a continuous feed's, raw (``b""``) or with ``heartbeat`` set (None)."""
+        if self._options.get("feed", "normal") != "continuous":
+            return False
+        return self._raw_data or bool(self._options.get("heartbeat", False))
 
     @property
     def last_seq(self) -> Any:
@@ -147,6 +162,9 @@ class Feed:
         body = self._whole_body()
         opening = b'{"results":['
         for row in feed:
+            if row is HEARTBEAT:
+                yield b"" if self._raw_data else None
+                continue
             if isinstance(row, str):
                 row = row.encode("utf-8")
                 if body:
