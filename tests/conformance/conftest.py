@@ -55,8 +55,11 @@ def client(
 
 @pytest.fixture
 def db(client: settee.Client) -> Iterator[settee.Database]:
-    """A fresh, empty database, deleted afterwards."""
-    database = client.create_database(unique_name("conf"))
+    """A fresh, empty database, deleted afterwards; on a backend without
+    read_your_writes (a cluster) it writes to every copy (:func:`full_quorum`), so a
+    test's reads see its writes. The tests of a cluster's lag set their own quorum
+    (``test_database.py``'s quorum-1 test) or use databases of their own (the soak)."""
+    database = full_quorum(client.create_database(unique_name("conf")))
     try:
         yield database
     finally:
