@@ -142,3 +142,26 @@ def test_continuous_feed_with_heartbeat_yields_heartbeats_on_an_idle_database(
     finally:
         guard.cancel()
     assert seen == [b"" if raw else None] * 3
+
+
+def test_longpoll_feed_with_heartbeat_yields_none_while_it_waits(db: CouchDatabase) -> None:
+    # python-cloudant's test_get_longpoll_feed: each blank line the server sends
+    # while the longpoll waits comes out as None; the row written then ends it.
+    feed = Feed(db, feed="longpoll", heartbeat=50)
+    guard = threading.Timer(60, feed.stop)  # a bound if no heartbeat ever comes
+    guard.start()
+    rows: list[Any] = []
+    beats = 0
+    try:
+        for item in feed:
+            if item is None:
+                beats += 1
+                if beats == 1:
+                    db.create_document({"_id": "julia000"})
+                continue
+            rows.append(item)
+    finally:
+        guard.cancel()
+    assert beats >= 1
+    assert [row["id"] for row in rows] == ["julia000"]
+    assert str(feed.last_seq).startswith("1")

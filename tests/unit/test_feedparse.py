@@ -441,3 +441,54 @@ def test_the_consumer_and_the_network_wait_run_with_the_collector_as_it_was() ->
         assert not gc.isenabled()  # a collector the caller switched off stays off
     finally:
         gc.enable()
+
+
+# -- longpoll heartbeats (opt-in) ------------------------------------------------------
+
+
+def longpoll_body(rows: list[dict[str, Any]], beats: int) -> bytes:
+    """CouchDB's layout: ``{"results":[`` and its newline, ``beats`` blank lines
+    while it waits, then the rows one a line and the tail."""
+    head = b'{"results":[\n' + b"\n" * beats
+    body = b"".join(json.dumps(r).encode() + b",\n" for r in rows).removesuffix(b",\n")
+    return head + body + (b"\n" if rows else b"") + b'],\n"last_seq":"last","pending":0}\n'
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=rows_strategy, sizes=chunk_sizes, raw=st.booleans(), beats=st.integers(0, 4))
+def test_normal_heartbeats_flag_yields_one_sentinel_per_blank_line(
+    rows: list[dict[str, Any]], sizes: list[int], raw: bool, beats: int
+) -> None:
+    body = longpoll_body(rows, beats)
+    parser = NormalFeedParser(chunked(body, sizes), raw=raw, heartbeats=True)
+    got = [r if r is HEARTBEAT or not raw else json.loads(r) for r in parser]
+    assert got == [HEARTBEAT] * beats + rows
+    assert parser.last_seq == "last" and parser.pending == 0 and parser.finished
+    # Without the flag (the default) the same body's blank lines are skipped.
+    plain = NormalFeedParser(chunked(body, sizes), raw=raw)
+    assert [r if not raw else json.loads(r) for r in plain] == rows
+
+
+def test_normal_heartbeats_between_rows_and_before_the_body() -> None:
+    # A blank first line counts (python-cloudant's empty line); the newline
+    # ending a token's line does not; blanks with spaces count.
+    body = b'\n{"results":[\n \n{"seq":1,"id":"a"},\n\n{"seq":2,"id":"b"}\n\n],"last_seq":2}'
+    got = list(NormalFeedParser(chunked(body, [3]), heartbeats=True))
+    assert got == [HEARTBEAT, HEARTBEAT, {"seq": 1, "id": "a"}, HEARTBEAT, {"seq": 2, "id": "b"}]
+
+
+def test_normal_heartbeat_is_yielded_as_it_arrives() -> None:
+    requested: list[int] = []
+
+    def source() -> Iterator[bytes]:
+        yield b'{"results":[\n'
+        for i in range(3):
+            requested.append(i)
+            yield b"\n"
+        yield b'{"seq":1,"id":"a"}\n],\n"last_seq":1,"pending":0}\n'
+
+    it = iter(NormalFeedParser(source(), heartbeats=True))
+    for i in range(3):
+        assert next(it) is HEARTBEAT
+        assert requested[-1] == i  # not read ahead: a waiting longpoll hands each one out
+    assert list(it) == [{"seq": 1, "id": "a"}]

@@ -173,7 +173,8 @@ class Feed(_Stoppable, Generic[RowT]):
         self.params = dict(params)
         self.raw = raw
         #: Opt-in, default off: also yield :data:`~settee.feeds.stream.HEARTBEAT`
-        #: for each heartbeat of a continuous HTTP feed (set before iterating).
+        #: for each heartbeat of a continuous HTTP feed, or before a row of a
+        #: longpoll one (set before iterating).
         #: Nothing is sent to the server for it; local backends have no
         #: heartbeat lines and never yield one.
         self.heartbeats = heartbeats

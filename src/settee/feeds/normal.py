@@ -6,6 +6,11 @@ reads ``last_seq``/``pending`` from the body's tail (:func:`trailing_members`).
 Raw rows go through the stdlib scanner (:class:`_TextScanner`) instead, which
 reports each row's exact text.
 
+Opened with ``heartbeats=True`` (off by default) the parser also yields
+:data:`~settee.feeds.stream.HEARTBEAT` for each blank line before a row (what
+CouchDB sends while a longpoll waits), as soon as it arrives; such a body is
+read with the stdlib scanner.
+
 Integers beyond 64 bits, which yajl cannot hold, arrive exact too: until a
 row with a real seq has been handed out the bytes read so far are kept (at
 most ``retain_bytes``), and on an overflow the body is read again from its
@@ -30,6 +35,7 @@ from ijson import common as ijson_common
 
 from settee.errors import FeedError
 from settee.feeds.base import _FeedParserBase
+from settee.feeds.stream import HEARTBEAT
 
 __all__ = [
     "RETAIN_BYTES",
@@ -270,8 +276,12 @@ class NormalFeedParser(_FeedParserBase):
         retain_bytes: int = RETAIN_BYTES,
         resumable: bool = True,
         skip: Collection[str] = (),
+        heartbeats: bool = False,
     ) -> None:
         super().__init__(chunks, raw=raw)
+        #: Yield :data:`~settee.feeds.stream.HEARTBEAT` for each blank line
+        #: before a row (set before iterating).
+        self.heartbeats = heartbeats
         self._tail_bytes = tail_bytes
         #: Parse with the stdlib scanner instead of ijson (integers beyond 64 bits).
         self.exact = exact
@@ -285,7 +295,9 @@ class NormalFeedParser(_FeedParserBase):
             self._skip[identity] = self._skip.get(identity, 0) + 1
 
     def __iter__(self) -> Iterator[Any]:
-        return self._iter_text() if self.raw or self.exact else self._iter_ijson()
+        if self.raw or self.exact or self.heartbeats:
+            return self._iter_text()
+        return self._iter_ijson()
 
     def _finish(self, members: dict[str, Any]) -> None:
         if "error" in members and "last_seq" not in members:
@@ -398,6 +410,9 @@ class NormalFeedParser(_FeedParserBase):
         # earlier body asked again from a seq, skipped by identity.
         skip = self._skip
         members: dict[str, Any] = {}
+        beats = self.heartbeats
+        if beats:
+            yield from s.blank_lines(at_start=True)
         s.expect("{")
         if s.peek() == "}":
             s.take()
@@ -409,6 +424,8 @@ class NormalFeedParser(_FeedParserBase):
                 s.expect(":")
                 if key == "results":
                     s.expect("[")
+                    if beats:
+                        yield from s.blank_lines()
                     if s.peek() == "]":
                         s.take()
                     else:
@@ -427,6 +444,8 @@ class NormalFeedParser(_FeedParserBase):
                                 yield text if self.raw else row
                             if s.expect_one(",]") == "]":
                                 break
+                            if beats:
+                                yield from s.blank_lines()
                 else:
                     value, _ = s.value()
                     members.setdefault(key, value)
@@ -485,6 +504,26 @@ class _TextScanner:
             self.pos = 0
             return True
         return False
+
+    def blank_lines(self, *, at_start: bool = False) -> Iterator[Any]:
+        """Consume the blanks up to the next token, yielding
+        :data:`~settee.feeds.stream.HEARTBEAT` for each blank line as soon as it
+        is read (before waiting for more). JSON strings hold no raw newline, so
+        every newline seen here ends a line; the one ending the line of the token
+        before (or the body's first line, when it is blank) is no heartbeat."""
+        # Whether the line being read has nothing but blanks so far.
+        blank = at_start
+        while True:
+            match = _WS_RE.match(self.buf, self.pos)
+            end = match.end() if match else self.pos
+            for ch in self.buf[self.pos : end]:
+                if ch == "\n":
+                    if blank:
+                        yield HEARTBEAT
+                    blank = True
+            self.pos = end
+            if self.pos < len(self.buf) or not self._more():
+                return
 
     def peek(self) -> str:
         """The next non-blank character ('' at the end of the body), not consumed."""

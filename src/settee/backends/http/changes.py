@@ -140,11 +140,10 @@ class HTTPChangesStream:
 
     def surface_heartbeats(self) -> None:
         """Yield :data:`~settee.feeds.stream.HEARTBEAT` for each heartbeat (blank
-        line) of a continuous body instead of skipping it. Opt-in, called before
-        iterating (a feed's ``heartbeats=True``); nothing is sent to the server,
-        and a normal or longpoll body is unaffected."""
-        if isinstance(self._parser, ContinuousFeedParser):
-            self._parser.heartbeats = True
+        line) of the body instead of skipping it: a continuous body's, or those
+        before a row of a longpoll body. Opt-in, called before iterating (a
+        feed's ``heartbeats=True``); nothing is sent to the server."""
+        self._parser.heartbeats = True
 
     @property
     def last_seq(self) -> Seq | None:

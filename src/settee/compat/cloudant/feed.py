@@ -11,9 +11,9 @@ are ``bytes`` (those of a normal or longpoll feed join into the response's
 JSON body, as python-cloudant's lines do), and ``last_seq`` is the server's
 ``last_seq`` once a feed has ended by itself (None while it runs, after
 ``stop()``, and for raw feeds).
-A continuous feed's heartbeats come out as python-cloudant's do: ``None``
-when ``heartbeat`` is set, ``b""`` for a raw feed (settee's ``heartbeats``
-opt-in; the local backends send none). A longpoll feed's do not.
+A continuous or longpoll feed's heartbeats come out as python-cloudant's do:
+``None`` when ``heartbeat`` is set, ``b""`` for a raw feed (settee's
+``heartbeats`` opt-in; the local backends send none).
 python-cloudant's ``chunk_size`` is accepted and ignored (rows are read as
 they arrive).
 """
@@ -125,8 +125,9 @@ class Feed:
 
     def _wants_heartbeats(self) -> bool:
         """Whether heartbeats come out (as python-cloudant's ``_process_data`` hands
-        them out): a continuous feed's, raw (``b""``) or with ``heartbeat`` set (None)."""
-        if self._options.get("feed", "normal") != "continuous":
+        them out): a continuous or longpoll feed's, raw (``b""``) or with ``heartbeat``
+        set (None)."""
+        if self._options.get("feed", "normal") not in ("continuous", "longpoll"):
             return False
         return self._raw_data or bool(self._options.get("heartbeat", False))
 
