@@ -165,3 +165,37 @@ def test_longpoll_feed_with_heartbeat_yields_none_while_it_waits(db: CouchDataba
     assert beats >= 1
     assert [row["id"] for row in rows] == ["julia000"]
     assert str(feed.last_seq).startswith("1")
+
+
+def test_feed_attributes_python_cloudant_users_read(db: CouchDatabase, client: CouchDB) -> None:
+    # python-cloudant's _url, _r_session, _options and _chunk_size, as its own tests read them.
+    feed = Feed(db, raw_data=True, chunk_size=1, feed="continuous")
+    assert feed._url == f"{db.database_url}/_changes"
+    assert feed._r_session is client.r_session is not None
+    assert feed._options == {"feed": "continuous"} and feed._chunk_size == 1
+    updates = Feed(client, feed="continuous", heartbeat=False, timeout=2)
+    assert updates._url == f"{client.server_url}/_db_updates"
+    assert updates._options == {"feed": "continuous", "heartbeat": False, "timeout": 2}
+    assert Feed(db)._chunk_size == 512
+    infinite = InfiniteFeed(db, chunk_size=1, timeout=100)
+    assert infinite._options == {"feed": "continuous", "timeout": 100}
+    assert infinite._url == f"{db.database_url}/_changes" and infinite._chunk_size == 1
+
+
+def test_feed_translate_checks_and_converts_options(db: CouchDatabase, client: CouchDB) -> None:
+    feed = Feed(db, filter="mailbox/new_mail", foo="bar", include_docs=False)
+    params = feed._translate(feed._options)
+    assert params == {"filter": "mailbox/new_mail", "foo": "bar", "include_docs": "false"}
+    assert feed._translate({"timeout": None, "limit": 3, "doc_ids": ["a"]}) == {
+        "limit": 3,
+        "doc_ids": '["a"]',
+    }
+    with pytest.raises(CloudantArgumentError) as err:
+        feed._translate({"limit": "3"})
+    assert err.value.status_code == 117
+    with pytest.raises(CloudantArgumentError) as err:
+        Feed(client)._translate({"foo": "bar"})  # _db_updates takes no filter options
+    assert err.value.status_code == 116
+    with pytest.raises(CloudantArgumentError) as err:
+        InfiniteFeed(db)._translate({"feed": "longpoll"})
+    assert err.value.status_code == 121

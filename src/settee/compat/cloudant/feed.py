@@ -81,15 +81,56 @@ class Feed:
     def __init__(self, source: Any, raw_data: bool = False, **options: Any) -> None:
         self._source = source
         self._raw_data = raw_data
-        options.pop("chunk_size", None)
+        #: python-cloudant's read size; kept for its readers, unused (rows are read
+        #: as they arrive).
+        self._chunk_size: int = options.pop("chunk_size", 512)
         self._options = options
         self._feed: native.Feed[Any] | native.InfiniteFeed[Any] | None = None
         self._rows: Iterator[Any] | None = None
         self._stopped = False
         self._last_seq: Any = None
 
+    @property
+    def _url(self) -> str:
+        """The feed's endpoint, as python-cloudant's ``_url``: the database's
+        ``_changes`` or the server's ``_db_updates``."""
+        if _is_database(self._source):
+            return f"{self._source.database_url}/_changes"
+        return f"{self._source.server_url}/_db_updates"
+
+    @property
+    def _r_session(self) -> Any:
+        """The source's ``requests`` session, as python-cloudant's ``_r_session``."""
+        return self._source.r_session
+
+    def _translate(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """python-cloudant's ``_translate``: ``options`` checked as iteration checks
+        them, then as query-string values (strings as they are, booleans
+        ``"true"``/``"false"``, ints as they are, others JSON; None left out)."""
+        self._checked(options)
+        translation: dict[str, Any] = {}
+        for key, value in options.items():
+            if isinstance(value, str):
+                translation[key] = value
+            elif isinstance(value, bool):
+                translation[key] = "true" if value else "false"
+            elif isinstance(value, int):
+                translation[key] = value
+            elif value is not None:
+                if isinstance(value, tuple):
+                    value = list(value)
+                try:
+                    translation[key] = json.dumps(value)
+                except (TypeError, ValueError) as exc:
+                    raise CloudantArgumentError(115, key, exc) from exc
+        return translation
+
     def _native_options(self) -> dict[str, Any]:
         """The options for settee's feed, after python-cloudant's checks."""
+        return self._checked(self._options)
+
+    def _checked(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """``options`` after python-cloudant's checks, as settee's feed takes them."""
         changes = _is_database(self._source)
         types = _CHANGES_TYPES if changes else _UPDATES_TYPES
         feeds: tuple[str, ...] = ("normal", "longpoll", "continuous")
@@ -97,7 +138,7 @@ class Feed:
             feeds = ("longpoll", "continuous")  # CouchDB's _db_updates has no normal feed
         given: dict[str, Any] = {}
         query: dict[str, Any] = {}
-        for name, value in self._options.items():
+        for name, value in options.items():
             if name in types:
                 _check(name, value, types[name], feeds)
                 given[name] = value
@@ -196,19 +237,20 @@ class InfiniteFeed(Feed):
 
     def __init__(self, source: Any, **options: Any) -> None:
         super().__init__(source, raw_data=bool(options.pop("raw_data", False)), **options)
+        self._options.setdefault("feed", "continuous")
 
     def _whole_body(self) -> bool:
         return False  # always continuous: one line a row
 
-    def _native_options(self) -> dict[str, Any]:
-        feed = self._options.get("feed", "continuous")
+    def _checked(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        feed = options.get("feed", "continuous")
         if feed != "continuous":
             raise CloudantArgumentError(121, feed)
         if not _is_database(self._source) and not isinstance(self._source, NativeCloudant):
             raise CloudantFeedException(101)
-        options = super()._native_options()
-        options.pop("feed", None)
-        return options
+        checked = super()._checked(options)
+        checked.pop("feed", None)
+        return checked
 
     def _open(self, options: dict[str, Any]) -> native.Feed[Any] | native.InfiniteFeed[Any]:
         try:
