@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 from urllib.parse import urlencode
 
 from settee import database as native
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from settee.http.session import AuthenticatedSession
 
 __all__ = ["CloudantDatabase", "CouchDatabase"]
+
+_T = TypeVar("_T")
 
 _ROLES = (
     "_admin",
@@ -150,7 +152,13 @@ class CouchDatabase(native.Database, dict[str, Any]):
 
     # python-cloudant's signature, not dict's (nor settee's Database.get(docid, default)):
     # a python-cloudant caller's db.get(doc_id, True) must mean remote=True.
-    def get(self, key: str, remote: bool = False, *, default: Any = None) -> Any:  # type: ignore[override]
+    @overload  # type: ignore[override]
+    def get(self, key: str, remote: bool = False, *, default: None = None) -> Document | None: ...
+
+    @overload
+    def get(self, key: str, remote: bool = False, *, default: _T) -> Document | _T: ...
+
+    def get(self, key: str, remote: bool = False, *, default: object = None) -> object:
         """The cached document or ``default``; ``remote=True`` fetches it on a miss.
 
         ``remote`` is the second positional parameter, as in python-cloudant
@@ -160,7 +168,8 @@ class CouchDatabase(native.Database, dict[str, Any]):
                 return self[key]
             except KeyError:
                 return default
-        return dict.get(self, key, default)
+        cached: object = dict.get(self, key, default)
+        return cached
 
     def __contains__(self, key: object) -> bool:
         """Whether the document is cached or exists on the server."""
@@ -296,9 +305,11 @@ class CouchDatabase(native.Database, dict[str, Any]):
         return result
 
     @property
-    def client_encoder(self) -> Any:
-        """The client's ``encoder`` (every JSON body and key goes through it)."""
-        return getattr(self.client, "encoder", None)
+    def client_encoder(self) -> type[json.JSONEncoder] | None:
+        """The client's ``encoder`` (every JSON body and key goes through it); None
+        under a native settee client, which has none."""
+        encoder: type[json.JSONEncoder] | None = getattr(self.client, "encoder", None)
+        return encoder
 
     # -- queries -------------------------------------------------------------------------------
     def all_docs(self, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
