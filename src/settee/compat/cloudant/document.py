@@ -61,8 +61,7 @@ class Document(native.Document):
         self.decoder: type[json.JSONDecoder] | None = kwargs.pop("decoder", None)
         if kwargs:
             raise TypeError(f"Document() got unexpected keyword arguments {sorted(kwargs)}")
-        client_encoder = getattr(database.client, "encoder", json.JSONEncoder)
-        self.encoder: type[json.JSONEncoder] = given or client_encoder
+        self.encoder: type[json.JSONEncoder] = given or database.client_encoder or json.JSONEncoder
 
     @property
     def r_session(self) -> AuthenticatedSession | None:
