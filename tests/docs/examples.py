@@ -4,6 +4,8 @@
   that block is not run (the reason is required).
 * ``<!-- docs-test: server=pouchdb|rest|couchdb -->`` once on a page: its
   blocks run with ``SERVER_URL`` predefined (and ``API_KEY`` for ``rest``).
+* ``<!-- docs-test: pytest -->`` once on a page: its blocks are a test
+  module, run by pytest with settee's plugin (their test functions run).
 
 An interactive-session block (``>>>`` prompts) runs its statements (the
 output shown is not compared). Every other ```python block runs, top to
@@ -22,6 +24,7 @@ __all__ = ["Block", "Page", "read_page"]
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+|~~~+)\s*(?P<lang>[\w+-]*)")
 _SKIP = re.compile(r"^\s*<!--\s*docs-test:\s*skip\s*(?:\((?P<reason>[^)]*)\))?\s*-->\s*$")
 _SERVER = re.compile(r"<!--\s*docs-test:\s*server=(?P<server>[\w-]+)\s*-->")
+_PYTEST = re.compile(r"^\s*<!--\s*docs-test:\s*pytest\s*-->\s*$")
 _ANY = re.compile(r"<!--\s*docs-test:")
 SERVERS = ("pouchdb", "rest", "couchdb")
 
@@ -40,6 +43,7 @@ class Page:
     path: Path
     blocks: list[Block]
     server: str | None
+    pytest: bool = False
 
 
 class DocsTestError(ValueError):
@@ -65,6 +69,7 @@ def read_page(path: Path) -> Page:
     if len(servers) > 1:
         raise DocsTestError(f"{path}: more than one docs-test server ({sorted(servers)})")
     server = next(iter(servers), None)
+    as_tests = any(_PYTEST.match(line) for line in lines)
     if server is not None and server not in SERVERS:
         raise DocsTestError(f"{path}: unknown docs-test server {server!r} (use {SERVERS})")
     blocks: list[Block] = []
@@ -73,7 +78,9 @@ def read_page(path: Path) -> Page:
         line = lines[index]
         opened = _FENCE.match(line)
         if opened is None:
-            if _ANY.search(line) and not (_SKIP.match(line) or _SERVER.search(line)):
+            if _ANY.search(line) and not (
+                _SKIP.match(line) or _SERVER.search(line) or _PYTEST.match(line)
+            ):
                 raise DocsTestError(f"{path}:{index + 1}: unknown docs-test marker: {line.strip()}")
             index += 1
             continue
@@ -101,4 +108,4 @@ def read_page(path: Path) -> Page:
                 code = _statements(code)
             blocks.append(Block(index + 2, code + "\n", skip))
         index = end + 1
-    return Page(path, blocks, server)
+    return Page(path, blocks, server, as_tests)

@@ -1,12 +1,18 @@
-"""The docs-test conventions as the collector reads them (tests/docs/examples.py)."""
+"""The docs-test conventions as the collector reads them (tests/docs/examples.py) and
+the runner runs them (tests/docs/run_page.py)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.docs.examples import DocsTestError, read_page
+from tests.docs.examples import DocsTestError, Page, read_page
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PAGE = """# A page
 <!-- docs-test: server=pouchdb -->
@@ -66,3 +72,44 @@ def test_malformed_markers_are_refused(tmp_path: Path, text: str, message: str) 
     path.write_text(text)
     with pytest.raises(DocsTestError, match=message):
         read_page(path)
+
+
+def _run_page(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
+    page = tmp_path / "page.md"
+    page.write_text(text)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    return subprocess.run(
+        [sys.executable, "-W", "error", "-m", "tests.docs.run_page", str(page)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_page_gets_no_help_from_what_the_suite_imported(tmp_path: Path) -> None:
+    # The suite has imported settee.rest by now; a reader's fresh interpreter has not.
+    assert "settee.rest" in sys.modules
+    result = _run_page(tmp_path, "```python\nimport settee\n\nsettee.rest.Client\n```\n")
+    assert result.returncode == 1
+    assert "module 'settee' has no attribute 'rest'" in result.stderr
+    assert f'File "{tmp_path / "page.md"}", line 4' in result.stderr  # the page's own line
+
+
+def test_a_pytest_page_runs_its_test_functions(tmp_path: Path) -> None:
+    text = "<!-- docs-test: pytest -->\n\n```python\ndef test_broken(settee_db):\n"
+    text += "    assert len(settee_db) == 1\n```\n"
+    assert read_page_text(tmp_path, text).pytest
+    result = _run_page(tmp_path, text)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 failed" in result.stdout and "test_docs_page.py:5:" in result.stdout  # the page line
+    passing = text.replace("== 1", "== 0")
+    assert _run_page(tmp_path, passing).returncode == 0
+
+
+def read_page_text(tmp_path: Path, text: str) -> Page:
+    path = tmp_path / "read.md"
+    path.write_text(text)
+    return read_page(path)

@@ -1,26 +1,32 @@
 """Every ```python block of README.md and docs/*.md runs (issue 15 item 4).
 
-One test per page: its blocks run top to bottom in one namespace, in a
-fresh working directory, against ``memory:``/``sqlite:`` as written, or -
+One test per page: its blocks run top to bottom in one namespace, in a new
+interpreter (tests/docs/run_page.py: nothing the suite imported helps a
+page) and a fresh working directory, against ``memory:``/``sqlite:`` as written, or -
 when the page says ``<!-- docs-test: server=pouchdb|rest|couchdb -->`` -
 with ``SERVER_URL`` predefined: PouchDB Server (credentials in the URL), the
 django-rql service (its Connect-style root; ``API_KEY`` predefined too), or
 Apache CouchDB (skipped with the reason when none is configured). A block
 marked ``<!-- docs-test: skip (reason) -->`` is not run. What a page leaves
-behind (named memory stores, databases on the server) is removed after it.
+behind on a server (databases) is removed after it. A
+``<!-- docs-test: pytest -->`` page runs as a test module under pytest with
+settee's plugin (``SETTEE_TEST_URL`` is its server, if any).
 A failing block's traceback points at the page's own line numbers.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from settee.backends.memory import forget_store, store_names
 from tests.docs.examples import read_page
+from tests.docs.run_page import API_KEY_ENV, SERVER_URL_ENV
 from tests.rest.conftest import API_KEY, RqlService, start_service, stop_service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,36 +56,36 @@ def test_every_page_with_code_is_collected() -> None:
 
 @pytest.mark.parametrize("path", WITH_CODE, ids=lambda p: str(p.relative_to(ROOT)))
 def test_page_runs_top_to_bottom(
-    path: Path, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    path: Path, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     page = read_page(path)
     runnable = [b for b in page.blocks if b.skip is None]
     if not runnable:
         reasons = "; ".join(sorted({str(b.skip) for b in page.blocks}))
         pytest.skip(f"every python block of {path.name} is marked skip: {reasons}")
-    namespace: dict[str, Any] = {"__name__": f"docs_{path.stem}"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SETTEE_", "COUCHDB_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     server: Any = None
-    if page.server == "pouchdb":
-        server = request.getfixturevalue("pouchdb_server")
-        namespace["SERVER_URL"] = _with_credentials(server)
-    elif page.server == "couchdb":
-        server = request.getfixturevalue("couchdb_server")  # skips with the reason without one
-        namespace["SERVER_URL"] = _with_credentials(server)
+    if page.server in ("pouchdb", "couchdb"):
+        server = request.getfixturevalue(f"{page.server}_server")  # couchdb: skips without one
+        env[SERVER_URL_ENV] = _with_credentials(server)
     elif page.server == "rest":
         service = request.getfixturevalue("docs_rest_service")
-        namespace["SERVER_URL"] = service.url
-        namespace["API_KEY"] = API_KEY
-    monkeypatch.chdir(tmp_path)
-    stores = set(store_names())
+        env[SERVER_URL_ENV] = service.url
+        env[API_KEY_ENV] = API_KEY
     dbs_before = set(server.raw("GET", "/_all_dbs")) if server is not None else set()
     try:
-        for block in runnable:
-            # Padded so a traceback names the page's own line numbers.
-            code = compile("\n" * (block.line - 1) + block.code, str(path), "exec")
-            exec(code, namespace)
+        result = subprocess.run(
+            [sys.executable, "-W", "error", "-m", "tests.docs.run_page", str(path)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
     finally:
-        for name in set(store_names()) - stores:
-            forget_store(name)
         if server is not None:
             for name in set(server.raw("GET", "/_all_dbs")) - dbs_before:
                 server.raw("DELETE", "/" + name)
+    assert result.returncode == 0, f"{path.name} failed:\n{result.stdout}\n{result.stderr}"
