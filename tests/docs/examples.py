@@ -3,7 +3,8 @@
 * ``<!-- docs-test: skip (reason) -->`` on the line right before a fence:
   that block is not run (the reason is required).
 * ``<!-- docs-test: server=pouchdb|rest|couchdb -->`` once on a page: its
-  blocks run with ``SERVER_URL`` predefined (and ``API_KEY`` for ``rest``).
+  blocks run with ``SERVER_URL`` predefined (and ``API_KEY`` for ``rest``);
+  ``server=pouchdb,couchdb`` runs the page once on each.
 * ``<!-- docs-test: pytest -->`` once on a page: its blocks are a test
   module, run by pytest with settee's plugin (their test functions run).
 
@@ -23,7 +24,7 @@ __all__ = ["Block", "Page", "read_page"]
 
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+|~~~+)\s*(?P<lang>[\w+-]*)")
 _SKIP = re.compile(r"^\s*<!--\s*docs-test:\s*skip\s*(?:\((?P<reason>[^)]*)\))?\s*-->\s*$")
-_SERVER = re.compile(r"<!--\s*docs-test:\s*server=(?P<server>[\w-]+)\s*-->")
+_SERVER = re.compile(r"<!--\s*docs-test:\s*server=(?P<server>[\w,-]+)\s*-->")
 _PYTEST = re.compile(r"^\s*<!--\s*docs-test:\s*pytest\s*-->\s*$")
 _ANY = re.compile(r"<!--\s*docs-test:")
 SERVERS = ("pouchdb", "rest", "couchdb")
@@ -42,7 +43,7 @@ class Block:
 class Page:
     path: Path
     blocks: list[Block]
-    server: str | None
+    servers: tuple[str, ...]
     pytest: bool = False
 
 
@@ -65,13 +66,14 @@ def _statements(session: str) -> str:
 def read_page(path: Path) -> Page:
     """The page's python blocks and server; ``DocsTestError`` for a malformed marker."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    servers = {m.group("server") for line in lines for m in _SERVER.finditer(line)}
-    if len(servers) > 1:
-        raise DocsTestError(f"{path}: more than one docs-test server ({sorted(servers)})")
-    server = next(iter(servers), None)
+    markers = [m.group("server") for line in lines for m in _SERVER.finditer(line)]
+    if len(markers) > 1:
+        raise DocsTestError(f"{path}: more than one docs-test server marker ({markers})")
+    servers = tuple(markers[0].split(",")) if markers else ()
     as_tests = any(_PYTEST.match(line) for line in lines)
-    if server is not None and server not in SERVERS:
-        raise DocsTestError(f"{path}: unknown docs-test server {server!r} (use {SERVERS})")
+    for server in servers:
+        if server not in SERVERS:
+            raise DocsTestError(f"{path}: unknown docs-test server {server!r} (use {SERVERS})")
     blocks: list[Block] = []
     index = 0
     while index < len(lines):
@@ -108,4 +110,4 @@ def read_page(path: Path) -> Page:
                 code = _statements(code)
             blocks.append(Block(index + 2, code + "\n", skip))
         index = end + 1
-    return Page(path, blocks, server, as_tests)
+    return Page(path, blocks, servers, as_tests)

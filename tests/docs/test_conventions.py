@@ -48,7 +48,7 @@ def test_blocks_skips_server_and_sessions(tmp_path: Path) -> None:
     path = tmp_path / "page.md"
     path.write_text(PAGE)
     page = read_page(path)
-    assert page.server == "pouchdb"
+    assert page.servers == ("pouchdb",)
     assert [(b.skip, b.code.strip()) for b in page.blocks] == [
         (None, "a = 1"),
         ("needs IBM", "import ibm"),
@@ -63,6 +63,7 @@ def test_blocks_skips_server_and_sessions(tmp_path: Path) -> None:
     [
         ("<!-- docs-test: skip -->\n```python\nx\n```\n", "needs a reason"),
         ("<!-- docs-test: server=mongo -->\n", "unknown docs-test server"),
+        ("<!-- docs-test: server=pouchdb,mongo -->\n", "unknown docs-test server 'mongo'"),
         ("<!-- docs-test: server=rest -->\n<!-- docs-test: server=pouchdb -->\n", "more than one"),
         ("<!-- docs-test: skipp (x) -->\n", "unknown docs-test marker"),
     ],

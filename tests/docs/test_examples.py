@@ -3,7 +3,8 @@
 One test per page: its blocks run top to bottom in one namespace, in a new
 interpreter (tests/docs/run_page.py: nothing the suite imported helps a
 page) and a fresh working directory, against ``memory:``/``sqlite:`` as written, or -
-when the page says ``<!-- docs-test: server=pouchdb|rest|couchdb -->`` -
+when the page says ``<!-- docs-test: server=pouchdb|rest|couchdb -->`` (or
+several: ``server=pouchdb,couchdb`` runs it on each) -
 with ``SERVER_URL`` predefined: PouchDB Server (credentials in the URL), the
 django-rql service (its Connect-style root; ``API_KEY`` predefined too), or
 Apache CouchDB (skipped with the reason when none is configured). A block
@@ -32,6 +33,8 @@ from tests.rest.conftest import API_KEY, RqlService, start_service, stop_service
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 WITH_CODE = [p for p in PAGES if read_page(p).blocks]
+#: (page, server) pairs: a page runs once per server it names (once on none).
+RUNS = [(p, s) for p in WITH_CODE for s in (read_page(p).servers or (None,))]
 
 
 @pytest.fixture(scope="session")
@@ -54,9 +57,13 @@ def test_every_page_with_code_is_collected() -> None:
     assert {"README.md", "quickstart.md", "databases.md", "testing.md"} <= names
 
 
-@pytest.mark.parametrize("path", WITH_CODE, ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    ("path", "server_kind"),
+    RUNS,
+    ids=[str(p.relative_to(ROOT)) + (f"-{s}" if s else "") for p, s in RUNS],
+)
 def test_page_runs_top_to_bottom(
-    path: Path, request: pytest.FixtureRequest, tmp_path: Path
+    path: Path, server_kind: str | None, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     page = read_page(path)
     runnable = [b for b in page.blocks if b.skip is None]
@@ -66,10 +73,10 @@ def test_page_runs_top_to_bottom(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SETTEE_", "COUCHDB_"))}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     server: Any = None
-    if page.server in ("pouchdb", "couchdb"):
-        server = request.getfixturevalue(f"{page.server}_server")  # couchdb: skips without one
+    if server_kind in ("pouchdb", "couchdb"):
+        server = request.getfixturevalue(f"{server_kind}_server")  # couchdb: skips without one
         env[SERVER_URL_ENV] = _with_credentials(server)
-    elif page.server == "rest":
+    elif server_kind == "rest":
         service = request.getfixturevalue("docs_rest_service")
         env[SERVER_URL_ENV] = service.url
         env[API_KEY_ENV] = API_KEY
