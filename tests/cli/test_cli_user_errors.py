@@ -113,6 +113,24 @@ def test_load_summary_line_numbers_and_skip_existing(
     )
 
 
+def test_a_bad_line_stops_the_load_before_anything_is_written(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "bad.jsonl"
+    source.write_text('{"_id": "a"}\n\n{"_id": "b"}\nnot json\n{"_id": "c"}\n')
+    assert run("--url", url, "create-db", "db", monkeypatch=monkeypatch) == 0
+    capsys.readouterr()
+    args = ("--url", url, "load", "db", str(source), "--batch", "1")
+    assert run(*args, monkeypatch=monkeypatch) == 2
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith(f"settee: {source} line 4 is not valid JSON")  # lines counted from 1
+    assert run("--url", url, "dump", "db", monkeypatch=monkeypatch) == 0
+    assert capsys.readouterr().out == ""  # not a and b: nothing was written
+    source.write_text('{"_id": "a"}\n[1, 2]\n')
+    assert run(*args, monkeypatch=monkeypatch) == 2
+    assert one_line(capsys.readouterr().err) == f"settee: {source} line 2 is not a JSON object"
+
+
 def test_delete_a_document(
     url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -6,7 +6,9 @@
 user's data directory. The global options may come before or after the
 command. Every user error is one line on standard error, never a traceback.
 Exit codes: 0 success, 1 a server or database error, 2 bad usage or input,
-3 the server cannot be reached, 4 not found, 5 conflict, 130 interrupted.
+3 the server cannot be reached, 4 not found, 5 conflict, 130 interrupted
+(Ctrl-C), 143 terminated (SIGTERM: a clean stop, so ``changes --follow
+--checkpoint`` saves its position as on Ctrl-C).
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ import getpass
 import json
 import os
 import platform
+import signal
 import sys
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any
 
 import settee
@@ -40,6 +45,7 @@ EXIT_UNREACHABLE = 3
 EXIT_NOT_FOUND = 4
 EXIT_CONFLICT = 5
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 def data_dir() -> Path:
@@ -66,6 +72,14 @@ def default_url() -> str:
 
 class Unreachable(Exception):
     """The server did not answer the first request (exit 3)."""
+
+
+class Terminated(Exception):
+    """SIGTERM arrived (exit 143): raised where the command is, so it stops cleanly."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(signum)
 
 
 def _has_terminal() -> bool:
@@ -335,8 +349,10 @@ def cmd_load(args: argparse.Namespace) -> int:
     if args.batch < 1:
         raise ValueError("--batch must be a positive integer")
     path = Path(args.file)
-    with path.open(encoding="utf-8") as counting:  # OSError: exit 2, one line
-        total = sum(1 for line in counting if line.strip())
+    # A first pass counts the documents and checks every line, so a bad line
+    # stops the load before anything is written (fix the file, run it again).
+    with path.open(encoding="utf-8") as checking:  # OSError: exit 2, one line
+        total = sum(1 for _ in _jsonl(checking, str(path), keep_revs=True))
     client = _connect(args)
     failed = written = skipped = 0
     with client, path.open(encoding="utf-8") as stream:
@@ -532,7 +548,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="settee",
         description="settee: CouchDB-style databases from the shell.",
         epilog="exit codes: 0 ok, 1 error, 2 usage/input, 3 server unreachable, "
-        "4 not found, 5 conflict, 130 interrupted",
+        "4 not found, 5 conflict, 130 interrupted, 143 terminated",
     )
     _global_options(parser, defaults=True)
     parser.add_argument("--info", action="store_true", help="same as the info command")
@@ -607,11 +623,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None
+    try:
+        return _run(args)
+    finally:
+        if on_main_thread and previous is not None:  # None: not set from Python
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         code: int = args.func(args)
         return code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except Terminated:
+        return EXIT_TERMINATED
     except BrokenPipeError:
         return EXIT_OK
     except Unreachable as exc:
