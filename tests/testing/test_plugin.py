@@ -8,12 +8,15 @@ Server when it is given), and settee_reset_memory.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from settee.backends.memory import store_names
 from tests.testing.conftest import PLUGIN_ARGS
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_each_test_gets_a_fresh_isolated_memory_database(inner: pytest.Pytester) -> None:
@@ -145,3 +148,38 @@ def test_reset_memory_forgets_fixed_names(inner: pytest.Pytester) -> None:
     from settee.backends.memory import forget_store
 
     forget_store("app")
+
+
+def test_pyproject_registers_the_plugin_as_pytest11() -> None:
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in the stdlib from Python 3.11")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["entry-points"]["pytest11"] == {"settee": "settee.testing.plugin"}
+
+
+def test_an_installed_settee_needs_no_option(inner: pytest.Pytester) -> None:
+    if PLUGIN_ARGS:
+        pytest.skip("settee is not installed here: its pytest11 entry point is not registered")
+    inner.makepyfile(
+        """
+        def test_plain(settee_db):
+            settee_db.create_document({"_id": "a"})
+            assert "a" in settee_db
+        """
+    )
+    result = inner.runpytest()  # no -p: pytest found the plugin itself
+    result.assert_outcomes(passed=1)
+
+
+def test_server_backend_from_the_environment(
+    inner: pytest.Pytester, pouchdb_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = pouchdb_server.url.replace("://", f"://{pouchdb_server.user}:{pouchdb_server.password}@")
+    monkeypatch.setenv("SETTEE_TEST_URL", url)
+    inner.makepyfile(
+        """
+        def test_on_server(settee_db, settee_client, settee_url):
+            assert settee_client.backend.kind == "http"
+            assert settee_db.database_name in settee_client.all_dbs()
+        """
+    )
+    inner.runpytest(*PLUGIN_ARGS, "--settee-backend", "server").assert_outcomes(passed=1)
