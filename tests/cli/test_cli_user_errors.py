@@ -271,6 +271,27 @@ def test_a_missing_directory_is_one_line(
     assert not (tmp_path / "no").exists()
 
 
+def test_a_directory_as_the_sqlite_file_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("dbs", "--url", f"sqlite:///{tmp_path}", monkeypatch=monkeypatch) == 2
+    assert one_line(capsys.readouterr().err) == (
+        f"settee: {tmp_path} is a directory: name the SQLite file in it"
+    )
+
+
+def test_empty_sort_and_fields_name_their_option(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("--url", url, "create-db", "db", monkeypatch=monkeypatch) == 0
+    capsys.readouterr()
+    for option, example in (("--sort", "-n,name"), ("--fields", "_id,name")):
+        assert run("--url", url, "find", "db", "{}", option, ",", monkeypatch=monkeypatch) == 2
+        assert one_line(capsys.readouterr().err) == (
+            f"settee: {option} needs field names: {option} {example}"
+        )
+
+
 def test_the_default_store_directory_is_created(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -138,10 +138,14 @@ def _connect(args: argparse.Namespace) -> Any:
                 probe.metadata()
             except errors.TransportError as exc:
                 raise Unreachable(f"cannot reach {probe.url}: {_transport_reason(exc)}") from exc
-    if url == default_url() and url.startswith("sqlite:///"):
-        # The default store's directory is ours to create; a directory in a
-        # URL the user gave must exist (ValueError naming it, as in the library).
-        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("sqlite:///"):
+        file = Path(url[len("sqlite:///") :].partition("?")[0])
+        if file.is_dir():  # SQLite's own answer, "unable to open database file", hides why
+            raise ValueError(f"{file} is a directory: name the SQLite file in it")
+        if url == default_url():
+            # The default store's directory is ours to create; a directory in a
+            # URL the user gave must exist (ValueError naming it, as in the library).
+            file.parent.mkdir(parents=True, exist_ok=True)
     return settee.connect(url, auth=auth)
 
 
@@ -237,12 +241,12 @@ def cmd_put(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _fields(text: str | None) -> list[str] | None:
+def _fields(text: str | None, option: str, example: str) -> list[str] | None:
     if text is None:
         return None
     fields = [f.strip() for f in text.split(",") if f.strip()]
     if not fields:
-        raise ValueError("--fields needs field names: --fields _id,name")
+        raise ValueError(f"{option} needs field names: {option} {example}")
     return fields
 
 
@@ -254,8 +258,8 @@ def cmd_find(args: argparse.Namespace) -> int:
     query = args.query.strip()
     if args.limit is not None and args.limit < 1:
         raise ValueError("--limit must be a positive integer")
-    sort = _fields(args.sort)
-    fields = _fields(args.fields)
+    sort = _fields(args.sort, "--sort", "-n,name")
+    fields = _fields(args.fields, "--fields", "_id,name")
     client = _connect(args)
     with client:
         db = client[args.db]
