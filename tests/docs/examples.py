@@ -11,22 +11,29 @@
 An interactive-session block (``>>>`` prompts) runs its statements (the
 output shown is not compared). Every other ```python block runs, top to
 bottom, in one namespace per page.
+
+A ```console block is a shell session: each ``$ command`` runs in bash (in
+the page's working directory, after the page's earlier ``$ export`` lines)
+and its output - standard output and error - must be the lines below it,
+where a ``...`` line stands for any lines and ``...`` inside a line for any
+text. A command ending in ``# exit N`` must exit with N, any other with 0.
 """
 
 from __future__ import annotations
 
 import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Block", "Page", "read_page"]
+__all__ = ["Block", "Command", "Page", "read_page"]
 
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+|~~~+)\s*(?P<lang>[\w+-]*)")
 _SKIP = re.compile(r"^\s*<!--\s*docs-test:\s*skip\s*(?:\((?P<reason>[^)]*)\))?\s*-->\s*$")
 _SERVER = re.compile(r"<!--\s*docs-test:\s*server=(?P<server>[\w,-]+)\s*-->")
 _PYTEST = re.compile(r"^\s*<!--\s*docs-test:\s*pytest\s*-->\s*$")
 _ANY = re.compile(r"<!--\s*docs-test:")
+_EXIT = re.compile(r"\s#\s*exit\s+(?P<code>\d+)\s*$")
 SERVERS = ("pouchdb", "rest", "couchdb")
 
 
@@ -40,11 +47,22 @@ class Block:
 
 
 @dataclass
+class Command:
+    """One ``$ command`` of a console block: its page line, the output shown, the exit code."""
+
+    line: int
+    command: str
+    output: list[str]
+    exit_code: int
+
+
+@dataclass
 class Page:
     path: Path
     blocks: list[Block]
     servers: tuple[str, ...]
     pytest: bool = False
+    commands: list[Command] = field(default_factory=list)
 
 
 class DocsTestError(ValueError):
@@ -75,6 +93,7 @@ def read_page(path: Path) -> Page:
         if server not in SERVERS:
             raise DocsTestError(f"{path}: unknown docs-test server {server!r} (use {SERVERS})")
     blocks: list[Block] = []
+    commands: list[Command] = []
     index = 0
     while index < len(lines):
         line = lines[index]
@@ -109,5 +128,20 @@ def read_page(path: Path) -> Page:
             if code.lstrip().startswith(">>>"):
                 code = _statements(code)
             blocks.append(Block(index + 2, code + "\n", skip))
+        elif opened.group("lang").lower() == "console":
+            commands += _session(lines, index + 1, end, indent)
         index = end + 1
-    return Page(path, blocks, servers, as_tests)
+    return Page(path, blocks, servers, as_tests, commands)
+
+
+def _session(lines: list[str], start: int, end: int, indent: str) -> list[Command]:
+    commands: list[Command] = []
+    for number in range(start, end):
+        text = lines[number][len(indent) :] if lines[number].startswith(indent) else lines[number]
+        if text.startswith("$ "):
+            command = text[2:]
+            code = _EXIT.search(command)
+            commands.append(Command(number + 1, command, [], int(code["code"]) if code else 0))
+        elif commands:
+            commands[-1].output.append(text)
+    return commands

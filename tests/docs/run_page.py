@@ -10,20 +10,25 @@ top to bottom in one namespace, with ``SERVER_URL`` (and ``API_KEY``) taken
 from ``$SETTEE_DOCS_SERVER_URL`` / ``$SETTEE_DOCS_API_KEY`` when set. A
 ``<!-- docs-test: pytest -->`` page is written out as a test module (each
 block on its page lines) and run by pytest with settee's plugin, so its
-test functions run, not only their definitions. Exit status 0 when all ran;
-a traceback names the page's own lines.
+test functions run, not only their definitions. Then the page's console
+sessions run (``$ command`` lines in bash, with this interpreter's
+directory first on ``PATH``, so ``settee`` is this checkout's command) and
+their output is compared. Exit status 0 when all ran; a traceback names the
+page's own lines.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
 
-from tests.docs.examples import Block, read_page
+from tests.docs.examples import Block, Command, read_page
 
 SERVER_URL_ENV = "SETTEE_DOCS_SERVER_URL"
 API_KEY_ENV = "SETTEE_DOCS_API_KEY"
@@ -55,6 +60,51 @@ def _run_tests(path: Path, blocks: list[Block], server_url: str | None) -> int:
     return int(pytest.main(args))
 
 
+def _matches(expected: list[str], actual: list[str]) -> bool:
+    # `...` alone: any lines; `...` inside a line: any text.
+    if not expected:
+        return not actual
+    if expected[0] == "...":
+        return any(_matches(expected[1:], actual[i:]) for i in range(len(actual) + 1))
+    if not actual:
+        return False
+    pattern = ".*".join(re.escape(part) for part in expected[0].split("..."))
+    return re.fullmatch(pattern, actual[0]) is not None and _matches(expected[1:], actual[1:])
+
+
+def _run_commands(path: Path, commands: list[Command]) -> int:
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+    }
+    exports: list[str] = []
+    for step in commands:
+        script = "\n".join([*exports, step.command])
+        result = subprocess.run(
+            ["bash", "-c", script],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        actual = result.stdout.splitlines()
+        if result.returncode != step.exit_code or not _matches(step.output, actual):
+            print(
+                f"{path}:{step.line}: $ {step.command}\n"
+                f"exit {result.returncode} (expected {step.exit_code}), output:\n"
+                + "\n".join(actual)
+                + "\nexpected:\n"
+                + "\n".join(step.output),
+                file=sys.stderr,
+            )
+            return 1
+        if step.command.startswith("export "):
+            exports.append(step.command)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m tests.docs.run_page PAGE", file=sys.stderr)
@@ -68,14 +118,17 @@ def main(argv: list[str]) -> int:
     blocks = [b for b in page.blocks if b.skip is None]
     server_url = os.environ.get(SERVER_URL_ENV)
     if page.pytest:
-        return _run_tests(path, blocks, server_url)
-    namespace: dict[str, object] = {"__name__": f"docs_{path.stem}"}
-    if server_url is not None:
-        namespace["SERVER_URL"] = server_url
-    if API_KEY_ENV in os.environ:
-        namespace["API_KEY"] = os.environ[API_KEY_ENV]
-    _run_blocks(path, blocks, namespace)
-    return 0
+        code = _run_tests(path, blocks, server_url)
+        if code:
+            return code
+    else:
+        namespace: dict[str, object] = {"__name__": f"docs_{path.stem}"}
+        if server_url is not None:
+            namespace["SERVER_URL"] = server_url
+        if API_KEY_ENV in os.environ:
+            namespace["API_KEY"] = os.environ[API_KEY_ENV]
+        _run_blocks(path, blocks, namespace)
+    return _run_commands(path, page.commands)
 
 
 if __name__ == "__main__":

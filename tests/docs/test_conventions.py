@@ -114,3 +114,30 @@ def read_page_text(tmp_path: Path, text: str) -> Page:
     path = tmp_path / "read.md"
     path.write_text(text)
     return read_page(path)
+
+
+SESSION = """```console
+$ export GREETING=hello
+$ echo "$GREETING world"
+hello ...
+$ printf 'a\\nb\\nc\\n'
+a
+...
+$ exit 3        # exit 3
+```
+"""
+
+
+def test_console_sessions_are_read_and_run(tmp_path: Path) -> None:
+    page = read_page_text(tmp_path, SESSION)
+    assert [(c.line, c.command, c.output, c.exit_code) for c in page.commands] == [
+        (2, "export GREETING=hello", [], 0),
+        (3, 'echo "$GREETING world"', ["hello ..."], 0),
+        (5, "printf 'a\\nb\\nc\\n'", ["a", "..."], 0),
+        (8, "exit 3        # exit 3", [], 3),
+    ]
+    assert _run_page(tmp_path, SESSION).returncode == 0
+    wrong = _run_page(tmp_path, SESSION.replace("hello ...", "goodbye ..."))
+    assert wrong.returncode == 1
+    assert "page.md:3: $ echo" in wrong.stderr and "hello world" in wrong.stderr
+    assert _run_page(tmp_path, SESSION.replace("# exit 3", "")).returncode == 1

@@ -32,7 +32,7 @@ from tests.rest.conftest import API_KEY, RqlService, start_service, stop_service
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-WITH_CODE = [p for p in PAGES if read_page(p).blocks]
+WITH_CODE = [p for p in PAGES if read_page(p).blocks or read_page(p).commands]
 #: (page, server) pairs: a page runs once per server it names (once on none).
 RUNS = [(p, s) for p in WITH_CODE for s in (read_page(p).servers or (None,))]
 
@@ -54,7 +54,7 @@ def _with_credentials(server: Any) -> str:
 
 def test_every_page_with_code_is_collected() -> None:
     names = {p.name for p in WITH_CODE}
-    assert {"README.md", "quickstart.md", "databases.md", "testing.md"} <= names
+    assert {"README.md", "quickstart.md", "databases.md", "testing.md", "cli.md"} <= names
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_page_runs_top_to_bottom(
 ) -> None:
     page = read_page(path)
     runnable = [b for b in page.blocks if b.skip is None]
-    if not runnable:
+    if not runnable and not page.commands:
         reasons = "; ".join(sorted({str(b.skip) for b in page.blocks}))
         pytest.skip(f"every python block of {path.name} is marked skip: {reasons}")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SETTEE_", "COUCHDB_"))}
