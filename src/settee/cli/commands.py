@@ -74,8 +74,12 @@ class Unreachable(Exception):
     """The server did not answer the first request (exit 3)."""
 
 
-class Terminated(Exception):
-    """SIGTERM arrived (exit 143): raised where the command is, so it stops cleanly."""
+class Terminated(BaseException):
+    """SIGTERM arrived (exit 143): raised where the command is, so it stops cleanly.
+
+    A BaseException, as KeyboardInterrupt is, so no ``except Exception`` on
+    the way (in settee, requests or urllib3) takes it for an error to handle.
+    """
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
