@@ -26,6 +26,7 @@ import pytest
 import settee
 from settee.cli import commands as cli
 from settee.feeds import FileCheckpoint
+from tests.conftest import unique_name
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {
@@ -122,13 +123,23 @@ def test_progress_bar_is_drawn_on_a_terminal(tmp_path: Path) -> None:
     assert b"\rload: " in shown  # tqdm's frames (or the plain counter's)
 
 
-def test_sigterm_stops_a_follower_cleanly_and_saves_its_place(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'f.db'}"
+@pytest.mark.parametrize("backend", ["sqlite", "pouchdb"])
+def test_sigterm_stops_a_follower_cleanly_and_saves_its_place(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # pouchdb: the signal arrives while the process waits on an HTTP continuous feed
+    if backend == "pouchdb":
+        server = request.getfixturevalue("pouchdb_server")
+        url = server.url.replace("://", f"://{server.user}:{server.password}@")
+    else:
+        url = f"sqlite:///{tmp_path / 'f.db'}"
+    name = unique_name("cli-sigterm")
     total = 1500  # not a multiple of the checkpoint's batch (1000): the last 500 are held back
     with settee.connect(url) as client:
-        client.create_database("feed").bulk_docs([{"_id": f"d{n:04d}"} for n in range(total)])
+        client.create_database(name).bulk_docs([{"_id": f"d{n:04d}"} for n in range(total)])
+    request.addfinalizer(lambda: _delete_database(url, name))
     checkpoint = tmp_path / "feed.seq"
-    command = [sys.executable, "-m", "settee", "--url", url, "changes", "feed", "--follow"]
+    command = [sys.executable, "-m", "settee", "--url", url, "changes", name, "--follow"]
     with subprocess.Popen(
         [*command, "--checkpoint", str(checkpoint)],
         stdout=subprocess.PIPE,
@@ -146,6 +157,11 @@ def test_sigterm_stops_a_follower_cleanly_and_saves_its_place(tmp_path: Path) ->
     # after a restart: at least once). Killed without a handler, it would be
     # the 1000th (the last batch write).
     assert FileCheckpoint(checkpoint).load() in (printed[-1]["seq"], printed[-2]["seq"])
+
+
+def _delete_database(url: str, name: str) -> None:
+    with settee.connect(url) as client:
+        client.delete_database(name)
 
 
 def test_main_puts_the_sigterm_handler_back(tmp_path: Path) -> None:
