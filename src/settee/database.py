@@ -303,10 +303,24 @@ class Database(QueryScope):
     def __bool__(self) -> bool:
         return True  # an empty database is still a database: `if db:` must not ask the server
 
-    def __delitem__(self, docid: str) -> None:
-        """Drop this thread's cached copy (``KeyError`` if none); the server is untouched."""
+    def __delitem__(self, docid: str, remote: bool = False) -> None:
+        """Drop this thread's cached copy; the server is untouched (python-cloudant's rule,
+        as ``del client[name]``). ``KeyError`` naming the rule if nothing is cached.
+
+        ``db.__delitem__(docid, remote=True)`` deletes the document on the server too:
+        the cached revision if there is one (``Conflict`` when it is stale), else the
+        current one (``DocumentNotFound`` if absent).
+        """
+        if remote:
+            doc = self.cache.get(docid)
+            (doc if doc is not None else self._fetch(docid)).delete()
+            self.cache.discard(docid)
+            return
         if not self.cache.discard(docid):
-            raise KeyError(docid)
+            raise KeyError(
+                f"{docid!r} is not cached: del db[id] only drops a cached copy; delete on "
+                "the server with db[id].delete() or db.__delitem__(id, remote=True)"
+            )
 
     def clear_cache(self) -> None:
         """Forget every cached document, in every thread."""

@@ -30,6 +30,16 @@ def test_dict_of_documents(db: CouchDatabase) -> None:
         db["missing"]
 
 
+def test_del_is_the_dict_and_remote_true_the_server(db: CouchDatabase) -> None:
+    db.create_document({"_id": "gone", "v": 1})
+    del db["gone"]  # python-cloudant: the dict entry only
+    assert "gone" in db  # still on the server (asks it: not cached)
+    db.__delitem__("gone", remote=True)
+    assert "gone" not in db and db.get("gone") is None
+    with pytest.raises(KeyError):
+        del db["gone"]
+
+
 def test_all_docs_is_json(db: CouchDatabase) -> None:
     db.bulk_docs([{"_id": "a"}, {"_id": "b"}])
     answer = db.all_docs(include_docs=True)

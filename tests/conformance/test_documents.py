@@ -55,6 +55,28 @@ def test_getitem_is_one_fetch_then_cached(db: settee.Database) -> None:
     assert "a" in db and "nope" not in db
 
 
+def test_del_item_is_the_cache_and_remote_true_the_server(db: settee.Database) -> None:
+    db.create_document({"_id": "kept", "v": 1})
+    del db["kept"]  # python-cloudant's rule: the cached copy only
+    assert stored(db, "kept")["v"] == 1
+    with pytest.raises(KeyError, match="only drops a cached copy"):
+        del db["kept"]  # not cached now: said loudly, never a silent no-op
+    assert stored(db, "kept")["v"] == 1
+    db.__delitem__("kept", remote=True)  # not cached: the current revision is deleted
+    with pytest.raises(settee.DocumentNotFound):
+        stored(db, "kept")
+    with pytest.raises(settee.DocumentNotFound):
+        db.__delitem__("kept", remote=True)
+    stale = db.create_document({"_id": "stale", "v": 1})
+    newer = Document(db, "stale").fetch()
+    newer["v"] = 2
+    newer.save()
+    db.cache_document(stale)
+    with pytest.raises(settee.Conflict):  # the cached revision is stale: nothing deleted
+        db.__delitem__("stale", remote=True)
+    assert stored(db, "stale")["v"] == 2
+
+
 def test_stale_rev_is_conflict_and_nothing_is_overwritten(db: settee.Database) -> None:
     doc = db.create_document({"_id": "c", "v": 1})
     other = Document(db, "c").fetch()

@@ -202,7 +202,14 @@ class CouchDatabase(native.Database, dict[str, Any]):
     def __bool__(self) -> bool:
         return True
 
-    def __delitem__(self, key: str) -> None:
+    def __delitem__(self, key: str, remote: bool = False) -> None:
+        """python-cloudant's (a dict's): drop the cached document; ``remote=True`` (settee's
+        addition, as on the native Database) deletes it on the server too."""
+        if remote:
+            doc = dict.get(self, key)
+            (doc if doc is not None else self[key]).delete()
+            dict.pop(self, key, None)
+            return
         dict.__delitem__(self, key)
 
     def __setitem__(self, key: str, value: Any) -> None:
