@@ -6,7 +6,8 @@ change on a continuous or longpoll feed, or in an InfiniteFeed - must reach
 the caller as that exception, not wrapped in a FeedError or retried as a
 dropped connection. So must an exception raised by ``on_error``. Only
 settee's own faults are settee errors. Runs on memory, sqlite and PouchDB
-Server (the HTTP backend: the body parsers).
+Server, and on CouchDB (single node and cluster) when configured: the HTTP
+backend's body parsers.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 
 import settee
-from tests.conftest import unique_name
+from tests.conftest import HTTP_SERVERS, unique_name
 from tests.http.fakes import refused_url
 
 
@@ -28,10 +29,10 @@ class Shutdown(Exception):
     """The user's own exception."""
 
 
-@pytest.fixture(params=["memory", "sqlite", "pouchdb"])
+@pytest.fixture(params=["memory", "sqlite", *HTTP_SERVERS])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[settee.Database]:
-    if request.param == "pouchdb":
-        server = request.getfixturevalue("pouchdb_server")
+    if request.param in HTTP_SERVERS:
+        server = request.getfixturevalue(f"{request.param}_server")
         client = settee.connect(server.url, auth=server.auth)
     elif request.param == "sqlite":
         client = settee.connect(f"sqlite:///{tmp_path / 'u.db'}")
