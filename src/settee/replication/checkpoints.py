@@ -26,7 +26,7 @@ from settee.results import write_one
 from settee.rows import Seq
 
 if TYPE_CHECKING:
-    from settee.backends.base import Backend
+    from settee.database import Database
 
 __all__ = [
     "HISTORY_LIMIT",
@@ -109,11 +109,14 @@ def new_log(
 
 
 class ReplicationLog:
-    """The ``_local/<replication id>`` document of one end (``backend``, database ``db``)."""
+    """The ``_local/<replication id>`` document of one end (a :class:`~settee.Database`),
+    read with its :attr:`~settee.Database.read_quorum` and written with its
+    :attr:`~settee.Database.write_quorum` (a CouchDB cluster's ``r=``/``w=``)."""
 
-    def __init__(self, backend: Backend, db: str, doc_id: str) -> None:
-        self.backend = backend
-        self.db = db
+    def __init__(self, database: Database, doc_id: str) -> None:
+        self.database = database
+        self.backend = database.backend
+        self.db = database.database_name
         self.doc_id = doc_id
         #: The log as last read or written (None: there is none).
         self.doc: dict[str, Any] | None = None
@@ -124,14 +127,15 @@ class ReplicationLog:
     def load(self) -> dict[str, Any] | None:
         """The stored log, or None."""
         try:
-            doc = self.backend.get_doc(self.db, self.doc_id)
+            doc = self.database.read_doc(self.doc_id)
         except errors.NotFound:
             doc = None
         self.doc = doc if isinstance(doc, dict) else None
         return self.doc
 
     def _put(self, doc: dict[str, Any]) -> dict[str, Any]:
-        return self.backend.put_doc(self.db, doc)
+        w = self.database.write_quorum
+        return self.backend.put_doc(self.db, doc, None if w is None else {"w": w})
 
     def save(self, body: dict[str, Any]) -> None:
         """Write ``body`` over the log (re-reading the rev once on a ``Conflict``)."""
@@ -141,7 +145,13 @@ class ReplicationLog:
             if rev is not None:
                 doc["_rev"] = rev
             try:
-                result = write_one(self.backend, self.db, doc, functools.partial(self._put, doc))
+                result = write_one(
+                    self.backend,
+                    self.db,
+                    doc,
+                    functools.partial(self._put, doc),
+                    w=self.database.write_quorum,
+                )
             except errors.Conflict:
                 if attempt:
                     raise

@@ -17,6 +17,14 @@ counted in ``doc_write_failures`` and listed in ``failures``; from then on
 the session checkpoints no further than the change before it, so a later
 run tries it again. ``new_edits=false`` writes are idempotent: a batch whose
 answer was lost is sent again, never doubled.
+
+Quorums (a CouchDB cluster's ``w=``/``r=``): every write to the target (the
+documents, its checkpoint) carries the target handle's
+:attr:`~settee.Database.write_quorum`, every document read from the source
+(``open_revs``/``_bulk_get``, its checkpoint) the source handle's
+:attr:`~settee.Database.read_quorum`, and the source's checkpoint write the
+source's write quorum. With ``target.write_quorum = 3`` on a 3-node cluster,
+every copy holds what one run wrote when it returns.
 """
 
 from __future__ import annotations
@@ -205,8 +213,8 @@ class Session:
         rep_id = replication_id(identity(source), identity(target), options.id_options())
         self.doc_id = f"_local/{rep_id}"
         self.result = ReplicationResult(replication_id=rep_id, session_id=uuid.uuid4().hex)
-        self.source_log = ReplicationLog(source.backend, source.database_name, self.doc_id)
-        self.target_log = ReplicationLog(target.backend, target.database_name, self.doc_id)
+        self.source_log = ReplicationLog(source, self.doc_id)
+        self.target_log = ReplicationLog(target, self.doc_id)
         self._start_time = _now()
         self._frozen = False  # a refused write: checkpoint no further
         self._refused: set[tuple[str, str | None]] = set()
@@ -328,6 +336,8 @@ class Session:
         params: dict[str, Any] = {"revs": True, "latest": True}
         if self.options.attachments:
             params["attachments"] = True
+        if self.source.read_quorum is not None:
+            params["r"] = self.source.read_quorum
         for docid, revs in missing.items():
             try:
                 answer = self.source.backend.get_doc(
@@ -344,6 +354,8 @@ class Session:
         params = {"revs": "true", "latest": "true"}
         if self.options.attachments:
             params["attachments"] = "true"
+        if self.source.read_quorum is not None:
+            params["r"] = str(self.source.read_quorum)
         docs: list[dict[str, Any]] = []
         for start in range(0, len(wanted), _BULK_GET_CHUNK):
             answer = transport.json(
@@ -373,7 +385,7 @@ class Session:
     def _write(self, docs: list[dict[str, Any]]) -> list[WriteFailure]:
         backend, name = self.target.backend, self.target.database_name
         try:
-            results = backend.bulk_docs(name, docs, new_edits=False)
+            results = backend.bulk_docs(name, docs, new_edits=False, w=self.target.write_quorum)
         except (errors.Unauthorized, errors.Forbidden) as exc:
             # The whole batch refused: every document failed, and the session ends.
             self.result.error = f"{type(exc).__name__}: {exc}"
