@@ -6,11 +6,15 @@
 
 Each end is a server URL (``http(s)://``, ``sqlite:///file``, ``memory:``)
 and a database name after its last ``/``; credentials go in the URL's
-userinfo. Progress (changes read, documents written) goes to stderr, the
-counts to stdout as one JSON line at the end. Exit code 0 when every missing
-revision was written, 6 when the target refused some (listed on stderr), and
-the ``settee`` command's others (1 error, 2 usage, 4 not found...).
-``--continuous`` follows the source until Ctrl-C, then checkpoints and stops.
+userinfo. On a terminal stderr shows a progress bar (changes read of the
+total where the source's feed tells what is pending, documents written);
+redirected, it gets no frames. At the end one summary line goes to stderr
+(``replicated N changes from SOURCE to TARGET: W documents written, F
+failed``, URLs without credentials) and the counts to stdout as one JSON
+line. Exit code 0 when every missing revision was written, 6 when the target
+refused some or all of them (each listed on stderr), and the ``settee``
+command's others (1 error, 2 usage, 4 not found...). ``--continuous``
+follows the source until Ctrl-C, then checkpoints and stops.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import sys
 from typing import Any
 
 import settee
+from settee.cli.progress import CountBar
 from settee.replication import ReplicationResult
 from settee.urls import redact_url
 
@@ -49,6 +54,7 @@ def _open(value: str, *, create: bool) -> settee.Database:
 def _counts(result: ReplicationResult) -> dict[str, Any]:
     return {
         "changes_read": result.changes_read,
+        "changes_pending": result.changes_pending,
         "docs_read": result.docs_read,
         "docs_written": result.docs_written,
         "doc_write_failures": result.doc_write_failures,
@@ -71,37 +77,33 @@ def cmd_replicate(args: argparse.Namespace) -> int:
             raise ValueError("--selector must be a JSON object (a Mango selector)")
     source = _open(args.source, create=False)
     target = _open(args.target, create=args.create_target)
-    quiet: bool = args.quiet
+    with CountBar(desc="replicate", unit="change", quiet=args.quiet) as bar:
 
-    def show(result: ReplicationResult) -> None:
-        if not quiet:
-            print(
-                f"\rchanges read: {result.changes_read}  docs written: {result.docs_written}"
-                f"  failures: {result.doc_write_failures}",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
+        def show(result: ReplicationResult) -> None:
+            pending = result.changes_pending
+            total = None if pending is None else result.changes_read + pending
+            note = f"{result.docs_written} written"
+            if result.doc_write_failures:
+                note += f", {result.doc_write_failures} refused"
+            bar.show(result.changes_read, total, note)
 
-    options: dict[str, Any] = {"selector": selector, "progress": show}
-    if args.batch_size is not None:
-        options["batch_size"] = args.batch_size
-    if args.continuous:
-        live = settee.replicate(source, target, continuous=True, **options)
-        try:
-            while True:
-                try:
-                    live.wait(timeout=0.5)  # raises a terminal error
-                    break
-                except TimeoutError:
-                    continue
-        except KeyboardInterrupt:
-            pass
-        result = live.stop()
-    else:
-        result = settee.replicate(source, target, **options)
-    if not quiet:
-        print(file=sys.stderr)
+        options: dict[str, Any] = {"selector": selector, "progress": show}
+        if args.batch_size is not None:
+            options["batch_size"] = args.batch_size
+        if args.continuous:
+            live = settee.replicate(source, target, continuous=True, **options)
+            try:
+                while True:
+                    try:
+                        live.wait(timeout=0.5)  # raises a terminal error
+                        break
+                    except TimeoutError:
+                        continue
+            except KeyboardInterrupt:
+                pass
+            result = live.stop()
+        else:
+            result = settee.replicate(source, target, **options)
     for failure in result.failures:
         print(
             f"settee: refused: {failure['id']} {failure['rev']}: {failure['error']}"
@@ -110,6 +112,12 @@ def cmd_replicate(args: argparse.Namespace) -> int:
         )
     if result.error:
         print(f"settee: stopped: {result.error}", file=sys.stderr)
+    print(
+        f"replicated {result.changes_read} changes from {redact_url(args.source)}"
+        f" to {redact_url(args.target)}: {result.docs_written} documents written,"
+        f" {result.doc_write_failures} failed",
+        file=sys.stderr,
+    )
     print(json.dumps(_counts(result), sort_keys=True))
     return 0 if result.ok else EXIT_WRITE_FAILURES
 

@@ -86,7 +86,11 @@ class ReplicationResult:
     the last source seq it processed; ``recorded_seq``: the last one checkpointed
     (behind ``end_last_seq`` after a refused write). ``history``: the replication
     log's sessions, newest (this one) first. ``error``: why it ended early (a
-    401/403 from the target for a whole batch), else None.
+    401/403 from the target for a whole batch or for its checkpoint), else None.
+    ``changes_pending``: how many changes the source still had after the last
+    batch read, where its feed says (CouchDB, the embedded stores; 0 once a
+    one-shot run read the last page), None where it does not (PouchDB Server):
+    ``changes_read + changes_pending`` is the run's total for a progress bar.
     """
 
     replication_id: str
@@ -95,6 +99,7 @@ class ReplicationResult:
     end_last_seq: Seq = 0
     recorded_seq: Seq = 0
     changes_read: int = 0
+    changes_pending: int | None = None
     docs_read: int = 0
     docs_written: int = 0
     doc_write_failures: int = 0
@@ -217,6 +222,7 @@ class Session:
         self.target_log = ReplicationLog(target, self.doc_id)
         self._start_time = _now()
         self._frozen = False  # a refused write: checkpoint no further
+        self._checkpoint_refused = False
         self._refused: set[tuple[str, str | None]] = set()
         self._last_checkpoint = 0.0
         self._lock = threading.Lock()
@@ -259,7 +265,10 @@ class Session:
         if end is None and rows:
             end = rows[-1].get("seq")
         self.process(rows, end)
-        return len(rows) < options.batch_size
+        done = len(rows) < options.batch_size
+        with self._lock:
+            self.result.changes_pending = 0 if done else feed.pending
+        return done
 
     def process(self, rows: Sequence[Mapping[str, Any]], end_seq: Seq | None) -> None:
         """Replicate the change ``rows`` (in feed order), then checkpoint.
@@ -430,6 +439,8 @@ class Session:
     def finish(self) -> None:
         """The last checkpoint of the session (at ``end_last_seq`` unless frozen)."""
         result = self.result
+        if self._checkpoint_refused:
+            return  # asked once, refused: not again
         if not self._frozen and result.end_last_seq != result.recorded_seq:
             self._record(result.end_last_seq)
         elif not result.history or result.history[0].get("session_id") != result.session_id:
@@ -451,7 +462,22 @@ class Session:
             "missing_found": result.missing_found,
         }
         body = new_log(self.doc_id, result.session_id, seq, entry, self.target_log.doc)
-        self.target_log.save(body)
+        try:
+            self.target_log.save(body)
+        except (errors.Unauthorized, errors.Forbidden) as exc:
+            # A target that refuses its checkpoint: the session ends on it, reported as
+            # a refusal; the next run starts from the last checkpoint it did take.
+            self._checkpoint_refused = True
+            if self.refusal is None:
+                self.refusal = exc
+                result.error = f"{type(exc).__name__}: {exc}"
+            logger.warning(
+                "replication %s: the target refused its checkpoint (%s); it stays at %r",
+                result.replication_id,
+                type(exc).__name__,
+                result.recorded_seq,
+            )
+            return
         source_body = new_log(self.doc_id, result.session_id, seq, entry, self.source_log.doc)
         try:
             self.source_log.save(source_body)
