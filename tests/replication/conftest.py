@@ -18,11 +18,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
+from requests.adapters import HTTPAdapter
 
 import settee
 from tests.conftest import unique_name
@@ -79,6 +83,33 @@ def pair(
     """``(source, target)``: two fresh databases of the pair's kinds."""
     source_kind, target_kind = request.param
     return make_db(source_kind), make_db(target_kind)
+
+
+class RecordingAdapter(HTTPAdapter):
+    """Sends as a plain ``HTTPAdapter`` does, keeping each request's method, path,
+    query and JSON body."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, str, dict[str, list[str]], Any]] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        parts = urlsplit(str(request.url))
+        body: Any = None
+        if isinstance(request.body, (bytes, str)) and request.body:
+            with contextlib.suppress(ValueError):
+                body = json.loads(request.body)
+        self.sent.append((str(request.method), parts.path, parse_qs(parts.query), body))
+        return super().send(request, **kwargs)
+
+    def calls(self, method: str, suffix: str) -> list[tuple[dict[str, list[str]], Any]]:
+        """The (query, body) of every ``method`` request whose path ends with ``suffix``
+        (or holds it, for a ``_local/`` document)."""
+        return [
+            (query, body)
+            for m, path, query, body in self.sent
+            if m == method and (path.endswith(suffix) or f"/{suffix}" in path)
+        ]
 
 
 # -- comparing revision trees ------------------------------------------------------------

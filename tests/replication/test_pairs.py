@@ -155,24 +155,37 @@ def test_attachments_false_copies_documents_without_them(pair: Pair) -> None:
     assert doc["x"] == 1 and "_attachments" not in doc
 
 
-def test_target_refusals_are_counted_and_not_checkpointed_past(pair: Pair) -> None:
+@pytest.mark.parametrize("refusal", ["forbidden", "unauthorized"])
+def test_target_refusals_are_counted_and_not_checkpointed_past(pair: Pair, refusal: str) -> None:
+    # validate_doc_update throwing {forbidden} answers 403 for the document, {unauthorized} 401
     source, target = pair
     if "javascript_views" not in target.backend.capabilities:
         pytest.skip(f"{kind_of(target)} lacks javascript_views (validate_doc_update)")
-    target.put_doc(
+    guard = target.put_doc(
         {
             "_id": "_design/guard",
             "validate_doc_update": "function (doc) {"
-            " if (doc.bad) { throw({forbidden: 'no bad docs'}); } }",
+            f" if (doc.bad) {{ throw({{{refusal}: 'no bad docs'}}); }} }}",
         }
     )
     for i in range(6):
         source.put_doc({"_id": f"v{i}", "bad": i == 2})
     result = settee.replicate(source, target, batch_size=2)
     assert result.doc_write_failures == 1 and not result.ok
-    assert result.failures[0]["id"] == "v2" and result.failures[0]["error"] == "forbidden"
+    assert result.failures[0]["id"] == "v2" and result.failures[0]["error"] == refusal
     assert result.docs_written == 5
-    # The checkpoint stops before v2: the next run tries it again (and is refused again).
-    assert result.recorded_seq != result.end_last_seq
+    # The checkpoint stops at v1, the change before v2, on both ends: the next run
+    # tries v2 again (and is refused again).
+    seq_of = {row["id"]: row["seq"] for row in source.changes()}
+    assert result.recorded_seq == seq_of["v1"] != result.end_last_seq
+    for end in (source, target):
+        log = end.backend.get_doc(end.database_name, f"_local/{result.replication_id}")
+        assert log["source_last_seq"] == seq_of["v1"]
     again = settee.replicate(source, target)
+    assert again.start_last_seq == seq_of["v1"]
     assert again.doc_write_failures == 1 and again.docs_written == 0
+    # Once the target accepts it, the next run writes it.
+    target.delete_doc("_design/guard", guard["rev"])
+    last = settee.replicate(source, target)
+    assert last.ok and last.docs_written == 1 and last.recorded_seq == last.end_last_seq
+    assert trees(source, {f"v{i}" for i in range(6)}) == trees(target, {f"v{i}" for i in range(6)})

@@ -18,48 +18,17 @@ node, which cannot meet ``w=3`` and answers 202 Accepted (logged).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
-from requests.adapters import HTTPAdapter
 
 import settee
 from tests.conftest import Server, unique_name
+from tests.replication.conftest import RecordingAdapter
 
 ROUNDS = 5  # bounded: each round writes, replicates once and reads on every node
-
-
-class RecordingAdapter(HTTPAdapter):
-    """Sends as a plain ``HTTPAdapter`` does, keeping each request's method, path,
-    query and JSON body."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[tuple[str, str, dict[str, list[str]], Any]] = []
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        parts = urlsplit(str(request.url))
-        body: Any = None
-        if isinstance(request.body, (bytes, str)) and request.body:
-            with contextlib.suppress(ValueError):
-                body = json.loads(request.body)
-        self.sent.append((str(request.method), parts.path, parse_qs(parts.query), body))
-        return super().send(request, **kwargs)
-
-    def calls(self, method: str, suffix: str) -> list[tuple[dict[str, list[str]], Any]]:
-        """The (query, body) of every ``method`` request whose path ends with ``suffix``
-        (or holds it, for a ``_local/`` document)."""
-        return [
-            (query, body)
-            for m, path, query, body in self.sent
-            if m == method and (path.endswith(suffix) or f"/{suffix}" in path)
-        ]
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 import settee
 from settee.replication.server import ServerReplicator, endpoint
 from tests.conftest import Server, unique_name
-from tests.replication.conftest import doc_ids, same_trees, trees
+from tests.replication.conftest import RecordingAdapter, doc_ids, same_trees, trees
 
 
 @pytest.fixture
@@ -41,16 +41,37 @@ def _db(client: settee.Client) -> settee.Database:
 
 
 def test_no_server_replicator_is_not_supported(pouchdb_server: Server, tmp_path: Path) -> None:
+    # Every call, before any request of its own (PouchDB Server's requests are
+    # recorded: none is sent once the server's capabilities are known).
+    wire = RecordingAdapter()
+    pouchdb = settee.connect(pouchdb_server.url, auth=pouchdb_server.auth, adapter=wire)
     for client in (
         settee.connect("memory:"),
         settee.connect(f"sqlite:///{tmp_path / 'x.db'}"),
-        settee.connect(pouchdb_server.url, auth=pouchdb_server.auth),
+        pouchdb,
     ):
         replicator = ServerReplicator(client)
-        with pytest.raises(settee.NotSupported):
-            replicator.list_replications()
-        with pytest.raises(settee.NotSupported):
-            replicator.scheduler_jobs()
+        a, b = settee.Database(client, "a"), settee.Database(client, "b")
+        assert "server_replicator" not in client.backend.capabilities  # asks GET / once
+        wire.sent.clear()
+        calls: list[tuple[str, tuple[object, ...]]] = [
+            ("create_replication", (a, b)),
+            ("list_replications", ()),
+            ("get_replication", ("r",)),
+            ("cancel_replication", ("r",)),
+            ("replication_state", ("r",)),
+            ("follow_replication", ("r",)),
+            ("scheduler_jobs", ()),
+            ("scheduler_docs", ()),
+            ("scheduler_doc", ("r",)),
+            ("replicate", (a, b)),
+        ]
+        for method, args in calls:
+            with pytest.raises(settee.NotSupported, match=r"server_replicator|HTTP"):
+                answer = getattr(replicator, method)(*args)
+                if method == "follow_replication":
+                    next(answer)  # a generator: its first state is its first request
+        assert wire.sent == []
         client.disconnect()
 
 
