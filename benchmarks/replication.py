@@ -2,6 +2,7 @@
 
 Run by hand (not in CI)::
 
+    npm install --prefix .cache/pouchdb-bench pouchdb@9     # once, outside git (.cache/)
     .venv/bin/python benchmarks/replication.py              # 10,000 documents
     .venv/bin/python benchmarks/replication.py --full       # 100,000 documents
     .venv/bin/python benchmarks/replication.py --docs 50000 --couchdb http://admin:pw@127.0.0.1:5984
@@ -9,16 +10,20 @@ Run by hand (not in CI)::
 It starts PouchDB Server (in-memory) itself. Each part runs in its own
 process (a fresh interpreter or node), so its peak RSS is its own:
 
-* settee push: an embedded SQLite store -> PouchDB Server (``settee.replicate``);
-* settee pull: PouchDB Server -> a fresh SQLite store;
-* PouchDB push: PouchDB (node, the ``pouchdb-core`` + ``pouchdb-replication``
-  7.3 that PouchDB Server ships, memory adapter) -> PouchDB Server;
-* PouchDB pull: PouchDB Server -> a fresh PouchDB memory database;
-* with ``--couchdb URL``: CouchDB's server replicator (``POST /_replicate``)
-  between two databases of that server, and settee's between the same two.
+* settee push: an embedded SQLite file -> PouchDB Server (``settee.replicate``);
+* PouchDB push: PouchDB (node, the ``pouchdb`` npm package, its LevelDB
+  store on disk) holding the same documents -> PouchDB Server (``PouchDB.replicate``);
+* settee pull: PouchDB Server -> a fresh SQLite file;
+* PouchDB pull: the same PouchDB Server database -> a fresh LevelDB store;
+* with ``--couchdb URL`` (default ``$COUCHDB_URL``): CouchDB's server replicator
+  (``POST /_replicate``) between two databases of that server, and settee's
+  between the same two (settee's process then holds the documents in flight;
+  CouchDB's RSS is the server's, not shown).
 
-Both replicators use batches of 100 changes. Loading the source is not timed.
-Prints docs/s and peak RSS per part, and settee's time as a ratio of PouchDB's.
+``--pouchdb-modules DIR`` (default ``$SETTEE_POUCHDB_MODULES``, else
+``.cache/pouchdb-bench/node_modules``) is where the ``pouchdb`` package is.
+Both replicators use batches of 100 changes. Loading the sources is not timed.
+Prints docs/s and peak RSS per part, and settee's time as a ratio of the other's.
 """
 
 from __future__ import annotations
@@ -40,14 +45,11 @@ ROOT = Path(__file__).resolve().parent.parent
 BATCH = 100
 
 NODE_SCRIPT = r"""
-const P = require('pouchdb-core')
-  .plugin(require('pouchdb-adapter-http'))
-  .plugin(require('pouchdb-adapter-memory'))
-  .plugin(require('pouchdb-replication'));
-const [mode, url, count] = process.argv.slice(2);
+const PouchDB = require('pouchdb');
+const [mode, url, count, dir] = process.argv.slice(2);
 (async () => {
-  const local = new P('bench-' + mode + '-' + Date.now(), {adapter: 'memory'});
-  const remote = new P(url, {skip_setup: false});
+  const local = new PouchDB(dir);  // LevelDB on disk, as settee's SQLite file is
+  const remote = new PouchDB(url);
   if (mode === 'push') {
     const n = parseInt(count, 10);
     for (let start = 0; start < n; start += 1000) {
@@ -58,8 +60,8 @@ const [mode, url, count] = process.argv.slice(2);
   }
   const t0 = process.hrtime.bigint();
   const info = mode === 'push'
-    ? await P.replicate(local, remote, {batch_size: 100})
-    : await P.replicate(remote, local, {batch_size: 100});
+    ? await PouchDB.replicate(local, remote, {batch_size: 100})
+    : await PouchDB.replicate(remote, local, {batch_size: 100});
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   console.log(JSON.stringify({seconds, docs_written: info.docs_written,
                               max_rss_kb: process.resourceUsage().maxRSS}));
@@ -116,12 +118,15 @@ def run_settee(source_url: str, source_db: str, target_url: str, target_db: str)
     return result
 
 
-def run_pouchdb(node_modules: Path, mode: str, url: str, count: int) -> dict[str, Any]:
+def run_pouchdb(
+    node_modules: Path, mode: str, url: str, count: int, workdir: Path
+) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".js", delete=False) as script:
         script.write(NODE_SCRIPT)
+    store = workdir / f"pouchdb-{mode}"
     try:
         done = subprocess.run(
-            ["node", script.name, mode, url, str(count)],
+            ["node", script.name, mode, url, str(count), str(store)],
             check=False,
             capture_output=True,
             text=True,
@@ -152,6 +157,20 @@ def run_couchdb_replicator(url: str, source: str, target: str) -> dict[str, Any]
 
 
 # -- orchestration --------------------------------------------------------------------------
+
+
+def pouchdb_modules(given: str | None) -> Path:
+    where = Path(
+        given
+        or os.environ.get("SETTEE_POUCHDB_MODULES")
+        or ROOT / ".cache/pouchdb-bench/node_modules"
+    )
+    if not (where / "pouchdb").is_dir():
+        sys.exit(
+            f"the pouchdb npm package is not in {where}: "
+            "npm install --prefix .cache/pouchdb-bench pouchdb@9 (or give --pouchdb-modules)"
+        )
+    return where
 
 
 def pouchdb_bin() -> Path:
@@ -199,6 +218,7 @@ def show(label: str, count: int, run: dict[str, Any]) -> None:
     print(
         f"  {label:<34} {run['seconds']:8.2f} s  {rate:9.0f} docs/s  peak RSS {rss}"
         f"  written {run['docs_written']}"
+        + ("" if run["docs_written"] == count else f"  (NOT all {count})")
     )
 
 
@@ -206,7 +226,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=10_000)
     parser.add_argument("--full", action="store_true", help="100,000 documents")
-    parser.add_argument("--couchdb", help="also CouchDB's server replicator at this admin URL")
+    parser.add_argument(
+        "--couchdb",
+        default=os.environ.get("COUCHDB_URL"),
+        help="also CouchDB's server replicator at this admin URL (default $COUCHDB_URL)",
+    )
+    parser.add_argument("--pouchdb-modules", help="node_modules holding the pouchdb package")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -220,7 +245,7 @@ def main() -> None:
         return
     count = 100_000 if args.full else args.docs
     binary = pouchdb_bin()
-    node_modules = binary.parent.parent
+    node_modules = pouchdb_modules(args.pouchdb_modules)
     sys.path.insert(0, str(ROOT / "src"))
     import settee
 
@@ -236,16 +261,22 @@ def main() -> None:
         runs: dict[str, dict[str, Any]] = {}
         runs["settee push"] = run_settee(local_url, "source", url, "push-settee")
         show("settee   sqlite -> PouchDB Server", count, runs["settee push"])
-        runs["pouchdb push"] = run_pouchdb(node_modules, "push", f"{url}/push-pouchdb", count)
-        show("PouchDB  memory -> PouchDB Server", count, runs["pouchdb push"])
+        runs["pouchdb push"] = run_pouchdb(
+            node_modules, "push", f"{url}/push-pouchdb", count, workdir
+        )
+        show("PouchDB  LevelDB -> PouchDB Server", count, runs["pouchdb push"])
         back_url = f"sqlite:///{workdir / 'back.db'}"
         runs["settee pull"] = run_settee(url, "push-settee", back_url, "back")
         show("settee   PouchDB Server -> sqlite", count, runs["settee pull"])
-        runs["pouchdb pull"] = run_pouchdb(node_modules, "pull", f"{url}/push-pouchdb", count)
-        show("PouchDB  PouchDB Server -> memory", count, runs["pouchdb pull"])
+        # From the same server database settee pulled from.
+        runs["pouchdb pull"] = run_pouchdb(
+            node_modules, "pull", f"{url}/push-settee", count, workdir
+        )
+        show("PouchDB  PouchDB Server -> LevelDB", count, runs["pouchdb pull"])
         for way in ("push", "pull"):
             ratio = runs[f"settee {way}"]["seconds"] / runs[f"pouchdb {way}"]["seconds"]
-            print(f"  {way}: settee takes {ratio:.2f}x PouchDB's time")
+            rss = runs[f"settee {way}"]["max_rss_kb"] / runs[f"pouchdb {way}"]["max_rss_kb"]
+            print(f"  {way}: settee takes {ratio:.2f}x PouchDB's time, {rss:.2f}x its peak RSS")
         if args.couchdb:
             couch = settee.connect(args.couchdb)
             name = f"bench-src-{int(time.time())}"
