@@ -1,12 +1,16 @@
 """Replication through the fault proxy (tests/http/proxy.py) and across a SIGKILL.
 
-PouchDB Server is the real server behind the proxy; the other end is a local
-store. Cuts land on the request that matters: the answer to ``_bulk_docs``
-(the write applied, its answer lost) and the body of ``_changes``.
+Every real HTTP server is behind the proxy in turn (PouchDB Server, and
+Apache CouchDB single node and cluster when configured; the cluster's handles
+write with ``write_quorum = 3``); the other end is a local store. Cuts land on
+the request that matters: the answer to ``_bulk_docs`` (the write applied,
+its answer lost) and the body of ``_changes``. The SIGKILL test kills a
+process replicating into SQLite and into each server.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -20,29 +24,35 @@ from pathlib import Path
 import pytest
 
 import settee
-from tests.conftest import ROOT, Server, unique_name
+from tests.conftest import HTTP_SERVERS, ROOT, Server, unique_name
 from tests.http.proxy import FaultProxy
-from tests.replication.conftest import doc_ids, same_trees
+from tests.replication.conftest import doc_ids, read_your_writes, same_trees
 
 
 @pytest.fixture
-def proxy(pouchdb_server: Server) -> Iterator[FaultProxy]:
-    port = int(pouchdb_server.url.rsplit(":", 1)[1])
+def proxy(http_server: Server) -> Iterator[FaultProxy]:
+    port = int(http_server.url.rsplit(":", 1)[1])
     with FaultProxy(port, max_lifetime=300) as p:
         yield p
 
 
+def _full_quorum(db: settee.Database) -> settee.Database:
+    if not read_your_writes(db):
+        db.write_quorum = 3  # the suite's cluster keeps 3 copies
+    return db
+
+
 @pytest.fixture
 def remote(
-    pouchdb_server: Server, proxy: FaultProxy
+    http_server: Server, proxy: FaultProxy
 ) -> Iterator[tuple[settee.Database, settee.Database]]:
-    """``(through_proxy, direct)``: one PouchDB Server database by two clients."""
+    """``(through_proxy, direct)``: one database of the server by two clients."""
     name = unique_name("rep-fault")
-    direct = settee.connect(pouchdb_server.url, auth=pouchdb_server.auth)
-    faulty = settee.connect(proxy.url, auth=pouchdb_server.auth)
+    direct = settee.connect(http_server.url, auth=http_server.auth)
+    faulty = settee.connect(proxy.url, auth=http_server.auth)
     direct.create_database(name)
     try:
-        yield faulty[name], direct[name]
+        yield _full_quorum(faulty[name]), _full_quorum(direct[name])
     finally:
         direct.delete_database(name)
         direct.disconnect()
@@ -164,26 +174,39 @@ def test_live_replication_stops_on_a_terminal_error(
 
 
 _CHILD = """
-import sys, time, settee
+import json, sys, time, settee
 src = settee.connect("sqlite:///" + sys.argv[1])["src"]
-tgt = settee.connect("sqlite:///" + sys.argv[2]).create_database("tgt", throw_on_exists=False)
+tgt = settee.connect(sys.argv[2]).create_database(sys.argv[3], throw_on_exists=False)
+if sys.argv[4] != "-":
+    tgt.write_quorum = int(sys.argv[4])
 def progress(result):
     print(json.dumps({"recorded": result.recorded_seq, "written": result.docs_written}), flush=True)
     time.sleep(0.05)
-import json
 live = settee.replicate(src, tgt, continuous=True, batch_size=10, progress=progress)
 live.wait()
 """
 
 
-def test_a_sigkilled_live_replication_resumes_from_its_checkpoint(tmp_path: Path) -> None:
-    src_path, tgt_path = tmp_path / "src.db", tmp_path / "tgt.db"
+@pytest.mark.parametrize("into", ["sqlite", *HTTP_SERVERS])
+def test_a_sigkilled_live_replication_resumes_from_its_checkpoint(
+    into: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    src_path = tmp_path / "src.db"
     source_client = settee.connect(f"sqlite:///{src_path}")
     source = source_client.create_database("src")
     _fill(source, 300)
+    if into == "sqlite":
+        target_url, auth, name = f"sqlite:///{tmp_path / 'tgt.db'}", None, "tgt"
+        child_url = target_url
+    else:
+        server: Server = request.getfixturevalue(f"{into}_server")
+        target_url, auth, name = server.url, server.auth, unique_name("rep-kill")
+        child_url = server.url.replace("://", f"://{server.user}:{server.password}@")
+        request.addfinalizer(lambda: _drop(server, name))
+    quorum = "-" if into != "couchdb-cluster" else "3"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(src_path), str(tgt_path)],
+        [sys.executable, "-c", _CHILD, str(src_path), child_url, name, quorum],
         stdout=subprocess.PIPE,
         env=env,
         text=True,
@@ -203,8 +226,8 @@ def test_a_sigkilled_live_replication_resumes_from_its_checkpoint(tmp_path: Path
         child.stdout.close()
         timer.cancel()
     assert child.returncode == -signal.SIGKILL and len(lines) == 8
-    target_client = settee.connect(f"sqlite:///{tgt_path}")
-    target = target_client["tgt"]
+    target_client = settee.connect(target_url, auth=auth)
+    target = _full_quorum(target_client[name])
     before = len(doc_ids(target))
     checkpointed = lines[-1]["recorded"]
     assert 0 < checkpointed < 300
@@ -218,3 +241,9 @@ def test_a_sigkilled_live_replication_resumes_from_its_checkpoint(tmp_path: Path
     same_trees(source, target)
     source_client.disconnect()
     target_client.disconnect()
+
+
+def _drop(server: Server, name: str) -> None:
+    with contextlib.suppress(settee.SetteeError):
+        with settee.connect(server.url, auth=server.auth) as client:
+            client.delete_database(name)
