@@ -178,7 +178,9 @@ def anyio_backend() -> str:
 @pytest.mark.anyio
 async def test_async_names_are_checked_at_every_level(rql_service: RqlService) -> None:
     before = len(rql_service.requests())
-    async with await AsyncClient.open(rql_service.url, auth=API_KEY) as client:
+    async with await AsyncClient.open(rql_service.url, API_KEY) as client:
+        assert isinstance(client.transport.auth, ApiKeyAuth)  # the bare string, async too
+        assert "s3cret" not in repr(client) and rql_service.url in repr(client)
         _check_names(client)
     assert reached(rql_service, before) == []
 
