@@ -10,7 +10,9 @@ file seeded deterministically with 360 products (see the service README):
 
 Each is started with ``python -m tests.servers.rql_service.serve`` in a
 subprocess, which prints ``READY <port>`` once it listens; it is stopped at
-the end of the session.
+the end of the session. Each writes a request log (``--request-log``):
+``service.requests()`` is every ``METHOD target`` line that reached the
+server, so a test can tell from the server's side that a call was never sent.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class RqlService:
     root: str
     process: subprocess.Popen[bytes]
     log: Path
+    request_log: Path | None = None
 
     @property
     def url(self) -> str:
@@ -50,16 +53,39 @@ class RqlService:
         """The CloudCIX/CRUDs-style side (DRF envelopes, PATCH/PUT, multipart)."""
         return self.root + "/api"
 
+    def requests(self) -> list[str]:
+        """Every request that reached the server so far, as ``METHOD target`` lines
+        (``GET /public/v1/products?limit=0&offset=0``), oldest first.
+
+        The server writes a line before handling the request, so a request whose
+        answer came back is always in it.
+        """
+        if self.request_log is None:
+            raise RuntimeError("this service was started without a request log")
+        if not self.request_log.exists():
+            return []
+        return self.request_log.read_text(encoding="utf-8").splitlines()
+
     def client(self, **options: object) -> Client:
         options.setdefault("auth", API_KEY)
         return Client(self.url, **options)  # type: ignore[arg-type]
 
 
 def start_service(
-    directory: Path, *, products: int = SEEDED_PRODUCTS, timeout: float = 120.0
+    directory: Path,
+    *,
+    products: int = SEEDED_PRODUCTS,
+    timeout: float = 120.0,
+    request_log: bool = True,
 ) -> RqlService:
-    """Start the service on a fresh SQLite file in ``directory``; wait until it listens."""
+    """Start the service on a fresh SQLite file in ``directory``; wait until it listens.
+
+    With ``request_log`` (default), the server logs each request it receives
+    to ``directory/requests.log`` (read with :meth:`RqlService.requests`).
+    """
     log = directory / "service.log"
+    requests_log = directory / "requests.log" if request_log else None
+    extra = ["--request-log", str(requests_log)] if requests_log is not None else []
     with log.open("wb") as err:
         process = subprocess.Popen(
             [
@@ -72,6 +98,7 @@ def start_service(
                 str(products),
                 "--port",
                 "0",
+                *extra,
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -93,7 +120,7 @@ def start_service(
             f"the rql service did not start: {ready!r}\n{log.read_text(errors='replace')[-3000:]}"
         )
     port = int(ready[0].split()[1])
-    return RqlService(f"http://127.0.0.1:{port}", process, log)
+    return RqlService(f"http://127.0.0.1:{port}", process, log, requests_log)
 
 
 def stop_service(process: subprocess.Popen[bytes]) -> None:

@@ -300,6 +300,7 @@ async def test_specs_validate_before_sending_and_help(
     )
     async with client:
         assert client.specs is not None
+        reached = len(rql_service.requests())
         with pytest.raises(SpecValidationError) as info:
             await client.products.create({"name": "only"})
         assert info.value.operation == "createProduct" and info.value.field == "body"
@@ -309,6 +310,7 @@ async def test_specs_validate_before_sending_and_help(
         with pytest.raises(SpecValidationError):
             client.nonexistent  # noqa: B018
         assert sent.lines == []
+        assert len(rql_service.requests()) == reached  # nothing reached the server either
         assert (await client.products["PRD-000001"].get())["id"] == "PRD-000001"
         text = client.products["PRD-000001"]("endsale").help()
         assert "[postEndsale]" in text and text in capsys.readouterr().out

@@ -1,6 +1,10 @@
 """OpenAPI specs (issue 16): the django-rql service's DRF-generated document
 (tests/servers/rql_service/openapi.py, served at /public/v1/openapi.{json,yaml}) loaded by
-``Client(use_specs=True, ...)``; calls the spec refuses never leave the process."""
+``Client(use_specs=True, ...)``; calls the spec refuses never leave the process.
+
+"Never sent" is checked on both sides: the client's request log (``logger=``) has
+no line for the call, and neither has the server's (``--request-log``, read with
+``RqlService.requests()``)."""
 
 from __future__ import annotations
 
@@ -20,26 +24,38 @@ from tests.rest.conftest import API_KEY, RqlService
 
 
 class Requests(logging.Handler):
-    """The transport's request log lines (one per HTTP request sent)."""
+    """The transport's request log lines (one per HTTP request sent), and what reached
+    the server since :meth:`clear` (its own request log)."""
 
-    def __init__(self) -> None:
+    def __init__(self, service: RqlService) -> None:
         super().__init__(logging.DEBUG)
         self.lines: list[str] = []
+        self.service = service
+        self._seen = len(service.requests())
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(record.getMessage())
+
+    def clear(self) -> None:
+        self.lines.clear()
+        self._seen = len(self.service.requests())
+
+    @property
+    def on_server(self) -> list[str]:
+        """The requests the server received since the last :meth:`clear`."""
+        return self.service.requests()[self._seen :]
 
 
 def spec_client(
     service: RqlService, location: str | Path, **options: Any
 ) -> tuple[Client, Requests]:
-    handler = Requests()
+    handler = Requests(service)
     log = logging.getLogger(f"test.rest.specs.{uuid.uuid4().hex}")
     log.setLevel(logging.DEBUG)
     log.propagate = False
     log.addHandler(handler)
     client = service.client(logger=log, use_specs=True, specs_location=location, **options)
-    handler.lines.clear()  # the spec's own download, if any
+    handler.clear()  # the spec's own download, if any
     return client, handler
 
 
@@ -64,6 +80,7 @@ def refused(call: Any, sent: Requests, *, operation: str, field: str) -> SpecVal
     with pytest.raises(SpecValidationError) as caught:
         call()
     assert sent.lines == [], "a refused call must not be sent"
+    assert sent.on_server == [], "a refused call must not reach the server"
     error = caught.value
     assert isinstance(error, ValueError)
     assert error.operation == operation, str(error)
@@ -74,27 +91,57 @@ def refused(call: Any, sent: Requests, *, operation: str, field: str) -> SpecVal
 
 # -- loading ---------------------------------------------------------------------------
 def test_the_spec_loads_from_a_url_as_yaml_once(rql_service: RqlService) -> None:
-    url = rql_service.url + "/openapi.yaml"
+    # A URL no other test used, so this process has not fetched it yet.
+    url = rql_service.url + f"/openapi.yaml?once={uuid.uuid4().hex}"
+    target = url[len(rql_service.root) :]
+    before = len(rql_service.requests())
     first, _ = spec_client(rql_service, url)
-    handler = Requests()
-    log = logging.getLogger(f"test.rest.specs.{uuid.uuid4().hex}")
-    log.setLevel(logging.DEBUG)
-    log.propagate = False
-    log.addHandler(handler)
-    with first, rql_service.client(logger=log, use_specs=True, specs_location=url) as second:
+    second, sent = spec_client(rql_service, url)
+    with first, second:
         assert isinstance(first.specs, Specs)
         assert second.specs is first.specs  # parsed once, kept in memory
-        assert handler.lines == []  # the second client did not download it again
         assert first.specs.title == "settee test catalog (django-rql)"
+        for client in (first, second):  # many checked calls use the spec in memory
+            assert client.products["PRD-000001"].get()["id"] == "PRD-000001"
+            assert client.products.filter(status="draft").count() > 0
+            client.products.help()
+        third, _ = spec_client(rql_service, url)
+        with third:
+            assert third.specs is first.specs
+            assert third.products.all().first()["id"] == "PRD-000001"
+    reached = rql_service.requests()[before:]
+    assert reached.count(f"GET {target}") == 1, reached  # one download for three clients
+    assert not any("openapi" in line for line in sent.lines)
 
 
 def test_the_spec_loads_from_a_local_json_file_once(
-    rql_service: RqlService, spec_file: Path
+    rql_service: RqlService, spec_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    a, _ = spec_client(rql_service, spec_file)
-    b, _ = spec_client(rql_service, str(spec_file))
+    path = tmp_path / "once.json"
+    path.write_bytes(spec_file.read_bytes())
+    reads: list[Path] = []
+    read_bytes = Path.read_bytes
+
+    def counting(self: Path) -> bytes:
+        if self.name == path.name:
+            reads.append(self)
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    a, _ = spec_client(rql_service, path)
+    b, _ = spec_client(rql_service, str(path))
     with a, b:
         assert a.specs is b.specs
+        for _ in range(3):
+            assert a.products["PRD-000002"].get()["id"] == "PRD-000002"
+            assert b.products.filter(status="draft").limit(5).first() is not None
+    assert len(reads) == 1  # one read of the file for two clients and every call
+    # A new version of the file (another size) is read again, once.
+    path.write_bytes(spec_file.read_bytes() + b"\n")
+    c, _ = spec_client(rql_service, path)
+    with c:
+        assert c.specs is not a.specs
+    assert len(reads) == 2
 
 
 def test_a_document_that_is_not_openapi_3_is_refused(tmp_path: Path) -> None:

@@ -36,8 +36,8 @@ from settee.rest.specs import (
 )
 
 if TYPE_CHECKING:
-    from settee.http.async_transport import AsyncResponse
-    from settee.http.transport import Response
+    from settee.http.async_transport import AsyncResponse, AsyncTransport
+    from settee.http.transport import Response, Transport
 
 __all__ = [
     "DEFAULT_CACHE_SIZE",
@@ -110,6 +110,8 @@ class ClientBase:
     """
 
     endpoint: str
+    #: The shell's transport (requests' or aiohttp's), opened by :meth:`_open`.
+    transport: Transport | AsyncTransport
 
     @refuse_misspellings(CLIENT_MISSPELLINGS)
     def __init__(
@@ -182,6 +184,9 @@ class ClientBase:
         """Open the shell's transport (and fetch a spec URL if the shell can); return the
         endpoint as the transport stored it."""
         raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.endpoint!r}, auth={self.transport.auth!r})"
 
     # -- URLs and the spec -------------------------------------------------------------
     def url(self, path: str) -> str:

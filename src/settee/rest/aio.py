@@ -97,9 +97,6 @@ class AsyncClient(ClientBase, CollectionsAsAttributes["AsyncCollection"]):
             self.specs = found
         return self.specs
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.endpoint!r}, auth={self.transport.auth!r})"
-
     # -- navigation ------------------------------------------------------------
     def collection(self, name: str) -> AsyncCollection:
         """The collection ``name`` at the top level (also ``client.name``)."""

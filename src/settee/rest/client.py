@@ -85,9 +85,6 @@ class Client(ClientBase, CollectionsAsAttributes["Collection"]):
             self.specs = self._fetch_specs(self.specs_location)
         return self.transport.base_url
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.endpoint!r}, auth={self.transport.auth!r})"
-
     def _fetch_specs(self, url: str) -> Specs:
         found = cached_url_specs(url)
         if found is None:

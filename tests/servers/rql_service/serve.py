@@ -1,10 +1,16 @@
-"""Run the service: ``python -m tests.servers.rql_service.serve --db PATH [--seed N] [--port P]``.
+"""Run the service: ``python -m tests.servers.rql_service.serve --db PATH [--seed N] [--port P]
+[--request-log FILE]``.
 
 Configures Django in-process (no settings module on disk), creates the tables
 in a SQLite file, seeds it when it is empty, binds 127.0.0.1 (port 0 = any
 free port), prints ``READY <port>`` on stdout and serves until killed.
 Accepted credentials: ``Authorization: ApiKey SU-000-000-000:s3cret`` (or the
 value of ``--key``, repeatable) or the same value in ``X-Auth-Token``.
+
+With ``--request-log FILE``, every request that reaches the server appends
+its method and raw target (``GET /public/v1/products?limit=0&offset=0``) to
+``FILE``, one line each, before Django handles it: tests read what arrived
+on the server's side (0 lines for a call the client refused locally).
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 from socketserver import ThreadingMixIn
+from typing import IO
 from wsgiref.simple_server import WSGIServer
 
 DEFAULT_KEY = "ApiKey SU-000-000-000:s3cret"
@@ -83,13 +91,38 @@ class _Server(ThreadingMixIn, WSGIServer):
     allow_reuse_address = True
 
 
-def serve(port: int) -> None:
+class RequestLog:
+    """Appends ``METHOD target`` per request to a file, flushed at once (thread-safe)."""
+
+    def __init__(self, path: str) -> None:
+        self._file: IO[str] = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives with the server
+        self._lock = threading.Lock()
+
+    def write(self, method: str, target: str) -> None:
+        # The raw request target: wsgiref's PATH_INFO has %2F decoded already.
+        with self._lock:
+            self._file.write(f"{method} {target}\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+def serve(port: int, request_log: RequestLog | None = None) -> None:
     from django.core.handlers.wsgi import WSGIHandler
     from django.core.servers.basehttp import WSGIRequestHandler
 
     class Quiet(WSGIRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
             pass
+
+        def get_environ(self) -> dict[str, str]:
+            # Before the app runs, so the line is on disk before the answer is sent.
+            if request_log is not None:
+                request_log.write(self.command, self.path)
+            environ: dict[str, str] = super().get_environ()
+            return environ
 
     server = _Server(("127.0.0.1", port), Quiet)
     server.set_app(WSGIHandler())
@@ -106,11 +139,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=360, help="products to seed into an empty DB")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--key", action="append", help="accepted Authorization value")
+    parser.add_argument(
+        "--request-log", metavar="FILE", help="append 'METHOD target' per request to FILE"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     configure(args.db, args.key or [DEFAULT_KEY])
     prepare(args.seed)
-    serve(args.port)
+    request_log = RequestLog(args.request_log) if args.request_log else None
+    try:
+        serve(args.port, request_log)
+    finally:
+        if request_log is not None:
+            request_log.close()
     return 0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -265,7 +266,11 @@ _fault_calls: dict[str, int] = {}
 @csrf_exempt
 @api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
 def fault(request: Request, key: str) -> Response:
-    """``?fail=N&status=503&retry_after=0``: the first N calls answer ``status``."""
+    """``?fail=N&status=503&retry_after=0``: the first N calls answer ``status``;
+    ``hold=S`` waits S seconds (at most 30) before answering (a client's read timeout)."""
+    hold = min(float(request.query_params.get("hold", "0")), 30.0)
+    if hold > 0:
+        time.sleep(hold)
     with _fault_lock:
         _fault_calls[key] = _fault_calls.get(key, 0) + 1
         attempt = _fault_calls[key]
