@@ -6,10 +6,16 @@ import json
 
 import pytest
 
+from settee import errors
 from settee.compat.cloudant import couchdb
 from settee.compat.cloudant.client import CouchDB
 from settee.compat.cloudant.database import CouchDatabase
-from settee.compat.cloudant.error import CloudantClientException, CloudantDatabaseException
+from settee.compat.cloudant.error import (
+    ClientDisconnected,
+    CloudantClientException,
+    CloudantDatabaseException,
+)
+from settee.compat.cloudant.replicator import Replicator
 from tests.conftest import Server, unique_name
 
 
@@ -82,3 +88,34 @@ def test_create_database_with_a_name_couchdb_refuses(client: CouchDB) -> None:
         client.create_database("invalidDbName_")
     assert caught.value.status_code == 400
     assert "invaliddbname_" not in client.all_dbs()
+
+
+def test_requests_fail_between_disconnect_and_connect(http_server: Server) -> None:
+    client = CouchDB(http_server.user, http_server.password, url=http_server.url, connect=True)
+    db = client.create_database(unique_name("disc"))
+    try:
+        doc = db.create_document({"_id": "d"})
+        client.disconnect()
+        client.disconnect()  # twice: still disconnected, the adapters kept once
+        assert client.r_session is None and db.r_session is None and doc.r_session is None
+        # python-cloudant's AttributeError (its session is None), and settee's TransportError
+        with pytest.raises(AttributeError) as caught:
+            db.metadata()
+        assert isinstance(caught.value, ClientDisconnected)
+        assert isinstance(caught.value, errors.TransportError)
+        # (the first request is the cookie login, the session having ended)
+        assert caught.value.url is not None and caught.value.url.startswith(http_server.url)
+        assert http_server.password not in str(caught.value)
+        with pytest.raises(ClientDisconnected):
+            doc.fetch()
+        with pytest.raises(CloudantClientException) as no_replicator:
+            Replicator(client)
+        assert no_replicator.value.status_code == 404
+        client.connect()
+        assert client.r_session is not None
+        doc.fetch()
+        assert doc["_id"] == "d" and db.metadata()["db_name"] == db.database_name
+    finally:
+        client.connect()
+        db.delete()
+        client.disconnect()

@@ -20,12 +20,13 @@ from settee._validate import is_valid_db_name
 from settee.cloudant import Cloudant as NativeCloudant
 from settee.compat.cloudant.database import CloudantDatabase, CouchDatabase
 from settee.compat.cloudant.error import (
+    ClientDisconnected,
     CloudantClientException,
     CloudantDatabaseException,
     CloudantFeedException,
 )
 from settee.compat.cloudant.feed import Feed, InfiniteFeed
-from settee.http.session import AuthenticatedSession
+from settee.http.session import AuthenticatedSession, plug, unplug
 from settee.urls import split_credentials
 
 __all__ = ["Cloudant", "CouchDB"]
@@ -43,6 +44,14 @@ def _credentials(
     if user is None and auth_token is None and not admin_party:
         return creds[0], creds[1], False, clean
     return user, auth_token, admin_party, clean
+
+
+def _disconnected(method: str, url: str) -> ClientDisconnected:
+    return ClientDisconnected(
+        f"{method} {url}: the client is disconnected; connect() it first",
+        method=method,
+        url=url,
+    )
 
 
 class _Compat:
@@ -97,16 +106,22 @@ class CouchDB(native.CouchDB, _Compat):
 
     def connect(self) -> None:
         """Start the session (cookie login) and open ``r_session``."""
+        if self.backend.kind == "http":
+            plug(self.server_session.transport("connect()"))
         super().connect()
         if self._r_session is None and self.backend.kind == "http":
             self._r_session = AuthenticatedSession(self.server_session.transport("r_session"))
 
     def disconnect(self) -> None:
-        """End the session, close connections; ``r_session`` becomes None."""
+        """End the session, close connections; ``r_session`` becomes None and, until
+        :meth:`connect`, every request raises :class:`ClientDisconnected` (an
+        ``AttributeError``, as python-cloudant's ``None`` session gives)."""
         session, self._r_session = self._r_session, None
         if session is not None:
             session.close()
         self.close()
+        if self.backend.kind == "http":
+            unplug(self.server_session.transport("disconnect()"), _disconnected)
 
     def __enter__(self) -> CouchDB:
         self.connect()
