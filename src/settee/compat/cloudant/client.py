@@ -46,6 +46,19 @@ def _credentials(
     return user, auth_token, admin_party, clean
 
 
+def _error_in_reason(response: Any, *args: Any, **kwargs: Any) -> Any:
+    """A response hook, as python-cloudant's: an error answer's ``reason`` gets CouchDB's
+    ``error`` and ``reason`` appended (``"Bad Request doc_validation Bad special ..."``)."""
+    if response.status_code >= 400:
+        try:
+            body = json.loads(response.content or b"")
+        except ValueError:
+            return response
+        if isinstance(body, dict):
+            response.reason = f"{response.reason} {body.get('error', '')} {body.get('reason', '')}"
+    return response
+
+
 def _disconnected(method: str, url: str) -> ClientDisconnected:
     return ClientDisconnected(
         f"{method} {url}: the client is disconnected; connect() it first",
@@ -73,7 +86,9 @@ class CouchDB(native.CouchDB, _Compat):
     Keywords: ``url`` (credentials in it are used when ``user`` and
     ``auth_token`` are None), ``connect``, ``auto_renew``, ``use_basic_auth``,
     ``encoder`` (a ``json.JSONEncoder`` subclass for document bodies),
-    ``timeout``, ``adapter`` and settee's transport options.
+    ``timeout`` (every request's, change feeds' too, unless ``feed_timeout`` is given),
+    ``adapter`` and settee's transport options. Once connected, an error answer's
+    ``response.reason`` carries CouchDB's ``error`` and ``reason``, as python-cloudant's.
     """
 
     _DATABASE_CLASS: type[CouchDatabase] = CouchDatabase
@@ -93,6 +108,9 @@ class CouchDB(native.CouchDB, _Compat):
         )
         if url is None:
             raise CloudantClientException(102)
+        if kwargs.get("timeout") is not None and "feed_timeout" not in kwargs:
+            # python-cloudant's timeout applies to every request, feeds included.
+            kwargs["feed_timeout"] = kwargs["timeout"]
         super().__init__(user, auth_token, admin_party, url=url, **kwargs)
         self._user = user
         if connect:
@@ -107,7 +125,11 @@ class CouchDB(native.CouchDB, _Compat):
     def connect(self) -> None:
         """Start the session (cookie login) and open ``r_session``."""
         if self.backend.kind == "http":
-            plug(self.server_session.transport("connect()"))
+            transport = self.server_session.transport("connect()")
+            plug(transport)
+            hooks = transport.session.hooks["response"]
+            if _error_in_reason not in hooks:
+                hooks.append(_error_in_reason)
         super().connect()
         if self._r_session is None and self.backend.kind == "http":
             self._r_session = AuthenticatedSession(self.server_session.transport("r_session"))
