@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from settee import document as native
 from settee import errors
+from settee.compat.cloudant import _raw
 from settee.compat.cloudant.error import CloudantArgumentError, CloudantDocumentException
 from settee.urls import doc_id_segments
 
@@ -99,10 +100,14 @@ class Document(native.Document):
         return body
 
     def exists(self) -> bool:
-        """Whether the document exists on the server; False while it has no ``_id``."""
+        """Whether the document exists on the server (``HEAD`` through ``r_session``, as
+        python-cloudant's); False while it has no ``_id``. An error answer but 404 raises."""
         if self.get("_id") is None:
             return False
-        return super().exists()
+        session = _raw.session(self.client, *doc_id_segments(self._require_id()))
+        if session is None:
+            return super().exists()
+        return _raw.exists(self.client, session, str(self.document_url))
 
     def create(self) -> None:  # type: ignore[override]
         """Create it (a server-made uuid ``_id`` when it has none); set ``_id``/``_rev``.
