@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from settee.client import Client
     from settee.http.session import AuthenticatedSession
 
-__all__ = ["checked", "exists", "json_of", "session"]
+__all__ = ["checked", "exists", "json_of", "raised", "session", "text_json"]
 
 
 def session(client: Client, *segments: str) -> AuthenticatedSession | None:
@@ -48,14 +48,30 @@ def json_of(client: Client, response: Any) -> Any:
     """The JSON body of a checked ``response`` (read as python-cloudant reads it: the
     text, UTF-8 when the server names no charset)."""
     checked(client, response)
+    return text_json(response)
+
+
+def text_json(response: Any, decoder: type[json.JSONDecoder] | None = None) -> Any:
+    """The JSON of ``response``'s text (UTF-8 when the server names no charset)."""
     if response.encoding is None:
         response.encoding = "utf-8"
-    return json.loads(response.text)
+    return json.loads(response.text, cls=decoder)
 
 
-def exists(client: Client, r_session: AuthenticatedSession, url: str) -> bool:
-    """``HEAD url``: True for 200, False for 404, the error raised for any other status."""
+def raised(response: Any) -> Any:
+    """``response`` after its own ``raise_for_status()``: python-cloudant's check, for
+    the answers of a session that is not settee's (see ``Document.r_session``)."""
+    response.raise_for_status()
+    return response
+
+
+def exists(client: Client | None, r_session: Any, url: str) -> bool:
+    """``HEAD url``: True for 200, False for 404, the error raised for any other status
+    (``client`` None: the response's own ``raise_for_status()``)."""
     response = r_session.head(url)
     if response.status_code not in (200, 404):
-        checked(client, response)
+        if client is None:
+            raised(response)
+        else:
+            checked(client, response)
     return bool(response.status_code == 200)
