@@ -5,11 +5,19 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 
+from settee import errors
 from settee.compat.cloudant import couchdb
 from settee.compat.cloudant.client import CouchDB
 from settee.compat.cloudant.database import CouchDatabase
-from settee.compat.cloudant.error import CloudantClientException, CloudantDatabaseException
+from settee.compat.cloudant.document import Document
+from settee.compat.cloudant.error import (
+    ClientDisconnected,
+    CloudantClientException,
+    CloudantDatabaseException,
+)
+from settee.compat.cloudant.replicator import Replicator
 from tests.conftest import Server, unique_name
 
 
@@ -82,3 +90,69 @@ def test_create_database_with_a_name_couchdb_refuses(client: CouchDB) -> None:
         client.create_database("invalidDbName_")
     assert caught.value.status_code == 400
     assert "invaliddbname_" not in client.all_dbs()
+
+
+def test_requests_fail_between_disconnect_and_connect(http_server: Server) -> None:
+    client = CouchDB(http_server.user, http_server.password, url=http_server.url, connect=True)
+    db = client.create_database(unique_name("disc"))
+    try:
+        doc = db.create_document({"_id": "d"})
+        client.disconnect()
+        client.disconnect()  # twice: still disconnected, the adapters kept once
+        assert client.r_session is None and db.r_session is None and doc.r_session is None
+        # python-cloudant's AttributeError (its session is None), and settee's TransportError
+        with pytest.raises(AttributeError) as caught:
+            db.metadata()
+        assert isinstance(caught.value, ClientDisconnected)
+        assert isinstance(caught.value, errors.TransportError)
+        # (the first request is the cookie login, the session having ended)
+        assert caught.value.url is not None and caught.value.url.startswith(http_server.url)
+        assert http_server.password not in str(caught.value)
+        with pytest.raises(ClientDisconnected):
+            doc.fetch()
+        with pytest.raises(CloudantClientException) as no_replicator:
+            Replicator(client)
+        assert no_replicator.value.status_code == 404
+        client.connect()
+        assert client.r_session is not None
+        doc.fetch()
+        assert doc["_id"] == "d" and db.metadata()["db_name"] == db.database_name
+    finally:
+        client.connect()
+        db.delete()
+        client.disconnect()
+
+
+def test_error_answers_carry_couchdb_error_and_reason_in_response_reason(client: CouchDB) -> None:
+    db = client.create_database(unique_name("reason"))
+    try:
+        doc = Document(db, "d")
+        doc["_invalid_key"] = "x"  # CouchDB refuses members starting with "_" it does not know
+        with pytest.raises(requests.HTTPError) as caught:
+            doc.save()
+        error = caught.value
+        assert isinstance(error, errors.CouchError) and error.error == "doc_validation"
+        # CouchDB answers 400 Bad Request; PouchDB Server 500 Internal Server Error
+        phrase = {400: "Bad Request", 500: "Internal Server Error"}[error.status]
+        assert error.response is not None
+        assert error.response.reason == f"{phrase} doc_validation {error.reason}"
+    finally:
+        db.delete()
+
+
+def test_timeout_is_also_the_feeds_read_timeout(http_server: Server) -> None:
+    client = CouchDB(http_server.user, http_server.password, url=http_server.url, timeout=(10, 0.5))
+    client.connect()
+    db = client.create_database(unique_name("tmo"))
+    try:
+        db.create_document({"_id": "a"})
+        rows = []
+        # A continuous feed without heartbeat: silence after the one change, then the
+        # client's 0.5 s read timeout ends it, as python-cloudant's session timeout does.
+        with pytest.raises(errors.FeedError, match="timed out"):
+            for row in db.changes(feed="continuous"):
+                rows.append(row)
+        assert [row["id"] for row in rows] == ["a"]
+    finally:
+        db.delete()
+        client.disconnect()

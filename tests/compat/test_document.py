@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
+import requests
 
 from settee.compat.cloudant.database import CouchDatabase
 from settee.compat.cloudant.document import Document
@@ -113,3 +115,74 @@ def test_with_block_without_an_id_creates(db: CouchDatabase) -> None:
         doc["age"] = 6
     assert doc["_rev"].startswith("1-")
     assert db["julia006"]["age"] == 6
+
+
+class RecordingSession:
+    """Another session than the client's: it records each call, then sends it through
+    the client's ``r_session`` unchanged."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.calls: list[tuple[str, str]] = []
+
+    def __getattr__(self, method: str) -> Any:
+        send = getattr(self.session, method)
+
+        def call(url: str, **kwargs: Any) -> requests.Response:
+            self.calls.append((method, url.rsplit("/", 2)[-2] + "/" + url.rsplit("/", 1)[-1]))
+            return send(url, **kwargs)
+
+        return call
+
+
+def test_a_document_with_its_own_r_session_sends_through_it(db: CouchDatabase) -> None:
+    recording = RecordingSession(db.r_session)
+
+    class Routed(Document):
+        @property
+        def r_session(self) -> Any:
+            return recording
+
+    doc = Routed(db, "julia")
+    doc["age"] = 6
+    doc.save()  # HEAD (absent), then POST to the database
+    assert doc["_rev"].startswith("1-")
+    doc["age"] = 7
+    doc.save()
+    assert doc["_rev"].startswith("2-")
+    doc.put_attachment("note.txt", "text/plain", b"hello")
+    assert doc.get_attachment("note.txt", attachment_type="text") == "hello"
+    assert doc.get_attachment("note.txt") == "hello"  # text/plain: str
+    answer = doc.delete_attachment("note.txt")
+    assert doc["_rev"] == answer["rev"] and "note.txt" not in doc.get("_attachments", {})
+    fetched = Routed(db, "julia")
+    fetched.fetch()
+    assert fetched["age"] == 7 and fetched["_rev"] == doc["_rev"]
+    fetched.delete()
+    assert dict(fetched) == {"_id": "julia"}
+    assert not Routed(db, "julia").exists()
+    with pytest.raises(requests.HTTPError) as missing:  # the answer's own raise_for_status()
+        Routed(db, "julia").fetch()
+    assert missing.value.response is not None and missing.value.response.status_code == 404
+    methods = [m for m, _ in recording.calls]
+    assert methods == [
+        *["head", "post", "head", "put"],
+        *["get", "put", "get"],  # put_attachment: fetch, PUT, fetch
+        *["get", "get", "get", "get"],  # get_attachment twice: fetch, GET
+        *["get", "delete"],  # delete_attachment: fetch, DELETE
+        *["get", "delete", "head", "get"],
+    ]
+    assert ("put", "julia/note.txt") in recording.calls
+    assert Document(db, "other").r_session is db.r_session  # the client's: native path
+
+
+def test_a_dot_segment_id_keeps_the_native_path(db: CouchDatabase) -> None:
+    recording = RecordingSession(db.r_session)
+
+    class Routed(Document):
+        @property
+        def r_session(self) -> Any:
+            return recording
+
+    assert not Routed(db, "..").exists()
+    assert recording.calls == []

@@ -10,20 +10,23 @@ local one (``auth`` is then None).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import requests
+from requests.adapters import BaseAdapter
 
 from settee import errors
 from settee.auth.iam import IAMAuth
 from settee.auth.protocol import Auth, basic_auth_header
 from settee.auth.schemes import BasicAuth, NoAuth, SessionAuth
 from settee.http.transport import Transport
+from settee.urls import redact_url
 
 if TYPE_CHECKING:
     from settee.backends.base import Backend
 
-__all__ = ["AuthenticatedSession", "HTTPSession", "ServerSession"]
+__all__ = ["AuthenticatedSession", "HTTPSession", "ServerSession", "plug", "unplug"]
 
 #: The HTTP library's session class (what ``client.r_session`` is).
 HTTPSession = requests.Session
@@ -63,6 +66,46 @@ class AuthenticatedSession(requests.Session):
             stream=bool(kwargs.get("stream", False)),
             timeout="default" if timeout is None else timeout,
         )
+
+
+class _Unplugged(BaseAdapter):
+    """Mounted by :func:`unplug`: each request fails before it is sent; keeps the
+    adapters it replaced for :func:`plug`."""
+
+    def __init__(
+        self, error: Callable[[str, str], Exception], adapters: dict[str, BaseAdapter]
+    ) -> None:
+        super().__init__()
+        self.error = error
+        self.adapters = adapters
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        raise self.error(request.method or "GET", redact_url(request.url or ""))
+
+    def close(self) -> None:
+        """Nothing is open."""
+
+
+def unplug(transport: Transport, error: Callable[[str, str], Exception]) -> None:
+    """Until :func:`plug`, every request of ``transport`` raises ``error(method, url)``
+    (the URL redacted) before anything is sent: python-cloudant's disconnected client,
+    for the compat package. Unplugging twice keeps the first adapters."""
+    session = transport.session
+    if isinstance(session.adapters.get("http://"), _Unplugged):
+        return
+    unplugged = _Unplugged(error, dict(session.adapters))
+    session.adapters.clear()
+    session.mount("http://", unplugged)
+    session.mount("https://", unplugged)
+
+
+def plug(transport: Transport) -> None:
+    """Mount the adapters :func:`unplug` took away again (nothing if it did not run)."""
+    session = transport.session
+    unplugged = session.adapters.get("http://")
+    if isinstance(unplugged, _Unplugged):
+        session.adapters.clear()
+        session.adapters.update(unplugged.adapters)
 
 
 class ServerSession:

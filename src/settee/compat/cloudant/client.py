@@ -20,12 +20,13 @@ from settee._validate import is_valid_db_name
 from settee.cloudant import Cloudant as NativeCloudant
 from settee.compat.cloudant.database import CloudantDatabase, CouchDatabase
 from settee.compat.cloudant.error import (
+    ClientDisconnected,
     CloudantClientException,
     CloudantDatabaseException,
     CloudantFeedException,
 )
 from settee.compat.cloudant.feed import Feed, InfiniteFeed
-from settee.http.session import AuthenticatedSession
+from settee.http.session import AuthenticatedSession, plug, unplug
 from settee.urls import split_credentials
 
 __all__ = ["Cloudant", "CouchDB"]
@@ -43,6 +44,27 @@ def _credentials(
     if user is None and auth_token is None and not admin_party:
         return creds[0], creds[1], False, clean
     return user, auth_token, admin_party, clean
+
+
+def _error_in_reason(response: Any, *args: Any, **kwargs: Any) -> Any:
+    """A response hook, as python-cloudant's: an error answer's ``reason`` gets CouchDB's
+    ``error`` and ``reason`` appended (``"Bad Request doc_validation Bad special ..."``)."""
+    if response.status_code >= 400:
+        try:
+            body = json.loads(response.content or b"")
+        except ValueError:
+            return response
+        if isinstance(body, dict):
+            response.reason = f"{response.reason} {body.get('error', '')} {body.get('reason', '')}"
+    return response
+
+
+def _disconnected(method: str, url: str) -> ClientDisconnected:
+    return ClientDisconnected(
+        f"{method} {url}: the client is disconnected; connect() it first",
+        method=method,
+        url=url,
+    )
 
 
 class _Compat:
@@ -64,7 +86,9 @@ class CouchDB(native.CouchDB, _Compat):
     Keywords: ``url`` (credentials in it are used when ``user`` and
     ``auth_token`` are None), ``connect``, ``auto_renew``, ``use_basic_auth``,
     ``encoder`` (a ``json.JSONEncoder`` subclass for document bodies),
-    ``timeout``, ``adapter`` and settee's transport options.
+    ``timeout`` (every request's, change feeds' too, unless ``feed_timeout`` is given),
+    ``adapter`` and settee's transport options. Once connected, an error answer's
+    ``response.reason`` carries CouchDB's ``error`` and ``reason``, as python-cloudant's.
     """
 
     _DATABASE_CLASS: type[CouchDatabase] = CouchDatabase
@@ -84,6 +108,9 @@ class CouchDB(native.CouchDB, _Compat):
         )
         if url is None:
             raise CloudantClientException(102)
+        if kwargs.get("timeout") is not None and "feed_timeout" not in kwargs:
+            # python-cloudant's timeout applies to every request, feeds included.
+            kwargs["feed_timeout"] = kwargs["timeout"]
         super().__init__(user, auth_token, admin_party, url=url, **kwargs)
         self._user = user
         if connect:
@@ -97,16 +124,26 @@ class CouchDB(native.CouchDB, _Compat):
 
     def connect(self) -> None:
         """Start the session (cookie login) and open ``r_session``."""
+        if self.backend.kind == "http":
+            transport = self.server_session.transport("connect()")
+            plug(transport)
+            hooks = transport.session.hooks["response"]
+            if _error_in_reason not in hooks:
+                hooks.append(_error_in_reason)
         super().connect()
         if self._r_session is None and self.backend.kind == "http":
             self._r_session = AuthenticatedSession(self.server_session.transport("r_session"))
 
     def disconnect(self) -> None:
-        """End the session, close connections; ``r_session`` becomes None."""
+        """End the session, close connections; ``r_session`` becomes None and, until
+        :meth:`connect`, every request raises :class:`ClientDisconnected` (an
+        ``AttributeError``, as python-cloudant's ``None`` session gives)."""
         session, self._r_session = self._r_session, None
         if session is not None:
             session.close()
         self.close()
+        if self.backend.kind == "http":
+            unplug(self.server_session.transport("disconnect()"), _disconnected)
 
     def __enter__(self) -> CouchDB:
         self.connect()

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 from settee import database as native
 from settee import errors
+from settee.compat.cloudant import _raw
 from settee.compat.cloudant.design_document import DesignDocument
 from settee.compat.cloudant.document import Document, encode
 from settee.compat.cloudant.error import (
@@ -35,6 +36,7 @@ from settee.compat.cloudant.result import QueryResult, Result
 from settee.compat.cloudant.security_document import SecurityDocument
 from settee.compat.cloudant.view import View
 from settee.queries import ViewOptions, ddoc_name
+from settee.urls import quote_segment
 
 if TYPE_CHECKING:
     from settee.client import Client
@@ -246,8 +248,12 @@ class CouchDatabase(native.Database, dict[str, Any]):
         dict.clear(self)
 
     def exists(self) -> bool:
-        """Whether the database exists."""
-        return native.Database.exists(self)
+        """Whether the database exists: ``HEAD`` through ``r_session``, as python-cloudant's.
+        An error answer but 404 raises."""
+        session = _raw.session(self.client)
+        if session is None:
+            return native.Database.exists(self)
+        return _raw.exists(self.client, session, self.database_url)
 
     def partition_metadata(self, partition_key: str) -> dict[str, Any]:
         """The partition's information."""
@@ -494,19 +500,28 @@ class CouchDatabase(native.Database, dict[str, Any]):
         data: Any = None,
         **params: Any,
     ) -> str:
-        """The text an update handler answers (POST without ``doc_id``, PUT with it)."""
-        segments: tuple[str, ...] = ("_design", ddoc_name(ddoc_id), "_update", handler_name)
+        """The text an update handler answers (POST without ``doc_id``, PUT with it), sent
+        through ``r_session`` as python-cloudant does: ``data`` as ``requests`` sends it
+        (a dict is a form, ``req.form``), another JSON value encoded with the encoder."""
+        name = ddoc_name(ddoc_id)
+        segments: tuple[str, ...] = ("_design", name, "_update", handler_name)
         method = "POST"
-        if doc_id is not None:
+        if doc_id:
             segments = (*segments, doc_id)
             method = "PUT"
-        headers = _ANY
         body = data
-        if isinstance(data, Mapping):  # a form, as requests sends a dict (req.form)
-            body = urlencode(data)
-            headers = {**_ANY, "Content-Type": "application/x-www-form-urlencoded"}
-        elif not isinstance(data, (bytes, str)) and data is not None:
+        if not isinstance(data, (Mapping, bytes, str)) and data is not None:
             body = json.dumps(data, cls=self.client_encoder)
+        session = _raw.session(self.client, name, handler_name, doc_id or "")
+        if session is not None:
+            ddoc_url = str(DesignDocument(self, ddoc_id).document_url)
+            url = "/".join([ddoc_url, *map(quote_segment, segments[2:])])
+            send = session.put if method == "PUT" else session.post
+            return str(_raw.checked(self.client, send(url, params=params, data=body)).text)
+        headers = _ANY
+        if isinstance(body, Mapping):  # a form, as requests sends a dict
+            body = urlencode(body)
+            headers = {**_ANY, "Content-Type": "application/x-www-form-urlencoded"}
         response = self._ddoc_request(
             method, segments, params=params or None, data=body, headers=headers
         )

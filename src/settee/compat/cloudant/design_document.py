@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from settee._validate import validate_doc_id
+from settee.compat.cloudant import _raw
 from settee.compat.cloudant.document import Document
 from settee.compat.cloudant.error import CloudantArgumentError, CloudantDesignDocumentException
 from settee.compat.cloudant.view import QueryIndexView, View
@@ -296,8 +297,15 @@ class DesignDocument(Document):
         return self.shows.get(show_name)
 
     def _ddoc_json(self, *segments: str) -> dict[str, Any]:
-        transport = self.client.server_session.transport("design document info")
         name = ddoc_name(str(self["_id"]))
+        session = _raw.session(self.client, name, *segments)
+        if session is not None:  # python-cloudant's r_session.get, seen by code patching it
+            raw: dict[str, Any] = _raw.json_of(
+                self.client,
+                session.get("/".join([str(self.document_url), *map(quote_segment, segments)])),
+            )
+            return raw
+        transport = self.client.server_session.transport("design document info")
         answer: dict[str, Any] = transport.json(
             "GET", (self.database.database_name, "_design", name, *segments)
         )

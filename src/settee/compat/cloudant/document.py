@@ -16,8 +16,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 from settee import document as native
 from settee import errors
+from settee.compat.cloudant import _raw
 from settee.compat.cloudant.error import CloudantArgumentError, CloudantDocumentException
-from settee.urls import doc_id_segments
+from settee.urls import doc_id_segments, quote_doc_id, quote_segment
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from settee.http.session import AuthenticatedSession
 
 __all__ = ["Document"]
+
+_JSON = {"Content-Type": "application/json"}
 
 
 def encode(value: Any, encoder: Any) -> Any:
@@ -61,12 +64,32 @@ class Document(native.Document):
         self.decoder: type[json.JSONDecoder] | None = kwargs.pop("decoder", None)
         if kwargs:
             raise TypeError(f"Document() got unexpected keyword arguments {sorted(kwargs)}")
-        self.encoder: type[json.JSONEncoder] = given or database.client_encoder or json.JSONEncoder
+        self.encoder: type[json.JSONEncoder] = (
+            given or getattr(database, "client_encoder", None) or json.JSONEncoder
+        )
 
     @property
     def r_session(self) -> AuthenticatedSession | None:
-        """The client's authenticated session (None before it connects)."""
+        """The client's authenticated session (None before it connects).
+
+        A document whose ``r_session`` is another one (a subclass's property, or
+        code replacing it) makes python-cloudant's calls on it, and checks their
+        answers with ``raise_for_status()``, as python-cloudant does: ``exists``
+        (``head``), ``create`` (``post``), ``fetch`` (``get``), ``save`` (``put``),
+        ``delete`` and the attachment methods. Otherwise settee's native path
+        runs (write quorums, replayed writes verified, streamed attachments)."""
         session: AuthenticatedSession | None = getattr(self.client, "r_session", None)
+        return session
+
+    def _foreign(self) -> Any:
+        """The session python-cloudant's calls go through, when ``r_session`` is not
+        the client's (see :attr:`r_session`); None: the native path."""
+        session = self.r_session
+        if session is None or session is getattr(self.client, "r_session", None):
+            return None
+        docid = self.get("_id")
+        if isinstance(docid, str) and any(s in (".", "..") for s in doc_id_segments(docid)):
+            return None  # requests would send a dot segment: another endpoint
         return session
 
     @property
@@ -76,7 +99,10 @@ class Document(native.Document):
             return None
         if self.get("_id") is None:
             self["_id"] = self._document_id
-        return super().document_url
+        return f"{self.database.database_url}/{quote_doc_id(self._require_id())}"
+
+    def _attachment_url(self, attachment: str) -> str:
+        return f"{self.document_url}/{quote_segment(attachment)}"
 
     def _require_id(self) -> str:
         """The ``_id``; ``CloudantArgumentError(137)`` for one CouchDB reserves (``_all_docs``,
@@ -99,14 +125,31 @@ class Document(native.Document):
         return body
 
     def exists(self) -> bool:
-        """Whether the document exists on the server; False while it has no ``_id``."""
+        """Whether the document exists on the server (``HEAD`` through ``r_session``, as
+        python-cloudant's); False while it has no ``_id``. An error answer but 404 raises."""
         if self.get("_id") is None:
             return False
-        return super().exists()
+        foreign = self._foreign()
+        if foreign is not None:
+            return _raw.exists(None, foreign, str(self.document_url))
+        session = _raw.session(self.client, *doc_id_segments(self._require_id()))
+        if session is None:
+            return super().exists()
+        return _raw.exists(self.client, session, str(self.document_url))
 
     def create(self) -> None:  # type: ignore[override]
         """Create it (a server-made uuid ``_id`` when it has none); set ``_id``/``_rev``.
         A 409 ``Conflict`` (also an ``HTTPError``) when the id exists."""
+        foreign = self._foreign()
+        if foreign is not None:
+            answer = _raw.text_json(
+                _raw.raised(
+                    foreign.post(self.database.database_url, headers=_JSON, data=self.json())
+                )
+            )
+            self["_id"], self["_rev"] = answer["id"], answer["rev"]
+            self._document_id = self["_id"]
+            return
         if self.get("_id") is None:
             self["_id"] = self.database.client.uuids(1)[0]
         body = {k: v for k, v in self._body().items() if k != "_rev"}
@@ -120,6 +163,12 @@ class Document(native.Document):
         ``CloudantDocumentException(101)`` without an ``_id``; 404 ``DocumentNotFound``."""
         if self.get("_id") is None:
             raise CloudantDocumentException(101)
+        foreign = self._foreign()
+        if foreign is not None:
+            stored = _raw.text_json(_raw.raised(foreign.get(self.document_url)), self.decoder)
+            self.clear()
+            self.update(stored)
+            return
         if self.decoder is None or self.database.backend.kind != "http":
             super().fetch()
             return
@@ -139,6 +188,11 @@ class Document(native.Document):
         if not self.exists():
             self.create()
             return
+        foreign = self._foreign()
+        if foreign is not None:
+            response = foreign.put(self.document_url, data=self.json(), headers=_JSON)
+            self["_rev"] = _raw.text_json(_raw.raised(response))["rev"]
+            return
         result = self.database.put_doc(self._body())
         self["_rev"] = result["rev"]
         self.database.cache_document(self)
@@ -149,6 +203,12 @@ class Document(native.Document):
         if not self.get("_rev"):
             raise CloudantDocumentException(103)
         docid = self._require_id()
+        foreign = self._foreign()
+        if foreign is not None:
+            _raw.raised(foreign.delete(self.document_url, params={"rev": self["_rev"]}))
+            self.clear()
+            self["_id"] = docid
+            return
         self.database.delete_doc(docid, self["_rev"])
         self.database.forget_document(docid)
         self.clear()
@@ -245,7 +305,20 @@ class Document(native.Document):
         text attachment, else ``bytes``), and returned all the same."""
         if attachment_type == "auto":
             attachment_type = None
-        content = super().get_attachment(self._attachment_name(attachment), None, attachment_type)
+        name = self._attachment_name(attachment)
+        foreign = self._foreign()
+        if foreign is not None:
+            self.fetch()
+            # ?rev= rather than python-cloudant's If-Match: PouchDB Server honours only it
+            rev = {"rev": self["_rev"]}
+            response = _raw.raised(foreign.get(self._attachment_url(name), params=rev))
+            if attachment_type == "text":
+                content = response.text
+            else:
+                kind = response.headers.get("Content-Type")
+                content = native.decode_attachment(response.content, kind, attachment_type)
+        else:
+            content = super().get_attachment(name, None, attachment_type)
         if write_to is not None:
             if isinstance(content, (bytes, str)):
                 write_to.write(content)
@@ -261,7 +334,16 @@ class Document(native.Document):
         headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Add or replace an attachment, then fetch the document; return the answer."""
-        result = super().put_attachment(self._attachment_name(attachment), content_type, data)
+        name = self._attachment_name(attachment)
+        foreign = self._foreign()
+        if foreign is None:
+            result = super().put_attachment(name, content_type, data)
+        else:
+            self.fetch()
+            url, rev = self._attachment_url(name), {"rev": self["_rev"]}
+            headers = {"Content-Type": content_type}
+            response = foreign.put(url, data=data, headers=headers, params=rev)
+            result = _raw.text_json(_raw.raised(response))
         self.fetch()
         return result
 
@@ -269,6 +351,15 @@ class Document(native.Document):
         self, attachment: str, headers: dict[str, str] | None = None
     ) -> dict[str, Any]:
         """Remove an attachment, then fetch the document; return the answer."""
-        result = super().delete_attachment(self._attachment_name(attachment))
+        name = self._attachment_name(attachment)
+        foreign = self._foreign()
+        if foreign is not None:  # python-cloudant's: fetch first, then the new _rev
+            self.fetch()
+            response = foreign.delete(self._attachment_url(name), params={"rev": self["_rev"]})
+            result: dict[str, Any] = _raw.text_json(_raw.raised(response))
+            self["_rev"] = result["rev"]
+            native.drop_attachment_stub(self, name)
+            return result
+        result = super().delete_attachment(name)
         self.fetch()
         return result

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from settee.errors import SetteeError
+from settee.errors import SetteeError, TransportError
 
 __all__ = [
+    "ClientDisconnected",
     "CloudantArgumentError",
     "CloudantClientException",
     "CloudantDatabaseException",
@@ -226,3 +227,11 @@ class CloudantViewException(_Coded):
         "wish to execute a query use the database 'get_query_result' convenience method "
         "instead.",
     }
+
+
+class ClientDisconnected(TransportError, AttributeError):
+    """A request from a client after ``disconnect()``, until ``connect()`` (settee's).
+
+    python-cloudant's requests fail then with an ``AttributeError`` (its
+    ``r_session`` is None), and code catches that: this is one, and a settee
+    :class:`~settee.errors.TransportError` (no request was sent)."""

@@ -16,6 +16,7 @@ from settee import errors
 from settee.auth.iam import IAMAuth
 from settee.compat.cloudant.document import Document
 from settee.compat.cloudant.error import (
+    ClientDisconnected,
     CloudantClientException,
     CloudantDatabaseException,
     CloudantReplicatorException,
@@ -48,13 +49,13 @@ def _endpoint(db: CouchDatabase) -> Endpoint:
 
 class Replicator:
     """``Replicator(client)``; ``CloudantClientException(404)`` when the server has no
-    ``_replicator`` database."""
+    ``_replicator`` database, or the client is disconnected (as python-cloudant)."""
 
     def __init__(self, client: CouchDB) -> None:
         self.client = client
         try:
             self.database: CouchDatabase = client["_replicator"]
-        except KeyError as exc:
+        except (KeyError, ClientDisconnected) as exc:
             raise CloudantClientException(404, "_replicator") from exc
         self._server = ServerReplicator(client)
 

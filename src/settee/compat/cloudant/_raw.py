@@ -1,0 +1,77 @@
+"""The calls python-cloudant makes on ``r_session`` itself, made the same way here.
+
+For a few operations python-cloudant's code is one raw ``r_session.head/get/put/post``
+call (``Database.exists``, ``Document.exists``, a design document's ``info()``/
+``search_info()``/``search_disk_size()``, ``update_handler_result``, the
+``Scheduler``), and its users' tests patch ``client.r_session.get`` to fake an
+answer or check the URL. The compat classes send those through ``r_session``
+too: it is settee's :class:`~settee.http.session.AuthenticatedSession` (the
+transport's auth flow, adapters and retries), so nothing else changes. An error
+answer raises settee's :class:`~settee.errors.CouchError` class for it (also a
+``requests.HTTPError`` with ``.response``), where python-cloudant raises the
+bare ``HTTPError``.
+
+The native path is kept where no raw call can be made: a local backend, a
+client not connected yet (``r_session`` None), and a path segment that is ``.``
+or ``..`` (``requests`` would send it as a dot segment, another endpoint).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from settee.client import Client
+    from settee.http.session import AuthenticatedSession
+
+__all__ = ["checked", "exists", "json_of", "raised", "session", "text_json"]
+
+
+def session(client: Client, *segments: str) -> AuthenticatedSession | None:
+    """The client's ``r_session`` to send through; None for the native path (a local
+    backend, not connected, or one of ``segments`` is ``.``/``..``)."""
+    if client.backend.kind != "http" or any(s in (".", "..") for s in segments):
+        return None
+    found: AuthenticatedSession | None = getattr(client, "r_session", None)
+    return found
+
+
+def checked(client: Client, response: Any) -> Any:
+    """``response``; for an error answer, settee's exception for it is raised."""
+    if not 200 <= response.status_code < 300:
+        raise client.server_session.transport("r_session").error_from(response)
+    return response
+
+
+def json_of(client: Client, response: Any) -> Any:
+    """The JSON body of a checked ``response`` (read as python-cloudant reads it: the
+    text, UTF-8 when the server names no charset)."""
+    checked(client, response)
+    return text_json(response)
+
+
+def text_json(response: Any, decoder: type[json.JSONDecoder] | None = None) -> Any:
+    """The JSON of ``response``'s text (UTF-8 when the server names no charset)."""
+    if response.encoding is None:
+        response.encoding = "utf-8"
+    return json.loads(response.text, cls=decoder)
+
+
+def raised(response: Any) -> Any:
+    """``response`` after its own ``raise_for_status()``: python-cloudant's check, for
+    the answers of a session that is not settee's (see ``Document.r_session``)."""
+    response.raise_for_status()
+    return response
+
+
+def exists(client: Client | None, r_session: Any, url: str) -> bool:
+    """``HEAD url``: True for 200, False for 404, the error raised for any other status
+    (``client`` None: the response's own ``raise_for_status()``)."""
+    response = r_session.head(url)
+    if response.status_code not in (200, 404):
+        if client is None:
+            raised(response)
+        else:
+            checked(client, response)
+    return bool(response.status_code == 200)
