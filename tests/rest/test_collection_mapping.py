@@ -95,12 +95,17 @@ def test_iteration_keys_values_items_page_over_every_record(
 ) -> None:
     client, sent = counted_client(rql_service, default_limit=50)
     with client:
+        before = len(rql_service.requests())
         ids = list(client.products.keys(remote=True))
         assert len(ids) == SEEDED_PRODUCTS
         assert ids == sorted(ids) and ids[0] == "PRD-000001" and ids[-1] == "PRD-000360"
         pages = len(sent.lines)
         assert pages == -(-SEEDED_PRODUCTS // 50)  # 8 pages of 50
         assert all("limit=50" in line for line in sent.lines)
+        # what the server saw: one GET per page, offsets 0, 50, ..., 350
+        assert rql_service.requests()[before:] == [
+            f"GET /public/v1/products?limit=50&offset={offset}" for offset in range(0, 360, 50)
+        ]
         assert [b["id"] for b in client.products] == ids
         assert [k for k, _ in client.products.items()] == ids
         first = next(iter(client.products.values()))
