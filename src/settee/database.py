@@ -33,6 +33,7 @@ from settee._validate import (
     check_documents,
     check_int,
     check_json,
+    ddoc_name,
     validate_db_name,
     validate_doc_id,
     validate_partition_key,
@@ -46,7 +47,7 @@ from settee.pages.bookmarks import QueryResult
 from settee.pages.keys import Result
 from settee.pages.paging import DEFAULT_PAGE_SIZE
 from settee.partition import Partition
-from settee.queries import FindOptions, QueryScope, ViewOptions, ddoc_name
+from settee.queries import FindOptions, QueryScope, ViewOptions
 from settee.results import write_one
 from settee.rows import AllDocsRow, ChangeRow, FindPage, ViewRow
 from settee.rql.mango import QueryLike

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from settee import errors
-from settee._validate import check_int, check_json, validate_doc_id
+from settee._validate import check_int, check_json, ddoc_name, design_doc_id, validate_doc_id
 from settee.urls import doc_id_segments
 
 if TYPE_CHECKING:
@@ -435,12 +435,7 @@ class DesignDocument(Document):
         partitioned: bool | None = None,
     ) -> None:
         if document_id is not None:
-            if not isinstance(document_id, str):
-                raise TypeError(
-                    f"design document id must be a str, not {type(document_id).__name__}"
-                )
-            if not document_id.startswith("_design/"):
-                document_id = f"_design/{document_id}"
+            document_id = design_doc_id(ddoc_name(document_id))
         super().__init__(database, document_id)
         if partitioned is not None:
             self["options"] = {"partitioned": bool(partitioned)}

@@ -16,6 +16,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
 from settee._validate import check_int, check_json, check_query_params
+
+# settee.compat imports ddoc_name from here (the rule itself is settee._validate's).
+from settee._validate import ddoc_name as ddoc_name
 from settee.pages.bookmarks import QueryResult
 from settee.pages.keys import Result
 from settee.pages.paging import DEFAULT_PAGE_SIZE
@@ -111,16 +114,6 @@ def check_options(method: str, given: Mapping[str, object], allowed: type[Any]) 
     for name in given:
         if name not in known:
             raise TypeError(f"{method}() got an unexpected keyword argument {name!r}")
-
-
-def ddoc_name(ddoc_id: str) -> str:
-    """The design document's name without ``_design/``; ``ValueError`` if empty."""
-    if not isinstance(ddoc_id, str) or not ddoc_id:
-        raise ValueError("design document id must be a non-empty str")
-    name = ddoc_id[len("_design/") :] if ddoc_id.startswith("_design/") else ddoc_id
-    if not name:
-        raise ValueError(f"invalid design document id {ddoc_id!r}")
-    return name
 
 
 def _raw_params(params: dict[str, Any]) -> tuple[dict[str, Any], list[Any] | None]:

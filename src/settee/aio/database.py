@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from settee import errors
 from settee._bulk import match_results
 from settee._doccache import BoundedCache
-from settee._validate import check_documents, check_int, validate_doc_id
+from settee._validate import check_documents, check_int, ddoc_name, validate_doc_id
 from settee.aio.document import AsyncDocument
 from settee.aio.feeds import AsyncFeed, AsyncInfiniteFeed, AsyncOpener
 from settee.aio.pages import AsyncQueryResult, AsyncQuerySet, AsyncResult
@@ -38,7 +38,7 @@ from settee.feeds.options import (
 )
 from settee.pages.paging import DEFAULT_PAGE_SIZE, Fetch
 from settee.partition import Partition
-from settee.queries import FindOptions, PythonViewOptions, ViewOptions, ddoc_name
+from settee.queries import FindOptions, PythonViewOptions, ViewOptions
 from settee.results import raise_for_result
 from settee.rows import AllDocsRow, ChangeRow, ViewRow
 from settee.rql.mango import QueryLike
