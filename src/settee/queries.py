@@ -116,6 +116,34 @@ def check_options(method: str, given: Mapping[str, object], allowed: type[Any]) 
             raise TypeError(f"{method}() got an unexpected keyword argument {name!r}")
 
 
+def _find_query(
+    method: str,
+    selector: Mapping[str, Any],
+    fields: list[str] | None,
+    sort: list[Any] | None,
+    options: Mapping[str, Any],
+) -> tuple[dict[str, Any], int]:
+    """The ``_find`` body of ``method``'s arguments, checked, and the page size.
+
+    ``TypeError`` for an option :class:`FindOptions` has not, a selector that is not a
+    dict, a body that is not JSON or a ``limit``/``skip`` that is not an int.
+    """
+    check_options(method, options, FindOptions)
+    if not isinstance(selector, Mapping):
+        raise TypeError("selector must be a dict")
+    query: dict[str, Any] = {"selector": dict(selector), **options}
+    page_size: int = query.pop("page_size", DEFAULT_PAGE_SIZE)
+    if fields is not None:
+        query["fields"] = list(fields)
+    if sort is not None:
+        query["sort"] = list(sort)
+    check_json(query, "query")
+    for option in ("limit", "skip"):
+        if query.get(option) is not None:
+            check_int(option, query[option])
+    return query, page_size
+
+
 def _raw_params(params: dict[str, Any]) -> tuple[dict[str, Any], list[Any] | None]:
     params.pop("page_size", None)
     keys = params.pop("keys", None)
@@ -274,20 +302,7 @@ class QueryScope:
         ``raw_result=True`` makes one request and returns its JSON
         (:class:`~settee.rows.FindPage`).
         """
-        check_options("get_query_result", kwargs, FindOptions)
-        if not isinstance(selector, Mapping):
-            raise TypeError("selector must be a dict")
-        options: dict[str, Any] = dict(kwargs)
-        page_size = options.pop("page_size", DEFAULT_PAGE_SIZE)
-        query: dict[str, Any] = {"selector": dict(selector), **options}
-        if fields is not None:
-            query["fields"] = list(fields)
-        if sort is not None:
-            query["sort"] = list(sort)
-        check_json(query, "query")
-        for option in ("limit", "skip"):
-            if query.get(option) is not None:
-                check_int(option, query[option])
+        query, page_size = _find_query("get_query_result", selector, fields, sort, kwargs)
         backend, name, partition = self.backend, self.database_name, self.partition_key
 
         def find(body: dict[str, Any]) -> dict[str, Any]:
@@ -316,16 +331,7 @@ class QueryScope:
         Options as for :meth:`get_query_result` (``page_size`` aside). A ``sort`` no
         index serves is ``BadRequest`` (``no_usable_index``), as on CouchDB.
         """
-        check_options("explain_query", kwargs, FindOptions)
-        if not isinstance(selector, Mapping):
-            raise TypeError("selector must be a dict")
-        query: dict[str, Any] = {"selector": dict(selector), **kwargs}
-        query.pop("page_size", None)
-        if fields is not None:
-            query["fields"] = list(fields)
-        if sort is not None:
-            query["sort"] = list(sort)
-        check_json(query, "query")
+        query, _ = _find_query("explain_query", selector, fields, sort, kwargs)
         body = {k: v for k, v in query.items() if v is not None}
         plan: QueryPlan = self.backend.explain(  # type: ignore[assignment]
             self.database_name, body, partition=self.partition_key
