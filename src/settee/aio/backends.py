@@ -99,11 +99,6 @@ class AsyncHTTPBackend:
 
     async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Run the primitive ``name`` (an :class:`HTTPOps` operation)."""
-        if name == "python_view":
-            raise errors.NotSupported(
-                "the HTTP backend cannot run Python map functions: a CouchDB server runs "
-                "views from JavaScript design documents"
-            )
         op: Op[Any] = getattr(self.ops, name)(*args, **kwargs)
         return await run_async(self.transport, op)
 

@@ -228,11 +228,7 @@ class HTTPBackend:
         partition: str | None = None,
     ) -> dict[str, Any]:
         """Always raises ``NotSupported``: a server runs JavaScript views only."""
-        raise errors.NotSupported(
-            "the HTTP backend cannot run Python map functions: a CouchDB server runs "
-            "views from JavaScript design documents (use a DesignDocument with a "
-            "JavaScript map, or a memory:/sqlite: backend for Python views)"
-        )
+        self.ops.python_view(db, map_fn, params, reduce=reduce, keys=keys, partition=partition)
 
     def changes(
         self,

@@ -18,12 +18,12 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, Any, Generic, NoReturn, TypeVar
 from urllib.parse import quote
 
 from settee import errors
 from settee._validate import check_changes_filter, check_int, ddoc_name, validate_doc_id
-from settee.backends.base import require
+from settee.backends.base import MapFunction, ReduceSpec, require
 from settee.backends.http.support import (
     _bound_all_docs,
     _bound_find,
@@ -540,6 +540,23 @@ class HTTPOps:
         """A design-document view page (``POST`` with ``{"keys": [...]}`` when given)."""
         path = self._partitioned(db, partition, "_design", ddoc_name(ddoc), "_view", view)
         return (yield from self._query(path, params, keys))
+
+    def python_view(
+        self,
+        db: str,
+        map_fn: MapFunction,
+        params: Mapping[str, Any] | None = None,
+        *,
+        reduce: ReduceSpec = None,
+        keys: Sequence[Any] | None = None,
+        partition: str | None = None,
+    ) -> NoReturn:
+        """Always raises ``NotSupported`` (when called): a server runs JavaScript views only."""
+        raise errors.NotSupported(
+            "the HTTP backend cannot run Python map functions: a CouchDB server runs "
+            "views from JavaScript design documents (use a DesignDocument with a "
+            "JavaScript map, or a memory:/sqlite: backend for Python views)"
+        )
 
     def revs_diff(self, db: str, revs: Mapping[str, Sequence[str]]) -> Op[dict[str, Any]]:
         """``POST /db/_revs_diff``."""
