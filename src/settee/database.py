@@ -450,15 +450,7 @@ class Database(QueryScope):
         """
         if not isinstance(data, Mapping):
             raise TypeError(f"document data must be a dict, not {type(data).__name__}")
-        docid = data.get("_id")
-        doc: Document
-        if isinstance(docid, str) and docid.startswith("_design/"):
-            doc = DesignDocument(self, docid)
-        else:
-            doc = Document(self, docid)
-        doc.update(data)
-        doc.create()
-        return doc
+        return self.make_document(data).create()
 
     def new_document(self) -> Document:
         """Create an empty document with a fresh uuid; return it."""
