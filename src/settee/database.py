@@ -27,10 +27,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from settee import errors
-from settee._bulk import match_results
+from settee._bulk import BulkWrite
 from settee._doccache import BoundedCache, DocumentCache
 from settee._validate import (
-    check_documents,
     check_int,
     check_json,
     ddoc_name,
@@ -61,7 +60,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BULK_CHUNK_SIZE", "Database", "install_replicator"]
 
-#: Documents per ``_bulk_docs`` request when ``bulk_docs`` is given more.
+#: Documents per ``_bulk_docs`` request when ``bulk_docs`` is given more (sync and async).
 BULK_CHUNK_SIZE = 500
 
 _T = TypeVar("_T")
@@ -478,34 +477,20 @@ class Database(QueryScope):
         already written (``[]`` for the first); the failed chunk may or may not
         have been applied.
         """
-        check_int("chunk_size", chunk_size, 1)
-        originals = list(docs) if not isinstance(docs, list) else docs
-        checked = check_documents(originals)
-        results: list[dict[str, Any]] = []
-        for start in range(0, len(checked), chunk_size):
-            chunk = checked[start : start + chunk_size]
-            self.cache.forget(
-                docid for docid in (body.get("_id") for body in chunk) if isinstance(docid, str)
-            )
+        write = BulkWrite(docs, new_edits=new_edits, chunk_size=chunk_size, documents=Document)
+        for chunk in write.chunks():
+            self.cache.forget(write.ids(chunk))
             try:
-                answer = match_results(
+                write.take(
                     chunk,
                     self.backend.bulk_docs(
                         self.database_name, chunk, new_edits=new_edits, w=self._write_quorum
                     ),
-                    new_edits=new_edits,
                 )
             except errors.SetteeError as exc:
-                exc.results = list(results)
+                write.failed(exc)
                 raise
-            results.extend(answer)
-            if new_edits:
-                inputs = originals[start : start + chunk_size]
-                for original, result in zip(inputs, answer, strict=True):
-                    if isinstance(original, Document) and result.get("ok"):
-                        original["_id"] = result["id"]
-                        original["_rev"] = result["rev"]
-        return results
+        return write.results
 
     def revisions_diff(self, doc_id: str, *revisions: str) -> dict[str, Any]:
         """``_revs_diff`` for one document: ``{doc_id: {"missing": [...], ...}}`` or ``{}``."""

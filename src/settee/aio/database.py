@@ -20,14 +20,14 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from settee import errors
-from settee._bulk import match_results
+from settee._bulk import BulkWrite
 from settee._doccache import BoundedCache
-from settee._validate import check_documents, check_int, ddoc_name, validate_doc_id
+from settee._validate import check_int, ddoc_name, validate_doc_id
 from settee.aio.document import AsyncDocument
 from settee.aio.feeds import AsyncFeed, AsyncInfiniteFeed, AsyncOpener
 from settee.aio.pages import AsyncQueryResult, AsyncQuerySet, AsyncResult
 from settee.backends.base import MapFunction, ReduceSpec
-from settee.database import Database, _checked_write, _may_have_applied
+from settee.database import BULK_CHUNK_SIZE, Database, _checked_write, _may_have_applied
 from settee.feeds.options import (
     _CHANGES_OPTIONS,
     ChangesOptions,
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 __all__ = ["AsyncDatabase", "AsyncPartition"]
 
 _T = TypeVar("_T")
-BULK_CHUNK_SIZE = 1000
 
 
 class _AsyncScope:
@@ -300,29 +299,23 @@ class AsyncDatabase:
         new_edits: bool = True,
         chunk_size: int = BULK_CHUNK_SIZE,
     ) -> list[dict[str, Any]]:
-        """Write many documents; one result per document, in order (errors as results)."""
-        check_int("chunk_size", chunk_size, 1)
-        originals = list(docs)
-        checked = check_documents(originals)
-        results: list[dict[str, Any]] = []
-        for start in range(0, len(checked), chunk_size):
-            chunk = checked[start : start + chunk_size]
-            for body in chunk:
-                self.forget_document(str(body.get("_id")))
+        """Write many documents; one result per document, in order (errors as results),
+        as :meth:`Database.bulk_docs <settee.database.Database.bulk_docs>`."""
+        write = BulkWrite(docs, new_edits=new_edits, chunk_size=chunk_size, documents=AsyncDocument)
+        for chunk in write.chunks():
+            for docid in write.ids(chunk):
+                self.forget_document(docid)
             try:
-                answer = await self.backend.call(
-                    "bulk_docs", self.database_name, chunk, new_edits=new_edits
+                write.take(
+                    chunk,
+                    await self.backend.call(
+                        "bulk_docs", self.database_name, chunk, new_edits=new_edits
+                    ),
                 )
-                matched = match_results(chunk, answer, new_edits=new_edits)
             except errors.SetteeError as exc:
-                exc.results = list(results)
+                write.failed(exc)
                 raise
-            results.extend(matched)
-            if new_edits:
-                for original, result in zip(originals[start:], matched, strict=False):
-                    if isinstance(original, AsyncDocument) and result.get("ok"):
-                        original["_id"], original["_rev"] = result["id"], result["rev"]
-        return results
+        return write.results
 
     # -- queries (see _AsyncScope) ---------------------------------------------------
     def all_docs(self, **params: Unpack[ViewOptions]) -> AsyncResult[AllDocsRow]:
