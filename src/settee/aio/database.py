@@ -29,12 +29,11 @@ from settee.aio.pages import AsyncQueryResult, AsyncQuerySet, AsyncResult
 from settee.backends.base import MapFunction, ReduceSpec
 from settee.database import BULK_CHUNK_SIZE, Database, _checked_write, _may_have_applied
 from settee.feeds.options import (
-    _CHANGES_OPTIONS,
     ChangesOptions,
     InfiniteChangesOptions,
     _FeedSpec,
-    _split_infinite,
-    _validate,
+    feed_spec,
+    no_selector_filter,
 )
 from settee.pages.paging import DEFAULT_PAGE_SIZE, Fetch
 from settee.partition import Partition
@@ -379,10 +378,7 @@ class AsyncDatabase:
 
         async def open_stream(params: dict[str, Any]) -> Any:
             if wants_selector and "changes_selector" not in await backend.capabilities():
-                raise errors.NotSupported(
-                    f"the {backend.kind} backend at {backend.url} has no _selector filter "
-                    "for _changes; filter the rows client-side or use doc_ids"
-                )
+                raise no_selector_filter(backend.kind, backend.url)
             return await backend.changes(name, params, body=spec.body, raw=spec.raw)
 
         return open_stream
@@ -402,10 +398,7 @@ class AsyncDatabase:
 
         Options as ``Database.changes`` (:class:`~settee.feeds.options.ChangesOptions`).
         """
-        spec = _validate(
-            dict(options, raw_data=raw_data), _CHANGES_OPTIONS, what="changes",
-            default_feed="normal",
-        )  # fmt: skip
+        spec, _ = feed_spec("changes", options, raw_data)
         feed: AsyncFeed[Any] = AsyncFeed(self._opener(spec), spec.params, raw=spec.raw)
         return feed
 
@@ -421,8 +414,7 @@ class AsyncDatabase:
         self, *, raw_data: bool = False, **options: Unpack[InfiniteChangesOptions]
     ) -> AsyncInfiniteFeed[ChangeRow] | AsyncInfiniteFeed[str]:
         """Follow ``_changes`` for ever (reconnects, resumes, ``checkpoint=``)."""
-        rest, infinite = _split_infinite(dict(options, raw_data=raw_data), "infinite_changes")
-        spec = _validate(rest, _CHANGES_OPTIONS, what="infinite_changes", default_feed="continuous")
+        spec, infinite = feed_spec("infinite_changes", options, raw_data)
         feed: AsyncInfiniteFeed[Any] = AsyncInfiniteFeed(
             self._opener(spec), spec.params, raw=spec.raw, **infinite
         )
