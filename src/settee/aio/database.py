@@ -23,11 +23,12 @@ from settee import errors
 from settee._bulk import BulkWrite
 from settee._doccache import BoundedCache
 from settee._validate import check_int, ddoc_name, validate_doc_id
+from settee._writecheck import checked_write, may_have_applied, settle_write
 from settee.aio.document import AsyncDocument
 from settee.aio.feeds import AsyncFeed, AsyncInfiniteFeed, AsyncOpener
 from settee.aio.pages import AsyncQueryResult, AsyncQuerySet, AsyncResult
 from settee.backends.base import MapFunction, ReduceSpec
-from settee.database import BULK_CHUNK_SIZE, Database, _checked_write, _may_have_applied
+from settee.database import BULK_CHUNK_SIZE, Database
 from settee.feeds.options import (
     ChangesOptions,
     InfiniteChangesOptions,
@@ -260,14 +261,14 @@ class AsyncDatabase:
             result = await self.backend.call(primitive, self.database_name, *args)
             raise_for_result(result)
         except (errors.CouchError, errors.TransportError) as exc:
-            if not isinstance(base, str) or not _may_have_applied(exc):
+            if not isinstance(base, str) or not may_have_applied(exc):
                 raise
-            # Read back what the stored revisions say: the sync core's verification.
-            confirm = functools.partial(
-                Database._confirm_write, docid=docid, base=base, sent=sent, method=method, exc=exc
+            # Read back what the stored revisions say, in a worker thread.
+            settle = functools.partial(
+                settle_write, docid=docid, base=base, sent=sent, method=method, exc=exc
             )
-            return await self.run_sync(confirm)
-        return _checked_write(result, docid, method)
+            return await self.run_sync(lambda db: settle(db.backend, db.database_name))
+        return checked_write(result, docid, method)
 
     async def put_doc(self, doc: dict[str, Any]) -> dict[str, Any]:
         """Write one document body; ``Conflict`` for a stale or missing ``_rev``."""
