@@ -191,13 +191,13 @@ class ThreadedBackend:
         raw: bool = False,
     ) -> AsyncChangesStream:
         stream = await self.call("changes", db, params, body=body, raw=raw)
-        return ThreadedChangesStream(stream, feed=str((params or {}).get("feed") or "normal"))
+        return ThreadedChangesStream(stream, params)
 
     async def db_updates(
         self, params: Mapping[str, Any] | None, *, raw: bool = False
     ) -> AsyncChangesStream:
         stream = await self.call("db_updates", params, raw=raw)
-        return ThreadedChangesStream(stream, feed=str((params or {}).get("feed") or "normal"))
+        return ThreadedChangesStream(stream, params)
 
     async def attachment_chunks(
         self, db: str, docid: str, name: str, *, rev: str | None = None
