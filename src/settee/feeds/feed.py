@@ -34,7 +34,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, cast, overload
 
 from settee import errors
 from settee.feeds.base import loads
@@ -49,7 +49,7 @@ from settee.feeds.options import (
     feed_spec,
     no_selector_filter,
 )
-from settee.feeds.stream import HEARTBEAT
+from settee.feeds.stream import HEARTBEAT, Heartbeat
 from settee.rows import ChangeRow, DbUpdateRow, Seq
 
 if TYPE_CHECKING:  # typing_extensions ships with every type checker; no runtime dependency
@@ -186,6 +186,12 @@ class Feed(_Stoppable, Generic[RowT]):
 
     def __repr__(self) -> str:
         return f"Feed({self.params!r})"
+
+    def with_heartbeats(self) -> Feed[RowT | Heartbeat]:
+        """This feed, handing out :data:`~settee.feeds.stream.HEARTBEAT` too (sets
+        :attr:`heartbeats`; call before iterating), typed so: test ``row is HEARTBEAT``."""
+        self.heartbeats = True
+        return cast("Feed[RowT | Heartbeat]", self)
 
     def __iter__(self) -> Iterator[RowT]:
         # A plain generator: a for loop then runs without a Python-level
