@@ -8,17 +8,23 @@ other shape - not a list, a result that is not an object, a successful
 result without ``id``/``rev``, too few or too many results - is a
 :class:`~settee.errors.ServerError` naming what was wrong, so no document is
 ever given another document's ``_id``/``_rev``.
+
+:class:`BulkWrite` is one ``bulk_docs`` call, sans I/O: the documents checked
+once, their chunks, each chunk's answer matched and given back to the
+documents that were sent as objects; the sync and async databases send the
+chunks.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
 from settee import errors
+from settee._validate import check_documents, check_int
 
-__all__ = ["match_results"]
+__all__ = ["BulkWrite", "match_results"]
 
 
 def _malformed(what: str, answer: Any) -> errors.ServerError:
@@ -85,3 +91,61 @@ def match_results(
             raise _malformed(f"no result for document {docid!r}", answer)
         matched.append(queue.popleft())
     return matched
+
+
+class BulkWrite:
+    """One ``bulk_docs`` call: ``docs`` checked before any request (``TypeError`` /
+    ``ValueError``), sent in chunks of ``chunk_size``.
+
+    For each chunk from :meth:`chunks` the caller sends it and gives the answer
+    to :meth:`take`; ``results`` are then those of every chunk so far, in the
+    order of the documents. A document sent as an instance of ``documents``
+    (the caller's document class) gets its new ``_id``/``_rev``. When sending
+    fails, :meth:`failed` gives the exception the results of the chunks
+    already written.
+    """
+
+    def __init__(
+        self,
+        docs: Iterable[Mapping[str, Any]],
+        *,
+        new_edits: bool,
+        chunk_size: int,
+        documents: type[MutableMapping[str, Any]],
+    ) -> None:
+        check_int("chunk_size", chunk_size, 1)
+        self._originals = docs if isinstance(docs, list) else list(docs)
+        self._checked = check_documents(self._originals)
+        self._new_edits = new_edits
+        self._chunk_size = chunk_size
+        self._documents = documents
+        self._start = 0
+        self.results: list[dict[str, Any]] = []
+
+    def chunks(self) -> Iterator[list[dict[str, Any]]]:
+        """The checked bodies, ``chunk_size`` at a time."""
+        for start in range(0, len(self._checked), self._chunk_size):
+            self._start = start
+            yield self._checked[start : start + self._chunk_size]
+
+    @staticmethod
+    def ids(chunk: Sequence[Mapping[str, Any]]) -> list[str]:
+        """The ids ``chunk`` names (what a cache forgets before it is sent)."""
+        return [docid for docid in (body.get("_id") for body in chunk) if isinstance(docid, str)]
+
+    def take(self, chunk: Sequence[Mapping[str, Any]], answer: Any) -> None:
+        """The server's ``answer`` to ``chunk``: matched (``ServerError`` if it does not
+        fit), added to ``results`` and given to the documents sent as objects."""
+        matched = match_results(chunk, answer, new_edits=self._new_edits)
+        self.results.extend(matched)
+        if not self._new_edits:
+            return
+        inputs = self._originals[self._start : self._start + len(chunk)]
+        for original, result in zip(inputs, matched, strict=True):
+            if isinstance(original, self._documents) and result.get("ok"):
+                original["_id"] = result["id"]
+                original["_rev"] = result["rev"]
+
+    def failed(self, exc: errors.SetteeError) -> None:
+        """Give ``exc`` (a chunk's failure) the results of the chunks already written."""
+        exc.results = list(self.results)

@@ -32,6 +32,8 @@ __all__ = [
     "check_json",
     "check_number",
     "check_query_params",
+    "ddoc_name",
+    "design_doc_id",
     "is_valid_db_name",
     "validate_db_name",
     "validate_doc_id",
@@ -46,7 +48,8 @@ DB_NAME_RULE = (
     f"letters, digits and _ $ ( ) + - /), at most {MAX_DB_NAME_LENGTH} characters, or be one "
     f"of the system databases {', '.join(sorted(SYSTEM_DATABASES))}"
 )
-_SPECIAL_ID_PREFIXES = ("_design/", "_local/")
+_DESIGN = "_design/"
+_SPECIAL_ID_PREFIXES = (_DESIGN, "_local/")
 #: Containers nested deeper than this are refused (JSON encoders recurse per level).
 MAX_JSON_DEPTH = 500
 
@@ -89,6 +92,25 @@ def validate_doc_id(docid: object) -> str:
             "except '_design/<name>' and '_local/<name>'"
         )
     return docid
+
+
+def ddoc_name(ddoc: object) -> str:
+    """The design document's name, ``ddoc`` without ``_design/``: the one rule for a
+    design-document name or id given by a caller.
+
+    ``TypeError`` if not a str; ``ValueError`` if no name is left (``""``, ``"_design/"``).
+    """
+    if not isinstance(ddoc, str):
+        raise TypeError(f"design document id must be a str, not {type(ddoc).__name__}")
+    name = ddoc.removeprefix(_DESIGN)
+    if not name:
+        raise ValueError(f"invalid design document id {ddoc!r}: it names no design document")
+    return name
+
+
+def design_doc_id(ddoc: str) -> str:
+    """The design document's id: ``ddoc`` with ``_design/`` in front unless it has it."""
+    return ddoc if ddoc.startswith(_DESIGN) else _DESIGN + ddoc
 
 
 def validate_partition_key(key: object) -> str:

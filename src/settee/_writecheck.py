@@ -13,6 +13,11 @@ Content is compared without the ``_``-fields (``_id``, ``_rev``,
 ``_revisions``, ...) except ``_deleted``; attachments by name. A write by
 someone else of the very same content as a child of the same base counts as
 this one: no change is ever applied twice.
+
+:func:`may_have_applied` tells from the error whether to look,
+:func:`settle_write` looks and answers for the sync and async databases alike,
+:func:`checked_write` refuses a write's answer that does not name the document
+and a revision.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from settee import errors
 if TYPE_CHECKING:
     from settee.backends.base import Backend
 
-__all__ = ["Outcome", "confirm_write"]
+__all__ = ["Outcome", "checked_write", "confirm_write", "may_have_applied", "settle_write"]
 
 Outcome = tuple[Literal["applied", "not_applied", "unknown"], str | None]
 
@@ -104,3 +109,71 @@ def confirm_write(
         if isinstance(body, Mapping) and _content(body) == wanted:
             return ("applied", child)
     return ("unknown", None) if unknown else ("not_applied", None)
+
+
+def may_have_applied(exc: errors.SetteeError) -> bool:
+    """Whether the write that raised ``exc`` may have applied: no answer at all, or a
+    refusal (409/404) of a replay of it."""
+    if isinstance(exc, errors.TransportError):
+        return True
+    return isinstance(exc, (errors.Conflict, errors.NotFound)) and exc.replayed
+
+
+def checked_write(result: Any, docid: str, method: str) -> dict[str, Any]:
+    """``result`` of a single-document write, refused unless it names ``docid`` and a rev."""
+    if not isinstance(result, dict):
+        raise errors.ServerError(
+            f"malformed answer to {method} of {docid!r}: expected a JSON object, "
+            f"got {type(result).__name__}",
+            error="bad_response",
+            body=result,
+        )
+    rev = result.get("rev")
+    if not isinstance(rev, str) or not rev:
+        raise errors.ServerError(
+            f"malformed answer to {method} of {docid!r}: no revision ('rev') in {result!r}",
+            error="bad_response",
+            body=result,
+        )
+    answered = result.get("id", docid)
+    if answered != docid:
+        raise errors.ServerError(
+            f"malformed answer to {method} of {docid!r}: it names document {answered!r}",
+            error="bad_response",
+            body=result,
+        )
+    return result
+
+
+def settle_write(
+    backend: Backend,
+    db: str,
+    docid: str,
+    base: str,
+    sent: Mapping[str, Any],
+    method: str,
+    exc: errors.SetteeError,
+) -> dict[str, Any]:
+    """A write that may have applied before it failed with ``exc``: read back, report the truth.
+
+    Returns its result when the stored revisions show it applied; re-raises
+    ``exc`` when they show it did not (and the server answered); otherwise
+    ``TransportError`` saying the outcome is unknown.
+    """
+    try:
+        verdict, rev = confirm_write(backend, db, docid, base, sent)
+    except errors.SetteeError as check:
+        raise errors.TransportError(
+            f"{method} of document {docid!r} (rev {base}): the outcome is unknown - "
+            f"{exc}; reading it back failed: {check}",
+            method=method,
+        ) from exc
+    if verdict == "applied":
+        return {"ok": True, "id": docid, "rev": rev}
+    if verdict == "not_applied" and isinstance(exc, errors.CouchError):
+        raise exc
+    raise errors.TransportError(
+        f"{method} of document {docid!r} (rev {base}): the outcome is unknown - {exc}; "
+        "fetch the document to see whether it was written",
+        method=method,
+    ) from exc

@@ -27,17 +27,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from settee import errors
-from settee._bulk import match_results
+from settee._bulk import BulkWrite
 from settee._doccache import BoundedCache, DocumentCache
 from settee._validate import (
-    check_documents,
     check_int,
     check_json,
+    ddoc_name,
     validate_db_name,
     validate_doc_id,
     validate_partition_key,
 )
-from settee._writecheck import confirm_write
+from settee._writecheck import checked_write, may_have_applied, settle_write
 from settee.document import DesignDocument, Document
 from settee.feeds import feed as feeds
 from settee.feeds.feed import Feed, InfiniteFeed
@@ -46,7 +46,7 @@ from settee.pages.bookmarks import QueryResult
 from settee.pages.keys import Result
 from settee.pages.paging import DEFAULT_PAGE_SIZE
 from settee.partition import Partition
-from settee.queries import FindOptions, QueryScope, ViewOptions, ddoc_name
+from settee.queries import FindOptions, QueryScope, ViewOptions
 from settee.results import write_one
 from settee.rows import AllDocsRow, ChangeRow, FindPage, ViewRow
 from settee.rql.mango import QueryLike
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BULK_CHUNK_SIZE", "Database", "install_replicator"]
 
-#: Documents per ``_bulk_docs`` request when ``bulk_docs`` is given more.
+#: Documents per ``_bulk_docs`` request when ``bulk_docs`` is given more (sync and async).
 BULK_CHUNK_SIZE = 500
 
 _T = TypeVar("_T")
@@ -96,39 +96,6 @@ def _replicator() -> Callable[..., Any]:
     if _replicate is None:
         raise errors.NotSupported("replication needs settee.replication (import settee)")
     return _replicate
-
-
-def _may_have_applied(exc: errors.SetteeError) -> bool:
-    # A refusal of a replayed write, or no answer at all: the write may have applied.
-    if isinstance(exc, errors.TransportError):
-        return True
-    return isinstance(exc, (errors.Conflict, errors.NotFound)) and exc.replayed
-
-
-def _checked_write(result: Any, docid: str, method: str) -> dict[str, Any]:
-    """``result`` of a single-document write, refused unless it names ``docid`` and a rev."""
-    if not isinstance(result, dict):
-        raise errors.ServerError(
-            f"malformed answer to {method} of {docid!r}: expected a JSON object, "
-            f"got {type(result).__name__}",
-            error="bad_response",
-            body=result,
-        )
-    rev = result.get("rev")
-    if not isinstance(rev, str) or not rev:
-        raise errors.ServerError(
-            f"malformed answer to {method} of {docid!r}: no revision ('rev') in {result!r}",
-            error="bad_response",
-            body=result,
-        )
-    answered = result.get("id", docid)
-    if answered != docid:
-        raise errors.ServerError(
-            f"malformed answer to {method} of {docid!r}: it names document {answered!r}",
-            error="bad_response",
-            body=result,
-        )
-    return result
 
 
 class Database(QueryScope):
@@ -374,71 +341,46 @@ class Database(QueryScope):
         told. ``Conflict`` for a stale or missing ``_rev``; ``ServerError`` for
         an answer without ``rev`` or naming another id.
         """
-        docid = str(doc.get("_id"))
-        base = doc.get("_rev")
-        try:
-            result = write_one(
-                self.backend,
-                self.database_name,
-                doc,
-                lambda: self.backend.put_doc(self.database_name, doc, self._write_params()),
-                w=self._write_quorum,
-            )
-        except (errors.CouchError, errors.TransportError) as exc:
-            if not isinstance(base, str) or not _may_have_applied(exc):
-                raise
-            return self._confirm_write(docid, base, doc, "PUT", exc)
-        return _checked_write(result, docid, "PUT")
+        return self._write(
+            "PUT",
+            str(doc.get("_id")),
+            doc.get("_rev"),
+            doc,
+            lambda: self.backend.put_doc(self.database_name, doc, self._write_params()),
+        )
 
     def delete_doc(self, docid: str, rev: str) -> dict[str, Any]:
         """Delete revision ``rev`` of ``docid`` (what :meth:`Document.delete` sends), checked
         and verified as :meth:`put_doc` is; ``Conflict`` when ``rev`` is stale."""
         tombstone = {"_id": docid, "_rev": rev, "_deleted": True}
-        try:
-            result = write_one(
-                self.backend,
-                self.database_name,
-                tombstone,
-                lambda: self.backend.delete_doc(
-                    self.database_name, docid, rev, self._write_params()
-                ),
-                w=self._write_quorum,
-            )
-        except (errors.CouchError, errors.TransportError) as exc:
-            if not _may_have_applied(exc):
-                raise
-            return self._confirm_write(docid, rev, tombstone, "DELETE", exc)
-        return _checked_write(result, docid, "DELETE")
+        return self._write(
+            "DELETE",
+            docid,
+            rev,
+            tombstone,
+            lambda: self.backend.delete_doc(self.database_name, docid, rev, self._write_params()),
+        )
 
     def _write_params(self) -> dict[str, Any] | None:
         return None if self._write_quorum is None else {"w": self._write_quorum}
 
-    def _confirm_write(
-        self, docid: str, base: str, sent: Mapping[str, Any], method: str, exc: errors.SetteeError
+    def _write(
+        self,
+        method: str,
+        docid: str,
+        base: object,
+        sent: dict[str, Any],
+        send: Callable[[], dict[str, Any]],
     ) -> dict[str, Any]:
-        """A write that may have applied before it failed: read back and report the truth.
-
-        Returns its result when the stored revisions show it applied; re-raises
-        ``exc`` when they show it did not (and the server answered); otherwise
-        ``TransportError`` saying the outcome is unknown.
-        """
+        """One document write by ``send`` (over ``base``), checked; settled when its answer
+        was lost (see :meth:`put_doc`)."""
         try:
-            verdict, rev = confirm_write(self.backend, self.database_name, docid, base, sent)
-        except errors.SetteeError as check:
-            raise errors.TransportError(
-                f"{method} of document {docid!r} (rev {base}): the outcome is unknown - "
-                f"{exc}; reading it back failed: {check}",
-                method=method,
-            ) from exc
-        if verdict == "applied":
-            return {"ok": True, "id": docid, "rev": rev}
-        if verdict == "not_applied" and isinstance(exc, errors.CouchError):
-            raise exc
-        raise errors.TransportError(
-            f"{method} of document {docid!r} (rev {base}): the outcome is unknown - {exc}; "
-            "fetch the document to see whether it was written",
-            method=method,
-        ) from exc
+            result = write_one(self.backend, self.database_name, sent, send, w=self._write_quorum)
+        except (errors.CouchError, errors.TransportError) as exc:
+            if not isinstance(base, str) or not may_have_applied(exc):
+                raise
+            return settle_write(self.backend, self.database_name, docid, base, sent, method, exc)
+        return checked_write(result, docid, method)
 
     def create_document(self, data: Mapping[str, Any], throw_on_exists: bool = False) -> Document:
         """Create a document from ``data`` (a uuid ``_id`` if none); return it, cached.
@@ -449,15 +391,7 @@ class Database(QueryScope):
         """
         if not isinstance(data, Mapping):
             raise TypeError(f"document data must be a dict, not {type(data).__name__}")
-        docid = data.get("_id")
-        doc: Document
-        if isinstance(docid, str) and docid.startswith("_design/"):
-            doc = DesignDocument(self, docid)
-        else:
-            doc = Document(self, docid)
-        doc.update(data)
-        doc.create()
-        return doc
+        return self.make_document(data).create()
 
     def new_document(self) -> Document:
         """Create an empty document with a fresh uuid; return it."""
@@ -485,34 +419,20 @@ class Database(QueryScope):
         already written (``[]`` for the first); the failed chunk may or may not
         have been applied.
         """
-        check_int("chunk_size", chunk_size, 1)
-        originals = list(docs) if not isinstance(docs, list) else docs
-        checked = check_documents(originals)
-        results: list[dict[str, Any]] = []
-        for start in range(0, len(checked), chunk_size):
-            chunk = checked[start : start + chunk_size]
-            self.cache.forget(
-                docid for docid in (body.get("_id") for body in chunk) if isinstance(docid, str)
-            )
+        write = BulkWrite(docs, new_edits=new_edits, chunk_size=chunk_size, documents=Document)
+        for chunk in write.chunks():
+            self.cache.forget(write.ids(chunk))
             try:
-                answer = match_results(
+                write.take(
                     chunk,
                     self.backend.bulk_docs(
                         self.database_name, chunk, new_edits=new_edits, w=self._write_quorum
                     ),
-                    new_edits=new_edits,
                 )
             except errors.SetteeError as exc:
-                exc.results = list(results)
+                write.failed(exc)
                 raise
-            results.extend(answer)
-            if new_edits:
-                inputs = originals[start : start + chunk_size]
-                for original, result in zip(inputs, answer, strict=True):
-                    if isinstance(original, Document) and result.get("ok"):
-                        original["_id"] = result["id"]
-                        original["_rev"] = result["rev"]
-        return results
+        return write.results
 
     def revisions_diff(self, doc_id: str, *revisions: str) -> dict[str, Any]:
         """``_revs_diff`` for one document: ``{doc_id: {"missing": [...], ...}}`` or ``{}``."""

@@ -19,10 +19,11 @@ import io
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, cast, overload
 
 from settee import errors
-from settee._validate import check_int, check_json, validate_doc_id
+from settee._validate import check_int, check_json, ddoc_name, design_doc_id, validate_doc_id
+from settee.rows import JSONValue
 from settee.urls import doc_id_segments
 
 if TYPE_CHECKING:
@@ -40,7 +41,19 @@ _TEXT_TYPES = ("text/", "application/xml", "application/javascript")
 _JSON_TYPES = ("application/json",)
 
 
-def decode_attachment(data: bytes, content_type: str | None, attachment_type: str | None) -> Any:
+#: How ``get_attachment`` decodes an attachment (None: by its content type).
+AttachmentType = Literal["binary", "text", "json"]
+
+
+def check_attachment_type(attachment_type: object) -> None:
+    """``ValueError`` unless ``attachment_type`` is None or an :data:`AttachmentType`."""
+    if attachment_type not in (None, "binary", "text", "json"):
+        raise ValueError("attachment_type must be None, 'binary', 'text' or 'json'")
+
+
+def decode_attachment(
+    data: bytes, content_type: str | None, attachment_type: str | None
+) -> bytes | JSONValue:
     """An attachment's content as ``attachment_type`` asks (None: by its content type)."""
     kind = attachment_type
     if kind is None:
@@ -54,7 +67,8 @@ def decode_attachment(data: bytes, content_type: str | None, attachment_type: st
     if kind == "text":
         return data.decode("utf-8")
     if kind == "json":
-        return json.loads(data)
+        decoded: JSONValue = json.loads(data)
+        return decoded
     return data
 
 
@@ -341,12 +355,32 @@ class Document(DocumentBase["Database"]):
                     raise
 
     # -- attachments --------------------------------------------------------
+    @overload
+    def get_attachment(
+        self, attachment: str, write_to: None = None, *, attachment_type: Literal["binary"]
+    ) -> bytes: ...
+    @overload
+    def get_attachment(
+        self, attachment: str, write_to: None = None, *, attachment_type: Literal["text"]
+    ) -> str: ...
+    @overload
+    def get_attachment(
+        self, attachment: str, write_to: None = None, *, attachment_type: Literal["json"]
+    ) -> JSONValue: ...
+    @overload
+    def get_attachment(
+        self, attachment: str, write_to: None = None, attachment_type: None = None
+    ) -> bytes | JSONValue: ...
+    @overload
+    def get_attachment(
+        self, attachment: str, write_to: IO[Any] | None, attachment_type: str | None = None
+    ) -> bytes | JSONValue | None: ...
     def get_attachment(
         self,
         attachment: str,
         write_to: IO[Any] | None = None,
         attachment_type: str | None = None,
-    ) -> bytes | str | Any:
+    ) -> bytes | JSONValue | None:
         """The attachment's content: ``bytes`` (``"binary"``), ``str`` (``"text"``) or JSON.
 
         ``attachment_type`` None picks by content type (``text/*`` -> str,
@@ -355,8 +389,7 @@ class Document(DocumentBase["Database"]):
         memory, and None is returned; with a text file it is decoded and
         written, and returned too. Raises ``NotFound`` if it does not exist.
         """
-        if attachment_type not in (None, "binary", "text", "json"):
-            raise ValueError("attachment_type must be None, 'binary', 'text' or 'json'")
+        check_attachment_type(attachment_type)
         backend, db = self._backend_args()
         if write_to is not None and not isinstance(write_to, io.TextIOBase):
             backend.stream_attachment(
@@ -435,12 +468,7 @@ class DesignDocument(Document):
         partitioned: bool | None = None,
     ) -> None:
         if document_id is not None:
-            if not isinstance(document_id, str):
-                raise TypeError(
-                    f"design document id must be a str, not {type(document_id).__name__}"
-                )
-            if not document_id.startswith("_design/"):
-                document_id = f"_design/{document_id}"
+            document_id = design_doc_id(ddoc_name(document_id))
         super().__init__(database, document_id)
         if partitioned is not None:
             self["options"] = {"partitioned": bool(partitioned)}

@@ -16,6 +16,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
 from settee._validate import check_int, check_json, check_query_params
+
+# settee.compat imports ddoc_name from here (the rule itself is settee._validate's).
+from settee._validate import ddoc_name as ddoc_name
 from settee.pages.bookmarks import QueryResult
 from settee.pages.keys import Result
 from settee.pages.paging import DEFAULT_PAGE_SIZE
@@ -113,14 +116,32 @@ def check_options(method: str, given: Mapping[str, object], allowed: type[Any]) 
             raise TypeError(f"{method}() got an unexpected keyword argument {name!r}")
 
 
-def ddoc_name(ddoc_id: str) -> str:
-    """The design document's name without ``_design/``; ``ValueError`` if empty."""
-    if not isinstance(ddoc_id, str) or not ddoc_id:
-        raise ValueError("design document id must be a non-empty str")
-    name = ddoc_id[len("_design/") :] if ddoc_id.startswith("_design/") else ddoc_id
-    if not name:
-        raise ValueError(f"invalid design document id {ddoc_id!r}")
-    return name
+def _find_query(
+    method: str,
+    selector: Mapping[str, Any],
+    fields: list[str] | None,
+    sort: list[Any] | None,
+    options: Mapping[str, Any],
+) -> tuple[dict[str, Any], int]:
+    """The ``_find`` body of ``method``'s arguments, checked, and the page size.
+
+    ``TypeError`` for an option :class:`FindOptions` has not, a selector that is not a
+    dict, a body that is not JSON or a ``limit``/``skip`` that is not an int.
+    """
+    check_options(method, options, FindOptions)
+    if not isinstance(selector, Mapping):
+        raise TypeError("selector must be a dict")
+    query: dict[str, Any] = {"selector": dict(selector), **options}
+    page_size: int = query.pop("page_size", DEFAULT_PAGE_SIZE)
+    if fields is not None:
+        query["fields"] = list(fields)
+    if sort is not None:
+        query["sort"] = list(sort)
+    check_json(query, "query")
+    for option in ("limit", "skip"):
+        if query.get(option) is not None:
+            check_int(option, query[option])
+    return query, page_size
 
 
 def _raw_params(params: dict[str, Any]) -> tuple[dict[str, Any], list[Any] | None]:
@@ -281,20 +302,7 @@ class QueryScope:
         ``raw_result=True`` makes one request and returns its JSON
         (:class:`~settee.rows.FindPage`).
         """
-        check_options("get_query_result", kwargs, FindOptions)
-        if not isinstance(selector, Mapping):
-            raise TypeError("selector must be a dict")
-        options: dict[str, Any] = dict(kwargs)
-        page_size = options.pop("page_size", DEFAULT_PAGE_SIZE)
-        query: dict[str, Any] = {"selector": dict(selector), **options}
-        if fields is not None:
-            query["fields"] = list(fields)
-        if sort is not None:
-            query["sort"] = list(sort)
-        check_json(query, "query")
-        for option in ("limit", "skip"):
-            if query.get(option) is not None:
-                check_int(option, query[option])
+        query, page_size = _find_query("get_query_result", selector, fields, sort, kwargs)
         backend, name, partition = self.backend, self.database_name, self.partition_key
 
         def find(body: dict[str, Any]) -> dict[str, Any]:
@@ -323,16 +331,7 @@ class QueryScope:
         Options as for :meth:`get_query_result` (``page_size`` aside). A ``sort`` no
         index serves is ``BadRequest`` (``no_usable_index``), as on CouchDB.
         """
-        check_options("explain_query", kwargs, FindOptions)
-        if not isinstance(selector, Mapping):
-            raise TypeError("selector must be a dict")
-        query: dict[str, Any] = {"selector": dict(selector), **kwargs}
-        query.pop("page_size", None)
-        if fields is not None:
-            query["fields"] = list(fields)
-        if sort is not None:
-            query["sort"] = list(sort)
-        check_json(query, "query")
+        query, _ = _find_query("explain_query", selector, fields, sort, kwargs)
         body = {k: v for k, v in query.items() if v is not None}
         plan: QueryPlan = self.backend.explain(  # type: ignore[assignment]
             self.database_name, body, partition=self.partition_key

@@ -6,7 +6,7 @@ members are in a ``total=False`` base class, required ones in the subclass.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, TypeAlias, TypedDict
 
 __all__ = [
     "AllDocsRow",
@@ -17,12 +17,16 @@ __all__ = [
     "DbUpdateRow",
     "DocumentBody",
     "FindPage",
+    "JSONValue",
     "Seq",
     "ViewRow",
 ]
 
 #: A feed position: a str (CouchDB 2+), an int (PouchDB, CouchDB 1) or an old Cloudant list.
 Seq = str | int | list[Any]
+
+#: Any JSON value, as ``json.loads`` gives it (a JSON attachment's content).
+JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
 
 #: A document's JSON body (``_id``, ``_rev`` and the user's members).
 DocumentBody = dict[str, Any]

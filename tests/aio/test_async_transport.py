@@ -92,6 +92,39 @@ async def test_a_write_after_the_server_closed_idle_connections_goes_out_once(
         await t.json("DELETE", (db,))
 
 
+async def test_a_put_or_delete_cut_before_its_answer_is_replayed_by_settee_only(
+    pouchdb_server: Server, proxy: FaultProxy
+) -> None:
+    # aiohttp 3.10+ re-sends a PUT/DELETE itself, once and silently, when the connection
+    # drops before the answer: an attempt settee's policy never saw. A PUT without rev=
+    # (which settee never replays) went out twice; a replay's 409 was not marked replayed.
+    options = TransportOptions(backoff_factor=0.01)
+    async with await AsyncTransport.open(proxy.url, auth=pouchdb_server.auth, options=options) as t:
+        db = unique_name("at")
+        await t.json("PUT", (db,))
+        proxy.cut_request(f"PUT /{db}/d ".encode())
+        with pytest.raises(errors.TransportError):  # applied, unanswered: not replayed
+            await t.json("PUT", (db, "d"), json_body={"n": 1})
+        rev = (await t.json("GET", (db, "d")))["_rev"]
+        assert rev.startswith("1-")
+        proxy.cut_request(f"PUT /{db}/d?rev=".encode())
+        with pytest.raises(errors.Conflict) as replayed:  # replayable: settee replays it
+            await t.json("PUT", (db, "d"), params={"rev": rev}, json_body={"n": 2})
+        assert replayed.value.replayed  # ...and knows the 409 met the first attempt's write
+        await t.json("DELETE", (db,))
+    once = TransportOptions(max_retries=0)
+    async with await AsyncTransport.open(proxy.url, auth=pouchdb_server.auth, options=once) as t:
+        db = unique_name("at")
+        await t.json("PUT", (db,))
+        rev = (await t.json("PUT", (db, "d"), json_body={"n": 1}))["rev"]
+        proxy.cut_request(f"DELETE /{db}/d?rev=".encode())
+        with pytest.raises(errors.TransportError):  # max_retries=0: sent once
+            await t.json("DELETE", (db, "d"), params={"rev": rev})
+        with pytest.raises(errors.NotFound):
+            await t.json("GET", (db, "d"))
+        await t.json("DELETE", (db,))
+
+
 async def test_connection_refused_is_a_transport_error() -> None:
     options = TransportOptions(max_retries=1, backoff_factor=0.01)
     async with await AsyncTransport.open("http://127.0.0.1:9", options=options) as t:

@@ -186,8 +186,8 @@ def test_heartbeats_come_out_only_when_asked(
     http_server: Server, client: settee.Client, db_name: str
 ) -> None:
     # Opted in: an idle continuous feed hands out each heartbeat as HEARTBEAT.
-    feed = client[db_name].changes(feed="continuous", since="now", heartbeat=50)
-    feed.heartbeats = True
+    feed = client[db_name].changes(feed="continuous", since="now", heartbeat=50).with_heartbeats()
+    assert feed.heartbeats  # the attribute python-cloudant's Feed sets says so too
     guard = threading.Timer(60, feed.stop)  # a bound if none ever comes
     guard.start()
     beats: list[Any] = []

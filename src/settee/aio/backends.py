@@ -26,7 +26,7 @@ from settee.backends.base import Backend
 from settee.backends.http.changes import feed_request
 from settee.backends.http.ops import Call, HTTPOps, Op, OpRun
 from settee.http.async_transport import AsyncResponse, AsyncTransport
-from settee.http.options import TransportOptions, refuse_unknown
+from settee.http.options import TransportOptions
 
 __all__ = ["AsyncBackend", "AsyncHTTPBackend", "ThreadedBackend", "open_async_backend", "run_async"]
 
@@ -99,11 +99,6 @@ class AsyncHTTPBackend:
 
     async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Run the primitive ``name`` (an :class:`HTTPOps` operation)."""
-        if name == "python_view":
-            raise errors.NotSupported(
-                "the HTTP backend cannot run Python map functions: a CouchDB server runs "
-                "views from JavaScript design documents"
-            )
         op: Op[Any] = getattr(self.ops, name)(*args, **kwargs)
         return await run_async(self.transport, op)
 
@@ -196,13 +191,13 @@ class ThreadedBackend:
         raw: bool = False,
     ) -> AsyncChangesStream:
         stream = await self.call("changes", db, params, body=body, raw=raw)
-        return ThreadedChangesStream(stream, feed=str((params or {}).get("feed") or "normal"))
+        return ThreadedChangesStream(stream, params)
 
     async def db_updates(
         self, params: Mapping[str, Any] | None, *, raw: bool = False
     ) -> AsyncChangesStream:
         stream = await self.call("db_updates", params, raw=raw)
-        return ThreadedChangesStream(stream, feed=str((params or {}).get("feed") or "normal"))
+        return ThreadedChangesStream(stream, params)
 
     async def attachment_chunks(
         self, db: str, docid: str, name: str, *, rev: str | None = None
@@ -223,9 +218,8 @@ async def open_async_backend(url: str, **options: Any) -> AsyncHTTPBackend | Thr
     if not isinstance(url, str) or not url:
         raise TypeError(f"url must be a non-empty str, not {url!r}")
     if urlsplit(url).scheme.lower() in ("http", "https"):
-        transport_options, rest = TransportOptions.split(options)
-        auth = rest.pop("auth", None)
-        refuse_unknown("the http backend", rest)
+        auth = options.pop("auth", None)
+        transport_options = TransportOptions.checked("the http backend", options)
         transport = await AsyncTransport.open(url, auth=auth, options=transport_options)
         return AsyncHTTPBackend(transport)
     backend = await asyncio.to_thread(functools.partial(open_backend, url, **options))

@@ -24,11 +24,9 @@ from settee.auth.protocol import Auth
 from settee.backends.base import Backend
 from settee.client import DEFAULT_CACHE_SIZE, Client
 from settee.feeds.options import (
-    _DB_UPDATES_OPTIONS,
     DbUpdatesOptions,
     InfiniteDbUpdatesOptions,
-    _split_infinite,
-    _validate,
+    feed_spec,
 )
 from settee.rows import DbUpdateRow
 
@@ -184,10 +182,7 @@ class AsyncClient:
         self, *, raw_data: bool = False, **options: Unpack[DbUpdatesOptions]
     ) -> AsyncFeed[DbUpdateRow] | AsyncFeed[str]:
         """One ``_db_updates`` response (``NotSupported`` where the server has none)."""
-        spec = _validate(
-            dict(options, raw_data=raw_data), _DB_UPDATES_OPTIONS, what="db_updates",
-            default_feed="normal",
-        )  # fmt: skip
+        spec, _ = feed_spec("db_updates", options, raw_data)
         feed: AsyncFeed[Any] = AsyncFeed(self._updates_opener(spec.raw), spec.params, raw=spec.raw)
         return feed
 
@@ -195,10 +190,7 @@ class AsyncClient:
         self, *, raw_data: bool = False, **options: Unpack[InfiniteDbUpdatesOptions]
     ) -> AsyncInfiniteFeed[DbUpdateRow] | AsyncInfiniteFeed[str]:
         """Follow ``_db_updates`` for ever."""
-        rest, infinite = _split_infinite(dict(options, raw_data=raw_data), "infinite_db_updates")
-        spec = _validate(
-            rest, _DB_UPDATES_OPTIONS, what="infinite_db_updates", default_feed="continuous"
-        )
+        spec, infinite = feed_spec("infinite_db_updates", options, raw_data)
         feed: AsyncInfiniteFeed[Any] = AsyncInfiniteFeed(
             self._updates_opener(spec.raw), spec.params, raw=spec.raw, **infinite
         )

@@ -20,25 +20,25 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from settee import errors
-from settee._bulk import match_results
+from settee._bulk import BulkWrite
 from settee._doccache import BoundedCache
-from settee._validate import check_documents, check_int, validate_doc_id
+from settee._validate import check_int, ddoc_name, validate_doc_id
+from settee._writecheck import checked_write, may_have_applied, settle_write
 from settee.aio.document import AsyncDocument
 from settee.aio.feeds import AsyncFeed, AsyncInfiniteFeed, AsyncOpener
 from settee.aio.pages import AsyncQueryResult, AsyncQuerySet, AsyncResult
 from settee.backends.base import MapFunction, ReduceSpec
-from settee.database import Database, _checked_write, _may_have_applied
+from settee.database import BULK_CHUNK_SIZE, Database
 from settee.feeds.options import (
-    _CHANGES_OPTIONS,
     ChangesOptions,
     InfiniteChangesOptions,
     _FeedSpec,
-    _split_infinite,
-    _validate,
+    feed_spec,
+    no_selector_filter,
 )
 from settee.pages.paging import DEFAULT_PAGE_SIZE, Fetch
 from settee.partition import Partition
-from settee.queries import FindOptions, PythonViewOptions, ViewOptions, ddoc_name
+from settee.queries import FindOptions, PythonViewOptions, ViewOptions
 from settee.results import raise_for_result
 from settee.rows import AllDocsRow, ChangeRow, ViewRow
 from settee.rql.mango import QueryLike
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 __all__ = ["AsyncDatabase", "AsyncPartition"]
 
 _T = TypeVar("_T")
-BULK_CHUNK_SIZE = 1000
 
 
 class _AsyncScope:
@@ -262,14 +261,14 @@ class AsyncDatabase:
             result = await self.backend.call(primitive, self.database_name, *args)
             raise_for_result(result)
         except (errors.CouchError, errors.TransportError) as exc:
-            if not isinstance(base, str) or not _may_have_applied(exc):
+            if not isinstance(base, str) or not may_have_applied(exc):
                 raise
-            # Read back what the stored revisions say: the sync core's verification.
-            confirm = functools.partial(
-                Database._confirm_write, docid=docid, base=base, sent=sent, method=method, exc=exc
+            # Read back what the stored revisions say, in a worker thread.
+            settle = functools.partial(
+                settle_write, docid=docid, base=base, sent=sent, method=method, exc=exc
             )
-            return await self.run_sync(confirm)
-        return _checked_write(result, docid, method)
+            return await self.run_sync(lambda db: settle(db.backend, db.database_name))
+        return checked_write(result, docid, method)
 
     async def put_doc(self, doc: dict[str, Any]) -> dict[str, Any]:
         """Write one document body; ``Conflict`` for a stale or missing ``_rev``."""
@@ -300,29 +299,23 @@ class AsyncDatabase:
         new_edits: bool = True,
         chunk_size: int = BULK_CHUNK_SIZE,
     ) -> list[dict[str, Any]]:
-        """Write many documents; one result per document, in order (errors as results)."""
-        check_int("chunk_size", chunk_size, 1)
-        originals = list(docs)
-        checked = check_documents(originals)
-        results: list[dict[str, Any]] = []
-        for start in range(0, len(checked), chunk_size):
-            chunk = checked[start : start + chunk_size]
-            for body in chunk:
-                self.forget_document(str(body.get("_id")))
+        """Write many documents; one result per document, in order (errors as results),
+        as :meth:`Database.bulk_docs <settee.database.Database.bulk_docs>`."""
+        write = BulkWrite(docs, new_edits=new_edits, chunk_size=chunk_size, documents=AsyncDocument)
+        for chunk in write.chunks():
+            for docid in write.ids(chunk):
+                self.forget_document(docid)
             try:
-                answer = await self.backend.call(
-                    "bulk_docs", self.database_name, chunk, new_edits=new_edits
+                write.take(
+                    chunk,
+                    await self.backend.call(
+                        "bulk_docs", self.database_name, chunk, new_edits=new_edits
+                    ),
                 )
-                matched = match_results(chunk, answer, new_edits=new_edits)
             except errors.SetteeError as exc:
-                exc.results = list(results)
+                write.failed(exc)
                 raise
-            results.extend(matched)
-            if new_edits:
-                for original, result in zip(originals[start:], matched, strict=False):
-                    if isinstance(original, AsyncDocument) and result.get("ok"):
-                        original["_id"], original["_rev"] = result["id"], result["rev"]
-        return results
+        return write.results
 
     # -- queries (see _AsyncScope) ---------------------------------------------------
     def all_docs(self, **params: Unpack[ViewOptions]) -> AsyncResult[AllDocsRow]:
@@ -386,10 +379,7 @@ class AsyncDatabase:
 
         async def open_stream(params: dict[str, Any]) -> Any:
             if wants_selector and "changes_selector" not in await backend.capabilities():
-                raise errors.NotSupported(
-                    f"the {backend.kind} backend at {backend.url} has no _selector filter "
-                    "for _changes; filter the rows client-side or use doc_ids"
-                )
+                raise no_selector_filter(backend.kind, backend.url)
             return await backend.changes(name, params, body=spec.body, raw=spec.raw)
 
         return open_stream
@@ -409,10 +399,7 @@ class AsyncDatabase:
 
         Options as ``Database.changes`` (:class:`~settee.feeds.options.ChangesOptions`).
         """
-        spec = _validate(
-            dict(options, raw_data=raw_data), _CHANGES_OPTIONS, what="changes",
-            default_feed="normal",
-        )  # fmt: skip
+        spec, _ = feed_spec("changes", options, raw_data)
         feed: AsyncFeed[Any] = AsyncFeed(self._opener(spec), spec.params, raw=spec.raw)
         return feed
 
@@ -428,8 +415,7 @@ class AsyncDatabase:
         self, *, raw_data: bool = False, **options: Unpack[InfiniteChangesOptions]
     ) -> AsyncInfiniteFeed[ChangeRow] | AsyncInfiniteFeed[str]:
         """Follow ``_changes`` for ever (reconnects, resumes, ``checkpoint=``)."""
-        rest, infinite = _split_infinite(dict(options, raw_data=raw_data), "infinite_changes")
-        spec = _validate(rest, _CHANGES_OPTIONS, what="infinite_changes", default_feed="continuous")
+        spec, infinite = feed_spec("infinite_changes", options, raw_data)
         feed: AsyncInfiniteFeed[Any] = AsyncInfiniteFeed(
             self._opener(spec), spec.params, raw=spec.raw, **infinite
         )

@@ -5,10 +5,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal, overload
 
 from settee import errors
-from settee.document import DocumentBase, attachment_bytes, attachment_stub, decode_attachment
+from settee.document import (
+    DocumentBase,
+    attachment_bytes,
+    attachment_stub,
+    check_attachment_type,
+    decode_attachment,
+)
+from settee.rows import JSONValue
 
 if TYPE_CHECKING:
     from settee.aio.database import AsyncDatabase
@@ -73,12 +80,25 @@ class AsyncDocument(DocumentBase["AsyncDatabase"]):
         ):
             yield block
 
+    @overload
+    async def get_attachment(
+        self, attachment: str, attachment_type: Literal["binary"]
+    ) -> bytes: ...
+    @overload
+    async def get_attachment(self, attachment: str, attachment_type: Literal["text"]) -> str: ...
+    @overload
+    async def get_attachment(
+        self, attachment: str, attachment_type: Literal["json"]
+    ) -> JSONValue: ...
+    @overload
     async def get_attachment(
         self, attachment: str, attachment_type: str | None = None
-    ) -> bytes | str | Any:
+    ) -> bytes | JSONValue: ...
+    async def get_attachment(
+        self, attachment: str, attachment_type: str | None = None
+    ) -> bytes | JSONValue:
         """The attachment's content: bytes, str (``text/*``) or JSON, as the sync method."""
-        if attachment_type not in (None, "binary", "text", "json"):
-            raise ValueError("attachment_type must be None, 'binary', 'text' or 'json'")
+        check_attachment_type(attachment_type)
         data, content_type = await self._database.backend.call(
             "get_attachment",
             self._database.database_name,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Protocol
 
 from settee import errors
@@ -177,10 +177,12 @@ class AsyncHTTPChangesStream:
 
 
 class ThreadedChangesStream:
-    """An embedded store's sync :class:`ChangesStream`, iterated in a worker thread."""
+    """An embedded store's sync :class:`ChangesStream`, iterated in a worker thread;
+    ``params`` are those the stream was opened with (their ``feed`` kind sets the batching)."""
 
-    def __init__(self, stream: ChangesStream, *, feed: str) -> None:
+    def __init__(self, stream: ChangesStream, params: Mapping[str, Any] | None) -> None:
         self._stream = stream
+        feed = (params or {}).get("feed") or "normal"
         # A continuous/longpoll feed waits for writes: one row per hop, never held back.
         self._batch = _BATCH if feed == "normal" else 1
         self.tracks_row_seq = bool(getattr(stream, "tracks_row_seq", False))

@@ -34,24 +34,22 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, cast, overload
 
 from settee import errors
 from settee.feeds.base import loads
 from settee.feeds.checkpoints import CheckpointStore
 from settee.feeds.options import (
-    _CHANGES_OPTIONS,
-    _DB_UPDATES_OPTIONS,
     ChangesOptions,
     DbUpdatesOptions,
     InfiniteChangesOptions,
     InfiniteDbUpdatesOptions,
     _FeedSpec,
     _is_int,
-    _split_infinite,
-    _validate,
+    feed_spec,
+    no_selector_filter,
 )
-from settee.feeds.stream import HEARTBEAT
+from settee.feeds.stream import HEARTBEAT, Heartbeat
 from settee.rows import ChangeRow, DbUpdateRow, Seq
 
 if TYPE_CHECKING:  # typing_extensions ships with every type checker; no runtime dependency
@@ -188,6 +186,12 @@ class Feed(_Stoppable, Generic[RowT]):
 
     def __repr__(self) -> str:
         return f"Feed({self.params!r})"
+
+    def with_heartbeats(self) -> Feed[RowT | Heartbeat]:
+        """This feed, handing out :data:`~settee.feeds.stream.HEARTBEAT` too (sets
+        :attr:`heartbeats`; call before iterating), typed so: test ``row is HEARTBEAT``."""
+        self.heartbeats = True
+        return cast("Feed[RowT | Heartbeat]", self)
 
     def __iter__(self) -> Iterator[RowT]:
         # A plain generator: a for loop then runs without a Python-level
@@ -549,9 +553,7 @@ def changes_feed(
     db: ChangesSource, *, raw_data: bool = False, **options: Unpack[ChangesOptions]
 ) -> Feed[ChangeRow] | Feed[str]:
     """``db.changes(...)``: a :class:`Feed` over ``db``'s ``_changes`` (see module docs)."""
-    spec = _validate(
-        dict(options, raw_data=raw_data), _CHANGES_OPTIONS, what="changes", default_feed="normal"
-    )
+    spec, _ = feed_spec("changes", options, raw_data)
     feed: Feed[Any] = Feed(_changes_opener(db, spec), spec.params, raw=spec.raw)
     return feed
 
@@ -575,8 +577,7 @@ def infinite_changes_feed(
     db: ChangesSource, *, raw_data: bool = False, **options: Unpack[InfiniteChangesOptions]
 ) -> InfiniteFeed[ChangeRow] | InfiniteFeed[str]:
     """``db.infinite_changes(...)``: an :class:`InfiniteFeed` (continuous by default)."""
-    rest, infinite = _split_infinite(dict(options, raw_data=raw_data), "infinite_changes")
-    spec = _validate(rest, _CHANGES_OPTIONS, what="infinite_changes", default_feed="continuous")
+    spec, infinite = feed_spec("infinite_changes", options, raw_data)
     feed: InfiniteFeed[Any] = InfiniteFeed(
         _changes_opener(db, spec), spec.params, raw=spec.raw, **infinite
     )
@@ -599,12 +600,7 @@ def db_updates_feed(
     client: ServerSource, *, raw_data: bool = False, **options: Unpack[DbUpdatesOptions]
 ) -> Feed[DbUpdateRow] | Feed[str]:
     """``client.db_updates(...)``: a :class:`Feed` over the server's ``_db_updates``."""
-    spec = _validate(
-        dict(options, raw_data=raw_data),
-        _DB_UPDATES_OPTIONS,
-        what="db_updates",
-        default_feed="normal",
-    )
+    spec, _ = feed_spec("db_updates", options, raw_data)
     feed: Feed[Any] = Feed(_db_updates_opener(client, spec), spec.params, raw=spec.raw)
     return feed
 
@@ -628,10 +624,7 @@ def infinite_db_updates_feed(
     client: ServerSource, *, raw_data: bool = False, **options: Unpack[InfiniteDbUpdatesOptions]
 ) -> InfiniteFeed[DbUpdateRow] | InfiniteFeed[str]:
     """``client.infinite_db_updates(...)``: an :class:`InfiniteFeed` over ``_db_updates``."""
-    rest, infinite = _split_infinite(dict(options, raw_data=raw_data), "infinite_db_updates")
-    spec = _validate(
-        rest, _DB_UPDATES_OPTIONS, what="infinite_db_updates", default_feed="continuous"
-    )
+    spec, infinite = feed_spec("infinite_db_updates", options, raw_data)
     feed: InfiniteFeed[Any] = InfiniteFeed(
         _db_updates_opener(client, spec), spec.params, raw=spec.raw, **infinite
     )
@@ -641,15 +634,9 @@ def infinite_db_updates_feed(
 def _changes_opener(db: ChangesSource, spec: _FeedSpec) -> Opener:
     backend = db.backend
     name: str = db.database_name
-    # Refuse before sending: PouchDB Server 4.2.0 has no _selector filter and
-    # its process dies on one.
     wants_selector = spec.body is not None and "selector" in spec.body
     if wants_selector and "changes_selector" not in backend.capabilities:
-        raise errors.NotSupported(
-            f"the {backend.kind} backend at {backend.url} has no _selector filter for "
-            "_changes (CouchDB 2+ and settee's embedded stores have one); "
-            "filter the rows client-side or use doc_ids"
-        )
+        raise no_selector_filter(backend.kind, backend.url)
 
     def open_stream(params: dict[str, Any]) -> ChangesStream:
         stream: ChangesStream = backend.changes(

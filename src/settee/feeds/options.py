@@ -4,7 +4,8 @@
 params, POST body, raw flag, chunk size) or raises ``TypeError`` (an unknown
 option, a value of the wrong type) / ``ValueError`` (a value out of range);
 :func:`_split_infinite` takes the :class:`~settee.feeds.InfiniteFeed` options
-out first and fills in its defaults.
+out first and fills in its defaults. :func:`feed_spec` is both, for each feed
+method by its name (what the sync and async databases and clients call).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypedDict
 
+from settee import errors
 from settee._validate import check_int
 from settee.feeds.checkpoints import CheckpointStore
 from settee.rows import Seq
@@ -189,6 +191,38 @@ def _validate(
         params.update(extra)
     params.update({k: v for k, v in opts.items() if v is not None})
     return _FeedSpec(params, body, raw, chunk_size)
+
+
+_FEED_METHODS = {
+    "changes": (_CHANGES_OPTIONS, False),
+    "infinite_changes": (_CHANGES_OPTIONS, True),
+    "db_updates": (_DB_UPDATES_OPTIONS, False),
+    "infinite_db_updates": (_DB_UPDATES_OPTIONS, True),
+}
+
+
+def feed_spec(
+    what: Literal["changes", "infinite_changes", "db_updates", "infinite_db_updates"],
+    options: Mapping[str, Any],
+    raw_data: bool,
+) -> tuple[_FeedSpec, dict[str, Any]]:
+    """The checked options of the feed method ``what``: its :class:`_FeedSpec` and the
+    options of the :class:`~settee.feeds.InfiniteFeed` it builds (``{}`` for a Feed)."""
+    allowed, infinite_feed = _FEED_METHODS[what]
+    given = dict(options, raw_data=raw_data)
+    if not infinite_feed:
+        return _validate(given, allowed, what=what, default_feed="normal"), {}
+    rest, infinite = _split_infinite(given, what)
+    return _validate(rest, allowed, what=what, default_feed="continuous"), infinite
+
+
+def no_selector_filter(kind: str, url: str) -> errors.NotSupported:
+    """What a ``selector=`` feed raises, before sending, on a backend without the
+    ``changes_selector`` capability (PouchDB Server 4.2.0's process dies on one)."""
+    return errors.NotSupported(
+        f"the {kind} backend at {url} has no _selector filter for _changes (CouchDB 2+ "
+        "and settee's embedded stores have one); filter the rows client-side or use doc_ids"
+    )
 
 
 def _split_infinite(options: dict[str, Any], what: str) -> tuple[dict[str, Any], dict[str, Any]]:

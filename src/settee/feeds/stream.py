@@ -8,13 +8,21 @@ each complete line as soon as its chunk arrives.
 from __future__ import annotations
 
 import collections
+import enum
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Final
 
 from settee.errors import FeedError
 from settee.feeds.base import _LOAD_ERRORS, _FeedParserBase, loads
 
-__all__ = ["HEARTBEAT", "NEED_DATA", "ChunkFeeder", "ContinuousFeedParser", "dechunk"]
+__all__ = [
+    "HEARTBEAT",
+    "NEED_DATA",
+    "ChunkFeeder",
+    "ContinuousFeedParser",
+    "Heartbeat",
+    "dechunk",
+]
 
 
 class _NeedData(bytes):
@@ -27,8 +35,11 @@ class _NeedData(bytes):
 NEED_DATA: bytes = _NeedData()
 
 
-class _Heartbeat:
-    __slots__ = ()
+class Heartbeat(enum.Enum):
+    """The type of :data:`HEARTBEAT`, its one value (so ``row is HEARTBEAT`` narrows
+    ``RowT | Heartbeat`` to ``RowT`` for a type checker)."""
+
+    HEARTBEAT = "heartbeat"
 
     def __repr__(self) -> str:
         return "HEARTBEAT"
@@ -36,7 +47,7 @@ class _Heartbeat:
 
 #: What a :class:`ContinuousFeedParser` opened with ``heartbeats=True`` yields
 #: for each blank line (a server heartbeat); test with ``row is HEARTBEAT``.
-HEARTBEAT: Any = _Heartbeat()
+HEARTBEAT: Final = Heartbeat.HEARTBEAT
 
 
 class ChunkFeeder:

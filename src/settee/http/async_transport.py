@@ -236,6 +236,11 @@ class AsyncTransport(TransportCore):
                 trust_env=False,  # no proxy from the environment for a database URL
                 auto_decompress=True,
             )
+            # aiohttp 3.10+ re-sends a PUT/DELETE ("idempotent") once by itself when the
+            # connection drops before the answer: an attempt settee's retry policy never
+            # sees (max_retries=0 sent twice; a replay's 409 was not marked replayed).
+            # Every attempt is the policy's: it replays by settee's rules, and counts it.
+            self._session._retry_connection = False
         return self._session
 
     @classmethod

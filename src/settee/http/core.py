@@ -172,7 +172,7 @@ class TransportCore:
         if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
             raise ValueError(f"expected an http(s):// URL, got {redact_url(str(url))!r}")
         if options is None:
-            options = TransportOptions.from_kwargs(fields, owner)
+            options = TransportOptions.checked(owner, fields)
         elif fields:
             raise TypeError(f"give {owner} either options= or option keywords, not both")
         base, creds = split_credentials(url)

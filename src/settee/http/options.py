@@ -139,12 +139,14 @@ class TransportOptions:
             raise TypeError("logger must be a logging.Logger")
 
     @classmethod
-    def from_kwargs(
-        cls, options: Mapping[str, object], owner: str = "connect()"
+    def checked(
+        cls, owner: str, options: Mapping[str, object], base: TransportOptions | None = None
     ) -> TransportOptions:
-        """Built from keyword options; ``TypeError`` naming an unknown or misspelt one."""
+        """The options ``owner`` was given as keywords (over ``base``): ``TypeError`` naming
+        any that is not a transport option (a misspelling names the right one), then
+        each value checked."""
         refuse_unknown(owner, {k: v for k, v in options.items() if k not in TRANSPORT_OPTION_NAMES})
-        return cls(**options)  # type: ignore[arg-type]  # each field is checked in __post_init__
+        return cls.split(options, base)[0]
 
     @classmethod
     def split(

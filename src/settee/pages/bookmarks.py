@@ -23,15 +23,16 @@ import logging
 from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, overload
 
+from settee._validate import check_int
 from settee.errors import SetteeError
 from settee.pages.paging import (
     DEFAULT_PAGE_SIZE,
     Fetch,
     PagePlan,
     _check_position,
-    _count,
     _slice_limit,
     drive_pages,
+    take_window,
 )
 from settee.rows import DocumentBody
 
@@ -322,14 +323,11 @@ class QueryResult:
     ) -> None:
         self._find = find
         self._bookmarks = bookmarks
-        self.page_size = _count("page_size", page_size, 1)
+        self.page_size = check_int("page_size", page_size, 1)
         body = {k: v for k, v in query.items() if v is not None}
         if not isinstance(body.get("selector"), Mapping):
             raise TypeError("a Mango query needs a selector (a dict)")
-        self._limit: int | None = (
-            None if body.get("limit") is None else _count("limit", body.pop("limit"), 0)
-        )
-        self._skip = _count("skip", body.pop("skip", 0), 0)
+        self._limit, self._skip = take_window(body)
         self._bookmark: str | None = body.pop("bookmark", None)
         self.query: dict[str, Any] = body
         #: Backend requests made by this result set so far.

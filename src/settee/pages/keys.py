@@ -37,14 +37,15 @@ import json
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast, overload
 
+from settee._validate import check_int
 from settee.pages.paging import (
     DEFAULT_PAGE_SIZE,
     Fetch,
     PagePlan,
     _check_position,
-    _count,
     _slice_limit,
     drive_pages,
+    take_window,
 )
 
 __all__ = ["Result", "ResultByKey", "RowFetcher"]
@@ -134,7 +135,7 @@ class Result(Generic[RowT]):
         **params: Any,
     ) -> None:
         self._fetch = fetch
-        self.page_size = _count("page_size", page_size, 1)
+        self.page_size = check_int("page_size", page_size, 1)
         self._docid_paging = docid_paging
         params = _normalise(params)
         keys = params.pop("keys", None)
@@ -147,10 +148,7 @@ class Result(Generic[RowT]):
             key = params.pop("key")
             params["startkey"] = params["endkey"] = key
             params.pop("inclusive_end", None)
-        self._limit: int | None = (
-            None if params.get("limit") is None else _count("limit", params.pop("limit"), 0)
-        )
-        self._skip = _count("skip", params.pop("skip", 0), 0)
+        self._limit, self._skip = take_window(params)
         self.options: dict[str, Any] = params
         #: Backend requests made by this result set so far.
         self.requests = 0

@@ -69,8 +69,15 @@ def drive_pages(
                 yield step
 
 
-def _count(name: str, value: Any, minimum: int) -> int:
-    return check_int(name, value, minimum)
+def take_window(params: dict[str, Any]) -> tuple[int | None, int]:
+    """``limit`` (None: all) and ``skip`` (0) taken out of a result set's ``params``,
+    each an int >= 0 (``TypeError``/``ValueError`` otherwise): the window of rows it
+    reads, which its pager applies itself."""
+    limit = params.pop("limit", None)
+    return (
+        None if limit is None else check_int("limit", limit, 0),
+        check_int("skip", params.pop("skip", 0), 0),
+    )
 
 
 def _check_position(index: int, limit: int | None) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from typing_extensions import assert_type
 
 import settee
 from settee.feeds.feed import Feed, InfiniteFeed
+from settee.feeds.stream import HEARTBEAT, Heartbeat
 from settee.rows import ChangeRow, DbUpdateRow, Seq
 
 
@@ -45,3 +48,14 @@ def updates(client: settee.Client) -> None:
         assert_type(update, DbUpdateRow)
         assert_type(update["db_name"], str)
     client.db_updates(include_docs=True)  # type: ignore[call-overload]
+
+
+def heartbeats(db: settee.Database) -> None:
+    feed = db.changes(feed="continuous", heartbeat=1000).with_heartbeats()
+    assert_type(feed, Feed[ChangeRow | Heartbeat])
+    for row in feed:
+        if row is HEARTBEAT:
+            assert_type(row, Literal[Heartbeat.HEARTBEAT])
+            continue
+        assert_type(row, ChangeRow)
+        assert_type(row["id"], str)

@@ -13,7 +13,7 @@ from settee.backends._local.collation import type_rank
 from settee.backends._local.reads import load_winner_docs, winner_docs
 from settee.backends._local.state import EngineState, check_partition, open_db
 from settee.backends._local.storage import DbMeta, Txn
-from settee.backends._local.util import PAGE, flag, number, partition_bounds
+from settee.backends._local.util import PAGE, flag, number, partition_bounds, within_partition
 from settee.errors import BadRequest
 
 __all__ = ["all_docs"]
@@ -185,12 +185,7 @@ def _id_range(
         below = type_rank(bound) < 4
         if below != low_side:
             return None  # the range lies wholly outside the ids
-    if partition is not None:
-        plo, phi = partition_bounds(partition)
-        if lo is None or lo < plo:
-            lo, lo_incl = plo, True
-        if hi is None or hi >= phi:
-            hi, hi_incl = phi, False
+    lo, lo_incl, hi, hi_incl = within_partition((lo, lo_incl, hi, hi_incl), partition)
     if lo is not None and hi is not None and (lo > hi or (lo == hi and not (lo_incl and hi_incl))):
         return None
     return lo, lo_incl, hi, hi_incl

@@ -26,7 +26,7 @@ from settee.backends._local.storage import Storage
 from settee.backends._local.util import b64, conflict, dumps, partition_bounds
 from settee.backends.base import ChangesStream, MapFunction, ReduceSpec, require
 from settee.errors import BadRequest, DocumentNotFound, NotFound, NotSupported, PreconditionFailed
-from settee.http.options import TransportOptions, refuse_unknown
+from settee.http.options import TransportOptions
 
 __all__ = ["BLOB_GRACE_SECONDS", "LocalBackend", "ignore_options", "settee_version"]
 
@@ -53,8 +53,7 @@ def ignore_options(
     refused the same way); anything else in ``others`` is a ``TypeError``
     naming it (a second spelling names the right one).
     """
-    _, unknown = TransportOptions.split(others, options)
-    refuse_unknown(f"the {kind} backend", unknown)
+    TransportOptions.checked(f"the {kind} backend", others, options)
 
 
 def settee_version() -> str:

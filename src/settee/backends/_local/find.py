@@ -16,7 +16,7 @@ from settee.backends._local.mango import compile_selector, parse_sort, project
 from settee.backends._local.reads import render, winner_docs
 from settee.backends._local.state import EngineState, check_partition, open_db
 from settee.backends._local.storage import DbMeta, DocInfo, Txn
-from settee.backends._local.util import PAGE, dumps, flag, number, partition_bounds
+from settee.backends._local.util import PAGE, dumps, flag, number, within_partition
 from settee.errors import BadRequest
 
 __all__ = ["explain", "find"]
@@ -184,13 +184,7 @@ def _id_page(
 ) -> tuple[list[tuple[Any, dict[str, Any]]], int, int]:
     """Matches in id order (``_all_docs``) after the bookmark's id, reading no further
     than needed: ``(page, docs examined, keys examined)``."""
-    lo, lo_incl, hi, hi_incl = _id_bounds(request.selector)
-    if partition is not None:
-        plo, phi = partition_bounds(partition)
-        if lo is None or lo < plo:
-            lo, lo_incl = plo, True
-        if hi is None or hi >= phi:
-            hi, hi_incl = phi, False
+    lo, lo_incl, hi, hi_incl = within_partition(_id_bounds(request.selector), partition)
     after = request.after
     if after is not None and not isinstance(after, str):
         raise BadRequest("Invalid bookmark value", error="invalid_bookmark")

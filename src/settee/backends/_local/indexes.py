@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from settee._validate import design_doc_id
 from settee.backends._local import jsonindex
 from settee.backends._local.mango import compile_selector
 from settee.backends._local.reads import get_doc, winner_docs
@@ -48,7 +49,7 @@ def create_index(state: EngineState, db: str, index: Mapping[str, Any]) -> dict[
         definition["partial_filter_selector"] = index["index"]["partial_filter_selector"]
     digest = hashlib.sha1(dumps(definition).encode()).hexdigest()
     ddoc = str(index.get("ddoc") or digest)
-    ddoc_id = ddoc if ddoc.startswith("_design/") else "_design/" + ddoc
+    ddoc_id = design_doc_id(ddoc)
     name = str(index.get("name") or digest)
     view: dict[str, Any] = {
         "map": {"fields": {next(iter(f)): next(iter(f.values())) for f in fields}},
@@ -114,7 +115,7 @@ def delete_index(
     state: EngineState, db: str, ddoc: str, name: str, *, index_type: str = "json"
 ) -> dict[str, Any]:
     """Remove one index (and its design document when it was the last)."""
-    ddoc_id = ddoc if ddoc.startswith("_design/") else "_design/" + ddoc
+    ddoc_id = design_doc_id(ddoc)
     for _ in range(10):
         try:
             current: dict[str, Any] = get_doc(state, db, ddoc_id)

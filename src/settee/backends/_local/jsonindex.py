@@ -26,6 +26,7 @@ from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from settee._validate import design_doc_id
 from settee.backends._local.collation import string_key
 from settee.backends._local.mango import (
     MISSING,
@@ -522,7 +523,7 @@ def _named(use_index: Any) -> tuple[str, str] | None:
         ddoc, name = use_index[0], (use_index[1] if len(use_index) == 2 else "")
     else:
         raise BadRequest("use_index must be a string or a list of strings", error="bad_request")
-    ddoc = ddoc if ddoc.startswith("_design/") else "_design/" + ddoc
+    ddoc = design_doc_id(ddoc)
     return ddoc, name
 
 

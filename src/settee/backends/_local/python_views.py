@@ -26,6 +26,7 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from settee._validate import design_doc_id
 from settee.backends._local import js
 from settee.backends._local.reads import render, winner_docs
 from settee.backends._local.state import EngineState, check_partition, design_infos, open_db
@@ -245,7 +246,7 @@ def _sql(txn: Txn) -> sqlite3.Connection | None:
 
 
 def _load_design(txn: Txn, meta: DbMeta, ddoc: str) -> _Design:
-    ddoc_id = ddoc if ddoc.startswith("_design/") else f"_design/{ddoc}"
+    ddoc_id = design_doc_id(ddoc)
     info = txn.load_docs(meta, [ddoc_id]).get(ddoc_id)
     if info is None or info.deleted:
         raise DocumentNotFound("missing" if info is None else "deleted", error="not_found")

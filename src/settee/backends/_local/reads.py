@@ -15,7 +15,7 @@ from settee.backends._local.local_docs import get_local
 from settee.backends._local.revtree import RevTree, parse_rev
 from settee.backends._local.state import EngineState, open_db
 from settee.backends._local.storage import DbMeta, DocInfo, Txn
-from settee.backends._local.util import PAGE, doc_missing, flag, partition_bounds
+from settee.backends._local.util import PAGE, doc_missing, flag, within_partition
 from settee.errors import BadRequest
 
 __all__ = ["get_doc", "iter_docs", "load_winner_docs", "render", "winner_docs"]
@@ -205,13 +205,7 @@ def iter_docs(
     ``bounds`` is ``(lo, lo_inclusive, hi, hi_inclusive)`` on ids; design
     documents only with ``design``.
     """
-    lo, lo_incl, hi, hi_incl = bounds
-    if partition is not None:
-        plo, phi = partition_bounds(partition)
-        if lo is None or lo < plo:
-            lo, lo_incl = plo, True
-        if hi is None or hi >= phi:
-            hi, hi_incl = phi, False
+    lo, lo_incl, hi, hi_incl = within_partition(bounds, partition)
     while True:
         with state.storage.read() as txn:
             meta = open_db(txn, db)

@@ -12,6 +12,7 @@ from settee.errors import BadRequest, Conflict, DocumentNotFound, NotFound
 
 __all__ = [
     "PAGE",
+    "IdBounds",
     "b64",
     "conflict",
     "db_missing",
@@ -21,6 +22,7 @@ __all__ = [
     "md5_digest",
     "number",
     "partition_bounds",
+    "within_partition",
 ]
 
 #: Documents read from storage per page by every scan.
@@ -92,3 +94,20 @@ def md5_digest(data: bytes) -> str:
 def partition_bounds(partition: str) -> tuple[str, str]:
     """Ids of partition ``p`` are ``"p:..."``: the range ``["p:", "p;")`` in code point order."""
     return partition + ":", partition + ";"
+
+
+#: An id range: ``(lo, lo_inclusive, hi, hi_inclusive)``, None for an open end.
+IdBounds = tuple[str | None, bool, str | None, bool]
+
+
+def within_partition(bounds: IdBounds, partition: str | None) -> IdBounds:
+    """``bounds`` narrowed to the ids of ``partition`` (unchanged when it is None)."""
+    if partition is None:
+        return bounds
+    lo, lo_incl, hi, hi_incl = bounds
+    plo, phi = partition_bounds(partition)
+    if lo is None or lo < plo:
+        lo, lo_incl = plo, True
+    if hi is None or hi >= phi:
+        hi, hi_incl = phi, False
+    return lo, lo_incl, hi, hi_incl

@@ -36,7 +36,7 @@ from settee import errors
 from settee.backends.base import ChangesStream, MapFunction, ReduceSpec
 from settee.backends.http.changes import open_changes
 from settee.backends.http.ops import Call, HTTPOps, Op, OpRun, _check_db
-from settee.http.options import TransportOptions, refuse_unknown
+from settee.http.options import TransportOptions
 from settee.http.transport import Response, Transport
 from settee.urls import redact_url
 
@@ -84,8 +84,7 @@ class HTTPBackend:
         options: TransportOptions | None = None,
         **fields: object,
     ) -> None:
-        options, unknown = TransportOptions.split(fields, options)
-        refuse_unknown("the http backend", unknown)
+        options = TransportOptions.checked("the http backend", fields, options)
         self.transport = Transport(url, auth=auth, options=options)
         self.url = redact_url(self.transport.base_url)
         self.ops = HTTPOps(self.transport.base_url)
@@ -228,11 +227,7 @@ class HTTPBackend:
         partition: str | None = None,
     ) -> dict[str, Any]:
         """Always raises ``NotSupported``: a server runs JavaScript views only."""
-        raise errors.NotSupported(
-            "the HTTP backend cannot run Python map functions: a CouchDB server runs "
-            "views from JavaScript design documents (use a DesignDocument with a "
-            "JavaScript map, or a memory:/sqlite: backend for Python views)"
-        )
+        self.ops.python_view(db, map_fn, params, reduce=reduce, keys=keys, partition=partition)
 
     def changes(
         self,

@@ -18,12 +18,12 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, Any, Generic, NoReturn, TypeVar
 from urllib.parse import quote
 
 from settee import errors
-from settee._validate import check_changes_filter, check_int, validate_doc_id
-from settee.backends.base import require
+from settee._validate import check_changes_filter, check_int, ddoc_name, validate_doc_id
+from settee.backends.base import MapFunction, ReduceSpec, require
 from settee.backends.http.support import (
     _bound_all_docs,
     _bound_find,
@@ -204,15 +204,6 @@ def _check_db(db: str) -> str:
     if not db:
         raise ValueError("a database name cannot be empty")
     return db
-
-
-def _ddoc_name(ddoc: str) -> str:
-    if not isinstance(ddoc, str):
-        raise TypeError(f"design document names are strings, not {type(ddoc).__name__}")
-    name = ddoc[len("_design/") :] if ddoc.startswith("_design/") else ddoc
-    if not name:
-        raise ValueError(f"invalid design document name {ddoc!r}")
-    return name
 
 
 def _checked_doc(answer: Any, db: str, docid: str, params: Mapping[str, Any] | None) -> Any:
@@ -520,13 +511,13 @@ class HTTPOps:
         url = "/".join(
             (
                 segments_url(self.base_url, _check_db(db), "_index"),
-                quote(f"_design/{_ddoc_name(ddoc)}", safe=""),
+                quote(f"_design/{ddoc_name(ddoc)}", safe=""),
                 quote_segment(index_type),
                 quote_segment(name),
             )
         )
         if (yield from self._is_pouchdb()) and not any(
-            ix.get("ddoc") == f"_design/{_ddoc_name(ddoc)}" and ix.get("name") == name
+            ix.get("ddoc") == f"_design/{ddoc_name(ddoc)}" and ix.get("name") == name
             for ix in (yield from self.get_indexes(db)).get("indexes", [])
         ):
             # PouchDB Server answers 500 to deleting an index that does not exist.
@@ -547,8 +538,25 @@ class HTTPOps:
         partition: str | None = None,
     ) -> Op[dict[str, Any]]:
         """A design-document view page (``POST`` with ``{"keys": [...]}`` when given)."""
-        path = self._partitioned(db, partition, "_design", _ddoc_name(ddoc), "_view", view)
+        path = self._partitioned(db, partition, "_design", ddoc_name(ddoc), "_view", view)
         return (yield from self._query(path, params, keys))
+
+    def python_view(
+        self,
+        db: str,
+        map_fn: MapFunction,
+        params: Mapping[str, Any] | None = None,
+        *,
+        reduce: ReduceSpec = None,
+        keys: Sequence[Any] | None = None,
+        partition: str | None = None,
+    ) -> NoReturn:
+        """Always raises ``NotSupported`` (when called): a server runs JavaScript views only."""
+        raise errors.NotSupported(
+            "the HTTP backend cannot run Python map functions: a CouchDB server runs "
+            "views from JavaScript design documents (use a DesignDocument with a "
+            "JavaScript map, or a memory:/sqlite: backend for Python views)"
+        )
 
     def revs_diff(self, db: str, revs: Mapping[str, Sequence[str]]) -> Op[dict[str, Any]]:
         """``POST /db/_revs_diff``."""
