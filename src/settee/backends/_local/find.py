@@ -7,6 +7,7 @@ of the same names call them.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -25,6 +26,21 @@ _NO_INDEX_WARNING = "No matching index found, create an index to optimize query 
 _PLAIN: Mapping[str, bool] = {}
 
 
+@contextlib.contextmanager
+def _planned(
+    state: EngineState, db: str, request: _Request, partition: str | None
+) -> Iterator[tuple[Txn, DbMeta, jsonindex.Plan, list[jsonindex.IndexDef]]]:
+    """A read snapshot of ``db`` and the plan :func:`.jsonindex.plan` makes for
+    ``request`` in it (over the built indexes), with every defined index."""
+    jsonindex.ensure(state, db)
+    with state.storage.read() as txn:
+        meta = open_db(txn, db)
+        check_partition(meta, partition)
+        built, unbuilt = jsonindex.usable_indexes(txn, meta)
+        chosen = jsonindex.plan(built, request.selector, request.sort, request.use_index)
+        yield txn, meta, chosen, built + unbuilt
+
+
 def find(
     state: EngineState, db: str, query: Mapping[str, Any], *, partition: str | None = None
 ) -> dict[str, Any]:
@@ -35,13 +51,8 @@ def find(
     refuses on the way. ``BadRequest`` ``no_usable_index`` for a sort no index serves.
     """
     request = _Request(query)
-    jsonindex.ensure(state, db)
-    with state.storage.read() as txn:
-        meta = open_db(txn, db)
-        check_partition(meta, partition)
-        built, unbuilt = jsonindex.usable_indexes(txn, meta)
-        chosen = jsonindex.plan(built, request.selector, request.sort, query.get("use_index"))
-        match = request.matcher(built + unbuilt)
+    with _planned(state, db, request, partition) as (txn, meta, chosen, indexes):
+        match = request.matcher(indexes)
         if chosen.index is not None:
             page, examined, keys = _index_page(txn, meta, chosen, request, match, partition)
         else:
@@ -71,12 +82,8 @@ def explain(
     """``_explain``: the index a ``_find`` would read (CouchDB's shape: ``index``,
     ``selector``, ``opts``, ``limit``, ``skip``, ``fields``, ``mrargs``)."""
     request = _Request(query)
-    jsonindex.ensure(state, db)
-    with state.storage.read() as txn:
-        meta = open_db(txn, db)
-        check_partition(meta, partition)
-        built, _ = jsonindex.usable_indexes(txn, meta)
-        chosen = jsonindex.plan(built, request.selector, request.sort, query.get("use_index"))
+    with _planned(state, db, request, partition) as (_, meta, chosen, _):
+        partitioned = meta.partitioned
     if chosen.index is None:
         index: dict[str, Any] = {
             "ddoc": None,
@@ -89,7 +96,7 @@ def explain(
             "ddoc": chosen.index.ddoc,
             "name": chosen.index.name,
             "type": "json",
-            "partitioned": meta.partitioned,
+            "partitioned": partitioned,
             "def": chosen.index.definition,
         }
     return {
