@@ -64,6 +64,7 @@ __all__ = [
 DEFAULT_CACHE_SIZE = 1024
 
 _T = TypeVar("_T")
+_C = TypeVar("_C", bound="Client")
 
 
 class Client:
@@ -348,7 +349,7 @@ class Client:
         """python-cloudant's name for :meth:`close`."""
         self.close()
 
-    def __enter__(self) -> Client:
+    def __enter__(self: _C) -> _C:
         self.connect()
         return self
 
@@ -465,14 +466,12 @@ def connect(
 @contextlib.contextmanager
 def couchdb(user: str, passwd: str, **kwargs: Any) -> Iterator[CouchDB]:
     """``with couchdb(user, pw, url=...) as client:`` connects, then disconnects."""
-    client = CouchDB(user, passwd, **kwargs)
-    with client:
+    with CouchDB(user, passwd, **kwargs) as client:
         yield client
 
 
 @contextlib.contextmanager
 def couchdb_admin_party(**kwargs: Any) -> Iterator[CouchDB]:
     """``with couchdb_admin_party(url=...) as client:`` without credentials."""
-    client = CouchDB(None, None, admin_party=True, **kwargs)
-    with client:
+    with CouchDB(None, None, admin_party=True, **kwargs) as client:
         yield client

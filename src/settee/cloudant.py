@@ -307,16 +307,14 @@ def _vcap_credentials(
 @contextlib.contextmanager
 def cloudant(user: str, passwd: str, **kwargs: Any) -> Iterator[Cloudant]:
     """``with cloudant(user, pw, account=...) as client:`` connects, then disconnects."""
-    client = Cloudant(user, passwd, **kwargs)
-    with client:
+    with Cloudant(user, passwd, **kwargs) as client:
         yield client
 
 
 @contextlib.contextmanager
 def cloudant_iam(account_name: str | None, api_key: str, **kwargs: Any) -> Iterator[Cloudant]:
     """``with cloudant_iam(account, api_key) as client:`` (IAM auth)."""
-    client = Cloudant.iam(account_name, api_key, **kwargs)
-    with client:
+    with Cloudant.iam(account_name, api_key, **kwargs) as client:
         yield client
 
 
@@ -328,6 +326,5 @@ def cloudant_bluemix(
     **kwargs: Any,
 ) -> Iterator[Cloudant]:
     """``with cloudant_bluemix(os.environ["VCAP_SERVICES"]) as client:``."""
-    client = Cloudant.bluemix(vcap_services, instance_name, service_name, **kwargs)
-    with client:
+    with Cloudant.bluemix(vcap_services, instance_name, service_name, **kwargs) as client:
         yield client

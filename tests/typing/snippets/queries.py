@@ -51,3 +51,14 @@ def queryset_rows(db: settee.Database) -> None:
     for doc in db.filter(settee.R(kind="x"), page_size=10):
         assert_type(doc, dict[str, Any])
     assert_type(db.filter(settee.R(kind="x"))[0], dict[str, Any])
+
+
+def clients() -> None:
+    with settee.connect("memory:") as client:
+        assert_type(client, settee.Client)
+    with settee.CouchDB("admin", "pw", url="http://127.0.0.1:5984") as couch:
+        assert_type(couch, settee.CouchDB)
+    with settee.Cloudant("admin", "pw", account="acct") as cloudant:
+        assert_type(cloudant, settee.Cloudant)
+    with settee.couchdb("admin", "pw", url="http://127.0.0.1:5984") as managed:
+        assert_type(managed, settee.CouchDB)

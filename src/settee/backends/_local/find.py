@@ -7,8 +7,9 @@ of the same names call them.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from settee.backends._local import jsonindex
@@ -25,6 +26,21 @@ _NO_INDEX_WARNING = "No matching index found, create an index to optimize query 
 _PLAIN: Mapping[str, bool] = {}
 
 
+@contextlib.contextmanager
+def _planned(
+    state: EngineState, db: str, request: _Request, partition: str | None
+) -> Iterator[tuple[Txn, DbMeta, jsonindex.Plan, list[jsonindex.IndexDef]]]:
+    """A read snapshot of ``db`` and the plan :func:`.jsonindex.plan` makes for
+    ``request`` in it (over the built indexes), with every defined index."""
+    jsonindex.ensure(state, db)
+    with state.storage.read() as txn:
+        meta = open_db(txn, db)
+        check_partition(meta, partition)
+        built, unbuilt = jsonindex.usable_indexes(txn, meta)
+        chosen = jsonindex.plan(built, request.selector, request.sort, request.use_index)
+        yield txn, meta, chosen, built + unbuilt
+
+
 def find(
     state: EngineState, db: str, query: Mapping[str, Any], *, partition: str | None = None
 ) -> dict[str, Any]:
@@ -35,13 +51,8 @@ def find(
     refuses on the way. ``BadRequest`` ``no_usable_index`` for a sort no index serves.
     """
     request = _Request(query)
-    jsonindex.ensure(state, db)
-    with state.storage.read() as txn:
-        meta = open_db(txn, db)
-        check_partition(meta, partition)
-        built, unbuilt = jsonindex.usable_indexes(txn, meta)
-        chosen = jsonindex.plan(built, request.selector, request.sort, query.get("use_index"))
-        match = request.matcher(built + unbuilt)
+    with _planned(state, db, request, partition) as (txn, meta, chosen, indexes):
+        match = request.matcher(indexes)
         if chosen.index is not None:
             page, examined, keys = _index_page(txn, meta, chosen, request, match, partition)
         else:
@@ -71,12 +82,8 @@ def explain(
     """``_explain``: the index a ``_find`` would read (CouchDB's shape: ``index``,
     ``selector``, ``opts``, ``limit``, ``skip``, ``fields``, ``mrargs``)."""
     request = _Request(query)
-    jsonindex.ensure(state, db)
-    with state.storage.read() as txn:
-        meta = open_db(txn, db)
-        check_partition(meta, partition)
-        built, _ = jsonindex.usable_indexes(txn, meta)
-        chosen = jsonindex.plan(built, request.selector, request.sort, query.get("use_index"))
+    with _planned(state, db, request, partition) as (_, meta, chosen, _):
+        partitioned = meta.partitioned
     if chosen.index is None:
         index: dict[str, Any] = {
             "ddoc": None,
@@ -89,7 +96,7 @@ def explain(
             "ddoc": chosen.index.ddoc,
             "name": chosen.index.name,
             "type": "json",
-            "partitioned": meta.partitioned,
+            "partitioned": partitioned,
             "def": chosen.index.definition,
         }
     return {
@@ -174,6 +181,43 @@ def _accept(
     return doc
 
 
+#: A document a read found: (its bookmark, its info, its body or None when unreadable).
+_Candidate = tuple[Any, DocInfo, "dict[str, Any] | None"]
+
+
+def _collect(
+    request: _Request,
+    match: Any,
+    read: Callable[[int], tuple[int, Iterator[_Candidate]]],
+) -> tuple[list[tuple[Any, dict[str, Any]]], int, int]:
+    """The page of ``request``: matches from successive ``read(n)`` calls (each reads up
+    to ``n`` rows on from the last and says how many it read) until the page is full
+    or a read comes up short. ``(page, docs examined, keys examined)``."""
+    stop = request.wanted
+    results: list[tuple[Any, dict[str, Any]]] = []
+    examined = keys = 0
+    first = True
+    while stop is None or len(results) < stop:
+        # The first read takes no more rows than the page needs, so a page of 1,001
+        # does not load 2,000 documents; if the selector refused some, the next reads
+        # take whole pages (never one row per statement).
+        want = PAGE if stop is None or not first else min(PAGE, stop - len(results))
+        first = False
+        count, found = read(want)
+        keys += count
+        for bookmark, info, doc in found:
+            if stop is not None and len(results) >= stop:
+                break
+            examined += 1
+            accepted = _accept(info, doc, request, match)
+            if accepted is not None:
+                results.append((bookmark, accepted))
+        if count < want:
+            break
+    page = results[request.skip :]
+    return (page if request.limit is None else page[: request.limit]), examined, keys
+
+
 def _id_page(
     txn: Txn,
     meta: DbMeta,
@@ -194,13 +238,9 @@ def _id_page(
             hi, hi_incl = after, False
         elif not chosen.descending and (lo is None or after >= lo):
             lo, lo_incl = after, False
-    stop = request.wanted
-    results: list[tuple[Any, dict[str, Any]]] = []
-    examined = keys = 0
-    first = True
-    while stop is None or len(results) < stop:
-        want = PAGE if stop is None or not first else min(PAGE, stop - len(results))
-        first = False
+
+    def read(want: int) -> tuple[int, Iterator[_Candidate]]:
+        nonlocal lo, lo_incl, hi, hi_incl
         infos = txn.scan_ids(
             meta,
             lo,
@@ -211,24 +251,16 @@ def _id_page(
             limit=want,
             include_deleted=False,
         )
-        keys += len(infos)
+        if infos:  # the next read starts after this one's last id
+            if chosen.descending:
+                hi, hi_incl = infos[-1].id, False
+            else:
+                lo, lo_incl = infos[-1].id, False
         wanted = [info for info in infos if not info.id.startswith("_design/")]
         docs = winner_docs(txn, meta, wanted, {})
-        for info in wanted:
-            if stop is not None and len(results) >= stop:
-                break
-            examined += 1
-            doc = _accept(info, docs.get(info.id), request, match)
-            if doc is not None:
-                results.append((info.id, doc))
-        if len(infos) < want:
-            break
-        if chosen.descending:
-            hi, hi_incl = infos[-1].id, False
-        else:
-            lo, lo_incl = infos[-1].id, False
-    page = results[request.skip :]
-    return (page if request.limit is None else page[: request.limit]), examined, keys
+        return len(infos), ((info.id, info, docs.get(info.id)) for info in wanted)
+
+    return _collect(request, match, read)
 
 
 def _index_page(
@@ -257,44 +289,35 @@ def _index_page(
     else:
         position = None
     prefix = None if partition is None else partition + ":"
-    stop = request.wanted
-    results: list[tuple[Any, dict[str, Any]]] = []
-    examined = keys = 0
-    first = True
-    while stop is None or len(results) < stop:
-        # The first read takes no more rows than the page needs, so a page of 1,001
-        # does not load 2,000 documents; if the selector refused some, the next reads
-        # take whole pages (never one row per statement).
-        want = PAGE if stop is None or not first else min(PAGE, stop - len(results))
-        first = False
+    index = chosen.index
+
+    def candidates(rows: list[Any]) -> Iterator[_Candidate]:
+        for (key, docid), found in rows:
+            if found is None or (prefix is not None and not docid.startswith(prefix)):
+                continue
+            info, text = found
+            if info.deleted:
+                continue
+            # Rendered only when the loop gets this far (not past the page's end).
+            doc = render(info, info.winner, text, _PLAIN) if text is not None else None
+            yield [key.hex(), docid], info, doc
+
+    def read(want: int) -> tuple[int, Iterator[_Candidate]]:
+        nonlocal position
         rows = txn.index_winners(
             meta,
-            chosen.index.key,
+            index.key,
             chosen.lo,
             chosen.hi,
             descending=chosen.descending,
             limit=want,
             after=position,
         )
-        keys += len(rows)
-        for (key, docid), found in rows:
-            if stop is not None and len(results) >= stop:
-                break
-            if found is None or (prefix is not None and not docid.startswith(prefix)):
-                continue
-            info, text = found
-            if info.deleted:
-                continue
-            examined += 1
-            doc = render(info, info.winner, text, _PLAIN) if text is not None else None
-            doc = _accept(info, doc, request, match)
-            if doc is not None:
-                results.append(([key.hex(), docid], doc))
-        if len(rows) < want:
-            break
-        position = rows[-1][0]
-    page = results[request.skip :]
-    return (page if request.limit is None else page[: request.limit]), examined, keys
+        if rows:  # the next read starts after this one's last row
+            position = rows[-1][0]
+        return len(rows), candidates(rows)
+
+    return _collect(request, match, read)
 
 
 def _id_bounds(selector: Any) -> tuple[str | None, bool, str | None, bool]:
