@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from settee import errors
+from settee.compat.cloudant import _raw
 from settee.compat.cloudant.client import CouchDB
 from settee.compat.cloudant.database import CouchDatabase
 from settee.compat.cloudant.design_document import DesignDocument
@@ -121,3 +122,16 @@ def test_scheduler_gets_through_r_session(couchdb_server: Server) -> None:
         assert calls[2][1].startswith(f"{client.url}/_scheduler/docs/_replicator/no-such-repl")
     finally:
         client.disconnect()
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b'"text"', b"null"])
+def test_an_answer_that_is_json_but_not_an_object_is_a_transport_error(body: bytes) -> None:
+    """Every answer the raw calls read is a JSON object; anything else is named, not
+    handed on as a list or string for ``answer["rev"]`` to fail on later. (A built
+    ``requests.Response``: no server answers these endpoints with a non-object.)"""
+    response = requests.Response()
+    response.status_code, response._content = 200, body
+    with pytest.raises(errors.TransportError, match="expected a JSON object"):
+        _raw.text_json(response)
+    response._content = b'{"ok": true}'
+    assert _raw.text_json(response) == {"ok": True}

@@ -11,7 +11,7 @@ local one (``auth`` is then None).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import requests
 from requests.adapters import BaseAdapter
@@ -26,10 +26,19 @@ from settee.urls import redact_url
 if TYPE_CHECKING:
     from settee.backends.base import Backend
 
-__all__ = ["AuthenticatedSession", "HTTPSession", "ServerSession", "plug", "unplug"]
+__all__ = [
+    "AuthenticatedSession",
+    "HTTPResponse",
+    "HTTPSession",
+    "ServerSession",
+    "plug",
+    "unplug",
+]
 
 #: The HTTP library's session class (what ``client.r_session`` is).
 HTTPSession = requests.Session
+#: The HTTP library's response class (what ``r_session``'s calls return).
+HTTPResponse = requests.Response
 
 
 class AuthenticatedSession(requests.Session):
@@ -79,7 +88,7 @@ class _Unplugged(BaseAdapter):
         self.error = error
         self.adapters = adapters
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> NoReturn:
         raise self.error(request.method or "GET", redact_url(request.url or ""))
 
     def close(self) -> None:

@@ -21,9 +21,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from settee import errors
+
 if TYPE_CHECKING:
     from settee.client import Client
-    from settee.http.session import AuthenticatedSession
+    from settee.http.session import AuthenticatedSession, HTTPResponse
 
 __all__ = ["checked", "exists", "json_of", "raised", "session", "text_json"]
 
@@ -37,35 +39,42 @@ def session(client: Client, *segments: str) -> AuthenticatedSession | None:
     return found
 
 
-def checked(client: Client, response: Any) -> Any:
+def checked(client: Client, response: HTTPResponse) -> HTTPResponse:
     """``response``; for an error answer, settee's exception for it is raised."""
     if not 200 <= response.status_code < 300:
         raise client.server_session.transport("r_session").error_from(response)
     return response
 
 
-def json_of(client: Client, response: Any) -> Any:
-    """The JSON body of a checked ``response`` (read as python-cloudant reads it: the
-    text, UTF-8 when the server names no charset)."""
+def json_of(client: Client, response: HTTPResponse) -> dict[str, Any]:
+    """The JSON object of a checked ``response`` (read as python-cloudant reads it:
+    the text, UTF-8 when the server names no charset)."""
     checked(client, response)
     return text_json(response)
 
 
-def text_json(response: Any, decoder: type[json.JSONDecoder] | None = None) -> Any:
-    """The JSON of ``response``'s text (UTF-8 when the server names no charset)."""
+def text_json(
+    response: HTTPResponse, decoder: type[json.JSONDecoder] | None = None
+) -> dict[str, Any]:
+    """The JSON object of ``response``'s text (UTF-8 when the server names no
+    charset); a ``TransportError`` when the body is JSON but not an object (every
+    answer read here is one: a document, an info, an ``{"ok": ...}``)."""
     if response.encoding is None:
         response.encoding = "utf-8"
-    return json.loads(response.text, cls=decoder)
+    body = json.loads(response.text, cls=decoder)
+    if not isinstance(body, dict):
+        raise errors.TransportError(f"expected a JSON object, got {type(body).__name__}")
+    return body
 
 
-def raised(response: Any) -> Any:
+def raised(response: HTTPResponse) -> HTTPResponse:
     """``response`` after its own ``raise_for_status()``: python-cloudant's check, for
     the answers of a session that is not settee's (see ``Document.r_session``)."""
     response.raise_for_status()
     return response
 
 
-def exists(client: Client | None, r_session: Any, url: str) -> bool:
+def exists(client: Client | None, r_session: AuthenticatedSession, url: str) -> bool:
     """``HEAD url``: True for 200, False for 404, the error raised for any other status
     (``client`` None: the response's own ``raise_for_status()``)."""
     response = r_session.head(url)

@@ -26,7 +26,7 @@ from settee.compat.cloudant.error import (
     CloudantFeedException,
 )
 from settee.compat.cloudant.feed import Feed, InfiniteFeed
-from settee.http.session import AuthenticatedSession, plug, unplug
+from settee.http.session import AuthenticatedSession, HTTPResponse, plug, unplug
 from settee.urls import split_credentials
 
 __all__ = ["Cloudant", "CouchDB"]
@@ -46,7 +46,7 @@ def _credentials(
     return user, auth_token, admin_party, clean
 
 
-def _error_in_reason(response: Any, *args: Any, **kwargs: Any) -> Any:
+def _error_in_reason(response: HTTPResponse, *args: Any, **kwargs: Any) -> HTTPResponse:
     """A response hook, as python-cloudant's: an error answer's ``reason`` gets CouchDB's
     ``error`` and ``reason`` appended (``"Bad Request doc_validation Bad special ..."``)."""
     if response.status_code >= 400:

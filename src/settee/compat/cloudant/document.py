@@ -18,6 +18,7 @@ from settee import document as native
 from settee import errors
 from settee.compat.cloudant import _raw
 from settee.compat.cloudant.error import CloudantArgumentError, CloudantDocumentException
+from settee.rows import JSONValue
 from settee.urls import doc_id_segments, quote_doc_id, quote_segment
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ class Document(native.Document):
         session: AuthenticatedSession | None = getattr(self.client, "r_session", None)
         return session
 
-    def _foreign(self) -> Any:
+    def _foreign(self) -> AuthenticatedSession | None:
         """The session python-cloudant's calls go through, when ``r_session`` is not
         the client's (see :attr:`r_session`); None: the native path."""
         session = self.r_session
@@ -91,6 +92,14 @@ class Document(native.Document):
         if isinstance(docid, str) and any(s in (".", "..") for s in doc_id_segments(docid)):
             return None  # requests would send a dot segment: another endpoint
         return session
+
+    def _url(self) -> str:
+        """:attr:`document_url`, for a call that needs one:
+        ``CloudantDocumentException(101)`` without an ``_id``."""
+        url = self.document_url
+        if url is None:
+            raise CloudantDocumentException(101)
+        return url
 
     @property
     def document_url(self) -> str | None:  # type: ignore[override]
@@ -165,7 +174,7 @@ class Document(native.Document):
             raise CloudantDocumentException(101)
         foreign = self._foreign()
         if foreign is not None:
-            stored = _raw.text_json(_raw.raised(foreign.get(self.document_url)), self.decoder)
+            stored = _raw.text_json(_raw.raised(foreign.get(self._url())), self.decoder)
             self.clear()
             self.update(stored)
             return
@@ -190,7 +199,7 @@ class Document(native.Document):
             return
         foreign = self._foreign()
         if foreign is not None:
-            response = foreign.put(self.document_url, data=self.json(), headers=_JSON)
+            response = foreign.put(self._url(), data=self.json(), headers=_JSON)
             self["_rev"] = _raw.text_json(_raw.raised(response))["rev"]
             return
         result = self.database.put_doc(self._body())
@@ -205,7 +214,7 @@ class Document(native.Document):
         docid = self._require_id()
         foreign = self._foreign()
         if foreign is not None:
-            _raw.raised(foreign.delete(self.document_url, params={"rev": self["_rev"]}))
+            _raw.raised(foreign.delete(self._url(), params={"rev": self["_rev"]}))
             self.clear()
             self["_id"] = docid
             return
@@ -312,6 +321,7 @@ class Document(native.Document):
             # ?rev= rather than python-cloudant's If-Match: PouchDB Server honours only it
             rev = {"rev": self["_rev"]}
             response = _raw.raised(foreign.get(self._attachment_url(name), params=rev))
+            content: bytes | JSONValue
             if attachment_type == "text":
                 content = response.text
             else:
