@@ -61,6 +61,11 @@ async def test_documents(adb: AsyncDatabase) -> None:
         await adb.put_doc(stale)
     with pytest.raises(settee.Conflict):
         await adb.create_document({"_id": "o1"}, throw_on_exists=True)
+    with pytest.raises(settee.Conflict):  # as the sync API: never the stored one instead
+        await adb.create_document({"_id": "o1", "total": 0})
+    assert (await adb.get_doc("o1"))["total"] == 13
+    with pytest.raises(TypeError, match="must be a dict"):
+        await adb.create_document([("_id", "o9")])  # type: ignore[arg-type]
     assert await adb.contains("o1") and not await adb.contains("nope")
     await fetched.delete()
     assert await adb.get("o1", remote=True) is None

@@ -282,15 +282,16 @@ class AsyncDatabase:
     async def create_document(
         self, data: Mapping[str, Any], throw_on_exists: bool = False
     ) -> AsyncDocument:
-        """Create a document from ``data``; ``Conflict`` if the id exists and
-        ``throw_on_exists`` (else the stored one is returned)."""
-        doc = self.make_document(data)
-        try:
-            return await doc.create()
-        except errors.Conflict:
-            if throw_on_exists or doc.get("_id") is None:
-                raise
-            return await doc.fetch()
+        """Create a document from ``data`` (a uuid ``_id`` if none); return it, cached.
+
+        As :meth:`Database.create_document <settee.database.Database.create_document>`:
+        an existing id always raises ``Conflict`` and nothing is overwritten;
+        ``throw_on_exists`` is accepted for python-cloudant compatibility.
+        ``TypeError`` if ``data`` is not a JSON-serialisable dict.
+        """
+        if not isinstance(data, Mapping):
+            raise TypeError(f"document data must be a dict, not {type(data).__name__}")
+        return await self.make_document(data).create()
 
     async def bulk_docs(
         self,
