@@ -37,7 +37,7 @@ from settee._doccache import BoundedCache, check_cache_options
 from settee._validate import check_int, is_valid_db_name, validate_db_name
 from settee.auth.protocol import Auth
 from settee.auth.schemes import BasicAuth, NoAuth, SessionAuth
-from settee.backends import open_backend
+from settee.backends import ConnectOptions, open_backend
 from settee.backends.base import Backend, require
 from settee.database import Database
 from settee.feeds import feed as feeds
@@ -94,7 +94,7 @@ class Client:
         cache_ttl: float | None = None,
         cache_timer: Callable[[], float] = time.monotonic,
         backend: Backend | None = None,
-        **options: Any,
+        **options: Unpack[ConnectOptions],
     ) -> None:
         check_cache_options(cache_size, cache_ttl)
         self.cache_size = cache_size
@@ -103,9 +103,10 @@ class Client:
         if backend is None:
             if url is None:
                 raise TypeError("Client needs a url (http(s)://..., memory:, sqlite:///...)")
-            if auth is not None:
-                options["auth"] = auth
-            backend = open_backend(url, **options)
+            if auth is None:
+                backend = open_backend(url, **options)
+            else:
+                backend = open_backend(url, auth=auth, **options)
         elif url is not None or auth is not None or options:
             raise TypeError("give either backend= or a url with its options, not both")
         self.backend: Backend = backend
@@ -452,7 +453,7 @@ def connect(
     *,
     cache_size: int = DEFAULT_CACHE_SIZE,
     cache_ttl: float | None = None,
-    **options: Any,
+    **options: Unpack[ConnectOptions],
 ) -> Client:
     """A :class:`Client` for ``url`` (``http(s)://``, ``memory:``, ``sqlite:///file.db``).
 

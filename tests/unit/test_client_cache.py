@@ -8,6 +8,7 @@ server and which the cache answers.
 
 from __future__ import annotations
 
+import inspect
 from collections import Counter
 from typing import Any
 
@@ -15,6 +16,9 @@ import pytest
 
 import settee
 from settee import errors
+from settee.backends import ConnectOptions
+from settee.backends.sqlite import SQLiteBackend
+from settee.http.options import TRANSPORT_OPTION_NAMES, TransportOptionsDict
 
 
 class FakeBackend:
@@ -272,3 +276,18 @@ def test_write_fallback_success_updates_rev() -> None:
     doc = db.create_document({"_id": "x", "v": 1})
     assert doc["_rev"] == "1-new"
     assert backend.sent == [[{"_id": "x", "v": 1}]]
+
+
+def test_the_typed_connect_options_are_the_options_the_backends_take() -> None:
+    """``ConnectOptions`` (what ``settee.connect``'s ``**options`` are typed as) names
+    exactly the transport options and the sqlite: backend's keywords: neither table
+    can gain an option the other lacks."""
+    assert set(TransportOptionsDict.__annotations__) == TRANSPORT_OPTION_NAMES
+    sqlite_own = {
+        name
+        for name, p in inspect.signature(SQLiteBackend).parameters.items()
+        if p.kind is p.KEYWORD_ONLY and name not in ("auth", "options")
+    }
+    assert set(ConnectOptions.__annotations__) == TRANSPORT_OPTION_NAMES | sqlite_own
+    assert ConnectOptions.__required_keys__ == frozenset()
+    assert ConnectOptions.__optional_keys__ == TRANSPORT_OPTION_NAMES | sqlite_own

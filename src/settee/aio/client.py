@@ -21,6 +21,7 @@ from settee.aio.backends import (
 from settee.aio.database import AsyncDatabase
 from settee.aio.feeds import AsyncFeed, AsyncInfiniteFeed
 from settee.auth.protocol import Auth
+from settee.backends import ConnectOptions
 from settee.backends.base import Backend
 from settee.client import DEFAULT_CACHE_SIZE, Client
 from settee.feeds.options import (
@@ -244,13 +245,14 @@ def connect(
     *,
     cache_size: int = DEFAULT_CACHE_SIZE,
     cache_ttl: float | None = None,
-    **options: Any,
+    **options: Unpack[ConnectOptions],
 ) -> _Connecting:
     """``client = await settee.aio.connect(url)``, or ``async with settee.aio.connect(url)``.
 
     URLs and options as :func:`settee.connect`: ``http(s)://`` over aiohttp (the
     ``async`` extra), ``memory:`` and ``sqlite:///file.db`` in worker threads.
     """
+    backend_options: dict[str, Any] = dict(options)
     if auth is not None:
-        options["auth"] = auth
-    return _Connecting(url, options, {"cache_size": cache_size, "cache_ttl": cache_ttl})
+        backend_options["auth"] = auth
+    return _Connecting(url, backend_options, {"cache_size": cache_size, "cache_ttl": cache_ttl})

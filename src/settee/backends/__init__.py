@@ -22,9 +22,30 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from settee.backends.base import CAPABILITIES, Backend, ChangesStream
-from settee.http.options import TransportOptions
+from settee.http.options import TransportOptions, TransportOptionsDict
 
-__all__ = ["CAPABILITIES", "Backend", "ChangesStream", "open_backend", "register_backend"]
+__all__ = [
+    "CAPABILITIES",
+    "Backend",
+    "ChangesStream",
+    "ConnectOptions",
+    "open_backend",
+    "register_backend",
+]
+
+
+class ConnectOptions(TransportOptionsDict, total=False):
+    """The keyword options :func:`settee.connect` and :class:`~settee.client.Client`
+    take: the transport's (every backend checks them; the HTTP backend uses them) and
+    the ``sqlite:`` backend's (``synchronous``, ``busy_timeout``, ``poll_interval``,
+    ``read_only``). A registered backend's own options go to
+    :func:`open_backend`, untyped: ``Client(backend=open_backend(url, mine=1))``."""
+
+    synchronous: str
+    busy_timeout: float
+    poll_interval: float
+    read_only: bool
+
 
 BackendFactory = Callable[..., Backend]
 

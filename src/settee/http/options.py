@@ -16,7 +16,7 @@ import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, TypedDict, TypeVar
 
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -29,6 +29,7 @@ __all__ = [
     "TRANSPORT_OPTION_NAMES",
     "TimeoutArg",
     "TransportOptions",
+    "TransportOptionsDict",
     "refuse_misspellings",
     "refuse_unknown",
 ]
@@ -172,6 +173,25 @@ class TransportOptions:
 
 #: Every option :class:`TransportOptions` takes.
 TRANSPORT_OPTION_NAMES = frozenset(f.name for f in dataclasses.fields(TransportOptions))
+
+
+class TransportOptionsDict(TypedDict, total=False):
+    """:class:`TransportOptions` as keyword options (``settee.connect(url, timeout=5)``):
+    a misspelt one is a type error, and a ``TypeError`` naming it at run time.
+    Its keys are :data:`TRANSPORT_OPTION_NAMES` (a test keeps the two equal)."""
+
+    timeout: TimeoutArg
+    feed_timeout: TimeoutArg
+    max_retries: int | Retry
+    backoff_factor: float
+    backoff_max: float
+    retry_status_codes: Iterable[int]
+    retry_post: bool
+    verify: bool | str
+    headers: Mapping[str, str]
+    adapter: HTTPAdapter | None
+    pool_maxsize: int
+    logger: logging.Logger | None
 
 
 def refuse_unknown(owner: str, unknown: Mapping[str, object]) -> None:
