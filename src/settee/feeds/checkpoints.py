@@ -37,6 +37,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from settee import errors
 from settee.results import write_one
+from settee.rows import Seq
 
 __all__ = ["CheckpointStore", "FileCheckpoint", "LocalDocumentCheckpoint", "MemoryCheckpoint"]
 
@@ -55,16 +56,16 @@ class CheckpointStore(Protocol):
     feed calls it when it stops.
     """
 
-    def load(self) -> Any:
+    def load(self) -> Seq | None:
         """The saved seq, or None when nothing was saved yet."""
         ...
 
-    def save(self, seq: Any) -> None:
+    def save(self, seq: Seq) -> None:
         """Remember ``seq`` (durably, for the file and database stores)."""
         ...
 
 
-def _check_seq(seq: Any) -> None:
+def _check_seq(seq: Seq | None) -> None:
     # None means "nothing saved" to load(): saving it would silently send a
     # restarted feed back to its original since.
     if seq is None:
@@ -86,7 +87,7 @@ def _flush_at_exit() -> None:
 class _Batch:
     """Which saves reach the durable write: one per ``every`` saves or ``seconds``."""
 
-    def __init__(self, write: Callable[[Any], None], *, every: int, seconds: float | None) -> None:
+    def __init__(self, write: Callable[[Seq], None], *, every: int, seconds: float | None) -> None:
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError("every must be an int >= 1 (1 writes every seq)")
         if seconds is not None and (
@@ -98,12 +99,12 @@ class _Batch:
         self._write = write
         self._lock = threading.Lock()
         self._count = 0
-        self._seq: Any = None
+        self._seq: Seq | None = None
         self._written_at = time.monotonic()
         #: Durable writes made (for monitoring and the benchmark).
         self.writes = 0
 
-    def save(self, seq: Any) -> None:
+    def save(self, seq: Seq) -> None:
         _check_seq(seq)
         with self._lock:
             self._seq = seq
@@ -120,13 +121,15 @@ class _Batch:
             if self._count:
                 self._write_locked()
 
-    def held(self) -> tuple[bool, Any]:
+    def held(self) -> tuple[bool, Seq | None]:
         """Whether a saved seq is not written yet, and that seq."""
         with self._lock:
             return bool(self._count), self._seq
 
     def _write_locked(self) -> None:
         seq, count = self._seq, self._count
+        if seq is None:  # only after a save (count > 0), which refuses None
+            return
         self._write(seq)
         self._count = 0
         self._written_at = time.monotonic()
@@ -138,14 +141,14 @@ class _Batch:
 class MemoryCheckpoint:
     """A checkpoint held in memory (``seq`` attribute): for tests and short runs."""
 
-    def __init__(self, seq: Any = None) -> None:
+    def __init__(self, seq: Seq | None = None) -> None:
         self.seq = seq
         self.saves = 0
 
-    def load(self) -> Any:
+    def load(self) -> Seq | None:
         return self.seq
 
-    def save(self, seq: Any) -> None:
+    def save(self, seq: Seq) -> None:
         """Remember ``seq``; ``ValueError`` for None."""
         _check_seq(seq)
         self.seq = seq
@@ -187,7 +190,7 @@ class FileCheckpoint:
         """Durable writes made so far."""
         return self._batch.writes
 
-    def load(self) -> Any:
+    def load(self) -> Seq | None:
         """The newest saved seq (written or held back); None if there is none.
 
         ``ValueError`` if the file is corrupt.
@@ -205,9 +208,10 @@ class FileCheckpoint:
             raise ValueError(f"checkpoint file {self.path} is not valid JSON: {exc}") from exc
         if not isinstance(data, dict) or "seq" not in data:
             raise ValueError(f"checkpoint file {self.path} has no seq")
-        return data["seq"]
+        saved: Seq | None = data["seq"]
+        return saved
 
-    def save(self, seq: Any) -> None:
+    def save(self, seq: Seq) -> None:
         """Remember ``seq``, writing it when the batch is due. ``ValueError`` for None."""
         self._batch.save(seq)
 
@@ -215,7 +219,7 @@ class FileCheckpoint:
         """Write the newest saved seq now (nothing when it is written already)."""
         self._batch.flush()
 
-    def _write(self, seq: Any) -> None:
+    def _write(self, seq: Seq) -> None:
         # {"seq": seq} to a temp file beside the target, fsync, then rename.
         directory = self.path.parent
         directory.mkdir(parents=True, exist_ok=True)
@@ -268,20 +272,21 @@ class LocalDocumentCheckpoint:
         self._rev = doc.get("_rev")
         return doc if isinstance(doc, dict) else None
 
-    def load(self) -> Any:
+    def load(self) -> Seq | None:
         """The newest saved seq (written or held back), or None if the document does not exist."""
         held, seq = self._batch.held()
         if held:
             return seq
         doc = self._fetch()
-        return None if doc is None else doc.get("seq")
+        saved: Seq | None = None if doc is None else doc.get("seq")
+        return saved
 
     @property
     def writes(self) -> int:
         """Document writes made so far."""
         return self._batch.writes
 
-    def save(self, seq: Any) -> None:
+    def save(self, seq: Seq) -> None:
         """Remember ``seq``, writing it when the batch is due. ``ValueError`` for None."""
         self._batch.save(seq)
 
@@ -289,7 +294,7 @@ class LocalDocumentCheckpoint:
         """Write the newest saved seq now (nothing when it is written already)."""
         self._batch.flush()
 
-    def _write_seq(self, seq: Any) -> None:
+    def _write_seq(self, seq: Seq) -> None:
         # On a conflict (another writer) re-read the rev and write once more.
         for attempt in range(2):
             doc: dict[str, Any] = {"_id": self.doc_id, "seq": seq}
