@@ -40,6 +40,10 @@ def test_credentials_in_the_url(http_server: Server) -> None:
     with couchdb(None, None, url=url) as client:  # type: ignore[arg-type]
         assert http_server.password not in client.server_url
         assert client.session()["userCtx"]["name"] == http_server.user
+        # python-cloudant's _user/_auth_token: the credentials taken from the URL.
+        assert client._user == http_server.user
+        assert client._auth_token == http_server.password
+    assert CouchDB(None, None, True, url=http_server.url)._auth_token is None
 
 
 def test_encoder_option(http_server: Server) -> None:

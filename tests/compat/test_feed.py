@@ -95,6 +95,62 @@ def test_infinite_feed_stops(db: CouchDatabase) -> None:
     )
 
 
+def test_infinite_feed_starts_a_connection_each_time_the_server_ends_one(
+    http_server: Server, db: CouchDatabase
+) -> None:
+    if http_server.kind == "pouchdb":
+        pytest.skip("PouchDB Server ends a continuous feed neither at its limit nor timeout")
+    db.bulk_docs([{"_id": "a"}, {"_id": "b"}, {"_id": "c"}, {"_id": "d"}, {"_id": "e"}])
+    # Each connection ends after 2 rows (limit); python-cloudant's
+    # _start opens the next one from where it ended (its tests count the calls).
+    feed = InfiniteFeed(db, limit=2)
+    start = feed._start
+    starts: list[int] = []
+
+    def counted() -> None:
+        starts.append(len(starts) + 1)
+        if len(starts) > 10:  # bound the test if a connection saw nothing
+            feed.stop()
+        start()
+
+    feed._start = counted  # type: ignore[method-assign]
+    seen = []
+    for change in feed:
+        seen.append(change["id"])
+        if len(seen) == 5:
+            feed.stop()
+    assert sorted(seen) == ["a", "b", "c", "d", "e"]  # nothing twice: each resumed at the end
+    assert starts == [1, 2, 3]
+    assert feed.last_seq is None
+
+
+def test_infinite_feed_reconnects_after_the_servers_timeout(
+    http_server: Server, db: CouchDatabase
+) -> None:
+    if http_server.kind == "pouchdb":
+        pytest.skip("PouchDB Server ends a continuous feed neither at its limit nor timeout")
+    db.bulk_docs([{"_id": "a"}])
+    feed = InfiniteFeed(db, timeout=100)  # the server ends a silent connection after 100 ms
+    start = feed._start
+    starts: list[int] = []
+
+    def counted() -> None:
+        starts.append(len(starts) + 1)
+        if len(starts) == 2:  # the first connection ended: a change for the second
+            db.create_document({"_id": "b"})
+        if len(starts) > 10:
+            feed.stop()
+        start()
+
+    feed._start = counted  # type: ignore[method-assign]
+    seen = []
+    for change in feed:
+        seen.append(change["id"])
+        if len(seen) == 2:
+            feed.stop()
+    assert seen == ["a", "b"] and starts == [1, 2]
+
+
 def test_security_document(http_server: Server, db: CouchDatabase) -> None:
     with SecurityDocument(db) as sec:
         sec["members"] = {"names": ["someone"], "roles": []}

@@ -185,15 +185,24 @@ def test_target_refusals_are_counted_and_not_checkpointed_past(pair: Pair, refus
     assert result.doc_write_failures == 1 and not result.ok
     assert result.failures[0]["id"] == "v2" and result.failures[0]["error"] == refusal
     assert result.docs_written == 5
-    # The checkpoint stops at v1, the change before v2, on both ends: the next run
+    # The checkpoint stops at the change before v2, on both ends: the next run
     # tries v2 again (and is refused again).
-    seq_of = {row["id"]: row["seq"] for row in source.changes()}
-    assert result.recorded_seq == seq_of["v1"] != result.end_last_seq
+    assert result.recorded_seq != result.end_last_seq
+    if "changes_total_order" in source.backend.capabilities:
+        seq_of = {row["id"]: row["seq"] for row in source.changes()}
+        assert result.recorded_seq == seq_of["v1"]  # v1: the change before v2
+    else:
+        # A sharded feed (CouchDB, q=2 even on one node) merges its shards' changes,
+        # not in write order, and a cluster's seqs name the copies that answered
+        # (two reads of one position may spell it differently): what holds is that
+        # v2 comes after the checkpoint.
+        after = [row["id"] for row in source.changes(since=result.recorded_seq)]
+        assert "v2" in after
     for end in (source, target):
         log = end.backend.get_doc(end.database_name, f"_local/{result.replication_id}")
-        assert log["source_last_seq"] == seq_of["v1"]
+        assert log["source_last_seq"] == result.recorded_seq
     again = settee.replicate(source, target)
-    assert again.start_last_seq == seq_of["v1"]
+    assert again.start_last_seq == result.recorded_seq
     assert again.doc_write_failures == 1 and again.docs_written == 0
     # Once the target accepts it, the next run writes it.
     target.delete_doc("_design/guard", guard["rev"])

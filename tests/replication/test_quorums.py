@@ -12,7 +12,9 @@ and ignores the quorums) is recorded by a ``requests`` adapter given to
 ``settee.connect(adapter=...)``, the transport's public plug point (it sends
 as settee's own adapter does); the effect is checked on the 3-node CouchDB
 cluster (every node sees the replicated documents at once) and on a single
-node, which cannot meet ``w=3`` and answers 202 Accepted (logged).
+node, which cannot meet ``w=3``: the checkpoint's ``PUT`` answers 202 Accepted
+(logged); CouchDB 3.5 answers a ``new_edits=false`` ``_bulk_docs`` 201 whatever
+its ``w`` (its replicated-changes path does not report the quorum).
 """
 
 from __future__ import annotations
@@ -151,8 +153,9 @@ def test_one_run_into_a_cluster_with_full_write_quorum_is_on_every_node(
 def test_a_single_node_cannot_meet_w3_and_says_so(
     couchdb_server: Server, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # One copy: w=3 cannot be met; CouchDB stores the replicated revisions and
-    # answers 202 Accepted, which settee logs (the replication still succeeds).
+    # One copy: w=3 cannot be met. CouchDB stores the replicated revisions (its
+    # new_edits=false _bulk_docs answers 201 whatever w is) and answers the
+    # checkpoint's PUT 202 Accepted, which settee logs; the replication succeeds.
     with settee.connect(couchdb_server.url, auth=couchdb_server.auth) as client:
         target = client.create_database(unique_name("rep-quorum"))
         try:
@@ -163,7 +166,8 @@ def test_a_single_node_cannot_meet_w3_and_says_so(
                 result = settee.replicate(source, target)
             assert result.ok and result.docs_written == 5
             accepted = [r.getMessage() for r in caplog.records if "202" in r.getMessage()]
-            assert any("_bulk_docs" in m and "w=3" in m for m in accepted), accepted
+            log_put = f"PUT _local/{result.replication_id}"
+            assert any(log_put in m and "w=3" in m for m in accepted), accepted
             assert {row["id"] for row in target.all_docs()} == {f"d{i}" for i in range(5)}
         finally:
             client.delete_database(target.database_name)

@@ -113,6 +113,10 @@ class CouchDB(native.CouchDB, _Compat):
             kwargs["feed_timeout"] = kwargs["timeout"]
         super().__init__(user, auth_token, admin_party, url=url, **kwargs)
         self._user = user
+        #: python-cloudant's ``_auth_token``: the password or token the client
+        #: authenticates with (from ``auth_token`` or the URL's userinfo); None
+        #: for admin party.
+        self._auth_token = auth_token
         if connect:
             self.connect()
 

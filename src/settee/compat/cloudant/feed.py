@@ -21,15 +21,30 @@ they arrive).
 from __future__ import annotations
 
 import json
+import logging
+import random
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from settee import errors
 from settee.cloudant import Cloudant as NativeCloudant
 from settee.compat.cloudant.error import CloudantArgumentError, CloudantFeedException
 from settee.feeds import feed as native
 from settee.feeds.stream import HEARTBEAT
 
 __all__ = ["Feed", "InfiniteFeed"]
+
+logger = logging.getLogger(__name__)
+
+#: The failures an :class:`InfiniteFeed` connection is started again after.
+_RECOVERABLE: tuple[type[BaseException], ...] = (
+    errors.TransportError,
+    errors.FeedError,
+    errors.ServerError,
+    errors.TooManyRequests,
+)
+_BACKOFF_MAX = 30.0  # seconds
 
 _INT = (int, type(None))
 #: python-cloudant's documented option types; ``_changes`` passes any other
@@ -85,7 +100,7 @@ class Feed:
         #: as they arrive).
         self._chunk_size: int = options.pop("chunk_size", 512)
         self._options = options
-        self._feed: native.Feed[Any] | native.InfiniteFeed[Any] | None = None
+        self._feed: native.Feed[Any] | None = None
         self._rows: Iterator[Any] | None = None
         self._stopped = False
         self._last_seq: Any = None
@@ -152,7 +167,7 @@ class Feed:
             given["query_params"] = query
         return given
 
-    def _open(self, options: dict[str, Any]) -> native.Feed[Any] | native.InfiniteFeed[Any]:
+    def _open(self, options: dict[str, Any]) -> native.Feed[Any]:
         try:
             feed: native.Feed[Any]
             if _is_database(self._source):
@@ -198,7 +213,7 @@ class Feed:
         """Whether raw rows are the lines of one JSON body (a normal or longpoll feed)."""
         return self._raw_data and self._options.get("feed", "normal") != "continuous"
 
-    def _generate(self, feed: native.Feed[Any] | native.InfiniteFeed[Any]) -> Iterator[Any]:
+    def _generate(self, feed: native.Feed[Any]) -> Iterator[Any]:
         """The rows; raw ones as ``bytes``. A raw normal/longpoll feed is framed as
         python-cloudant hands it out: its pieces join into the response's JSON body."""
         body = self._whole_body()
@@ -233,11 +248,23 @@ class InfiniteFeed(Feed):
     """``InfiniteFeed(source, **options)``: a continuous feed that reconnects for ever.
     When iteration starts: ``CloudantArgumentError(121)`` for another ``feed`` than
     ``continuous``; ``CloudantFeedException(101)`` for a CouchDB client's
-    ``_db_updates`` (python-cloudant follows only Cloudant's for ever)."""
+    ``_db_updates`` (python-cloudant follows only Cloudant's for ever).
+
+    As python-cloudant's, each connection is one :meth:`_start`: the first from the
+    options' ``since``, every next one from where the previous one ended (the
+    server's ``timeout`` ended it, or it broke off). A connection that fails with
+    one of settee's recoverable errors (transport, feed body, 5xx, 429) is
+    started again after a jittered backoff (python-cloudant raises it); any other
+    error goes up. ``last_seq`` stays None: the feed never ends by itself.
+    """
 
     def __init__(self, source: Any, **options: Any) -> None:
         super().__init__(source, raw_data=bool(options.pop("raw_data", False)), **options)
         self._options.setdefault("feed", "continuous")
+        #: Where the next connection resumes (None: the options' own ``since``).
+        self._resume: Any = None
+        self._failures = 0
+        self._wake = threading.Event()
 
     def _whole_body(self) -> bool:
         return False  # always continuous: one line a row
@@ -248,16 +275,53 @@ class InfiniteFeed(Feed):
             raise CloudantArgumentError(121, feed)
         if not _is_database(self._source) and not isinstance(self._source, NativeCloudant):
             raise CloudantFeedException(101)
-        checked = super()._checked(options)
-        checked.pop("feed", None)
-        return checked
+        return super()._checked(options)
 
-    def _open(self, options: dict[str, Any]) -> native.Feed[Any] | native.InfiniteFeed[Any]:
-        try:
-            if _is_database(self._source):
-                return native.infinite_changes_feed(
-                    self._source, raw_data=self._raw_data, **options
-                )
-            return native.infinite_db_updates_feed(self._source, raw_data=self._raw_data, **options)
-        except (TypeError, ValueError) as exc:
-            raise CloudantArgumentError(105, exc) from exc
+    def _start(self) -> None:
+        """Open the next connection (python-cloudant's ``_start``): one continuous feed
+        from where the last one ended, its rows read by the next ``next()``."""
+        options = self._native_options()
+        if self._resume is not None:
+            options["since"] = self._resume
+        self._feed = self._open(options)
+        self._rows = self._generate(self._feed)
+
+    @property
+    def last_seq(self) -> Any:
+        """None: an infinite feed does not end by itself."""
+        return None
+
+    def stop(self) -> None:
+        """End the feed (from any thread), a backoff wait too; iteration stops."""
+        super().stop()
+        self._wake.set()
+
+    def __next__(self) -> Any:
+        while not self._stopped:
+            if self._rows is None:
+                self._start()
+            assert self._rows is not None and self._feed is not None
+            try:
+                row = next(self._rows)
+            except StopIteration:  # the server ended this connection: the next one
+                self._ended()
+                continue
+            except _RECOVERABLE as exc:
+                self._ended()
+                if self._stopped:
+                    break
+                self._failures += 1
+                delay = random.uniform(0, min(_BACKOFF_MAX, 0.5 * 2 ** min(self._failures - 1, 32)))
+                logger.info("feed interrupted (%s); resuming in %.2f s", exc, delay)
+                self._wake.wait(delay)
+                continue
+            self._failures = 0
+            return row
+        raise StopIteration
+
+    def _ended(self) -> None:
+        """The connection is over: the next one resumes from its last seq."""
+        assert self._feed is not None
+        if self._feed.last_seq is not None:
+            self._resume = self._feed.last_seq
+        self._rows = None
