@@ -7,11 +7,11 @@ import time
 from collections.abc import Callable, Generator
 
 from settee.auth.protocol import (
-    AuthFlow,
     Request,
     ResponseLike,
     _json_body,
     _token_endpoint_request,
+    _TokenFlow,
     _with_authorization,
     basic_auth_header,
 )
@@ -23,7 +23,7 @@ __all__ = ["DEFAULT_IAM_TOKEN_URL", "IAMAuth"]
 DEFAULT_IAM_TOKEN_URL = "https://iam.cloud.ibm.com/identity/token"
 
 
-class IAMAuth:
+class IAMAuth(_TokenFlow):
     """IBM Cloud IAM: an API key exchanged for a bearer token, refreshed before expiry.
 
     The token is fetched from ``token_url`` on first use and again once
@@ -123,33 +123,20 @@ class IAMAuth:
         self._refresh_at = now + (lifetime * self.refresh_fraction if lifetime else 0.0)
         return True
 
-    def _fresh(self) -> bool:
+    def _current(self) -> object:
+        return self._token
+
+    def _usable(self) -> bool:
         return self._token is not None and (
             self._refresh_at == 0.0 or self._clock() < self._refresh_at
         )
 
-    def _refresh(self) -> Generator[Request, ResponseLike, bool]:
-        # The lock is held across the yield: the transport drives this
-        # generator to completion in the calling thread, and other threads
-        # must wait for the new token rather than fetch their own.
-        with self._lock:
-            if self._fresh():
-                return True
-            response = yield self.token_request()
-            return self.handle_token(response)
+    def _fetch(self) -> Generator[Request, ResponseLike, bool]:
+        response = yield self.token_request()
+        return self.handle_token(response)
+
+    def _expire(self, used: object) -> None:
+        self._token = None
 
     def _with_token(self, request: Request) -> Request:
         return _with_authorization(request, f"Bearer {self._token}")
-
-    def auth_flow(self, request: Request) -> AuthFlow:
-        if not self._fresh() and not (yield from self._refresh()):
-            return  # the transport raises from the token endpoint's answer
-        response = yield self._with_token(request)
-        if response.status_code == 401:
-            stale = self._token
-            with self._lock:
-                if self._token == stale:  # unless another thread refreshed meanwhile
-                    self._token = None
-            if not (yield from self._refresh()):
-                return
-            yield self._with_token(request)

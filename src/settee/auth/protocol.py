@@ -10,6 +10,7 @@ Re-exported from :mod:`settee.auth`.
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
@@ -112,3 +113,59 @@ def _with_authorization(request: Request, value: str) -> Request:
     sent = request.copy_with()
     sent.headers["Authorization"] = value
     return sent
+
+
+class _TokenFlow:
+    """The flow every token scheme shares (IAM, the OAuth2 grants).
+
+    Before a request, a token that is not usable is fetched under the lock
+    (held across the yields: the transport drives the flow to completion in the
+    calling thread, and other threads wait for this token rather than fetch
+    their own). The request goes with it; on a 401 the token used is expired
+    (unless another thread replaced it meanwhile), a token fetched once more,
+    and the request sent again. Subclasses say what the token is and how to get
+    one: ``_current``, ``_usable``, ``_fetch``, ``_expire``, ``_with_token``.
+    """
+
+    _lock: threading.Lock
+
+    def _current(self) -> object:
+        """The token in use (compared by identity), None before the first."""
+        raise NotImplementedError
+
+    def _usable(self) -> bool:
+        """Whether the token in use may be sent (present, not due for refresh)."""
+        raise NotImplementedError
+
+    def _fetch(self) -> Generator[Request, ResponseLike, bool]:
+        """Ask the token endpoint (the lock held); True when a token was stored."""
+        raise NotImplementedError
+
+    def _expire(self, used: object) -> None:
+        """The server refused ``used`` (the token in use, the lock held)."""
+        raise NotImplementedError
+
+    def _with_token(self, request: Request) -> Request:
+        """``request`` carrying the token in use."""
+        raise NotImplementedError
+
+    def _obtain(self, stale: object) -> Generator[Request, ResponseLike, bool]:
+        with self._lock:
+            current = self._current()
+            if current is not None and current is not stale and self._usable():
+                return True  # another thread got one meanwhile
+            return (yield from self._fetch())
+
+    def auth_flow(self, request: Request) -> AuthFlow:
+        """The request with a token; fetched first when due, once more on a 401."""
+        if not self._usable() and not (yield from self._obtain(self._current())):
+            return  # the transport raises from the token endpoint's answer
+        used = self._current()
+        response = yield self._with_token(request)
+        if response.status_code == 401:
+            with self._lock:
+                if used is not None and self._current() is used:
+                    self._expire(used)
+            if not (yield from self._obtain(used)):
+                return
+            yield self._with_token(request)

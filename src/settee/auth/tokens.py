@@ -16,11 +16,11 @@ from urllib.parse import quote_plus
 
 from settee import errors
 from settee.auth.protocol import (
-    AuthFlow,
     Request,
     ResponseLike,
     _json_body,
     _token_endpoint_request,
+    _TokenFlow,
     _with_authorization,
     basic_auth_header,
 )
@@ -74,7 +74,7 @@ class OAuth2Options(TypedDict, total=False):
     clock: Callable[[], float]
 
 
-class _OAuth2:
+class _OAuth2(_TokenFlow):
     """The shared token life cycle; subclasses say which grant gets the first token."""
 
     grant_name = "oauth2"
@@ -217,38 +217,28 @@ class _OAuth2:
         )
         return True
 
-    # -- the flow ----------------------------------------------------------------------
-    def _obtain(self, stale: OAuth2Token | None) -> Generator[Request, ResponseLike, bool]:
-        # The lock is held across the yields: the transport drives this generator
-        # to completion in the calling thread, and other threads must wait for
-        # this token rather than fetch their own.
-        with self._lock:
-            if self._token is not None and self._token is not stale and self.is_valid():
-                return True  # another thread got one meanwhile
-            refresh = self.refresh_request()
-            if refresh is not None:
-                response = yield refresh
-                if self.handle_token(response):
-                    return True
-            params = self.grant_params()
-            response = yield self.token_request(params)
-            return self.handle_token(response)
+    # -- the flow (settee.auth.protocol._TokenFlow) ------------------------------------
+    def _current(self) -> object:
+        return self._token
+
+    def _usable(self) -> bool:
+        return self.is_valid()
+
+    def _fetch(self) -> Generator[Request, ResponseLike, bool]:
+        refresh = self.refresh_request()
+        if refresh is not None:
+            response = yield refresh
+            if self.handle_token(response):
+                return True
+        response = yield self.token_request(self.grant_params())
+        return self.handle_token(response)
+
+    def _expire(self, used: object) -> None:
+        assert isinstance(used, OAuth2Token)
+        used.expires_at = 0.0  # due now; keep its refresh token
 
     def _with_token(self, request: Request) -> Request:
         token = self._token
         assert token is not None
         kind = "Bearer" if token.token_type.lower() == "bearer" else token.token_type
         return _with_authorization(request, f"{kind} {token.access_token}")
-
-    def auth_flow(self, request: Request) -> AuthFlow:
-        if not self.is_valid() and not (yield from self._obtain(self._token)):
-            return  # the transport raises from the token endpoint's answer
-        used = self._token
-        response = yield self._with_token(request)
-        if response.status_code == 401:
-            with self._lock:
-                if self._token is used and used is not None:
-                    used.expires_at = 0.0  # due now; keep its refresh token
-            if not (yield from self._obtain(used)):
-                return
-            yield self._with_token(request)
