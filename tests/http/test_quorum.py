@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 import settee
+import settee.aio
 from settee.client import Client
 from settee.compat.cloudant.client import CouchDB
 from settee.database import Database
@@ -122,3 +123,29 @@ def test_the_compat_bulk_docs_carries_the_quorum(
     finally:
         db.delete()
         client.disconnect()
+
+
+@pytest.mark.anyio
+async def test_the_async_api_carries_the_quorum(
+    couchdb_server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    # settee.aio's writes go with the handle's write_quorum as the sync core's do:
+    # w=3 on a single node's one copy is stored and answered 202, logged each time.
+    async with settee.aio.connect(couchdb_server.url, auth=couchdb_server.auth) as c:
+        db = await c.create_database(unique_name("quorum-aio"))
+        try:
+            assert db.write_quorum is None
+            with pytest.raises(ValueError):
+                db.write_quorum = 0
+            db.write_quorum = 3
+            with caplog.at_level(logging.WARNING, logger="settee"):
+                doc = await db.create_document({"_id": "x", "v": 1})
+                await db.bulk_docs([{"_id": "y"}])
+                await doc.delete()
+            warnings = [r.getMessage() for r in caplog.records if "202" in r.getMessage()]
+            assert len(warnings) == 3, warnings
+            assert all("w=3" in w for w in warnings)
+            assert await db.get("y", remote=True) is not None
+            assert not await db.contains("x")
+        finally:
+            await c.delete_database(db.database_name)

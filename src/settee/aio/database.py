@@ -253,12 +253,31 @@ class AsyncDatabase:
         return int((await self.metadata())["doc_count"])
 
     # -- writes -------------------------------------------------------------------
+    # -- quorums (as Database's, which holds them) --------------------------------------
+    @property
+    def write_quorum(self) -> int | None:
+        """CouchDB's ``w`` for this handle's writes, as
+        :attr:`Database.write_quorum <settee.database.Database.write_quorum>`:
+        sent with every ``put_doc``/``delete_doc``/``bulk_docs`` (None: the server's)."""
+        return self._sync_db.write_quorum
+
+    @write_quorum.setter
+    def write_quorum(self, value: int | None) -> None:
+        self._sync_db.write_quorum = value
+
     async def _write(
         self, primitive: str, docid: str, base: Any, sent: dict[str, Any], *args: Any
     ) -> dict[str, Any]:
         method = "PUT" if primitive == "put_doc" else "DELETE"
+        w = self.write_quorum
         try:
-            result = await self.backend.call(primitive, self.database_name, *args)
+            try:
+                result = await self.backend.call(
+                    primitive, self.database_name, *args, None if w is None else {"w": w}
+                )
+            except errors.NotSupported:  # no single-document write: _bulk_docs, as the sync core
+                results = await self.backend.call("bulk_docs", self.database_name, [sent], w=w)
+                result = results[0] if results else {"ok": True}
             raise_for_result(result)
         except (errors.CouchError, errors.TransportError) as exc:
             if not isinstance(base, str) or not may_have_applied(exc):
@@ -310,7 +329,11 @@ class AsyncDatabase:
                 write.take(
                     chunk,
                     await self.backend.call(
-                        "bulk_docs", self.database_name, chunk, new_edits=new_edits
+                        "bulk_docs",
+                        self.database_name,
+                        chunk,
+                        new_edits=new_edits,
+                        w=self.write_quorum,
                     ),
                 )
             except errors.SetteeError as exc:
