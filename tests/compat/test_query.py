@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
+from settee import errors
 from settee.compat.cloudant.database import CouchDatabase
+from settee.compat.cloudant.design_document import DesignDocument
 from settee.compat.cloudant.error import (
     CloudantArgumentError,
     CloudantIndexException,
@@ -61,6 +64,26 @@ def test_result_access(db: CouchDatabase) -> None:
     assert refused.value.status_code == 103
     with pytest.raises(ResultException):
         iter(Result(db.all_docs, page_size=0))  # checked when iterating, as python-cloudant does
+
+
+def test_a_view_error_answer_reads_as_requests_raise_for_status(db: CouchDatabase) -> None:
+    ddoc = DesignDocument(db, "_design/d")
+    ddoc.add_view("by_id", "function (doc) { emit(doc._id, 1); }")
+    ddoc.save()
+    db.create_document({"_id": "a"})
+    view = ddoc.get_view("by_id")
+    # A start key after the end key: CouchDB's and PouchDB's 400 query_parse_error.
+    for query in (lambda: view(startkey="b", endkey="a"), lambda: Result(view)["b":"a"]):
+        with pytest.raises(requests.HTTPError) as caught:
+            query()
+        # python-cloudant's text is requests' raise_for_status(), the reason carrying
+        # CouchDB's error (a connected client's hook); settee's class all the same.
+        text = str(caught.value)
+        assert text.startswith("400 Client Error: Bad Request query_parse_error"), text
+        assert text.endswith(f"for url: {caught.value.url}") and "pw@" not in text
+        assert isinstance(caught.value, errors.BadRequest)
+        assert caught.value.response.status_code == 400
+        assert caught.value.error == "query_parse_error"
 
 
 def test_query_options_are_checked_when_it_runs(db: CouchDatabase) -> None:

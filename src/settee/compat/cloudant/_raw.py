@@ -18,7 +18,9 @@ or ``..`` (``requests`` would send it as a dot segment, another endpoint).
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from settee import errors
@@ -27,7 +29,15 @@ if TYPE_CHECKING:
     from settee.client import Client
     from settee.http.session import AuthenticatedSession, HTTPResponse
 
-__all__ = ["checked", "exists", "json_of", "raised", "session", "text_json"]
+__all__ = [
+    "checked",
+    "exists",
+    "json_of",
+    "raise_for_status",
+    "raised",
+    "session",
+    "text_json",
+]
 
 
 def session(client: Client, *segments: str) -> AuthenticatedSession | None:
@@ -42,8 +52,65 @@ def session(client: Client, *segments: str) -> AuthenticatedSession | None:
 def checked(client: Client, response: HTTPResponse) -> HTTPResponse:
     """``response``; for an error answer, settee's exception for it is raised."""
     if not 200 <= response.status_code < 300:
-        raise client.server_session.transport("r_session").error_from(response)
+        with raise_for_status():
+            raise client.server_session.transport("r_session").error_from(response)
     return response
+
+
+def _requests_text(self: errors.CouchError) -> str:
+    """``requests``' ``raise_for_status()`` text: ``"<status> Client Error: <reason> for
+    url: <url>"`` (``Server Error`` for 5xx), the reason the response's (CouchDB's
+    ``error`` and ``reason`` appended to it by a connected compat client), the URL
+    settee's redacted one."""
+    response = getattr(self, "response", None)
+    reason = getattr(response, "reason", None) or self.reason or ""
+    side = "Client" if self.status < 500 else "Server"
+    url = self.url or getattr(response, "url", "")
+    return f"{self.status} {side} Error: {reason} for url: {url}"
+
+
+_STYLED: dict[type[errors.CouchError], type[errors.CouchError]] = {}
+
+
+def _styled(exc: errors.CouchError) -> errors.CouchError:
+    """``exc`` as a subclass of its own class whose text is ``requests``'."""
+    cls = type(exc)
+    made = _STYLED.get(cls)
+    if made is None:
+        namespace = {
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+            "__str__": _requests_text,
+        }
+        made = type(cls.__name__, (cls,), namespace)
+        _STYLED[cls] = made
+    styled = made(
+        exc.reason,
+        error=exc.error,
+        status=exc.status,
+        method=exc.method,
+        url=exc.url,
+        body=exc.body,
+    )
+    styled.replayed = exc.replayed
+    for name in ("response", "request"):  # the requests.HTTPError's attributes
+        setattr(styled, name, getattr(exc, name))
+    return styled
+
+
+@contextlib.contextmanager
+def raise_for_status() -> Iterator[None]:
+    """Where python-cloudant calls ``response.raise_for_status()``: an HTTP error answer
+    settee raises in the block comes out as the same class (``except Conflict`` and
+    ``except requests.HTTPError`` catch it, ``.response`` set), its text ``requests``'
+    (``"400 Client Error: Bad Request ... for url: ..."``). Errors of the local
+    backends (no ``response``) and every other exception go up as they are."""
+    try:
+        yield
+    except errors.CouchError as exc:
+        if getattr(exc, "response", None) is None or type(exc) in _STYLED.values():
+            raise  # a local backend's, or already requests' text
+        raise _styled(exc) from exc
 
 
 def json_of(client: Client, response: HTTPResponse) -> dict[str, Any]:

@@ -334,14 +334,18 @@ class CouchDatabase(native.Database, dict[str, Any]):
                     kwargs[name] = encode(kwargs[name], self.client_encoder)
                 except (TypeError, ValueError) as exc:
                     raise CloudantArgumentError(136, name, exc) from exc
-        answer: dict[str, Any] = native.Database.all_docs(self, raw_result=True, **_options(kwargs))
+        with _raw.raise_for_status():
+            answer: dict[str, Any] = native.Database.all_docs(
+                self, raw_result=True, **_options(kwargs)
+            )
         return answer
 
     def partitioned_all_docs(self, partition_key: str, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
         """``_all_docs``' JSON within a partition."""
-        answer: dict[str, Any] = self.partition(partition_key).all_docs(
-            raw_result=True, **_options(kwargs)
-        )
+        with _raw.raise_for_status():
+            answer: dict[str, Any] = self.partition(partition_key).all_docs(
+                raw_result=True, **_options(kwargs)
+            )
         return answer
 
     @contextlib.contextmanager

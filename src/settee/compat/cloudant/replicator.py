@@ -139,14 +139,18 @@ class Replicator:
             yield doc
         if state in _TERMINAL:
             return
-        for change in self.database.infinite_changes(since="now", heartbeat=5000):
-            if change.get("id") != repl_id:
-                continue
-            doc, state = self._state(repl_id)
-            if doc is not None:
-                yield doc
-            if state in _TERMINAL:
-                return
+        feed = self.database.infinite_changes(since="now", heartbeat=5000)
+        try:  # the feed's connection closed however the caller leaves this generator
+            for change in feed:
+                if change is None or change.get("id") != repl_id:
+                    continue  # a heartbeat (None, as python-cloudant's feeds give), another doc
+                doc, state = self._state(repl_id)
+                if doc is not None:
+                    yield doc
+                if state in _TERMINAL:
+                    return
+        finally:
+            feed.stop()
 
     def stop_replication(self, repl_id: str) -> None:
         """Delete the replication document; ``CloudantReplicatorException(404)`` if absent."""

@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from settee.compat.cloudant import _raw
 from settee.compat.cloudant.error import CloudantArgumentError, CloudantViewException
 from settee.compat.cloudant.result import Result
 from settee.queries import QueryScope, ddoc_name
@@ -84,9 +85,10 @@ class View(dict[str, Any]):
             raise CloudantArgumentError(105, "the view's design document has no _id")
         db = self.design_doc.database
         scope: QueryScope = db if self._partition_key is None else db.partition(self._partition_key)
-        answer: dict[str, Any] = QueryScope.get_view_result(
-            scope, ddoc_name(ddoc_id), self.view_name, raw_result=True, **_keys_first(kwargs)
-        )
+        with _raw.raise_for_status():
+            answer: dict[str, Any] = QueryScope.get_view_result(
+                scope, ddoc_name(ddoc_id), self.view_name, raw_result=True, **_keys_first(kwargs)
+            )
         return answer
 
     @contextlib.contextmanager
