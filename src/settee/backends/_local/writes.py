@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from settee.backends._local import js, jsonindex
+from settee.backends._local import js, jsonindex, python_views
 from settee.backends._local.attachments import decode_attachments
 from settee.backends._local.local_docs import write_local
 from settee.backends._local.revtree import RevTree, make_rev, parse_rev
@@ -101,7 +101,9 @@ def bulk_docs(
             if result is not None:
                 results.append(result)
         if pending:
+            before = meta.update_seq
             _save(txn, meta, pending, loaded)
+            python_views.follow_writes(state, txn, meta, before)
     return results
 
 
