@@ -116,6 +116,10 @@ def _save(txn: Txn, meta: DbMeta, pending: dict[str, _Write], loaded: dict[str, 
         seq += 1
         write.info.seq = seq
         infos.append(write.info)
+        if not write.dropped and len(write.bodies) == 1:
+            ((rev, text),) = write.bodies  # the usual write: one new revision, nothing stemmed
+            bodies.append((docid, rev, text))
+            continue
         gone = set(write.dropped)
         dropped.extend((docid, rev) for rev in gone)
         # A revision written and stemmed away in the same batch is never stored.
