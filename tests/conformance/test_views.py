@@ -204,7 +204,7 @@ def test_stale_ok_answers_from_the_index_as_it_is(shop: settee.Database) -> None
     # the index as it is, which CouchDB's background indexer (ken) may already have
     # moved on to the write. Either state is CouchDB's answer; never another. The
     # embedded engine, with no background indexer, answers the index as the last
-    # updating query left it (pinned in tests/unit/test_view_index.py).
+    # write or updating query left it (pinned in tests/unit/test_view_index.py).
     stale = [rows(shop, "by_category", reduce=False, stale="ok")]
     if has(shop.client, "couchdb_view_surface"):
         stale.append(rows(shop, "by_category", reduce=False, update=False))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import json
 import struct
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,9 +199,25 @@ class _Keyer:
         self.raw = [path == ["_id"] for path in self.paths]
         partial = definition.get("partial_filter_selector")
         self.partial: Selector | None = None if partial is None else compile_selector(partial)
+        #: Top-level field names when every path is one plain field (the common index).
+        self.flat: list[str] | None = (
+            [path[0] for path in self.paths]
+            if all(len(path) == 1 and not path[0].startswith("_") for path in self.paths)
+            else None
+        )
+        #: Whether the key looks at ``_id``/``_rev`` (else a body without them will do).
+        self.specials = self.partial is not None or self.flat is None
 
     def key(self, doc: dict[str, Any]) -> bytes | None:
-        parts: list[bytes] = []
+        if self.flat is not None and self.partial is None:
+            parts: list[bytes] = []
+            for name in self.flat:
+                value = doc.get(name, MISSING)
+                if value is MISSING:
+                    return None
+                parts.append(encode(value))
+            return b"".join(parts)
+        parts = []
         for path, raw in zip(self.paths, self.raw, strict=True):
             value = get_field(doc, path)
             if value is MISSING:
@@ -210,6 +226,12 @@ class _Keyer:
         if self.partial is not None and not self.partial(doc):
             return None
         return b"".join(parts)
+
+    def body_key(self, docid: str, rev: str, body: dict[str, Any]) -> bytes | None:
+        """:meth:`key` of the document ``body`` (no specials) is at revision ``rev``."""
+        if self.specials:
+            return self.key({**body, "_id": docid, "_rev": rev})
+        return self.key(body)
 
 
 @functools.lru_cache(maxsize=256)
@@ -325,8 +347,8 @@ def _doc(info: DocInfo, text: str) -> dict[str, Any]:
 
 # -- maintenance ---------------------------------------------------------------
 
-#: Per built index: the ids whose rows go, and the rows that come.
-RowChanges = list[tuple[str, list[str], list[IndexRow]]]
+#: Per built index: the rows that go, and the rows that come.
+RowChanges = list[tuple[str, list[IndexRow], list[IndexRow]]]
 
 
 def row_changes(
@@ -335,46 +357,73 @@ def row_changes(
     infos: Sequence[DocInfo],
     bodies: Sequence[tuple[str, str, str]],
     parsed: Mapping[tuple[str, str], dict[str, Any]] | None = None,
-    existed: Container[str] | None = None,
+    previous: Mapping[str, DocInfo | None] | None = None,
 ) -> RowChanges:
     """What the built indexes need for ``infos`` (about to be saved with ``bodies``;
-    ``parsed`` holds some of them as dicts already, keyed ``(id, rev)``; only ids in
-    ``existed``, when given, can have rows to remove)."""
+    ``parsed`` holds some of them as dicts already, keyed ``(id, rev)``). ``previous``:
+    each id's record before the write (None: new), else they are loaded.
+
+    A document's old row is the key its stored winner gives (every row was made from
+    the winner of its time), so rows are removed by key; a row whose key does not
+    change is left alone."""
     built = txn.index_defs(meta)
     if not built:
         return []
     parsed = parsed or {}
-    staged = {(docid, rev): text for docid, rev, text in bodies}
-    wanted = [
-        (info.id, info.winner)
-        for info in infos
-        if not info.deleted and (info.id, info.winner) not in staged
-    ]
-    stored = txn.load_bodies(meta, wanted) if wanted else {}
-    docs: list[tuple[str, dict[str, Any] | None]] = []
+    infos = [info for info in infos if not info.id.startswith("_design/")]
+    if previous is None:
+        previous = txn.load_docs(meta, [info.id for info in infos])
+    staged: dict[tuple[str, str], str] | None = None
+    wanted: list[tuple[str, str]] = []
     for info in infos:
-        if info.id.startswith("_design/"):
+        if not info.deleted and (info.id, info.winner) not in parsed:
+            wanted.append((info.id, info.winner))
+        old = previous.get(info.id)
+        if old is not None and not old.deleted:
+            wanted.append((info.id, old.winner))
+    if wanted:
+        staged = {(docid, rev): text for docid, rev, text in bodies}
+        wanted = [pair for pair in wanted if pair not in staged]
+    stored = txn.load_bodies(meta, wanted) if wanted else {}
+
+    def body(docid: str, rev: str) -> dict[str, Any] | None:
+        found = parsed.get((docid, rev))
+        if found is not None:
+            return found
+        text = (staged or {}).get((docid, rev)) or stored.get((docid, rev))
+        return None if text is None else _body(text)
+
+    # (id, new winner, its body or None, old winner, its body or None)
+    docs: list[tuple[str, str, dict[str, Any] | None, str, dict[str, Any] | None]] = []
+    for info in infos:
+        new = None if info.deleted else body(info.id, info.winner)
+        before = previous.get(info.id)
+        if before is None or before.deleted:
+            if new is not None:
+                docs.append((info.id, info.winner, new, "", None))
             continue
-        if info.deleted:
-            docs.append((info.id, None))
-            continue
-        body = parsed.get((info.id, info.winner))
-        if body is not None:
-            docs.append((info.id, {**body, "_id": info.id, "_rev": info.winner}))
-            continue
-        text = staged.get((info.id, info.winner)) or stored.get((info.id, info.winner))
-        docs.append((info.id, _doc(info, text) if text is not None else None))
+        docs.append((info.id, info.winner, new, before.winner, body(info.id, before.winner)))
     out: RowChanges = []
     for key, definition in built.items():
         keyer = _keyer(definition)
-        removed = [docid for docid, _ in docs if existed is None or docid in existed]
+        removed: list[IndexRow] = []
         added: list[IndexRow] = []
-        for docid, doc in docs:
-            row = keyer.key(doc) if doc is not None else None
+        for docid, rev, now, old_rev, then in docs:
+            row = keyer.body_key(docid, rev, now) if now is not None else None
+            old_row = keyer.body_key(docid, old_rev, then) if then is not None else None
+            if row == old_row:
+                continue
+            if old_row is not None:
+                removed.append((old_row, docid))
             if row is not None:
                 added.append((row, docid))
         out.append((key, removed, added))
     return out
+
+
+def _body(text: str) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(text)
+    return body
 
 
 def apply_row_changes(txn: Txn, meta: DbMeta, changes: RowChanges) -> None:

@@ -9,6 +9,7 @@ Selectors are validated up front: a malformed one is ``BadRequest``.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -224,18 +225,34 @@ def _compile_condition(op: str, arg: Any, path: list[str], neg: bool) -> Selecto
     return predicate
 
 
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "$eq": operator.eq,
+    "$ne": operator.ne,
+    "$gt": operator.gt,
+    "$gte": operator.ge,
+    "$lt": operator.lt,
+    "$lte": operator.le,
+}
+
+
 def _condition(op: str, arg: Any, raw: bool = False) -> Callable[[Any], bool]:
     keyof = raw_sort_key if raw else sort_key
-    if op in ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte"):
+    if op in _COMPARE:
         key = keyof(arg)
-        return {
-            "$eq": lambda v: keyof(v) == key,
-            "$ne": lambda v: keyof(v) != key,
-            "$gt": lambda v: keyof(v) > key,
-            "$gte": lambda v: keyof(v) >= key,
-            "$lt": lambda v: keyof(v) < key,
-            "$lte": lambda v: keyof(v) <= key,
-        }[op]
+        compare = _COMPARE[op]
+        kind = type(arg)
+        if kind is int or kind is float:
+            # Numbers collate by value (sort_key is (3, value)): compare them directly.
+            def numeric(v: Any) -> bool:
+                found = type(v)
+                if found is int or found is float:
+                    return compare(v, arg)
+                return compare(keyof(v), key)
+
+            return numeric
+        if kind is str and op == "$eq":
+            return lambda v: v == arg or keyof(v) == key  # the same string collates equal
+        return lambda v: compare(keyof(v), key)
     if op in ("$in", "$nin"):
         if not isinstance(arg, list):
             raise _bad(f"{op} argument must be a list")

@@ -42,9 +42,9 @@ from settee.backends._local.views import (
     check_query,
     query_view,
 )
-from settee.errors import BadRequest, DocumentNotFound, NotFound, NotSupported
+from settee.errors import BadRequest, DocumentNotFound, NotFound, NotSupported, SetteeError
 
-__all__ = ["design_view", "python_view", "refresh", "view_cleanup"]
+__all__ = ["design_view", "follow_writes", "python_view", "refresh", "view_cleanup"]
 
 #: Changes one write transaction of a SQLite view build takes on at most.
 _BUILD_BUDGET = 10 * PAGE
@@ -97,6 +97,69 @@ def refresh(
     group.set_seq(meta.update_seq)
     group.finish()
     return True
+
+
+def follow_writes(state: EngineState, txn: Txn, meta: DbMeta, before: int) -> None:
+    """Inside a write transaction that took ``meta`` from seq ``before`` to its
+    ``update_seq``: bring the design-document view groups that were up to date at
+    ``before`` up to date with the write, as SQLite keeps its own indexes, so a
+    query after a write reads the index without writing.
+
+    A group that was behind, or whose design document this write changed (a new
+    signature), or whose functions fail here (no ``settee[js]``, a compilation
+    error, a runaway map) is left as it was: its next query brings it up to date,
+    or reports the error, exactly as without this step.
+    """
+    if not js.available():
+        return
+    conn = _sql(txn)
+    if conn is None:
+        for ddoc, sig, group in state.views.designs(meta.name, meta.handle):
+            design = _live_design(txn, meta, ddoc, sig)
+            if design is None or group.seq != before:
+                continue
+            with group.lock:
+                if group.seq != before:
+                    continue
+                try:
+                    design.compile()
+                    refresh(txn, meta, group, design.mapper, design.accept)
+                except SetteeError:
+                    continue  # replaying a document is harmless: the next query redoes it
+        return
+    try:
+        found = conn.execute(
+            "SELECT gid, ddoc, sig, blocks_ok FROM settee_view_groups WHERE dbid = ? AND seq = ?",
+            (meta.handle, before),
+        ).fetchall()
+    except sqlite3.OperationalError:
+        return  # no view tables in this file yet: no view was ever built
+    for gid, ddoc, sig, blocks_ok in found:
+        design = _live_design(txn, meta, ddoc, sig)
+        if design is None:
+            continue
+        stored = SQLiteGroup(conn, int(gid), before, len(design.names), bool(blocks_ok))
+        conn.execute("SAVEPOINT settee_follow")
+        try:
+            design.compile()
+            refresh(txn, meta, stored, design.mapper, design.accept)
+        except SetteeError:
+            conn.execute("ROLLBACK TO settee_follow")
+        conn.execute("RELEASE settee_follow")
+
+
+def _live_design(txn: Txn, meta: DbMeta, ddoc_id: str, sig: str) -> _Design | None:
+    """The JavaScript design document ``ddoc_id`` as stored now, if its signature is ``sig``."""
+    winner = txn.load_winners(meta, [ddoc_id]).get(ddoc_id)
+    if winner is None or winner[0].deleted or winner[1] is None:
+        return None
+    try:
+        design = _parsed_design(ddoc_id, winner[1])
+    except (BadRequest, ValueError):
+        return None
+    if design.sig != sig or design.language != "javascript":
+        return None
+    return design
 
 
 def _clean(
@@ -247,12 +310,15 @@ def _sql(txn: Txn) -> sqlite3.Connection | None:
 
 def _load_design(txn: Txn, meta: DbMeta, ddoc: str) -> _Design:
     ddoc_id = design_doc_id(ddoc)
-    info = txn.load_docs(meta, [ddoc_id]).get(ddoc_id)
-    if info is None or info.deleted:
-        raise DocumentNotFound("missing" if info is None else "deleted", error="not_found")
-    body = txn.load_bodies(meta, [(ddoc_id, info.winner)]).get((ddoc_id, info.winner))
-    if body is None:
+    winner = txn.load_winners(meta, [ddoc_id]).get(ddoc_id)  # record and body in one read
+    if winner is None or winner[0].deleted:
+        raise DocumentNotFound("missing" if winner is None else "deleted", error="not_found")
+    if winner[1] is None:
         raise DocumentNotFound("missing", error="not_found")
+    return _parsed_design(ddoc_id, winner[1])
+
+
+def _parsed_design(ddoc_id: str, body: str) -> _Design:
     # A _Design depends on its id and stored text only: keyed by both, a query of an
     # unchanged design document neither parses it nor signs its views again.
     key = (ddoc_id, body)

@@ -39,6 +39,9 @@ def make_rev(
 
     ``body_json`` is the document body (without specials) as JSON text.
     """
+    if not parent and not attachment_digests:  # a new document's first revision
+        material = f"{int(deleted)}\x000\x00\x00{body_json}\x00"
+        return f"1-{hashlib.md5(material.encode('utf-8')).hexdigest()}"
     pos, digest = parse_rev(parent) if parent else (0, "")
     material = "\x00".join(
         (str(int(deleted)), str(pos), digest, body_json, ",".join(sorted(attachment_digests)))

@@ -87,7 +87,9 @@ CREATE TABLE IF NOT EXISTS mango_rows (
     id TEXT NOT NULL,
     PRIMARY KEY (dbid, name, key, id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS mango_rows_by_id ON mango_rows (dbid, name, id);
+-- Rows are removed by their key (from the document's stored winner), so an index by id
+-- (a second b-tree written for every row) is not kept; files made before lose it.
+DROP INDEX IF EXISTS mango_rows_by_id;
 CREATE TABLE IF NOT EXISTS att_chunks (
     dbid INTEGER NOT NULL,
     blob TEXT NOT NULL,
@@ -446,13 +448,21 @@ class _SQLTxn:
             )
 
     def index_update(
-        self, meta: DbMeta, name: str, removed: Sequence[str], added: Sequence[IndexRow]
+        self, meta: DbMeta, name: str, removed: Sequence[IndexRow], added: Sequence[IndexRow]
     ) -> None:
         dbid = meta.handle
-        self.conn.executemany(
-            "DELETE FROM mango_rows WHERE dbid = ? AND name = ? AND id = ?",
-            ((dbid, name, docid) for docid in removed),
-        )
+        if removed:
+            cursor = self.conn.executemany(
+                "DELETE FROM mango_rows WHERE dbid = ? AND name = ? AND key = ? AND id = ?",
+                ((dbid, name, key, docid) for key, docid in removed),
+            )
+            if cursor.rowcount != len(removed):
+                # Some row was not where its document's stored winner puts it (it should
+                # always be): remove each such id's rows wherever they are (a scan).
+                self.conn.executemany(
+                    "DELETE FROM mango_rows WHERE dbid = ? AND name = ? AND id = ?",
+                    ((dbid, name, docid) for _, docid in removed),
+                )
         self.conn.executemany(
             "INSERT OR REPLACE INTO mango_rows (dbid, name, key, id) VALUES (?, ?, ?, ?)",
             ((dbid, name, key, docid) for key, docid in added),

@@ -246,9 +246,10 @@ class Txn(Protocol):
         ...
 
     def index_update(
-        self, meta: DbMeta, name: str, removed: Sequence[str], added: Sequence[IndexRow]
+        self, meta: DbMeta, name: str, removed: Sequence[IndexRow], added: Sequence[IndexRow]
     ) -> None:
-        """Remove the rows of the ``removed`` ids from index ``name``, then add ``added``."""
+        """Remove the ``removed`` rows from index ``name`` (each the ``(key, id)`` its
+        document's stored winner gives), then add ``added``."""
         ...
 
     def index_scan(
@@ -372,8 +373,9 @@ class _MemIndex:
         self.rows: list[IndexRow] = []
         self.keys: dict[str, bytes] = {}
 
-    def update(self, removed: Sequence[str], added: Sequence[IndexRow]) -> None:
-        gone = [(self.keys.pop(docid), docid) for docid in removed if docid in self.keys]
+    def update(self, removed: Sequence[IndexRow], added: Sequence[IndexRow]) -> None:
+        # By the id's recorded key: the row is removed wherever it is.
+        gone = [(self.keys.pop(docid), docid) for _, docid in removed if docid in self.keys]
         if len(gone) + len(added) > 64:
             # A big batch: one pass of copying beats many inserts (each a memmove).
             if gone:
@@ -607,7 +609,7 @@ class _MemTxn:
             indexes[name] = _MemIndex(definition)
 
     def index_update(
-        self, meta: DbMeta, name: str, removed: Sequence[str], added: Sequence[IndexRow]
+        self, meta: DbMeta, name: str, removed: Sequence[IndexRow], added: Sequence[IndexRow]
     ) -> None:
         meta.handle.indexes[name].update(removed, added)
 

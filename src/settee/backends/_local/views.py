@@ -224,6 +224,10 @@ class RowSource(Protocol):
         """How many rows lie before ``cut``."""
         ...
 
+    def counts(self, cut: Cut | None) -> tuple[int, int]:
+        """``(total(), position(cut))`` (0 for no cut), in one read."""
+        ...
+
     def rows(
         self,
         lo: Cut | None,
@@ -296,6 +300,9 @@ class _MemoryRows:
         else:
             probe = (cut.key, cut.docid, _TOP) if cut.after else (cut.key, cut.docid)
         return bisect.bisect_left(self.sorted, probe)
+
+    def counts(self, cut: Cut | None) -> tuple[int, int]:
+        return len(self.sorted), 0 if cut is None else self.position(cut)
 
     def rows(
         self,
@@ -412,16 +419,17 @@ CREATE TABLE IF NOT EXISTS settee_view_blocks (
 """
 
 #: Rows per block of ``settee_view_blocks``: the counts that make ``offset`` cheap.
-_BLOCK = 1000
+_BLOCK = 256
 
 
-def _before(cut: Cut, *, negate: bool = False) -> tuple[str, list[Any]]:
+def _before(cut: Cut, *, negate: bool = False, table: str = "") -> tuple[str, list[Any]]:
     """The SQL condition "the row lies before ``cut``" (``negate``: at or after it),
-    written as a plain comparison so SQLite ranges over the index with it."""
+    written as a plain comparison so SQLite ranges over the index with it; ``table``
+    qualifies the columns (``"r."``)."""
     op = (">" if cut.after else ">=") if negate else "<=" if cut.after else "<"
     if cut.docid is None:
-        return f"key {op} ?", [cut.key]
-    return f"(key, docid) {op} (?, ?)", [cut.key, cut.docid]
+        return f"{table}key {op} ?", [cut.key]
+    return f"({table}key, {table}docid) {op} (?, ?)", [cut.key, cut.docid]
 
 
 class _SQLiteRows:
@@ -467,6 +475,25 @@ class _SQLiteRows:
             (self.gid, self.view, *block, *args),
         ).fetchone()
         return int(before) + int(inside)
+
+    def counts(self, cut: Cut | None) -> tuple[int, int]:
+        # One statement for what total() and position() read (each is a round trip).
+        ids = (self.gid, self.view)
+        total = "(SELECT total FROM settee_view_counts WHERE gid = ? AND view = ?)"
+        if cut is None:
+            row = self.conn.execute(f"SELECT {total}, 0", ids).fetchone()
+        elif not self.blocks_ok:
+            cond, args = _before(cut)
+            row = self.conn.execute(
+                f"SELECT {total}, (SELECT COUNT(*) FROM settee_view_rows "
+                f"WHERE gid = ? AND view = ? AND {cond})",
+                (*ids, *ids, *args),
+            ).fetchone()
+        else:
+            # Joined into one statement the block bounds are no longer parameters and
+            # SQLite scans instead of ranging: three plain statements are faster.
+            return self.total(), self.position(cut)
+        return (int(row[0]) if row[0] is not None else 0), int(row[1])
 
     def rows(
         self,
@@ -530,13 +557,16 @@ class SQLiteGroup:
         cls, conn: sqlite3.Connection, dbid: int, ddoc: str, sig: str, views: int
     ) -> SQLiteGroup | None:
         """The stored group, or None."""
-        if not cls.tables_exist(conn):
-            return None
-        row = conn.execute(
-            "SELECT gid, seq, blocks_ok FROM settee_view_groups "
-            "WHERE dbid = ? AND ddoc = ? AND sig = ?",
-            (dbid, ddoc, sig),
-        ).fetchone()
+        try:
+            row = conn.execute(
+                "SELECT gid, seq, blocks_ok FROM settee_view_groups "
+                "WHERE dbid = ? AND ddoc = ? AND sig = ?",
+                (dbid, ddoc, sig),
+            ).fetchone()
+        except sqlite3.OperationalError:
+            if cls.tables_exist(conn):
+                raise
+            return None  # a file no view was ever built in
         if row is None:
             return None
         return cls(conn, int(row[0]), int(row[1]), views, bool(row[2]))
@@ -758,6 +788,15 @@ class ViewGroups:
                 group = self._design[key] = MemoryGroup(views)
             return group
 
+    def designs(self, db: str, handle: Hashable) -> list[tuple[str, str, MemoryGroup]]:
+        """``(ddoc, sig, group)`` of the design groups kept for ``db`` (this ``handle``)."""
+        with self._lock:
+            return [
+                (key[2], key[3], group)
+                for key, group in self._design.items()
+                if key[0] == db and key[1] == handle
+            ]
+
     def python(self, key: Hashable) -> MemoryGroup:
         """The group of a Python map function (``key`` names it and its database)."""
         with self._lock:
@@ -934,11 +973,10 @@ def query_view(
         # In the scan direction: with descending the rows above the high cut come first.
         outside = len(after if descending else before)
     else:
-        total = source.total()
-        if descending:
-            outside = 0 if hi is None else total - source.position(hi)
-        else:
-            outside = 0 if lo is None else source.position(lo)
+        cut = hi if descending else lo
+        total, at = source.counts(cut)
+        # In the scan direction: with descending the rows above the high cut come first.
+        outside = 0 if cut is None else total - at if descending else at
     offset = min(outside + skip, total)
     return {"total_rows": total, "offset": offset, "rows": [_row(row) for row in page]}
 

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from settee.backends._local import js, jsonindex
+from settee.backends._local import js, jsonindex, python_views
 from settee.backends._local.attachments import decode_attachments
 from settee.backends._local.local_docs import write_local
 from settee.backends._local.revtree import RevTree, make_rev, parse_rev
@@ -101,7 +101,9 @@ def bulk_docs(
             if result is not None:
                 results.append(result)
         if pending:
+            before = meta.update_seq
             _save(txn, meta, pending, loaded)
+            python_views.follow_writes(state, txn, meta, before)
     return results
 
 
@@ -114,6 +116,10 @@ def _save(txn: Txn, meta: DbMeta, pending: dict[str, _Write], loaded: dict[str, 
         seq += 1
         write.info.seq = seq
         infos.append(write.info)
+        if not write.dropped and len(write.bodies) == 1:
+            ((rev, text),) = write.bodies  # the usual write: one new revision, nothing stemmed
+            bodies.append((docid, rev, text))
+            continue
         gone = set(write.dropped)
         dropped.extend((docid, rev) for rev in gone)
         # A revision written and stemmed away in the same batch is never stored.
