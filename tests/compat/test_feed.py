@@ -12,10 +12,14 @@ import pytest
 from settee.compat.cloudant.adapters import Replay429Adapter
 from settee.compat.cloudant.client import CouchDB
 from settee.compat.cloudant.database import CouchDatabase
-from settee.compat.cloudant.error import CloudantArgumentError, CloudantFeedException
+from settee.compat.cloudant.error import (
+    ClientDisconnected,
+    CloudantArgumentError,
+    CloudantFeedException,
+)
 from settee.compat.cloudant.feed import Feed, InfiniteFeed
 from settee.compat.cloudant.security_document import SecurityDocument
-from tests.conftest import Server, settled
+from tests.conftest import Server, settled, unique_name
 
 
 def test_feed_over_a_database(db: CouchDatabase) -> None:
@@ -122,6 +126,20 @@ def test_infinite_feed_starts_a_connection_each_time_the_server_ends_one(
     assert sorted(seen) == ["a", "b", "c", "d", "e"]  # nothing twice: each resumed at the end
     assert starts == [1, 2, 3]
     assert feed.last_seq is None
+
+
+def test_infinite_feed_of_a_disconnected_client_raises(http_server: Server) -> None:
+    client = CouchDB(http_server.user, http_server.password, url=http_server.url, connect=True)
+    db = client.create_database(unique_name("gone"))
+    try:
+        client.disconnect()
+        # Not a failure to recover from: python-cloudant's None session raises too.
+        with pytest.raises(ClientDisconnected):
+            next(InfiniteFeed(db, since=0))
+    finally:
+        client.connect()
+        db.delete()
+        client.disconnect()
 
 
 def test_infinite_feed_reconnects_after_the_servers_timeout(

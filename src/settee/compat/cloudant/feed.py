@@ -29,7 +29,11 @@ from typing import Any
 
 from settee import errors
 from settee.cloudant import Cloudant as NativeCloudant
-from settee.compat.cloudant.error import CloudantArgumentError, CloudantFeedException
+from settee.compat.cloudant.error import (
+    ClientDisconnected,
+    CloudantArgumentError,
+    CloudantFeedException,
+)
 from settee.feeds import feed as native
 from settee.feeds.stream import HEARTBEAT
 
@@ -255,7 +259,8 @@ class InfiniteFeed(Feed):
     server's ``timeout`` ended it, or it broke off). A connection that fails with
     one of settee's recoverable errors (transport, feed body, 5xx, 429) is
     started again after a jittered backoff (python-cloudant raises it); any other
-    error goes up. ``last_seq`` stays None: the feed never ends by itself.
+    error goes up, ``ClientDisconnected`` too (the client's ``disconnect()`` ran).
+    ``last_seq`` stays None: the feed never ends by itself.
     """
 
     def __init__(self, source: Any, **options: Any) -> None:
@@ -306,6 +311,8 @@ class InfiniteFeed(Feed):
             except StopIteration:  # the server ended this connection: the next one
                 self._ended()
                 continue
+            except ClientDisconnected:
+                raise  # disconnect() ran: no connection until connect(), as python-cloudant's
             except _RECOVERABLE as exc:
                 self._ended()
                 if self._stopped:
