@@ -108,7 +108,14 @@ class Replicator:
                 answer = self._server.scheduler_doc(repl_id)
             except errors.NotFound:
                 return None, None
-            return answer, answer.get("state")
+            except errors.ServerError as exc:
+                if exc.reason != "function_clause":
+                    raise
+                # CouchDB's 500 for a job between its doc processor and its scheduler
+                # (apache/couchdb#1000, fixed after 3.5.0): the replication document's
+                # own _replication_state (completed and failed ones are written to it).
+            else:
+                return answer, answer.get("state")
         try:
             body = self._server.get_replication(repl_id)
         except errors.NotFound:
