@@ -29,6 +29,7 @@ Prints docs/s and peak RSS per part, and settee's time as a ratio of the other's
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -89,7 +90,14 @@ def make_doc(i: int) -> dict[str, Any]:
 def child(args: argparse.Namespace) -> None:
     import settee
 
-    source = settee.connect(args.source_url)[args.source_db]
+    if args.source_url == "memory:":
+        # A memory store lives in its process: filled here, before the clock starts
+        # (its documents then count in this part's peak RSS).
+        source = settee.connect("memory:").create_database(args.source_db)
+        for start in range(0, args.fill, 1000):
+            source.bulk_docs([make_doc(i) for i in range(start, min(args.fill, start + 1000))])
+    else:
+        source = settee.connect(args.source_url)[args.source_db]
     target_client = settee.connect(args.target_url)
     target = target_client.create_database(args.target_db, throw_on_exists=False)
     start = time.perf_counter()
@@ -103,8 +111,10 @@ def child(args: argparse.Namespace) -> None:
     print(json.dumps(out))
 
 
-def run_settee(source_url: str, source_db: str, target_url: str, target_db: str) -> dict[str, Any]:
-    argv = ["--child", source_url, source_db, target_url, target_db]
+def run_settee(
+    source_url: str, source_db: str, target_url: str, target_db: str, fill: int = 0
+) -> dict[str, Any]:
+    argv = ["--child", source_url, source_db, target_url, target_db, "--fill", str(fill)]
     done = subprocess.run(
         [sys.executable, __file__, *argv],
         check=False,
@@ -142,18 +152,50 @@ def run_pouchdb(
 
 
 def run_couchdb_replicator(url: str, source: str, target: str) -> dict[str, Any]:
+    """CouchDB's ``POST /_replicate`` from its database ``source`` to ``target`` (a
+    database name on the same server, or a URL with credentials). Its memory is the
+    server's: sampled from ``_node/_local/_system`` (the Erlang VM's total) while it
+    runs, reported as the peak's growth over the start (``vm_growth_kb``)."""
+    import threading
+
     import settee
     from settee.replication.server import ServerReplicator
 
     client = settee.connect(url)
+    where: settee.Database | str = target
+    if "://" not in target:
+        where = settee.Database(client, target)
+    system = client.server_session.transport("_system")
+
+    def vm_total() -> int:
+        memory = system.json("GET", ("_node", "_local", "_system"))["memory"]
+        return int(sum(v for k, v in memory.items() if not k.endswith("_used")))
+
+    base = peak = vm_total()
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.25):
+            peak = max(peak, vm_total())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     start = time.perf_counter()
-    answer = ServerReplicator(client).replicate(
-        client[source], settee.Database(client, target), create_target=True
-    )
-    seconds = time.perf_counter() - start
+    try:
+        answer = ServerReplicator(client).replicate(client[source], where, create_target=True)
+    finally:
+        seconds = time.perf_counter() - start
+        done.set()
+        sampler.join()
     written = sum(h.get("docs_written", 0) for h in answer.get("history", [])[:1])
     client.disconnect()
-    return {"seconds": seconds, "docs_written": written, "max_rss_kb": 0}
+    return {
+        "seconds": seconds,
+        "docs_written": written,
+        "max_rss_kb": 0,
+        "vm_growth_kb": (peak - base) // 1024,
+    }
 
 
 # -- orchestration --------------------------------------------------------------------------
@@ -214,7 +256,10 @@ def start_pouchdb(binary: Path) -> tuple[str, subprocess.Popen[bytes]]:
 
 def show(label: str, count: int, run: dict[str, Any]) -> None:
     rate = count / run["seconds"] if run["seconds"] else float("inf")
-    rss = f"{run['max_rss_kb'] / 1024:7.1f} MiB" if run["max_rss_kb"] else "    (server)"
+    if run["max_rss_kb"]:
+        rss = f"{run['max_rss_kb'] / 1024:7.1f} MiB"
+    else:  # the server's replicator: its VM's memory growth while it ran
+        rss = f"(server VM +{run.get('vm_growth_kb', 0) / 1024:.1f} MiB)"
     print(
         f"  {label:<34} {run['seconds']:8.2f} s  {rate:9.0f} docs/s  peak RSS {rss}"
         f"  written {run['docs_written']}"
@@ -232,7 +277,11 @@ def main() -> None:
         help="also CouchDB's server replicator at this admin URL (default $COUCHDB_URL)",
     )
     parser.add_argument("--pouchdb-modules", help="node_modules holding the pouchdb package")
+    parser.add_argument(
+        "--skip-pouchdb", action="store_true", help="only the CouchDB parts (with --couchdb)"
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--fill", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         ns = argparse.Namespace(
@@ -240,6 +289,7 @@ def main() -> None:
             source_db=args.child[1],
             target_url=args.child[2],
             target_db=args.child[3],
+            fill=args.fill,
         )
         child(ns)
         return
@@ -258,44 +308,78 @@ def main() -> None:
             local.bulk_docs([make_doc(i) for i in range(start, min(count, start + 1000))])
         local.client.disconnect()
         print(f"replicating {count} documents (batches of {BATCH}), PouchDB Server at {url}")
-        runs: dict[str, dict[str, Any]] = {}
-        runs["settee push"] = run_settee(local_url, "source", url, "push-settee")
-        show("settee   sqlite -> PouchDB Server", count, runs["settee push"])
-        runs["pouchdb push"] = run_pouchdb(
-            node_modules, "push", f"{url}/push-pouchdb", count, workdir
-        )
-        show("PouchDB  LevelDB -> PouchDB Server", count, runs["pouchdb push"])
-        back_url = f"sqlite:///{workdir / 'back.db'}"
-        runs["settee pull"] = run_settee(url, "push-settee", back_url, "back")
-        show("settee   PouchDB Server -> sqlite", count, runs["settee pull"])
-        # From the same server database settee pulled from.
-        runs["pouchdb pull"] = run_pouchdb(
-            node_modules, "pull", f"{url}/push-settee", count, workdir
-        )
-        show("PouchDB  PouchDB Server -> LevelDB", count, runs["pouchdb pull"])
-        for way in ("push", "pull"):
-            ratio = runs[f"settee {way}"]["seconds"] / runs[f"pouchdb {way}"]["seconds"]
-            rss = runs[f"settee {way}"]["max_rss_kb"] / runs[f"pouchdb {way}"]["max_rss_kb"]
-            print(f"  {way}: settee takes {ratio:.2f}x PouchDB's time, {rss:.2f}x its peak RSS")
+        if not args.skip_pouchdb:
+            pouchdb_parts(node_modules, url, local_url, workdir, count)
         if args.couchdb:
-            couch = settee.connect(args.couchdb)
-            name = f"bench-src-{int(time.time())}"
-            couch.create_database(name)
-            db = couch[name]
-            for start in range(0, count, 1000):
-                db.bulk_docs([make_doc(i) for i in range(start, min(count, start + 1000))])
-            server_run = run_couchdb_replicator(args.couchdb, name, name + "-couch")
-            show("CouchDB  server replicator", count, server_run)
-            ours = run_settee(args.couchdb, name, args.couchdb, name + "-settee")
-            show("settee   CouchDB -> CouchDB", count, ours)
-            print(f"  settee takes {ours['seconds'] / server_run['seconds']:.2f}x CouchDB's time")
-            for suffix in ("", "-couch", "-settee"):
-                couch.delete_database(name + suffix)
-            couch.disconnect()
+            couchdb_parts(args.couchdb, url, local_url, workdir, count)
     finally:
         server.terminate()
         server.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def pouchdb_parts(node_modules: Path, url: str, local_url: str, workdir: Path, count: int) -> None:
+    runs: dict[str, dict[str, Any]] = {}
+    runs["settee push"] = run_settee(local_url, "source", url, "push-settee")
+    show("settee   sqlite -> PouchDB Server", count, runs["settee push"])
+    runs["pouchdb push"] = run_pouchdb(node_modules, "push", f"{url}/push-pouchdb", count, workdir)
+    show("PouchDB  LevelDB -> PouchDB Server", count, runs["pouchdb push"])
+    back_url = f"sqlite:///{workdir / 'back.db'}"
+    runs["settee pull"] = run_settee(url, "push-settee", back_url, "back")
+    show("settee   PouchDB Server -> sqlite", count, runs["settee pull"])
+    # From the same server database settee pulled from.
+    runs["pouchdb pull"] = run_pouchdb(node_modules, "pull", f"{url}/push-settee", count, workdir)
+    show("PouchDB  PouchDB Server -> LevelDB", count, runs["pouchdb pull"])
+    for way in ("push", "pull"):
+        ratio = runs[f"settee {way}"]["seconds"] / runs[f"pouchdb {way}"]["seconds"]
+        rss = runs[f"settee {way}"]["max_rss_kb"] / runs[f"pouchdb {way}"]["max_rss_kb"]
+        print(f"  {way}: settee takes {ratio:.2f}x PouchDB's time, {rss:.2f}x its peak RSS")
+
+
+def couchdb_parts(
+    couchdb: str, pouchdb_url: str, local_url: str, workdir: Path, count: int
+) -> None:
+    """settee into and out of CouchDB, and CouchDB's own replicator, on the same data."""
+    import settee
+
+    couch = settee.connect(couchdb)
+    name = f"bench-src-{int(time.time())}"
+    made = [name]
+    db = couch.create_database(name)
+    for start in range(0, count, 1000):
+        db.bulk_docs([make_doc(i) for i in range(start, min(count, start + 1000))])
+    runs: dict[str, dict[str, Any]] = {}
+    try:
+        made.append(name + "-couch")
+        runs["couch couch"] = run_couchdb_replicator(couchdb, name, name + "-couch")
+        show("CouchDB  CouchDB -> CouchDB", count, runs["couch couch"])
+        made.append(name + "-settee")
+        runs["settee couch"] = run_settee(couchdb, name, couchdb, name + "-settee")
+        show("settee   CouchDB -> CouchDB", count, runs["settee couch"])
+        made.append(name + "-from-sqlite")
+        runs["settee push"] = run_settee(local_url, "source", couchdb, name + "-from-sqlite")
+        show("settee   sqlite -> CouchDB", count, runs["settee push"])
+        made.append(name + "-from-memory")
+        runs["settee memory"] = run_settee(
+            "memory:", "source", couchdb, name + "-from-memory", fill=count
+        )
+        show("settee   memory -> CouchDB", count, runs["settee memory"])
+        runs["settee pull"] = run_settee(
+            couchdb, name, f"sqlite:///{workdir / 'from-couch.db'}", "pulled"
+        )
+        show("settee   CouchDB -> sqlite", count, runs["settee pull"])
+        # CouchDB's replicator into another server (PouchDB Server, plain documents:
+        # see tests/replication/test_interop.py for what it cannot write there).
+        host = pouchdb_url.split("://", 1)[1]
+        runs["couch pouch"] = run_couchdb_replicator(couchdb, name, f"http://{host}/from-couchdb")
+        show("CouchDB  CouchDB -> PouchDB Server", count, runs["couch pouch"])
+        ratio = runs["settee couch"]["seconds"] / runs["couch couch"]["seconds"]
+        print(f"  CouchDB -> CouchDB: settee takes {ratio:.2f}x CouchDB's replicator's time")
+    finally:
+        for made_name in made:
+            with contextlib.suppress(settee.SetteeError):
+                couch.delete_database(made_name)
+        couch.disconnect()
 
 
 if __name__ == "__main__":
