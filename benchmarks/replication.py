@@ -15,10 +15,14 @@ process (a fresh interpreter or node), so its peak RSS is its own:
   store on disk) holding the same documents -> PouchDB Server (``PouchDB.replicate``);
 * settee pull: PouchDB Server -> a fresh SQLite file;
 * PouchDB pull: the same PouchDB Server database -> a fresh LevelDB store;
-* with ``--couchdb URL`` (default ``$COUCHDB_URL``): CouchDB's server replicator
-  (``POST /_replicate``) between two databases of that server, and settee's
-  between the same two (settee's process then holds the documents in flight;
-  CouchDB's RSS is the server's, not shown).
+* with ``--couchdb URL`` (default ``$COUCHDB_URL``, an admin URL): the same
+  documents loaded into CouchDB, then CouchDB's server replicator
+  (``POST /_replicate``) CouchDB -> CouchDB and CouchDB -> PouchDB Server, and
+  settee CouchDB -> CouchDB, SQLite -> CouchDB, memory -> CouchDB (the child
+  fills its memory store first, untimed) and CouchDB -> SQLite. CouchDB's
+  memory is its VM's growth while its replicator runs (``_node/_local/_system``
+  sampled every 0.25 s), settee's its process's peak RSS. ``--skip-pouchdb``
+  leaves out the PouchDB parts.
 
 ``--pouchdb-modules DIR`` (default ``$SETTEE_POUCHDB_MODULES``, else
 ``.cache/pouchdb-bench/node_modules``) is where the ``pouchdb`` package is.
