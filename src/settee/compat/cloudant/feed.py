@@ -36,6 +36,7 @@ from settee.compat.cloudant.error import (
 )
 from settee.feeds import feed as native
 from settee.feeds.stream import HEARTBEAT
+from settee.rows import Seq
 
 __all__ = ["Feed", "InfiniteFeed"]
 
@@ -107,7 +108,7 @@ class Feed:
         self._feed: native.Feed[Any] | None = None
         self._rows: Iterator[Any] | None = None
         self._stopped = False
-        self._last_seq: Any = None
+        self._last_seq: Seq | None = None
 
     @property
     def _url(self) -> str:
@@ -192,7 +193,7 @@ class Feed:
         return self._raw_data or bool(self._options.get("heartbeat", False))
 
     @property
-    def last_seq(self) -> Any:
+    def last_seq(self) -> Seq | None:
         """The server's ``last_seq`` once the feed ended by itself; else None."""
         return self._last_seq
 
@@ -292,7 +293,7 @@ class InfiniteFeed(Feed):
         self._rows = self._generate(self._feed)
 
     @property
-    def last_seq(self) -> Any:
+    def last_seq(self) -> Seq | None:
         """None: an infinite feed does not end by itself."""
         return None
 
