@@ -29,7 +29,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 import settee
-from tests.conftest import unique_name
+from tests.conftest import Server, unique_name
 
 KINDS = ["memory", "sqlite", "pouchdb", "couchdb", "couchdb-cluster"]
 PAIRS = list(itertools.product(KINDS, KINDS))
@@ -163,3 +163,18 @@ def trees(db: settee.Database, ids: set[str] | None = None) -> dict[str, dict[st
 def same_trees(a: settee.Database, b: settee.Database) -> None:
     """Assert both hold the same revision trees for every document."""
     assert trees(a) == trees(b)
+
+
+def tracked_client(server: Server) -> Iterator[settee.Client]:
+    """A client of ``server`` whose ``made`` list names the databases a test
+    creates; they are deleted (and the client disconnected) at the end."""
+    client = settee.connect(server.url, auth=server.auth)
+    made: list[str] = []
+    client.made = made  # type: ignore[attr-defined]  # teardown list for the tests
+    try:
+        yield client
+    finally:
+        for name in made:
+            with contextlib.suppress(settee.NotFound):
+                client.delete_database(name)
+        client.disconnect()

@@ -26,7 +26,6 @@ tests/conftest.py) and PouchDB Server.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +35,7 @@ import pytest
 import settee
 from settee.replication.server import ServerReplicator
 from tests.conftest import Server, unique_name
-from tests.replication.conftest import doc_ids, read_your_writes, trees
+from tests.replication.conftest import doc_ids, read_your_writes, tracked_client, trees
 
 
 def _inline(data: bytes, content_type: str) -> dict[str, str]:
@@ -82,30 +81,12 @@ def _history(db: settee.Database) -> None:
 def couch(request: pytest.FixtureRequest) -> Iterator[settee.Client]:
     """A client of CouchDB (single node, then the cluster); its databases go at the end."""
     server: Server = request.getfixturevalue(f"{request.param}_server")
-    client = settee.connect(server.url, auth=server.auth)
-    made: list[str] = []
-    client.made = made  # type: ignore[attr-defined]  # teardown list
-    try:
-        yield client
-    finally:
-        for name in made:
-            with contextlib.suppress(settee.NotFound):
-                client.delete_database(name)
-        client.disconnect()
+    yield from tracked_client(server)
 
 
 @pytest.fixture
 def pouch(pouchdb_server: Server) -> Iterator[settee.Client]:
-    client = settee.connect(pouchdb_server.url, auth=pouchdb_server.auth)
-    made: list[str] = []
-    client.made = made  # type: ignore[attr-defined]
-    try:
-        yield client
-    finally:
-        for name in made:
-            with contextlib.suppress(settee.NotFound):
-                client.delete_database(name)
-        client.disconnect()
+    yield from tracked_client(pouchdb_server)
 
 
 def _db(client: settee.Client) -> settee.Database:

@@ -7,7 +7,6 @@ stores have no server replicator (capability ``server_replicator``).
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,21 +16,12 @@ import pytest
 import settee
 from settee.replication.server import ServerReplicator, endpoint
 from tests.conftest import Server, unique_name
-from tests.replication.conftest import RecordingAdapter, doc_ids, same_trees, trees
+from tests.replication.conftest import RecordingAdapter, doc_ids, same_trees, tracked_client, trees
 
 
 @pytest.fixture
 def couch(couchdb_server: Server) -> Iterator[settee.Client]:
-    client = settee.connect(couchdb_server.url, auth=couchdb_server.auth)
-    names: list[str] = []
-    client.made = names  # type: ignore[attr-defined]  # teardown list for the tests
-    try:
-        yield client
-    finally:
-        for name in names:
-            with contextlib.suppress(settee.NotFound):
-                client.delete_database(name)
-        client.disconnect()
+    yield from tracked_client(couchdb_server)
 
 
 def _db(client: settee.Client) -> settee.Database:
