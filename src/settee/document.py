@@ -44,6 +44,8 @@ _JSON_TYPES = ("application/json",)
 #: How ``get_attachment`` decodes an attachment (None: by its content type).
 AttachmentType = Literal["binary", "text", "json"]
 
+_Doc = TypeVar("_Doc", bound="Document")
+
 
 def check_attachment_type(attachment_type: object) -> None:
     """``ValueError`` unless ``attachment_type`` is None or an :data:`AttachmentType`."""
@@ -436,7 +438,7 @@ class Document(DocumentBase["Database"]):
         return result
 
     # -- with-block ---------------------------------------------------------
-    def __enter__(self) -> Document:
+    def __enter__(self: _Doc) -> _Doc:
         if self.get("_id") is not None:
             # A missing document is a new one: it is created on exit.
             with contextlib.suppress(errors.DocumentNotFound):

@@ -16,3 +16,9 @@ def compat_get(db: CouchDatabase) -> None:
     assert_type(db.get("id", True), Document | None)
     assert_type(db.get("id", True, default="x"), Document | str)
     assert_type(db.client_encoder, type[json.JSONEncoder] | None)
+
+
+def compat_with_block(doc: Document) -> None:
+    # the native Document's with-block returns the caller's own class
+    with doc as inside:
+        assert_type(inside, Document)

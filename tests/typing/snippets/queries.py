@@ -41,6 +41,8 @@ def handles(client: settee.Client, doc: settee.Document) -> None:
     assert_type(client.get("x"), settee.Database | None)
     assert_type(client.get("x", 0), settee.Database | int)
     assert_type(doc.client, settee.Client)
+    with doc as inside:
+        assert_type(inside, settee.Document)
 
 
 def misspelt(db: settee.Database) -> None:

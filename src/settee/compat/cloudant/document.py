@@ -9,7 +9,6 @@ also ``requests.HTTPError`` with ``.response``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
@@ -22,7 +21,6 @@ from settee.rows import JSONValue
 from settee.urls import doc_id_segments, quote_doc_id, quote_segment
 
 if TYPE_CHECKING:
-    from types import TracebackType
 
     from settee.compat.cloudant.database import CouchDatabase
     from settee.http.session import AuthenticatedSession
@@ -272,24 +270,6 @@ class Document(native.Document):
                 if attempt >= max_tries:
                     raise
                 self.fetch()
-
-    # -- with-block ---------------------------------------------------------------
-    def __enter__(self) -> Document:
-        """Fetch the document (start empty when it does not exist, or has no ``_id``
-        yet: the block may set one); return it."""
-        if self.get("_id") is not None:
-            with contextlib.suppress(errors.DocumentNotFound):
-                self.fetch()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.save()
 
     # -- attachments -------------------------------------------------------------
     def _attachment_name(self, attachment: str) -> str:
