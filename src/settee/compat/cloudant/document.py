@@ -21,7 +21,6 @@ from settee.rows import JSONValue
 from settee.urls import doc_id_segments, quote_doc_id, quote_segment
 
 if TYPE_CHECKING:
-
     from settee.compat.cloudant.database import CouchDatabase
     from settee.http.session import AuthenticatedSession
 
