@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 
 import settee
+from settee.replication import ReplicateOptions, replicate
 from settee.replication.checkpoints import (
     HISTORY_LIMIT,
     HistoryEntry,
@@ -74,3 +77,15 @@ def test_replicate_refuses_bad_arguments_up_front() -> None:
         settee.replicate("memory:/x", db)  # type: ignore[call-overload]
     with pytest.raises(ValueError, match="batch_size"):
         db.replicate_to(db, batch_size=-1)
+
+
+def test_replicate_options_typeddict_lists_every_keyword_of_replicate() -> None:
+    # replicate()'s overloads take **Unpack[ReplicateOptions]: the TypedDict must name
+    # exactly the implementation's keywords (but continuous), or a valid call would be
+    # a type error / a misspelt one pass.
+    keywords = {
+        name
+        for name, p in inspect.signature(replicate).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    assert set(ReplicateOptions.__annotations__) == keywords - {"continuous"}

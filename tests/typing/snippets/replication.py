@@ -19,6 +19,7 @@ def one_shot(a: settee.Database, b: settee.Database) -> None:
     assert_type(a.replicate_from(b, create_target=True), ReplicationResult)
     assert_type(settee.sync(a, b), tuple[ReplicationResult, ReplicationResult])
     a.replicate_to(b, batchsize=5)  # type: ignore[call-overload]
+    settee.replicate(a, b, batchsize=5)  # type: ignore[call-overload]
 
 
 def live(a: settee.Database, b: settee.Database) -> None:
