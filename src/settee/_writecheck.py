@@ -94,7 +94,7 @@ def confirm_write(
     except ValueError:
         return ("unknown", None)
     try:
-        leaves = backend.get_doc(db, docid, {"open_revs": "all", "revs": True})
+        leaves = backend.get_doc(db, docid, {"revs": True}, open_revs="all")
     except errors.DocumentNotFound:
         return ("not_applied", None)
     wanted = _content(sent)

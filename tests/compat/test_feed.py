@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 import pytest
+import requests
 
 from settee.compat.cloudant.adapters import Replay429Adapter
 from settee.compat.cloudant.client import CouchDB
@@ -273,3 +274,25 @@ def test_feed_translate_checks_and_converts_options(db: CouchDatabase, client: C
     with pytest.raises(CloudantArgumentError) as err:
         InfiniteFeed(db)._translate({"feed": "longpoll"})
     assert err.value.status_code == 121
+
+
+def test_a_silent_feed_past_the_read_timeout_is_requests_connection_error(
+    http_server: Server, db: CouchDatabase
+) -> None:
+    # python-cloudant's test_timeout_in_create_replication: a client read timeout
+    # ends a continuous feed the server keeps silent (no heartbeat asked for) with
+    # requests.ConnectionError ending in requests' "Read timed out.". A row first:
+    # PouchDB Server sends a continuous feed's headers only with its first row
+    # (before them, a timeout is the request's TransportError, not the body's).
+    db.create_document({"_id": "a"})
+    client = CouchDB(
+        http_server.user, http_server.password, url=http_server.url, connect=True, timeout=(30, 0.5)
+    )
+    try:
+        feed = client[db.database_name].changes(feed="continuous", since=0)
+        with pytest.raises(requests.ConnectionError) as caught:
+            for _ in feed:
+                continue
+    finally:
+        client.disconnect()
+    assert str(caught.value).endswith("Read timed out.")

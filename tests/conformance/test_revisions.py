@@ -18,8 +18,8 @@ import settee
 from tests.conformance.conftest import has, settled
 
 
-def get(db: settee.Database, docid: str, **params: Any) -> Any:
-    return db.backend.get_doc(db.database_name, docid, params or None)
+def get(db: settee.Database, docid: str, open_revs: Any = None, **params: Any) -> Any:
+    return db.backend.get_doc(db.database_name, docid, params or None, open_revs=open_revs)
 
 
 def get_once(db: settee.Database, docid: str, until: Callable[[Any], bool], **params: Any) -> Any:
@@ -119,6 +119,20 @@ def test_open_revs(conflicted: tuple[settee.Database, str]) -> None:
     some = get(db, "c", open_revs=["2-" + "a" * 32, "9-" + "f" * 32])
     assert some[0]["ok"]["v"] == "A"
     assert some[1] == {"missing": "9-" + "f" * 32}
+    assert get(db, "c", open_revs=("2-" + "b" * 32,))[0]["ok"]["v"] == "B"  # a tuple too
+
+
+def test_open_revs_is_the_keyword(conflicted: tuple[settee.Database, str]) -> None:
+    # The keyword picks get_doc's overload (a list back): inside params it would not,
+    # so there it is refused before any request, as is a value that is no rev list.
+    db, _ = conflicted
+    backend, name = db.backend, db.database_name
+    with pytest.raises(TypeError, match="keyword"):
+        backend.get_doc(name, "c", {"open_revs": "all"})
+    for wrong in ("2-" + "a" * 32, [1], {"2-a": 1}):
+        with pytest.raises(TypeError, match="open_revs"):
+            backend.get_doc(name, "c", open_revs=wrong)  # type: ignore[call-overload]
+    assert isinstance(backend.get_doc(name, "c", {"open_revs": None}), dict)  # None: not given
 
 
 def test_revs_diff(db: settee.Database) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 import settee
 from settee import errors
@@ -372,3 +373,28 @@ def test_db_updates(http_server: Server, client: settee.Client) -> None:
     normal = client.db_updates()
     rows = list(normal)
     assert normal.last_seq is not None and all("db_name" in r for r in rows)
+
+
+def test_a_read_timeout_is_a_feed_error_and_requests_connection_error(
+    http_server: Server, proxy: FaultProxy, db_name: str
+) -> None:
+    # The fault proxy (tests/http/proxy.py, ours) holds the server's bytes past the
+    # read timeout; the server itself keeps sending heartbeats, so the silence is
+    # the proxy's. python-cloudant's users catch requests.ConnectionError there.
+    write(http_server, db_name, [{"_id": "first"}])
+    client = settee.connect(proxy.url, auth=http_server.auth, max_retries=0, feed_timeout=(10, 0.5))
+    try:
+        feed = client[db_name].changes(feed="continuous", heartbeat=100, since=0)
+        first = next(feed)
+        assert first["id"] == "first"
+        proxy.stall(5.0)
+        write(http_server, db_name, [{"_id": "held"}])
+        with pytest.raises(errors.FeedError) as caught:
+            next(feed)
+    finally:
+        client.disconnect()
+    assert isinstance(caught.value, requests.ConnectionError)
+    assert str(caught.value).endswith(
+        f"HTTPConnectionPool(host='127.0.0.1', port={proxy.port}): Read timed out."
+    )
+    assert caught.value.last_seq == first["seq"]  # where a follower resumes

@@ -253,9 +253,9 @@ def test_get_doc_options(backend: HTTPBackend, db: str) -> None:
     r2 = backend.put_doc(db, {"_id": "o", "_rev": r1["rev"], "v": 2})
     with_revs = backend.get_doc(db, "o", {"revs": True})
     assert with_revs["_revisions"]["start"] == 2 and len(with_revs["_revisions"]["ids"]) == 2
-    all_leaves = backend.get_doc(db, "o", {"open_revs": "all"})
+    all_leaves = backend.get_doc(db, "o", {}, open_revs="all")
     assert [leaf["ok"]["_rev"] for leaf in all_leaves] == [r2["rev"]]
-    chosen = backend.get_doc(db, "o", {"open_revs": [r2["rev"]]})
+    chosen = backend.get_doc(db, "o", open_revs=[r2["rev"]])
     assert chosen[0]["ok"]["v"] == 2
     none = backend.get_doc(db, "o", {"revs": None, "conflicts": False})
     assert "_revisions" not in none and "_conflicts" not in none
@@ -277,7 +277,7 @@ def test_conflicts_via_new_edits_false(backend: HTTPBackend, db: str) -> None:
     doc = backend.get_doc(db, "k", {"conflicts": True})
     assert len(doc["_conflicts"]) == 1
     assert backend.get_doc(db, "fresh")["_rev"] == "3-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-    leaves = backend.get_doc(db, "k", {"open_revs": "all"})
+    leaves = backend.get_doc(db, "k", {}, open_revs="all")
     assert len(leaves) == 2
 
 

@@ -89,7 +89,7 @@ def test_a_get_answering_another_document(db: settee.Database, script: Scripted)
 def test_open_revs_answer_that_is_not_a_list(db: settee.Database, script: Scripted) -> None:
     script.answer = always(200, {"_id": "d"})
     with pytest.raises(errors.ServerError, match="expected a JSON array for open_revs"):
-        db.backend.get_doc("db", "d", {"open_revs": "all"})
+        db.backend.get_doc("db", "d", open_revs="all")
 
 
 # -- PUT / DELETE -----------------------------------------------------------------------

@@ -257,7 +257,7 @@ def test_wire_format(caplog: pytest.LogCaptureFixture) -> None:
 
     with FakeServer(answer) as fake:
         backend = HTTPBackend(fake.url, headers={"X-Extra": "1"})
-        backend.get_doc("my/db", "a/b?c#d", {"open_revs": "all", "revs": True, "latest": None})
+        backend.get_doc("my/db", "a/b?c#d", {"revs": True, "latest": None}, open_revs="all")
         backend.all_docs("db", {"startkey": ["a", 1], "descending": False}, keys=["k"])
         backend.put_doc("db", {"_id": "x", "_rev": "1-a"}, {"batch": "ok"})
         backend.create_db("p", partitioned=True)

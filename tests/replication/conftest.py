@@ -121,7 +121,7 @@ def doc_ids(db: settee.Database) -> set[str]:
 def tree(db: settee.Database, docid: str) -> dict[str, Any]:
     """What must be the same on both ends: every leaf (rev, ancestry, body, deleted), the
     winner and its conflicts, and the winner's revs_info revision list."""
-    leafs = db.backend.get_doc(db.database_name, docid, {"open_revs": "all", "revs": True})
+    leafs = db.backend.get_doc(db.database_name, docid, {"revs": True}, open_revs="all")
     shape = []
     for item in leafs:
         doc = item["ok"]

@@ -303,7 +303,7 @@ def test_backoff_is_full_jitter_and_capped() -> None:
 def test_stop_during_backoff_returns_promptly() -> None:
     backend = FakeBackend([errors.TransportError("down")] * 3)
     feed = infinite_changes_feed(FakeDB(backend), backoff_base=60, backoff_max=60)
-    feed._rng = lambda: 1.0  # always the full minute
+    feed.state.rng = lambda: 1.0  # always the full minute
     timer = threading.Timer(0.2, feed.stop)
     timer.start()
     started = time.monotonic()

@@ -355,17 +355,17 @@ def test_new_edits_false_conflicts_and_winner(backend: Backend) -> None:
     assert "_conflicts" not in doc
     assert doc["_deleted_conflicts"][0].startswith("4-")
     # open_revs
-    leaves = backend.get_doc(DB, "c", {"open_revs": "all"})
+    leaves = backend.get_doc(DB, "c", open_revs="all")
     assert {next(iter(item.values()))["_rev"] for item in leaves} == {
         "2-bbb",
         doc["_deleted_conflicts"][0],
     }
-    some = backend.get_doc(DB, "c", {"open_revs": ["2-bbb", "9-zzz"], "revs": True})
+    some = backend.get_doc(DB, "c", {"revs": True}, open_revs=["2-bbb", "9-zzz"])
     assert some[0]["ok"]["_revisions"] == {"start": 2, "ids": ["bbb", base_hash]}
     assert some[1] == {"missing": "9-zzz"}
     with pytest.raises(DocumentNotFound):
-        backend.get_doc(DB, "nope", {"open_revs": "all"})
-    assert backend.get_doc(DB, "nope", {"open_revs": ["1-a"]}) == [{"missing": "1-a"}]
+        backend.get_doc(DB, "nope", open_revs="all")
+    assert backend.get_doc(DB, "nope", open_revs=["1-a"]) == [{"missing": "1-a"}]
 
 
 def test_updating_a_conflict_branch(backend: Backend) -> None:
@@ -571,7 +571,7 @@ def test_changes_normal(backend: Backend) -> None:
 
 
 def rows_rev(backend: Backend) -> str:
-    return str(backend.get_doc(DB, "a", {"open_revs": "all"})[0]["ok"]["_rev"])
+    return str(backend.get_doc(DB, "a", open_revs="all")[0]["ok"]["_rev"])
 
 
 def test_changes_filters_and_styles(backend: Backend) -> None:

@@ -3,9 +3,10 @@
 The options are validated by :mod:`settee.feeds.options` exactly as for
 ``db.changes()``; the follower's rules (resume from the last real seq,
 full-jitter backoff, which errors are terminal, checkpoint after the consumer
-comes back for the next row) are :class:`~settee.feeds.feed.InfiniteFeed`'s
-own bookkeeping, composed here and driven with ``await``: backoff is an
-``asyncio.sleep``, a checkpoint store is called in a worker thread.
+comes back for the next row) are one :class:`~settee.feeds.follower.FollowerState`'s,
+the same object the sync :class:`~settee.feeds.feed.InfiniteFeed` drives; here
+it is driven with ``await``: backoff is an ``asyncio.sleep``, a checkpoint
+store is called in a worker thread.
 
 ``stop()`` (from any task) ends the iteration; cancelling the iterating task
 closes the connection at once.
@@ -20,7 +21,7 @@ from typing import Any, Generic, TypeVar
 
 from settee import errors
 from settee.aio.streams import AsyncChangesStream
-from settee.feeds.feed import _NOTHING, _RETRYABLE, InfiniteFeed, _row_seq
+from settee.feeds.follower import RETRYABLE, FollowerState, row_seq
 from settee.rows import Seq
 
 __all__ = ["AsyncFeed", "AsyncInfiniteFeed", "AsyncOpener"]
@@ -79,7 +80,7 @@ class AsyncFeed(Generic[RowT]):
             async for row in stream:
                 if self._stop.stopped:
                     return
-                seq = _row_seq(row, stream)  # type: ignore[arg-type]  # reads last_seq only
+                seq = row_seq(row, stream)
                 if seq is not None:  # seq_interval: "seq": null keeps the position
                     self.last_seq = seq
                 yield row
@@ -97,110 +98,106 @@ class AsyncFeed(Generic[RowT]):
             await stream.aclose()
 
 
-def _not_sync(params: dict[str, Any]) -> Any:
-    raise RuntimeError("an AsyncInfiniteFeed opens its streams with await")
-
-
 class AsyncInfiniteFeed(Generic[RowT]):
     """Follow a feed for ever: ``async for change in db.infinite_changes(...)``.
 
     Options as :class:`~settee.feeds.feed.InfiniteFeed` (``checkpoint``,
     ``max_reconnects``, ``on_error``, ``backoff_base``, ``backoff_max``);
-    the same terminal errors are raised.
+    the same terminal errors are raised. The rules are :attr:`state`'s
+    (a :class:`~settee.feeds.follower.FollowerState`), as for the sync feed.
     """
 
     def __init__(
         self, opener: AsyncOpener, params: Mapping[str, Any], *, raw: bool, **infinite: Any
     ) -> None:
         self._opener = opener
-        # The sync follower's bookkeeping (validation, positions, backoff, checkpoints);
-        # its own opener is never called.
-        self._book: InfiniteFeed[Any] = InfiniteFeed(_not_sync, params, raw=raw, **infinite)
+        self.raw = raw
+        #: The follower's position, checkpoint bookkeeping, backoff and stop flag.
+        self.state = FollowerState(params, **infinite)
         self._stop = _Stop()
 
     def __repr__(self) -> str:
-        return f"AsyncInfiniteFeed({self._book.params!r}, last_seq={self.last_seq!r})"
+        return f"AsyncInfiniteFeed({self.params!r}, last_seq={self.last_seq!r})"
 
     @property
     def last_seq(self) -> Seq | None:
         """The last real seq handed out (where a reconnect resumes)."""
-        return self._book.last_seq
+        return self.state.last_seq
 
     @property
     def connections(self) -> int:
-        return self._book.connections
+        """Connections opened so far."""
+        return self.state.connections
 
     @property
     def reconnects(self) -> int:
-        return self._book.reconnects
+        """Failures recovered from so far."""
+        return self.state.reconnects
 
     @property
     def params(self) -> dict[str, Any]:
-        return self._book.params
+        """The feed's options (``since`` is where it started)."""
+        return self.state.params
 
     def stop(self) -> None:
         """End the iteration, also during a backoff. Idempotent."""
-        self._book._stopped = True
+        self.state.stop()
         self._stop.stop()
 
     async def _sleep(self, exc: BaseException) -> None:
-        delay = self._book._failure_delay(exc)
+        delay = self.state.failure_delay(exc)
         if delay > 0:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stop.wake.wait(), delay)
 
     async def _commit(self) -> None:
-        seq = self._book._take_unsaved()
-        checkpoint = self._book.checkpoint
-        if seq is not _NOTHING and checkpoint is not None:
+        seq = self.state.take_unsaved()
+        checkpoint = self.state.checkpoint
+        if seq is not None and checkpoint is not None:
             await asyncio.to_thread(checkpoint.save, seq)
 
     async def _start(self) -> None:
-        book = self._book
-        book._started = True
-        if book.checkpoint is not None:
-            saved = await asyncio.to_thread(book.checkpoint.load)
-            if saved is not None:
-                book.last_seq = saved
-        while book.last_seq == "now" and not self._stop.stopped:
+        state = self.state
+        checkpoint = state.checkpoint
+        state.start(await asyncio.to_thread(checkpoint.load) if checkpoint is not None else None)
+        while state.pinning_now and not state.stopped:
             # "now" becomes a concrete seq first, or a reconnect would skip changes.
             try:
-                stream = await self._opener(book._now_params())
+                stream = await self._opener(state.now_params())
                 try:
                     async for _ in stream:
                         pass
                 finally:
                     await stream.aclose()
-            except _RETRYABLE as exc:
+            except RETRYABLE as exc:
                 await self._sleep(exc)
                 continue
-            if stream.last_seq is not None:
-                book.last_seq = stream.last_seq
+            state.pinned_now(stream.last_seq)
             break
 
     async def __aiter__(self) -> AsyncIterator[RowT]:
-        book = self._book
+        state = self.state
         await self._start()
-        while not self._stop.stopped:
+        while not state.stopped:
             try:
-                stream = await self._opener(book._connect_params())
-            except _RETRYABLE as exc:
+                stream = await self._opener(state.connect_params())
+            except RETRYABLE as exc:
                 await self._sleep(exc)
                 continue
             self._stop.stream = stream
-            book.connections += 1
+            state.connected()
             try:
                 async for row in stream:
-                    if self._stop.stopped:
+                    if state.stopped:
                         break
-                    book._handed_out(_row_seq(row, stream))  # type: ignore[arg-type]
+                    state.handed_out(row_seq(row, stream))
                     yield row
                     await self._commit()  # the consumer is back: the row is done
                 else:
-                    if book._server_ended(stream.last_seq):
+                    if state.server_ended(stream.last_seq):
                         await self._commit()
-            except _RETRYABLE as exc:
-                if self._stop.stopped:
+            except RETRYABLE as exc:
+                if state.stopped:
                     break
                 await self._sleep(exc)
             finally:

@@ -79,12 +79,24 @@ A call that needs a capability the backend lacks (a partitioned database, the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import IO, Any, Protocol, runtime_checkable
+from typing import IO, Any, Literal, Protocol, overload, runtime_checkable
 
 from settee.errors import NotSupported
 from settee.rows import Seq
 
-__all__ = ["CAPABILITIES", "Backend", "ChangesStream", "MapFunction", "ReduceSpec", "require"]
+__all__ = [
+    "CAPABILITIES",
+    "Backend",
+    "ChangesStream",
+    "MapFunction",
+    "OpenRevs",
+    "ReduceSpec",
+    "doc_params",
+    "require",
+]
+
+#: ``get_doc(..., open_revs=...)``: every leaf revision (``"all"``) or the listed revs.
+OpenRevs = Literal["all"] | list[str] | tuple[str, ...]
 
 #: Capability names a backend may list in ``Backend.capabilities``; tests skip
 #: by these, with the reason, never silently.
@@ -117,6 +129,27 @@ CAPABILITIES: dict[str, str] = {
     "mango_bookmarks": "_find answers carry a bookmark for the next page "
     "(PouchDB Server 4.2 sends none, apache/pouchdb#8497: settee pages by key there)",
 }
+
+
+def doc_params(
+    params: Mapping[str, Any] | None, open_revs: OpenRevs | None
+) -> Mapping[str, Any] | None:
+    """A ``get_doc``'s ``params`` with ``open_revs`` put in, for a backend to read.
+
+    ``TypeError`` (before any request) if ``params`` holds ``open_revs`` itself,
+    or ``open_revs`` is neither ``"all"`` nor a list of revision strings.
+    """
+    if params and params.get("open_revs") is not None:
+        raise TypeError("pass open_revs=... as get_doc's keyword, not in params")
+    if open_revs is None:
+        return params
+    if open_revs != "all":
+        if isinstance(open_revs, str) or not isinstance(open_revs, (list, tuple)):
+            raise TypeError(f'open_revs must be "all" or a list of revisions, not {open_revs!r}')
+        if not all(isinstance(rev, str) for rev in open_revs):
+            raise TypeError(f"open_revs must list revision strings, not {open_revs!r}")
+        open_revs = list(open_revs)
+    return {**(params or {}), "open_revs": open_revs}
 
 
 def require(backend: Backend, capability: str, what: str) -> None:
@@ -219,8 +252,35 @@ class Backend(Protocol):
         ...
 
     # -- documents ----------------------------------------------------------
-    def get_doc(self, db: str, docid: str, params: Mapping[str, Any] | None = None) -> Any:
-        """The document (``dict``); with ``open_revs`` the list CouchDB returns."""
+    @overload
+    def get_doc(
+        self,
+        db: str,
+        docid: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        open_revs: None = None,
+    ) -> dict[str, Any]: ...
+    @overload
+    def get_doc(
+        self,
+        db: str,
+        docid: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        open_revs: OpenRevs,
+    ) -> list[dict[str, Any]]: ...
+    def get_doc(
+        self,
+        db: str,
+        docid: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        open_revs: OpenRevs | None = None,
+    ) -> dict[str, Any] | list[dict[str, Any]]:
+        """The document; with ``open_revs`` the list CouchDB returns (``{"ok": doc}`` or
+        ``{"missing": rev}`` per revision). ``open_revs`` is this keyword, never a
+        key of ``params`` (``TypeError``): the answer's type follows from it."""
         ...
 
     def put_doc(

@@ -84,7 +84,11 @@ class _FeedParserBase:
 
     def _rewrap(self, exc: FeedError) -> FeedError:
         # A FeedError from the byte source (connection broke mid-body) does not
-        # know the seq; give it ours.
+        # know the seq; give it ours. A subclass (a read timeout that is also
+        # requests' ConnectionError) keeps its class and text: it is given the seq.
         if exc.last_seq is None and self.last_seq is not None:
+            if type(exc) is not FeedError:
+                exc.last_seq = self.last_seq
+                return exc
             return self._fail(str(exc), exc)
         return exc

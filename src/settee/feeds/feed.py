@@ -37,15 +37,14 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, cast, overload
 
 from settee import errors
-from settee.feeds.base import loads
 from settee.feeds.checkpoints import CheckpointStore
+from settee.feeds.follower import RETRYABLE, FollowerState, row_seq
 from settee.feeds.options import (
     ChangesOptions,
     DbUpdatesOptions,
     InfiniteChangesOptions,
     InfiniteDbUpdatesOptions,
     _FeedSpec,
-    _is_int,
     feed_spec,
     no_selector_filter,
 )
@@ -97,18 +96,6 @@ class ChangesSource(Protocol):
 Opener = Callable[[dict[str, Any]], "ChangesStream"]
 
 
-def _row_seq(row: Any, stream: ChangesStream) -> Any:
-    if isinstance(row, dict):
-        return row.get("seq")
-    if getattr(stream, "tracks_row_seq", False):
-        return stream.last_seq
-    try:
-        parsed = loads(row)
-    except (ValueError, TypeError):
-        return None
-    return parsed.get("seq") if isinstance(parsed, dict) else None
-
-
 # -- Feed ------------------------------------------------------------------------
 
 
@@ -119,8 +106,10 @@ class _Stoppable:
     """``stop()`` / ``close()`` / ``stopped`` and the context manager, shared by both feeds."""
 
     _lock: threading.Lock
-    _stopped: bool
     _stream: ChangesStream | None
+
+    def _mark_stopped(self) -> None:
+        raise NotImplementedError
 
     def _interrupt(self) -> None:
         """Wake whatever besides the open stream may be waiting (a backoff)."""
@@ -129,7 +118,7 @@ class _Stoppable:
         """End iteration; from any thread, also while ``next()`` is blocked or an
         :class:`InfiniteFeed` is backing off. Idempotent."""
         with self._lock:
-            self._stopped = True
+            self._mark_stopped()
             stream = self._stream
         self._interrupt()
         if stream is not None:
@@ -138,11 +127,6 @@ class _Stoppable:
     def close(self) -> None:
         """Same as :meth:`stop`."""
         self.stop()
-
-    @property
-    def stopped(self) -> bool:
-        """Whether :meth:`stop` was called."""
-        return self._stopped
 
     def __enter__(self: _S) -> _S:
         return self
@@ -187,6 +171,14 @@ class Feed(_Stoppable, Generic[RowT]):
     def __repr__(self) -> str:
         return f"Feed({self.params!r})"
 
+    @property
+    def stopped(self) -> bool:
+        """Whether :meth:`stop` was called."""
+        return self._stopped
+
+    def _mark_stopped(self) -> None:
+        self._stopped = True
+
     def with_heartbeats(self) -> Feed[RowT | Heartbeat]:
         """This feed, handing out :data:`~settee.feeds.stream.HEARTBEAT` too (sets
         :attr:`heartbeats`; call before iterating), typed so: test ``row is HEARTBEAT``."""
@@ -221,7 +213,7 @@ class Feed(_Stoppable, Generic[RowT]):
                     if self._stopped:
                         return
                     if row is not HEARTBEAT:
-                        seq = _row_seq(row, stream)
+                        seq = row_seq(row, stream)
                         if seq is not None:
                             self.last_seq = seq
                     yield row
@@ -244,7 +236,7 @@ class Feed(_Stoppable, Generic[RowT]):
                 for row in stream:
                     if self._stopped:
                         return
-                    seq = _row_seq(row, stream)
+                    seq = row_seq(row, stream)
                     if seq is not None:
                         self.last_seq = seq
                     yield row
@@ -268,16 +260,6 @@ class Feed(_Stoppable, Generic[RowT]):
 
 # -- InfiniteFeed ----------------------------------------------------------------
 
-_NOTHING = object()  # no seq to checkpoint
-
-#: The failures a follower recovers from (the rest are terminal).
-_RETRYABLE: tuple[type[BaseException], ...] = (
-    errors.TransportError,
-    errors.FeedError,
-    errors.ServerError,
-    errors.TooManyRequests,
-)
-
 
 class InfiniteFeed(_Stoppable, Generic[RowT]):
     """Follow a feed for ever: reconnect, back off, resume, checkpoint.
@@ -287,6 +269,9 @@ class InfiniteFeed(_Stoppable, Generic[RowT]):
     limit), ``on_error(exc, delay)`` (called before each backoff sleep),
     ``backoff_base`` / ``backoff_max`` (seconds: the n-th consecutive failure
     sleeps ``uniform(0, min(backoff_max, backoff_base * 2**n))``).
+
+    The rules are :attr:`state`'s (a :class:`~settee.feeds.follower.FollowerState`);
+    this class does the blocking I/O around them.
 
     Raises the terminal errors: :class:`BadRequest`, :class:`Unauthorized`,
     :class:`Forbidden`, :class:`NotFound` (the database is gone),
@@ -306,49 +291,65 @@ class InfiniteFeed(_Stoppable, Generic[RowT]):
         backoff_max: float = 30.0,
         rng: Callable[[], float] = random.random,
     ) -> None:
-        if checkpoint is not None and not isinstance(checkpoint, CheckpointStore):
-            raise TypeError("checkpoint must have load() and save(seq) methods")
-        if max_reconnects is not None and (not _is_int(max_reconnects) or max_reconnects < 0):
-            raise ValueError("max_reconnects must be an int >= 0 or None")
-        if on_error is not None and not callable(on_error):
-            raise TypeError("on_error must be callable(exc, delay)")
-        if backoff_base < 0 or backoff_max < 0:
-            raise ValueError("backoff_base and backoff_max must be >= 0")
+        #: The follower's position, checkpoint bookkeeping, backoff and stop flag.
+        self.state = FollowerState(
+            params,
+            checkpoint=checkpoint,
+            max_reconnects=max_reconnects,
+            on_error=on_error,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            rng=rng,
+        )
         self._opener = opener
-        self.params = dict(params)
         self.raw = raw
-        self.checkpoint = checkpoint
-        self.max_reconnects = max_reconnects
-        self.on_error = on_error
-        self.backoff_base = float(backoff_base)
-        self.backoff_max = float(backoff_max)
-        self._rng = rng
-        #: The last real seq handed out (where a reconnect resumes).
-        self.last_seq: Seq | None = self.params.get("since")
-        #: Connections opened so far, and failures recovered from (for monitoring).
-        self.connections = 0
-        self.reconnects = 0
-        self._failures = 0
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stream: ChangesStream | None = None
         self._rows: Iterator[Any] | None = None
-        self._stopped = False
-        self._started = False
-        self._unsaved: Any = None
-        self._has_unsaved = False
-        self._rows_this_connection = 0
 
     def __repr__(self) -> str:
         return f"InfiniteFeed({self.params!r}, last_seq={self.last_seq!r})"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The feed's options (``since`` is where it started)."""
+        return self.state.params
+
+    @property
+    def checkpoint(self) -> CheckpointStore | None:
+        """The checkpoint store, if any."""
+        return self.state.checkpoint
+
+    @property
+    def last_seq(self) -> Seq | None:
+        """The last real seq handed out (where a reconnect resumes)."""
+        return self.state.last_seq
+
+    @property
+    def connections(self) -> int:
+        """Connections opened so far."""
+        return self.state.connections
+
+    @property
+    def reconnects(self) -> int:
+        """Failures recovered from so far."""
+        return self.state.reconnects
+
+    @property
+    def stopped(self) -> bool:
+        """Whether :meth:`stop` was called."""
+        return self.state.stopped
+
+    def _mark_stopped(self) -> None:
+        self.state.stop()
 
     def __iter__(self) -> InfiniteFeed[RowT]:
         return self
 
     def backoff(self, failures: int) -> float:
         """Full-jitter delay (seconds) after ``failures`` consecutive failures."""
-        ceiling = min(self.backoff_max, self.backoff_base * float(2 ** min(failures - 1, 32)))
-        return float(self._rng()) * ceiling
+        return self.state.backoff(failures)
 
     def __next__(self) -> RowT:
         self._commit()  # the consumer is back: it has finished the previous row
@@ -365,14 +366,15 @@ class InfiniteFeed(_Stoppable, Generic[RowT]):
             raise
 
     def _next_row(self) -> RowT:
-        if not self._started:
+        state = self.state
+        if not state.started:
             self._start()
-        while not self._stopped:
+        while not state.stopped:
             rows = self._rows
             if rows is None:
                 try:
                     rows = self._connect()
-                except _RETRYABLE as exc:
+                except RETRYABLE as exc:
                     self._failed(exc)
                     continue
             try:
@@ -380,82 +382,49 @@ class InfiniteFeed(_Stoppable, Generic[RowT]):
             except StopIteration:
                 self._ended_normally()
                 continue
-            except _RETRYABLE as exc:
+            except RETRYABLE as exc:
                 self._drop_stream()
                 self._failed(exc)
                 continue
             except BaseException:
                 self._drop_stream()
                 raise
-            if self._stopped:
+            if state.stopped:
                 break
             stream = self._stream
             assert stream is not None
-            self._handed_out(_row_seq(row, stream))
+            state.handed_out(row_seq(row, stream))
             return row  # type: ignore[no-any-return]  # what the stream yields is RowT
         self._drop_stream()
         raise StopIteration
 
-    def _handed_out(self, seq: Any) -> None:
-        """Book a row handed out with ``seq`` (None: a ``"seq": null`` row)."""
-        self._failures = 0
-        self._rows_this_connection += 1
-        # Only a real seq is a position: a "seq": null row (seq_interval)
-        # leaves last_seq, the resume point and the checkpoint where they are.
-        if seq is not None and seq != self.last_seq:
-            self.last_seq = seq
-            self._unsaved = seq
-            self._has_unsaved = True
-
     def _start(self) -> None:
-        self._started = True
-        if self.checkpoint is not None:
-            saved = self.checkpoint.load()
-            if saved is not None:
-                self.last_seq = saved
-        if self.last_seq == "now":
-            self.last_seq = self._resolve_now()
-
-    def _resolve_now(self) -> Any:
+        state = self.state
+        state.start(state.checkpoint.load() if state.checkpoint is not None else None)
         # "since=now" must become a concrete seq before the first row, or a
         # reconnect would skip what happened while the connection was down.
-        while not self._stopped:
-            params = self._now_params()
+        while state.pinning_now and not state.stopped:
             try:
-                stream = self._opener(params)
+                stream = self._opener(state.now_params())
                 try:
                     for _ in stream:
                         pass
                 finally:
                     stream.close()
-            except _RETRYABLE as exc:
+            except RETRYABLE as exc:
                 self._failed(exc)
                 continue
-            return stream.last_seq if stream.last_seq is not None else "now"
-        return "now"
-
-    def _now_params(self) -> dict[str, Any]:
-        """The one-off normal feed that turns ``since="now"`` into a concrete seq."""
-        params = {k: v for k, v in self.params.items() if k not in ("heartbeat", "timeout")}
-        params.update(feed="normal", since="now")
-        return params
-
-    def _connect_params(self) -> dict[str, Any]:
-        """The options of the next connection: resume from the last seq handed out."""
-        params = dict(self.params)
-        if self.last_seq is not None:
-            params["since"] = self.last_seq
-        return params
+            state.pinned_now(stream.last_seq)
+            break
 
     def _connect(self) -> Iterator[Any]:
-        stream = self._opener(self._connect_params())
+        stream = self._opener(self.state.connect_params())
         with self._lock:
             self._stream = stream
-            stopped = self._stopped
+            stopped = self.state.stopped
         if stopped:
             stream.close()
-        self.connections += 1
-        self._rows_this_connection = 0
+        self.state.connected()
         self._rows = iter(stream)
         return self._rows
 
@@ -463,58 +432,22 @@ class InfiniteFeed(_Stoppable, Generic[RowT]):
         # The server ended the response (longpoll answer, feed timeout): go on
         # from its last_seq at once.
         stream = self._stream
-        if stream is not None and self._server_ended(stream.last_seq):
+        if stream is not None and self.state.server_ended(stream.last_seq):
             self._commit()
         self._drop_stream()
 
-    def _server_ended(self, last_seq: Any) -> bool:
-        """Book a response the server ended at ``last_seq``; True if there is a seq to save."""
-        if self._stopped or last_seq is None:
-            return False
-        self.last_seq = last_seq
-        # We are inside next(): every row handed out has been processed.
-        self._unsaved = self.last_seq
-        self._has_unsaved = True
-        return True
-
     def _failed(self, exc: BaseException) -> None:
-        delay = self._failure_delay(exc)
+        delay = self.state.failure_delay(exc)
         if delay > 0:
             self._wake.wait(delay)
 
-    def _failure_delay(self, exc: BaseException) -> float:
-        """Book a failure: the seconds to back off (``exc`` raised past ``max_reconnects``)."""
-        if self._stopped:
-            return 0.0
-        self._failures += 1
-        self.reconnects += 1
-        if self.max_reconnects is not None and self._failures > self.max_reconnects:
-            raise exc
-        delay = self.backoff(self._failures)
-        logger.info(
-            "feed interrupted (%s: %s); resuming from %r in %.2f s",
-            type(exc).__name__,
-            exc,
-            self.last_seq,
-            delay,
-        )
-        if self.on_error is not None:
-            self.on_error(exc, delay)
-        return delay
-
     def _commit(self) -> None:
-        seq = self._take_unsaved()
-        if seq is not _NOTHING and self.checkpoint is not None:
-            self.checkpoint.save(seq)
-
-    def _take_unsaved(self) -> Any:
-        """The seq to checkpoint now (``_NOTHING`` if none), marked saved."""
-        seq = self._unsaved if self._has_unsaved and self.checkpoint is not None else _NOTHING
-        self._has_unsaved = False
-        return seq
+        seq = self.state.take_unsaved()
+        if seq is not None and self.state.checkpoint is not None:
+            self.state.checkpoint.save(seq)
 
     def _flush_checkpoint(self) -> None:
-        flush = getattr(self.checkpoint, "flush", None)
+        flush = getattr(self.state.checkpoint, "flush", None)
         if callable(flush):
             flush()
 

@@ -19,6 +19,7 @@ from typing import IO, Any
 
 import requests
 import urllib3.exceptions
+import urllib3.util
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
@@ -37,10 +38,12 @@ from settee.urls import (
 __all__ = [
     "BODY_ERRORS",
     "CLOSE_RACE_ERRORS",
+    "FeedReadTimeout",
     "Headers",
     "Response",
     "Transport",
     "http_error_class",
+    "read_timeout_error",
 ]
 
 #: What :meth:`Transport.request` returns; layers above name it from here, not from requests.
@@ -335,3 +338,35 @@ def http_error_class(cls: type[errors.CouchError]) -> type[errors.CouchError]:
         made.__qualname__ = cls.__qualname__
         _HTTP_CLASSES[cls] = made
     return made
+
+
+class FeedReadTimeout(errors.FeedError, requests.ConnectionError):
+    """A feed body that sent nothing for the read timeout: a :class:`~settee.errors.FeedError`
+    that is also a ``requests.ConnectionError``, as ``requests`` raises for a streamed
+    body whose read timed out (python-cloudant's users catch that one).
+
+    The text ends with ``requests``' own, ``HTTPConnectionPool(host='...', port=...):
+    Read timed out.``; ``last_seq`` is the last good seq, as for every ``FeedError``.
+    """
+
+    response = None
+    request = None
+
+
+def _is_read_timeout(exc: BaseException) -> bool:
+    if isinstance(exc, requests.ConnectionError) and exc.args:
+        inner = exc.args[0]  # how requests wraps urllib3's error for a streamed body
+        return isinstance(inner, BaseException) and _is_read_timeout(inner)
+    return isinstance(exc, (TimeoutError, urllib3.exceptions.ReadTimeoutError, requests.Timeout))
+
+
+def read_timeout_error(exc: BaseException, url: str, context: str) -> errors.FeedError | None:
+    """The :class:`FeedReadTimeout` for ``exc`` raised reading a feed body from ``url``,
+    or None if ``exc`` is no read timeout. ``context`` (settee's words) comes first."""
+    if not _is_read_timeout(exc):
+        return None
+    parts = urllib3.util.parse_url(url)
+    scheme = "https" if parts.scheme == "https" else "http"
+    port = parts.port or (443 if scheme == "https" else 80)
+    pool = f"{scheme.upper()}ConnectionPool(host={parts.host!r}, port={port!r})"
+    return FeedReadTimeout(f"{context}: {pool}: Read timed out.")

@@ -350,7 +350,7 @@ class Session:
         for docid, revs in missing.items():
             try:
                 answer = self.source.backend.get_doc(
-                    self.source.database_name, docid, {**params, "open_revs": revs}
+                    self.source.database_name, docid, params, open_revs=revs
                 )
             except errors.DocumentNotFound:
                 continue  # gone from the source since the change was read

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from importlib import metadata
-from typing import IO, Any
+from typing import IO, Any, overload
 
 from settee._validate import check_changes_filter, check_int, is_valid_db_name
 from settee.backends._local import all_docs, find, indexes, js, python_views, reads, writes
@@ -24,7 +24,14 @@ from settee.backends._local.changes import open_changes
 from settee.backends._local.state import EngineState, check_partition, open_db
 from settee.backends._local.storage import Storage
 from settee.backends._local.util import b64, conflict, dumps, partition_bounds
-from settee.backends.base import ChangesStream, MapFunction, ReduceSpec, require
+from settee.backends.base import (
+    ChangesStream,
+    MapFunction,
+    OpenRevs,
+    ReduceSpec,
+    doc_params,
+    require,
+)
 from settee.errors import BadRequest, DocumentNotFound, NotFound, NotSupported, PreconditionFailed
 from settee.http.options import TransportOptions
 
@@ -155,9 +162,37 @@ class LocalBackend:
         self._storage.close()
 
     # -- documents ---------------------------------------------------------------
-    def get_doc(self, db: str, docid: str, params: Mapping[str, Any] | None = None) -> Any:
+    @overload
+    def get_doc(
+        self,
+        db: str,
+        docid: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        open_revs: None = None,
+    ) -> dict[str, Any]: ...
+    @overload
+    def get_doc(
+        self,
+        db: str,
+        docid: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        open_revs: OpenRevs,
+    ) -> list[dict[str, Any]]: ...
+    def get_doc(
+        self,
+        db: str,
+        docid: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        open_revs: OpenRevs | None = None,
+    ) -> dict[str, Any] | list[dict[str, Any]]:
         """The document, or the ``open_revs`` list; ``DocumentNotFound``."""
-        return reads.get_doc(self._state, db, docid, params)
+        answer: dict[str, Any] | list[dict[str, Any]] = reads.get_doc(
+            self._state, db, docid, doc_params(params, open_revs)
+        )
+        return answer
 
     def put_doc(
         self, db: str, doc: dict[str, Any], params: Mapping[str, Any] | None = None

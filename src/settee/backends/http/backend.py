@@ -30,10 +30,10 @@ Usage::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, overload
 
 from settee import errors
-from settee.backends.base import ChangesStream, MapFunction, ReduceSpec
+from settee.backends.base import ChangesStream, MapFunction, OpenRevs, ReduceSpec
 from settee.backends.http.changes import open_changes
 from settee.backends.http.ops import Call, HTTPOps, Op, OpRun, _check_db
 from settee.http.options import TransportOptions
@@ -136,12 +136,40 @@ class HTTPBackend:
         self.transport.close()
 
     # -- documents -----------------------------------------------------------
-    def get_doc(self, db: str, docid: str, params: Mapping[str, Any] | None = None) -> Any:
-        """``GET /db/docid``; ``DocumentNotFound`` if absent, ``NotFound`` if the db is.
+    @overload
+    def get_doc(
+        self,
+        db: str,
+        docid: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        open_revs: None = None,
+    ) -> dict[str, Any]: ...
+    @overload
+    def get_doc(
+        self,
+        db: str,
+        docid: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        open_revs: OpenRevs,
+    ) -> list[dict[str, Any]]: ...
+    def get_doc(
+        self,
+        db: str,
+        docid: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        open_revs: OpenRevs | None = None,
+    ) -> dict[str, Any] | list[dict[str, Any]]:
+        """``GET /db/docid``; ``DocumentNotFound`` if absent, ``NotFound`` if the db is;
+        with ``open_revs``, the list of ``{"ok": doc}`` / ``{"missing": rev}``.
 
         ``ServerError`` if the answer is not that document.
         """
-        return self._run(self.ops.get_doc(db, docid, params))
+        if open_revs is None:
+            return self._run(self.ops.get_doc(db, docid, params))
+        return self._run(self.ops.get_doc(db, docid, params, open_revs=open_revs))
 
     def put_doc(
         self, db: str, doc: dict[str, Any], params: Mapping[str, Any] | None = None

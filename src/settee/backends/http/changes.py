@@ -9,7 +9,9 @@ bytes to the pure parsers in :mod:`settee.feeds.parse`.
 
 Errors: a non-2xx answer raises the transport's :mod:`settee.errors` class; a
 connection that breaks after the body started, or a body that does not parse,
-raises :class:`~settee.errors.FeedError` carrying the last good seq. ``close()``
+raises :class:`~settee.errors.FeedError` carrying the last good seq (a read that
+timed out: :class:`~settee.http.transport.FeedReadTimeout`, also a
+``requests.ConnectionError``, as ``requests`` raises for a streamed body). ``close()``
 from any thread shuts the socket down so a blocked read returns at once, and
 the iteration then ends quietly.
 """
@@ -28,7 +30,13 @@ from typing import Any
 from settee import errors
 from settee.feeds.normal import IntegerOverflow, NormalFeedParser
 from settee.feeds.stream import ContinuousFeedParser, dechunk
-from settee.http.transport import BODY_ERRORS, CLOSE_RACE_ERRORS, Response, Transport
+from settee.http.transport import (
+    BODY_ERRORS,
+    CLOSE_RACE_ERRORS,
+    Response,
+    Transport,
+    read_timeout_error,
+)
 from settee.rows import Seq
 from settee.urls import redact_url
 
@@ -239,6 +247,12 @@ class HTTPChangesStream:
                 return
             if not isinstance(exc, BODY_ERRORS):
                 raise  # not the connection's fault
+            # A read timeout is also requests' ConnectionError, with requests' text.
+            timed_out = read_timeout_error(
+                exc, self.url, f"the feed sent nothing more after {self.bytes_read} bytes"
+            )
+            if timed_out is not None:
+                raise timed_out from exc
             raise errors.FeedError(
                 f"the connection broke after {self.bytes_read} bytes of the body "
                 f"({type(exc).__name__}: {exc})"

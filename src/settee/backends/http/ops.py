@@ -18,12 +18,12 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import IO, Any, Generic, NoReturn, TypeVar
+from typing import IO, Any, Generic, NoReturn, TypeVar, overload
 from urllib.parse import quote
 
 from settee import errors
 from settee._validate import check_changes_filter, check_int, ddoc_name, validate_doc_id
-from settee.backends.base import MapFunction, ReduceSpec, require
+from settee.backends.base import MapFunction, OpenRevs, ReduceSpec, doc_params, require
 from settee.backends.http.support import (
     _bound_all_docs,
     _bound_find,
@@ -346,12 +346,40 @@ class HTTPOps:
         info: dict[str, Any] = yield Call.json("GET", (_check_db(db),))
         return info
 
-    def get_doc(self, db: str, docid: str, params: Mapping[str, Any] | None = None) -> Op[Any]:
+    @overload
+    def get_doc(
+        self,
+        db: str,
+        docid: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        open_revs: None = None,
+    ) -> Op[dict[str, Any]]: ...
+    @overload
+    def get_doc(
+        self,
+        db: str,
+        docid: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        open_revs: OpenRevs,
+    ) -> Op[list[dict[str, Any]]]: ...
+    def get_doc(
+        self,
+        db: str,
+        docid: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        open_revs: OpenRevs | None = None,
+    ) -> Op[dict[str, Any]] | Op[list[dict[str, Any]]]:
         """``GET /db/docid``; ``DocumentNotFound`` if absent, ``NotFound`` if the db is.
 
         ``ServerError`` if the answer is not that document (not an object, or
         another ``_id``; with ``open_revs``, not a list).
         """
+        return self._get_doc(db, docid, doc_params(params, open_revs))
+
+    def _get_doc(self, db: str, docid: str, params: Mapping[str, Any] | None) -> Op[Any]:
         answer = yield Call.json(
             "GET",
             (_check_db(db), *doc_id_segments(validate_doc_id(docid))),
