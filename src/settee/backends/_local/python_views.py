@@ -138,7 +138,7 @@ def follow_writes(state: EngineState, txn: Txn, meta: DbMeta, before: int) -> No
         design = _live_design(txn, meta, ddoc, sig)
         if design is None:
             continue
-        stored = SQLiteGroup(conn, int(gid), before, len(design.names), bool(blocks_ok))
+        stored = SQLiteGroup(conn, int(gid), before, len(design.names), int(blocks_ok))
         conn.execute("SAVEPOINT settee_follow")
         try:
             design.compile()
@@ -378,7 +378,10 @@ def design_view(
                     refresh(txn, meta, group, design.mapper, design.accept)
             return answer
         found = SQLiteGroup.find(conn, meta.handle, design.id, design.sig, len(design.names))
-        if found is not None and (found.seq >= meta.update_seq or mode == "false"):
+        # Up to date (and its rows counted for offset; a file of an older version
+        # recounts them once, below): read it as it is.
+        current = found is not None and found.seq >= meta.update_seq and found.counted
+        if found is not None and (current or mode == "false"):
             return _answer(txn, meta, found, number, params, reduce_fn, keys, partition)
         if found is None and mode == "false":
             empty = MemoryGroup(len(design.names))
