@@ -423,6 +423,38 @@ def test_offsets_stay_exact_as_every_level_of_the_count_tree_splits(
 
 
 @needs_js
+def test_a_changed_design_document_is_seen_by_every_opener_of_the_file(tmp_path: Path) -> None:
+    """A query of an up-to-date index skips reading its design document: a change of the
+    design document (here or in another opener of the file) must still be seen."""
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    one, two = open_backend(url), open_backend(url)
+    one.create_db(DB)
+    one.bulk_docs(DB, [{"_id": f"a{i}", "n": i} for i in range(5)])
+    emit = "function (doc) { emit(doc.n * %d, null); }"
+    rev = one.put_doc(DB, {"_id": "_design/c", "views": {"v": {"map": emit % 1}}})["rev"]
+    for factor in range(2, 6):
+        assert [r["key"] for r in one.view(DB, "c", "v")["rows"]] == [
+            i * (factor - 1) for i in range(5)
+        ]
+        assert one.view(DB, "c", "v")["total_rows"] == 5  # from the index as it is
+        writer, reader = (two, one) if factor % 2 else (one, two)
+        ddoc = {"_id": "_design/c", "_rev": rev, "views": {"v": {"map": emit % factor}}}
+        rev = writer.put_doc(DB, ddoc)["rev"]
+        # Not the old signature's index: the new one, never built yet.
+        assert reader.view(DB, "c", "v", {"stale": "ok"})["rows"] == []
+        assert [r["key"] for r in reader.view(DB, "c", "v")["rows"]] == [
+            i * factor for i in range(5)
+        ]
+        writer.put_doc(DB, {"_id": f"b{factor}", "n": 100})
+        writer.delete_doc(DB, f"b{factor}", writer.get_doc(DB, f"b{factor}")["_rev"])
+    one.delete_doc(DB, "_design/c", rev)
+    with pytest.raises(NotFound):
+        two.view(DB, "c", "v")
+    one.close()
+    two.close()
+
+
+@needs_js
 def test_a_file_with_the_older_one_level_blocks_is_recounted(tmp_path: Path) -> None:
     """A file written by the version that kept settee_view_blocks (blocks_ok = 1): its
     first query counts the rows into the tree and drops the old table."""

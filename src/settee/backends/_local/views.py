@@ -456,21 +456,47 @@ def _before(cut: Cut, *, negate: bool = False, table: str = "") -> tuple[str, li
 
 
 _TOTAL = "SELECT total FROM settee_view_counts WHERE gid = ? AND view = ?"
-#: The last block before a cut at one level, and the rows counted by the blocks of
-#: that level from ``start >= ?`` (where the level above descended) up to it.
-_DESCEND = {
-    op: "SELECT MAX(start), count, key, docid, SUM(count) FROM settee_view_tree "
-    f"WHERE gid = ? AND view = ? AND level = ? AND start >= ? AND start {op} ?"
-    for op in ("<", "<=")
-}
+
+
+def _walk(op: str) -> str:
+    """One statement for the walk down the tree to a cut (``start {op} ?3``): the view's
+    total, then for each level from the top down to 2 the rows of its blocks before the
+    one it descends into, then the level-1 block it lands in (``MAX(start)`` and its
+    ``count``, ``key``, ``docid``) with the rows of the level-1 blocks up to it included
+    (``SUM(count)``). Every bound is an uncorrelated subquery, so each part ranges over
+    the primary key; the rows inside the last block are counted by a second statement."""
+
+    def last(level: int) -> str:
+        return (
+            "(SELECT start FROM settee_view_tree WHERE gid = ?1 AND view = ?2 "
+            f"AND level = {level} AND start {op} ?3 ORDER BY start DESC LIMIT 1)"
+        )
+
+    def since(level: int) -> str:
+        return "" if level >= _LEVELS else f" AND start >= {last(level + 1)}"
+
+    sums = "".join(
+        f"(SELECT SUM(count) FROM settee_view_tree WHERE gid = ?1 AND view = ?2 "
+        f"AND level = {level} AND start < {last(level)}{since(level)}), "
+        for level in range(_LEVELS, 1, -1)
+    )
+    bottom = (
+        "SELECT MAX(start), count, key, docid, SUM(count) FROM settee_view_tree "
+        f"WHERE gid = ?1 AND view = ?2 AND level = 1 AND start {op} ?3{since(1)}"
+    )
+    total = "(SELECT total FROM settee_view_counts WHERE gid = ?1 AND view = ?2)"
+    return f"SELECT {total}, {sums}* FROM ({bottom})"
+
+
+_WALK = {op: _walk(op) for op in ("<", "<=")}
 
 
 class _SQLiteRows:
-    """One view's rows. ``offset`` walks ``settee_view_tree`` down from its top level:
-    at each level it sums the blocks before the cut inside the block it descended
-    into, and at the bottom counts rows in one block only, so ``position`` reads
-    ``O(_LEVELS * _FAN)`` rows rather than the position (a b-tree's reductions do
-    this on CouchDB)."""
+    """One view's rows. ``offset`` walks ``settee_view_tree`` down from its top level
+    (:func:`_walk`): at each level it sums the blocks before the cut inside the block
+    it descended into, and at the bottom counts rows in one block only, so
+    ``position`` reads ``O(_LEVELS * _FAN)`` rows in two statements rather than the
+    position (a b-tree's reductions do this on CouchDB)."""
 
     __slots__ = ("conn", "counted", "gid", "view")
 
@@ -497,26 +523,18 @@ class _SQLiteRows:
             ).fetchone()
             return (int(row[0]) if row[0] is not None else 0), int(row[1])
         op, bound = _start_bound(cut)
-        # The top level's statement reads the total too (one round trip fewer).
-        top = f"SELECT ({_TOTAL}), * FROM ({_DESCEND[op]})"
-        row = self.conn.execute(top, (*ids, *ids, _LEVELS, b"", bound)).fetchone()
+        row = self.conn.execute(_WALK[op], (*ids, bound)).fetchone()
         total = int(row[0]) if row[0] is not None else 0
-        found = row[1:]
-        position = 0
-        for level in range(_LEVELS - 1, 0, -1):
-            if found[0] is None:
-                return total, position
-            position += int(found[4]) - int(found[1])
-            found = self.conn.execute(_DESCEND[op], (*ids, level, found[0], bound)).fetchone()
-        if found[0] is None:
-            return total, position
-        position += int(found[4]) - int(found[1])
+        position = sum(int(above) for above in row[1:_LEVELS] if above is not None)
+        start, count, key, docid, upto = row[_LEVELS:]
+        if start is None:
+            return total, position  # nothing before the cut
         (inside,) = self.conn.execute(
             "SELECT COUNT(*) FROM settee_view_rows WHERE gid = ? AND view = ? "
             f"AND (key, docid) >= (?, ?) AND {cond}",
-            (*ids, found[2], found[3], *args),
+            (*ids, key, docid, *args),
         ).fetchone()
-        return total, position + int(inside)
+        return total, position + int(upto) - int(count) + int(inside)
 
     def rows(
         self,
@@ -612,6 +630,27 @@ class SQLiteGroup:
         if row is None:
             return None
         return cls(conn, int(row[0]), int(row[1]), views, int(row[2]))
+
+    @staticmethod
+    def current(
+        conn: sqlite3.Connection, dbid: int, ddoc: str, seq: int
+    ) -> tuple[str, int, int, int] | None:
+        """``(sig, gid, seq, blocks_ok)`` of the one group of ``ddoc`` that reflects
+        ``seq`` (or later) with its rows counted, or None."""
+        try:
+            found = conn.execute(
+                "SELECT sig, gid, seq, blocks_ok FROM settee_view_groups "
+                "WHERE dbid = ? AND ddoc = ? AND seq >= ? AND blocks_ok = ? LIMIT 2",
+                (dbid, ddoc, seq, _COUNTED),
+            ).fetchall()
+        except sqlite3.OperationalError:
+            if SQLiteGroup.tables_exist(conn):
+                raise
+            return None  # a file no view was ever built in
+        if len(found) != 1:
+            return None
+        sig, gid, at, blocks = found[0]
+        return str(sig), int(gid), int(at), int(blocks)
 
     @classmethod
     def open(
