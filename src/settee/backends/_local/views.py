@@ -1120,17 +1120,27 @@ def query_view(
     return {"total_rows": total, "offset": offset, "rows": [_row(row) for row in page]}
 
 
-#: Stored JSON texts that need no parse (values are very often ``null``).
-_LITERALS: dict[str, Any] = {"null": None, "true": True, "false": False}
+#: Parsed scalar keys and values by their stored JSON text (a scalar is immutable, so
+#: rows may share it; arrays and objects are parsed for each row). Bounded: texts of
+#: up to 64 characters, cleared when full.
+_SCALARS: dict[str, Any] = {"null": None, "true": True, "false": False}
+_SCALARS_MAX = 4096
+
+
+def _parse(text: str) -> Any:
+    found = _SCALARS.get(text, _UNSET)
+    if found is not _UNSET:
+        return found
+    value = json.loads(text)
+    if len(text) <= 64 and not isinstance(value, (list, dict)):
+        if len(_SCALARS) >= _SCALARS_MAX:
+            _SCALARS.clear()
+        _SCALARS[text] = value
+    return value
 
 
 def _row(row: OutRow) -> dict[str, Any]:
-    value = row[2]
-    return {
-        "id": row[0],
-        "key": json.loads(row[1]),
-        "value": _LITERALS[value] if value in _LITERALS else json.loads(value),
-    }
+    return {"id": row[0], "key": _parse(row[1]), "value": _parse(row[2])}
 
 
 def _group(
