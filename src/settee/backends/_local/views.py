@@ -123,9 +123,15 @@ def encode_key(value: Any) -> bytes:
     (integers beyond 2**53 lose their order among neighbours). ``TypeError``
     for a value that is not JSON.
     """
+    if type(value) is int or type(value) is float:  # the common key, and not bool
+        return _NUMBER + _number_bytes(value)
     out = bytearray()
     _encode(value, out)
     return bytes(out)
+
+
+#: The leading byte of a number's encoding (its type rank, 3, plus one).
+_NUMBER = bytes((4,))
 
 
 # -- reduces -------------------------------------------------------------------
