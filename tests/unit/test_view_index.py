@@ -349,7 +349,7 @@ def test_offsets_stay_exact_as_blocks_fill_split_and_empty(tmp_path: Path) -> No
         assert desc["offset"] == sum(1 for k in keys if k > start), start
     conn = sqlite3.connect(tmp_path / "blocks.db")
     blocks = conn.execute(
-        "SELECT count FROM settee_view_tree WHERE view = 0 AND level = 1"
+        "SELECT count FROM settee_view_ranks WHERE view = 0 AND level = 1"
     ).fetchall()
     conn.close()
     assert len(blocks) > 3 and sum(c for (c,) in blocks) == left
@@ -357,22 +357,27 @@ def test_offsets_stay_exact_as_blocks_fill_split_and_empty(tmp_path: Path) -> No
 
 
 def _tree_agrees_with_rows(conn: sqlite3.Connection) -> None:
-    """Every level of settee_view_tree counts every row once, each block exactly the
+    """Every level of settee_view_ranks counts every row once, each block exactly the
     rows from its start to the next block's, and every block starts where one below does."""
     rows = [
         (bytes(k) + str(d).encode(), int(v))
         for k, d, v in conn.execute("SELECT key, docid, view FROM settee_view_rows")
     ]
-    tree = conn.execute("SELECT view, level, start, count FROM settee_view_tree").fetchall()
-    for view, level in {(v, lv) for v, lv, _, _ in tree}:
-        starts = sorted((bytes(s), c) for v, lv, s, c in tree if (v, lv) == (view, level))
-        bounds = [s for s, _ in starts[1:]] + [None]
-        for (start, count), end in zip(starts, bounds, strict=True):
+    tree = conn.execute("SELECT view, level, start, count, before FROM settee_view_ranks")
+    blocks = [(v, lv, bytes(s), c, b) for v, lv, s, c, b in tree]
+    for view, level in {(v, lv) for v, lv, _, _, _ in blocks}:
+        starts = sorted((s, c, b) for v, lv, s, c, b in blocks if (v, lv) == (view, level))
+        above = sorted(s for v, lv, s, _, _ in blocks if (v, lv) == (view, level + 1))
+        bounds = [s for s, _, _ in starts[1:]] + [None]
+        for (start, count, before), end in zip(starts, bounds, strict=True):
             inside = [r for r, v in rows if v == view and r >= start and (end is None or r < end)]
             assert len(inside) == count, (view, level, start)
+            # ``before``: rows before the block, from the start of its block above.
+            parent = max((s for s in above if s <= start), default=b"")
+            assert before == sum(1 for r, v in rows if v == view and parent <= r < start)
         if level > 1:
-            below = {bytes(s) for v, lv, s, _ in tree if (v, lv) == (view, level - 1)}
-            assert {s for s, _ in starts} <= below
+            below = {s for v, lv, s, _, _ in blocks if (v, lv) == (view, level - 1)}
+            assert {s for s, _, _ in starts} <= below
 
 
 @needs_js
@@ -416,7 +421,7 @@ def test_offsets_stay_exact_as_every_level_of_the_count_tree_splits(
             ), (start, docid)
     b.close()
     conn = sqlite3.connect(path)
-    levels = conn.execute("SELECT level, COUNT(*) FROM settee_view_tree GROUP BY level").fetchall()
+    levels = conn.execute("SELECT level, COUNT(*) FROM settee_view_ranks GROUP BY level").fetchall()
     assert len(levels) == 2 and all(blocks > 3 for _, blocks in levels)
     _tree_agrees_with_rows(conn)
     conn.close()
@@ -467,7 +472,7 @@ def test_a_file_with_the_older_one_level_blocks_is_recounted(tmp_path: Path) -> 
     b.close()
     conn = sqlite3.connect(path)
     conn.executescript(
-        "DROP TABLE settee_view_tree; UPDATE settee_view_groups SET blocks_ok = 1;"
+        "DROP TABLE settee_view_ranks; UPDATE settee_view_groups SET blocks_ok = 1;"
         "CREATE TABLE settee_view_blocks (gid INTEGER NOT NULL, view INTEGER NOT NULL,"
         " key BLOB NOT NULL, docid TEXT NOT NULL, count INTEGER NOT NULL,"
         " PRIMARY KEY (gid, view, key, docid)) WITHOUT ROWID;"
@@ -481,8 +486,8 @@ def test_a_file_with_the_older_one_level_blocks_is_recounted(tmp_path: Path) -> 
     b.close()
     conn = sqlite3.connect(path)
     tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
-    assert "settee_view_blocks" not in tables and "settee_view_tree" in tables
-    assert {ok for (ok,) in conn.execute("SELECT blocks_ok FROM settee_view_groups")} == {2}
+    assert "settee_view_blocks" not in tables and "settee_view_ranks" in tables
+    assert {ok for (ok,) in conn.execute("SELECT blocks_ok FROM settee_view_groups")} == {3}
     _tree_agrees_with_rows(conn)
     conn.close()
 

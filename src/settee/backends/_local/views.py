@@ -414,7 +414,7 @@ CREATE TABLE IF NOT EXISTS settee_view_counts (
     total INTEGER NOT NULL,
     PRIMARY KEY (gid, view)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS settee_view_tree (
+CREATE TABLE IF NOT EXISTS settee_view_ranks (
     gid INTEGER NOT NULL,
     view INTEGER NOT NULL,
     level INTEGER NOT NULL,
@@ -422,19 +422,22 @@ CREATE TABLE IF NOT EXISTS settee_view_tree (
     key BLOB NOT NULL,
     docid TEXT NOT NULL,
     count INTEGER NOT NULL,
+    before INTEGER NOT NULL,
     PRIMARY KEY (gid, view, level, start)
 ) WITHOUT ROWID;
-DROP TABLE IF EXISTS settee_view_blocks
+DROP TABLE IF EXISTS settee_view_blocks;
+DROP TABLE IF EXISTS settee_view_tree
 """
 
-#: Entries per block of ``settee_view_tree`` as a build lays them out; a block of
+#: Entries per block of ``settee_view_ranks`` as a build lays them out; a block of
 #: level ``k`` splits once it counts more than ``2 * _FAN ** k`` rows.
 _FAN = 64
-#: Levels of ``settee_view_tree``: level 1 counts rows, level 2 counts level-1 blocks.
+#: Levels of ``settee_view_ranks``: level 1 counts rows, level 2 counts level-1 blocks.
 _LEVELS = 2
 #: ``settee_view_groups.blocks_ok`` of a group whose tree counts every row (files of
-#: older versions said 1 for a one-level table, dropped now: such a group is recounted).
-_COUNTED = 2
+#: older versions said 1 for a one-level table, 2 for a tree without ``before``, both
+#: dropped now: such a group is recounted).
+_COUNTED = 3
 
 
 def _start(key: bytes, docid: str) -> bytes:
@@ -466,43 +469,31 @@ _TOTAL = "SELECT total FROM settee_view_counts WHERE gid = ? AND view = ?"
 
 def _walk(op: str) -> str:
     """One statement for the walk down the tree to a cut (``start {op} ?3``): the view's
-    total, then for each level from the top down to 2 the rows of its blocks before the
-    one it descends into, then the level-1 block it lands in (``MAX(start)`` and its
-    ``count``, ``key``, ``docid``) with the rows of the level-1 blocks up to it included
-    (``SUM(count)``). Every bound is an uncorrelated subquery, so each part ranges over
-    the primary key; the rows inside the last block are counted by a second statement."""
+    total, then for each level from the top down to 2 the ``before`` of its last block
+    before the cut, then that of the level-1 block, with its ``key`` and ``docid``. Each
+    is the last block of its level before the cut, found by ranging over the primary
+    key; the rows inside the level-1 block are counted by a second statement."""
 
-    def last(level: int) -> str:
+    def last(level: int, column: str) -> str:
         return (
-            "(SELECT start FROM settee_view_tree WHERE gid = ?1 AND view = ?2 "
+            f"(SELECT {column} FROM settee_view_ranks WHERE gid = ?1 AND view = ?2 "
             f"AND level = {level} AND start {op} ?3 ORDER BY start DESC LIMIT 1)"
         )
 
-    def since(level: int) -> str:
-        return "" if level >= _LEVELS else f" AND start >= {last(level + 1)}"
-
-    sums = "".join(
-        f"(SELECT SUM(count) FROM settee_view_tree WHERE gid = ?1 AND view = ?2 "
-        f"AND level = {level} AND start < {last(level)}{since(level)}), "
-        for level in range(_LEVELS, 1, -1)
-    )
-    bottom = (
-        "SELECT MAX(start), count, key, docid, SUM(count) FROM settee_view_tree "
-        f"WHERE gid = ?1 AND view = ?2 AND level = 1 AND start {op} ?3{since(1)}"
-    )
+    above = "".join(f"{last(level, 'before')}, " for level in range(_LEVELS, 1, -1))
+    bottom = ", ".join(last(1, column) for column in ("before", "key", "docid"))
     total = "(SELECT total FROM settee_view_counts WHERE gid = ?1 AND view = ?2)"
-    return f"SELECT {total}, {sums}* FROM ({bottom})"
+    return f"SELECT {total}, {above}{bottom}"
 
 
 _WALK = {op: _walk(op) for op in ("<", "<=")}
 
 
 class _SQLiteRows:
-    """One view's rows. ``offset`` walks ``settee_view_tree`` down from its top level
-    (:func:`_walk`): at each level it sums the blocks before the cut inside the block
-    it descended into, and at the bottom counts rows in one block only, so
-    ``position`` reads ``O(_LEVELS * _FAN)`` rows in two statements rather than the
-    position (a b-tree's reductions do this on CouchDB)."""
+    """One view's rows. ``offset`` walks ``settee_view_ranks`` (:func:`_walk`): the
+    ``before`` of the last block before the cut at each level, and the rows inside
+    one level-1 block, so ``position`` reads ``O(_LEVELS + _FAN)`` rows in two
+    statements rather than the position (a b-tree's reductions do this on CouchDB)."""
 
     __slots__ = ("conn", "counted", "gid", "view")
 
@@ -531,16 +522,16 @@ class _SQLiteRows:
         op, bound = _start_bound(cut)
         row = self.conn.execute(_WALK[op], (*ids, bound)).fetchone()
         total = int(row[0]) if row[0] is not None else 0
-        position = sum(int(above) for above in row[1:_LEVELS] if above is not None)
-        start, count, key, docid, upto = row[_LEVELS:]
-        if start is None:
-            return total, position  # nothing before the cut
+        key, docid = row[-2:]
+        if key is None:
+            return total, 0  # nothing before the cut
+        position = sum(int(before) for before in row[1:-2] if before is not None)
         (inside,) = self.conn.execute(
             "SELECT COUNT(*) FROM settee_view_rows WHERE gid = ? AND view = ? "
             f"AND (key, docid) >= (?, ?) AND {cond}",
             (*ids, key, docid, *args),
         ).fetchone()
-        return total, position + int(upto) - int(count) + int(inside)
+        return total, position + int(inside)
 
     def rows(
         self,
@@ -576,7 +567,7 @@ class _SQLiteRows:
 #: The block holding a row, at every level of the tree (uncorrelated subqueries: each
 #: one ranges over the primary key).
 _BLOCKS_OF = "SELECT " + ", ".join(
-    "(SELECT start FROM settee_view_tree WHERE gid = ?1 AND view = ?2 "
+    "(SELECT start FROM settee_view_ranks WHERE gid = ?1 AND view = ?2 "
     f"AND level = {level} AND start <= ?3 ORDER BY start DESC LIMIT 1)"
     for level in range(1, _LEVELS + 1)
 )
@@ -586,19 +577,21 @@ class SQLiteGroup:
     """A group's rows in tables of the store's SQLite file, written in the caller's
     write transaction (so rows and seq commit together, or not at all).
 
-    ``settee_view_tree`` counts the rows for ``offset``: level 1 holds blocks of
+    ``settee_view_ranks`` counts the rows for ``offset``: level 1 holds blocks of
     rows (each starting at a ``(key, docid)``, see :func:`_start`), level ``k``
     blocks of level ``k - 1`` blocks (starting where one of them does); each
-    block's ``count`` is the rows it covers. Writes add to the counts of the
-    blocks holding each changed row and split a block that grew too big; a
-    first build counts the rows once, at its end (:meth:`finish`).
+    block's ``count`` is the rows it covers, its ``before`` the rows before it in
+    the block of the level above (in the view, at the top level). Writes add to
+    the counts of the blocks holding each changed row and to the ``before`` of
+    the blocks after them, and split a block that grew too big; a first build
+    counts the rows once, at its end (:meth:`finish`).
     """
 
     def __init__(
         self, conn: sqlite3.Connection, gid: int, seq: int, views: int, blocks: int
     ) -> None:
         self.conn, self.gid, self.seq, self.views = conn, gid, seq, views
-        #: Whether settee_view_tree counts every row (not during a first build; ``blocks``
+        #: Whether settee_view_ranks counts every row (not during a first build; ``blocks``
         #: is the stored ``blocks_ok``).
         self.counted = blocks == _COUNTED
 
@@ -696,7 +689,7 @@ class SQLiteGroup:
                 (dbid, ddoc),
             ).fetchall()
         doomed = [(gid,) for gid, name, sig in rows if f"{name}\n{sig}" not in kept]
-        tables = ("settee_view_rows", "settee_view_counts", "settee_view_tree")
+        tables = ("settee_view_rows", "settee_view_counts", "settee_view_ranks")
         for table in (*tables, "settee_view_groups"):
             conn.executemany(f"DELETE FROM {table} WHERE gid = ?", doomed)
         return len(doomed)
@@ -756,10 +749,13 @@ class SQLiteGroup:
         for row in fresh:
             self._count(blocks, row[1], row[2], row[3], 1)
         conn.executemany(
-            "UPDATE settee_view_tree SET count = count + ? "
+            "UPDATE settee_view_ranks SET count = count + ? "
             "WHERE gid = ? AND view = ? AND level = ? AND start = ?",
             [(d, gid, view, level, at) for (view, level, at), d in blocks.items() if d],
         )
+        for (view, level, block), d in blocks.items():
+            if d:
+                self._shift(view, level, block, d)
         # Bottom up: a block splits between blocks of the level below, split first.
         for level in range(1, _LEVELS + 1):
             for (view, at, block), d in blocks.items():
@@ -775,6 +771,29 @@ class SQLiteGroup:
             block = (view, level, b"" if start is None else bytes(start))
             blocks[block] = blocks.get(block, 0) + d
 
+    def _shift(
+        self, view: int, level: int, start: bytes, d: int, *, inclusive: bool = False
+    ) -> None:
+        """Add ``d`` to the ``before`` of the blocks of ``level`` after ``start`` (and at it,
+        ``inclusive``) inside the block of the level above that holds ``start``."""
+        after = ">=" if inclusive else ">"
+        if level == _LEVELS:
+            self.conn.execute(
+                "UPDATE settee_view_ranks SET before = before + ? WHERE gid = ? AND view = ? "
+                f"AND level = ? AND start {after} ?",
+                (d, self.gid, view, level, start),
+            )
+            return
+        # The next block above starts where this level's blocks stop being its children
+        # (0xFF: above every start, which begins with a type byte).
+        self.conn.execute(
+            "UPDATE settee_view_ranks SET before = before + ?1 WHERE gid = ?2 AND view = ?3 "
+            f"AND level = ?4 AND start {after} ?5 AND start < COALESCE((SELECT start FROM "
+            "settee_view_ranks WHERE gid = ?2 AND view = ?3 AND level = ?4 + 1 "
+            "AND start > ?5 ORDER BY start LIMIT 1), X'FF')",
+            (d, self.gid, view, level, start),
+        )
+
     def _split(self, view: int, level: int, start: bytes) -> None:
         """Split the block of ``level`` starting at ``start`` until no part of it counts
         more than ``2 * _FAN ** level`` rows."""
@@ -783,15 +802,15 @@ class SQLiteGroup:
         while todo:
             here = todo.pop()
             row = conn.execute(
-                "SELECT key, docid, count FROM settee_view_tree "
+                "SELECT key, docid, count, before FROM settee_view_ranks "
                 "WHERE gid = ? AND view = ? AND level = ? AND start = ?",
                 (gid, view, level, here),
             ).fetchone()
             if row is None or row[2] <= 2 * _FAN**level:
                 continue
-            key, docid, count = bytes(row[0]), str(row[1]), int(row[2])
+            key, docid, count, before = bytes(row[0]), str(row[1]), int(row[2]), int(row[3])
             following = conn.execute(
-                "SELECT start, key, docid FROM settee_view_tree "
+                "SELECT start, key, docid FROM settee_view_ranks "
                 "WHERE gid = ? AND view = ? AND level = ? AND start > ? ORDER BY start LIMIT 1",
                 (gid, view, level, here),
             ).fetchone()
@@ -804,15 +823,19 @@ class SQLiteGroup:
                 continue  # one (key, docid), or one block below: nowhere to cut
             mkey, mdocid, moved = middle
             conn.execute(
-                "UPDATE settee_view_tree SET count = count - ? "
+                "UPDATE settee_view_ranks SET count = count - ? "
                 "WHERE gid = ? AND view = ? AND level = ? AND start = ?",
                 (moved, gid, view, level, here),
             )
             mstart = _start(mkey, mdocid)
+            if level > 1:
+                # The blocks below that move count from the new block's start now.
+                self._shift(view, level - 1, mstart, moved - count, inclusive=True)
             conn.execute(
-                "INSERT INTO settee_view_tree (gid, view, level, start, key, docid, count) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (gid, view, level, mstart, mkey, mdocid, moved),
+                "INSERT INTO settee_view_ranks "
+                "(gid, view, level, start, key, docid, count, before) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (gid, view, level, mstart, mkey, mdocid, moved, before + count - moved),
             )
             todo += [here, mstart]
 
@@ -850,7 +873,7 @@ class SQLiteGroup:
         rows lie from there on."""
         upto, more = ("", []) if following is None else (" AND start < ?", [following[0]])
         children = self.conn.execute(
-            "SELECT key, docid, count FROM settee_view_tree WHERE gid = ? AND view = ? "
+            "SELECT key, docid, count FROM settee_view_ranks WHERE gid = ? AND view = ? "
             f"AND level = ? AND start >= ?{upto} ORDER BY start",
             (self.gid, view, below, start, *more),
         ).fetchall()
@@ -868,7 +891,7 @@ class SQLiteGroup:
             return
         conn, gid = self.conn, self.gid
         self.create_tables(conn)
-        conn.execute("DELETE FROM settee_view_tree WHERE gid = ?", (gid,))
+        conn.execute("DELETE FROM settee_view_ranks WHERE gid = ?", (gid,))
         for view in range(self.views):
             # [start, key, docid, count] per block, level 1 from the rows.
             blocks: list[list[Any]] = [[b"", b"", "", 0]]
@@ -884,10 +907,19 @@ class SQLiteGroup:
                 blocks[-1][3] += 1
                 last = here
             for level in range(1, _LEVELS + 1):
+                # ``before``: the rows before each block in its block above (of _FAN).
+                group = len(blocks) if level == _LEVELS else _FAN
+                befores: list[int] = []
+                for at in range(len(blocks)):
+                    befores.append(0 if at % group == 0 else befores[-1] + blocks[at - 1][3])
                 conn.executemany(
-                    "INSERT INTO settee_view_tree (gid, view, level, start, key, docid, count) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(gid, view, level, *block) for block in blocks],
+                    "INSERT INTO settee_view_ranks "
+                    "(gid, view, level, start, key, docid, count, before) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (gid, view, level, *block, before)
+                        for block, before in zip(blocks, befores, strict=True)
+                    ],
                 )
                 blocks = [
                     [*blocks[at][:3], sum(block[3] for block in blocks[at : at + _FAN])]
