@@ -59,6 +59,12 @@ KINDS = ("raw", "sqlite", "memory")
 VIEW_MAX = 100_000  # a first JS view build over 1M docs takes minutes: not at that size
 VIEW_ROUNDS = 50
 VIEW_MAP = "function (doc) { if (doc.price !== undefined) emit(doc.price, null); }"
+#: ``--only``: the works to run (names or their first words); empty runs every work.
+ONLY: list[str] = []
+
+
+def wanted(work: str) -> bool:
+    return not ONLY or any(work.startswith(name) for name in ONLY)
 
 
 def has_js() -> bool:
@@ -130,7 +136,7 @@ def run_settee(url: str, count: int, rounds: int) -> dict[str, float]:
 
     # Insert is timed once per round into a fresh database (memory: a fresh store).
     times = []
-    for _ in range(rounds):
+    for _ in range(rounds if wanted("bulk insert") else 1):
         started = time.perf_counter()
         insert()
         times.append(time.perf_counter() - started)
@@ -144,12 +150,18 @@ def run_settee(url: str, count: int, rounds: int) -> dict[str, float]:
         db.create_query_index(fields=["category", "price"])
         for start in range(0, count, CHUNK):
             db.bulk_docs(docs[start : start + CHUNK], chunk_size=CHUNK)
-    out["point reads"] = best(rounds, lambda: [db.get(i, remote=True) for i in ids])
-    found = db.get_query_result(SELECTOR, page_size=1000).all()
-    out["_rows mango"] = len(found)
-    out["indexed mango"] = best(rounds, lambda: db.get_query_result(SELECTOR, page_size=1000).all())
-    out["all_docs scan"] = best(rounds, lambda: sum(1 for _ in db.all_docs(page_size=1000)))
-    out["changes"] = best(rounds, lambda: sum(1 for _ in db.changes()))
+    if wanted("point reads"):
+        out["point reads"] = best(rounds, lambda: [db.get(i, remote=True) for i in ids])
+    if wanted("indexed mango"):
+        found = db.get_query_result(SELECTOR, page_size=1000).all()
+        out["_rows mango"] = len(found)
+        out["indexed mango"] = best(
+            rounds, lambda: db.get_query_result(SELECTOR, page_size=1000).all()
+        )
+    if wanted("all_docs scan"):
+        out["all_docs scan"] = best(rounds, lambda: sum(1 for _ in db.all_docs(page_size=1000)))
+    if wanted("changes"):
+        out["changes"] = best(rounds, lambda: sum(1 for _ in db.changes()))
     blob = os.urandom(ATTACHMENT)
 
     def attachment() -> None:
@@ -157,8 +169,9 @@ def run_settee(url: str, count: int, rounds: int) -> dict[str, float]:
         doc.put_attachment("blob.bin", "application/octet-stream", blob)
         assert doc.get_attachment("blob.bin", attachment_type="binary") == blob
 
-    out["attachment 20MB"] = best(rounds, attachment)
-    if count <= VIEW_MAX and has_js():
+    if wanted("attachment 20MB"):
+        out["attachment 20MB"] = best(rounds, attachment)
+    if count <= VIEW_MAX and has_js() and wanted("view after 1 write"):
         ddoc = settee.DesignDocument(db, "bench")
         ddoc.add_view("by_price", VIEW_MAP)
         ddoc.save()
@@ -214,7 +227,7 @@ def run_raw(path: str, count: int, rounds: int) -> dict[str, float]:
         return conn
 
     times = []
-    for _ in range(rounds):
+    for _ in range(rounds if wanted("bulk insert") else 1):
         started = time.perf_counter()
         conn = insert()
         times.append(time.perf_counter() - started)
@@ -226,23 +239,27 @@ def run_raw(path: str, count: int, rounds: int) -> dict[str, float]:
         for docid in ids:
             json.loads(conn.execute("SELECT body FROM docs WHERE id = ?", (docid,)).fetchone()[0])
 
-    out["point reads"] = best(rounds, reads)
+    if wanted("point reads"):
+        out["point reads"] = best(rounds, reads)
     query = (
         "SELECT body FROM docs WHERE json_extract(body, '$.category') = ? "
         "AND json_extract(body, '$.price') < ? "
         "ORDER BY json_extract(body, '$.category'), json_extract(body, '$.price')"
     )
-    out["_rows mango"] = len(conn.execute(query, ("books", 20)).fetchall())
-    out["indexed mango"] = best(
-        rounds, lambda: [json.loads(b) for (b,) in conn.execute(query, ("books", 20))]
-    )
-    out["all_docs scan"] = best(
-        rounds, lambda: sum(1 for _ in conn.execute("SELECT id, rev FROM docs ORDER BY id"))
-    )
-    out["changes"] = best(
-        rounds,
-        lambda: sum(1 for _ in conn.execute("SELECT seq, id, rev FROM docs ORDER BY seq")),
-    )
+    if wanted("indexed mango"):
+        out["_rows mango"] = len(conn.execute(query, ("books", 20)).fetchall())
+        out["indexed mango"] = best(
+            rounds, lambda: [json.loads(b) for (b,) in conn.execute(query, ("books", 20))]
+        )
+    if wanted("all_docs scan"):
+        out["all_docs scan"] = best(
+            rounds, lambda: sum(1 for _ in conn.execute("SELECT id, rev FROM docs ORDER BY id"))
+        )
+    if wanted("changes"):
+        out["changes"] = best(
+            rounds,
+            lambda: sum(1 for _ in conn.execute("SELECT seq, id, rev FROM docs ORDER BY seq")),
+        )
     blob = os.urandom(ATTACHMENT)
 
     def attachment() -> None:
@@ -251,8 +268,9 @@ def run_raw(path: str, count: int, rounds: int) -> dict[str, float]:
         (data,) = conn.execute("SELECT data FROM atts WHERE id = ?", (key,)).fetchone()
         assert data == blob
 
-    out["attachment 20MB"] = best(rounds, attachment)
-    if count <= VIEW_MAX and has_js():
+    if wanted("attachment 20MB"):
+        out["attachment 20MB"] = best(rounds, attachment)
+    if count <= VIEW_MAX and has_js() and wanted("view after 1 write"):
         conn.execute("CREATE INDEX by_price ON docs (json_extract(body, '$.price'), id)")
         view_query = (
             "SELECT id, json_extract(body, '$.price') FROM docs "
@@ -280,8 +298,9 @@ def run_raw(path: str, count: int, rounds: int) -> dict[str, float]:
 
 
 def child(kind: str, count: int, rounds: int, workdir: str) -> dict[str, float]:
+    only = ["--only", ",".join(ONLY)] if ONLY else []
     result = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(count), str(rounds), workdir],
+        [sys.executable, __file__, "--child", kind, str(count), str(rounds), workdir, *only],
         check=True,
         capture_output=True,
         text=True,
@@ -295,8 +314,12 @@ def main() -> None:
     parser.add_argument("--million", action="store_true", help="also 1,000,000 documents")
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated doc counts")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--only", default="", help="comma-separated works to run (or their first words: view)"
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    ONLY[:] = [name.strip() for name in args.only.split(",") if name.strip()]
     if args.child:
         kind, count, rounds, workdir = args.child
         n, r = int(count), int(rounds)
@@ -330,10 +353,11 @@ def main() -> None:
                 }
                 for kind, done in runs.items()
             }
-    works = [w for w in results[sizes[0]]["raw"] if not w.startswith("_")]
+    works = [w for w in results[sizes[0]]["raw"] if not w.startswith("_") and wanted(w)]
     for size in sizes:
         row = results[size]
-        print(f"\n{size:,} documents ({int(row['raw']['_rows mango'])} Mango matches)")
+        matches = row["raw"].get("_rows mango")
+        print(f"\n{size:,} documents" + (f" ({int(matches)} Mango matches)" if matches else ""))
         print(f"{'work':<18}{'raw s':>9}{'sqlite s':>10}{'ratio':>7}{'memory s':>10}{'ratio':>7}")
         for work in works:
             if work not in row["raw"]:

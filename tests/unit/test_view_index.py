@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 
 from settee.backends import open_backend
-from settee.backends._local import js
+from settee.backends._local import js, views
 from settee.backends._local.collation import sort_key
 from settee.backends._local.views import encode_key
 from settee.backends.base import Backend
@@ -348,10 +348,148 @@ def test_offsets_stay_exact_as_blocks_fill_split_and_empty(tmp_path: Path) -> No
         desc = b.view(DB, "d", "by_n", {"startkey": start, "descending": True, "limit": 1})
         assert desc["offset"] == sum(1 for k in keys if k > start), start
     conn = sqlite3.connect(tmp_path / "blocks.db")
-    blocks = conn.execute("SELECT count FROM settee_view_blocks WHERE view = 0").fetchall()
+    blocks = conn.execute(
+        "SELECT count FROM settee_view_ranks WHERE view = 0 AND level = 1"
+    ).fetchall()
     conn.close()
     assert len(blocks) > 3 and sum(c for (c,) in blocks) == left
     b.close()
+
+
+def _tree_agrees_with_rows(conn: sqlite3.Connection) -> None:
+    """Every level of settee_view_ranks counts every row once, each block exactly the
+    rows from its start to the next block's, and every block starts where one below does."""
+    rows = [
+        (bytes(k) + str(d).encode(), int(v))
+        for k, d, v in conn.execute("SELECT key, docid, view FROM settee_view_rows")
+    ]
+    tree = conn.execute("SELECT view, level, start, count, before FROM settee_view_ranks")
+    blocks = [(v, lv, bytes(s), c, b) for v, lv, s, c, b in tree]
+    for view, level in {(v, lv) for v, lv, _, _, _ in blocks}:
+        starts = sorted((s, c, b) for v, lv, s, c, b in blocks if (v, lv) == (view, level))
+        above = sorted(s for v, lv, s, _, _ in blocks if (v, lv) == (view, level + 1))
+        bounds = [s for s, _, _ in starts[1:]] + [None]
+        for (start, count, before), end in zip(starts, bounds, strict=True):
+            inside = [r for r, v in rows if v == view and r >= start and (end is None or r < end)]
+            assert len(inside) == count, (view, level, start)
+            # ``before``: rows before the block, from the start of its block above.
+            parent = max((s for s in above if s <= start), default=b"")
+            assert before == sum(1 for r, v in rows if v == view and parent <= r < start)
+        if level > 1:
+            below = {s for v, lv, s, _, _ in blocks if (v, lv) == (view, level - 1)}
+            assert {s for s, _, _ in starts} <= below
+
+
+@needs_js
+def test_offsets_stay_exact_as_every_level_of_the_count_tree_splits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With blocks of 3 (a tuning constant, shrunk so a few hundred rows split both
+    levels many times): offsets after builds, batches into a narrow range, documents
+    emitting a key twice, deletions, with key-only and docid cuts, both directions."""
+    monkeypatch.setattr(views, "_FAN", 3)
+    twice = (
+        "function (doc) { if (doc.n !== undefined) { emit(doc.n, 1); if (doc.t) emit(doc.n, 2); } }"
+    )
+    path = tmp_path / "tree.db"
+    b = open_backend(f"sqlite:///{path}")
+    b.create_db(DB)
+    b.put_doc(DB, {"_id": "_design/t", "views": {"v": {"map": twice}}})
+    b.bulk_docs(DB, [{"_id": f"a{i:04d}", "n": i % 37} for i in range(300)])
+    assert b.view(DB, "t", "v", {"limit": 1})["total_rows"] == 300  # first build
+    b.bulk_docs(DB, [{"_id": f"b{i:04d}", "n": 5 + i % 3, "t": i % 2} for i in range(200)])
+    for i in range(40):  # one at a time, as follow_writes sees them
+        b.put_doc(DB, {"_id": f"c{i:04d}", "n": 30 + i % 2, "t": 1})
+    gone = b.all_docs(DB, {"startkey": "a0100", "endkey": "a0180"})["rows"]
+    b.bulk_docs(DB, [{"_id": r["id"], "_rev": r["value"]["rev"], "_deleted": True} for r in gone])
+    everything = b.view(DB, "t", "v", {})["rows"]
+    pairs = [(r["key"], r["id"]) for r in everything]
+    assert b.view(DB, "t", "v", {"limit": 0})["total_rows"] == len(pairs)
+    for start in (-1, 0, 5, 6, 7, 20, 30, 31, 36, 37):
+        body = b.view(DB, "t", "v", {"startkey": start, "limit": 1})
+        assert body["offset"] == sum(1 for k, _ in pairs if k < start), start
+        desc = b.view(DB, "t", "v", {"startkey": start, "descending": True, "limit": 1})
+        assert desc["offset"] == sum(1 for k, _ in pairs if k > start), start
+        for docid in ("a0000", "b0007", "c0003", "z"):
+            q = {"startkey": start, "startkey_docid": docid, "limit": 1}
+            assert b.view(DB, "t", "v", q)["offset"] == sum(
+                1 for p in pairs if p < (start, docid)
+            ), (start, docid)
+            dq = {**q, "descending": True}
+            assert b.view(DB, "t", "v", dq)["offset"] == sum(
+                1 for p in pairs if p > (start, docid)
+            ), (start, docid)
+    b.close()
+    conn = sqlite3.connect(path)
+    levels = conn.execute("SELECT level, COUNT(*) FROM settee_view_ranks GROUP BY level").fetchall()
+    assert len(levels) == 2 and all(blocks > 3 for _, blocks in levels)
+    _tree_agrees_with_rows(conn)
+    conn.close()
+
+
+@needs_js
+def test_a_changed_design_document_is_seen_by_every_opener_of_the_file(tmp_path: Path) -> None:
+    """A query of an up-to-date index skips reading its design document: a change of the
+    design document (here or in another opener of the file) must still be seen."""
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    one, two = open_backend(url), open_backend(url)
+    one.create_db(DB)
+    one.bulk_docs(DB, [{"_id": f"a{i}", "n": i} for i in range(5)])
+    emit = "function (doc) { emit(doc.n * %d, null); }"
+    rev = one.put_doc(DB, {"_id": "_design/c", "views": {"v": {"map": emit % 1}}})["rev"]
+    for factor in range(2, 6):
+        assert [r["key"] for r in one.view(DB, "c", "v")["rows"]] == [
+            i * (factor - 1) for i in range(5)
+        ]
+        assert one.view(DB, "c", "v")["total_rows"] == 5  # from the index as it is
+        writer, reader = (two, one) if factor % 2 else (one, two)
+        ddoc = {"_id": "_design/c", "_rev": rev, "views": {"v": {"map": emit % factor}}}
+        rev = writer.put_doc(DB, ddoc)["rev"]
+        # Not the old signature's index: the new one, never built yet.
+        assert reader.view(DB, "c", "v", {"stale": "ok"})["rows"] == []
+        assert [r["key"] for r in reader.view(DB, "c", "v")["rows"]] == [
+            i * factor for i in range(5)
+        ]
+        writer.put_doc(DB, {"_id": f"b{factor}", "n": 100})
+        writer.delete_doc(DB, f"b{factor}", writer.get_doc(DB, f"b{factor}")["_rev"])
+    one.delete_doc(DB, "_design/c", rev)
+    with pytest.raises(NotFound):
+        two.view(DB, "c", "v")
+    one.close()
+    two.close()
+
+
+@needs_js
+def test_a_file_with_the_older_one_level_blocks_is_recounted(tmp_path: Path) -> None:
+    """A file written by the version that kept settee_view_blocks (blocks_ok = 1): its
+    first query counts the rows into the tree and drops the old table."""
+    path = tmp_path / "old.db"
+    b = open_backend(f"sqlite:///{path}")
+    b.create_db(DB)
+    b.put_doc(DB, dict(DDOC))
+    b.bulk_docs(DB, [{"_id": f"a{i:04d}", "n": i % 50} for i in range(1000)])
+    assert b.view(DB, "d", "by_n", {"limit": 1})["total_rows"] == 1000
+    b.close()
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "DROP TABLE settee_view_ranks; UPDATE settee_view_groups SET blocks_ok = 1;"
+        "CREATE TABLE settee_view_blocks (gid INTEGER NOT NULL, view INTEGER NOT NULL,"
+        " key BLOB NOT NULL, docid TEXT NOT NULL, count INTEGER NOT NULL,"
+        " PRIMARY KEY (gid, view, key, docid)) WITHOUT ROWID;"
+    )
+    conn.close()
+    b = open_backend(f"sqlite:///{path}")
+    body = b.view(DB, "d", "by_n", {"startkey": 10, "limit": 1})
+    assert body["offset"] == 200 and body["total_rows"] == 1000
+    b.put_doc(DB, {"_id": "new", "n": 3})
+    assert b.view(DB, "d", "by_n", {"startkey": 10, "limit": 1})["offset"] == 201
+    b.close()
+    conn = sqlite3.connect(path)
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    assert "settee_view_blocks" not in tables and "settee_view_ranks" in tables
+    assert {ok for (ok,) in conn.execute("SELECT blocks_ok FROM settee_view_groups")} == {3}
+    _tree_agrees_with_rows(conn)
+    conn.close()
 
 
 @needs_js

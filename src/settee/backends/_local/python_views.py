@@ -138,7 +138,7 @@ def follow_writes(state: EngineState, txn: Txn, meta: DbMeta, before: int) -> No
         design = _live_design(txn, meta, ddoc, sig)
         if design is None:
             continue
-        stored = SQLiteGroup(conn, int(gid), before, len(design.names), bool(blocks_ok))
+        stored = SQLiteGroup(conn, int(gid), before, len(design.names), int(blocks_ok))
         conn.execute("SAVEPOINT settee_follow")
         try:
             design.compile()
@@ -318,6 +318,25 @@ def _load_design(txn: Txn, meta: DbMeta, ddoc: str) -> _Design:
     return _parsed_design(ddoc_id, winner[1])
 
 
+def _up_to_date(
+    conn: sqlite3.Connection, meta: DbMeta, ddoc_id: str
+) -> tuple[_Design, SQLiteGroup] | None:
+    """The design and stored group of ``ddoc_id`` without reading the design document,
+    when a group of it is up to date with the database and counted: its signature is
+    then the design document's own, since a write changing the design document leaves
+    every group of the old signature behind (:func:`follow_writes` brings along only
+    groups of the live signature, and database ids are never reused). None otherwise,
+    or when this process has not parsed that design yet."""
+    found = SQLiteGroup.current(conn, meta.handle, ddoc_id, meta.update_seq)
+    if found is None:
+        return None
+    sig, gid, seq, blocks = found
+    design = _SIGNED.get((ddoc_id, sig))
+    if design is None:
+        return None
+    return design, SQLiteGroup(conn, gid, seq, len(design.names), blocks)
+
+
 def _parsed_design(ddoc_id: str, body: str) -> _Design:
     # A _Design depends on its id and stored text only: keyed by both, a query of an
     # unchanged design document neither parses it nor signs its views again.
@@ -327,12 +346,16 @@ def _parsed_design(ddoc_id: str, body: str) -> _Design:
         design = _Design(ddoc_id, json.loads(body))
         if len(_DESIGNS) >= _DESIGNS_MAX:
             _DESIGNS.clear()
+            _SIGNED.clear()
         _DESIGNS[key] = design
+        _SIGNED[(ddoc_id, design.sig)] = design
     return design
 
 
-#: Parsed design documents by ``(id, stored JSON text)`` (read-only once made).
+#: Parsed design documents by ``(id, stored JSON text)`` (read-only once made), and the
+#: same by ``(id, signature)``.
 _DESIGNS: dict[tuple[str, str], _Design] = {}
+_SIGNED: dict[tuple[str, str], _Design] = {}
 _DESIGNS_MAX = 64
 
 
@@ -354,7 +377,11 @@ def design_view(
     with state.storage.read() as txn:
         meta = open_db(txn, db)
         check_partition(meta, partition)
-        design = _load_design(txn, meta, ddoc)
+        conn = _sql(txn)
+        if conn is not None and read_only:
+            conn = None  # a read-only file keeps its indexes in memory
+        fast = None if conn is None else _up_to_date(conn, meta, design_doc_id(ddoc))
+        design = _load_design(txn, meta, ddoc) if fast is None else fast[0]
         if design.language != "javascript":
             raise NotSupported(
                 f"The embedded backend runs JavaScript views only, not language "
@@ -367,8 +394,7 @@ def design_view(
         check_query(params, reducible=reduce_fn is not None)
         js.require_js(f"The view {design.id}/_view/{view}")
         design.compile()
-        conn = _sql(txn)
-        if conn is None or read_only:
+        if conn is None:
             group = state.views.design(db, meta.handle, design.id, design.sig, len(design.names))
             with group.lock:
                 if mode == "true":
@@ -377,8 +403,15 @@ def design_view(
                 if mode == "lazy":
                     refresh(txn, meta, group, design.mapper, design.accept)
             return answer
-        found = SQLiteGroup.find(conn, meta.handle, design.id, design.sig, len(design.names))
-        if found is not None and (found.seq >= meta.update_seq or mode == "false"):
+        found = (
+            SQLiteGroup.find(conn, meta.handle, design.id, design.sig, len(design.names))
+            if fast is None
+            else fast[1]
+        )
+        # Up to date (and its rows counted for offset; a file of an older version
+        # recounts them once, below): read it as it is.
+        current = found is not None and found.seq >= meta.update_seq and found.counted
+        if found is not None and (current or mode == "false"):
             return _answer(txn, meta, found, number, params, reduce_fn, keys, partition)
         if found is None and mode == "false":
             empty = MemoryGroup(len(design.names))

@@ -123,9 +123,15 @@ def encode_key(value: Any) -> bytes:
     (integers beyond 2**53 lose their order among neighbours). ``TypeError``
     for a value that is not JSON.
     """
+    if type(value) is int or type(value) is float:  # the common key, and not bool
+        return _NUMBER + _number_bytes(value)
     out = bytearray()
     _encode(value, out)
     return bytes(out)
+
+
+#: The leading byte of a number's encoding (its type rank, 3, plus one).
+_NUMBER = bytes((4,))
 
 
 # -- reduces -------------------------------------------------------------------
@@ -408,18 +414,44 @@ CREATE TABLE IF NOT EXISTS settee_view_counts (
     total INTEGER NOT NULL,
     PRIMARY KEY (gid, view)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS settee_view_blocks (
+CREATE TABLE IF NOT EXISTS settee_view_ranks (
     gid INTEGER NOT NULL,
     view INTEGER NOT NULL,
+    level INTEGER NOT NULL,
+    start BLOB NOT NULL,
     key BLOB NOT NULL,
     docid TEXT NOT NULL,
     count INTEGER NOT NULL,
-    PRIMARY KEY (gid, view, key, docid)
+    before INTEGER NOT NULL,
+    PRIMARY KEY (gid, view, level, start)
 ) WITHOUT ROWID;
+DROP TABLE IF EXISTS settee_view_blocks;
+DROP TABLE IF EXISTS settee_view_tree
 """
 
-#: Rows per block of ``settee_view_blocks``: the counts that make ``offset`` cheap.
-_BLOCK = 256
+#: Entries per block of ``settee_view_ranks`` as a build lays them out; a block of
+#: level ``k`` splits once it counts more than ``2 * _FAN ** k`` rows.
+_FAN = 64
+#: Levels of ``settee_view_ranks``: level 1 counts rows, level 2 counts level-1 blocks.
+_LEVELS = 2
+#: ``settee_view_groups.blocks_ok`` of a group whose tree counts every row (files of
+#: older versions said 1 for a one-level table, 2 for a tree without ``before``, both
+#: dropped now: such a group is recounted).
+_COUNTED = 3
+
+
+def _start(key: bytes, docid: str) -> bytes:
+    """``(key, docid)`` as one blob that sorts as the pair: an encoded key is never a
+    prefix of another, and UTF-8 sorts as the code points SQLite compares docids by."""
+    return key + docid.encode()
+
+
+def _start_bound(cut: Cut) -> tuple[str, bytes]:
+    """``(operator, blob)``: ``start {operator} blob`` says "a block starting there
+    starts before ``cut``" (0xFF never occurs in UTF-8: above every docid)."""
+    if cut.docid is None:
+        return "<", cut.key + b"\xff" if cut.after else cut.key
+    return "<=" if cut.after else "<", _start(cut.key, cut.docid)
 
 
 def _before(cut: Cut, *, negate: bool = False, table: str = "") -> tuple[str, list[Any]]:
@@ -432,68 +464,74 @@ def _before(cut: Cut, *, negate: bool = False, table: str = "") -> tuple[str, li
     return f"({table}key, {table}docid) {op} (?, ?)", [cut.key, cut.docid]
 
 
+_TOTAL = "SELECT total FROM settee_view_counts WHERE gid = ? AND view = ?"
+
+
+def _walk(op: str) -> str:
+    """One statement for the walk down the tree to a cut (``start {op} ?3``): the view's
+    total, then for each level from the top down to 2 the ``before`` of its last block
+    before the cut, then that of the level-1 block, with its ``key`` and ``docid``. Each
+    is the last block of its level before the cut, found by ranging over the primary
+    key; the rows inside the level-1 block are counted by a second statement."""
+
+    def last(level: int, column: str) -> str:
+        return (
+            f"(SELECT {column} FROM settee_view_ranks WHERE gid = ?1 AND view = ?2 "
+            f"AND level = {level} AND start {op} ?3 ORDER BY start DESC LIMIT 1)"
+        )
+
+    above = "".join(f"{last(level, 'before')}, " for level in range(_LEVELS, 1, -1))
+    bottom = ", ".join(last(1, column) for column in ("before", "key", "docid"))
+    total = "(SELECT total FROM settee_view_counts WHERE gid = ?1 AND view = ?2)"
+    return f"SELECT {total}, {above}{bottom}"
+
+
+_WALK = {op: _walk(op) for op in ("<", "<=")}
+
+
 class _SQLiteRows:
-    """One view's rows. ``position`` sums the counts of the blocks before the cut
-    and counts rows in one block only, so ``offset`` costs ``O(n / _BLOCK + _BLOCK)``
-    rather than the position (a b-tree's reductions do this on CouchDB)."""
+    """One view's rows. ``offset`` walks ``settee_view_ranks`` (:func:`_walk`): the
+    ``before`` of the last block before the cut at each level, and the rows inside
+    one level-1 block, so ``position`` reads ``O(_LEVELS + _FAN)`` rows in two
+    statements rather than the position (a b-tree's reductions do this on CouchDB)."""
 
-    __slots__ = ("blocks_ok", "conn", "gid", "view")
+    __slots__ = ("conn", "counted", "gid", "view")
 
-    def __init__(self, conn: sqlite3.Connection, gid: int, view: int, blocks_ok: bool) -> None:
-        self.conn, self.gid, self.view, self.blocks_ok = conn, gid, view, blocks_ok
+    def __init__(self, conn: sqlite3.Connection, gid: int, view: int, counted: bool) -> None:
+        self.conn, self.gid, self.view, self.counted = conn, gid, view, counted
 
     def total(self) -> int:
-        row = self.conn.execute(
-            "SELECT total FROM settee_view_counts WHERE gid = ? AND view = ?",
-            (self.gid, self.view),
-        ).fetchone()
+        row = self.conn.execute(_TOTAL, (self.gid, self.view)).fetchone()
         return int(row[0]) if row is not None else 0
 
     def position(self, cut: Cut) -> int:
-        cond, args = _before(cut)
-        if not self.blocks_ok:
-            (count,) = self.conn.execute(
-                f"SELECT COUNT(*) FROM settee_view_rows WHERE gid = ? AND view = ? AND {cond}",
-                (self.gid, self.view, *args),
-            ).fetchone()
-            return int(count)
-        block = self.conn.execute(
-            f"SELECT key, docid FROM settee_view_blocks WHERE gid = ? AND view = ? AND {cond} "
-            "ORDER BY key DESC, docid DESC LIMIT 1",
-            (self.gid, self.view, *args),
-        ).fetchone()
-        if block is None:
-            return 0
-        (before,) = self.conn.execute(
-            "SELECT COALESCE(SUM(count), 0) FROM settee_view_blocks "
-            "WHERE gid = ? AND view = ? AND (key, docid) < (?, ?)",
-            (self.gid, self.view, *block),
-        ).fetchone()
-        (inside,) = self.conn.execute(
-            "SELECT COUNT(*) FROM settee_view_rows WHERE gid = ? AND view = ? "
-            f"AND (key, docid) >= (?, ?) AND {cond}",
-            (self.gid, self.view, *block, *args),
-        ).fetchone()
-        return int(before) + int(inside)
+        return self.counts(cut)[1]
 
     def counts(self, cut: Cut | None) -> tuple[int, int]:
-        # One statement for what total() and position() read (each is a round trip).
         ids = (self.gid, self.view)
-        total = "(SELECT total FROM settee_view_counts WHERE gid = ? AND view = ?)"
         if cut is None:
-            row = self.conn.execute(f"SELECT {total}, 0", ids).fetchone()
-        elif not self.blocks_ok:
-            cond, args = _before(cut)
+            return self.total(), 0
+        cond, args = _before(cut)
+        if not self.counted:
             row = self.conn.execute(
-                f"SELECT {total}, (SELECT COUNT(*) FROM settee_view_rows "
+                f"SELECT ({_TOTAL}), (SELECT COUNT(*) FROM settee_view_rows "
                 f"WHERE gid = ? AND view = ? AND {cond})",
                 (*ids, *ids, *args),
             ).fetchone()
-        else:
-            # Joined into one statement the block bounds are no longer parameters and
-            # SQLite scans instead of ranging: three plain statements are faster.
-            return self.total(), self.position(cut)
-        return (int(row[0]) if row[0] is not None else 0), int(row[1])
+            return (int(row[0]) if row[0] is not None else 0), int(row[1])
+        op, bound = _start_bound(cut)
+        row = self.conn.execute(_WALK[op], (*ids, bound)).fetchone()
+        total = int(row[0]) if row[0] is not None else 0
+        key, docid = row[-2:]
+        if key is None:
+            return total, 0  # nothing before the cut
+        position = sum(int(before) for before in row[1:-2] if before is not None)
+        (inside,) = self.conn.execute(
+            "SELECT COUNT(*) FROM settee_view_rows WHERE gid = ? AND view = ? "
+            f"AND (key, docid) >= (?, ?) AND {cond}",
+            (*ids, key, docid, *args),
+        ).fetchone()
+        return total, position + int(inside)
 
     def rows(
         self,
@@ -526,20 +564,41 @@ class _SQLiteRows:
         )
 
 
+#: The block holding a row, at every level of the tree (uncorrelated subqueries: each
+#: one ranges over the primary key).
+_BLOCKS_OF = "SELECT " + ", ".join(
+    "(SELECT start FROM settee_view_ranks WHERE gid = ?1 AND view = ?2 "
+    f"AND level = {level} AND start <= ?3 ORDER BY start DESC LIMIT 1)"
+    for level in range(1, _LEVELS + 1)
+)
+
+
 class SQLiteGroup:
     """A group's rows in tables of the store's SQLite file, written in the caller's
-    write transaction (so rows and seq commit together, or not at all)."""
+    write transaction (so rows and seq commit together, or not at all).
+
+    ``settee_view_ranks`` counts the rows for ``offset``: level 1 holds blocks of
+    rows (each starting at a ``(key, docid)``, see :func:`_start`), level ``k``
+    blocks of level ``k - 1`` blocks (starting where one of them does); each
+    block's ``count`` is the rows it covers, its ``before`` the rows before it in
+    the block of the level above (in the view, at the top level). Writes add to
+    the counts of the blocks holding each changed row and to the ``before`` of
+    the blocks after them, and split a block that grew too big; a first build
+    counts the rows once, at its end (:meth:`finish`).
+    """
 
     def __init__(
-        self, conn: sqlite3.Connection, gid: int, seq: int, views: int, blocks_ok: bool
+        self, conn: sqlite3.Connection, gid: int, seq: int, views: int, blocks: int
     ) -> None:
         self.conn, self.gid, self.seq, self.views = conn, gid, seq, views
-        #: Whether settee_view_blocks counts every row (not during a first build).
-        self.blocks_ok = blocks_ok
+        #: Whether settee_view_ranks counts every row (not during a first build; ``blocks``
+        #: is the stored ``blocks_ok``).
+        self.counted = blocks == _COUNTED
 
     @staticmethod
     def create_tables(conn: sqlite3.Connection) -> None:
-        """Create the view tables if missing (inside the caller's write transaction)."""
+        """Create the view tables if missing, and drop an older version's (inside the
+        caller's write transaction)."""
         for statement in _SQL_SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)
@@ -569,7 +628,28 @@ class SQLiteGroup:
             return None  # a file no view was ever built in
         if row is None:
             return None
-        return cls(conn, int(row[0]), int(row[1]), views, bool(row[2]))
+        return cls(conn, int(row[0]), int(row[1]), views, int(row[2]))
+
+    @staticmethod
+    def current(
+        conn: sqlite3.Connection, dbid: int, ddoc: str, seq: int
+    ) -> tuple[str, int, int, int] | None:
+        """``(sig, gid, seq, blocks_ok)`` of the one group of ``ddoc`` that reflects
+        ``seq`` (or later) with its rows counted, or None."""
+        try:
+            found = conn.execute(
+                "SELECT sig, gid, seq, blocks_ok FROM settee_view_groups "
+                "WHERE dbid = ? AND ddoc = ? AND seq >= ? AND blocks_ok = ? LIMIT 2",
+                (dbid, ddoc, seq, _COUNTED),
+            ).fetchall()
+        except sqlite3.OperationalError:
+            if SQLiteGroup.tables_exist(conn):
+                raise
+            return None  # a file no view was ever built in
+        if len(found) != 1:
+            return None
+        sig, gid, at, blocks = found[0]
+        return str(sig), int(gid), int(at), int(blocks)
 
     @classmethod
     def open(
@@ -580,7 +660,6 @@ class SQLiteGroup:
         found = cls.find(conn, dbid, ddoc, sig, views)
         if found is not None:
             return found
-        cls.create_tables(conn)
         cls.drop(conn, dbid, ddoc)
         cur = conn.execute(
             "INSERT INTO settee_view_groups (dbid, ddoc, sig) VALUES (?, ?, ?)", (dbid, ddoc, sig)
@@ -590,14 +669,15 @@ class SQLiteGroup:
             "INSERT INTO settee_view_counts (gid, view, total) VALUES (?, ?, 0)",
             [(gid, view) for view in range(views)],
         )
-        return cls(conn, gid, 0, views, False)
+        return cls(conn, gid, 0, views, 0)
 
-    @staticmethod
+    @classmethod
     def drop(
-        conn: sqlite3.Connection, dbid: int, ddoc: str | None, keep: Iterable[str] = ()
+        cls, conn: sqlite3.Connection, dbid: int, ddoc: str | None, keep: Iterable[str] = ()
     ) -> int:
         """Drop the groups of ``ddoc`` (every design document when None) but the
         signatures in ``keep``; how many."""
+        cls.create_tables(conn)  # a file of an older version may lack some
         kept = set(keep)
         if ddoc is None:
             rows = conn.execute(
@@ -609,7 +689,7 @@ class SQLiteGroup:
                 (dbid, ddoc),
             ).fetchall()
         doomed = [(gid,) for gid, name, sig in rows if f"{name}\n{sig}" not in kept]
-        tables = ("settee_view_rows", "settee_view_counts", "settee_view_blocks")
+        tables = ("settee_view_rows", "settee_view_counts", "settee_view_ranks")
         for table in (*tables, "settee_view_groups"):
             conn.executemany(f"DELETE FROM {table} WHERE gid = ?", doomed)
         return len(doomed)
@@ -618,7 +698,8 @@ class SQLiteGroup:
         """Forget the rows of ``docids``; store ``emitted[docid]`` for those in it."""
         conn, gid = self.conn, self.gid
         delta = [0] * self.views
-        blocks: dict[tuple[int, bytes, str], int] = {}
+        #: ``(view, level, block start)``: rows added (or removed, below 0).
+        blocks: dict[tuple[int, int, bytes], int] = {}
         if self.seq > 0:  # a group that never reached a seq has no rows yet
             for start in range(0, len(docids), 400):
                 chunk = list(docids[start : start + 400])
@@ -629,9 +710,8 @@ class SQLiteGroup:
                     (gid, *chunk),
                 ).fetchall():
                     delta[view] -= 1
-                    if self.blocks_ok:
-                        block = (view, *self._block_of(view, key, docid))
-                        blocks[block] = blocks.get(block, 0) - 1
+                    if self.counted:
+                        self._count(blocks, view, bytes(key), str(docid), -1)
                 conn.execute(
                     f"DELETE FROM settee_view_rows WHERE gid = ? AND docid IN ({marks})",
                     (gid, *chunk),
@@ -664,74 +744,157 @@ class SQLiteGroup:
             "UPDATE settee_view_counts SET total = total + ? WHERE gid = ? AND view = ?",
             [(d, gid, view) for view, d in enumerate(delta) if d],
         )
-        if not self.blocks_ok:
+        if not self.counted:
             return
         for row in fresh:
-            block = (row[1], *self._block_of(row[1], row[2], row[3]))
-            blocks[block] = blocks.get(block, 0) + 1
+            self._count(blocks, row[1], row[2], row[3], 1)
         conn.executemany(
-            "UPDATE settee_view_blocks SET count = count + ? "
-            "WHERE gid = ? AND view = ? AND key = ? AND docid = ?",
-            [(d, gid, view, key, docid) for (view, key, docid), d in blocks.items() if d],
+            "UPDATE settee_view_ranks SET count = count + ? "
+            "WHERE gid = ? AND view = ? AND level = ? AND start = ?",
+            [(d, gid, view, level, at) for (view, level, at), d in blocks.items() if d],
         )
-        for view, key, docid in blocks:
-            self._split(view, key, docid)
+        for (view, level, block), d in blocks.items():
+            if d:
+                self._shift(view, level, block, d)
+        # Bottom up: a block splits between blocks of the level below, split first.
+        for level in range(1, _LEVELS + 1):
+            for (view, at, block), d in blocks.items():
+                if at == level and d > 0:
+                    self._split(view, level, block)
 
-    def _block_of(self, view: int, key: bytes, docid: str) -> tuple[bytes, str]:
-        """The start of the block holding row ``(key, docid)``."""
-        row = self.conn.execute(
-            "SELECT key, docid FROM settee_view_blocks WHERE gid = ? AND view = ? "
-            "AND (key, docid) <= (?, ?) ORDER BY key DESC, docid DESC LIMIT 1",
-            (self.gid, view, key, docid),
-        ).fetchone()
-        return (bytes(row[0]), str(row[1])) if row is not None else (b"", "")
+    def _count(
+        self, blocks: dict[tuple[int, int, bytes], int], view: int, key: bytes, docid: str, d: int
+    ) -> None:
+        """Add ``d`` to ``blocks`` for each block holding row ``(key, docid)``."""
+        row = self.conn.execute(_BLOCKS_OF, (self.gid, view, _start(key, docid))).fetchone()
+        for level, start in enumerate(row, 1):
+            block = (view, level, b"" if start is None else bytes(start))
+            blocks[block] = blocks.get(block, 0) + d
 
-    def _split(self, view: int, key: bytes, docid: str) -> None:
-        """Split the block starting at ``(key, docid)`` in two once it holds too many rows."""
-        conn, gid = self.conn, self.gid
-        row = conn.execute(
-            "SELECT count FROM settee_view_blocks "
-            "WHERE gid = ? AND view = ? AND key = ? AND docid = ?",
-            (gid, view, key, docid),
-        ).fetchone()
-        if row is None or row[0] <= 2 * _BLOCK:
+    def _shift(
+        self, view: int, level: int, start: bytes, d: int, *, inclusive: bool = False
+    ) -> None:
+        """Add ``d`` to the ``before`` of the blocks of ``level`` after ``start`` (and at it,
+        ``inclusive``) inside the block of the level above that holds ``start``."""
+        after = ">=" if inclusive else ">"
+        if level == _LEVELS:
+            self.conn.execute(
+                "UPDATE settee_view_ranks SET before = before + ? WHERE gid = ? AND view = ? "
+                f"AND level = ? AND start {after} ?",
+                (d, self.gid, view, level, start),
+            )
             return
+        # The next block above starts where this level's blocks stop being its children
+        # (0xFF: above every start, which begins with a type byte).
+        self.conn.execute(
+            "UPDATE settee_view_ranks SET before = before + ?1 WHERE gid = ?2 AND view = ?3 "
+            f"AND level = ?4 AND start {after} ?5 AND start < COALESCE((SELECT start FROM "
+            "settee_view_ranks WHERE gid = ?2 AND view = ?3 AND level = ?4 + 1 "
+            "AND start > ?5 ORDER BY start LIMIT 1), X'FF')",
+            (d, self.gid, view, level, start),
+        )
+
+    def _split(self, view: int, level: int, start: bytes) -> None:
+        """Split the block of ``level`` starting at ``start`` until no part of it counts
+        more than ``2 * _FAN ** level`` rows."""
+        conn, gid = self.conn, self.gid
+        todo = [start]
+        while todo:
+            here = todo.pop()
+            row = conn.execute(
+                "SELECT key, docid, count, before FROM settee_view_ranks "
+                "WHERE gid = ? AND view = ? AND level = ? AND start = ?",
+                (gid, view, level, here),
+            ).fetchone()
+            if row is None or row[2] <= 2 * _FAN**level:
+                continue
+            key, docid, count, before = bytes(row[0]), str(row[1]), int(row[2]), int(row[3])
+            following = conn.execute(
+                "SELECT start, key, docid FROM settee_view_ranks "
+                "WHERE gid = ? AND view = ? AND level = ? AND start > ? ORDER BY start LIMIT 1",
+                (gid, view, level, here),
+            ).fetchone()
+            middle = (
+                self._middle_row(view, key, docid, count, following)
+                if level == 1
+                else self._middle_block(view, level - 1, here, count, following)
+            )
+            if middle is None:
+                continue  # one (key, docid), or one block below: nowhere to cut
+            mkey, mdocid, moved = middle
+            conn.execute(
+                "UPDATE settee_view_ranks SET count = count - ? "
+                "WHERE gid = ? AND view = ? AND level = ? AND start = ?",
+                (moved, gid, view, level, here),
+            )
+            mstart = _start(mkey, mdocid)
+            if level > 1:
+                # The blocks below that move count from the new block's start now.
+                self._shift(view, level - 1, mstart, moved - count, inclusive=True)
+            conn.execute(
+                "INSERT INTO settee_view_ranks "
+                "(gid, view, level, start, key, docid, count, before) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (gid, view, level, mstart, mkey, mdocid, moved, before + count - moved),
+            )
+            todo += [here, mstart]
+
+    def _middle_row(
+        self, view: int, key: bytes, docid: str, count: int, following: Any
+    ) -> tuple[bytes, str, int] | None:
+        """Where to cut a level-1 block of ``count`` rows starting at ``(key, docid)``:
+        the ``(key, docid)`` of its middle row and how many rows lie from there on."""
+        conn, gid = self.conn, self.gid
         middle = conn.execute(
             "SELECT key, docid FROM settee_view_rows WHERE gid = ? AND view = ? "
             "AND (key, docid) > (?, ?) ORDER BY key, docid, n LIMIT 1 OFFSET ?",
-            (gid, view, key, docid, _BLOCK),
+            (gid, view, key, docid, count // 2),
         ).fetchone()
         if middle is None:
-            return
-        following = conn.execute(
-            "SELECT key, docid FROM settee_view_blocks WHERE gid = ? AND view = ? "
-            "AND (key, docid) > (?, ?) ORDER BY key, docid LIMIT 1",
-            (gid, view, key, docid),
-        ).fetchone()
-        upto, more = ("", []) if following is None else (" AND (key, docid) < (?, ?)", following)
+            return None
+        mkey, mdocid = bytes(middle[0]), str(middle[1])
+        if following is not None and (mkey, mdocid) >= (bytes(following[1]), str(following[2])):
+            return None
+        upto, more = (
+            ("", []) if following is None else (" AND (key, docid) < (?, ?)", following[1:])
+        )
         (moved,) = conn.execute(
             "SELECT COUNT(*) FROM settee_view_rows WHERE gid = ? AND view = ? "
             f"AND (key, docid) >= (?, ?){upto}",
-            (gid, view, *middle, *more),
+            (gid, view, mkey, mdocid, *more),
         ).fetchone()
-        conn.execute(
-            "UPDATE settee_view_blocks SET count = count - ? "
-            "WHERE gid = ? AND view = ? AND key = ? AND docid = ?",
-            (moved, gid, view, key, docid),
-        )
-        conn.execute(
-            "INSERT INTO settee_view_blocks (gid, view, key, docid, count) VALUES (?, ?, ?, ?, ?)",
-            (gid, view, *middle, moved),
-        )
+        return mkey, mdocid, int(moved)
+
+    def _middle_block(
+        self, view: int, below: int, start: bytes, count: int, following: Any
+    ) -> tuple[bytes, str, int] | None:
+        """Where to cut a block of ``count`` rows starting at ``start`` one level above
+        ``below``: the first of its blocks at ``below`` past its middle row, and how many
+        rows lie from there on."""
+        upto, more = ("", []) if following is None else (" AND start < ?", [following[0]])
+        children = self.conn.execute(
+            "SELECT key, docid, count FROM settee_view_ranks WHERE gid = ? AND view = ? "
+            f"AND level = ? AND start >= ?{upto} ORDER BY start",
+            (self.gid, view, below, start, *more),
+        ).fetchall()
+        seen = 0
+        for number, (key, docid, rows) in enumerate(children):
+            if number and seen * 2 >= count:
+                return bytes(key), str(docid), count - seen
+            seen += int(rows)
+        return None
 
     def finish(self) -> None:
-        """After a complete update: count the rows into blocks if a first build skipped it."""
-        if self.blocks_ok:
+        """After a complete update: count the rows into the tree if a first build (or a
+        file of an older version) left them uncounted."""
+        if self.counted:
             return
         conn, gid = self.conn, self.gid
-        conn.execute("DELETE FROM settee_view_blocks WHERE gid = ?", (gid,))
+        self.create_tables(conn)
+        conn.execute("DELETE FROM settee_view_ranks WHERE gid = ?", (gid,))
         for view in range(self.views):
-            starts: list[list[Any]] = [[b"", "", 0]]
+            # [start, key, docid, count] per block, level 1 from the rows.
+            blocks: list[list[Any]] = [[b"", b"", "", 0]]
             last: tuple[bytes, str] | None = None
             for key, docid in conn.execute(
                 "SELECT key, docid FROM settee_view_rows WHERE gid = ? AND view = ? "
@@ -739,17 +902,31 @@ class SQLiteGroup:
                 (gid, view),
             ):
                 here = (bytes(key), str(docid))
-                if starts[-1][2] >= _BLOCK and here != last:
-                    starts.append([here[0], here[1], 0])
-                starts[-1][2] += 1
+                if blocks[-1][3] >= _FAN and here != last:
+                    blocks.append([_start(*here), here[0], here[1], 0])
+                blocks[-1][3] += 1
                 last = here
-            conn.executemany(
-                "INSERT INTO settee_view_blocks (gid, view, key, docid, count) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(gid, view, *start) for start in starts],
-            )
-        conn.execute("UPDATE settee_view_groups SET blocks_ok = 1 WHERE gid = ?", (gid,))
-        self.blocks_ok = True
+            for level in range(1, _LEVELS + 1):
+                # ``before``: the rows before each block in its block above (of _FAN).
+                group = len(blocks) if level == _LEVELS else _FAN
+                befores: list[int] = []
+                for at in range(len(blocks)):
+                    befores.append(0 if at % group == 0 else befores[-1] + blocks[at - 1][3])
+                conn.executemany(
+                    "INSERT INTO settee_view_ranks "
+                    "(gid, view, level, start, key, docid, count, before) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (gid, view, level, *block, before)
+                        for block, before in zip(blocks, befores, strict=True)
+                    ],
+                )
+                blocks = [
+                    [*blocks[at][:3], sum(block[3] for block in blocks[at : at + _FAN])]
+                    for at in range(0, len(blocks), _FAN)
+                ]
+        conn.execute("UPDATE settee_view_groups SET blocks_ok = ? WHERE gid = ?", (_COUNTED, gid))
+        self.counted = True
 
     def set_seq(self, seq: int) -> None:
         """Record the database seq the rows reflect."""
@@ -758,7 +935,7 @@ class SQLiteGroup:
 
     def source(self, view: int) -> RowSource:
         """The rows of view number ``view``."""
-        return _SQLiteRows(self.conn, self.gid, view, self.blocks_ok)
+        return _SQLiteRows(self.conn, self.gid, view, self.counted)
 
 
 class ViewGroups:
@@ -981,17 +1158,27 @@ def query_view(
     return {"total_rows": total, "offset": offset, "rows": [_row(row) for row in page]}
 
 
-#: Stored JSON texts that need no parse (values are very often ``null``).
-_LITERALS: dict[str, Any] = {"null": None, "true": True, "false": False}
+#: Parsed scalar keys and values by their stored JSON text (a scalar is immutable, so
+#: rows may share it; arrays and objects are parsed for each row). Bounded: texts of
+#: up to 64 characters, cleared when full.
+_SCALARS: dict[str, Any] = {"null": None, "true": True, "false": False}
+_SCALARS_MAX = 4096
+
+
+def _parse(text: str) -> Any:
+    found = _SCALARS.get(text, _UNSET)
+    if found is not _UNSET:
+        return found
+    value = json.loads(text)
+    if len(text) <= 64 and not isinstance(value, (list, dict)):
+        if len(_SCALARS) >= _SCALARS_MAX:
+            _SCALARS.clear()
+        _SCALARS[text] = value
+    return value
 
 
 def _row(row: OutRow) -> dict[str, Any]:
-    value = row[2]
-    return {
-        "id": row[0],
-        "key": json.loads(row[1]),
-        "value": _LITERALS[value] if value in _LITERALS else json.loads(value),
-    }
+    return {"id": row[0], "key": _parse(row[1]), "value": _parse(row[2])}
 
 
 def _group(
