@@ -17,6 +17,7 @@ from settee.compat.cloudant.index import Index, SpecialIndex
 from settee.compat.cloudant.query import Query
 from settee.compat.cloudant.result import QueryResult, Result, ResultByKey
 from tests.conformance.conftest import settled
+from tests.conftest import Server
 
 
 def test_query_and_query_result(db: CouchDatabase) -> None:
@@ -101,3 +102,28 @@ def test_a_json_index_takes_only_fields(db: CouchDatabase) -> None:
     assert str(caught.value).endswith(
         "A JSON index requires that only a 'fields' argument is provided."
     )
+
+
+def test_a_query_no_index_fits_carries_the_servers_warning(
+    http_server: Server, db: CouchDatabase
+) -> None:
+    # python-cloudant's test_index_usage_via_query. On PouchDB Server settee adds an
+    # _id bound to such a query (it would stop at U+00FF), which PouchDB's planner
+    # serves from _all_docs, so it would not warn: settee asks its _explain instead.
+    Index(db, "ddoc001", "index001", fields=["name"]).create()
+    db.bulk_docs([{"_id": f"j{i:03}", "name": f"n{i}", "age": i % 10} for i in range(30)])
+    db.bulk_docs([{"_id": "\u0101-past-u00ff", "name": "wide", "age": 6}])
+    result = db.get_query_result(
+        fields=["name", "age"], selector={"age": {"$eq": 6}}, raw_result=True
+    )
+    assert str(result["warning"]).lower().startswith("no matching index found")
+    # Results unchanged: every match, the id past U+00FF too.
+    names = sorted(doc["name"] for doc in result["docs"])
+    assert names == sorted(["wide", *(f"n{i}" for i in range(30) if i % 10 == 6)])
+    served = db.get_query_result(selector={"name": {"$gt": None}}, raw_result=True, limit=50)
+    assert "warning" not in served and len(served["docs"]) == 31  # an index fits: no warning
+    by_id = db.get_query_result(selector={"_id": {"$gt": "j"}}, raw_result=True, limit=50)
+    assert len(by_id["docs"]) == 31
+    # The server's own answer: PouchDB's planner counts _all_docs as an index for
+    # _id, CouchDB 3 warns whenever _all_docs serves a query.
+    assert ("warning" in by_id) is (http_server.kind != "pouchdb")

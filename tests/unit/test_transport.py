@@ -13,10 +13,13 @@ from urllib3.response import HTTPResponse
 
 from settee.auth.schemes import BasicAuth, BearerAuth, NoAuth
 from settee.backends.http.support import (
+    NO_INDEX_WARNING,
     capabilities_for,
     encode_params,
+    may_lack_an_index,
     needs_membership,
     semantics_for,
+    with_pouchdb_warning,
 )
 from settee.http.retry import RetryPolicy
 from settee.http.transport import Transport
@@ -419,3 +422,13 @@ def test_quote_segment_round_trips_and_stays_one_segment(segment: str) -> None:
     rest = quoted[len(special) :] if special and len(segment) > len(special) else quoted
     assert "/" not in rest and "?" not in rest and "#" not in rest
     assert rest not in (".", "..")
+
+
+def test_pouchdb_warning_comes_back_only_where_its_plan_found_no_index() -> None:
+    found = {"docs": [{"_id": "a"}]}
+    no_index = {"index": {"ddoc": None, "name": "_all_docs", "defaultUsed": True}}
+    assert with_pouchdb_warning(found, no_index) == {**found, "warning": NO_INDEX_WARNING}
+    assert with_pouchdb_warning(found, {"index": {"ddoc": "_design/i", "name": "n"}}) is found
+    assert with_pouchdb_warning(found, {"index": {"name": "_all_docs"}}) is found  # _id served
+    assert may_lack_an_index({"selector": {"age": 6}})
+    assert not may_lack_an_index({"selector": {"_id": {"$gt": "j"}, "age": 6}})

@@ -30,8 +30,10 @@ from settee.backends.http.support import (
     capabilities_for,
     encode_params,
     is_pouchdb,
+    may_lack_an_index,
     needs_membership,
     semantics_for,
+    with_pouchdb_warning,
 )
 from settee.http.core import dumps, segments_url
 from settee.urls import doc_id_segments, quote_segment, redact_url
@@ -496,11 +498,23 @@ class HTTPOps:
         """``POST /db/_find`` (or the partition's)."""
         body = dict(query)
         data = dumps(body)  # TypeError before any request, the capability probe included
-        if (yield from self._is_pouchdb()):
-            bounded = _bound_find(body)
-            if bounded is not body:
-                data = dumps(bounded)  # the bounded query is a new body
-        return (yield from self._post_query(self._partitioned(db, partition, "_find"), data))
+        path = self._partitioned(db, partition, "_find")
+        if not (yield from self._is_pouchdb()):
+            return (yield from self._post_query(path, data))
+        bounded = _bound_find(body)
+        if bounded is body:
+            return (yield from self._post_query(path, data))
+        result = yield from self._post_query(path, dumps(bounded))  # the bounded body
+        if "warning" in result or not may_lack_an_index(body):
+            return result
+        # The bound is an _id field, which PouchDB's _all_docs index serves: its
+        # planner no longer says that no index fits the query as given. Ask it.
+        try:
+            plan = yield from self._post_query(self._partitioned(db, partition, "_explain"), data)
+        except errors.CouchError as exc:  # the answer stands; only the advice is lost
+            _log.debug("no _explain for the warning of a _find: %s", exc)
+            return result
+        return with_pouchdb_warning(result, plan)
 
     def explain(
         self, db: str, query: Mapping[str, Any], *, partition: str | None = None

@@ -15,12 +15,15 @@ from typing import Any
 from settee.http.transport import Transport
 
 __all__ = [
+    "NO_INDEX_WARNING",
     "capabilities_for",
     "encode_params",
     "is_cloudant",
     "is_pouchdb",
+    "may_lack_an_index",
     "needs_membership",
     "semantics_for",
+    "with_pouchdb_warning",
 ]
 
 # Query options whose values are JSON (CouchDB parses them as JSON).
@@ -181,6 +184,10 @@ def _bound_find(query: dict[str, Any]) -> dict[str, Any]:
     (true of every document) makes the scan complete; an index still serves
     the query (and its ``sort``) where one fits. A query naming
     ``use_index`` is left as given.
+
+    The bound hides PouchDB's ``warning`` that no index fits the query (its
+    ``_all_docs`` index fits an ``_id`` field): :func:`may_lack_an_index` and
+    :func:`with_pouchdb_warning` give it back from an ``_explain`` of the query.
     """
     selector = query.get("selector")
     if "use_index" in query or not isinstance(selector, dict):
@@ -188,3 +195,23 @@ def _bound_find(query: dict[str, Any]) -> dict[str, Any]:
     bounded = dict(query)
     bounded["selector"] = {"$and": [selector, {"_id": {"$lte": _HIGHEST_ID}}]}
     return bounded
+
+
+#: PouchDB Server 4.2's words (CouchDB 3's too) when no index fits a ``_find``.
+NO_INDEX_WARNING = "No matching index found, create an index to optimize query time."
+
+
+def may_lack_an_index(query: Mapping[str, Any]) -> bool:
+    """Whether PouchDB might find no index for ``query``: not if it names ``_id``
+    at the top of its selector (the ``_all_docs`` index fits that)."""
+    selector = query.get("selector")
+    return isinstance(selector, Mapping) and "_id" not in selector
+
+
+def with_pouchdb_warning(result: dict[str, Any], plan: Mapping[str, Any]) -> dict[str, Any]:
+    """``result`` of a bounded ``_find``, with the warning PouchDB gives the query as
+    asked when its ``_explain`` (``plan``) says no index fitted (``defaultUsed``)."""
+    index = plan.get("index")
+    if isinstance(index, Mapping) and index.get("defaultUsed") is True:
+        return {**result, "warning": NO_INDEX_WARNING}
+    return result
