@@ -4,6 +4,7 @@ Run by hand (not in CI)::
 
     PYTHONPATH=src .venv/bin/python benchmarks/embedded.py            # 10k and 100k docs
     PYTHONPATH=src .venv/bin/python benchmarks/embedded.py --million  # and 1M (slow)
+    PYTHONPATH=src .venv/bin/python benchmarks/embedded.py --only insert,reads,scan
 
 The same rows (~150 B: ``category``, ``price``, ``name``) in each store:
 
@@ -56,6 +57,16 @@ CATEGORIES = ["books", "music", "games", "tools", "food"]
 SELECTOR = {"category": "books", "price": {"$lt": 20}}
 ATTACHMENT = 20 * 1024 * 1024
 KINDS = ("raw", "sqlite", "memory")
+#: ``--only`` names: the rows each one runs (the database is always loaded).
+WORKS = {
+    "insert": "bulk insert",
+    "reads": "point reads",
+    "mango": "indexed mango",
+    "scan": "all_docs scan",
+    "changes": "changes",
+    "attachment": "attachment 20MB",
+    "view": "view after 1 write",
+}
 VIEW_MAX = 100_000  # a first JS view build over 1M docs takes minutes: not at that size
 VIEW_ROUNDS = 50
 VIEW_MAP = "function (doc) { if (doc.price !== undefined) emit(doc.price, null); }"
@@ -106,7 +117,7 @@ def peak_mib() -> float:
 # -- settee ---------------------------------------------------------------------------
 
 
-def run_settee(url: str, count: int, rounds: int) -> dict[str, float]:
+def run_settee(url: str, count: int, rounds: int, only: frozenset[str]) -> dict[str, float]:
     import settee
 
     # Imported before any timing (raw sqlite3 is imported before its timings too): the
@@ -134,7 +145,8 @@ def run_settee(url: str, count: int, rounds: int) -> dict[str, float]:
         started = time.perf_counter()
         insert()
         times.append(time.perf_counter() - started)
-    out["bulk insert"] = min(times)
+    if "insert" in only:
+        out["bulk insert"] = min(times)
     client = settee.connect(url)
     if url != "memory:":
         db = client["bench"]
@@ -144,12 +156,18 @@ def run_settee(url: str, count: int, rounds: int) -> dict[str, float]:
         db.create_query_index(fields=["category", "price"])
         for start in range(0, count, CHUNK):
             db.bulk_docs(docs[start : start + CHUNK], chunk_size=CHUNK)
-    out["point reads"] = best(rounds, lambda: [db.get(i, remote=True) for i in ids])
+    if "reads" in only:
+        out["point reads"] = best(rounds, lambda: [db.get(i, remote=True) for i in ids])
     found = db.get_query_result(SELECTOR, page_size=1000).all()
     out["_rows mango"] = len(found)
-    out["indexed mango"] = best(rounds, lambda: db.get_query_result(SELECTOR, page_size=1000).all())
-    out["all_docs scan"] = best(rounds, lambda: sum(1 for _ in db.all_docs(page_size=1000)))
-    out["changes"] = best(rounds, lambda: sum(1 for _ in db.changes()))
+    if "mango" in only:
+        out["indexed mango"] = best(
+            rounds, lambda: db.get_query_result(SELECTOR, page_size=1000).all()
+        )
+    if "scan" in only:
+        out["all_docs scan"] = best(rounds, lambda: sum(1 for _ in db.all_docs(page_size=1000)))
+    if "changes" in only:
+        out["changes"] = best(rounds, lambda: sum(1 for _ in db.changes()))
     blob = os.urandom(ATTACHMENT)
 
     def attachment() -> None:
@@ -157,8 +175,9 @@ def run_settee(url: str, count: int, rounds: int) -> dict[str, float]:
         doc.put_attachment("blob.bin", "application/octet-stream", blob)
         assert doc.get_attachment("blob.bin", attachment_type="binary") == blob
 
-    out["attachment 20MB"] = best(rounds, attachment)
-    if count <= VIEW_MAX and has_js():
+    if "attachment" in only:
+        out["attachment 20MB"] = best(rounds, attachment)
+    if "view" in only and count <= VIEW_MAX and has_js():
         ddoc = settee.DesignDocument(db, "bench")
         ddoc.add_view("by_price", VIEW_MAP)
         ddoc.save()
@@ -181,7 +200,7 @@ def run_settee(url: str, count: int, rounds: int) -> dict[str, float]:
 # -- raw sqlite3 ----------------------------------------------------------------------
 
 
-def run_raw(path: str, count: int, rounds: int) -> dict[str, float]:
+def run_raw(path: str, count: int, rounds: int, only: frozenset[str]) -> dict[str, float]:
     docs = make_docs(count)
     ids = random.Random(1).sample([d["_id"] for d in docs], min(READS, count))
     out: dict[str, float] = {}
@@ -219,30 +238,35 @@ def run_raw(path: str, count: int, rounds: int) -> dict[str, float]:
         conn = insert()
         times.append(time.perf_counter() - started)
         conn.close()
-    out["bulk insert"] = min(times)
+    if "insert" in only:
+        out["bulk insert"] = min(times)
     conn = sqlite3.connect(path, isolation_level=None)
 
     def reads() -> None:
         for docid in ids:
             json.loads(conn.execute("SELECT body FROM docs WHERE id = ?", (docid,)).fetchone()[0])
 
-    out["point reads"] = best(rounds, reads)
+    if "reads" in only:
+        out["point reads"] = best(rounds, reads)
     query = (
         "SELECT body FROM docs WHERE json_extract(body, '$.category') = ? "
         "AND json_extract(body, '$.price') < ? "
         "ORDER BY json_extract(body, '$.category'), json_extract(body, '$.price')"
     )
     out["_rows mango"] = len(conn.execute(query, ("books", 20)).fetchall())
-    out["indexed mango"] = best(
-        rounds, lambda: [json.loads(b) for (b,) in conn.execute(query, ("books", 20))]
-    )
-    out["all_docs scan"] = best(
-        rounds, lambda: sum(1 for _ in conn.execute("SELECT id, rev FROM docs ORDER BY id"))
-    )
-    out["changes"] = best(
-        rounds,
-        lambda: sum(1 for _ in conn.execute("SELECT seq, id, rev FROM docs ORDER BY seq")),
-    )
+    if "mango" in only:
+        out["indexed mango"] = best(
+            rounds, lambda: [json.loads(b) for (b,) in conn.execute(query, ("books", 20))]
+        )
+    if "scan" in only:
+        out["all_docs scan"] = best(
+            rounds, lambda: sum(1 for _ in conn.execute("SELECT id, rev FROM docs ORDER BY id"))
+        )
+    if "changes" in only:
+        out["changes"] = best(
+            rounds,
+            lambda: sum(1 for _ in conn.execute("SELECT seq, id, rev FROM docs ORDER BY seq")),
+        )
     blob = os.urandom(ATTACHMENT)
 
     def attachment() -> None:
@@ -251,8 +275,9 @@ def run_raw(path: str, count: int, rounds: int) -> dict[str, float]:
         (data,) = conn.execute("SELECT data FROM atts WHERE id = ?", (key,)).fetchone()
         assert data == blob
 
-    out["attachment 20MB"] = best(rounds, attachment)
-    if count <= VIEW_MAX and has_js():
+    if "attachment" in only:
+        out["attachment 20MB"] = best(rounds, attachment)
+    if "view" in only and count <= VIEW_MAX and has_js():
         conn.execute("CREATE INDEX by_price ON docs (json_extract(body, '$.price'), id)")
         view_query = (
             "SELECT id, json_extract(body, '$.price') FROM docs "
@@ -279,9 +304,9 @@ def run_raw(path: str, count: int, rounds: int) -> dict[str, float]:
 # -- driver ---------------------------------------------------------------------------
 
 
-def child(kind: str, count: int, rounds: int, workdir: str) -> dict[str, float]:
+def child(kind: str, count: int, rounds: int, workdir: str, only: str) -> dict[str, float]:
     result = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(count), str(rounds), workdir],
+        [sys.executable, __file__, "--child", kind, str(count), str(rounds), workdir, only],
         check=True,
         capture_output=True,
         text=True,
@@ -295,19 +320,27 @@ def main() -> None:
     parser.add_argument("--million", action="store_true", help="also 1,000,000 documents")
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated doc counts")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--only",
+        default=",".join(WORKS),
+        help=f"comma-separated works to time, of {', '.join(WORKS)} (default: all)",
+    )
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        kind, count, rounds, workdir = args.child
-        n, r = int(count), int(rounds)
+        kind, count, rounds, workdir, names = args.child
+        n, r, only = int(count), int(rounds), frozenset(names.split(","))
         if kind == "raw":
-            out = run_raw(os.path.join(workdir, f"raw-{n}.db"), n, r)
+            out = run_raw(os.path.join(workdir, f"raw-{n}.db"), n, r, only)
         elif kind == "sqlite":
-            out = run_settee(f"sqlite:///{workdir}/settee-{n}.db", n, r)
+            out = run_settee(f"sqlite:///{workdir}/settee-{n}.db", n, r, only)
         else:
-            out = run_settee("memory:", n, r)
+            out = run_settee("memory:", n, r, only)
         print(json.dumps(out))
         return
+    unknown = set(args.only.split(",")) - set(WORKS)
+    if unknown:
+        parser.error(f"--only: unknown work(s) {', '.join(sorted(unknown))}")
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.million:
         sizes.append(1_000_000)
@@ -320,7 +353,7 @@ def main() -> None:
             runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in KINDS}
             for _ in range(rounds):
                 for kind in KINDS:
-                    runs[kind].append(child(kind, size, 1, workdir))
+                    runs[kind].append(child(kind, size, 1, workdir, args.only))
                     for name in list(Path(workdir).iterdir()):
                         name.unlink()
             results[size] = {
