@@ -226,6 +226,20 @@ class _SQLTxn:
     # -- documents -----------------------------------------------------------
     def load_docs(self, meta: DbMeta, ids: Sequence[str]) -> dict[str, DocInfo]:
         out: dict[str, DocInfo] = {}
+        if len(ids) > _CHUNK:
+            # A big batch (a bulk load) often has ids past every stored one: only those
+            # between the smallest and largest stored id can be there (two index probes).
+            ends = [
+                self.conn.execute(
+                    f"SELECT id FROM docs WHERE dbid = ? ORDER BY id {order} LIMIT 1",
+                    (meta.handle,),
+                ).fetchone()
+                for order in ("ASC", "DESC")
+            ]
+            if ends[0] is None:
+                return out
+            low, high = ends[0][0], ends[1][0]
+            ids = [docid for docid in ids if low <= docid <= high]
         for start in range(0, len(ids), _CHUNK):
             chunk = list(ids[start : start + _CHUNK])
             marks = ",".join("?" * len(chunk))
