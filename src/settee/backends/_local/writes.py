@@ -23,17 +23,19 @@ from settee.errors import BadRequest, CouchError, DocumentNotFound, error_for
 
 __all__ = ["bulk_docs", "delete_doc", "put_doc", "result_error", "revs_diff"]
 
-_SPECIAL_OK = {
-    "_id",
-    "_rev",
-    "_deleted",
-    "_attachments",
-    "_revisions",
-    "_revs_info",
-    "_conflicts",
-    "_deleted_conflicts",
-    "_local_seq",
-}
+_SPECIAL_OK = frozenset(
+    {
+        "_id",
+        "_rev",
+        "_deleted",
+        "_attachments",
+        "_revisions",
+        "_revs_info",
+        "_conflicts",
+        "_deleted_conflicts",
+        "_local_seq",
+    }
+)
 
 
 def result_error(result: Mapping[str, Any]) -> CouchError:
@@ -255,7 +257,11 @@ def _parent_atts(
 
 
 def _body(doc: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if not k.startswith("_")}
+    """``doc`` without its special members (a prepared document has no others)."""
+    body = dict(doc)
+    for key in _SPECIAL_OK.intersection(body):
+        del body[key]
+    return body
 
 
 def _edit(
