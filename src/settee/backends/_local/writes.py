@@ -273,7 +273,10 @@ def _edit(
     stored: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     docid: str = doc["_id"]
-    info = _current(docid, pending, loaded)
+    # A new id (every document of a bulk load) without the lookups' calls.
+    info = (
+        None if docid not in pending and docid not in loaded else _current(docid, pending, loaded)
+    )
     rev = doc.get("_rev")
     deleted = bool(doc.get("_deleted"))
     if rev is not None:
