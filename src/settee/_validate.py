@@ -157,16 +157,21 @@ def _is_strict_json(value: Any, active: set[int], depth: int) -> bool:
         return False
     active.add(id(value))
     try:
+        items = value.values() if kind is dict else value
         if kind is dict:
-            for key, item in value.items():
+            for key in value:
                 if type(key) is not str or not (key.isascii() or _str_problem(key) is None):
                     return False
-                if not _is_strict_json(item, active, depth + 1):
+        for item in items:
+            # The usual members (ASCII strings, ints, None, booleans) without a call.
+            member = type(item)
+            if member is str:
+                if not item.isascii() and _str_problem(item) is not None:
                     return False
-        else:
-            for item in value:
-                if not _is_strict_json(item, active, depth + 1):
-                    return False
+            elif not (item is None or member is int or member is bool) and not _is_strict_json(
+                item, active, depth + 1
+            ):
+                return False
     finally:
         active.discard(id(value))
     return True

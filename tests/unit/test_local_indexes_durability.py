@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from settee.backends import open_backend
-from settee.backends._local.jsonindex import encode
+from settee.backends._local.jsonindex import IndexDef, encode
 
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32", reason="uses SIGKILL and POSIX process semantics"
@@ -66,7 +66,8 @@ def store(tmp_path: Path) -> str:
 def _check_index_agrees(path: str) -> int:
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    listed = conn.execute("SELECT key, id FROM mango_rows WHERE name LIKE '%kn'").fetchall()
+    name = IndexDef("_design/kn", "kn", {}).key  # the index's name in storage
+    listed = conn.execute("SELECT key, id FROM mango_rows WHERE name = ?", (name,)).fetchall()
     rows = {docid: bytes(key) for key, docid in listed}
     assert len(rows) == len(listed)  # one row per document: none left behind at an old key
     live, deleted = conn.execute(

@@ -19,7 +19,9 @@ the ``partial_filter_selector``; design documents never are.
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import json
 import struct
 from collections.abc import Mapping, Sequence
@@ -57,21 +59,36 @@ _NULL, _FALSE, _TRUE, _NUMBER, _STRING, _ARRAY, _OBJECT = range(1, 8)
 TOP = b"\xff"
 
 
-def _tuple(value: tuple[Any, ...], out: bytearray) -> None:
-    # Each element behind 0x02, the end 0x01: a shorter tuple sorts first.
-    for item in value:
-        out.append(2)
-        if isinstance(item, tuple):
-            _tuple(item, out)
-        else:
-            out += item.to_bytes(4, "big")
-    out.append(1)
+def _count(n: int, out: bytearray) -> None:
+    """A non-negative int as bytes that order as the ints and end themselves, the first
+    one at least 0x02 (below it, the ends of the sequences that hold them)."""
+    if n < 0xEE:
+        out.append(n + 2)  # the usual weights: one byte
+    else:
+        size = (n.bit_length() + 7) // 8
+        out.append(0xF0 + size)  # longer ones after every one-byte weight, by length
+        out += n.to_bytes(size, "big")
 
 
 @functools.lru_cache(maxsize=65536)
 def _string(text: str) -> bytes:
+    """:func:`.collation.string_key` ``(primary, secondary, tertiary)`` as bytes that order
+    as the tuples: each weight a :func:`_count`, each sequence ended by a byte below
+    what may follow it (so a prefix sorts first). About a fifth of four bytes a weight."""
+    primary, secondary, tertiary = string_key(text)
     out = bytearray()
-    _tuple(string_key(text), out)
+    for band, n in primary:
+        out.append(band + 2)  # bands are 1..5: never an end byte
+        _count(n, out)
+    out.append(1)
+    for marks in secondary:
+        for mark in marks:
+            _count(mark, out)
+        out.append(1)
+    out.append(0)
+    for case in tertiary:
+        _count(case, out)
+    out.append(1)
     return bytes(out)
 
 
@@ -171,8 +188,9 @@ class IndexDef:
 
     @property
     def key(self) -> str:
-        """The index's name in storage."""
-        return f"{self.ddoc}\x00{self.name}"
+        """The index's name in storage: short (it is in every row), and naming the key
+        encoding, so rows made by another encoding are dropped and built again."""
+        return _storage_name(self.ddoc, self.name)
 
     @property
     def fields(self) -> list[str]:
@@ -232,6 +250,16 @@ class _Keyer:
         if self.specials:
             return self.key({**body, "_id": docid, "_rev": rev})
         return self.key(body)
+
+
+#: The version of :func:`encode` (in every index's storage name).
+_KEY_FORMAT = 2
+
+
+@functools.lru_cache(maxsize=1024)
+def _storage_name(ddoc: str, name: str) -> str:
+    digest = hashlib.blake2b(f"{_KEY_FORMAT}\x00{ddoc}\x00{name}".encode(), digest_size=12).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")  # 16 characters, 96 bits
 
 
 @functools.lru_cache(maxsize=256)

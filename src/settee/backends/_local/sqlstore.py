@@ -34,7 +34,6 @@ from typing import Any
 from urllib.parse import quote
 
 from settee._validate import check_number
-from settee.backends._local.revtree import RevTree
 from settee.backends._local.storage import (
     BodyKey,
     DbMeta,
@@ -152,8 +151,15 @@ _READ_WINNER = _WINNER_SELECT + " WHERE d.dbid = (SELECT dbid FROM dbs WHERE nam
 _PLAIN_REV = re.compile(r"[0-9]+-[0-9a-f]+")
 
 
-def _tree_text(tree: RevTree) -> str:
-    """``tree.to_json()`` as compact JSON; a new document's one-node tree without the encoder."""
+def _tree_text(info: DocInfo) -> str:
+    """``info.tree.to_json()`` as compact JSON; a new document's one-node tree without the
+    encoder, and a tree nobody has parsed yet as the text it was made from."""
+    # A record made lazily (DocInfo.lazy: a new id's first revision, or one read from
+    # this file) and never read since keeps its tree as that text.
+    text = info._text  # same package: DocInfo has no public accessor for it
+    if text is not None:
+        return text
+    tree = info.tree
     if len(tree.nodes) == 1:
         ((rev, (parent, deleted)),) = tree.nodes.items()
         if parent is None and _PLAIN_REV.fullmatch(rev):
@@ -220,6 +226,20 @@ class _SQLTxn:
     # -- documents -----------------------------------------------------------
     def load_docs(self, meta: DbMeta, ids: Sequence[str]) -> dict[str, DocInfo]:
         out: dict[str, DocInfo] = {}
+        if len(ids) > _CHUNK:
+            # A big batch (a bulk load) often has ids past every stored one: only those
+            # between the smallest and largest stored id can be there (two index probes).
+            ends = [
+                self.conn.execute(
+                    f"SELECT id FROM docs WHERE dbid = ? ORDER BY id {order} LIMIT 1",
+                    (meta.handle,),
+                ).fetchone()
+                for order in ("ASC", "DESC")
+            ]
+            if ends[0] is None:
+                return out
+            low, high = ends[0][0], ends[1][0]
+            ids = [docid for docid in ids if low <= docid <= high]
         for start in range(0, len(ids), _CHUNK):
             chunk = list(ids[start : start + _CHUNK])
             marks = ",".join("?" * len(chunk))
@@ -290,7 +310,7 @@ class _SQLTxn:
                     info.seq,
                     int(info.deleted),
                     info.winner,
-                    _tree_text(info.tree),
+                    _tree_text(info),
                 )
                 for info in infos
             ),

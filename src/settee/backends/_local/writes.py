@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from settee.backends._local import js, jsonindex, python_views
 from settee.backends._local.attachments import decode_attachments
@@ -23,17 +23,19 @@ from settee.errors import BadRequest, CouchError, DocumentNotFound, error_for
 
 __all__ = ["bulk_docs", "delete_doc", "put_doc", "result_error", "revs_diff"]
 
-_SPECIAL_OK = {
-    "_id",
-    "_rev",
-    "_deleted",
-    "_attachments",
-    "_revisions",
-    "_revs_info",
-    "_conflicts",
-    "_deleted_conflicts",
-    "_local_seq",
-}
+_SPECIAL_OK = frozenset(
+    {
+        "_id",
+        "_rev",
+        "_deleted",
+        "_attachments",
+        "_revisions",
+        "_revs_info",
+        "_conflicts",
+        "_deleted_conflicts",
+        "_local_seq",
+    }
+)
 
 
 def result_error(result: Mapping[str, Any]) -> CouchError:
@@ -41,6 +43,32 @@ def result_error(result: Mapping[str, Any]) -> CouchError:
     return error_for(
         None, str(result.get("error")), result.get("reason"), not_found=DocumentNotFound
     )
+
+
+class _Create(NamedTuple):
+    """A new id's first revision, pending inside a write batch.
+
+    A tuple of strings and a plain body, so the garbage collector stops tracking it:
+    a batch of thousands of new documents then leaves nothing for its full
+    collections to walk again and again (which cost a bulk insert a third of its time).
+    """
+
+    rev: str
+    text: str
+    body: dict[str, Any]
+    deleted: bool
+
+    def info(self, docid: str, seq: int) -> DocInfo:
+        # Its tree as the JSON the storage keeps (parsed only if someone reads it): one
+        # object for the collector to track, not three.
+        tree = f'[["{self.rev}",null,{"true" if self.deleted else "false"}]]'
+        return DocInfo.lazy(docid, seq, tree, self.rev, self.deleted)
+
+    def write(self, docid: str) -> _Write:
+        write = _Write(self.info(docid, 0))
+        write.bodies.append((self.rev, self.text))
+        write.parsed[self.rev] = self.body
+        return write
 
 
 class _Write:
@@ -74,7 +102,7 @@ def bulk_docs(
         prepared = [_prepare(meta, doc, new_edits) for doc in docs]
         ids = [doc["_id"] for doc, _ in prepared if doc is not None]
         loaded = txn.load_docs(meta, [i for i in dict.fromkeys(ids) if not i.startswith("_local/")])
-        pending: dict[str, _Write] = {}
+        pending: _Pending = {}
         results: list[dict[str, Any]] = []
         checks = js.validators(txn, meta, ids)  # validate_doc_update functions (issue 11)
         for doc, rejected in prepared:
@@ -86,7 +114,8 @@ def bulk_docs(
             result: dict[str, Any] | None
             try:
                 if checks:
-                    staged = dict(pending[docid].bodies) if docid in pending else {}
+                    write = _writing(pending, docid)
+                    staged = dict(write.bodies) if write is not None else {}
                     info = _current(docid, pending, loaded)
                     js.check_write(txn, meta, checks, doc, info, staged, new_edits=new_edits)
                 if docid.startswith("_local/"):
@@ -107,15 +136,37 @@ def bulk_docs(
     return results
 
 
-def _save(txn: Txn, meta: DbMeta, pending: dict[str, _Write], loaded: dict[str, DocInfo]) -> None:
+#: The documents a batch writes, by id, in the order of each one's last edit.
+_Pending = dict[str, "_Write | _Create"]
+
+
+def _writing(pending: _Pending, docid: str) -> _Write | None:
+    """``docid``'s pending write, a new id's first revision turned into a general one."""
+    write = pending.get(docid)
+    if isinstance(write, _Create):
+        write = pending[docid] = write.write(docid)  # same place in the order
+    return write
+
+
+def _save(txn: Txn, meta: DbMeta, pending: _Pending, loaded: dict[str, DocInfo]) -> None:
     infos: list[DocInfo] = []
     bodies: list[tuple[str, str, str]] = []
     dropped: list[tuple[str, str]] = []
+    parsed: dict[tuple[str, str], dict[str, Any]] = {}
     seq = meta.update_seq
     for docid, write in pending.items():
         seq += 1
+        if isinstance(write, _Create):
+            infos.append(write.info(docid, seq))
+            bodies.append((docid, write.rev, write.text))
+            if not write.deleted:
+                parsed[(docid, write.rev)] = write.body
+            continue
         write.info.seq = seq
         infos.append(write.info)
+        winner = write.info.winner
+        if winner in write.parsed:
+            parsed[(docid, winner)] = write.parsed[winner]
         if not write.dropped and len(write.bodies) == 1:
             ((rev, text),) = write.bodies  # the usual write: one new revision, nothing stemmed
             bodies.append((docid, rev, text))
@@ -126,11 +177,6 @@ def _save(txn: Txn, meta: DbMeta, pending: dict[str, _Write], loaded: dict[str, 
         bodies.extend((docid, rev, text) for rev, text in write.bodies if rev not in gone)
     meta.update_seq = seq
     # Index rows are computed before anything is saved: a bad document fails the batch whole.
-    parsed = {
-        (docid, write.info.winner): write.parsed[write.info.winner]
-        for docid, write in pending.items()
-        if write.info.winner in write.parsed
-    }
     changes = jsonindex.row_changes(txn, meta, infos, bodies, parsed, loaded)
     # Every id of the batch was looked up: the ones not loaded are new (None), so the
     # storage need not look them up again to keep its counts.
@@ -187,17 +233,18 @@ def _prepare(
     return out, None
 
 
-def _current(docid: str, pending: dict[str, _Write], loaded: dict[str, DocInfo]) -> DocInfo | None:
-    if docid in pending:
-        return pending[docid].info
+def _current(docid: str, pending: _Pending, loaded: dict[str, DocInfo]) -> DocInfo | None:
+    write = _writing(pending, docid)
+    if write is not None:
+        return write.info
     return loaded.get(docid)
 
 
 def _parent_atts(
-    txn: Txn, meta: DbMeta, docid: str, revs: Sequence[str], pending: dict[str, _Write]
+    txn: Txn, meta: DbMeta, docid: str, revs: Sequence[str], pending: _Pending
 ) -> dict[str, Any] | None:
     """The ``_attachments`` of the first of ``revs`` with a stored body."""
-    write = pending.get(docid)
+    write = _writing(pending, docid)
     staged = dict(write.bodies) if write is not None else {}
     for rev in revs:
         text = staged.get(rev)
@@ -210,19 +257,26 @@ def _parent_atts(
 
 
 def _body(doc: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if not k.startswith("_")}
+    """``doc`` without its special members (a prepared document has no others)."""
+    body = dict(doc)
+    for key in _SPECIAL_OK.intersection(body):
+        del body[key]
+    return body
 
 
 def _edit(
     txn: Txn,
     meta: DbMeta,
     doc: Mapping[str, Any],
-    pending: dict[str, _Write],
+    pending: _Pending,
     loaded: dict[str, DocInfo],
     stored: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     docid: str = doc["_id"]
-    info = _current(docid, pending, loaded)
+    # A new id (every document of a bulk load) without the lookups' calls.
+    info = (
+        None if docid not in pending and docid not in loaded else _current(docid, pending, loaded)
+    )
     rev = doc.get("_rev")
     deleted = bool(doc.get("_deleted"))
     if rev is not None:
@@ -265,7 +319,7 @@ def _create(
     txn: Txn,
     meta: DbMeta,
     doc: Mapping[str, Any],
-    pending: dict[str, _Write],
+    pending: _Pending,
     deleted: bool,
     stored: Mapping[str, Mapping[str, Any]] | None,
 ) -> dict[str, Any]:
@@ -282,11 +336,7 @@ def _create(
     if atts:
         body["_attachments"] = atts
         text = dumps(body)
-    tree = RevTree({new_rev: (None, deleted)})
-    write = _Write(DocInfo(docid, 0, tree, new_rev, deleted))
-    write.bodies.append((new_rev, text))
-    write.parsed[new_rev] = body
-    pending[docid] = write
+    pending[docid] = _Create(new_rev, text, body, deleted)
     return {"ok": True, "id": docid, "rev": new_rev}
 
 
@@ -294,7 +344,7 @@ def _replicate(
     txn: Txn,
     meta: DbMeta,
     doc: Mapping[str, Any],
-    pending: dict[str, _Write],
+    pending: _Pending,
     loaded: dict[str, DocInfo],
 ) -> dict[str, Any] | None:
     docid: str = doc["_id"]
@@ -339,7 +389,7 @@ def _replicate(
 
 
 def _stage(
-    pending: dict[str, _Write],
+    pending: _Pending,
     docid: str,
     tree: RevTree,
     text: str,
@@ -350,7 +400,8 @@ def _stage(
     winner = tree.winner()
     info = DocInfo(docid, 0, tree, winner, tree.is_deleted(winner))
     # Re-inserting keeps ``pending`` in the order of each document's last edit.
-    write = pending.pop(docid, None) or _Write(info)
+    old = pending.pop(docid, None)
+    write = old.write(docid) if isinstance(old, _Create) else old or _Write(info)
     write.info = info
     write.bodies.append((new_rev, text))
     write.parsed[new_rev] = body
