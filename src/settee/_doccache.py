@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import cachetools
 
+from settee._validate import check_int, check_number
+
 if TYPE_CHECKING:
     from settee.document import Document
 
@@ -38,14 +40,11 @@ _V = TypeVar("_V")
 
 
 def check_cache_options(cache_size: object, cache_ttl: object) -> None:
-    """``ValueError`` unless ``cache_size`` is an int >= 1 and ``cache_ttl`` a positive
-    number of seconds or None (what a :class:`BoundedCache` is built from)."""
-    if not isinstance(cache_size, int) or isinstance(cache_size, bool) or cache_size < 1:
-        raise ValueError("cache_size must be an int >= 1")
-    if cache_ttl is not None and (
-        isinstance(cache_ttl, bool) or not isinstance(cache_ttl, (int, float)) or cache_ttl <= 0
-    ):
-        raise ValueError("cache_ttl must be a positive number of seconds, or None")
+    """``TypeError``/``ValueError`` unless ``cache_size`` is an int >= 1 and ``cache_ttl``
+    a positive number of seconds or None (what a :class:`BoundedCache` is built from)."""
+    check_int("cache_size", cache_size, 1)
+    if cache_ttl is not None:
+        check_number("cache_ttl", cache_ttl, strict=True)
 
 
 class BoundedCache(MutableMapping[str, _V]):

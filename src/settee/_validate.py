@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from settee.errors import BadRequest, DocumentNotFound, NotFound
 
@@ -34,6 +34,7 @@ __all__ = [
     "check_query_params",
     "ddoc_name",
     "design_doc_id",
+    "is_int",
     "is_valid_db_name",
     "validate_db_name",
     "validate_doc_id",
@@ -232,17 +233,23 @@ def _json_problem(value: Any, active: set[int], depth: int, path: str = "") -> s
     return None
 
 
+def is_int(value: object) -> TypeGuard[int]:
+    """Whether ``value`` is an int and not a bool (``True`` is an int to Python)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def check_int(name: str, value: Any, minimum: int = 0) -> int:
     """Return ``value``, an int (not a bool) ``>= minimum``.
 
     ``TypeError`` for another type (``"3"``, ``3.0``, ``True``), ``ValueError``
     below ``minimum``; the message names the option.
     """
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_int(value):
         raise TypeError(f"{name} must be an int >= {minimum}, not {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, not {value!r}")
-    return value
+    number: int = value
+    return number
 
 
 def check_number(name: str, value: Any, minimum: float = 0.0, *, strict: bool = False) -> float:

@@ -151,7 +151,7 @@ class CouchError(SetteeError):
 _E = TypeVar("_E", bound=CouchError)
 
 
-def _recast(exc: CouchError, cls: type[_E], reason: str | None) -> _E:
+def recast(exc: CouchError, cls: type[_E], reason: str | None) -> _E:
     """``exc`` as a ``cls`` saying ``reason``; status, error, method, URL and body kept."""
     return cls(
         reason, error=exc.error, status=exc.status, method=exc.method, url=exc.url, body=exc.body

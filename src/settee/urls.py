@@ -185,7 +185,7 @@ def redact_url(url: str) -> str:
     return _mask_params(_strip_userinfo(url))
 
 
-def _redact_text(text: str) -> str:
+def redact_text(text: str) -> str:
     """``text`` (an error message, a log line) with every URL in it redacted."""
     text = _TEXT_URL_RE.sub(lambda m: _strip_userinfo(m.group(0)), text)
     return _mask_params(text)
@@ -210,7 +210,7 @@ def _redact_exception(exc: BaseException) -> None:
         todo.extend(a for a in current.args if isinstance(a, BaseException))
         todo.extend((current.__cause__, current.__context__))
         if any(isinstance(a, str) for a in current.args):
-            current.args = tuple(_redact_text(a) if isinstance(a, str) else a for a in current.args)
+            current.args = tuple(redact_text(a) if isinstance(a, str) else a for a in current.args)
 
 
 class _RedactingFilter(logging.Filter):
@@ -227,7 +227,7 @@ class _RedactingFilter(logging.Filter):
             message = record.getMessage()
         except (TypeError, ValueError):  # a malformed record: leave it to logging
             return True
-        redacted = _redact_text(message)
+        redacted = redact_text(message)
         if redacted != message or record.args:
             record.msg = redacted
             record.args = None

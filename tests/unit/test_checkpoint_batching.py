@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import signal
 import subprocess
@@ -54,12 +55,15 @@ def test_seconds_zero_and_every_one_write_each_seq(tmp_path: Path) -> None:
 
 
 def test_batching_options_are_checked(tmp_path: Path) -> None:
-    for bad in (0, -1, 1.5, True):
-        with pytest.raises(ValueError, match="every"):
+    # the one int/number rule (settee._validate): TypeError for the type, ValueError for the range
+    for bad, error in ((0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="every must be an int >= 1"):
             FileCheckpoint(tmp_path / "x", every=bad)
-    for bad_seconds in (-1, "1", True):
-        with pytest.raises(ValueError, match="seconds"):
+    for bad_seconds, error in ((-1, ValueError), (math.inf, ValueError), ("1", TypeError)):
+        with pytest.raises(error, match="seconds must be a"):
             FileCheckpoint(tmp_path / "x", seconds=bad_seconds)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="seconds must be a number"):
+        FileCheckpoint(tmp_path / "x", seconds=True)
 
 
 @pytest.mark.parametrize("url", ["memory:", "sqlite"])

@@ -122,8 +122,12 @@ def test_ttl_expires_handles() -> None:
 
 
 def test_cache_options_are_validated() -> None:
-    for bad in ({"cache_size": 0}, {"cache_size": True}, {"cache_ttl": 0}, {"cache_ttl": "1"}):
-        with pytest.raises(ValueError):
+    # the one int/number rule: ValueError for a value out of range, TypeError for the type
+    for bad in ({"cache_size": 0}, {"cache_ttl": 0}, {"cache_ttl": float("nan")}):
+        with pytest.raises(ValueError, match="must be"):
+            make(**bad)
+    for bad in ({"cache_size": True}, {"cache_size": 2.0}, {"cache_ttl": "1"}):
+        with pytest.raises(TypeError, match="must be"):
             make(**bad)
     with pytest.raises(TypeError):
         settee.Client(url="memory:", backend=FakeBackend())  # type: ignore[arg-type]

@@ -123,7 +123,7 @@ def _retryable() -> list[Exception]:
 def test_option_rules() -> None:
     with pytest.raises(TypeError, match="checkpoint"):
         FollowerState({}, checkpoint=object())  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="max_reconnects"):
+    with pytest.raises(TypeError, match="max_reconnects must be an int >= 0"):
         FollowerState({}, max_reconnects=True)
     with pytest.raises(TypeError, match="on_error"):
         FollowerState({}, on_error=1)  # type: ignore[arg-type]

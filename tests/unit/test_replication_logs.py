@@ -61,8 +61,15 @@ def test_new_log_keeps_history_newest_first_and_bounded() -> None:
 
 
 def test_options_are_checked_before_any_request() -> None:
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1"):
         ReplicationOptions(batch_size=0)
+    # max_retries=True and a negative interval were accepted before the one int rule
+    with pytest.raises(TypeError, match="max_retries must be an int >= 0"):
+        ReplicationOptions(max_retries=True)
+    with pytest.raises(ValueError, match="max_retries must be an int >= 0"):
+        ReplicationOptions(max_retries=-1)
+    with pytest.raises(ValueError, match="checkpoint_interval must be a finite number >= 0"):
+        ReplicationOptions(checkpoint_interval=float("inf"))
     with pytest.raises(ValueError, match="at most one"):
         ReplicationOptions(doc_ids=("a",), selector={"x": 1})
     with pytest.raises(ValueError, match="query_params"):

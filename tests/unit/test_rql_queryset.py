@@ -200,9 +200,9 @@ def test_limit_caps_results_and_last_page_size() -> None:
 @pytest.mark.parametrize("bad", [0, -1])
 def test_limit_must_be_positive(bad: int) -> None:
     db, _ = make(1)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="limit must be an int >= 1"):
         MangoQuerySet(db).limit(bad)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="page_size must be an int >= 1"):
         MangoQuerySet(db, page_size=bad)
 
 

@@ -281,7 +281,7 @@ def test_timeouts_accepted(value: Any, expected: Any) -> None:
         ((0, 1), ValueError),
         ((1, 0), ValueError),
         ((1, -5), ValueError),
-        (("1", 2), ValueError),
+        (("1", 2), TypeError),  # the one number rule: the type is a TypeError
         (True, TypeError),
         ("5", TypeError),
         ((1, 2, 3), TypeError),

@@ -30,10 +30,10 @@ from requests.adapters import HTTPAdapter
 from settee import rest
 from settee.backends.http.backend import HTTPBackend
 from settee.urls import (
-    _redact_text,
     doc_id_segments,
     quote_doc_id,
     quote_segment,
+    redact_text,
     redact_url,
     split_credentials,
 )
@@ -275,7 +275,7 @@ def test_split_credentials_takes_a_raw_password_whole(password: str, host: str, 
     assert creds == ("admin", password)
     assert clean == f"http://{host}{tail}".rstrip("/")
     assert "secret" not in redact_url(url) and "admin" not in redact_url(url)
-    assert "secret" not in _redact_text(f"failed: {url} (x)")
+    assert "secret" not in redact_text(f"failed: {url} (x)")
 
 
 def test_split_credentials_keeps_urls_without_userinfo() -> None:
@@ -298,8 +298,8 @@ def test_secret_query_values_are_masked(name: str) -> None:
     assert "SECRET" not in redact_url(url)
     assert "limit=1" in redact_url(url) and "b=2" in redact_url(url)
     text = f"Max retries exceeded with url: /db?{name}=SECRET (Caused by x)"
-    assert "SECRET" not in _redact_text(text)
-    assert "SECRET" not in _redact_text(f"url='/db?a=1&{name}=SECRET'")
+    assert "SECRET" not in redact_text(text)
+    assert "SECRET" not in redact_text(f"url='/db?a=1&{name}=SECRET'")
 
 
 def test_query_values_that_are_not_secrets_stay() -> None:

@@ -31,8 +31,8 @@ from settee.backends.base import MapFunction, ReduceSpec
 from settee.database import BULK_CHUNK_SIZE, Database
 from settee.feeds.options import (
     ChangesOptions,
+    FeedSpec,
     InfiniteChangesOptions,
-    _FeedSpec,
     feed_spec,
     no_selector_filter,
 )
@@ -397,7 +397,7 @@ class AsyncDatabase:
         return AsyncPartition(self, partition_key)
 
     # -- feeds ----------------------------------------------------------------------
-    def _opener(self, spec: _FeedSpec) -> AsyncOpener:
+    def _opener(self, spec: FeedSpec) -> AsyncOpener:
         backend, name = self.backend, self.database_name
         wants_selector = spec.body is not None and "selector" in spec.body
 

@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from settee import errors
 from settee.auth.protocol import Request
-from settee.auth.tokens import OAuth2Options, _check_http_url, _OAuth2
+from settee.auth.tokens import OAuth2Flow, OAuth2Options, check_http_url
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["OAuth2AuthorizationCode", "OAuth2ClientCredentials", "OAuth2Password"]
 
 
-class OAuth2ClientCredentials(_OAuth2):
+class OAuth2ClientCredentials(OAuth2Flow):
     """The client credentials grant: the client acts for itself.
 
     ``OAuth2ClientCredentials(token_url, client_id, client_secret, scope="read write")``
@@ -68,7 +68,7 @@ class OAuth2ClientCredentials(_OAuth2):
         return self._with_scope({"grant_type": "client_credentials", **self.extra_params})
 
 
-class OAuth2Password(_OAuth2):
+class OAuth2Password(OAuth2Flow):
     """The resource owner password grant: a user's name and password for a token."""
 
     grant_name = "password"
@@ -102,7 +102,7 @@ class OAuth2Password(_OAuth2):
         return self._with_scope(params)
 
 
-class OAuth2AuthorizationCode(_OAuth2):
+class OAuth2AuthorizationCode(OAuth2Flow):
     """The authorization code grant: the user approves at ``authorization_url``.
 
     ::
@@ -135,7 +135,7 @@ class OAuth2AuthorizationCode(_OAuth2):
         **options: Unpack[OAuth2Options],
     ) -> None:
         super().__init__(token_url, client_id, client_secret, **options)
-        _check_http_url("authorization_url", authorization_url)
+        check_http_url("authorization_url", authorization_url)
         if not isinstance(redirect_uri, str) or not redirect_uri:
             raise TypeError("redirect_uri must be a non-empty string")
         if state_bytes < 16:

@@ -1,6 +1,6 @@
 """What every OAuth 2.0 grant shares: the token value object and its life cycle.
 
-:class:`OAuth2Token` holds what a token endpoint granted; ``_OAuth2`` is the
+:class:`OAuth2Token` holds what a token endpoint granted; ``OAuth2Flow`` is the
 base of the three grants in :mod:`settee.auth.oauth2` (token requests with the
 client's credentials, refresh, replay after a 401). Re-exported from
 :mod:`settee.auth.oauth2`.
@@ -31,7 +31,7 @@ __all__ = ["OAuth2Options", "OAuth2Token"]
 _CLIENT_AUTH = ("basic", "body")
 
 
-def _check_http_url(name: str, url: object) -> None:
+def check_http_url(name: str, url: object) -> None:
     """Raise ``ValueError`` unless ``url`` is an ``http://`` or ``https://`` URL."""
     if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
         raise ValueError(f"{name} must be an http(s):// URL")
@@ -74,7 +74,7 @@ class OAuth2Options(TypedDict, total=False):
     clock: Callable[[], float]
 
 
-class _OAuth2(_TokenFlow):
+class OAuth2Flow(_TokenFlow):
     """The shared token life cycle; subclasses say which grant gets the first token."""
 
     grant_name = "oauth2"
@@ -91,7 +91,7 @@ class _OAuth2(_TokenFlow):
         refresh_margin: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        _check_http_url("token_url", token_url)
+        check_http_url("token_url", token_url)
         if not isinstance(client_id, str) or not client_id:
             raise TypeError("client_id must be a non-empty string")
         if client_secret is not None and not isinstance(client_secret, str):

@@ -4,7 +4,7 @@
 :func:`json.loads` (``JSON_LOADS`` says which). orjson turns an integer beyond
 64 bits into a float without a word, so a text holding a run of 19 or more
 digits is read with :func:`json.loads` instead: integers always arrive exact.
-:class:`_FeedParserBase` holds ``last_seq``/``pending``/``finished`` and builds
+:class:`FeedParserBase` holds ``last_seq``/``pending``/``finished`` and builds
 the :class:`~settee.errors.FeedError` that carries the last good seq.
 """
 
@@ -50,10 +50,10 @@ except ImportError:  # the speed extra is optional: settee[speed]
     loads = json.loads
     JSON_LOADS = "json"
 
-_LOAD_ERRORS: tuple[type[Exception], ...] = (ValueError, TypeError)
+LOAD_ERRORS: tuple[type[Exception], ...] = (ValueError, TypeError)
 
 
-class _FeedParserBase:
+class FeedParserBase:
     """Shared state: ``last_seq`` follows the rows handed out, then the server's."""
 
     #: Feeds read this to learn the seq of a raw (text) row without parsing it again.

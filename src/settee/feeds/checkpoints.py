@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from settee import errors
+from settee._validate import check_int, check_number
 from settee.results import write_one
 from settee.rows import Seq
 
@@ -88,14 +89,8 @@ class _Batch:
     """Which saves reach the durable write: one per ``every`` saves or ``seconds``."""
 
     def __init__(self, write: Callable[[Seq], None], *, every: int, seconds: float | None) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError("every must be an int >= 1 (1 writes every seq)")
-        if seconds is not None and (
-            isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0
-        ):
-            raise ValueError("seconds must be a number >= 0 or None (no time limit)")
-        self.every = every
-        self.seconds = None if seconds is None else float(seconds)
+        self.every = check_int("every", every, 1)  # 1 writes every seq
+        self.seconds = None if seconds is None else check_number("seconds", seconds)
         self._write = write
         self._lock = threading.Lock()
         self._count = 0

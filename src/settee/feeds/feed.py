@@ -42,9 +42,9 @@ from settee.feeds.follower import RETRYABLE, FollowerState, row_seq
 from settee.feeds.options import (
     ChangesOptions,
     DbUpdatesOptions,
+    FeedSpec,
     InfiniteChangesOptions,
     InfiniteDbUpdatesOptions,
-    _FeedSpec,
     feed_spec,
     no_selector_filter,
 )
@@ -564,7 +564,7 @@ def infinite_db_updates_feed(
     return feed
 
 
-def _changes_opener(db: ChangesSource, spec: _FeedSpec) -> Opener:
+def _changes_opener(db: ChangesSource, spec: FeedSpec) -> Opener:
     backend = db.backend
     name: str = db.database_name
     wants_selector = spec.body is not None and "selector" in spec.body
@@ -580,7 +580,7 @@ def _changes_opener(db: ChangesSource, spec: _FeedSpec) -> Opener:
     return open_stream
 
 
-def _db_updates_opener(client: ServerSource, spec: _FeedSpec) -> Opener:
+def _db_updates_opener(client: ServerSource, spec: FeedSpec) -> Opener:
     backend = client.backend
 
     def open_stream(params: dict[str, Any]) -> ChangesStream:

@@ -40,9 +40,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from settee import errors
+from settee._validate import check_int
 from settee.feeds.base import loads
 from settee.feeds.checkpoints import CheckpointStore
-from settee.feeds.options import _is_int
 from settee.rows import Seq
 
 __all__ = ["RETRYABLE", "FollowerState", "SeqSource", "row_seq"]
@@ -105,8 +105,8 @@ class FollowerState:
     ) -> None:
         if checkpoint is not None and not isinstance(checkpoint, CheckpointStore):
             raise TypeError("checkpoint must have load() and save(seq) methods")
-        if max_reconnects is not None and (not _is_int(max_reconnects) or max_reconnects < 0):
-            raise ValueError("max_reconnects must be an int >= 0 or None")
+        if max_reconnects is not None:
+            check_int("max_reconnects", max_reconnects)
         if on_error is not None and not callable(on_error):
             raise TypeError("on_error must be callable(exc, delay)")
         if backoff_base < 0 or backoff_max < 0:

@@ -34,7 +34,7 @@ from typing import Any
 from ijson import common as ijson_common
 
 from settee.errors import FeedError
-from settee.feeds.base import _FeedParserBase
+from settee.feeds.base import FeedParserBase
 from settee.feeds.stream import HEARTBEAT
 
 __all__ = [
@@ -258,7 +258,7 @@ class IntegerOverflow(FeedError):
         self.handed_out = handed_out
 
 
-class NormalFeedParser(_FeedParserBase):
+class NormalFeedParser(FeedParserBase):
     """Rows of a normal/longpoll body, parsed incrementally.
 
     Iterate to get rows (dicts, or ``str`` when ``raw``); afterwards
@@ -474,7 +474,7 @@ _DECODER = json.JSONDecoder()
 class _TextScanner:
     """Pull JSON tokens and values from decoded chunks, reading only as needed."""
 
-    def __init__(self, chunks: Iterator[bytes], owner: _FeedParserBase) -> None:
+    def __init__(self, chunks: Iterator[bytes], owner: FeedParserBase) -> None:
         self._chunks = chunks
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._owner = owner

@@ -1,6 +1,6 @@
 """Feed option validation: what ``db.changes()`` and friends accept, checked before any request.
 
-:func:`_validate` turns keyword options into a :class:`_FeedSpec` (query
+:func:`_validate` turns keyword options into a :class:`FeedSpec` (query
 params, POST body, raw flag, chunk size) or raises ``TypeError`` (an unknown
 option, a value of the wrong type) / ``ValueError`` (a value out of range);
 :func:`_split_infinite` takes the :class:`~settee.feeds.InfiniteFeed` options
@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypedDict
 
 from settee import errors
-from settee._validate import check_int
+from settee._validate import check_int, check_number, is_int
 from settee.feeds.checkpoints import CheckpointStore
 from settee.rows import Seq
 
@@ -99,20 +99,7 @@ _DB_UPDATES_OPTIONS = frozenset(DbUpdatesOptions.__annotations__) | {"raw_data"}
 _INFINITE_OPTIONS = frozenset(InfiniteOptions.__annotations__)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _positive_number(name: str, value: Any, *, allow_bool: bool = False) -> None:
-    if value is None or (allow_bool and isinstance(value, bool)):
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of milliseconds, not {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, not {value!r}")
-
-
-class _FeedSpec:
+class FeedSpec:
     """Validated options of one feed: query params, POST body, raw flag, chunk size."""
 
     def __init__(
@@ -126,7 +113,7 @@ class _FeedSpec:
 
 def _validate(
     options: Mapping[str, Any], allowed: frozenset[str], *, what: str, default_feed: str
-) -> _FeedSpec:
+) -> FeedSpec:
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise TypeError(f"{what}() got unexpected option(s): {', '.join(unknown)}")
@@ -140,7 +127,7 @@ def _validate(
     chunk_size = opts.pop("chunk_size", None)
     chunk_size = 65536 if chunk_size is None else check_int("chunk_size", chunk_size, 1)
     since = opts.get("since")
-    if since is not None and not (_is_int(since) or isinstance(since, (str, list))):
+    if since is not None and not (is_int(since) or isinstance(since, (str, list))):
         raise TypeError(f"since must be a seq (str or int) or 'now', not {since!r}")
     if isinstance(since, int) and since < 0:
         raise ValueError(f"since must be >= 0, not {since!r}")
@@ -149,8 +136,11 @@ def _validate(
     for name in _BOOL_OPTIONS:
         if opts.get(name) is not None and not isinstance(opts[name], bool):
             raise TypeError(f"{name} must be a bool, not {opts[name]!r}")
-    _positive_number("heartbeat", opts.get("heartbeat"), allow_bool=True)
-    _positive_number("timeout", opts.get("timeout"))
+    heartbeat = opts.get("heartbeat")  # True: CouchDB's default interval
+    if heartbeat is not None and not isinstance(heartbeat, bool):
+        check_number("heartbeat", heartbeat, strict=True)
+    if opts.get("timeout") is not None:
+        check_number("timeout", opts["timeout"], strict=True)
     if opts.get("seq_interval") is not None:
         check_int("seq_interval", opts["seq_interval"], 1)
     for name in ("filter", "view"):
@@ -190,7 +180,7 @@ def _validate(
             raise ValueError(f"query_params may not set feed options: {', '.join(clash)}")
         params.update(extra)
     params.update({k: v for k, v in opts.items() if v is not None})
-    return _FeedSpec(params, body, raw, chunk_size)
+    return FeedSpec(params, body, raw, chunk_size)
 
 
 _FEED_METHODS = {
@@ -205,8 +195,8 @@ def feed_spec(
     what: Literal["changes", "infinite_changes", "db_updates", "infinite_db_updates"],
     options: Mapping[str, Any],
     raw_data: bool,
-) -> tuple[_FeedSpec, dict[str, Any]]:
-    """The checked options of the feed method ``what``: its :class:`_FeedSpec` and the
+) -> tuple[FeedSpec, dict[str, Any]]:
+    """The checked options of the feed method ``what``: its :class:`FeedSpec` and the
     options of the :class:`~settee.feeds.InfiniteFeed` it builds (``{}`` for a Feed)."""
     allowed, infinite_feed = _FEED_METHODS[what]
     given = dict(options, raw_data=raw_data)

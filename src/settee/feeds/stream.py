@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 from settee.errors import FeedError
-from settee.feeds.base import _LOAD_ERRORS, _FeedParserBase, loads
+from settee.feeds.base import LOAD_ERRORS, FeedParserBase, loads
 
 __all__ = [
     "HEARTBEAT",
@@ -75,7 +75,7 @@ class ChunkFeeder:
         return NEED_DATA
 
 
-class ContinuousFeedParser(_FeedParserBase):
+class ContinuousFeedParser(FeedParserBase):
     """Rows of a continuous feed, one per line, yielded as each line completes.
 
     Blank lines (heartbeats) are skipped, or yielded as :data:`HEARTBEAT` when
@@ -129,7 +129,7 @@ class ContinuousFeedParser(_FeedParserBase):
                     continue
                 try:
                     obj = parse(line)
-                except _LOAD_ERRORS as exc:
+                except LOAD_ERRORS as exc:
                     raise self._fail(f"malformed line {line[:80]!r}: {exc}", exc) from exc
                 if type(obj) is dict and "seq" in obj:
                     seq = obj["seq"]

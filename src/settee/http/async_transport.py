@@ -51,7 +51,7 @@ from settee.auth.protocol import Request
 from settee.http.core import TransportCore, decode_body, error_for_answer
 from settee.http.options import TimeoutArg, TransportOptions
 from settee.http.retry import NOTHING_SENT, SENT, RetryPolicy, earlier_attempt_may_have_applied
-from settee.urls import _redact_text, redact_url
+from settee.urls import redact_text, redact_url
 
 __all__ = ["AsyncResponse", "AsyncTransport"]
 
@@ -415,7 +415,7 @@ def _transport_error(
 ) -> errors.TransportError:
     """``TransportError`` for a failed request (``what``: the body broke off)."""
     kind = what or ("timed out" if isinstance(exc, asyncio.TimeoutError) else "failed")
-    detail = _redact_text(str(exc)) or "no detail"
+    detail = redact_text(str(exc)) or "no detail"
     return errors.TransportError(
         f"{method} {shown}: {kind} ({type(exc).__name__}: {detail})", method=method, url=shown
     )

@@ -63,13 +63,10 @@ def check_timeout(value: object, name: str) -> tuple[float, float | None] | None
         return (seconds, seconds)
     if isinstance(value, tuple) and len(value) == 2:
         connect, read = value
-        if isinstance(connect, bool) or not isinstance(connect, (int, float)) or connect <= 0:
-            raise ValueError(f"{name}: the connect timeout must be a positive number")
-        if read is not None and (
-            isinstance(read, bool) or not isinstance(read, (int, float)) or read <= 0
-        ):
-            raise ValueError(f"{name}: the read timeout must be a positive number or None")
-        return (float(connect), None if read is None else float(read))
+        connect = check_number(f"{name}'s connect timeout", connect, strict=True)
+        if read is not None:
+            read = check_number(f"{name}'s read timeout", read, strict=True)
+        return (connect, read)
     raise TypeError(f"{name} must be seconds or a (connect, read) tuple, not {value!r}")
 
 

@@ -31,7 +31,7 @@ from settee.http.options import TimeoutArg, TransportOptions
 from settee.http.retry import RetryPolicy, earlier_attempt_may_have_applied
 from settee.urls import (
     _redact_exception,
-    _redact_text,
+    redact_text,
     redact_url,
 )
 
@@ -169,7 +169,7 @@ class Transport(TransportCore):
             _redact_exception(exc)
             shown = redact_url(response.url or "")
             raise errors.TransportError(
-                f"reading {shown}: {type(exc).__name__}: {_redact_text(str(exc))}",
+                f"reading {shown}: {type(exc).__name__}: {redact_text(str(exc))}",
                 url=shown,
             ) from exc
 
@@ -235,7 +235,7 @@ class Transport(TransportCore):
             _redact_exception(exc)
             self.logger.debug("%s %s -> timeout", request.method, shown)
             raise errors.TransportError(
-                f"{request.method} {shown}: timed out ({_redact_text(str(exc))})",
+                f"{request.method} {shown}: timed out ({redact_text(str(exc))})",
                 method=request.method,
                 url=shown,
             ) from exc
@@ -243,7 +243,7 @@ class Transport(TransportCore):
             _redact_exception(exc)
             self.logger.debug("%s %s -> %s", request.method, shown, type(exc).__name__)
             raise errors.TransportError(
-                f"{request.method} {shown}: {type(exc).__name__}: {_redact_text(str(exc))}",
+                f"{request.method} {shown}: {type(exc).__name__}: {redact_text(str(exc))}",
                 method=request.method,
                 url=shown,
             ) from exc
@@ -265,7 +265,7 @@ class Transport(TransportCore):
             url=response.url or "",
             not_found=not_found,
         )
-        answer = errors._recast(plain, http_error_class(type(plain)), plain.reason)
+        answer = errors.recast(plain, http_error_class(type(plain)), plain.reason)
         # The class is also a requests.HTTPError: these are its attributes.
         answer.response = response  # type: ignore[attr-defined]
         answer.request = response.request  # type: ignore[attr-defined]

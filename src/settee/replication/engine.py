@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from settee import errors
+from settee._validate import check_int, check_number
 from settee.database import Database
 from settee.replication.checkpoints import (
     HistoryEntry,
@@ -132,18 +133,9 @@ class ReplicationOptions:
     max_retries: int = 5
 
     def __post_init__(self) -> None:
-        if not isinstance(self.batch_size, int) or isinstance(self.batch_size, bool):
-            raise TypeError("batch_size must be an int")
-        if self.batch_size < 1:
-            raise ValueError("batch_size must be >= 1")
-        if isinstance(self.checkpoint_interval, bool) or not isinstance(
-            self.checkpoint_interval, (int, float)
-        ):
-            raise TypeError("checkpoint_interval must be a number of seconds")
-        if self.checkpoint_interval < 0:
-            raise ValueError("checkpoint_interval must be >= 0")
-        if not isinstance(self.max_retries, int) or self.max_retries < 0:
-            raise ValueError("max_retries must be an int >= 0")
+        check_int("batch_size", self.batch_size, 1)
+        check_number("checkpoint_interval", self.checkpoint_interval)  # seconds
+        check_int("max_retries", self.max_retries)
         if self.doc_ids is not None and not all(isinstance(d, str) for d in self.doc_ids):
             raise TypeError("doc_ids must be strings")
         if self.selector is not None and not isinstance(self.selector, Mapping):

@@ -100,7 +100,7 @@ def resource_url(collection_url: str, resource_id: object) -> str:
 
 def not_found_as_key_error(exc: errors.NotFound) -> errors.DocumentNotFound:
     """The same 404 as ``DocumentNotFound`` (also a ``KeyError``), for the mapping view."""
-    return errors._recast(exc, errors.DocumentNotFound, exc.reason)
+    return errors.recast(exc, errors.DocumentNotFound, exc.reason)
 
 
 class ClientBase:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
+from settee._validate import check_int
 from settee.errors import TransportError
 from settee.http.retry import RetryPolicy, retry_settings
 from settee.urls import quote_segment, redact_url
@@ -112,11 +113,7 @@ def decode_body(response: Response | AsyncResponse, *, empty: Any = None) -> Any
 
 def check_limit(limit: object) -> int:
     """``limit`` if it is a positive int; ``TypeError``/``ValueError`` otherwise."""
-    if not isinstance(limit, int) or isinstance(limit, bool):
-        raise TypeError(f"limit must be an int, not {type(limit).__name__}")
-    if limit <= 0:
-        raise ValueError("limit must be a positive integer")
-    return limit
+    return check_int("limit", limit, 1)
 
 
 def dotted(item: Any, field: str) -> Any:

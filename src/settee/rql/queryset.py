@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, overload
 
-from settee.errors import BadRequest, _recast
+from settee._validate import check_int
+from settee.errors import BadRequest, recast
 from settee.pages.bookmarks import BookmarkPager
 from settee.pages.paging import DEFAULT_PAGE_SIZE
 from settee.rql.mango import (
@@ -56,14 +57,6 @@ class SupportsFind(Protocol):
 
     @property
     def database_name(self) -> str: ...
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be positive, not {value}")
-    return value
 
 
 def _selector_of(
@@ -121,7 +114,7 @@ class MangoQuerySet:
         self._sort: tuple[str, ...] = ()
         self._limit: int | None = None
         self._skip = 0
-        self._page_size = _positive_int("page_size", page_size)
+        self._page_size = check_int("page_size", page_size, 1)
         if parsed is not None:
             self._apply_parsed(parsed)
         if fields is not None:
@@ -129,7 +122,7 @@ class MangoQuerySet:
         if sort is not None:
             self._set_sort(tuple(sort))
         if limit is not None:
-            self._limit = _positive_int("limit", limit)
+            self._limit = check_int("limit", limit, 1)
 
     def _apply_parsed(self, parsed: Query) -> None:
         mango = to_mango_query(parsed)  # raises NotSupported for select(-x) / search
@@ -194,7 +187,7 @@ class MangoQuerySet:
         Raises ``TypeError`` for a non-int, ``ValueError`` for ``count < 1``.
         """
         clone = self._clone()
-        clone._limit = _positive_int("limit", count)
+        clone._limit = check_int("limit", count, 1)
         return clone
 
     # -- the Mango request --------------------------------------------------
@@ -240,7 +233,7 @@ class MangoQuerySet:
                 f"e.g. db.create_query_index(fields={names!r}); "
                 f"server said: {exc.reason}"
             )
-            return _recast(exc, BadRequest, reason)
+            return recast(exc, BadRequest, reason)
         return exc
 
     def _body(

@@ -31,6 +31,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from settee._validate import check_int, check_number
 from settee.backends._local.reads import get_doc, render
 from settee.backends._local.state import EngineState, design_infos
 from settee.backends._local.storage import DbMeta, DocInfo, Txn
@@ -146,17 +147,9 @@ def configure(*, time_limit: float | None = None, memory_limit: int | None = Non
     runtime with them. ``ValueError`` unless positive."""
     global TIME_LIMIT, MEMORY_LIMIT
     if time_limit is not None:
-        if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)):
-            raise TypeError(f"time_limit must be a number, not {time_limit!r}")
-        if time_limit <= 0:
-            raise ValueError(f"time_limit must be positive, not {time_limit!r}")
-        TIME_LIMIT = float(time_limit)
+        TIME_LIMIT = check_number("time_limit", time_limit, strict=True)
     if memory_limit is not None:
-        if isinstance(memory_limit, bool) or not isinstance(memory_limit, int):
-            raise TypeError(f"memory_limit must be an int, not {memory_limit!r}")
-        if memory_limit <= 0:
-            raise ValueError(f"memory_limit must be positive, not {memory_limit!r}")
-        MEMORY_LIMIT = memory_limit
+        MEMORY_LIMIT = check_int("memory_limit", memory_limit, 1)
     with _LOCK:
         _GENERATION[0] += 1
 

@@ -35,7 +35,7 @@ from typing import IO, Any, TypeVar, overload
 from settee import errors
 from settee.backends.base import ChangesStream, MapFunction, OpenRevs, ReduceSpec
 from settee.backends.http.changes import open_changes
-from settee.backends.http.ops import Call, HTTPOps, Op, OpRun, _check_db
+from settee.backends.http.ops import Call, HTTPOps, Op, OpRun, check_db
 from settee.http.options import TransportOptions
 from settee.http.transport import Response, Transport
 from settee.urls import redact_url
@@ -270,7 +270,7 @@ class HTTPBackend:
         self._run(self.ops.check_feed_filter(db, params))
         return open_changes(
             self.transport,
-            (_check_db(db), "_changes"),
+            (check_db(db), "_changes"),
             params,
             body=body,
             raw=raw,

@@ -111,7 +111,7 @@ def recast_missing_db(call: Call, exc: errors.SetteeError) -> errors.SetteeError
     """The error to raise for ``exc``: a document 404 whose body says the *database* is missing
     becomes ``NotFound``."""
     if call.document and isinstance(exc, errors.DocumentNotFound) and exc.reason in _NO_DB_REASONS:
-        return errors._recast(exc, errors.NotFound, exc.reason)
+        return errors.recast(exc, errors.NotFound, exc.reason)
     return exc
 
 
@@ -200,7 +200,7 @@ class _NeedDocument(Exception):
         self.docid = docid
 
 
-def _check_db(db: str) -> str:
+def check_db(db: str) -> str:
     if not isinstance(db, str):
         raise TypeError(f"database names are strings, not {type(db).__name__}")
     if not db:
@@ -322,7 +322,7 @@ class HTTPOps:
         if partitioned:
             yield from self._require("partitions", "a partitioned database")
             query["partitioned"] = True
-        yield Call.json("PUT", (_check_db(db),), params=query)
+        yield Call.json("PUT", (check_db(db),), params=query)
 
     def delete_db(self, db: str) -> Op[None]:
         """``DELETE /db``; ``NotFound`` if absent."""
@@ -339,13 +339,13 @@ class HTTPOps:
                     error="not_found",
                     status=404,
                     method="DELETE",
-                    url=segments_url(self.base_url, _check_db(db)),
+                    url=segments_url(self.base_url, check_db(db)),
                 )
-        yield Call.json("DELETE", (_check_db(db),))
+        yield Call.json("DELETE", (check_db(db),))
 
     def db_info(self, db: str) -> Op[dict[str, Any]]:
         """``GET /db``; ``NotFound`` if absent."""
-        info: dict[str, Any] = yield Call.json("GET", (_check_db(db),))
+        info: dict[str, Any] = yield Call.json("GET", (check_db(db),))
         return info
 
     @overload
@@ -384,7 +384,7 @@ class HTTPOps:
     def _get_doc(self, db: str, docid: str, params: Mapping[str, Any] | None) -> Op[Any]:
         answer = yield Call.json(
             "GET",
-            (_check_db(db), *doc_id_segments(validate_doc_id(docid))),
+            (check_db(db), *doc_id_segments(validate_doc_id(docid))),
             params=params,
             document=True,
         )
@@ -410,7 +410,7 @@ class HTTPOps:
         body = dumps(doc)  # TypeError before anything is sent
         status, result = yield Call(
             "PUT",
-            (_check_db(db), *doc_id_segments(validate_doc_id(docid))),
+            (check_db(db), *doc_id_segments(validate_doc_id(docid))),
             params=encode_params(query),
             data=body,
             headers={"Content-Type": "application/json"},
@@ -430,7 +430,7 @@ class HTTPOps:
         query = {**(params or {}), "rev": rev}
         status, result = yield Call.json(
             "DELETE",
-            (_check_db(db), *doc_id_segments(validate_doc_id(docid))),
+            (check_db(db), *doc_id_segments(validate_doc_id(docid))),
             params=query,
             document=True,
             status=True,
@@ -455,7 +455,7 @@ class HTTPOps:
         if w is not None:
             body["w"] = w
         status, results = yield Call.json(
-            "POST", (_check_db(db), "_bulk_docs"), json_body=body, status=True
+            "POST", (check_db(db), "_bulk_docs"), json_body=body, status=True
         )
         warn_if_accepted(status, "_bulk_docs of", f"{len(body['docs'])} documents", w)
         answer: list[dict[str, Any]] = results
@@ -478,10 +478,10 @@ class HTTPOps:
 
     def _partitioned(self, db: str, partition: str | None, *rest: str) -> tuple[str, ...]:
         if partition is None:
-            return (_check_db(db), *rest)
+            return (check_db(db), *rest)
         if not isinstance(partition, str) or not partition or partition.startswith("_"):
             raise ValueError(f"invalid partition name {partition!r}")
-        return (_check_db(db), "_partition", partition, *rest)
+        return (check_db(db), "_partition", partition, *rest)
 
     def _query(
         self, path: tuple[str, ...], params: Mapping[str, Any] | None, keys: Sequence[Any] | None
@@ -533,13 +533,13 @@ class HTTPOps:
     def create_index(self, db: str, index: Mapping[str, Any]) -> Op[dict[str, Any]]:
         """``POST /db/_index``."""
         result: dict[str, Any] = yield Call.json(
-            "POST", (_check_db(db), "_index"), json_body=dict(index)
+            "POST", (check_db(db), "_index"), json_body=dict(index)
         )
         return result
 
     def get_indexes(self, db: str) -> Op[dict[str, Any]]:
         """``GET /db/_index``."""
-        result: dict[str, Any] = yield Call.json("GET", (_check_db(db), "_index"))
+        result: dict[str, Any] = yield Call.json("GET", (check_db(db), "_index"))
         return result
 
     def delete_index(
@@ -552,7 +552,7 @@ class HTTPOps:
         # Server routes /:db/_index/:ddoc/:type/:name, and CouchDB accepts both.
         url = "/".join(
             (
-                segments_url(self.base_url, _check_db(db), "_index"),
+                segments_url(self.base_url, check_db(db), "_index"),
                 quote(f"_design/{ddoc_name(ddoc)}", safe=""),
                 quote_segment(index_type),
                 quote_segment(name),
@@ -604,7 +604,7 @@ class HTTPOps:
         """``POST /db/_revs_diff``."""
         body = {docid: list(rs) for docid, rs in revs.items()}
         result: dict[str, Any] = yield Call.json(
-            "POST", (_check_db(db), "_revs_diff"), json_body=body
+            "POST", (check_db(db), "_revs_diff"), json_body=body
         )
         return result
 
@@ -612,7 +612,7 @@ class HTTPOps:
     def _attachment_path(self, db: str, docid: str, name: str) -> tuple[str, ...]:
         if not isinstance(name, str) or not name:
             raise ValueError("an attachment name is a non-empty string")
-        return (_check_db(db), *doc_id_segments(validate_doc_id(docid)), name)
+        return (check_db(db), *doc_id_segments(validate_doc_id(docid)), name)
 
     def get_attachment(
         self, db: str, docid: str, name: str, *, rev: str | None = None
@@ -669,13 +669,13 @@ class HTTPOps:
     # -- database administration ---------------------------------------------
     def get_security(self, db: str) -> Op[dict[str, Any]]:
         """``GET /db/_security``."""
-        result: dict[str, Any] = yield Call.json("GET", (_check_db(db), "_security"))
+        result: dict[str, Any] = yield Call.json("GET", (check_db(db), "_security"))
         return result
 
     def put_security(self, db: str, security: Mapping[str, Any]) -> Op[dict[str, Any]]:
         """``PUT /db/_security``."""
         result: dict[str, Any] = yield Call.json(
-            "PUT", (_check_db(db), "_security"), json_body=dict(security)
+            "PUT", (check_db(db), "_security"), json_body=dict(security)
         )
         return result
 
@@ -688,28 +688,28 @@ class HTTPOps:
     def get_revs_limit(self, db: str) -> Op[int]:
         """``GET /db/_revs_limit``; ``NotSupported`` on PouchDB Server."""
         yield from self._no_revs_limit()
-        return int((yield Call.json("GET", (_check_db(db), "_revs_limit"))))
+        return int((yield Call.json("GET", (check_db(db), "_revs_limit"))))
 
     def set_revs_limit(self, db: str, limit: int) -> Op[dict[str, Any]]:
         """``PUT /db/_revs_limit``; ``NotSupported`` on PouchDB Server."""
         check_int("revs_limit", limit, 1)
         yield from self._no_revs_limit()
         result: dict[str, Any] = yield Call.json(
-            "PUT", (_check_db(db), "_revs_limit"), json_body=limit
+            "PUT", (check_db(db), "_revs_limit"), json_body=limit
         )
         return result
 
     def compact(self, db: str) -> Op[dict[str, Any]]:
         """``POST /db/_compact`` (CouchDB insists on the JSON content type)."""
         result: dict[str, Any] = yield Call.json(
-            "POST", (_check_db(db), "_compact"), headers={"Content-Type": "application/json"}
+            "POST", (check_db(db), "_compact"), headers={"Content-Type": "application/json"}
         )
         return result
 
     def view_cleanup(self, db: str) -> Op[dict[str, Any]]:
         """``POST /db/_view_cleanup``."""
         result: dict[str, Any] = yield Call.json(
-            "POST", (_check_db(db), "_view_cleanup"), headers={"Content-Type": "application/json"}
+            "POST", (check_db(db), "_view_cleanup"), headers={"Content-Type": "application/json"}
         )
         return result
 
