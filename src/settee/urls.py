@@ -191,7 +191,7 @@ def redact_text(text: str) -> str:
     return _mask_params(text)
 
 
-def _redact_exception(exc: BaseException) -> None:
+def redact_exception(exc: BaseException) -> None:
     """Redact the text arguments of ``exc`` and of the exceptions chained to it, in place.
 
     ``raise TransportError(...) from exc`` keeps the library's exception for

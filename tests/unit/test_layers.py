@@ -115,3 +115,48 @@ def test_import_contracts_are_kept() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def _private_imports(path: Path, root: Path = ROOT) -> list[str]:
+    """``file:line: name`` for each ``_private`` name imported from another settee module.
+
+    A module's own underscore names are its business; a name two modules share is part of
+    the package's API and spelt without the underscore. Private *modules* (``settee._bulk``,
+    ``compat.cloudant._raw``) are the package's own and may be imported whole or from.
+    """
+    found: list[str] = []
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith("settee"):
+            continue
+        for alias in node.names:
+            name = alias.name
+            if name.startswith("_") and not name.startswith("__"):
+                source = f"{node.module}.{name}"
+                if _is_module(source):
+                    continue
+                where = path.relative_to(root).as_posix()
+                found.append(f"{where}:{node.lineno}: {name} from {node.module}")
+    return found
+
+
+def _is_module(dotted: str) -> bool:
+    parts = dotted.split(".")[1:]
+    base = SRC.joinpath(*parts)
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def test_no_module_imports_another_modules_private_name() -> None:
+    offenders = [line for p in sorted(SRC.rglob("*.py")) for line in _private_imports(p)]
+    assert not offenders, "private names imported across modules:\n" + "\n".join(offenders)
+
+
+def test_the_private_import_checker_sees_one(tmp_path: Path) -> None:
+    path = tmp_path / "sample.py"
+    path.write_text(
+        "from settee.errors import _recast_old, NotFound\n"
+        "from settee.compat.cloudant import _raw\n"
+        "from settee import database as _database\n"
+        "from other import _x\n"
+    )
+    assert _private_imports(path, tmp_path) == ["sample.py:1: _recast_old from settee.errors"]

@@ -9,11 +9,11 @@ from collections.abc import Callable, Generator
 from settee.auth.protocol import (
     Request,
     ResponseLike,
-    _json_body,
-    _token_endpoint_request,
-    _TokenFlow,
-    _with_authorization,
+    TokenFlow,
     basic_auth_header,
+    response_json,
+    token_endpoint_request,
+    with_authorization,
 )
 from settee.errors import Unauthorized
 from settee.urls import redact_url
@@ -23,7 +23,7 @@ __all__ = ["DEFAULT_IAM_TOKEN_URL", "IAMAuth"]
 DEFAULT_IAM_TOKEN_URL = "https://iam.cloud.ibm.com/identity/token"
 
 
-class IAMAuth(_TokenFlow):
+class IAMAuth(TokenFlow):
     """IBM Cloud IAM: an API key exchanged for a bearer token, refreshed before expiry.
 
     The token is fetched from ``token_url`` on first use and again once
@@ -75,7 +75,7 @@ class IAMAuth(_TokenFlow):
             "response_type": "cloud_iam",
             "apikey": self.api_key,
         }
-        return _token_endpoint_request(self.token_url, form, authorization)
+        return token_endpoint_request(self.token_url, form, authorization)
 
     def handle_token(self, response: ResponseLike) -> bool:
         """Store the token from the endpoint's answer; True when there is one.
@@ -88,7 +88,7 @@ class IAMAuth(_TokenFlow):
         """
         if response.status_code in (400, 401, 403):
             self._token = None
-            body = _json_body(response)
+            body = response_json(response)
             detail = body if isinstance(body, dict) else {}
             code = detail.get("errorCode")
             message = detail.get("errorMessage") or detail.get("message") or "refused"
@@ -103,7 +103,7 @@ class IAMAuth(_TokenFlow):
         if not 200 <= response.status_code < 300:
             self._token = None
             return False
-        body = _json_body(response)
+        body = response_json(response)
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(body, dict) or not isinstance(token, str) or not token:
             self._token = None
@@ -139,4 +139,4 @@ class IAMAuth(_TokenFlow):
         self._token = None
 
     def _with_token(self, request: Request) -> Request:
-        return _with_authorization(request, f"Bearer {self._token}")
+        return with_authorization(request, f"Bearer {self._token}")

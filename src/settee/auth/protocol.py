@@ -87,7 +87,7 @@ def basic_auth_header(user: str, password: str) -> str:
     return f"Basic {token}"
 
 
-def _json_body(response: ResponseLike) -> Any:
+def response_json(response: ResponseLike) -> Any:
     """The response's JSON body, or None when it is not JSON."""
     try:
         return response.json()
@@ -95,7 +95,7 @@ def _json_body(response: ResponseLike) -> Any:
         return None
 
 
-def _token_endpoint_request(
+def token_endpoint_request(
     token_url: str, form: Mapping[str, str], authorization: str | None = None
 ) -> Request:
     """The form-encoded ``POST`` to a token endpoint (IAM, OAuth2), asking for JSON."""
@@ -108,14 +108,14 @@ def _token_endpoint_request(
     return Request("POST", token_url, headers, urlencode(form).encode(), token_url)
 
 
-def _with_authorization(request: Request, value: str) -> Request:
+def with_authorization(request: Request, value: str) -> Request:
     """A copy of ``request`` carrying ``Authorization: value`` (the original is replayed)."""
     sent = request.copy_with()
     sent.headers["Authorization"] = value
     return sent
 
 
-class _TokenFlow:
+class TokenFlow:
     """The flow every token scheme shares (IAM, the OAuth2 grants).
 
     Before a request, a token that is not usable is fetched under the lock

@@ -39,8 +39,8 @@ from settee.auth.protocol import (
     AuthFlow,
     Request,
     ResponseLike,
-    _json_body,
     basic_auth_header,
+    response_json,
 )
 
 __all__ = ["ApiKeyAuth", "BasicAuth", "BearerAuth", "NoAuth", "SessionAuth", "coerce_auth"]
@@ -258,7 +258,7 @@ class SessionAuth:
         if response.status_code == 401:
             return True
         if response.status_code == 403:
-            body = _json_body(response)
+            body = response_json(response)
             return isinstance(body, dict) and body.get("error") == "credentials_expired"
         return False
 

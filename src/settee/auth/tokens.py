@@ -18,11 +18,11 @@ from settee import errors
 from settee.auth.protocol import (
     Request,
     ResponseLike,
-    _json_body,
-    _token_endpoint_request,
-    _TokenFlow,
-    _with_authorization,
+    TokenFlow,
     basic_auth_header,
+    response_json,
+    token_endpoint_request,
+    with_authorization,
 )
 from settee.urls import redact_url
 
@@ -74,7 +74,7 @@ class OAuth2Options(TypedDict, total=False):
     clock: Callable[[], float]
 
 
-class OAuth2Flow(_TokenFlow):
+class OAuth2Flow(TokenFlow):
     """The shared token life cycle; subclasses say which grant gets the first token."""
 
     grant_name = "oauth2"
@@ -155,11 +155,11 @@ class OAuth2Flow(_TokenFlow):
             authorization = basic_auth_header(
                 quote_plus(self.client_id), quote_plus(self.client_secret)
             )
-            return _token_endpoint_request(self.token_url, form, authorization)
+            return token_endpoint_request(self.token_url, form, authorization)
         form["client_id"] = self.client_id
         if self.client_secret is not None:
             form["client_secret"] = self.client_secret
-        return _token_endpoint_request(self.token_url, form)
+        return token_endpoint_request(self.token_url, form)
 
     def refresh_request(self) -> Request | None:
         """The ``refresh_token`` grant request, or None without a refresh token."""
@@ -183,7 +183,7 @@ class OAuth2Flow(_TokenFlow):
         """
         if not 200 <= response.status_code < 300:
             return False
-        body = _json_body(response)
+        body = response_json(response)
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise errors.Unauthorized(
@@ -217,7 +217,7 @@ class OAuth2Flow(_TokenFlow):
         )
         return True
 
-    # -- the flow (settee.auth.protocol._TokenFlow) ------------------------------------
+    # -- the flow (settee.auth.protocol.TokenFlow) ------------------------------------
     def _current(self) -> object:
         return self._token
 
@@ -241,4 +241,4 @@ class OAuth2Flow(_TokenFlow):
         token = self._token
         assert token is not None
         kind = "Bearer" if token.token_type.lower() == "bearer" else token.token_type
-        return _with_authorization(request, f"{kind} {token.access_token}")
+        return with_authorization(request, f"{kind} {token.access_token}")

@@ -30,7 +30,7 @@ from settee.http.intercept import mount_intercepts
 from settee.http.options import TimeoutArg, TransportOptions
 from settee.http.retry import RetryPolicy, earlier_attempt_may_have_applied
 from settee.urls import (
-    _redact_exception,
+    redact_exception,
     redact_text,
     redact_url,
 )
@@ -166,7 +166,7 @@ class Transport(TransportCore):
         try:
             yield from response.iter_content(chunk_size)
         except requests.RequestException as exc:
-            _redact_exception(exc)
+            redact_exception(exc)
             shown = redact_url(response.url or "")
             raise errors.TransportError(
                 f"reading {shown}: {type(exc).__name__}: {redact_text(str(exc))}",
@@ -232,7 +232,7 @@ class Transport(TransportCore):
                 allow_redirects=False,
             )
         except requests.Timeout as exc:
-            _redact_exception(exc)
+            redact_exception(exc)
             self.logger.debug("%s %s -> timeout", request.method, shown)
             raise errors.TransportError(
                 f"{request.method} {shown}: timed out ({redact_text(str(exc))})",
@@ -240,7 +240,7 @@ class Transport(TransportCore):
                 url=shown,
             ) from exc
         except requests.RequestException as exc:
-            _redact_exception(exc)
+            redact_exception(exc)
             self.logger.debug("%s %s -> %s", request.method, shown, type(exc).__name__)
             raise errors.TransportError(
                 f"{request.method} {shown}: {type(exc).__name__}: {redact_text(str(exc))}",

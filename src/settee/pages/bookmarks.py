@@ -29,9 +29,9 @@ from settee.pages.paging import (
     DEFAULT_PAGE_SIZE,
     Fetch,
     PagePlan,
-    _check_position,
-    _slice_limit,
+    check_position,
     drive_pages,
+    slice_limit,
     take_window,
 )
 from settee.rows import DocumentBody
@@ -397,7 +397,7 @@ class QueryResult:
         ``TypeError`` for anything else (a query result has no keys).
         """
         if isinstance(key, int) and not isinstance(key, bool):
-            _check_position(key, self._limit)
+            check_position(key, self._limit)
             found = self._derive(skip=self._skip + key, limit=1).first()
             if found is None:
                 raise IndexError(f"position {key} is past the end")
@@ -409,7 +409,7 @@ class QueryResult:
             stop = key.stop
             if not isinstance(begin, int) or (stop is not None and not isinstance(stop, int)):
                 raise TypeError("query results slice by position (ints) only")
-            limit = _slice_limit(begin, stop, self._limit)
+            limit = slice_limit(begin, stop, self._limit)
             derived = self._derive(skip=self._skip + begin, limit=limit)
             if stop is None:
                 return derived

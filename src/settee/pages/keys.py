@@ -42,9 +42,9 @@ from settee.pages.paging import (
     DEFAULT_PAGE_SIZE,
     Fetch,
     PagePlan,
-    _check_position,
-    _slice_limit,
+    check_position,
     drive_pages,
+    slice_limit,
     take_window,
 )
 
@@ -348,7 +348,7 @@ class Result(Generic[RowT]):
         return self._by_key(key)
 
     def _by_position(self, index: int) -> RowT:
-        _check_position(index, self._limit)
+        check_position(index, self._limit)
         if self._keys is not None:
             for position, row in enumerate(self):
                 if position == index:
@@ -383,7 +383,7 @@ class Result(Generic[RowT]):
             )
             return narrow.all()
         begin = 0 if start is None else start
-        limit = _slice_limit(begin, stop, self._limit)
+        limit = slice_limit(begin, stop, self._limit)
         rows = self._derive(skip=self._skip + begin or None, limit=limit)
         if stop is None:
             return rows

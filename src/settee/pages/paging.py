@@ -80,7 +80,7 @@ def take_window(params: dict[str, Any]) -> tuple[int | None, int]:
     )
 
 
-def _check_position(index: int, limit: int | None) -> None:
+def check_position(index: int, limit: int | None) -> None:
     """Raise ``ValueError`` for a negative position, ``IndexError`` for one past ``limit``."""
     if index < 0:
         raise ValueError("negative positions are not supported: the total is not known")
@@ -88,7 +88,7 @@ def _check_position(index: int, limit: int | None) -> None:
         raise IndexError(f"position {index} is past limit={limit}")
 
 
-def _slice_limit(begin: int, stop: int | None, limit: int | None) -> int | None:
+def slice_limit(begin: int, stop: int | None, limit: int | None) -> int | None:
     """The ``limit`` that reads ``[begin:stop]`` of a result set limited to ``limit``.
 
     Raises ``ValueError`` for a negative bound (the total is not known).

@@ -45,7 +45,7 @@ class UnexpectedCall(AssertionError):
     """A request the mocker has no registration for (or a registered call never made)."""
 
 
-def _json_body(value: Any) -> tuple[bytes, dict[str, str]]:
+def response_json(value: Any) -> tuple[bytes, dict[str, str]]:
     if value is None:
         return b"", {}
     if isinstance(value, bytes):
@@ -97,7 +97,7 @@ class Expectation:
 
     def answer(self, paging: Mapping[str, str]) -> Answer:
         if not self.paged:
-            body, headers = _json_body(self.return_value)
+            body, headers = response_json(self.return_value)
             return Answer(self.status_code, {**headers, **self.headers}, body)
         items = list(self.return_value or [])
         total = len(items) if self.total is None else self.total
@@ -105,7 +105,7 @@ class Expectation:
         limit = int(paging.get("limit", str(len(items))) or 0)
         page = items[offset : offset + limit]
         last = offset + len(page) - 1 if page else offset
-        body, headers = _json_body(page)
+        body, headers = response_json(page)
         headers["Content-Range"] = f"items {offset}-{last}/{total}"
         return Answer(self.status_code, {**headers, **self.headers}, body)
 

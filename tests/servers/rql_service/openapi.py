@@ -68,7 +68,7 @@ def _drop_multiple_of(value: Any) -> None:
             _drop_multiple_of(v)
 
 
-def _json_body(schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
+def response_json(schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
     return {"required": required, "content": {"application/json": {"schema": schema}}}
 
 
@@ -144,14 +144,14 @@ def build() -> dict[str, Any]:
                     if param["in"] == "path" and param["name"] == "id":
                         param["schema"] = {"type": "integer"}
             if kind in ("update", "partialUpdate") and noun:
-                op["requestBody"] = _json_body(_ref(f"Patched{noun}"))
+                op["requestBody"] = response_json(_ref(f"Patched{noun}"))
             elif kind == "create" and noun and not path.startswith("/api/"):
-                op["requestBody"] = _json_body(
+                op["requestBody"] = response_json(
                     {"oneOf": [_ref(noun), {"type": "array", "items": _ref(noun)}]}
                 )
             elif kind == "bulkUpdate" and noun:
                 entry = {"allOf": [_ref(f"Patched{noun}"), {"required": ["id"]}]}
-                op["requestBody"] = _json_body({"type": "array", "items": entry})
+                op["requestBody"] = response_json({"type": "array", "items": entry})
                 op["responses"] = {
                     "200": {
                         "description": "the updated resources",
@@ -161,11 +161,11 @@ def build() -> dict[str, Any]:
                     }
                 }
             elif kind == "bulkDelete" and noun:
-                op["requestBody"] = _json_body({"type": "array", "items": _ref("IdRef")})
+                op["requestBody"] = response_json({"type": "array", "items": _ref("IdRef")})
                 op["responses"] = {"204": {"description": "deleted"}}
             elif kind == "endsale":
                 if method in ("post", "put"):
-                    op["requestBody"] = _json_body(_ref("EndSale"), required=False)
+                    op["requestBody"] = response_json(_ref("EndSale"), required=False)
                 else:
                     op.pop("requestBody", None)
                 state = {"application/json": {"schema": _ref("EndSaleState")}}

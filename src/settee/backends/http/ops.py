@@ -25,8 +25,8 @@ from settee import errors
 from settee._validate import check_changes_filter, check_int, ddoc_name, validate_doc_id
 from settee.backends.base import MapFunction, OpenRevs, ReduceSpec, doc_params, require
 from settee.backends.http.support import (
-    _bound_all_docs,
-    _bound_find,
+    bound_all_docs,
+    bound_find,
     capabilities_for,
     encode_params,
     is_pouchdb,
@@ -473,7 +473,7 @@ class HTTPOps:
         path = self._partitioned(db, partition, "_all_docs")
         encode_params(params)  # TypeError before any request, the capability probe included
         if keys is None and (yield from self._is_pouchdb()):
-            params = _bound_all_docs(params)
+            params = bound_all_docs(params)
         return (yield from self._query(path, params, keys))
 
     def _partitioned(self, db: str, partition: str | None, *rest: str) -> tuple[str, ...]:
@@ -501,7 +501,7 @@ class HTTPOps:
         path = self._partitioned(db, partition, "_find")
         if not (yield from self._is_pouchdb()):
             return (yield from self._post_query(path, data))
-        bounded = _bound_find(body)
+        bounded = bound_find(body)
         if bounded is body:
             return (yield from self._post_query(path, data))
         result = yield from self._post_query(path, dumps(bounded))  # the bounded body

@@ -2,7 +2,7 @@
 
 No I/O here. :func:`encode_params` turns Python query options into CouchDB's
 wire form, :func:`capabilities_for` names what a server supports from its
-``GET /`` answer, and :func:`_bound_all_docs` / :func:`_bound_find` add the
+``GET /`` answer, and :func:`bound_all_docs` / :func:`bound_find` add the
 explicit upper bound PouchDB Server 4.2 needs to return every id.
 Re-exported by :mod:`settee.backends.http`.
 """
@@ -160,7 +160,7 @@ def semantics_for(info: Mapping[str, Any], membership: object) -> frozenset[str]
 _HIGHEST_ID = "\uffff" * 8
 
 
-def _bound_all_docs(params: Mapping[str, Any] | None) -> dict[str, Any]:
+def bound_all_docs(params: Mapping[str, Any] | None) -> dict[str, Any]:
     """``params`` with an explicit far end for PouchDB Server's ``_all_docs``.
 
     Without ``endkey`` (``startkey`` when descending) PouchDB Server 4.2 stops
@@ -176,11 +176,11 @@ def _bound_all_docs(params: Mapping[str, Any] | None) -> dict[str, Any]:
     return bounded
 
 
-def _bound_find(query: dict[str, Any]) -> dict[str, Any]:
+def bound_find(query: dict[str, Any]) -> dict[str, Any]:
     """``query`` with an ``_id`` bound PouchDB Server's full scans need.
 
     A ``_find`` that no index serves scans ``_all_docs`` with the same
-    U+00FF stop (see :func:`_bound_all_docs`). Adding ``_id <= highest``
+    U+00FF stop (see :func:`bound_all_docs`). Adding ``_id <= highest``
     (true of every document) makes the scan complete; an index still serves
     the query (and its ``sort``) where one fits. A query naming
     ``use_index`` is left as given.
