@@ -237,6 +237,11 @@ def test_sync_and_async_followers_open_resume_and_checkpoint_alike() -> None:
     for feed in (sync_feed, async_feed):
         assert isinstance(feed.state, FollowerState)
         assert (feed.last_seq, feed.connections, feed.reconnects) == (9, 3, 2)
+        # one set of properties (feeds.follower.Following) on both
+        assert feed.stopped and feed.checkpoint is feed.state.checkpoint
+        assert feed.params == {"since": "now", "feed": "longpoll"}
+    assert repr(sync_feed) == "InfiniteFeed({'since': 'now', 'feed': 'longpoll'}, last_seq=9)"
+    assert repr(async_feed) == repr(sync_feed).replace("Infinite", "AsyncInfinite")
 
 
 def test_the_async_follower_touches_no_private_name_of_another_module() -> None:

@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 
 from settee import errors
 from settee.aio.streams import AsyncChangesStream
-from settee.feeds.follower import RETRYABLE, FollowerState, row_seq
+from settee.feeds.follower import RETRYABLE, FollowerState, Following, row_seq
 from settee.rows import Seq
 
 __all__ = ["AsyncFeed", "AsyncInfiniteFeed", "AsyncOpener"]
@@ -98,7 +98,7 @@ class AsyncFeed(Generic[RowT]):
             await stream.aclose()
 
 
-class AsyncInfiniteFeed(Generic[RowT]):
+class AsyncInfiniteFeed(Following, Generic[RowT]):
     """Follow a feed for ever: ``async for change in db.infinite_changes(...)``.
 
     Options as :class:`~settee.feeds.feed.InfiniteFeed` (``checkpoint``,
@@ -115,29 +115,6 @@ class AsyncInfiniteFeed(Generic[RowT]):
         #: The follower's position, checkpoint bookkeeping, backoff and stop flag.
         self.state = FollowerState(params, **infinite)
         self._stop = _Stop()
-
-    def __repr__(self) -> str:
-        return f"AsyncInfiniteFeed({self.params!r}, last_seq={self.last_seq!r})"
-
-    @property
-    def last_seq(self) -> Seq | None:
-        """The last real seq handed out (where a reconnect resumes)."""
-        return self.state.last_seq
-
-    @property
-    def connections(self) -> int:
-        """Connections opened so far."""
-        return self.state.connections
-
-    @property
-    def reconnects(self) -> int:
-        """Failures recovered from so far."""
-        return self.state.reconnects
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """The feed's options (``since`` is where it started)."""
-        return self.state.params
 
     def stop(self) -> None:
         """End the iteration, also during a backoff. Idempotent."""

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, cast
 
 from settee import errors
 from settee.feeds.checkpoints import CheckpointStore
-from settee.feeds.follower import RETRYABLE, FollowerState, row_seq
+from settee.feeds.follower import RETRYABLE, FollowerState, Following, row_seq
 from settee.feeds.options import (
     ChangesOptions,
     DbUpdatesOptions,
@@ -261,7 +261,7 @@ class Feed(_Stoppable, Generic[RowT]):
 # -- InfiniteFeed ----------------------------------------------------------------
 
 
-class InfiniteFeed(_Stoppable, Generic[RowT]):
+class InfiniteFeed(Following, _Stoppable, Generic[RowT]):
     """Follow a feed for ever: reconnect, back off, resume, checkpoint.
 
     Options: ``checkpoint`` (a :class:`CheckpointStore`), ``max_reconnects``
@@ -307,39 +307,6 @@ class InfiniteFeed(_Stoppable, Generic[RowT]):
         self._wake = threading.Event()
         self._stream: ChangesStream | None = None
         self._rows: Iterator[Any] | None = None
-
-    def __repr__(self) -> str:
-        return f"InfiniteFeed({self.params!r}, last_seq={self.last_seq!r})"
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """The feed's options (``since`` is where it started)."""
-        return self.state.params
-
-    @property
-    def checkpoint(self) -> CheckpointStore | None:
-        """The checkpoint store, if any."""
-        return self.state.checkpoint
-
-    @property
-    def last_seq(self) -> Seq | None:
-        """The last real seq handed out (where a reconnect resumes)."""
-        return self.state.last_seq
-
-    @property
-    def connections(self) -> int:
-        """Connections opened so far."""
-        return self.state.connections
-
-    @property
-    def reconnects(self) -> int:
-        """Failures recovered from so far."""
-        return self.state.reconnects
-
-    @property
-    def stopped(self) -> bool:
-        """Whether :meth:`stop` was called."""
-        return self.state.stopped
 
     def _mark_stopped(self) -> None:
         self.state.stop()

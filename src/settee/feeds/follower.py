@@ -45,7 +45,7 @@ from settee.feeds.base import loads
 from settee.feeds.checkpoints import CheckpointStore
 from settee.rows import Seq
 
-__all__ = ["RETRYABLE", "FollowerState", "SeqSource", "row_seq"]
+__all__ = ["RETRYABLE", "FollowerState", "Following", "SeqSource", "row_seq"]
 
 logger = logging.getLogger("settee")
 
@@ -230,3 +230,43 @@ class FollowerState:
     def stop(self) -> None:
         """Mark the follower stopped (from any thread or task); nothing more is booked."""
         self.stopped = True
+
+
+class Following:
+    """What a follower shows of its :class:`FollowerState` (the sync and the async one)."""
+
+    #: The follower's position, checkpoint bookkeeping, backoff and stop flag.
+    state: FollowerState
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The feed's options (``since`` is where it started)."""
+        return self.state.params
+
+    @property
+    def checkpoint(self) -> CheckpointStore | None:
+        """The checkpoint store, if any."""
+        return self.state.checkpoint
+
+    @property
+    def last_seq(self) -> Seq | None:
+        """The last real seq handed out (where a reconnect resumes)."""
+        return self.state.last_seq
+
+    @property
+    def connections(self) -> int:
+        """Connections opened so far."""
+        return self.state.connections
+
+    @property
+    def reconnects(self) -> int:
+        """Failures recovered from so far."""
+        return self.state.reconnects
+
+    @property
+    def stopped(self) -> bool:
+        """Whether ``stop()`` was called."""
+        return self.state.stopped
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.params!r}, last_seq={self.last_seq!r})"
