@@ -156,7 +156,7 @@ def _tree_text(info: DocInfo) -> str:
     encoder, and a tree nobody has parsed yet as the text it was made from."""
     # A record made lazily (DocInfo.lazy: a new id's first revision, or one read from
     # this file) and never read since keeps its tree as that text.
-    text = info._text  # same package: DocInfo has no public accessor for it
+    text = info.tree_json
     if text is not None:
         return text
     tree = info.tree
