@@ -285,21 +285,25 @@ class _SQLTxn:
         previous: Mapping[str, DocInfo | None] | None = None,
     ) -> None:
         dbid = meta.handle
-        known: dict[str, DocInfo | None] = dict(previous or {})
+        known: Mapping[str, DocInfo | None] = previous or {}
         unknown = [info.id for info in infos if info.id not in known]
         if unknown:
-            known.update(self.load_docs(meta, unknown))
+            known = {**known, **self.load_docs(meta, unknown)}
+        # The counts move by what each record was and is now (locals: once per document).
+        live = gone = 0
         for info in infos:
             old = known.get(info.id)
             if old is not None:
                 if old.deleted:
-                    meta.del_count -= 1
+                    gone -= 1
                 else:
-                    meta.doc_count -= 1
+                    live -= 1
             if info.deleted:
-                meta.del_count += 1
+                gone += 1
             else:
-                meta.doc_count += 1
+                live += 1
+        meta.doc_count += live
+        meta.del_count += gone
         self.conn.executemany(
             "INSERT OR REPLACE INTO docs (dbid, id, seq, deleted, winner, tree) "
             "VALUES (?, ?, ?, ?, ?, ?)",

@@ -196,7 +196,7 @@ def _prepare(meta: DbMeta, doc: Any, new_edits: bool) -> dict[str, Any] | _Rejec
     """Validate one incoming document: a copy of it with its ``_id`` (the batch's own, for
     the write to take apart), or its error result. No pair around the copy: a batch of
     thousands would leave as many tuples for the garbage collector to track."""
-    if not isinstance(doc, Mapping):
+    if type(doc) is not dict and not isinstance(doc, Mapping):  # a dict: no ABC check
         return _Rejected({"error": "bad_request", "reason": "Document must be a JSON object"})
     docid = doc.get("_id")
     if docid is None:
