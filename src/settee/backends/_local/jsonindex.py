@@ -378,6 +378,9 @@ def _doc(info: DocInfo, text: str) -> dict[str, Any]:
 #: Per built index: the rows that go, and the rows that come.
 RowChanges = list[tuple[str, list[IndexRow], list[IndexRow]]]
 
+#: A document's (id, new winner, its body or None, old winner, its body or None).
+_Entry = tuple[str, str, dict[str, Any] | None, str, dict[str, Any] | None]
+
 
 def row_changes(
     txn: Txn,
@@ -404,9 +407,10 @@ def row_changes(
     staged: dict[tuple[str, str], str] | None = None
     wanted: list[tuple[str, str]] = []
     # (id, new winner, its body or None, old winner, its body or None), in the order of
-    # ``infos``; a new document with its body at hand (every one of a bulk load) goes in
-    # at once, the others (None here) once the bodies they need are loaded.
-    docs: list[tuple[str, str, dict[str, Any] | None, str, dict[str, Any] | None] | None] = []
+    # ``infos``; a new document with its body in ``parsed`` (every one of a bulk load) is
+    # its record alone (no tuple per document for the collector to track), the others
+    # (None here) are filled in once the bodies they need are loaded.
+    docs: list[_Entry | DocInfo | None] = []
     later: list[tuple[int, DocInfo, DocInfo | None]] = []
     for info in infos:
         docid, winner = info.id, info.winner
@@ -421,7 +425,7 @@ def row_changes(
             if new is None:
                 wanted.append((docid, winner))
             elif old is None:
-                docs.append((docid, winner, new, "", None))
+                docs.append(info)
                 continue
         if old is not None:
             wanted.append((docid, old.winner))
@@ -453,6 +457,11 @@ def row_changes(
         added: list[IndexRow] = []
         for entry in docs:
             if entry is None:
+                continue
+            if isinstance(entry, DocInfo):  # a new document: its row, none to remove
+                row = keyer.body_key(entry.id, entry.winner, parsed[(entry.id, entry.winner)])
+                if row is not None:
+                    added.append((row, entry.id))
                 continue
             docid, rev, now, old_rev, then = entry
             row = keyer.body_key(docid, rev, now) if now is not None else None
