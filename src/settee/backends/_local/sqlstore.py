@@ -314,7 +314,7 @@ class _SQLTxn:
                     info.seq,
                     int(info.deleted),
                     info.winner,
-                    _tree_text(info),
+                    info.tree_json or _tree_text(info),  # JSON text is never empty
                 )
                 for info in infos
             ),
