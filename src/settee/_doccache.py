@@ -25,7 +25,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import cachetools
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["BoundedCache", "DocumentCache", "check_cache_options"]
 
 _V = TypeVar("_V")
+_T = TypeVar("_T")
 
 
 def check_cache_options(cache_size: object, cache_ttl: object) -> None:
@@ -77,6 +78,22 @@ class BoundedCache(MutableMapping[str, _V]):
     def __contains__(self, key: object) -> bool:
         with self._lock:
             return key in self._cache
+
+    @overload
+    def get(self, key: str, default: None = None) -> _V | None: ...
+    @overload
+    def get(self, key: str, default: _V | _T) -> _V | _T: ...
+    def get(self, key: str, default: object = None) -> object:
+        # A miss without raising (Mapping.get would raise KeyError twice inside):
+        # every first read of a document misses. The item is still read (not peeked),
+        # so a hit counts as a use for the LRU order, as Mapping.get's self[key] did.
+        with self._lock:
+            if key not in self._cache:
+                return default
+            try:
+                return self._cache[key]
+            except KeyError:  # a TTL entry that expired between the two lookups
+                return default
 
     def pop(self, key: str, *default: Any) -> Any:
         with self._lock:

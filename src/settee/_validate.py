@@ -348,7 +348,7 @@ def check_documents(docs: Iterable[Any]) -> list[dict[str, Any]]:
         raise TypeError("bulk_docs takes an iterable of documents (dicts), not a single value")
     checked: list[dict[str, Any]] = []
     for index, doc in enumerate(docs):
-        if not isinstance(doc, Mapping):
+        if type(doc) is not dict and not isinstance(doc, Mapping):  # a dict: no ABC check
             raise TypeError(f"document #{index} is a {type(doc).__name__}, not a dict")
         if "_id" in doc:
             try:

@@ -378,6 +378,9 @@ def _doc(info: DocInfo, text: str) -> dict[str, Any]:
 #: Per built index: the rows that go, and the rows that come.
 RowChanges = list[tuple[str, list[IndexRow], list[IndexRow]]]
 
+#: A document's (id, new winner, its body or None, old winner, its body or None).
+_Entry = tuple[str, str, dict[str, Any] | None, str, dict[str, Any] | None]
+
 
 def row_changes(
     txn: Txn,
@@ -403,12 +406,31 @@ def row_changes(
         previous = txn.load_docs(meta, [info.id for info in infos])
     staged: dict[tuple[str, str], str] | None = None
     wanted: list[tuple[str, str]] = []
+    # (id, new winner, its body or None, old winner, its body or None), in the order of
+    # ``infos``; a new document with its body in ``parsed`` (every one of a bulk load) is
+    # its record alone (no tuple per document for the collector to track), the others
+    # (None here) are filled in once the bodies they need are loaded.
+    docs: list[_Entry | DocInfo | None] = []
+    later: list[tuple[int, DocInfo, DocInfo | None]] = []
     for info in infos:
-        if not info.deleted and (info.id, info.winner) not in parsed:
-            wanted.append((info.id, info.winner))
-        old = previous.get(info.id)
-        if old is not None and not old.deleted:
-            wanted.append((info.id, old.winner))
+        docid, winner = info.id, info.winner
+        old = previous.get(docid)
+        if old is not None and old.deleted:
+            old = None  # a tombstone has no row
+        if info.deleted:
+            if old is None:
+                continue  # no row before, none after
+        else:
+            new = parsed.get((docid, winner))
+            if new is None:
+                wanted.append((docid, winner))
+            elif old is None:
+                docs.append(info)
+                continue
+        if old is not None:
+            wanted.append((docid, old.winner))
+        later.append((len(docs), info, old))
+        docs.append(None)
     if wanted:
         staged = {(docid, rev): text for docid, rev, text in bodies}
         wanted = [pair for pair in wanted if pair not in staged]
@@ -421,22 +443,27 @@ def row_changes(
         text = (staged or {}).get((docid, rev)) or stored.get((docid, rev))
         return None if text is None else _body(text)
 
-    # (id, new winner, its body or None, old winner, its body or None)
-    docs: list[tuple[str, str, dict[str, Any] | None, str, dict[str, Any] | None]] = []
-    for info in infos:
-        new = None if info.deleted else body(info.id, info.winner)
-        before = previous.get(info.id)
-        if before is None or before.deleted:
-            if new is not None:
-                docs.append((info.id, info.winner, new, "", None))
+    for at, info, before in later:
+        now = None if info.deleted else body(info.id, info.winner)
+        if before is None:
+            if now is not None:
+                docs[at] = (info.id, info.winner, now, "", None)
             continue
-        docs.append((info.id, info.winner, new, before.winner, body(info.id, before.winner)))
+        docs[at] = (info.id, info.winner, now, before.winner, body(info.id, before.winner))
     out: RowChanges = []
     for key, definition in built.items():
         keyer = _keyer(definition)
         removed: list[IndexRow] = []
         added: list[IndexRow] = []
-        for docid, rev, now, old_rev, then in docs:
+        for entry in docs:
+            if entry is None:
+                continue
+            if isinstance(entry, DocInfo):  # a new document: its row, none to remove
+                row = keyer.body_key(entry.id, entry.winner, parsed[(entry.id, entry.winner)])
+                if row is not None:
+                    added.append((row, entry.id))
+                continue
+            docid, rev, now, old_rev, then = entry
             row = keyer.body_key(docid, rev, now) if now is not None else None
             old_row = keyer.body_key(docid, old_rev, then) if then is not None else None
             if row == old_row:

@@ -21,13 +21,14 @@ from settee.errors import BadRequest
 __all__ = ["get_doc", "iter_docs", "load_winner_docs", "render", "winner_docs"]
 
 _PLAIN: Mapping[str, bool] = {}
+_NO_PARAMS: Mapping[str, Any] = {}
 
 
 def get_doc(
     state: EngineState, db: str, docid: str, params: Mapping[str, Any] | None = None
 ) -> Any:
     """One document (``dict``), or with ``open_revs`` the list CouchDB returns."""
-    params = {k: v for k, v in (params or {}).items() if v is not None}
+    params = {k: v for k, v in params.items() if v is not None} if params else _NO_PARAMS
     if docid.startswith("_local/"):
         return get_local(state, db, docid)
     if not params:

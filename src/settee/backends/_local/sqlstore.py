@@ -156,7 +156,7 @@ def _tree_text(info: DocInfo) -> str:
     encoder, and a tree nobody has parsed yet as the text it was made from."""
     # A record made lazily (DocInfo.lazy: a new id's first revision, or one read from
     # this file) and never read since keeps its tree as that text.
-    text = info._text  # same package: DocInfo has no public accessor for it
+    text = info.tree_json
     if text is not None:
         return text
     tree = info.tree
@@ -200,7 +200,8 @@ class _SQLTxn:
             handle=dbid,
             update_seq=update_seq,
             revs_limit=revs_limit,
-            security=json.loads(security),
+            # Most databases have none: every open_db skips the decoder for that.
+            security={} if security == "{}" else json.loads(security),
             partitioned=bool(partitioned),
             doc_count=doc_count,
             del_count=del_count,
@@ -285,21 +286,25 @@ class _SQLTxn:
         previous: Mapping[str, DocInfo | None] | None = None,
     ) -> None:
         dbid = meta.handle
-        known: dict[str, DocInfo | None] = dict(previous or {})
+        known: Mapping[str, DocInfo | None] = previous or {}
         unknown = [info.id for info in infos if info.id not in known]
         if unknown:
-            known.update(self.load_docs(meta, unknown))
+            known = {**known, **self.load_docs(meta, unknown)}
+        # The counts move by what each record was and is now (locals: once per document).
+        live = gone = 0
         for info in infos:
             old = known.get(info.id)
             if old is not None:
                 if old.deleted:
-                    meta.del_count -= 1
+                    gone -= 1
                 else:
-                    meta.doc_count -= 1
+                    live -= 1
             if info.deleted:
-                meta.del_count += 1
+                gone += 1
             else:
-                meta.doc_count += 1
+                live += 1
+        meta.doc_count += live
+        meta.del_count += gone
         self.conn.executemany(
             "INSERT OR REPLACE INTO docs (dbid, id, seq, deleted, winner, tree) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -310,7 +315,7 @@ class _SQLTxn:
                     info.seq,
                     int(info.deleted),
                     info.winner,
-                    _tree_text(info),
+                    info.tree_json or _tree_text(info),  # JSON text is never empty
                 )
                 for info in infos
             ),

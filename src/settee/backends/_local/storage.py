@@ -89,6 +89,12 @@ class DocInfo:
     def tree(self, tree: RevTree) -> None:
         self._tree, self._text = tree, None
 
+    @property
+    def tree_json(self) -> str | None:
+        """The JSON text the tree was made from (:meth:`lazy`) while ``tree`` has not been
+        read, else None: a storage can write it back as it is."""
+        return self._text
+
     def __repr__(self) -> str:
         return (
             f"DocInfo({self.id!r}, seq={self.seq}, winner={self.winner!r}, deleted={self.deleted})"

@@ -100,15 +100,14 @@ def bulk_docs(
     with state.storage.write() as txn:
         meta = open_db(txn, db)
         prepared = [_prepare(meta, doc, new_edits) for doc in docs]
-        ids = [doc["_id"] for doc, _ in prepared if doc is not None]
+        ids = [doc["_id"] for doc in prepared if not isinstance(doc, _Rejected)]
         loaded = txn.load_docs(meta, [i for i in dict.fromkeys(ids) if not i.startswith("_local/")])
         pending: _Pending = {}
         results: list[dict[str, Any]] = []
         checks = js.validators(txn, meta, ids)  # validate_doc_update functions (issue 11)
-        for doc, rejected in prepared:
-            if doc is None:
-                assert rejected is not None
-                results.append(rejected)
+        for doc in prepared:
+            if isinstance(doc, _Rejected):
+                results.append(doc.result)
                 continue
             docid = doc["_id"]
             result: dict[str, Any] | None
@@ -184,53 +183,68 @@ def _save(txn: Txn, meta: DbMeta, pending: _Pending, loaded: dict[str, DocInfo])
     jsonindex.apply_row_changes(txn, meta, changes)
 
 
-def _prepare(
-    meta: DbMeta, doc: Any, new_edits: bool
-) -> tuple[dict[str, Any], None] | tuple[None, dict[str, Any]]:
-    """Validate one incoming document: ``(doc with _id, None)`` or ``(None, error result)``."""
-    if not isinstance(doc, Mapping):
-        return None, {"error": "bad_request", "reason": "Document must be a JSON object"}
+class _Rejected:
+    """An incoming document's error result, found before the batch is written."""
+
+    __slots__ = ("result",)
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        self.result = result
+
+
+def _prepare(meta: DbMeta, doc: Any, new_edits: bool) -> dict[str, Any] | _Rejected:
+    """Validate one incoming document: a copy of it with its ``_id`` (the batch's own, for
+    the write to take apart), or its error result. No pair around the copy: a batch of
+    thousands would leave as many tuples for the garbage collector to track."""
+    if type(doc) is not dict and not isinstance(doc, Mapping):  # a dict: no ABC check
+        return _Rejected({"error": "bad_request", "reason": "Document must be a JSON object"})
     docid = doc.get("_id")
     if docid is None:
         if not new_edits:
-            return None, {"error": "bad_request", "reason": "Document id must be specified"}
+            return _Rejected({"error": "bad_request", "reason": "Document id must be specified"})
         docid = uuid.uuid4().hex
         if meta.partitioned:
-            return None, {
-                "id": docid,
-                "error": "illegal_docid",
-                "reason": "Doc id must be of form partition:id",
-            }
+            return _Rejected(
+                {
+                    "id": docid,
+                    "error": "illegal_docid",
+                    "reason": "Doc id must be of form partition:id",
+                }
+            )
     if not isinstance(docid, str) or not docid:
-        return None, {
-            "id": docid,
-            "error": "illegal_docid",
-            "reason": "Document id must be a string",
-        }
+        return _Rejected(
+            {"id": docid, "error": "illegal_docid", "reason": "Document id must be a string"}
+        )
     for key in doc:
         if isinstance(key, str) and key.startswith("_") and key not in _SPECIAL_OK:
-            return None, {
-                "id": docid,
-                "error": "doc_validation",
-                "reason": f"Bad special document member: {key}",
-            }
+            return _Rejected(
+                {
+                    "id": docid,
+                    "error": "doc_validation",
+                    "reason": f"Bad special document member: {key}",
+                }
+            )
     if docid.startswith("_") and not docid.startswith(("_design/", "_local/")):
-        return None, {
-            "id": docid,
-            "error": "illegal_docid",
-            "reason": "Only reserved document ids may start with underscore.",
-        }
+        return _Rejected(
+            {
+                "id": docid,
+                "error": "illegal_docid",
+                "reason": "Only reserved document ids may start with underscore.",
+            }
+        )
     if meta.partitioned and not docid.startswith(("_design/", "_local/")):
         partition, sep, rest = docid.partition(":")
         if not sep or not partition or not rest or partition.startswith("_"):
-            return None, {
-                "id": docid,
-                "error": "illegal_docid",
-                "reason": "Doc id must be of form partition:id",
-            }
+            return _Rejected(
+                {
+                    "id": docid,
+                    "error": "illegal_docid",
+                    "reason": "Doc id must be of form partition:id",
+                }
+            )
     out = dict(doc)
     out["_id"] = docid
-    return out, None
+    return out
 
 
 def _current(docid: str, pending: _Pending, loaded: dict[str, DocInfo]) -> DocInfo | None:
@@ -256,18 +270,19 @@ def _parent_atts(
     return None
 
 
-def _body(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """``doc`` without its special members (a prepared document has no others)."""
-    body = dict(doc)
-    for key in _SPECIAL_OK.intersection(body):
-        del body[key]
-    return body
+def _body(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` without its special members (a prepared document has no others), taken
+    out of it in place: ``doc`` is the batch's own copy (:func:`_prepare`), read for the
+    last time, so a bulk load makes one dict per document, not two."""
+    for key in _SPECIAL_OK.intersection(doc):
+        del doc[key]
+    return doc
 
 
 def _edit(
     txn: Txn,
     meta: DbMeta,
-    doc: Mapping[str, Any],
+    doc: dict[str, Any],
     pending: _Pending,
     loaded: dict[str, DocInfo],
     stored: Mapping[str, Mapping[str, Any]] | None = None,
@@ -318,7 +333,7 @@ def _edit(
 def _create(
     txn: Txn,
     meta: DbMeta,
-    doc: Mapping[str, Any],
+    doc: dict[str, Any],
     pending: _Pending,
     deleted: bool,
     stored: Mapping[str, Mapping[str, Any]] | None,
@@ -343,7 +358,7 @@ def _create(
 def _replicate(
     txn: Txn,
     meta: DbMeta,
-    doc: Mapping[str, Any],
+    doc: dict[str, Any],
     pending: _Pending,
     loaded: dict[str, DocInfo],
 ) -> dict[str, Any] | None:
