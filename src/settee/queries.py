@@ -232,11 +232,16 @@ class QueryScope:
         check_query_params(options)
         backend, name, partition = self.backend, self.database_name, self.partition_key
 
-        def fetch(query: dict[str, Any], keys: list[Any] | None) -> dict[str, Any]:
+        if raw_result:
+            query, keys = _raw_params(options)
             return backend.view(name, ddoc, view_name, query, keys=keys, partition=partition)
 
-        if raw_result:
-            return fetch(*_raw_params(options))
+        def fetch(query: dict[str, Any], keys: list[Any] | None) -> dict[str, Any]:
+            # The pager reads rows only: total_rows and offset need not be worked out.
+            return backend.view(
+                name, ddoc, view_name, query, keys=keys, partition=partition, counts=False
+            )
+
         return Result(fetch, **options)
 
     def view(

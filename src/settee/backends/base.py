@@ -362,8 +362,13 @@ class Backend(Protocol):
         *,
         keys: Sequence[Any] | None = None,
         partition: str | None = None,
+        counts: bool = True,
     ) -> dict[str, Any]:
-        """A design-document view page (``ddoc`` without the ``_design/`` prefix)."""
+        """A design-document view page (``ddoc`` without the ``_design/`` prefix).
+
+        ``counts=False`` says the caller reads the rows only (a pager): the answer may
+        then leave out ``total_rows`` and ``offset`` (the local backends do; they cost
+        reads there). A server sends them anyway."""
         ...
 
     def python_view(

@@ -270,10 +270,11 @@ class LocalBackend:
         *,
         keys: Sequence[Any] | None = None,
         partition: str | None = None,
+        counts: bool = True,
     ) -> dict[str, Any]:
         """A design document's view, run by QuickJS (``NotSupported`` without ``settee[js]``)."""
         return python_views.design_view(
-            self._state, db, ddoc, view, params, keys=keys, partition=partition
+            self._state, db, ddoc, view, params, keys=keys, partition=partition, counts=counts
         )
 
     def python_view(

@@ -368,8 +368,11 @@ def design_view(
     *,
     keys: Sequence[Any] | None = None,
     partition: str | None = None,
+    counts: bool = True,
 ) -> dict[str, Any]:
-    """Query view ``view`` of ``_design/{ddoc}``: JavaScript run by QuickJS (``settee[js]``)."""
+    """Query view ``view`` of ``_design/{ddoc}``: JavaScript run by QuickJS (``settee[js]``).
+
+    ``counts=False``: a map answer leaves out ``total_rows`` and ``offset``."""
     params, keys = _clean(params, keys)
     mode = _update_mode(params)
     read_only = bool(getattr(state.storage, "read_only", False))
@@ -399,7 +402,9 @@ def design_view(
             with group.lock:
                 if mode == "true":
                     refresh(txn, meta, group, design.mapper, design.accept)
-                answer = _answer(txn, meta, group, number, params, reduce_fn, keys, partition)
+                answer = _answer(
+                    txn, meta, group, number, params, reduce_fn, keys, partition, counts
+                )
                 if mode == "lazy":
                     refresh(txn, meta, group, design.mapper, design.accept)
             return answer
@@ -412,12 +417,12 @@ def design_view(
         # recounts them once, below): read it as it is.
         current = found is not None and found.seq >= meta.update_seq and found.counted
         if found is not None and (current or mode == "false"):
-            return _answer(txn, meta, found, number, params, reduce_fn, keys, partition)
+            return _answer(txn, meta, found, number, params, reduce_fn, keys, partition, counts)
         if found is None and mode == "false":
             empty = MemoryGroup(len(design.names))
-            return _answer(txn, meta, empty, number, params, reduce_fn, keys, partition)
+            return _answer(txn, meta, empty, number, params, reduce_fn, keys, partition, counts)
         if mode == "lazy" and found is not None:
-            result = _answer(txn, meta, found, number, params, reduce_fn, keys, partition)
+            result = _answer(txn, meta, found, number, params, reduce_fn, keys, partition, counts)
     # Bringing the index up to date writes its tables: the rows and the seq they
     # reflect commit together, in transactions of at most _BUILD_BUDGET changes so a
     # long build never holds other writers off for long; the last one reads the answer.
@@ -438,8 +443,9 @@ def design_view(
             ):
                 continue
             if result is None:
+                reducer = design.reducer(number)
                 result = _answer(
-                    txn, meta, sql_group, number, params, design.reducer(number), keys, partition
+                    txn, meta, sql_group, number, params, reducer, keys, partition, counts
                 )
         return result
 
@@ -453,6 +459,7 @@ def _answer(
     reduce_fn: ReduceFn | None,
     keys: Sequence[Any] | None,
     partition: str | None,
+    counts: bool,
 ) -> dict[str, Any]:
     prefix = None if partition is None else partition + ":"
     result = query_view(
@@ -461,8 +468,10 @@ def _answer(
         reduce=reduce_fn,
         keys=keys,
         docid_filter=None if prefix is None else (lambda docid: docid.startswith(prefix)),
+        counts=counts,
     )
-    if flag(params, "include_docs") and "total_rows" in result:
+    # Map rows only: query_view refuses include_docs with a reduce.
+    if flag(params, "include_docs"):
         _include_docs(txn, meta, result["rows"])
     if flag(params, "update_seq"):
         result["update_seq"] = group.seq

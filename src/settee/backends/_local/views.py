@@ -1088,12 +1088,14 @@ def query_view(
     reduce: ReduceFn | None = None,
     keys: Sequence[Any] | None = None,
     docid_filter: Callable[[str], bool] | None = None,
+    counts: bool = True,
 ) -> dict[str, Any]:
     """Apply a view query to ``source``; the CouchDB response body.
 
     ``include_docs`` is left to the caller: map rows carry ``id`` so it can add
     ``doc``. ``docid_filter`` keeps only the rows of some documents (a partition),
-    at the cost of reading the whole range.
+    at the cost of reading the whole range. ``counts=False`` leaves ``total_rows`` and
+    ``offset`` out of a map answer (a pager that drops them: they cost reads).
     """
     check_query(params, reducible=reduce is not None)
     descending = _bool(params, "descending", False)
@@ -1137,11 +1139,15 @@ def query_view(
         page = selected[skip:]
         if limit is not None:
             page = page[:limit]
+        if not counts:
+            return {"rows": [_row(row) for row in page]}
         total = len(fetch(None, None, 0, None)) if filtered else source.total()
         return {"total_rows": total, "rows": [_row(row) for row in page]}
 
     lo, hi = _cuts(params, descending)
     page = fetch(lo, hi, skip, limit)
+    if not counts:
+        return {"rows": [_row(row) for row in page]}
     if filtered:
         everything = fetch(None, None, 0, None)
         total = len(everything)

@@ -240,8 +240,10 @@ class HTTPBackend:
         *,
         keys: Sequence[Any] | None = None,
         partition: str | None = None,
+        counts: bool = True,
     ) -> dict[str, Any]:
-        """A design-document view page (``POST`` with ``{"keys": [...]}`` when given)."""
+        """A design-document view page (``POST`` with ``{"keys": [...]}`` when given);
+        ``counts`` is ignored: the server's answer always has them."""
         return self._run(self.ops.view(db, ddoc, view, params, keys=keys, partition=partition))
 
     def python_view(
