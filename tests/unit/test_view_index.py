@@ -508,3 +508,72 @@ def test_validators_follow_design_document_changes(backend: Backend) -> None:
         backend.put_doc(DB, {"_id": "y", "worse": True})
     backend.delete_doc(DB, "_design/v", rev)
     assert backend.put_doc(DB, {"_id": "y", "worse": True})["ok"]
+
+
+@needs_js
+def test_rows_without_counts_are_the_rows_with_them(backend: Backend) -> None:
+    """``counts=False`` (the pager's) leaves out total_rows and offset, never a row: the
+    same rows as the full answer, for every range option, after writes too."""
+    backend.bulk_docs(DB, [{"_id": f"d{i:02d}", "n": i % 7} for i in range(40)])
+    emit = "function (doc) { if (doc.n !== undefined) { emit(doc.n, doc._id); emit([doc.n], 1); } }"
+    backend.put_doc(DB, {"_id": "_design/c", "views": {"v": {"map": emit, "reduce": "_count"}}})
+    queries: list[dict[str, Any]] = [
+        {"reduce": False},
+        {"reduce": False, "startkey": 2, "endkey": 4, "limit": 5},
+        {"reduce": False, "startkey": 4, "endkey": 2, "descending": True, "skip": 3},
+        {"reduce": False, "startkey": 3, "startkey_docid": "d17", "limit": 4},
+        {"reduce": False, "endkey": 3, "inclusive_end": False, "stale": "ok"},
+        {"reduce": False, "key": 5, "update": "lazy"},
+        {"reduce": False, "startkey": 100},
+        {"group": True},
+    ]
+    for round_ in range(3):
+        for query in queries:
+            full = backend.view(DB, "c", "v", query)
+            rows = backend.view(DB, "c", "v", query, counts=False)
+            assert rows["rows"] == full["rows"], query
+            if "group" not in query:
+                assert "total_rows" in full and "offset" in full
+                assert "total_rows" not in rows and "offset" not in rows
+        backend.put_doc(DB, {"_id": f"w{round_}", "n": 3})
+    with pytest.raises(BadRequest):
+        backend.view(DB, "c", "v", {"reduce": False, "limit": -1}, counts=False)
+
+
+@needs_js
+def test_rows_without_counts_follow_every_opener_of_the_file(tmp_path: Path) -> None:
+    """The one-statement read of an index this process saw up to date: another opener's
+    writes, design document changes, deletions and a recreated database are all seen."""
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    one, two = open_backend(url), open_backend(url)
+    one.create_db(DB)
+    one.bulk_docs(DB, [{"_id": f"a{i}", "n": i} for i in range(5)])
+    emit = "function (doc) { emit(doc.n * %d, null); }"
+    rev = one.put_doc(DB, {"_id": "_design/c", "views": {"v": {"map": emit % 1}}})["rev"]
+
+    def keys(backend: Backend, **params: Any) -> list[Any]:
+        return [r["key"] for r in backend.view(DB, "c", "v", params, counts=False)["rows"]]
+
+    for factor in range(2, 6):
+        assert keys(one) == keys(two) == [i * (factor - 1) for i in range(5)]
+        writer, reader = (two, one) if factor % 2 else (one, two)
+        writer.put_doc(DB, {"_id": f"b{factor}", "n": 1000})
+        assert keys(reader)[-1] == 1000 * (factor - 1)
+        writer.delete_doc(DB, f"b{factor}", writer.get_doc(DB, f"b{factor}")["_rev"])
+        assert keys(reader) == [i * (factor - 1) for i in range(5)]
+        ddoc = {"_id": "_design/c", "_rev": rev, "views": {"v": {"map": emit % factor}}}
+        rev = writer.put_doc(DB, ddoc)["rev"]
+        assert keys(reader, stale="ok") == []  # the new signature's index: not built yet
+    assert keys(one) == [i * 5 for i in range(5)]
+    two.delete_db(DB)
+    two.create_db(DB)
+    two.bulk_docs(DB, [{"_id": "z", "n": 7}, {"_id": "_design/c", "views": ddoc["views"]}])
+    assert keys(one) == [35]
+    two.delete_doc(DB, "_design/c", two.get_doc(DB, "_design/c")["_rev"])
+    with pytest.raises(NotFound):
+        keys(one)
+    two.delete_db(DB)
+    with pytest.raises(NotFound):
+        keys(one)
+    one.close()
+    two.close()

@@ -40,6 +40,7 @@ from settee.backends._local.views import (
     ViewGroup,
     builtin_reduce,
     check_query,
+    current_map_rows,
     query_view,
 )
 from settee.errors import BadRequest, DocumentNotFound, NotFound, NotSupported, SetteeError
@@ -376,6 +377,10 @@ def design_view(
     params, keys = _clean(params, keys)
     mode = _update_mode(params)
     read_only = bool(getattr(state.storage, "read_only", False))
+    if not counts and keys is None and partition is None and not read_only:
+        quick = _current_rows(state, db, ddoc, view, params)
+        if quick is not None:
+            return quick
     result: dict[str, Any] | None = None
     with state.storage.read() as txn:
         meta = open_db(txn, db)
@@ -416,6 +421,8 @@ def design_view(
         # Up to date (and its rows counted for offset; a file of an older version
         # recounts them once, below): read it as it is.
         current = found is not None and found.seq >= meta.update_seq and found.counted
+        if found is not None and current:
+            state.views.note_current(db, design.id, meta.handle, found.gid, design.sig)
         if found is not None and (current or mode == "false"):
             return _answer(txn, meta, found, number, params, reduce_fn, keys, partition, counts)
         if found is None and mode == "false":
@@ -442,12 +449,44 @@ def design_view(
                 txn, meta, sql_group, design.mapper, design.accept, budget=_BUILD_BUDGET
             ):
                 continue
+            state.views.note_current(db, design.id, meta.handle, sql_group.gid, design.sig)
             if result is None:
                 reducer = design.reducer(number)
                 result = _answer(
                     txn, meta, sql_group, number, params, reducer, keys, partition, counts
                 )
         return result
+
+
+def _current_rows(
+    state: EngineState, db: str, ddoc: str, view: str, params: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The rows of a plain map query in one statement outside any transaction, when
+    this process last saw a SQLite group of the design document up to date and it still
+    is (:func:`~.views.current_map_rows`); None for the long way, which also reports
+    any error (in CouchDB's order: a missing database before a bad option)."""
+    select = getattr(state.storage, "select", None)
+    ddoc_id = design_doc_id(ddoc)
+    hint = state.views.sql_current.get((db, ddoc_id))
+    if select is None or hint is None:
+        return None
+    dbid, gid, sig = hint
+    design = _SIGNED.get((ddoc_id, sig))
+    if design is None or view not in design.names:
+        return None
+    number = design.names.index(view)
+    try:
+        reducible = design.reduces[number] is not None
+        check_query(params, reducible=reducible)
+        if (
+            (reducible and flag(params, "reduce", True))
+            or flag(params, "include_docs")
+            or flag(params, "update_seq")
+        ):
+            return None
+        return current_map_rows(select, db, dbid, ddoc_id, gid, number, params)
+    except BadRequest:
+        return None
 
 
 def _answer(

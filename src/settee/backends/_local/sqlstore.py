@@ -754,6 +754,18 @@ class SQLiteStorage:
             raise ServerError(f"SQLite error on {self.path}: {exc}", error="sqlite_error") from exc
         return None if row is None else _winner(row)
 
+    def select(self, sql: str, args: Sequence[Any]) -> list[Any]:
+        """The rows of one read-only statement outside any transaction: SQLite reads them
+        from one snapshot (the view engine's one-statement reads of an index it knows)."""
+        try:
+            conn = self._checkout()
+            try:
+                return conn.execute(sql, args).fetchall()
+            finally:
+                self._checkin(conn)
+        except sqlite3.Error as exc:
+            raise ServerError(f"SQLite error on {self.path}: {exc}", error="sqlite_error") from exc
+
     def current_seq(self, db: str) -> int | None:
         """``db``'s update_seq as committed now, or None if it does not exist."""
         with self._connection() as conn:

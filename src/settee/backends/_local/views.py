@@ -41,6 +41,7 @@ __all__ = [
     "ViewGroup",
     "ViewGroups",
     "builtin_reduce",
+    "current_map_rows",
     "encode_key",
     "query_view",
 ]
@@ -542,26 +543,83 @@ class _SQLiteRows:
         skip: int,
         limit: int | None,
     ) -> list[OutRow]:
-        where = ""
-        args: list[Any] = [self.gid, self.view]
-        if lo is not None:
-            cond, more = _before(lo, negate=True)
-            where += f" AND {cond}"
-            args += more
-        if hi is not None:
-            cond, more = _before(hi)
-            where += f" AND {cond}"
-            args += more
-        order = "DESC" if descending else "ASC"
-        args += [-1 if limit is None else limit, skip]
-        return list(
-            self.conn.execute(
-                "SELECT docid, key_json, value_json FROM settee_view_rows "
-                f"WHERE gid = ? AND view = ?{where} "
-                f"ORDER BY key {order}, docid {order}, n {order} LIMIT ? OFFSET ?",
-                args,
-            )
-        )
+        sql, args = _rows_statement(self.gid, self.view, lo, hi, descending, skip, limit, "")
+        return list(self.conn.execute(sql, args))
+
+
+def _rows_statement(
+    gid: int,
+    view: int,
+    lo: Cut | None,
+    hi: Cut | None,
+    descending: bool,
+    skip: int,
+    limit: int | None,
+    guard: str,
+    *more: Any,
+) -> tuple[str, list[Any]]:
+    """The statement reading a view's rows between the cuts (``guard``: one more
+    condition, its parameters ``more`` after the others)."""
+    where = ""
+    args: list[Any] = [gid, view]
+    if lo is not None:
+        cond, bound = _before(lo, negate=True)
+        where += f" AND {cond}"
+        args += bound
+    if hi is not None:
+        cond, bound = _before(hi)
+        where += f" AND {cond}"
+        args += bound
+    order = "DESC" if descending else "ASC"
+    args += more
+    args += [-1 if limit is None else limit, skip]
+    sql = (
+        "SELECT docid, key_json, value_json FROM settee_view_rows "
+        f"WHERE gid = ? AND view = ?{where}{guard} "
+        f"ORDER BY key {order}, docid {order}, n {order} LIMIT ? OFFSET ?"
+    )
+    return sql, args
+
+
+#: "Group ``gid`` of design document ``ddoc`` of the database named ``name`` (id
+#: ``dbid``) is the one group of it up to date with the database, rows counted": what
+#: :meth:`SQLiteGroup.current` finds, as a condition (uncorrelated: evaluated once).
+_CURRENT_GUARD = (
+    " AND EXISTS (SELECT 1 FROM dbs d, settee_view_groups g WHERE d.name = ? AND "
+    "d.dbid = ? AND g.gid = ? AND g.seq >= d.update_seq AND g.blocks_ok = ?) "
+    "AND NOT EXISTS (SELECT 1 FROM dbs d, settee_view_groups g WHERE d.name = ? AND "
+    "g.dbid = d.dbid AND g.ddoc = ? AND g.gid != ? AND g.seq >= d.update_seq "
+    "AND g.blocks_ok = ?)"
+)
+
+
+def current_map_rows(
+    select: Callable[[str, Sequence[Any]], list[Any]],
+    name: str,
+    dbid: int,
+    ddoc_id: str,
+    gid: int,
+    view: int,
+    params: Mapping[str, Any],
+) -> dict[str, Any] | None:
+    """A map query of view ``view`` of group ``gid`` in one statement (``select`` runs
+    it outside any transaction, so from one snapshot), while that group is the one of
+    ``ddoc_id`` up to date with database ``name`` (still id ``dbid``): the answer
+    without ``total_rows``/``offset``, or None when no row came back (the group is not
+    up to date, or the range is empty: the caller then takes the long way). ``params``
+    must ask for plain rows (no reduce, keys, include_docs or update_seq)."""
+    descending = _bool(params, "descending", False)
+    limit = _int(params, "limit")
+    skip = _int(params, "skip") or 0
+    lo, hi = _cuts(params, descending)
+    sql, args = _rows_statement(
+        gid, view, lo, hi, descending, skip, limit, _CURRENT_GUARD,
+        name, dbid, gid, _COUNTED, name, ddoc_id, gid, _COUNTED,
+    )  # fmt: skip
+    found = select(sql, args)
+    if not found:
+        return None
+    return {"rows": [_row(row) for row in found]}
 
 
 #: The block holding a row, at every level of the tree (uncorrelated subqueries: each
@@ -950,6 +1008,17 @@ class ViewGroups:
         self._python_size = python_size
         #: Whether this engine's SQLite file has been given the view tables.
         self.sql_ready = False
+        #: SQLite design groups last seen up to date, ``(db, ddoc id) -> (dbid, gid,
+        #: sig)``: a hint a query tries first (:func:`current_map_rows`), bounded.
+        self.sql_current: dict[tuple[str, str], tuple[int, int, str]] = {}
+
+    def note_current(self, db: str, ddoc_id: str, dbid: int, gid: int, sig: str) -> None:
+        """Remember that SQLite group ``gid`` (signature ``sig``) of ``ddoc_id`` was up to
+        date with ``db`` (id ``dbid``)."""
+        hints = self.sql_current
+        if len(hints) >= 1024 and (db, ddoc_id) not in hints:
+            hints.clear()
+        hints[(db, ddoc_id)] = (dbid, gid, sig)
 
     def design(self, db: str, handle: Hashable, ddoc: str, sig: str, views: int) -> MemoryGroup:
         """The group of ``ddoc`` at signature ``sig``, made empty if new."""
