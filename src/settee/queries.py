@@ -108,9 +108,15 @@ class FindOptions(TypedDict, total=False):
     page_size: int
 
 
+#: The option names of each options TypedDict (worked out once: every query checks them).
+_KNOWN: dict[type[Any], frozenset[str]] = {}
+
+
 def check_options(method: str, given: Mapping[str, object], allowed: type[Any]) -> None:
     """``TypeError`` (as Python's own) for a keyword not in the TypedDict ``allowed``."""
-    known = allowed.__required_keys__ | allowed.__optional_keys__
+    known = _KNOWN.get(allowed)
+    if known is None:
+        known = _KNOWN[allowed] = allowed.__required_keys__ | allowed.__optional_keys__
     for name in given:
         if name not in known:
             raise TypeError(f"{method}() got an unexpected keyword argument {name!r}")

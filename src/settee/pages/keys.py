@@ -315,7 +315,10 @@ class Result(Generic[RowT]):
 
     def all(self) -> list[RowT]:
         """Every row, as one list (memory grows with the result)."""
-        return [row for page in self.pages() for row in page]
+        rows: list[dict[str, Any]] = []
+        for page in self._pages():
+            rows += page
+        return cast("list[RowT]", rows)
 
     def first(self) -> RowT | None:
         """The first row, or None when there is none (one request)."""
