@@ -577,3 +577,26 @@ def test_rows_without_counts_follow_every_opener_of_the_file(tmp_path: Path) -> 
         keys(one)
     one.close()
     two.close()
+
+
+@needs_js
+def test_rows_without_counts_report_errors_as_the_full_answer(backend: Backend) -> None:
+    """An error of the design document or the query is the same with ``counts=False``,
+    also once an index of the design document was read (a bad built-in reduce of another
+    view, a reduce asked of a map view, a missing view)."""
+    backend.bulk_docs(DB, [{"_id": "a", "n": 1}])
+    emit = "function (doc) { emit(doc.n, null); }"
+    views = {"ok": {"map": emit}, "bad": {"map": emit, "reduce": "_nope"}}
+    backend.put_doc(DB, {"_id": "_design/c", "views": views})
+    for counts in (True, False, True):
+        assert backend.view(DB, "c", "ok", counts=counts)["rows"][0]["key"] == 1
+        for view, query, error in [
+            ("bad", {"reduce": False}, "invalid_design_doc"),
+            ("ok", {"reduce": True}, "query_parse_error"),
+            ("ok", {"descending": "maybe"}, "query_parse_error"),
+        ]:
+            with pytest.raises(BadRequest) as caught:
+                backend.view(DB, "c", view, query, counts=counts)
+            assert caught.value.error == error
+        with pytest.raises(NotFound):
+            backend.view(DB, "c", "missing", counts=counts)

@@ -476,7 +476,7 @@ def _current_rows(
         return None
     number = design.names.index(view)
     try:
-        reducible = design.reduces[number] is not None
+        reducible = design.reducer(number) is not None  # BadRequest for a bad built-in
         check_query(params, reducible=reducible)
         if (
             (reducible and flag(params, "reduce", True))
