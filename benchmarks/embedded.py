@@ -338,6 +338,12 @@ def main() -> None:
         default="wall",
         help="time with the wall clock (default) or each process's CPU time",
     )
+    parser.add_argument(
+        "--kinds",
+        default=",".join(KINDS),
+        help=f"comma-separated stores to run, of {', '.join(KINDS)} (default: all; the"
+        " ratios need raw)",
+    )
     parser.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -356,6 +362,9 @@ def main() -> None:
     unknown = set(args.only.split(",")) - set(WORKS)
     if unknown:
         parser.error(f"--only: unknown work(s) {', '.join(sorted(unknown))}")
+    kinds = tuple(k for k in KINDS if k in args.kinds.split(","))
+    if set(args.kinds.split(",")) - set(KINDS):
+        parser.error(f"--kinds: of {', '.join(KINDS)}")
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.million:
         sizes.append(1_000_000)
@@ -365,9 +374,9 @@ def main() -> None:
             rounds = 1 if size >= 1_000_000 else args.rounds
             # Rounds interleave the stores (raw, sqlite, memory, raw, ...), each in a fresh
             # process, so a change in the machine's load hits all of them alike.
-            runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in KINDS}
+            runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
             for _ in range(rounds):
-                for kind in KINDS:
+                for kind in kinds:
                     runs[kind].append(child(kind, size, 1, workdir, args.only, args.clock))
                     for name in list(Path(workdir).iterdir()):
                         name.unlink()
@@ -378,29 +387,38 @@ def main() -> None:
                 }
                 for kind, done in runs.items()
             }
-    works = [w for w in results[sizes[0]]["raw"] if not w.startswith("_")]
+    first = results[sizes[0]][kinds[0]]
+    works = [w for w in first if not w.startswith("_")]
     for size in sizes:
         row = results[size]
-        print(f"\n{size:,} documents ({int(row['raw']['_rows mango'])} Mango matches)")
-        print(f"{'work':<18}{'raw s':>9}{'sqlite s':>10}{'ratio':>7}{'memory s':>10}{'ratio':>7}")
+        matches = int(row[kinds[0]]["_rows mango"])
+        print(f"\n{size:,} documents ({matches} Mango matches)")
+        if kinds == KINDS:
+            head = f"{'raw s':>9}{'sqlite s':>10}{'ratio':>7}{'memory s':>10}{'ratio':>7}"
+        else:
+            head = "".join(f"{kind + ' s':>10}" for kind in kinds)
+        print(f"{'work':<18}{head}")
         for work in works:
-            if work not in row["raw"]:
+            if work not in row[kinds[0]]:
                 continue  # the view row, above VIEW_MAX or without settee[js]
+            if kinds != KINDS:
+                print(f"{work:<18}" + "".join(f"{row[kind][work]:>10.5f}" for kind in kinds))
+                continue
             raw = row["raw"][work]
             sq = row["sqlite"][work]
             mem = row["memory"][work]
             ratios = f"{sq:>10.5f}{sq / raw:>6.1f}x{mem:>10.5f}{mem / raw:>6.1f}x"
             print(f"{work:<18}{raw:>9.5f}{ratios}")
-        peaks = "  ".join(f"{kind} {row[kind]['_peak MiB']:.0f}" for kind in KINDS)
+        peaks = "  ".join(f"{kind} {row[kind]['_peak MiB']:.0f}" for kind in kinds)
         print(f"{'peak RSS MiB':<18}{peaks}")
     for small, large in itertools.pairwise(sizes):
         print(f"\ngrowth time({large:,}) / time({small:,})")
         for work in works:
-            if work not in results[large]["raw"]:
+            if work not in results[large][kinds[0]]:
                 continue
             cells = "  ".join(
                 f"{kind} {results[large][kind][work] / results[small][kind][work]:.1f}"
-                for kind in KINDS
+                for kind in kinds
             )
             print(f"{work:<18}{cells}")
 

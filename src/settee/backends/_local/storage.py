@@ -23,6 +23,7 @@ keeps tables in one SQLite file.
 
 from __future__ import annotations
 
+import array
 import bisect
 import contextlib
 import itertools
@@ -46,6 +47,8 @@ __all__ = [
     "blob_refs",
 ]
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
 #: Revision body key: ``(docid, rev)``.
 BodyKey = tuple[str, str]
 
@@ -55,7 +58,8 @@ class DocInfo:
 
     A storage may hand the tree over as its JSON text (:meth:`lazy`): it is parsed
     the first time ``tree`` is read, so listings that need only ids and winning
-    revisions never parse it.
+    revisions never parse it. No text at all stands for the usual tree, the winner
+    alone (no parent): nothing to keep or parse for a document written once.
     """
 
     __slots__ = ("_text", "_tree", "deleted", "id", "seq", "winner")
@@ -69,8 +73,11 @@ class DocInfo:
         self.deleted = deleted
 
     @classmethod
-    def lazy(cls, id: str, seq: int, tree_json: str, winner: str, deleted: bool) -> DocInfo:
-        """A record whose tree is parsed from ``tree_json`` when first read."""
+    def lazy(
+        cls, id: str, seq: int, tree_json: str | None, winner: str, deleted: bool
+    ) -> DocInfo:
+        """A record whose tree is parsed from ``tree_json`` when first read (None: the
+        tree of ``winner`` alone, a root)."""
         info = cls.__new__(cls)
         info.id, info.seq, info.winner, info.deleted = id, seq, winner, deleted
         info._tree, info._text = None, tree_json
@@ -80,10 +87,24 @@ class DocInfo:
     def tree(self) -> RevTree:
         """The revision tree."""
         if self._tree is None:
-            assert self._text is not None
-            self._tree = RevTree.from_json(json.loads(self._text))
-            self._text = None
+            if self._text is None:
+                self._tree = RevTree({self.winner: (None, self.deleted)})
+            else:
+                self._tree = RevTree.from_json(json.loads(self._text))
+                self._text = None
         return self._tree
+
+    def tree_json(self) -> str | None:
+        """The tree as :meth:`lazy` takes it: None for the winner alone (a root), else its
+        JSON text (the text it was made from, if nobody has parsed it)."""
+        tree = self._tree
+        if tree is None:
+            return self._text
+        if len(tree.nodes) == 1:
+            ((rev, (parent, deleted)),) = tree.nodes.items()
+            if parent is None and rev == self.winner and deleted == self.deleted:
+                return None
+        return _ENCODER.encode(tree.to_json())
 
     @tree.setter
     def tree(self, tree: RevTree) -> None:
@@ -364,54 +385,142 @@ def _without(items: list[Any], doomed: list[Any]) -> list[Any]:
 
 
 class _MemIndex:
-    """One json index in memory: rows sorted by (key, id), and each id's key."""
+    """One json index in memory: its rows ``(key, id)``, sorted (tuples of a bytes and a
+    str, which the garbage collector stops tracking)."""
 
-    __slots__ = ("definition", "keys", "rows")
+    __slots__ = ("definition", "rows")
 
     def __init__(self, definition: str) -> None:
         self.definition = definition
         self.rows: list[IndexRow] = []
-        self.keys: dict[str, bytes] = {}
 
     def update(self, removed: Sequence[IndexRow], added: Sequence[IndexRow]) -> None:
-        # By the id's recorded key: the row is removed wherever it is.
-        gone = [(self.keys.pop(docid), docid) for _, docid in removed if docid in self.keys]
-        if len(gone) + len(added) > 64:
+        rows = self.rows
+        if len(removed) + len(added) > 64:
             # A big batch: one pass of copying beats many inserts (each a memmove).
-            if gone:
-                self.rows = _without(self.rows, sorted(gone))
+            if removed:
+                rows = _without(rows, sorted(removed))
+                if len(rows) != len(self.rows) - len(removed):
+                    rows = self._strayed(rows, removed)
             if added:
-                self.rows = _merged(self.rows, sorted(added))
-        else:
-            for row in gone:
-                index = bisect.bisect_left(self.rows, row)
-                if index < len(self.rows) and self.rows[index] == row:
-                    del self.rows[index]
-            for row in added:
-                bisect.insort(self.rows, row)
-        for key, docid in added:
-            self.keys[docid] = key
+                rows = _merged(rows, sorted(added))
+            self.rows = rows
+            return
+        missed = False
+        for row in removed:
+            index = bisect.bisect_left(rows, row)
+            if index < len(rows) and rows[index] == row:
+                del rows[index]
+            else:
+                missed = True
+        if missed:
+            rows = self.rows = self._strayed(rows, removed)
+        for row in added:
+            bisect.insort(rows, row)
+
+    @staticmethod
+    def _strayed(rows: list[IndexRow], removed: Sequence[IndexRow]) -> list[IndexRow]:
+        # Some row was not where its document's stored winner puts it (as on SQLite:
+        # it should always be): the rows of those ids go wherever they are (a scan).
+        ids = {docid for _, docid in removed}
+        return [row for row in rows if row[1] not in ids]
+
+
+#: A document in memory, one tuple of immutable scalars (which the garbage collector
+#: stops tracking): ``(seq, winner, deleted, tree, rev, body, rev, body, ...)``, the tree
+#: as :meth:`DocInfo.tree_json` gives it, then each stored revision's JSON body, the
+#: winner's first when it is stored.
+_Record = tuple[Any, ...]
+_SEQ, _WINNER, _DELETED, _TREE = range(4)
+_BODIES = 4
+
+
+def _body_of(record: _Record, rev: str) -> str | None:
+    """The body of ``rev`` in ``record``, or None if not stored."""
+    if len(record) > _BODIES and record[_BODIES] == rev:
+        body: str = record[_BODIES + 1]
+        return body
+    for at in range(_BODIES + 2, len(record), 2):
+        if record[at] == rev:
+            found: str = record[at + 1]
+            return found
+    return None
+
+
+def _record_info(docid: str, record: _Record) -> DocInfo:
+    return DocInfo.lazy(docid, record[_SEQ], record[_TREE], record[_WINNER], record[_DELETED])
+
+
+def _with_bodies(
+    head: tuple[int, str, bool, str | None],
+    old: _Record | None,
+    staged: tuple[str, ...],
+    dropped: Sequence[str],
+) -> _Record:
+    """A record of ``head`` with ``old``'s bodies, then ``staged`` (``rev, body, ...``),
+    less the ``dropped`` revisions; the winner's body first."""
+    bodies: dict[str, str] = {}
+    if old is not None:
+        bodies.update(zip(old[_BODIES::2], old[_BODIES + 1 :: 2], strict=True))
+    bodies.update(zip(staged[::2], staged[1::2], strict=True))
+    for rev in dropped:
+        bodies.pop(rev, None)
+    winner = head[_WINNER]
+    flat: list[Any] = list(head)
+    text = bodies.pop(winner, None)
+    if text is not None:
+        flat += (winner, text)
+    for pair in bodies.items():
+        flat += pair
+    return tuple(flat)
 
 
 class _MemDb:
+    """One database: ``docs`` id -> record (:data:`_Record`); the ids sorted (for ranges);
+    by seq, the seqs (an array of machine ints) and a parallel list of ids, None where
+    that document has been saved again since (compacted when those dominate)."""
+
+    __slots__ = (
+        "__weakref__", "blobs", "docs", "ids", "indexes", "local", "meta", "seq_ids", "seqs", "stale"
+    )
+
     def __init__(self, name: str, partitioned: bool) -> None:
         self.meta = DbMeta(
             name=name, handle=self, update_seq=0, partitioned=partitioned, uid=next(_SERIALS)
         )
-        self.docs: dict[str, DocInfo] = {}
-        self.bodies: dict[str, dict[str, str]] = {}
+        self.docs: dict[str, _Record] = {}
         self.local: dict[str, tuple[str, str]] = {}
-        self.by_seq: dict[int, str] = {}
-        self.seq_list: list[int] = []
-        self.sorted_ids: list[str] = []
+        self.ids: list[str] = []
+        self.seqs = array.array("q")
+        self.seq_ids: list[str | None] = []
+        self.stale = 0
         self.indexes: dict[str, _MemIndex] = {}
         self.blobs: dict[str, tuple[float, dict[int, bytes]]] = {}
 
-    def live_seqs(self) -> list[int]:
-        # seq_list only grows; dead entries are dropped when they dominate.
-        if len(self.seq_list) > 2 * len(self.by_seq) + 1024:
-            self.seq_list = list(self.by_seq)
-        return self.seq_list
+    def add_ids(self, new_ids: list[str]) -> None:
+        """Put the (sorted) ``new_ids`` among the ids."""
+        ids = self.ids
+        if len(new_ids) <= 64:
+            for docid in new_ids:
+                bisect.insort(ids, docid)
+        elif not ids or new_ids[0] > ids[-1]:
+            ids.extend(new_ids)
+        else:
+            self.ids = _merged(ids, new_ids)
+
+    def forget_seq(self, seq: int) -> None:
+        """Mark ``seq``'s entry stale (its document is saved again)."""
+        at = bisect.bisect_left(self.seqs, seq)
+        if at < len(self.seqs) and self.seqs[at] == seq and self.seq_ids[at] is not None:
+            self.seq_ids[at] = None
+            self.stale += 1
+
+    def compact_seqs(self) -> None:
+        if self.stale > len(self.seq_ids) // 2 + 1024:
+            kept = [(seq, docid) for seq, docid in zip(self.seqs, self.seq_ids) if docid]
+            self.seqs = array.array("q", (seq for seq, _ in kept))
+            self.seq_ids = [docid for _, docid in kept]
+            self.stale = 0
 
 
 def _id_bounds(
@@ -447,25 +556,32 @@ class _MemTxn:
         pass  # meta is the live record
 
     def load_docs(self, meta: DbMeta, ids: Sequence[str]) -> dict[str, DocInfo]:
-        docs: dict[str, DocInfo] = meta.handle.docs
-        return {docid: docs[docid] for docid in ids if docid in docs}
+        docs: dict[str, _Record] = meta.handle.docs
+        out: dict[str, DocInfo] = {}
+        for docid in ids:
+            record = docs.get(docid)
+            if record is not None:
+                out[docid] = _record_info(docid, record)
+        return out
 
     def load_bodies(self, meta: DbMeta, keys: Sequence[BodyKey]) -> dict[BodyKey, str]:
-        bodies: dict[str, dict[str, str]] = meta.handle.bodies
+        docs: dict[str, _Record] = meta.handle.docs
         out: dict[BodyKey, str] = {}
-        for docid, rev in keys:
-            body = bodies.get(docid, {}).get(rev)
-            if body is not None:
-                out[(docid, rev)] = body
+        for key in keys:
+            record = docs.get(key[0])
+            if record is not None:
+                body = _body_of(record, key[1])
+                if body is not None:
+                    out[key] = body
         return out
 
     def load_winners(self, meta: DbMeta, ids: Sequence[str]) -> dict[str, Winner]:
-        db: _MemDb = meta.handle
+        docs: dict[str, _Record] = meta.handle.docs
         out: dict[str, Winner] = {}
         for docid in ids:
-            info = db.docs.get(docid)
-            if info is not None:
-                out[docid] = (info, db.bodies.get(docid, {}).get(info.winner))
+            record = docs.get(docid)
+            if record is not None:
+                out[docid] = (_record_info(docid, record), _body_of(record, record[_WINNER]))
         return out
 
     def save(
@@ -477,24 +593,26 @@ class _MemTxn:
         previous: Mapping[str, DocInfo | None] | None = None,
     ) -> None:
         db: _MemDb = meta.handle
-        for docid, rev, body in bodies:
-            db.bodies.setdefault(docid, {})[rev] = body
+        docs = db.docs
+        # The bodies by document: almost always one new revision each.
+        staged: dict[str, tuple[str, ...]] = {}
+        for docid, rev, text in bodies:
+            known = staged.get(docid)
+            staged[docid] = (rev, text) if known is None else (*known, rev, text)
+        gone: dict[str, list[str]] = {}
         for docid, rev in dropped:
-            db.bodies.get(docid, {}).pop(rev, None)
-        new_ids = sorted(info.id for info in infos if info.id not in db.docs)
-        ids = db.sorted_ids
-        if len(new_ids) <= 64:
-            for docid in new_ids:
-                bisect.insort(ids, docid)
-        elif not ids or new_ids[0] > ids[-1]:
-            ids.extend(new_ids)
-        else:
-            db.sorted_ids = _merged(ids, new_ids)
+            gone.setdefault(docid, []).append(rev)
+        new_ids: list[str] = []
+        seqs, seq_ids = db.seqs, db.seq_ids
         for info in infos:
-            old = db.docs.get(info.id)
-            if old is not None:
-                db.by_seq.pop(old.seq, None)
-                if old.deleted:
+            docid = info.id
+            old = docs.get(docid)
+            pairs = staged.pop(docid, ())
+            if old is None:
+                new_ids.append(docid)
+            else:
+                db.forget_seq(old[_SEQ])
+                if old[_DELETED]:
                     meta.del_count -= 1
                 else:
                     meta.doc_count -= 1
@@ -502,9 +620,25 @@ class _MemTxn:
                 meta.del_count += 1
             else:
                 meta.doc_count += 1
-            db.docs[info.id] = info
-            db.by_seq[info.seq] = info.id
-            db.seq_list.append(info.seq)
+            head = (info.seq, info.winner, info.deleted, info.tree_json())
+            if old is None and len(pairs) == 2 and docid not in gone:
+                docs[docid] = (*head, *pairs)  # a new document's first revision
+            else:
+                docs[docid] = _with_bodies(head, old, pairs, gone.pop(docid, ()))
+            seqs.append(info.seq)
+            seq_ids.append(docid)
+        # Bodies of documents this save does not list (the engine sends none such).
+        for docid in staged.keys() | gone.keys():
+            record = docs.get(docid)
+            if record is not None:
+                head = (record[_SEQ], record[_WINNER], record[_DELETED], record[_TREE])
+                docs[docid] = _with_bodies(
+                    head, record, staged.get(docid, ()), gone.get(docid, ())
+                )
+        if new_ids:
+            new_ids.sort()
+            db.add_ids(new_ids)
+        db.compact_seqs()
 
     def scan_ids(
         self,
@@ -519,14 +653,15 @@ class _MemTxn:
         include_deleted: bool,
     ) -> list[DocInfo]:
         db: _MemDb = meta.handle
-        ids = db.sorted_ids
+        ids, docs = db.ids, db.docs
         start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
         indexes = range(end - 1, start - 1, -1) if descending else range(start, end)
         out: list[DocInfo] = []
         for index in indexes:
-            info = db.docs[ids[index]]
-            if include_deleted or not info.deleted:
-                out.append(info)
+            docid = ids[index]
+            record = docs[docid]
+            if include_deleted or not record[_DELETED]:
+                out.append(_record_info(docid, record))
                 if len(out) >= limit:
                     break
         return out
@@ -543,8 +678,7 @@ class _MemTxn:
         limit: int,
     ) -> list[tuple[str, str]]:
         db: _MemDb = meta.handle
-        ids = db.sorted_ids
-        docs = db.docs
+        ids, docs = db.ids, db.docs
         start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
         if meta.del_count == 0:
             # Nothing to skip: slice the window at once.
@@ -552,14 +686,17 @@ class _MemTxn:
                 window = ids[max(start, end - limit) : end][::-1]
             else:
                 window = ids[start : min(end, start + limit)]
-            return [(docid, docs[docid].winner) for docid in window]
-        return [
-            (info.id, info.winner)
-            for info in self.scan_ids(
-                meta, lo, lo_incl, hi, hi_incl, descending=descending, limit=limit,
-                include_deleted=False,
-            )
-        ]  # fmt: skip
+            return [(docid, docs[docid][_WINNER]) for docid in window]
+        indexes = range(end - 1, start - 1, -1) if descending else range(start, end)
+        out: list[tuple[str, str]] = []
+        for index in indexes:
+            docid = ids[index]
+            record = docs[docid]
+            if not record[_DELETED]:
+                out.append((docid, record[_WINNER]))
+                if len(out) >= limit:
+                    break
+        return out
 
     def count_ids(
         self, meta: DbMeta, lo: str | None, lo_incl: bool, hi: str | None, hi_incl: bool
@@ -567,35 +704,35 @@ class _MemTxn:
         db: _MemDb = meta.handle
         if lo is None and hi is None:
             return meta.doc_count, meta.del_count
-        ids = db.sorted_ids
+        ids, docs = db.ids, db.docs
         start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
         if meta.del_count == 0:
             return end - start, 0
-        deleted = sum(1 for index in range(start, end) if db.docs[ids[index]].deleted)
+        deleted = sum(1 for index in range(start, end) if docs[ids[index]][_DELETED])
         return end - start - deleted, deleted
 
     def scan_seqs(
         self, meta: DbMeta, after: int, *, before: int | None, descending: bool, limit: int
     ) -> list[DocInfo]:
         db: _MemDb = meta.handle
-        seqs = db.live_seqs()
+        seqs, seq_ids, docs = db.seqs, db.seq_ids, db.docs
         start = bisect.bisect_right(seqs, after)
         end = len(seqs) if before is None else bisect.bisect_left(seqs, before)
         indexes = range(end - 1, start - 1, -1) if descending else range(start, end)
         out: list[DocInfo] = []
         for index in indexes:
-            docid = db.by_seq.get(seqs[index])
+            docid = seq_ids[index]
             if docid is not None:
-                out.append(db.docs[docid])
+                out.append(_record_info(docid, docs[docid]))
                 if len(out) >= limit:
                     break
         return out
 
     def count_seqs_after(self, meta: DbMeta, seq: int) -> int:
         db: _MemDb = meta.handle
-        seqs = db.live_seqs()
-        start = bisect.bisect_right(seqs, seq)
-        return sum(1 for s in seqs[start:] if s in db.by_seq)
+        start = bisect.bisect_right(db.seqs, seq)
+        tail = db.seq_ids[start:]
+        return len(tail) - tail.count(None)
 
     def index_defs(self, meta: DbMeta) -> dict[str, str]:
         indexes: dict[str, _MemIndex] = meta.handle.indexes
@@ -648,8 +785,17 @@ class _MemTxn:
         after: IndexRow | None,
     ) -> list[tuple[IndexRow, Winner | None]]:
         rows = self.index_scan(meta, name, lo, hi, descending=descending, limit=limit, after=after)
-        found = self.load_winners(meta, [docid for _, docid in rows])
-        return [(row, found.get(row[1])) for row in rows]
+        docs: dict[str, _Record] = meta.handle.docs
+        out: list[tuple[IndexRow, Winner | None]] = []
+        for row in rows:
+            docid = row[1]
+            record = docs.get(docid)
+            if record is None:
+                out.append((row, None))
+            else:
+                info = _record_info(docid, record)
+                out.append((row, (info, _body_of(record, record[_WINNER]))))
+        return out
 
     def get_local(self, meta: DbMeta, docid: str) -> tuple[str, str] | None:
         local: dict[str, tuple[str, str]] = meta.handle.local
@@ -671,7 +817,9 @@ class _MemTxn:
 
     def prune_blobs(self, meta: DbMeta, before: float) -> int:
         db: _MemDb = meta.handle
-        used = blob_refs(text for revs in db.bodies.values() for text in revs.values())
+        used = blob_refs(
+            text for record in db.docs.values() for text in record[_BODIES + 1 :: 2]
+        )
         doomed = [b for b, (made, _) in db.blobs.items() if b not in used and made < before]
         for blob in doomed:
             del db.blobs[blob]
@@ -680,11 +828,15 @@ class _MemTxn:
     def prune_bodies(self, meta: DbMeta) -> int:
         db: _MemDb = meta.handle
         pruned = 0
-        for docid, revs in db.bodies.items():
-            leaves = set(db.docs[docid].tree.leaves()) if docid in db.docs else set()
-            for rev in [r for r in revs if r not in leaves]:
-                del revs[rev]
-                pruned += 1
+        for docid, record in db.docs.items():
+            if len(record) == _BODIES + 2 and record[_BODIES] == record[_WINNER]:
+                continue  # the winner alone: a leaf
+            stored = record[_BODIES::2]
+            leaves = set(_record_info(docid, record).tree.leaves())
+            doomed = [rev for rev in stored if rev not in leaves]
+            if doomed:
+                db.docs[docid] = _with_bodies(record[:_BODIES], record, (), doomed)
+                pruned += len(doomed)
         return pruned
 
 
@@ -731,14 +883,14 @@ class MemoryStorage:
 
     def read_winner(self, db: str, docid: str) -> Winner | None:
         with self._lock:
-            record = self.dbs.get(db)
-            info = record.docs.get(docid) if record is not None else None
-            if record is None or info is None:
+            found = self.dbs.get(db)
+            record = found.docs.get(docid) if found is not None else None
+            if record is None:
                 return None
-            return info, record.bodies.get(docid, {}).get(info.winner)
+            return _record_info(docid, record), _body_of(record, record[_WINNER])
 
     def reclaim(self) -> None:
-        pass  # freed bodies are garbage-collected
+        pass  # freed bodies are freed with their records
 
     def close(self) -> None:
         self.wake()
