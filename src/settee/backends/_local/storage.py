@@ -30,7 +30,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -73,9 +73,7 @@ class DocInfo:
         self.deleted = deleted
 
     @classmethod
-    def lazy(
-        cls, id: str, seq: int, tree_json: str | None, winner: str, deleted: bool
-    ) -> DocInfo:
+    def lazy(cls, id: str, seq: int, tree_json: str | None, winner: str, deleted: bool) -> DocInfo:
         """A record whose tree is parsed from ``tree_json`` when first read (None: the
         tree of ``winner`` alone, a root)."""
         info = cls.__new__(cls)
@@ -94,6 +92,10 @@ class DocInfo:
                 self._text = None
         return self._tree
 
+    @tree.setter
+    def tree(self, tree: RevTree) -> None:
+        self._tree, self._text = tree, None
+
     def tree_json(self) -> str | None:
         """The tree as :meth:`lazy` takes it: None for the winner alone (a root), else its
         JSON text (the text it was made from, if nobody has parsed it)."""
@@ -105,10 +107,6 @@ class DocInfo:
             if parent is None and rev == self.winner and deleted == self.deleted:
                 return None
         return _ENCODER.encode(tree.to_json())
-
-    @tree.setter
-    def tree(self, tree: RevTree) -> None:
-        self._tree, self._text = tree, None
 
     def __repr__(self) -> str:
         return (
@@ -384,46 +382,197 @@ def _without(items: list[Any], doomed: list[Any]) -> list[Any]:
     return out
 
 
+#: Items per tuple of a :class:`_Sorted` or :class:`_Column` (a tuple is rebuilt to change
+#: one item: a few microseconds).
+_CHUNK = 1024
+
+
+class _Sorted:
+    """A sorted sequence kept as tuples of at most ``2 * _CHUNK`` items.
+
+    Not one list: the garbage collector walks every item of a list at each full
+    collection (a million ids cost it tens of milliseconds each time, and a scan or a
+    bulk load sets off many collections), while a tuple of strings, or of tuples of
+    them, is untracked once it has been seen: it walks one item per tuple here.
+    Positions are global (``bisect_*``, ``items``), as on a list.
+    """
+
+    __slots__ = ("_chunks", "_lasts", "_starts")
+
+    def __init__(self) -> None:
+        self._chunks: list[tuple[Any, ...]] = []
+        self._lasts: list[Any] = []  # each chunk's last item
+        self._starts: list[int] | None = [0]  # each chunk's position, then the length
+
+    def __len__(self) -> int:
+        return self._offsets()[-1]
+
+    def _offsets(self) -> list[int]:
+        if self._starts is None:
+            self._starts = [0, *itertools.accumulate(len(chunk) for chunk in self._chunks)]
+        return self._starts
+
+    def _set(self, at: int, end: int, items: Sequence[Any]) -> None:
+        """Replace chunks ``at:end`` with ``items`` (sorted) cut into chunks."""
+        step = _CHUNK if len(items) > 2 * _CHUNK else 2 * _CHUNK
+        chunks = [tuple(items[i : i + step]) for i in range(0, len(items), step)]
+        self._chunks[at:end] = chunks
+        self._lasts[at:end] = [chunk[-1] for chunk in chunks]
+        self._starts = None
+
+    def bisect_left(self, item: Any, key: Callable[[Any], Any] | None = None) -> int:
+        at = bisect.bisect_left(self._lasts, item, key=key)
+        if at == len(self._chunks):
+            return len(self)
+        return self._offsets()[at] + bisect.bisect_left(self._chunks[at], item, key=key)
+
+    def bisect_right(self, item: Any, key: Callable[[Any], Any] | None = None) -> int:
+        at = bisect.bisect_right(self._lasts, item, key=key)
+        if at == len(self._chunks):
+            return len(self)
+        return self._offsets()[at] + bisect.bisect_right(self._chunks[at], item, key=key)
+
+    def items(self, start: int, end: int, *, descending: bool = False) -> Iterator[Any]:
+        """The items at positions ``start:end`` (from the end when descending)."""
+        if start >= end:
+            return
+        offsets = self._offsets()
+        first = bisect.bisect_right(offsets, start) - 1
+        last = bisect.bisect_right(offsets, end - 1) - 1
+        chunks = self._chunks
+        if descending:
+            for at in range(last, first - 1, -1):
+                base = offsets[at]
+                part = chunks[at][max(start - base, 0) : end - base]
+                yield from reversed(part)
+        else:
+            for at in range(first, last + 1):
+                base = offsets[at]
+                yield from chunks[at][max(start - base, 0) : end - base]
+
+    def __iter__(self) -> Iterator[Any]:
+        for chunk in self._chunks:
+            yield from chunk
+
+    def _groups(self, items: Sequence[Any]) -> dict[int, list[Any]]:
+        """``items`` (sorted) by the chunk each belongs in (past the end: the last)."""
+        groups: dict[int, list[Any]] = {}
+        last = len(self._chunks) - 1
+        for item in items:
+            at = min(bisect.bisect_left(self._lasts, item), last)
+            groups.setdefault(at, []).append(item)
+        return groups
+
+    def add(self, new: Sequence[Any]) -> None:
+        """Put the sorted ``new`` items in their places."""
+        if not new:
+            return
+        if not self._chunks:
+            self._set(0, 0, new)
+            return
+        if new[0] > self._lasts[-1]:  # appended (ids or keys that only grow): no merging
+            tail = len(self._chunks) - 1
+            self._set(tail, tail + 1, [*self._chunks[tail], *new])
+            return
+        for at, group in sorted(self._groups(new).items(), reverse=True):
+            self._set(at, at + 1, _merged(list(self._chunks[at]), group))
+
+    def discard(self, doomed: Sequence[Any]) -> int:
+        """Remove the sorted ``doomed`` items that are there; return how many were."""
+        if not self._chunks or not doomed:
+            return 0
+        removed = 0
+        for at, group in sorted(self._groups(doomed).items(), reverse=True):
+            chunk = self._chunks[at]
+            kept = _without(list(chunk), group)
+            if len(kept) != len(chunk):
+                removed += len(chunk) - len(kept)
+                self._set(at, at + 1, kept)
+        return removed
+
+    def keep(self, wanted: Callable[[Any], bool]) -> None:
+        """Keep only the items ``wanted`` says yes to."""
+        items = [item for item in self if wanted(item)]
+        self._chunks, self._lasts, self._starts = [], [], [0]
+        self._set(0, 0, items)
+
+
+class _Column:
+    """A list that grows at the end, kept as full tuples of ``_CHUNK`` items and one open
+    list (for the garbage collector, as :class:`_Sorted`)."""
+
+    __slots__ = ("_full", "_open")
+
+    def __init__(self, items: Iterable[Any] = ()) -> None:
+        self._full: list[tuple[Any, ...]] = []
+        self._open: list[Any] = []
+        for item in items:
+            self.append(item)
+
+    def __len__(self) -> int:
+        return len(self._full) * _CHUNK + len(self._open)
+
+    def append(self, item: Any) -> None:
+        self._open.append(item)
+        if len(self._open) == _CHUNK:
+            self._full.append(tuple(self._open))
+            self._open = []
+
+    def __getitem__(self, index: int) -> Any:
+        chunk, at = divmod(index, _CHUNK)
+        return self._full[chunk][at] if chunk < len(self._full) else self._open[at]
+
+    def replace(self, changes: Mapping[int, Any]) -> None:
+        """Set the item at each position of ``changes``."""
+        by_chunk: dict[int, list[tuple[int, Any]]] = {}
+        for index, value in changes.items():
+            chunk, at = divmod(index, _CHUNK)
+            if chunk < len(self._full):
+                by_chunk.setdefault(chunk, []).append((at, value))
+            else:
+                self._open[at] = value
+        for chunk, edits in by_chunk.items():
+            items = list(self._full[chunk])
+            for at, value in edits:
+                items[at] = value
+            self._full[chunk] = tuple(items)
+
+    def items(self, start: int, end: int) -> Iterator[Any]:
+        """The items at positions ``start:end``."""
+        while start < end:
+            chunk, at = divmod(start, _CHUNK)
+            part = self._full[chunk] if chunk < len(self._full) else self._open
+            piece = part[at : at + end - start]
+            if not piece:
+                return
+            yield from piece
+            start += len(piece)
+
+    def count(self, value: Any, start: int) -> int:
+        """How many items from position ``start`` on are ``value``."""
+        if start >= len(self):
+            return 0
+        chunk, at = divmod(start, _CHUNK)
+        parts = [*self._full[chunk:], self._open]
+        return parts[0][at:].count(value) + sum(part.count(value) for part in parts[1:])
+
+
 class _MemIndex:
-    """One json index in memory: its rows ``(key, id)``, sorted (tuples of a bytes and a
-    str, which the garbage collector stops tracking)."""
+    """One json index in memory: its rows ``(key, id)``, sorted."""
 
     __slots__ = ("definition", "rows")
 
     def __init__(self, definition: str) -> None:
         self.definition = definition
-        self.rows: list[IndexRow] = []
+        self.rows = _Sorted()
 
     def update(self, removed: Sequence[IndexRow], added: Sequence[IndexRow]) -> None:
-        rows = self.rows
-        if len(removed) + len(added) > 64:
-            # A big batch: one pass of copying beats many inserts (each a memmove).
-            if removed:
-                rows = _without(rows, sorted(removed))
-                if len(rows) != len(self.rows) - len(removed):
-                    rows = self._strayed(rows, removed)
-            if added:
-                rows = _merged(rows, sorted(added))
-            self.rows = rows
-            return
-        missed = False
-        for row in removed:
-            index = bisect.bisect_left(rows, row)
-            if index < len(rows) and rows[index] == row:
-                del rows[index]
-            else:
-                missed = True
-        if missed:
-            rows = self.rows = self._strayed(rows, removed)
-        for row in added:
-            bisect.insort(rows, row)
-
-    @staticmethod
-    def _strayed(rows: list[IndexRow], removed: Sequence[IndexRow]) -> list[IndexRow]:
-        # Some row was not where its document's stored winner puts it (as on SQLite:
-        # it should always be): the rows of those ids go wherever they are (a scan).
-        ids = {docid for _, docid in removed}
-        return [row for row in rows if row[1] not in ids]
+        if removed and self.rows.discard(sorted(removed)) != len(removed):
+            # Some row was not where its document's stored winner puts it (as on SQLite:
+            # it should always be): the rows of those ids go wherever they are (a scan).
+            ids = {docid for _, docid in removed}
+            self.rows.keep(lambda row: row[1] not in ids)
+        self.rows.add(sorted(added))
 
 
 #: A document in memory, one tuple of immutable scalars (which the garbage collector
@@ -465,7 +614,7 @@ def _with_bodies(
     bodies.update(zip(staged[::2], staged[1::2], strict=True))
     for rev in dropped:
         bodies.pop(rev, None)
-    winner = head[_WINNER]
+    winner = head[1]  # _WINNER
     flat: list[Any] = list(head)
     text = bodies.pop(winner, None)
     if text is not None:
@@ -477,12 +626,13 @@ def _with_bodies(
 
 class _MemDb:
     """One database: ``docs`` id -> record (:data:`_Record`); the ids sorted (for ranges);
-    by seq, the seqs (an array of machine ints) and a parallel list of ids, None where
-    that document has been saved again since (compacted when those dominate)."""
+    by seq, the seqs (an array of machine ints) and a column of ids, None where that
+    document has been saved again since (compacted when those dominate)."""
 
     __slots__ = (
-        "__weakref__", "blobs", "docs", "ids", "indexes", "local", "meta", "seq_ids", "seqs", "stale"
-    )
+        "__weakref__", "blobs", "docs", "ids", "indexes", "local", "meta", "seq_ids", "seqs",
+        "stale",
+    )  # fmt: skip
 
     def __init__(self, name: str, partitioned: bool) -> None:
         self.meta = DbMeta(
@@ -490,48 +640,41 @@ class _MemDb:
         )
         self.docs: dict[str, _Record] = {}
         self.local: dict[str, tuple[str, str]] = {}
-        self.ids: list[str] = []
+        self.ids = _Sorted()
         self.seqs = array.array("q")
-        self.seq_ids: list[str | None] = []
+        self.seq_ids = _Column()
         self.stale = 0
         self.indexes: dict[str, _MemIndex] = {}
         self.blobs: dict[str, tuple[float, dict[int, bytes]]] = {}
 
-    def add_ids(self, new_ids: list[str]) -> None:
-        """Put the (sorted) ``new_ids`` among the ids."""
-        ids = self.ids
-        if len(new_ids) <= 64:
-            for docid in new_ids:
-                bisect.insort(ids, docid)
-        elif not ids or new_ids[0] > ids[-1]:
-            ids.extend(new_ids)
-        else:
-            self.ids = _merged(ids, new_ids)
-
-    def forget_seq(self, seq: int) -> None:
-        """Mark ``seq``'s entry stale (its document is saved again)."""
-        at = bisect.bisect_left(self.seqs, seq)
-        if at < len(self.seqs) and self.seqs[at] == seq and self.seq_ids[at] is not None:
-            self.seq_ids[at] = None
-            self.stale += 1
+    def forget_seqs(self, seqs: Iterable[int]) -> None:
+        """Mark the entries of ``seqs`` stale (their documents are saved again)."""
+        stale: dict[int, None] = {}
+        for seq in seqs:
+            at = bisect.bisect_left(self.seqs, seq)
+            if at < len(self.seqs) and self.seqs[at] == seq and self.seq_ids[at] is not None:
+                stale[at] = None
+        self.seq_ids.replace(stale)
+        self.stale += len(stale)
 
     def compact_seqs(self) -> None:
         if self.stale > len(self.seq_ids) // 2 + 1024:
-            kept = [(seq, docid) for seq, docid in zip(self.seqs, self.seq_ids) if docid]
+            ids = self.seq_ids.items(0, len(self.seq_ids))
+            kept = [(seq, docid) for seq, docid in zip(self.seqs, ids, strict=True) if docid]
             self.seqs = array.array("q", (seq for seq, _ in kept))
-            self.seq_ids = [docid for _, docid in kept]
+            self.seq_ids = _Column(docid for _, docid in kept)
             self.stale = 0
 
 
 def _id_bounds(
-    ids: list[str], lo: str | None, lo_incl: bool, hi: str | None, hi_incl: bool
+    ids: _Sorted, lo: str | None, lo_incl: bool, hi: str | None, hi_incl: bool
 ) -> tuple[int, int]:
     start = 0
     if lo is not None:
-        start = (bisect.bisect_left if lo_incl else bisect.bisect_right)(ids, lo)
+        start = ids.bisect_left(lo) if lo_incl else ids.bisect_right(lo)
     end = len(ids)
     if hi is not None:
-        end = (bisect.bisect_right if hi_incl else bisect.bisect_left)(ids, hi)
+        end = ids.bisect_right(hi) if hi_incl else ids.bisect_left(hi)
     return start, max(start, end)
 
 
@@ -603,6 +746,7 @@ class _MemTxn:
         for docid, rev in dropped:
             gone.setdefault(docid, []).append(rev)
         new_ids: list[str] = []
+        resaved: list[int] = []
         seqs, seq_ids = db.seqs, db.seq_ids
         for info in infos:
             docid = info.id
@@ -611,7 +755,7 @@ class _MemTxn:
             if old is None:
                 new_ids.append(docid)
             else:
-                db.forget_seq(old[_SEQ])
+                resaved.append(old[_SEQ])
                 if old[_DELETED]:
                     meta.del_count -= 1
                 else:
@@ -632,13 +776,12 @@ class _MemTxn:
             record = docs.get(docid)
             if record is not None:
                 head = (record[_SEQ], record[_WINNER], record[_DELETED], record[_TREE])
-                docs[docid] = _with_bodies(
-                    head, record, staged.get(docid, ()), gone.get(docid, ())
-                )
-        if new_ids:
-            new_ids.sort()
-            db.add_ids(new_ids)
-        db.compact_seqs()
+                docs[docid] = _with_bodies(head, record, staged.get(docid, ()), gone.get(docid, ()))
+        if resaved:
+            db.forget_seqs(resaved)
+            db.compact_seqs()
+        new_ids.sort()
+        db.ids.add(new_ids)
 
     def scan_ids(
         self,
@@ -655,10 +798,8 @@ class _MemTxn:
         db: _MemDb = meta.handle
         ids, docs = db.ids, db.docs
         start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
-        indexes = range(end - 1, start - 1, -1) if descending else range(start, end)
         out: list[DocInfo] = []
-        for index in indexes:
-            docid = ids[index]
+        for docid in ids.items(start, end, descending=descending):
             record = docs[docid]
             if include_deleted or not record[_DELETED]:
                 out.append(_record_info(docid, record))
@@ -683,14 +824,12 @@ class _MemTxn:
         if meta.del_count == 0:
             # Nothing to skip: slice the window at once.
             if descending:
-                window = ids[max(start, end - limit) : end][::-1]
+                window = ids.items(max(start, end - limit), end, descending=True)
             else:
-                window = ids[start : min(end, start + limit)]
+                window = ids.items(start, min(end, start + limit))
             return [(docid, docs[docid][_WINNER]) for docid in window]
-        indexes = range(end - 1, start - 1, -1) if descending else range(start, end)
         out: list[tuple[str, str]] = []
-        for index in indexes:
-            docid = ids[index]
+        for docid in ids.items(start, end, descending=descending):
             record = docs[docid]
             if not record[_DELETED]:
                 out.append((docid, record[_WINNER]))
@@ -708,7 +847,7 @@ class _MemTxn:
         start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
         if meta.del_count == 0:
             return end - start, 0
-        deleted = sum(1 for index in range(start, end) if docs[ids[index]][_DELETED])
+        deleted = sum(1 for docid in ids.items(start, end) if docs[docid][_DELETED])
         return end - start - deleted, deleted
 
     def scan_seqs(
@@ -718,10 +857,13 @@ class _MemTxn:
         seqs, seq_ids, docs = db.seqs, db.seq_ids, db.docs
         start = bisect.bisect_right(seqs, after)
         end = len(seqs) if before is None else bisect.bisect_left(seqs, before)
-        indexes = range(end - 1, start - 1, -1) if descending else range(start, end)
+        found: Iterable[str | None]
+        if descending:
+            found = (seq_ids[index] for index in range(end - 1, start - 1, -1))
+        else:
+            found = seq_ids.items(start, end)
         out: list[DocInfo] = []
-        for index in indexes:
-            docid = seq_ids[index]
+        for docid in found:
             if docid is not None:
                 out.append(_record_info(docid, docs[docid]))
                 if len(out) >= limit:
@@ -731,8 +873,7 @@ class _MemTxn:
     def count_seqs_after(self, meta: DbMeta, seq: int) -> int:
         db: _MemDb = meta.handle
         start = bisect.bisect_right(db.seqs, seq)
-        tail = db.seq_ids[start:]
-        return len(tail) - tail.count(None)
+        return len(db.seqs) - start - db.seq_ids.count(None, start)
 
     def index_defs(self, meta: DbMeta) -> dict[str, str]:
         indexes: dict[str, _MemIndex] = meta.handle.indexes
@@ -761,17 +902,17 @@ class _MemTxn:
         limit: int,
         after: IndexRow | None,
     ) -> list[IndexRow]:
-        rows: list[IndexRow] = meta.handle.indexes[name].rows
-        start = bisect.bisect_left(rows, lo, key=_row_key)
-        end = bisect.bisect_right(rows, hi, key=_row_key)
+        rows: _Sorted = meta.handle.indexes[name].rows
+        start = rows.bisect_left(lo, key=_row_key)
+        end = rows.bisect_right(hi, key=_row_key)
         if after is not None:
             if descending:
-                end = min(end, bisect.bisect_left(rows, after))
+                end = min(end, rows.bisect_left(after))
             else:
-                start = max(start, bisect.bisect_right(rows, after))
+                start = max(start, rows.bisect_right(after))
         if descending:
-            return rows[max(start, end - limit) : end][::-1]
-        return rows[start : min(end, start + limit)]
+            return list(rows.items(max(start, end - limit), end, descending=True))
+        return list(rows.items(start, min(end, start + limit)))
 
     def index_winners(
         self,
@@ -817,9 +958,7 @@ class _MemTxn:
 
     def prune_blobs(self, meta: DbMeta, before: float) -> int:
         db: _MemDb = meta.handle
-        used = blob_refs(
-            text for record in db.docs.values() for text in record[_BODIES + 1 :: 2]
-        )
+        used = blob_refs(text for record in db.docs.values() for text in record[_BODIES + 1 :: 2])
         doomed = [b for b, (made, _) in db.blobs.items() if b not in used and made < before]
         for blob in doomed:
             del db.blobs[blob]
