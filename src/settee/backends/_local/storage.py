@@ -575,53 +575,125 @@ class _MemIndex:
         self.rows.add(sorted(added))
 
 
-#: A document in memory, one tuple of immutable scalars (which the garbage collector
-#: stops tracking): ``(seq, winner, deleted, tree, rev, body, rev, body, ...)``, the tree
-#: as :meth:`DocInfo.tree_json` gives it, then each stored revision's JSON body, the
-#: winner's first when it is stored.
-_Record = tuple[Any, ...]
-_SEQ, _WINNER, _DELETED, _TREE = range(4)
-_BODIES = 4
+#: A document in memory: one str (which the garbage collector never tracks, nor a dict
+#: holding only such values) ``winner NUL seq NUL deleted NUL tree NUL rev NUL body ...``:
+#: its winning revision, seq, ``1`` if deleted else ``0``, its tree as
+#: :meth:`DocInfo.tree_json` gives it ("" for None), then each stored revision and its
+#: JSON body, the winner's first when it is stored. JSON text never holds a NUL; a
+#: document with a NUL in a revision id is kept as the tuple of those fields instead.
+_Record = str | tuple[Any, ...]
+#: ``(seq, winner, deleted, tree)``
+_Head = tuple[int, str, bool, str | None]
+_SEP = "\x00"
+
+
+def _pack(head: _Head, pairs: Sequence[str]) -> _Record:
+    seq, winner, deleted, tree = head
+    text = _SEP.join((winner, str(seq), "1" if deleted else "0", tree or "", *pairs))
+    if text.count(_SEP) == 3 + len(pairs):
+        return text
+    return (winner, seq, deleted, tree, *pairs)
+
+
+def _head(record: _Record) -> _Head:
+    if isinstance(record, str):
+        winner, seq, deleted, tree = record.split(_SEP, 4)[:4]
+        return int(seq), winner, deleted == "1", tree or None
+    return record[1], record[0], record[2], record[3]
+
+
+def _pairs(record: _Record) -> Sequence[str]:
+    """The stored revisions and their bodies: ``[rev, body, rev, body, ...]``."""
+    return record.split(_SEP)[4:] if isinstance(record, str) else record[4:]
+
+
+def _winner_of(record: _Record) -> str:
+    if isinstance(record, str):
+        return record[: record.index(_SEP)]
+    winner: str = record[0]
+    return winner
+
+
+def _is_deleted(record: _Record) -> bool:
+    if isinstance(record, str):
+        at = record.index(_SEP, record.index(_SEP) + 1) + 1
+        return record[at] == "1"
+    deleted: bool = record[2]
+    return deleted
+
+
+def _body_in(pairs: Sequence[str], rev: str) -> str | None:
+    for at in range(0, len(pairs), 2):
+        if pairs[at] == rev:
+            return pairs[at + 1]
+    return None
 
 
 def _body_of(record: _Record, rev: str) -> str | None:
     """The body of ``rev`` in ``record``, or None if not stored."""
-    if len(record) > _BODIES and record[_BODIES] == rev:
-        body: str = record[_BODIES + 1]
-        return body
-    for at in range(_BODIES + 2, len(record), 2):
-        if record[at] == rev:
-            found: str = record[at + 1]
-            return found
-    return None
+    return _body_in(_pairs(record), rev)
 
 
 def _record_info(docid: str, record: _Record) -> DocInfo:
-    return DocInfo.lazy(docid, record[_SEQ], record[_TREE], record[_WINNER], record[_DELETED])
+    seq, winner, deleted, tree = _head(record)
+    return DocInfo.lazy(docid, seq, tree, winner, deleted)
+
+
+def _record_winner(docid: str, record: _Record) -> Winner:
+    """``record`` as a :data:`Winner` (one split of its text)."""
+    if isinstance(record, str):
+        parts = record.split(_SEP)
+        info = DocInfo.lazy(docid, int(parts[1]), parts[3] or None, parts[0], parts[2] == "1")
+        return info, _body_in(parts[4:], parts[0])
+    return _record_info(docid, record), _body_of(record, record[0])
+
+
+def _infos(
+    docs: dict[str, _Record], ids: Iterable[str | None], limit: int, include_deleted: bool
+) -> list[DocInfo]:
+    """The records of ``ids`` (None: skipped), at most ``limit``: the loop of every scan,
+    :func:`_record_info` written out."""
+    lazy = DocInfo.lazy
+    out: list[DocInfo] = []
+    for docid in ids:
+        if docid is None:
+            continue
+        record = docs[docid]
+        if isinstance(record, str):
+            parts = record.split(_SEP, 4)
+            deleted = parts[2] == "1"
+            if deleted and not include_deleted:
+                continue
+            out.append(lazy(docid, int(parts[1]), parts[3] or None, parts[0], deleted))
+        elif include_deleted or not _is_deleted(record):
+            out.append(_record_info(docid, record))
+        else:
+            continue
+        if len(out) >= limit:
+            break
+    return out
 
 
 def _with_bodies(
-    head: tuple[int, str, bool, str | None],
-    old: _Record | None,
-    staged: tuple[str, ...],
-    dropped: Sequence[str],
+    head: _Head, old: _Record | None, staged: Sequence[str], dropped: Sequence[str]
 ) -> _Record:
     """A record of ``head`` with ``old``'s bodies, then ``staged`` (``rev, body, ...``),
     less the ``dropped`` revisions; the winner's body first."""
     bodies: dict[str, str] = {}
     if old is not None:
-        bodies.update(zip(old[_BODIES::2], old[_BODIES + 1 :: 2], strict=True))
+        known = _pairs(old)
+        bodies.update(zip(known[::2], known[1::2], strict=True))
     bodies.update(zip(staged[::2], staged[1::2], strict=True))
     for rev in dropped:
         bodies.pop(rev, None)
-    winner = head[1]  # _WINNER
-    flat: list[Any] = list(head)
+    winner = head[1]
+    flat: list[str] = []
     text = bodies.pop(winner, None)
     if text is not None:
         flat += (winner, text)
     for pair in bodies.items():
         flat += pair
-    return tuple(flat)
+    return _pack(head, flat)
 
 
 class _MemDb:
@@ -724,7 +796,7 @@ class _MemTxn:
         for docid in ids:
             record = docs.get(docid)
             if record is not None:
-                out[docid] = (_record_info(docid, record), _body_of(record, record[_WINNER]))
+                out[docid] = _record_winner(docid, record)
         return out
 
     def save(
@@ -755,8 +827,9 @@ class _MemTxn:
             if old is None:
                 new_ids.append(docid)
             else:
-                resaved.append(old[_SEQ])
-                if old[_DELETED]:
+                before = _head(old)
+                resaved.append(before[0])
+                if before[2]:
                     meta.del_count -= 1
                 else:
                     meta.doc_count -= 1
@@ -766,7 +839,7 @@ class _MemTxn:
                 meta.doc_count += 1
             head = (info.seq, info.winner, info.deleted, info.tree_json())
             if old is None and len(pairs) == 2 and docid not in gone:
-                docs[docid] = (*head, *pairs)  # a new document's first revision
+                docs[docid] = _pack(head, pairs)  # a new document's first revision
             else:
                 docs[docid] = _with_bodies(head, old, pairs, gone.pop(docid, ()))
             seqs.append(info.seq)
@@ -775,8 +848,9 @@ class _MemTxn:
         for docid in staged.keys() | gone.keys():
             record = docs.get(docid)
             if record is not None:
-                head = (record[_SEQ], record[_WINNER], record[_DELETED], record[_TREE])
-                docs[docid] = _with_bodies(head, record, staged.get(docid, ()), gone.get(docid, ()))
+                docs[docid] = _with_bodies(
+                    _head(record), record, staged.get(docid, ()), gone.get(docid, ())
+                )
         if resaved:
             db.forget_seqs(resaved)
             db.compact_seqs()
@@ -798,14 +872,7 @@ class _MemTxn:
         db: _MemDb = meta.handle
         ids, docs = db.ids, db.docs
         start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
-        out: list[DocInfo] = []
-        for docid in ids.items(start, end, descending=descending):
-            record = docs[docid]
-            if include_deleted or not record[_DELETED]:
-                out.append(_record_info(docid, record))
-                if len(out) >= limit:
-                    break
-        return out
+        return _infos(docs, ids.items(start, end, descending=descending), limit, include_deleted)
 
     def scan_winners(
         self,
@@ -827,12 +894,12 @@ class _MemTxn:
                 window = ids.items(max(start, end - limit), end, descending=True)
             else:
                 window = ids.items(start, min(end, start + limit))
-            return [(docid, docs[docid][_WINNER]) for docid in window]
+            return [(docid, _winner_of(docs[docid])) for docid in window]
         out: list[tuple[str, str]] = []
         for docid in ids.items(start, end, descending=descending):
             record = docs[docid]
-            if not record[_DELETED]:
-                out.append((docid, record[_WINNER]))
+            if not _is_deleted(record):
+                out.append((docid, _winner_of(record)))
                 if len(out) >= limit:
                     break
         return out
@@ -847,7 +914,7 @@ class _MemTxn:
         start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
         if meta.del_count == 0:
             return end - start, 0
-        deleted = sum(1 for docid in ids.items(start, end) if docs[docid][_DELETED])
+        deleted = sum(1 for docid in ids.items(start, end) if _is_deleted(docs[docid]))
         return end - start - deleted, deleted
 
     def scan_seqs(
@@ -862,13 +929,7 @@ class _MemTxn:
             found = (seq_ids[index] for index in range(end - 1, start - 1, -1))
         else:
             found = seq_ids.items(start, end)
-        out: list[DocInfo] = []
-        for docid in found:
-            if docid is not None:
-                out.append(_record_info(docid, docs[docid]))
-                if len(out) >= limit:
-                    break
-        return out
+        return _infos(docs, found, limit, True)
 
     def count_seqs_after(self, meta: DbMeta, seq: int) -> int:
         db: _MemDb = meta.handle
@@ -934,8 +995,7 @@ class _MemTxn:
             if record is None:
                 out.append((row, None))
             else:
-                info = _record_info(docid, record)
-                out.append((row, (info, _body_of(record, record[_WINNER]))))
+                out.append((row, _record_winner(docid, record)))
         return out
 
     def get_local(self, meta: DbMeta, docid: str) -> tuple[str, str] | None:
@@ -958,7 +1018,7 @@ class _MemTxn:
 
     def prune_blobs(self, meta: DbMeta, before: float) -> int:
         db: _MemDb = meta.handle
-        used = blob_refs(text for record in db.docs.values() for text in record[_BODIES + 1 :: 2])
+        used = blob_refs(text for record in db.docs.values() for text in _pairs(record)[1::2])
         doomed = [b for b, (made, _) in db.blobs.items() if b not in used and made < before]
         for blob in doomed:
             del db.blobs[blob]
@@ -968,13 +1028,13 @@ class _MemTxn:
         db: _MemDb = meta.handle
         pruned = 0
         for docid, record in db.docs.items():
-            if len(record) == _BODIES + 2 and record[_BODIES] == record[_WINNER]:
+            pairs = _pairs(record)
+            if len(pairs) == 2 and pairs[0] == _winner_of(record):
                 continue  # the winner alone: a leaf
-            stored = record[_BODIES::2]
             leaves = set(_record_info(docid, record).tree.leaves())
-            doomed = [rev for rev in stored if rev not in leaves]
+            doomed = [rev for rev in pairs[::2] if rev not in leaves]
             if doomed:
-                db.docs[docid] = _with_bodies(record[:_BODIES], record, (), doomed)
+                db.docs[docid] = _with_bodies(_head(record), record, (), doomed)
                 pruned += len(doomed)
         return pruned
 
@@ -1026,7 +1086,7 @@ class MemoryStorage:
             record = found.docs.get(docid) if found is not None else None
             if record is None:
                 return None
-            return _record_info(docid, record), _body_of(record, record[_WINNER])
+            return _record_winner(docid, record)
 
     def reclaim(self) -> None:
         pass  # freed bodies are freed with their records
