@@ -153,6 +153,11 @@ def test_memory_sorted_chunks_act_as_a_sorted_list() -> None:
         end = rng.randrange(start, len(plain) + 2)
         assert list(chunks.items(start, end)) == plain[start:end]
         assert list(chunks.items(start, end, descending=True)) == plain[start:end][::-1]
+    picked = sorted(rng.sample(plain, 300))
+    chunks.replace([-x for x in picked], abs)  # items of the same key (here: same abs)
+    flipped = set(picked)
+    assert list(chunks) == [-x if x in flipped else x for x in plain]
+    chunks.replace(picked, abs)
     chunks.keep(lambda x: x % 2 == 0)
     assert list(chunks) == [x for x in plain if x % 2 == 0]
     gc.collect()  # the collector stops tracking tuples of untracked items when it sees them

@@ -28,6 +28,7 @@ import bisect
 import contextlib
 import itertools
 import json
+import operator
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -477,6 +478,22 @@ class _Sorted:
         for at, group in sorted(self._groups(new).items(), reverse=True):
             self._set(at, at + 1, _merged(list(self._chunks[at]), group))
 
+    def replace(self, items: Sequence[Any], key: Callable[[Any], Any]) -> None:
+        """Put each of ``items`` (sorted) in the place of the item of the same key."""
+        groups: dict[int, list[Any]] = {}
+        for item in items:
+            at = bisect.bisect_left(self._lasts, key(item), key=key)
+            groups.setdefault(at, []).append(item)
+        for at, group in groups.items():
+            chunk = list(self._chunks[at])
+            start = 0
+            for item in group:
+                start = bisect.bisect_left(chunk, key(item), start, key=key)
+                assert key(chunk[start]) == key(item), "replace: no item of that key"
+                chunk[start] = item
+            self._chunks[at] = tuple(chunk)
+            self._lasts[at] = chunk[-1]
+
     def discard(self, doomed: Sequence[Any]) -> int:
         """Remove the sorted ``doomed`` items that are there; return how many were."""
         if not self._chunks or not doomed:
@@ -648,17 +665,21 @@ def _record_winner(docid: str, record: _Record) -> Winner:
     return _record_info(docid, record), _body_of(record, record[0])
 
 
-def _infos(
-    docs: dict[str, _Record], ids: Iterable[str | None], limit: int, include_deleted: bool
-) -> list[DocInfo]:
-    """The records of ``ids`` (None: skipped), at most ``limit``: the loop of every scan,
-    :func:`_record_info` written out."""
+#: A document's id and record: what the sorted ids and the by-seq column hold, so that a
+#: scan reads records in its order, not each by a lookup in the (large) dict.
+_Entry = tuple[str, _Record]
+_entry_id = operator.itemgetter(0)
+
+
+def _infos(entries: Iterable[_Entry | None], limit: int, include_deleted: bool) -> list[DocInfo]:
+    """The records of ``entries`` (None: skipped), at most ``limit``: the loop of every
+    scan, :func:`_record_info` written out."""
     lazy = DocInfo.lazy
     out: list[DocInfo] = []
-    for docid in ids:
-        if docid is None:
+    for entry in entries:
+        if entry is None:
             continue
-        record = docs[docid]
+        docid, record = entry
         if isinstance(record, str):
             parts = record.split(_SEP, 4)
             deleted = parts[2] == "1"
@@ -697,9 +718,10 @@ def _with_bodies(
 
 
 class _MemDb:
-    """One database: ``docs`` id -> record (:data:`_Record`); the ids sorted (for ranges);
-    by seq, the seqs (an array of machine ints) and a column of ids, None where that
-    document has been saved again since (compacted when those dominate)."""
+    """One database: ``docs`` id -> record (:data:`_Record`); ``ids`` its entries
+    (:data:`_Entry`) sorted by id, for ranges; by seq, the seqs (an array of machine
+    ints) and a column of the same entries, None where that document has been saved
+    again since (compacted when those dominate)."""
 
     __slots__ = (
         "__weakref__", "blobs", "docs", "ids", "indexes", "local", "meta", "seq_ids", "seqs",
@@ -729,12 +751,27 @@ class _MemDb:
         self.seq_ids.replace(stale)
         self.stale += len(stale)
 
+    def rewrite(self, records: Mapping[str, _Record]) -> None:
+        """Replace stored documents' records (same seqs) by ``records``: in ``docs`` and
+        in their entries."""
+        entries: list[_Entry] = []
+        at_seq: dict[int, _Entry] = {}
+        for docid, record in records.items():
+            entry = (docid, record)
+            entries.append(entry)
+            at_seq[bisect.bisect_left(self.seqs, _head(self.docs[docid])[0])] = entry
+            self.docs[docid] = record
+        if entries:
+            entries.sort(key=_entry_id)
+            self.ids.replace(entries, _entry_id)
+            self.seq_ids.replace(at_seq)
+
     def compact_seqs(self) -> None:
         if self.stale > len(self.seq_ids) // 2 + 1024:
-            ids = self.seq_ids.items(0, len(self.seq_ids))
-            kept = [(seq, docid) for seq, docid in zip(self.seqs, ids, strict=True) if docid]
+            entries = self.seq_ids.items(0, len(self.seq_ids))
+            kept = [(seq, entry) for seq, entry in zip(self.seqs, entries, strict=True) if entry]
             self.seqs = array.array("q", (seq for seq, _ in kept))
-            self.seq_ids = _Column(docid for _, docid in kept)
+            self.seq_ids = _Column(entry for _, entry in kept)
             self.stale = 0
 
 
@@ -743,10 +780,10 @@ def _id_bounds(
 ) -> tuple[int, int]:
     start = 0
     if lo is not None:
-        start = ids.bisect_left(lo) if lo_incl else ids.bisect_right(lo)
+        start = ids.bisect_left(lo, _entry_id) if lo_incl else ids.bisect_right(lo, _entry_id)
     end = len(ids)
     if hi is not None:
-        end = ids.bisect_right(hi) if hi_incl else ids.bisect_left(hi)
+        end = ids.bisect_right(hi, _entry_id) if hi_incl else ids.bisect_left(hi, _entry_id)
     return start, max(start, end)
 
 
@@ -817,16 +854,15 @@ class _MemTxn:
         gone: dict[str, list[str]] = {}
         for docid, rev in dropped:
             gone.setdefault(docid, []).append(rev)
-        new_ids: list[str] = []
+        new_ids: list[_Entry] = []
+        renewed: list[_Entry] = []
         resaved: list[int] = []
         seqs, seq_ids = db.seqs, db.seq_ids
         for info in infos:
             docid = info.id
             old = docs.get(docid)
             pairs = staged.pop(docid, ())
-            if old is None:
-                new_ids.append(docid)
-            else:
+            if old is not None:
                 before = _head(old)
                 resaved.append(before[0])
                 if before[2]:
@@ -839,22 +875,29 @@ class _MemTxn:
                 meta.doc_count += 1
             head = (info.seq, info.winner, info.deleted, info.tree_json())
             if old is None and len(pairs) == 2 and docid not in gone:
-                docs[docid] = _pack(head, pairs)  # a new document's first revision
+                record = docs[docid] = _pack(head, pairs)  # a new document's first revision
             else:
-                docs[docid] = _with_bodies(head, old, pairs, gone.pop(docid, ()))
+                record = docs[docid] = _with_bodies(head, old, pairs, gone.pop(docid, ()))
+            entry = (docid, record)
+            (new_ids if old is None else renewed).append(entry)
             seqs.append(info.seq)
-            seq_ids.append(docid)
+            seq_ids.append(entry)
         # Bodies of documents this save does not list (the engine sends none such).
+        others: dict[str, _Record] = {}
         for docid in staged.keys() | gone.keys():
-            record = docs.get(docid)
-            if record is not None:
-                docs[docid] = _with_bodies(
-                    _head(record), record, staged.get(docid, ()), gone.get(docid, ())
+            stored = docs.get(docid)
+            if stored is not None:
+                others[docid] = _with_bodies(
+                    _head(stored), stored, staged.get(docid, ()), gone.get(docid, ())
                 )
+        db.rewrite(others)
         if resaved:
             db.forget_seqs(resaved)
             db.compact_seqs()
-        new_ids.sort()
+        if renewed:
+            renewed.sort(key=_entry_id)
+            db.ids.replace(renewed, _entry_id)
+        new_ids.sort(key=_entry_id)
         db.ids.add(new_ids)
 
     def scan_ids(
@@ -870,9 +913,9 @@ class _MemTxn:
         include_deleted: bool,
     ) -> list[DocInfo]:
         db: _MemDb = meta.handle
-        ids, docs = db.ids, db.docs
+        ids = db.ids
         start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
-        return _infos(docs, ids.items(start, end, descending=descending), limit, include_deleted)
+        return _infos(ids.items(start, end, descending=descending), limit, include_deleted)
 
     def scan_winners(
         self,
@@ -886,7 +929,7 @@ class _MemTxn:
         limit: int,
     ) -> list[tuple[str, str]]:
         db: _MemDb = meta.handle
-        ids, docs = db.ids, db.docs
+        ids = db.ids
         start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
         if meta.del_count == 0:
             # Nothing to skip: slice the window at once.
@@ -894,10 +937,9 @@ class _MemTxn:
                 window = ids.items(max(start, end - limit), end, descending=True)
             else:
                 window = ids.items(start, min(end, start + limit))
-            return [(docid, _winner_of(docs[docid])) for docid in window]
+            return [(docid, _winner_of(record)) for docid, record in window]
         out: list[tuple[str, str]] = []
-        for docid in ids.items(start, end, descending=descending):
-            record = docs[docid]
+        for docid, record in ids.items(start, end, descending=descending):
             if not _is_deleted(record):
                 out.append((docid, _winner_of(record)))
                 if len(out) >= limit:
@@ -910,26 +952,26 @@ class _MemTxn:
         db: _MemDb = meta.handle
         if lo is None and hi is None:
             return meta.doc_count, meta.del_count
-        ids, docs = db.ids, db.docs
+        ids = db.ids
         start, end = _id_bounds(ids, lo, lo_incl, hi, hi_incl)
         if meta.del_count == 0:
             return end - start, 0
-        deleted = sum(1 for docid in ids.items(start, end) if _is_deleted(docs[docid]))
+        deleted = sum(1 for _, record in ids.items(start, end) if _is_deleted(record))
         return end - start - deleted, deleted
 
     def scan_seqs(
         self, meta: DbMeta, after: int, *, before: int | None, descending: bool, limit: int
     ) -> list[DocInfo]:
         db: _MemDb = meta.handle
-        seqs, seq_ids, docs = db.seqs, db.seq_ids, db.docs
+        seqs, seq_ids = db.seqs, db.seq_ids
         start = bisect.bisect_right(seqs, after)
         end = len(seqs) if before is None else bisect.bisect_left(seqs, before)
-        found: Iterable[str | None]
+        found: Iterable[_Entry | None]
         if descending:
             found = (seq_ids[index] for index in range(end - 1, start - 1, -1))
         else:
             found = seq_ids.items(start, end)
-        return _infos(docs, found, limit, True)
+        return _infos(found, limit, True)
 
     def count_seqs_after(self, meta: DbMeta, seq: int) -> int:
         db: _MemDb = meta.handle
@@ -1027,6 +1069,7 @@ class _MemTxn:
     def prune_bodies(self, meta: DbMeta) -> int:
         db: _MemDb = meta.handle
         pruned = 0
+        changed: dict[str, _Record] = {}
         for docid, record in db.docs.items():
             pairs = _pairs(record)
             if len(pairs) == 2 and pairs[0] == _winner_of(record):
@@ -1034,8 +1077,9 @@ class _MemTxn:
             leaves = set(_record_info(docid, record).tree.leaves())
             doomed = [rev for rev in pairs[::2] if rev not in leaves]
             if doomed:
-                db.docs[docid] = _with_bodies(_head(record), record, (), doomed)
+                changed[docid] = _with_bodies(_head(record), record, (), doomed)
                 pruned += len(doomed)
+        db.rewrite(changed)
         return pruned
 
 
