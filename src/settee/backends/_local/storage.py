@@ -17,8 +17,9 @@ records and answers range scans, inside transactions:
   (:mod:`.jsonindex` computes the keys): an index never disagrees with its
   documents, whatever happens to the process.
 
-``MemoryStorage`` keeps dicts behind one lock; ``sqlstore.SQLiteStorage``
-keeps tables in one SQLite file.
+``MemoryStorage`` keeps each document as one string, in a dict and in sorted chunks
+of tuples the garbage collector need not walk (:class:`_MemDb`), behind one lock;
+``sqlstore.SQLiteStorage`` keeps tables in one SQLite file.
 """
 
 from __future__ import annotations
@@ -1084,7 +1085,7 @@ class _MemTxn:
 
 
 class MemoryStorage:
-    """Every database in Python dicts, guarded by one re-entrant lock.
+    """Every database in memory (:class:`_MemDb`), guarded by one re-entrant lock.
 
     A write transaction works on copies the engine makes, and ``save`` applies
     them at the end, so an exception part-way leaves nothing half-written.
