@@ -675,8 +675,10 @@ _entry_id = operator.itemgetter(0)
 def _infos(entries: Iterable[_Entry | None], limit: int, include_deleted: bool) -> list[DocInfo]:
     """The records of ``entries`` (None: skipped), at most ``limit``: the loop of every
     scan, :func:`_record_info` written out."""
-    lazy = DocInfo.lazy
+    new = DocInfo.__new__
     out: list[DocInfo] = []
+    append = out.append
+    count = 0
     for entry in entries:
         if entry is None:
             continue
@@ -686,12 +688,17 @@ def _infos(entries: Iterable[_Entry | None], limit: int, include_deleted: bool) 
             deleted = parts[2] == "1"
             if deleted and not include_deleted:
                 continue
-            out.append(lazy(docid, int(parts[1]), parts[3] or None, parts[0], deleted))
+            # DocInfo.lazy without its call (a fifth of a scan's storage time).
+            info = new(DocInfo)
+            info.id, info.seq, info.winner, info.deleted = docid, int(parts[1]), parts[0], deleted
+            info._tree, info._text = None, parts[3] or None
+            append(info)
         elif include_deleted or not _is_deleted(record):
-            out.append(_record_info(docid, record))
+            append(_record_info(docid, record))
         else:
             continue
-        if len(out) >= limit:
+        count += 1
+        if count >= limit:
             break
     return out
 
