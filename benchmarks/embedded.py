@@ -5,6 +5,7 @@ Run by hand (not in CI)::
     PYTHONPATH=src .venv/bin/python benchmarks/embedded.py            # 10k and 100k docs
     PYTHONPATH=src .venv/bin/python benchmarks/embedded.py --million  # and 1M (slow)
     PYTHONPATH=src .venv/bin/python benchmarks/embedded.py --only insert,reads,scan
+    PYTHONPATH=src .venv/bin/python benchmarks/embedded.py --kinds raw,memory
 
 The same rows (~150 B: ``category``, ``price``, ``name``) in each store:
 
