@@ -8,6 +8,8 @@ sorted batches (json index rows, ids) give what a full sort gives.
 
 from __future__ import annotations
 
+import bisect
+import gc
 import json
 import random
 from collections.abc import Iterator
@@ -17,7 +19,15 @@ import pytest
 
 from settee.backends._local.sqlstore import SQLiteStorage
 from settee.backends._local.state import EngineState
-from settee.backends._local.storage import MemoryStorage, Storage, _merged, _without
+from settee.backends._local.storage import (
+    _CHUNK,
+    MemoryStorage,
+    Storage,
+    _Column,
+    _merged,
+    _Sorted,
+    _without,
+)
 from settee.backends._local.writes import bulk_docs
 
 DB = "db"
@@ -116,3 +126,60 @@ def test_memory_sorted_merges_equal_a_full_sort() -> None:
         doomed = sorted(rng.sample(items, len(items) // 3) + new[:5])  # some not present
         assert _without(list(items), doomed) == [i for i in items if i not in set(doomed)]
     assert _merged([("a", "1")], [("b", "2")]) == [("a", "1"), ("b", "2")]  # appended at the end
+
+
+def test_memory_sorted_chunks_act_as_a_sorted_list() -> None:
+    rng = random.Random(11)
+    chunks, plain = _Sorted(), []
+    # Batches big and small, appended at the end and merged in the middle, then removals.
+    for round_ in range(60):
+        size = rng.choice((1, 5, 70, 3 * _CHUNK))
+        if round_ % 3 == 0:
+            top = plain[-1] if plain else 0
+            new = sorted({top + 1 + rng.randrange(10**6) for _ in range(size)})
+        else:
+            new = sorted({rng.randrange(10**7) for _ in range(size)} - set(plain))
+        chunks.add(new)
+        plain = sorted(plain + new)
+        if round_ % 4 == 3:
+            doomed = sorted(set(rng.sample(plain, min(len(plain), size))) | {-1})
+            assert chunks.discard(doomed) == len(doomed) - 1  # -1 was never there
+            plain = [x for x in plain if x not in set(doomed)]
+        assert len(chunks) == len(plain) and list(chunks) == plain
+        for probe in [rng.randrange(10**7) for _ in range(20)] + plain[:1] + plain[-1:]:
+            assert chunks.bisect_left(probe) == bisect.bisect_left(plain, probe)
+            assert chunks.bisect_right(probe) == bisect.bisect_right(plain, probe)
+        start = rng.randrange(len(plain) + 1)
+        end = rng.randrange(start, len(plain) + 2)
+        assert list(chunks.items(start, end)) == plain[start:end]
+        assert list(chunks.items(start, end, descending=True)) == plain[start:end][::-1]
+    picked = sorted(rng.sample(plain, 300))
+    chunks.replace([-x for x in picked], abs)  # items of the same key (here: same abs)
+    flipped = set(picked)
+    assert list(chunks) == [-x if x in flipped else x for x in plain]
+    chunks.replace(picked, abs)
+    chunks.keep(lambda x: x % 2 == 0)
+    assert list(chunks) == [x for x in plain if x % 2 == 0]
+    gc.collect()  # the collector stops tracking tuples of untracked items when it sees them
+    assert not any(gc.is_tracked(chunk) for chunk in chunks._chunks)
+
+
+def test_memory_column_acts_as_a_list() -> None:
+    rng = random.Random(3)
+    column, plain = _Column(), []
+    for _ in range(5 * _CHUNK + 17):
+        value = f"d{rng.randrange(100)}"
+        column.append(value)
+        plain.append(value)
+        if rng.random() < 0.2:
+            changes = {rng.randrange(len(plain)): None for _ in range(3)}
+            column.replace(changes)
+            for index in changes:
+                plain[index] = None
+    assert len(column) == len(plain)
+    assert [column[i] for i in range(len(plain))] == plain
+    for start in (0, 1, _CHUNK - 1, _CHUNK, 3 * _CHUNK + 5, len(plain) - 1, len(plain)):
+        assert list(column.items(start, len(plain))) == plain[start:]
+        assert list(column.items(start, start + 100)) == plain[start : start + 100]
+        assert column.count(None, start) == plain[start:].count(None)
+    assert list(_Column(plain).items(0, len(plain))) == plain

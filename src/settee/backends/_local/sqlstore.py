@@ -159,6 +159,10 @@ def _tree_text(info: DocInfo) -> str:
     text = info.tree_json
     if text is not None:
         return text
+    if info._tree is None:  # the winner alone (DocInfo.lazy without a text)
+        rev = info.winner
+        if rev.isascii() and rev.isprintable() and '"' not in rev and "\\" not in rev:
+            return f'[["{rev}",null,{"true" if info.deleted else "false"}]]'
     tree = info.tree
     if len(tree.nodes) == 1:
         ((rev, (parent, deleted)),) = tree.nodes.items()

@@ -59,10 +59,9 @@ class _Create(NamedTuple):
     deleted: bool
 
     def info(self, docid: str, seq: int) -> DocInfo:
-        # Its tree as the JSON the storage keeps (parsed only if someone reads it): one
+        # Its tree left implicit (the revision alone, made only if someone reads it): one
         # object for the collector to track, not three.
-        tree = f'[["{self.rev}",null,{"true" if self.deleted else "false"}]]'
-        return DocInfo.lazy(docid, seq, tree, self.rev, self.deleted)
+        return DocInfo.lazy(docid, seq, None, self.rev, self.deleted)
 
     def write(self, docid: str) -> _Write:
         write = _Write(self.info(docid, 0))
