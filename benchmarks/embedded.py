@@ -33,8 +33,10 @@ interleaved round by round (``--kinds`` runs only some); each timing is the best
 ``--rounds``. The input rows are dropped once loaded, before the timings after the
 insert: a million dicts held by the harness would make every full garbage collection
 in the settee rows walk them. Printed:
-seconds, the ratio to raw sqlite3 of the same size, growth between sizes, and
-peak RSS.
+seconds, the ratio to raw sqlite3 of the same size, growth between sizes, peak RSS,
+and ``scan RSS +MiB``: how far one more all_docs scan took the process above its RSS
+before it (the peak is reset first through ``/proc/self/clear_refs``; -1 where it
+cannot be): flat in the size when the scan pages in constant memory.
 """
 
 from __future__ import annotations
@@ -119,8 +121,34 @@ def best(rounds: int, work: Callable[[], Any]) -> float:
     return min(times)
 
 
+_PEAK_BEFORE_RESET = 0.0
+
+
 def peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak RSS (including what it was before :func:`scan_rss_growth`)."""
+    return max(_PEAK_BEFORE_RESET, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def _status_mib(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(field)
+
+
+def scan_rss_growth(work: Callable[[], Any]) -> float:
+    """How far above its RSS before it ``work()`` took this process, in MiB: the peak
+    (VmHWM) is reset to the current RSS first (``/proc/self/clear_refs``, Linux), so
+    what the loading left behind does not count. -1 where that cannot be reset."""
+    global _PEAK_BEFORE_RESET
+    _PEAK_BEFORE_RESET = peak_mib()
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return -1.0
+    before = _status_mib("VmRSS")
+    work()
+    return max(0.0, _status_mib("VmHWM") - before)
 
 
 # -- settee ---------------------------------------------------------------------------
@@ -175,6 +203,7 @@ def run_settee(url: str, count: int, rounds: int, only: frozenset[str]) -> dict[
         )
     if "scan" in only:
         out["all_docs scan"] = best(rounds, lambda: sum(1 for _ in db.all_docs(page_size=1000)))
+        out["_scan MiB"] = scan_rss_growth(lambda: sum(1 for _ in db.all_docs(page_size=1000)))
     if "changes" in only:
         out["changes"] = best(rounds, lambda: sum(1 for _ in db.changes()))
     blob = os.urandom(ATTACHMENT)
@@ -271,6 +300,9 @@ def run_raw(path: str, count: int, rounds: int, only: frozenset[str]) -> dict[st
     if "scan" in only:
         out["all_docs scan"] = best(
             rounds, lambda: sum(1 for _ in conn.execute("SELECT id, rev FROM docs ORDER BY id"))
+        )
+        out["_scan MiB"] = scan_rss_growth(
+            lambda: sum(1 for _ in conn.execute("SELECT id, rev FROM docs ORDER BY id"))
         )
     if "changes" in only:
         out["changes"] = best(
@@ -387,7 +419,7 @@ def main() -> None:
                         name.unlink()
             results[size] = {
                 kind: {
-                    work: (max if work == "_peak MiB" else min)(run[work] for run in done)
+                    work: (max if work.endswith(" MiB") else min)(run[work] for run in done)
                     for work in done[0]
                 }
                 for kind, done in runs.items()
@@ -416,6 +448,9 @@ def main() -> None:
             print(f"{work:<18}{raw:>9.5f}{ratios}")
         peaks = "  ".join(f"{kind} {row[kind]['_peak MiB']:.0f}" for kind in kinds)
         print(f"{'peak RSS MiB':<18}{peaks}")
+        if "_scan MiB" in row[kinds[0]]:
+            grown = "  ".join(f"{kind} {row[kind]['_scan MiB']:.1f}" for kind in kinds)
+            print(f"{'scan RSS +MiB':<18}{grown}")
     for small, large in itertools.pairwise(sizes):
         print(f"\ngrowth time({large:,}) / time({small:,})")
         for work in works:
