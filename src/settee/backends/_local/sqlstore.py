@@ -151,6 +151,28 @@ _READ_WINNER = _WINNER_SELECT + " WHERE d.dbid = (SELECT dbid FROM dbs WHERE nam
 _PLAIN_REV = re.compile(r"[0-9]+-[0-9a-f]+")
 
 
+def _index_range(
+    table: str, lo: bytes, hi: bytes, after: IndexRow | None, descending: bool
+) -> tuple[str, list[Any]]:
+    """The conditions (`` AND ...``) and their arguments for json index rows with keys in
+    ``lo..hi`` (inclusive) after the row ``after`` in scan order.
+
+    Where ``after`` lies inside the range, the range's bound on that side is left out:
+    given both ``key >= ?`` and ``(key, id) > (?, ?)``, SQLite seeks with the first and
+    steps over every row before the bookmark, so each page would cost its position
+    (a 1M-row index read in pages of 1,000 went from 0.4 to 4 ms a page)."""
+    key, docid = f"{table}key", f"{table}id"
+    if after is None:
+        return f" AND {key} >= ? AND {key} <= ?", [lo, hi]
+    if descending:
+        if after[0] > hi:  # the bookmark lies above the range: it bounds nothing
+            return f" AND {key} >= ? AND {key} <= ?", [lo, hi]
+        return f" AND {key} >= ? AND ({key}, {docid}) < (?, ?)", [lo, *after]
+    if after[0] < lo:  # the bookmark lies below the range
+        return f" AND {key} >= ? AND {key} <= ?", [lo, hi]
+    return f" AND ({key}, {docid}) > (?, ?) AND {key} <= ?", [*after, hi]
+
+
 def _tree_text(info: DocInfo) -> str:
     """``info.tree.to_json()`` as compact JSON; a new document's one-node tree without the
     encoder, and a tree nobody has parsed yet as the text it was made from."""
@@ -508,16 +530,12 @@ class _SQLTxn:
         limit: int,
         after: IndexRow | None,
     ) -> list[IndexRow]:
-        where = ""
-        args: list[Any] = [meta.handle, name, lo, hi]
-        if after is not None:
-            where = " AND (key, id) < (?, ?)" if descending else " AND (key, id) > (?, ?)"
-            args.extend(after)
+        where, args = _index_range("", lo, hi, after, descending)
         order = "DESC" if descending else "ASC"
         rows = self.conn.execute(
-            "SELECT key, id FROM mango_rows WHERE dbid = ? AND name = ? AND key >= ? AND key <= ?"
-            f"{where} ORDER BY key {order}, id {order} LIMIT ?",
-            (*args, limit),
+            f"SELECT key, id FROM mango_rows WHERE dbid = ? AND name = ?{where} "
+            f"ORDER BY key {order}, id {order} LIMIT ?",
+            (meta.handle, name, *args, limit),
         )
         return [(bytes(key), docid) for key, docid in rows]
 
@@ -532,19 +550,14 @@ class _SQLTxn:
         limit: int,
         after: IndexRow | None,
     ) -> list[tuple[IndexRow, Winner | None]]:
-        where = ""
-        args: list[Any] = [meta.handle, name, lo, hi]
-        if after is not None:
-            where = " AND (m.key, m.id) < (?, ?)" if descending else " AND (m.key, m.id) > (?, ?)"
-            args.extend(after)
+        where, args = _index_range("m.", lo, hi, after, descending)
         order = "DESC" if descending else "ASC"
         rows = self.conn.execute(
             "SELECT m.key, d.id, d.seq, d.deleted, d.winner, d.tree, r.body, m.id "
             "FROM mango_rows m LEFT JOIN docs d ON d.dbid = m.dbid AND d.id = m.id "
             "LEFT JOIN revs r ON r.dbid = d.dbid AND r.id = d.id AND r.rev = d.winner "
-            "WHERE m.dbid = ? AND m.name = ? AND m.key >= ? AND m.key <= ?"
-            f"{where} ORDER BY m.key {order}, m.id {order} LIMIT ?",
-            (*args, limit),
+            f"WHERE m.dbid = ? AND m.name = ?{where} ORDER BY m.key {order}, m.id {order} LIMIT ?",
+            (meta.handle, name, *args, limit),
         )
         return [
             ((bytes(row[0]), row[7]), None if row[1] is None else _winner(row[1:7])) for row in rows
