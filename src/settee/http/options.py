@@ -21,7 +21,7 @@ from typing import ParamSpec, TypedDict, TypeVar
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from settee._validate import check_int, check_number
+from settee._validate import check_int, check_number, is_int
 
 __all__ = [
     "DEFAULT_RETRY_STATUS_CODES",
@@ -115,9 +115,7 @@ class TransportOptions:
                 f"retry_status_codes must be HTTP statuses, not {self.retry_status_codes!r}"
             )
         codes = tuple(self.retry_status_codes)
-        if not all(
-            isinstance(c, int) and not isinstance(c, bool) and 400 <= c <= 599 for c in codes
-        ):
+        if not all(is_int(c) and 400 <= c <= 599 for c in codes):
             raise ValueError("retry_status_codes must be HTTP error statuses (400-599)")
         put(self, "retry_status_codes", codes)
         if not isinstance(self.retry_post, bool):

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, overload
 
-from settee._validate import check_int
+from settee._validate import check_int, is_int
 from settee.errors import SetteeError
 from settee.pages.paging import (
     DEFAULT_PAGE_SIZE,
@@ -396,7 +396,7 @@ class QueryResult:
         ``IndexError`` past the end; ``ValueError`` for negative bounds or a step;
         ``TypeError`` for anything else (a query result has no keys).
         """
-        if isinstance(key, int) and not isinstance(key, bool):
+        if is_int(key):
             check_position(key, self._limit)
             found = self._derive(skip=self._skip + key, limit=1).first()
             if found is None:

@@ -37,7 +37,7 @@ import json
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast, overload
 
-from settee._validate import check_int
+from settee._validate import check_int, is_int
 from settee.pages.paging import (
     DEFAULT_PAGE_SIZE,
     Fetch,
@@ -367,10 +367,7 @@ class Result(Generic[RowT]):
         if part.step not in (None, 1):
             raise ValueError("slices with a step are not supported")
         start, stop = part.start, part.stop
-        positional = all(
-            bound is None or (isinstance(bound, int) and not isinstance(bound, bool))
-            for bound in (start, stop)
-        )
+        positional = all(bound is None or is_int(bound) for bound in (start, stop))
         if not positional:
             narrowed = {
                 k: v

@@ -18,6 +18,7 @@ import re
 from collections.abc import Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from settee._validate import is_int
 from settee.errors import TransportError
 from settee.pages.paging import PlanRun
 from settee.rest._http import check_limit, decode_body, encode_rql, pick, with_params
@@ -286,7 +287,7 @@ class ResourceSetBase:
 
     @staticmethod
     def _check_index(key: object) -> int:
-        if isinstance(key, bool) or not isinstance(key, int):
+        if not is_int(key):
             raise TypeError(f"ResourceSet indices must be ints or slices, not {type(key).__name__}")
         return key
 

@@ -48,6 +48,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Final
 
+from settee._validate import is_int
 from settee.errors import RQLSyntaxError
 from settee.rql.nodes import (
     COMPARE_OPS,
@@ -453,7 +454,7 @@ class _Parser:
                 raise self.error(f"{item.kind} given twice", item.pos)
             if item.kind in ("limit", "offset"):
                 value = item.value
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                if not is_int(value) or value < 0:
                     raise self.error(f"{item.kind} must be a non-negative integer", item.pos)
             elif item.kind == "search" and not isinstance(item.value, str):
                 raise self.error("search needs a term", item.pos)

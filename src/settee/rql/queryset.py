@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, overload
 
-from settee._validate import check_int
+from settee._validate import check_int, is_int
 from settee.errors import BadRequest, recast
 from settee.pages.bookmarks import BookmarkPager
 from settee.pages.paging import DEFAULT_PAGE_SIZE
@@ -315,7 +315,7 @@ class MangoQuerySet:
         if isinstance(key, slice):
             start, stop, step = key.start or 0, key.stop, key.step
             for bound in (start, stop):
-                if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int)):
+                if bound is not None and not is_int(bound):
                     raise TypeError("slice bounds must be ints")
             if step not in (None, 1):
                 raise ValueError("a MangoQuerySet slice cannot have a step")
@@ -331,7 +331,7 @@ class MangoQuerySet:
             elif self._limit is not None:
                 clone._limit = max(self._limit - start, 0)
             return clone
-        if isinstance(key, bool) or not isinstance(key, int):
+        if not is_int(key):
             raise TypeError(
                 f"MangoQuerySet indices must be ints or slices, not {type(key).__name__}"
             )

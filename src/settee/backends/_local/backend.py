@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from importlib import metadata
 from typing import IO, Any, overload
 
-from settee._validate import check_changes_filter, check_int, is_valid_db_name
+from settee._validate import check_changes_filter, check_int, is_int, is_valid_db_name
 from settee.backends._local import all_docs, find, indexes, js, python_views, reads, writes
 from settee.backends._local.attachments import content_chunks, store_content
 from settee.backends._local.changes import open_changes
@@ -431,7 +431,7 @@ class LocalBackend:
 
     def set_revs_limit(self, db: str, limit: int) -> dict[str, Any]:
         """Set ``revs_limit``; ``BadRequest`` unless a positive integer."""
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
+        if not is_int(limit) or limit <= 0:
             raise BadRequest("The revs_limit must be a positive integer", error="bad_request")
         with self._storage.write() as txn:
             meta = open_db(txn, db)

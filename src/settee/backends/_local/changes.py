@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from settee._validate import is_int
 from settee.backends._local import js
 from settee.backends._local.mango import compile_selector
 from settee.backends._local.reads import winner_docs
@@ -119,7 +120,7 @@ def open_changes(
     since_raw = params.get("since", 0)
     if since_raw == "now":
         since = current
-    elif isinstance(since_raw, int) and not isinstance(since_raw, bool):
+    elif is_int(since_raw):
         since = since_raw
     elif isinstance(since_raw, str) and since_raw.split("-", 1)[0].isdigit():
         since = int(since_raw.split("-", 1)[0])

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from settee._validate import is_int
 from settee.backends._local.collation import raw_sort_key, sort_key
 from settee.errors import BadRequest
 
@@ -270,21 +271,21 @@ def _condition(op: str, arg: Any, raw: bool = False) -> Callable[[Any], bool]:
             raise _bad(f"$type argument must be one of {sorted(_TYPES)}")
         return lambda v: _json_type(v) == arg
     if op == "$size":
-        if not isinstance(arg, int) or isinstance(arg, bool) or arg < 0:
+        if not is_int(arg) or arg < 0:
             raise _bad("$size argument must be a non-negative integer")
         return lambda v: isinstance(v, list) and len(v) == arg
     if op == "$mod":
         if (
             not isinstance(arg, list)
             or len(arg) != 2
-            or not all(isinstance(x, int) and not isinstance(x, bool) for x in arg)
+            or not all(is_int(x) for x in arg)
             or arg[0] == 0
         ):
             raise _bad("$mod argument must be [Divisor, Remainder] with a non-zero integer divisor")
         divisor, remainder = arg
 
         def mod(v: Any) -> bool:
-            if not isinstance(v, int) or isinstance(v, bool):
+            if not is_int(v):
                 return False
             # Erlang's rem takes the dividend's sign; Python's % the divisor's.
             rem = abs(v) % abs(divisor)

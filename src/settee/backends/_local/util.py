@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from settee._validate import is_int
 from settee.errors import BadRequest, Conflict, DocumentNotFound, NotFound
 
 __all__ = [
@@ -84,7 +85,7 @@ def number(params: Mapping[str, Any], name: str, default: int | None = None) -> 
         return default
     if isinstance(value, str) and value.isdigit():
         return int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if is_int(value) and value >= 0:
         return value
     raise BadRequest(
         f"Invalid value for {name}: must be a non-negative integer", error="query_parse_error"

@@ -28,6 +28,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from settee._validate import is_int
 from settee.backends._local.collation import string_key, type_rank
 from settee.errors import BadRequest
 
@@ -1082,7 +1083,7 @@ def _int(params: Mapping[str, Any], name: str) -> int | None:
     value = params.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if not is_int(value) or value < 0:
         try:
             value = int(value)
         except (TypeError, ValueError):

@@ -28,6 +28,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from settee import errors
+from settee._validate import is_int
 from settee.cloudant import Cloudant as NativeCloudant
 from settee.compat.cloudant.error import (
     ClientDisconnected,
@@ -84,7 +85,7 @@ def _check(name: str, value: Any, types: tuple[type, ...], feeds: tuple[str, ...
     ``feed`` (119) and ``style`` (120) values."""
     if not isinstance(value, types) or (isinstance(value, bool) and int in types):
         raise CloudantArgumentError(117, name, types)
-    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+    if is_int(value) and value < 0:
         raise CloudantArgumentError(118, name, value)
     if name == "feed" and value not in feeds:
         raise CloudantArgumentError(119, value, feeds)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from settee._validate import is_int
 from settee.compat.cloudant.error import ResultException
 from settee.pages import bookmarks, keys
 
@@ -149,9 +150,7 @@ class Result:
         start, stop = part.start, part.stop
         if part.step is not None:
             raise ResultException(101, part)
-        ints = all(
-            x is None or (isinstance(x, int) and not isinstance(x, bool)) for x in (start, stop)
-        )
+        ints = all(x is None or is_int(x) for x in (start, stop))
         if ints:
             if (start is not None and start < 0) or (stop is not None and stop < 0):
                 raise ResultException(101, part)
@@ -205,14 +204,11 @@ class QueryResult(Result):
         return docs
 
     def __getitem__(self, arg: Any) -> list[dict[str, Any]]:
-        if isinstance(arg, int) and not isinstance(arg, bool) and arg >= 0:
+        if is_int(arg) and arg >= 0:
             return self._window(arg, arg + 1)
         if (
             isinstance(arg, slice)
-            and all(
-                x is None or (isinstance(x, int) and not isinstance(x, bool) and x >= 0)
-                for x in (arg.start, arg.stop)
-            )
+            and all(x is None or (is_int(x) and x >= 0) for x in (arg.start, arg.stop))
             and arg.step is None
         ):
             return self._slice(arg)
