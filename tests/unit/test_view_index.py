@@ -427,23 +427,34 @@ def test_offsets_stay_exact_as_every_level_of_the_count_tree_splits(
     conn.close()
 
 
-@needs_js
-def test_a_changed_design_document_is_seen_by_every_opener_of_the_file(tmp_path: Path) -> None:
-    """A query of an up-to-date index skips reading its design document: a change of the
-    design document (here or in another opener of the file) must still be seen."""
+#: The map of the two-opener tests: ``TWO_OPENERS_MAP % factor`` keys each document by n * factor.
+TWO_OPENERS_MAP = "function (doc) { emit(doc.n * %d, null); }"
+
+
+def _two_openers(tmp_path: Path) -> tuple[Backend, Backend, str]:
+    """Two backends on one SQLite file (each its own engine), five documents ``a0..a4``
+    (``n`` 0..4) and ``_design/c`` whose view ``v`` emits ``n * 1``: the openers and the
+    design document's rev."""
     url = f"sqlite:///{tmp_path / 'two.db'}"
     one, two = open_backend(url), open_backend(url)
     one.create_db(DB)
     one.bulk_docs(DB, [{"_id": f"a{i}", "n": i} for i in range(5)])
-    emit = "function (doc) { emit(doc.n * %d, null); }"
-    rev = one.put_doc(DB, {"_id": "_design/c", "views": {"v": {"map": emit % 1}}})["rev"]
+    ddoc = {"_id": "_design/c", "views": {"v": {"map": TWO_OPENERS_MAP % 1}}}
+    return one, two, one.put_doc(DB, ddoc)["rev"]
+
+
+@needs_js
+def test_a_changed_design_document_is_seen_by_every_opener_of_the_file(tmp_path: Path) -> None:
+    """A query of an up-to-date index skips reading its design document: a change of the
+    design document (here or in another opener of the file) must still be seen."""
+    one, two, rev = _two_openers(tmp_path)
     for factor in range(2, 6):
         assert [r["key"] for r in one.view(DB, "c", "v")["rows"]] == [
             i * (factor - 1) for i in range(5)
         ]
         assert one.view(DB, "c", "v")["total_rows"] == 5  # from the index as it is
         writer, reader = (two, one) if factor % 2 else (one, two)
-        ddoc = {"_id": "_design/c", "_rev": rev, "views": {"v": {"map": emit % factor}}}
+        ddoc = {"_id": "_design/c", "_rev": rev, "views": {"v": {"map": TWO_OPENERS_MAP % factor}}}
         rev = writer.put_doc(DB, ddoc)["rev"]
         # Not the old signature's index: the new one, never built yet.
         assert reader.view(DB, "c", "v", {"stale": "ok"})["rows"] == []
@@ -544,12 +555,7 @@ def test_rows_without_counts_are_the_rows_with_them(backend: Backend) -> None:
 def test_rows_without_counts_follow_every_opener_of_the_file(tmp_path: Path) -> None:
     """The one-statement read of an index this process saw up to date: another opener's
     writes, design document changes, deletions and a recreated database are all seen."""
-    url = f"sqlite:///{tmp_path / 'two.db'}"
-    one, two = open_backend(url), open_backend(url)
-    one.create_db(DB)
-    one.bulk_docs(DB, [{"_id": f"a{i}", "n": i} for i in range(5)])
-    emit = "function (doc) { emit(doc.n * %d, null); }"
-    rev = one.put_doc(DB, {"_id": "_design/c", "views": {"v": {"map": emit % 1}}})["rev"]
+    one, two, rev = _two_openers(tmp_path)
 
     def keys(backend: Backend, **params: Any) -> list[Any]:
         return [r["key"] for r in backend.view(DB, "c", "v", params, counts=False)["rows"]]
@@ -561,7 +567,7 @@ def test_rows_without_counts_follow_every_opener_of_the_file(tmp_path: Path) -> 
         assert keys(reader)[-1] == 1000 * (factor - 1)
         writer.delete_doc(DB, f"b{factor}", writer.get_doc(DB, f"b{factor}")["_rev"])
         assert keys(reader) == [i * (factor - 1) for i in range(5)]
-        ddoc = {"_id": "_design/c", "_rev": rev, "views": {"v": {"map": emit % factor}}}
+        ddoc = {"_id": "_design/c", "_rev": rev, "views": {"v": {"map": TWO_OPENERS_MAP % factor}}}
         rev = writer.put_doc(DB, ddoc)["rev"]
         assert keys(reader, stale="ok") == []  # the new signature's index: not built yet
     assert keys(one) == [i * 5 for i in range(5)]
