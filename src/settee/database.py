@@ -172,16 +172,11 @@ class Database(QueryScope):
     def read_doc(self, docid: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The stored body of ``docid`` (``params`` as the backend's ``get_doc``), read
         with :attr:`read_quorum`; ``DocumentNotFound`` (a ``KeyError``) when absent."""
-        if not params and self._read_quorum is None:  # the plain read: nothing to copy
-            plain: dict[str, Any] = self.backend.get_doc(
-                self.database_name, validate_doc_id(docid), None
-            )
-            return plain
-        query = dict(params or {})
+        query = dict(params) if params else None  # the plain read: nothing to copy
         if self._read_quorum is not None:
-            query.setdefault("r", self._read_quorum)
+            query = {"r": self._read_quorum, **(query or {})}  # an "r" in params wins
         body: dict[str, Any] = self.backend.get_doc(
-            self.database_name, validate_doc_id(docid), query or None
+            self.database_name, validate_doc_id(docid), query
         )
         return body
 
