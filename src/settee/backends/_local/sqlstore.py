@@ -182,15 +182,14 @@ def _tree_text(info: DocInfo) -> str:
     if text is not None:
         return text
     if info._tree is None:  # the winner alone (DocInfo.lazy without a text)
-        rev = info.winner
-        if rev.isascii() and rev.isprintable() and '"' not in rev and "\\" not in rev:
-            return f'[["{rev}",null,{"true" if info.deleted else "false"}]]'
-    tree = info.tree
-    if len(tree.nodes) == 1:
-        ((rev, (parent, deleted)),) = tree.nodes.items()
-        if parent is None and _PLAIN_REV.fullmatch(rev):
-            return f'[["{rev}",null,{"true" if deleted else "false"}]]'
-    return _ENCODER.encode(tree.to_json())
+        rev, parent, deleted = info.winner, None, info.deleted
+    elif len(info.tree.nodes) == 1:
+        ((rev, (parent, deleted)),) = info.tree.nodes.items()
+    else:
+        return _ENCODER.encode(info.tree.to_json())
+    if parent is None and _PLAIN_REV.fullmatch(rev):
+        return f'[["{rev}",null,{"true" if deleted else "false"}]]'
+    return _ENCODER.encode(info.tree.to_json())
 
 
 def _winner(row: Sequence[Any]) -> Winner:
@@ -759,21 +758,14 @@ class SQLiteStorage:
         self.wake()
 
     def read_winner(self, db: str, docid: str) -> Winner | None:
-        # One statement outside any transaction: SQLite reads it from one snapshot. The
-        # pool is used inline (no context managers): this is every plain document read.
-        try:
-            conn = self._checkout()
-            try:
-                row = conn.execute(_READ_WINNER, (db, docid)).fetchone()
-            finally:
-                self._checkin(conn)
-        except sqlite3.Error as exc:
-            raise ServerError(f"SQLite error on {self.path}: {exc}", error="sqlite_error") from exc
-        return None if row is None else _winner(row)
+        # One statement outside any transaction: SQLite reads it from one snapshot.
+        rows = self.select(_READ_WINNER, (db, docid))
+        return _winner(rows[0]) if rows else None
 
     def select(self, sql: str, args: Sequence[Any]) -> list[Any]:
         """The rows of one read-only statement outside any transaction: SQLite reads them
-        from one snapshot (the view engine's one-statement reads of an index it knows)."""
+        from one snapshot (every plain document read, the view engine's one-statement
+        reads of an index it knows). The pool is used inline (no context managers)."""
         try:
             conn = self._checkout()
             try:
